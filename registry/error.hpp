@@ -19,11 +19,17 @@ enum class errc {
     illegal_argument = 1,  // illegal_argument_exception
     validation_failed,     // action_request_validation_exception ("Validation Failed: 1: ...;")
     parse_failed,          // parse_exception
+    json_parse,            // json_parse_exception (malformed request JSON)
+    parsing,               // parsing_exception (search DSL)
+    x_content_parse,       // x_content_parse_exception (search DSL)
     bad_request,           // status_exception with 400
-    // 403 / 404 / 405 / 409 / 413 / 429
+    // 401 / 403 / 404 / 406 / 408 / 409 / 413 / 429
+    unauthorized,        // security_exception 401
     forbidden,           // status_exception 403
     not_found,           // status_exception 404
     resource_not_found,  // resource_not_found_exception 404
+    not_acceptable,      // status_exception 406
+    request_timeout,     // status_exception 408
     conflict,            // status_exception 409
     payload_too_large,   // status_exception 413
     too_many_requests,   // status_exception 429

@@ -1,0 +1,50 @@
+// File: compiled_connector.hpp
+// A connector prepared for the predict hot path: templates compiled, credentials decrypted and bound into
+// the header templates, parameters in a hash map. Built once when a model is deployed (or its connector
+// changes), never per request.
+//
+// Trade-off, on purpose: deployed models keep their credentials in process memory as plaintext inside the
+// bound header templates, so no decryption happens per call. They are dropped when the model is
+// undeployed. See docs/security.md.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "registry/error.hpp"
+#include "registry/parameters.hpp"
+#include "registry/template.hpp"
+
+namespace modelrelay::registry {
+
+struct compiled_action {
+    std::string action_type;  // PREDICT, EXECUTE, ...
+    std::string name;         // optional action name ("" when absent)
+    std::string method;       // as configured (validated at call time)
+    compiled_template url;
+    std::optional<compiled_template> request_body;  // absent: parameters.http_body is sent raw
+    std::vector<std::pair<std::string, compiled_template>> headers;  // ${credential.*} already bound
+    std::string pre_process_function;
+    std::string post_process_function;
+    bool supports_structured_output = false;
+};
+
+struct compiled_connector {
+    std::string protocol;
+    param_map parameters;  // connector parameters (strings)
+    std::vector<compiled_action> actions;
+    boost::json::object client_config;  // canonical, defaults filled; empty when the connector has none
+
+    // ml-commons findAction: by action type (case-insensitive) when `x` names a type, else by action name.
+    const compiled_action* find_action(std::string_view x) const;
+};
+
+// Compiles a canonical connector document with its decrypted credentials.
+result<compiled_connector> compile_connector(const boost::json::object& doc, const param_map& credentials);
+
+}  // namespace modelrelay::registry

@@ -1,0 +1,453 @@
+// File: connector.cpp
+#include "registry/connector.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <array>
+
+#include "registry/json_util.hpp"
+#include "registry/parameters.hpp"
+#include "registry/template.hpp"
+
+namespace modelrelay::registry {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::array<std::string_view, 4> valid_protocols{"aws_sigv4", "http", "mcp_sse", "mcp_streamable_http"};
+constexpr std::array<std::string_view, 5> action_types{
+    "PREDICT", "EXECUTE", "BATCH_PREDICT", "CANCEL_BATCH_PREDICT", "BATCH_PREDICT_STATUS"
+};
+
+bool is_mcp(std::string_view protocol) { return protocol == "mcp_sse" || protocol == "mcp_streamable_http"; }
+
+std::string upper(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::toupper(c); });
+    return out;
+}
+
+// ConnectorAction.validateName.
+result<void> validate_action_name(std::string_view name) {
+    if (std::any_of(name.begin(), name.end(), [](unsigned char c) { return c < 32; })) {
+        return illegal_argument("Action name must not contain control characters");
+    }
+    if (name.size() > 64) {
+        return illegal_argument("Action name exceeds maximum length of 64 characters");
+    }
+    const bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '_' || c == '-';
+    });
+    if (!ok) {
+        return illegal_argument(
+            "Action name contains invalid characters. Only alphanumeric characters, hyphens, and underscores are "
+            "allowed"
+        );
+    }
+    if (std::find(action_types.begin(), action_types.end(), upper(name)) != action_types.end()) {
+        return illegal_argument(
+            "name can't be one of action type [PREDICT, EXECUTE, BATCH_PREDICT, CANCEL_BATCH_PREDICT, "
+            "BATCH_PREDICT_STATUS]"
+        );
+    }
+    return {};
+}
+
+// ConnectorAction.parse + constructor checks, producing the canonical action object.
+result<json::object> parse_action(const json::object& in) {
+    std::optional<std::string> type, name, method, url, body, pre, post;
+    std::optional<json::object> headers;
+    bool structured = false;
+    for (const auto& kv : in) {
+        const auto& v = kv.value();
+        const std::string_view key = kv.key();
+        if (v.is_null()) {
+            continue;
+        }
+        if (key == "action_type") {
+            const std::string t = upper(scalar_text(v).value_or(""));
+            if (std::find(action_types.begin(), action_types.end(), t) == action_types.end()) {
+                return illegal_argument("No enum constant org.opensearch.ml.common.connector.ConnectorAction.ActionType." + t);
+            }
+            type = t;
+        } else if (key == "name") {
+            name = scalar_text(v);
+        } else if (key == "method") {
+            method = scalar_text(v);
+        } else if (key == "url") {
+            url = scalar_text(v);
+        } else if (key == "headers" && v.is_object()) {
+            json::object h;
+            for (const auto& hv : v.get_object()) {
+                h[hv.key()] = scalar_text(hv.value()).value_or("");
+            }
+            headers = std::move(h);
+        } else if (key == "request_body") {
+            body = scalar_text(v);
+        } else if (key == "pre_process_function") {
+            pre = scalar_text(v);
+        } else if (key == "post_process_function") {
+            post = scalar_text(v);
+        } else if (key == "supports_structured_output" && v.is_bool()) {
+            structured = v.get_bool();
+        }
+    }
+    if (!type) {
+        return illegal_argument("action type can't be null");
+    }
+    if (!url) {
+        return illegal_argument("url can't be null");
+    }
+    if (!method) {
+        return illegal_argument("method can't be null");
+    }
+    if (name) {
+        if (auto r = validate_action_name(*name); !r) {
+            return r.error();
+        }
+    }
+    json::object out;
+    out["action_type"] = *type;
+    out["method"] = *method;
+    out["url"] = *url;
+    if (headers) {
+        out["headers"] = std::move(*headers);
+    }
+    if (body) {
+        out["request_body"] = *body;
+    }
+    if (pre) {
+        out["pre_process_function"] = *pre;
+    }
+    if (post) {
+        out["post_process_function"] = *post;
+    }
+    if (name) {
+        out["name"] = *name;
+    }
+    if (structured) {
+        out["supports_structured_output"] = true;
+    }
+    return out;
+}
+
+result<json::array> parse_actions(const json::value& v) {
+    json::array out;
+    if (!v.is_array()) {
+        return out;
+    }
+    for (const auto& a : v.get_array()) {
+        if (!a.is_object()) {
+            return illegal_argument("Failed to parse object: expecting token of type [START_OBJECT]");
+        }
+        auto act = parse_action(a.get_object());
+        if (!act) {
+            return act.error();
+        }
+        out.push_back(std::move(*act));
+    }
+    return out;
+}
+
+// ConnectorClientConfig.parse with defaults for every absent field.
+result<json::object> parse_client_config(const json::object& in, const json::object* base) {
+    json::object out{
+        {"max_connection", 30},
+        {"connection_timeout", 30},
+        {"read_timeout", 30},
+        {"retry_backoff_millis", 200},
+        {"retry_timeout_seconds", 30},
+        {"max_retry_times", 0},
+        {"retry_backoff_policy", "constant"},
+        {"skip_ssl_verification", false},
+    };
+    (void)base;
+    for (const auto& kv : in) {
+        const auto& v = kv.value();
+        if (v.is_null()) {
+            continue;
+        }
+        const std::string_view key = kv.key();
+        if (key == "retry_backoff_policy") {
+            const std::string p = std::string(scalar_text(v).value_or(""));
+            std::string lower = p;
+            std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) {
+                return std::tolower(c);
+            });
+            if (lower != "constant" && lower != "exponential_equal_jitter" && lower != "exponential_full_jitter") {
+                return illegal_argument("Unsupported retry backoff policy");
+            }
+            out[key] = lower;
+        } else if (key == "skip_ssl_verification" || key == "mutual_tls_enabled") {
+            out[key] = v.is_bool() ? v.get_bool() : scalar_text(v).value_or("") == "true";
+        } else if (v.is_number()) {
+            out[key] = v.is_double() ? static_cast<std::int64_t>(v.get_double()) : v.to_number<std::int64_t>();
+        } else if (v.is_object()) {
+            out[key] = v;  // modelrelay extensions (e.g. "tls"), validated by the schema
+        } else {
+            out[key] = v;
+        }
+    }
+    return out;
+}
+
+json::object stringify_parameters(const json::object& in) {
+    json::object out;
+    for (const auto& kv : in) {
+        out[kv.key()] = stringify_parameter(kv.value());
+    }
+    return out;
+}
+
+const RE2& name_pattern() {
+    // Java's \s is [ \t\n\x0B\f\r]; RE2's \s lacks \x0B, so the class is spelled out.
+    static const RE2 re(R"(^[\p{L}\p{N}\t\n\x0B\f\r .,!?():@\-_/'"]*$)");
+    return re;
+}
+
+result<void> validate_name_field(const std::optional<std::string>& v, bool required_non_blank) {
+    if (!v) {
+        return {};
+    }
+    const bool blank = std::all_of(v->begin(), v->end(), [](unsigned char c) { return std::isspace(c); });
+    if (required_non_blank && blank) {
+        return error{errc::validation_failed, "Validation Failed: 1: Model connector name is required and cannot be null or blank;"};
+    }
+    if (!RE2::FullMatch(*v, name_pattern())) {
+        return error{
+            errc::validation_failed,
+            "Validation Failed: 1: Model connector name can only contain letters, numbers, spaces, and basic "
+            "punctuation (.,!?():@-_'/\");"
+        };
+    }
+    return {};
+}
+
+result<void> check_headers(const json::object& doc) {
+    const auto* actions = doc.if_contains("actions");
+    if (actions == nullptr || !actions->is_array()) {
+        return {};
+    }
+    for (const auto& a : actions->get_array()) {
+        const auto* h = a.get_object().if_contains("headers");
+        if (h == nullptr || !h->is_object()) {
+            continue;
+        }
+        for (const auto& kv : h->get_object()) {
+            if (auto r = check_header_placeholders(kv.key(), kv.value().get_string()); !r) {
+                return r;
+            }
+        }
+    }
+    return {};
+}
+
+bool has_acl_fields(const json::object& body) {
+    return field(body, "backend_roles") != nullptr || field(body, "access_mode") != nullptr ||
+           field(body, "add_all_backend_roles") != nullptr;
+}
+
+// The fields a create body may carry, copied in HttpConnector.toXContent order.
+result<connector_draft> build(const json::object& body, const connector_rules& rules, bool update) {
+    connector_draft d;
+    std::optional<std::string> name, version, description, protocol, provisioned_by;
+    std::optional<json::object> parameters, client_config;
+    std::optional<json::array> actions;
+    // Parse in body order: action errors surface while parsing, before the required-field checks.
+    for (const auto& kv : body) {
+        const std::string_view key = kv.key();
+        const auto& v = kv.value();
+        if (v.is_null()) {
+            continue;
+        }
+        if (key == "name") {
+            name = scalar_text(v);
+        } else if (key == "version") {
+            version = v.is_string() ? std::string(v.get_string()) : stringify_parameter(v);
+        } else if (key == "description") {
+            description = scalar_text(v);
+        } else if (key == "protocol") {
+            protocol = scalar_text(v);
+        } else if (key == "parameters" && v.is_object()) {
+            parameters = stringify_parameters(v.get_object());
+        } else if (key == "credential" && v.is_object()) {
+            credential_list c;
+            for (const auto& cv : v.get_object()) {
+                c.emplace_back(std::string(cv.key()), scalar_text(cv.value()).value_or(""));
+            }
+            d.credential = std::move(c);
+        } else if (key == "actions") {
+            auto a = parse_actions(v);
+            if (!a) {
+                return a.error();
+            }
+            actions = std::move(*a);
+        } else if (key == "client_config" && v.is_object()) {
+            auto c = parse_client_config(v.get_object(), nullptr);
+            if (!c) {
+                return c.error();
+            }
+            client_config = std::move(*c);
+        } else if (key == "dry_run" && v.is_bool()) {
+            d.dry_run = v.get_bool();
+        } else if (key == "provisioned_by") {
+            provisioned_by = scalar_text(v);
+        } else if (key == "connector_id") {
+            d.requested_id = scalar_text(v);
+        }
+    }
+    const bool mcp = protocol && is_mcp(*protocol);
+    if (!d.dry_run && !update && !rules.inline_connector) {
+        if (!name) {
+            return illegal_argument("Connector name is null");
+        }
+        if (!version) {
+            return illegal_argument("Connector version is null");
+        }
+        if (!protocol) {
+            return illegal_argument("Connector protocol is null");
+        }
+        if (!mcp && (!d.credential || d.credential->empty())) {
+            return illegal_argument("Connector credential is null or empty list");
+        }
+    }
+    if (protocol && std::find(valid_protocols.begin(), valid_protocols.end(), *protocol) == valid_protocols.end()) {
+        return illegal_argument(
+            "Unsupported connector protocol. Please use one of [aws_sigv4, http, mcp_sse, mcp_streamable_http]"
+        );
+    }
+    if (!rules.inline_connector) {
+        if (auto r = validate_name_field(name, !update); !r) {
+            return r.error();
+        }
+    }
+    if (!rules.access_control_active && has_acl_fields(body)) {
+        return illegal_argument(
+            "You cannot specify connector access control parameters because the Security plugin or connector "
+            "access control is disabled on your cluster."
+        );
+    }
+    json::object& doc = d.doc;
+    if (name) {
+        doc["name"] = *name;
+    }
+    if (version) {
+        doc["version"] = *version;
+    }
+    if (description) {
+        doc["description"] = *description;
+    }
+    if (protocol) {
+        doc["protocol"] = *protocol;
+    }
+    if (parameters) {
+        doc["parameters"] = std::move(*parameters);
+    }
+    if (actions) {
+        doc["actions"] = std::move(*actions);
+    }
+    if (client_config) {
+        doc["client_config"] = std::move(*client_config);
+    }
+    if (provisioned_by) {
+        doc["provisioned_by"] = *provisioned_by;
+    }
+    return d;
+}
+
+}  // namespace
+
+result<void> check_connector_urls(const json::object& doc, const cluster_settings& settings) {
+    const auto* actions = doc.if_contains("actions");
+    if (actions == nullptr || !actions->is_array() || actions->get_array().empty()) {
+        return illegal_argument("No actions configured for this connector");
+    }
+    param_map params;
+    if (const auto* p = doc.if_contains("parameters"); p != nullptr && p->is_object()) {
+        for (const auto& kv : p->get_object()) {
+            params.emplace(std::string(kv.key()), std::string(kv.value().get_string()));
+        }
+    }
+    for (const auto& a : actions->get_array()) {
+        const auto& url = a.get_object().at("url").get_string();
+        auto resolved = render_url(compiled_template::compile(url), params);
+        if (!resolved) {
+            return resolved.error();
+        }
+        if (auto r = settings.check_trusted_endpoint(*resolved); !r) {
+            return r;
+        }
+    }
+    return {};
+}
+
+result<connector_draft> prepare_connector_create(const json::object& body, const connector_rules& rules) {
+    auto d = build(body, rules, false);
+    if (!d) {
+        return d;
+    }
+    if (auto r = check_headers(d->doc); !r) {
+        return r.error();
+    }
+    if (auto r = check_connector_urls(d->doc, rules.settings); !r) {
+        return r.error();
+    }
+    return d;
+}
+
+result<connector_draft> prepare_connector_update(
+    const json::object& existing,
+    const json::object& body,
+    const connector_rules& rules
+) {
+    auto d = build(body, rules, true);
+    if (!d) {
+        return d;
+    }
+    // HttpConnector.update: scalars and actions/client_config replace, parameters merge (keys never removed).
+    json::object merged = existing;
+    const bool actions_given = d->doc.contains("actions");
+    for (auto& kv : d->doc) {
+        if (kv.key() == "parameters") {
+            if (kv.value().get_object().empty()) {
+                continue;
+            }
+            auto* cur = merged.if_contains("parameters");
+            if (cur == nullptr || !cur->is_object()) {
+                merged["parameters"] = kv.value();
+                continue;
+            }
+            for (auto& pv : kv.value().get_object()) {
+                cur->get_object()[pv.key()] = pv.value();
+            }
+        } else if (kv.key() == "provisioned_by") {
+            continue;  // ignored on update
+        } else {
+            merged[kv.key()] = kv.value();
+        }
+    }
+    if (d->credential && d->credential->empty()) {
+        d->credential.reset();  // an empty credential map does not replace the stored one
+    }
+    if (actions_given) {
+        if (auto r = check_headers(merged); !r) {
+            return r.error();
+        }
+    }
+    if (auto r = check_connector_urls(merged, rules.settings); !r) {
+        return r.error();
+    }
+    d->doc = std::move(merged);
+    return d;
+}
+
+json::object connector_public_view(const json::object& doc) {
+    json::object out = doc;
+    out.erase("credential");
+    return out;
+}
+
+}  // namespace modelrelay::registry

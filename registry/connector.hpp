@@ -1,0 +1,54 @@
+// File: connector.hpp
+// Connector documents: parsing create/update bodies with ml-commons' validation order and messages
+// (spec §1.1, §2), the canonical stored document, and the public view without credentials.
+//
+// The canonical document is what SQLite stores and GET returns (minus `credential`): field order of
+// HttpConnector.toXContent, `version` and every `parameters` value as strings, action types upper-case,
+// `client_config` filled with defaults when present. Credential values in it are ciphertext.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "registry/error.hpp"
+#include "registry/settings.hpp"
+
+namespace modelrelay::registry {
+
+using credential_list = std::vector<std::pair<std::string, std::string>>;
+
+// A validated connector before encryption: `doc` has no `credential` field yet.
+struct connector_draft {
+    boost::json::object doc;
+    std::optional<credential_list> credential;  // plaintext; replaced wholesale on update when present
+    bool dry_run = false;
+    std::optional<std::string> requested_id;  // caller-supplied `connector_id`
+};
+
+struct connector_rules {
+    const cluster_settings& settings;
+    bool access_control_active = false;  // security on and connector_access_control_enabled
+    bool inline_connector = false;       // part of a model: lenient required-field checks (spec §2.6)
+};
+
+// POST /_plugins/_ml/connectors/_create. `body` has passed the JSON Schema already.
+result<connector_draft> prepare_connector_create(const boost::json::object& body, const connector_rules& rules);
+
+// PUT /_plugins/_ml/connectors/{id}: merges `body` into `existing` (canonical doc) per spec §1.1.
+result<connector_draft> prepare_connector_update(
+    const boost::json::object& existing,
+    const boost::json::object& body,
+    const connector_rules& rules
+);
+
+// Trusted-endpoint check of every action URL resolved with the connector's own parameters.
+result<void> check_connector_urls(const boost::json::object& doc, const cluster_settings& settings);
+
+// The document as GET and _search show it: `credential` removed.
+boost::json::object connector_public_view(const boost::json::object& doc);
+
+}  // namespace modelrelay::registry

@@ -1,0 +1,39 @@
+// File: json_util.hpp
+// Small accessors over Boost.JSON objects used by the request parsers.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace modelrelay::registry {
+
+// The value at `key` when it is present and not null.
+inline const boost::json::value* field(const boost::json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    return v == nullptr || v->is_null() ? nullptr : v;
+}
+
+inline std::optional<std::string> string_field(const boost::json::object& o, std::string_view key) {
+    const auto* v = field(o, key);
+    if (v == nullptr || !v->is_string()) {
+        return std::nullopt;
+    }
+    return std::string(v->get_string());
+}
+
+inline std::optional<bool> bool_field(const boost::json::object& o, std::string_view key) {
+    const auto* v = field(o, key);
+    if (v == nullptr || !v->is_bool()) {
+        return std::nullopt;
+    }
+    return v->get_bool();
+}
+
+// Scalars as the Java parsers read them with parser.text(): strings raw, numbers and booleans as text.
+std::optional<std::string> scalar_text(const boost::json::value& v);
+
+}  // namespace modelrelay::registry

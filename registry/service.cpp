@@ -1,0 +1,317 @@
+// File: service.cpp
+#include "registry/service.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <chrono>
+#include <system_error>
+
+#include "registry/connector.hpp"
+#include "registry/ids.hpp"
+#include "registry/json_util.hpp"
+
+namespace modelrelay::registry {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view key_check_meta = "master_key_check";
+constexpr std::string_view settings_meta = "persistent_settings";
+
+std::int64_t system_now_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::size_t idx(kind k) { return static_cast<std::size_t>(k); }
+
+std::optional<kind> kind_from_name(std::string_view n) {
+    for (auto k : {kind::connector, kind::model_group, kind::model, kind::task}) {
+        if (kind_name(k) == n) {
+            return k;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+json::object write_response(kind k, const resource& r, std::string_view result_word) {
+    return json::object{
+        {"_index", index_name(k)},
+        {"_id", r.id},
+        {"_version", r.version},
+        {"result", result_word},
+        {"_shards", json::object{{"total", 1}, {"successful", 1}, {"failed", 0}}},
+        {"_seq_no", r.seq_no},
+        {"_primary_term", 1},
+    };
+}
+
+service::service(service_options opts, std::unique_ptr<store> st, cipher c, secret_key key)
+    : opts_(std::move(opts)),
+      store_(std::move(st)),
+      cipher_(std::move(c)),
+      key_(std::move(key)),
+      clock_(opts_.clock_ms ? opts_.clock_ms : std::function<std::int64_t()>(system_now_ms)) {}
+
+result<std::unique_ptr<service>> service::open(service_options opts) {
+    std::error_code ec;
+    std::filesystem::create_directories(opts.data_dir, ec);
+    if (ec) {
+        return error{errc::internal, "cannot create data directory " + opts.data_dir.string() + ": " + ec.message()};
+    }
+    std::filesystem::permissions(opts.data_dir, std::filesystem::perms::owner_all, ec);
+    auto key = load_master_key(opts.data_dir);
+    if (!key) {
+        return key.error();
+    }
+    auto st = store::open(opts.data_dir / "modelrelay.db", opts.sync);
+    if (!st) {
+        return st.error();
+    }
+    std::unique_ptr<service> svc(new service(std::move(opts), std::move(*st), cipher(key->key), key->key));
+    if (auto r = svc->load(); !r) {
+        return r.error();
+    }
+    return svc;
+}
+
+result<void> service::load() {
+    // A wrong master key must be caught here, before anything is written under it.
+    if (auto check = store_->get_meta(key_check_meta)) {
+        if (auto r = verify_key_check_value(key_, *check); !r) {
+            return r;
+        }
+    } else {
+        batch b;
+        b.meta_puts.emplace_back(std::string(key_check_meta), key_check_value(key_));
+        if (auto r = store_->apply(b); !r) {
+            return r;
+        }
+    }
+    if (auto uuid = store_->get_meta("cluster_uuid")) {
+        cluster_uuid_ = *uuid;
+    } else {
+        cluster_uuid_ = generate_id();
+        batch b;
+        b.meta_puts.emplace_back("cluster_uuid", cluster_uuid_);
+        if (auto r = store_->apply(b); !r) {
+            return r;
+        }
+    }
+    auto snap = std::make_shared<snapshot>();
+    json::object persistent;
+    if (auto s = store_->get_meta(settings_meta)) {
+        boost::system::error_code ec;
+        auto v = json::parse(*s, ec);
+        if (!ec && v.is_object()) {
+            persistent = v.get_object();
+        }
+    }
+    auto settings = cluster_settings::from_persistent(persistent, opts_.node_settings);
+    if (!settings) {
+        return settings.error();
+    }
+    snap->settings = std::make_shared<const cluster_settings>(std::move(*settings));
+    std::array<shard_map<resource>::builder, kind_count> builders;
+    for (auto& row : store_->load_all()) {
+        auto k = kind_from_name(row.kind);
+        boost::system::error_code ec;
+        auto doc = json::parse(row.doc, ec);
+        if (!k || ec || !doc.is_object()) {
+            return error{errc::internal, "corrupt row " + row.kind + "/" + row.id + " in the database"};
+        }
+        auto& next = snap->next_seq_no[idx(*k)];
+        next = std::max(next, row.seq_no + 1);
+        auto res = std::make_shared<resource>(
+            resource{row.id, row.tenant_id, row.version, row.seq_no, std::move(doc.get_object())}
+        );
+        builders[idx(*k)].put(std::move(row.id), std::move(res));
+    }
+    for (std::size_t i = 0; i < kind_count; ++i) {
+        snap->resources[i] = builders[i].build();
+    }
+    publish(std::move(snap));
+    return {};
+}
+
+stored_row service::make_row(kind k, const resource& r) const {
+    return {std::string(kind_name(k)), r.id, r.tenant_id, r.version, r.seq_no, json::serialize(r.doc)};
+}
+
+json::object service::encrypt_credentials(const credential_list& plain, std::string_view resource_id) const {
+    json::object out;
+    for (const auto& [k, v] : plain) {
+        out[k] = cipher_.encrypt(v, resource_id);
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Cluster settings
+
+result<json::object> service::put_settings(const json::value& body, bool flat) {
+    auto cur = current();
+    auto put = cur->settings->apply_put(body, flat);
+    if (!put) {
+        return put.error();
+    }
+    batch b;
+    b.meta_puts.emplace_back(std::string(settings_meta), json::serialize(put->settings.persistent_json()));
+    if (auto r = store_->apply(b); !r) {
+        return r.error();
+    }
+    auto next = std::make_shared<snapshot>(*cur);
+    next->settings = std::make_shared<const cluster_settings>(std::move(put->settings));
+    publish(std::move(next));
+    return std::move(put->response);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Connectors
+
+result<json::object> service::create_connector(const json::object& body, const caller& who) {
+    auto cur = current();
+    const auto& settings = *cur->settings;
+    if (!settings.remote_inference_enabled()) {
+        return error{
+            errc::bad_request,
+            "Remote Inference is currently disabled. To enable it, update the setting "
+            "\"plugins.ml_commons.remote_inference_enabled\" to true."
+        };
+    }
+    auto draft = prepare_connector_create(body, connector_rules{settings, false, false});
+    if (!draft) {
+        return draft.error();
+    }
+    if (draft->dry_run) {
+        return json::object{{"connector_id", "dryRunConnector"}};
+    }
+    std::string id;
+    if (draft->requested_id) {
+        if (auto r = validate_caller_id(*draft->requested_id, "connector id"); !r) {
+            return r.error();
+        }
+        if (cur->find(kind::connector, *draft->requested_id) != nullptr) {
+            return error{errc::conflict, "connector_id '" + *draft->requested_id + "' already exists"};
+        }
+        id = *draft->requested_id;
+    } else {
+        do {
+            id = generate_id();
+        } while (cur->find(kind::connector, id) != nullptr);
+    }
+    const auto now = now_ms();
+    auto res = std::make_shared<resource>();
+    res->id = id;
+    res->tenant_id = who.tenant_id;
+    res->version = 1;
+    res->seq_no = cur->next_seq_no[idx(kind::connector)];
+    res->doc = std::move(draft->doc);
+    if (draft->credential) {
+        res->doc["credential"] = encrypt_credentials(*draft->credential, id);
+    }
+    res->doc["created_time"] = now;
+    res->doc["last_updated_time"] = now;
+    if (!who.tenant_id.empty()) {
+        res->doc["tenant_id"] = who.tenant_id;
+    }
+    batch b;
+    b.puts.push_back(make_row(kind::connector, *res));
+    if (auto r = store_->apply(b); !r) {
+        return r.error();
+    }
+    auto next = std::make_shared<snapshot>(*cur);
+    next->next_seq_no[idx(kind::connector)] = res->seq_no + 1;
+    next->resources[idx(kind::connector)] = cur->of(kind::connector).with(id, res);
+    publish(std::move(next));
+    return json::object{{"connector_id", id}};
+}
+
+result<json::object> service::update_connector(std::string_view id, const json::object& body, const caller& who) {
+    auto cur = current();
+    const auto& settings = *cur->settings;
+    if (body.empty()) {
+        return error{errc::parse_failed, "Failed to update connector: Request body is empty"};
+    }
+    if (!settings.remote_inference_enabled()) {
+        return error{
+            errc::bad_request,
+            "Remote Inference is currently disabled. To enable it, update the setting "
+            "\"plugins.ml_commons.remote_inference_enabled\" to true."
+        };
+    }
+    const resource* existing = cur->find(kind::connector, id);
+    if (existing == nullptr || existing->tenant_id != who.tenant_id) {
+        return not_found("Failed to find connector with the provided connector id: " + std::string(id));
+    }
+    auto draft = prepare_connector_update(existing->doc, body, connector_rules{settings, false, false});
+    if (!draft) {
+        return draft.error();
+    }
+    auto res = std::make_shared<resource>(*existing);
+    res->doc = std::move(draft->doc);
+    if (draft->credential) {
+        res->doc["credential"] = encrypt_credentials(*draft->credential, res->id);
+    }
+    res->doc["last_updated_time"] = now_ms();
+    res->version += 1;
+    res->seq_no = cur->next_seq_no[idx(kind::connector)];
+    batch b;
+    b.puts.push_back(make_row(kind::connector, *res));
+    if (auto r = store_->apply(b); !r) {
+        return r.error();
+    }
+    auto next = std::make_shared<snapshot>(*cur);
+    next->next_seq_no[idx(kind::connector)] = res->seq_no + 1;
+    next->resources[idx(kind::connector)] = cur->of(kind::connector).with(res->id, res);
+    publish(std::move(next));
+    return write_response(kind::connector, *res, "updated");
+}
+
+result<json::object> service::delete_connector(std::string_view id, const caller& who) {
+    auto cur = current();
+    const resource* existing = cur->find(kind::connector, id);
+    if (existing == nullptr || existing->tenant_id != who.tenant_id) {
+        // ml-commons answers 200 with result "not_found" when security is off.
+        resource ghost{std::string(id), who.tenant_id, 1, cur->next_seq_no[idx(kind::connector)], {}};
+        return write_response(kind::connector, ghost, "not_found");
+    }
+    std::vector<std::string> users;
+    cur->of(kind::model).for_each([&](const std::string& mid, const resource& m) {
+        const auto* c = m.doc.if_contains("connector_id");
+        if (c != nullptr && c->is_string() && c->get_string() == id) {
+            users.push_back(mid);
+        }
+    });
+    if (!users.empty()) {
+        std::sort(users.begin(), users.end());
+        std::string list;
+        for (const auto& u : users) {
+            list += (list.empty() ? "" : ", ") + u;
+        }
+        return error{
+            errc::conflict,
+            std::to_string(users.size()) +
+                " models are still using this connector, please delete or update the models first: [" + list + "]"
+        };
+    }
+    resource gone = *existing;
+    gone.version += 1;
+    gone.seq_no = cur->next_seq_no[idx(kind::connector)];
+    batch b;
+    b.erases.emplace_back(std::string(kind_name(kind::connector)), gone.id);
+    if (auto r = store_->apply(b); !r) {
+        return r.error();
+    }
+    auto next = std::make_shared<snapshot>(*cur);
+    next->next_seq_no[idx(kind::connector)] = gone.seq_no + 1;
+    next->resources[idx(kind::connector)] = cur->of(kind::connector).without(id);
+    publish(std::move(next));
+    return write_response(kind::connector, gone, "deleted");
+}
+
+}  // namespace modelrelay::registry

@@ -1,0 +1,43 @@
+// File: snapshot.hpp
+// The immutable in-memory view every read is served from. A new snapshot is published after each
+// committed write (copy-on-write per shard, see shard_map.hpp); readers take it with one atomic
+// shared_ptr load and never wait on SQLite.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "registry/settings.hpp"
+#include "registry/shard_map.hpp"
+
+namespace modelrelay::registry {
+
+enum class kind { connector, model_group, model, task };
+constexpr std::size_t kind_count = 4;
+
+// The row name in SQLite and the OpenSearch system index each kind stands for.
+std::string_view kind_name(kind k);
+std::string_view index_name(kind k);
+
+// One stored resource as readers see it: the canonical document (credentials still ciphertext).
+struct resource {
+    std::string id;
+    std::string tenant_id;
+    std::int64_t version = 1;
+    std::int64_t seq_no = 0;
+    boost::json::object doc;
+};
+
+struct snapshot {
+    std::shared_ptr<const cluster_settings> settings;
+    std::array<shard_map<resource>, kind_count> resources;
+    std::array<std::int64_t, kind_count> next_seq_no{};
+
+    const shard_map<resource>& of(kind k) const { return resources[static_cast<std::size_t>(k)]; }
+    const resource* find(kind k, std::string_view id) const { return of(k).find(id); }
+};
+
+}  // namespace modelrelay::registry

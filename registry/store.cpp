@@ -1,0 +1,243 @@
+// File: store.cpp
+#include "registry/store.hpp"
+
+#include <array>
+
+namespace modelrelay::registry {
+
+namespace {
+
+// Each migration moves the schema from version i to i+1. Never edit one that has shipped: append.
+constexpr std::array<const char*, 1> migrations{
+    R"sql(
+    CREATE TABLE resources (
+        kind       TEXT    NOT NULL,
+        id         TEXT    NOT NULL,
+        tenant_id  TEXT    NOT NULL DEFAULT '',
+        version    INTEGER NOT NULL,
+        seq_no     INTEGER NOT NULL,
+        doc        TEXT    NOT NULL,
+        PRIMARY KEY (kind, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    )sql",
+};
+
+enum stmt_slot { slot_begin, slot_commit, slot_rollback, slot_put, slot_erase, slot_meta_put, slot_count };
+
+error sqlite_error(sqlite3* db, std::string_view what) {
+    // Details go to the message for logs; handlers never echo internal errors to clients.
+    return {errc::internal, std::string(what) + ": " + sqlite3_errmsg(db)};
+}
+
+}  // namespace
+
+store::store(sqlite3* db) : db_(db), stmts_(slot_count, nullptr) {}
+
+store::~store() {
+    for (auto* st : stmts_) {
+        sqlite3_finalize(st);
+    }
+    // Checkpoint and close cleanly so the WAL is folded back into the main file.
+    sqlite3_close_v2(db_);
+}
+
+result<std::unique_ptr<store>> store::open(const std::filesystem::path& file, durability d) {
+    sqlite3* db = nullptr;
+    const int rc = sqlite3_open_v2(
+        file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr
+    );
+    if (rc != SQLITE_OK) {
+        std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+        sqlite3_close_v2(db);
+        return error{errc::internal, "cannot open database " + file.string() + ": " + msg};
+    }
+    std::unique_ptr<store> s(new store(db));
+    sqlite3_busy_timeout(db, 5000);
+    // WAL: readers never block the writer. synchronous=NORMAL in WAL mode keeps every committed transaction
+    // across a process crash (kill -9); FULL also survives power loss at the cost of an fsync per commit.
+    if (auto r = s->exec("PRAGMA journal_mode=WAL;"); !r) {
+        return r.error();
+    }
+    if (auto r = s->exec(d == durability::full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;"); !r) {
+        return r.error();
+    }
+    // Deleted content is overwritten with zeros, so old ciphertexts do not linger in free pages.
+    if (auto r = s->exec("PRAGMA secure_delete=ON;"); !r) {
+        return r.error();
+    }
+    if (auto r = s->migrate(); !r) {
+        return r.error();
+    }
+    return s;
+}
+
+result<void> store::exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string msg = err ? err : "unknown error";
+        sqlite3_free(err);
+        return error{errc::internal, std::string("sqlite: ") + msg};
+    }
+    return {};
+}
+
+int store::schema_version() {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db_, "PRAGMA user_version;", -1, &st, nullptr);
+    int v = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        v = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    return v;
+}
+
+result<void> store::migrate() {
+    const int current = schema_version();
+    if (current > static_cast<int>(migrations.size())) {
+        return error{
+            errc::internal,
+            "database schema version " + std::to_string(current) + " is newer than this modelrelay supports"
+        };
+    }
+    for (int v = current; v < static_cast<int>(migrations.size()); ++v) {
+        if (auto r = exec("BEGIN IMMEDIATE;"); !r) {
+            return r;
+        }
+        auto r = exec(migrations[static_cast<std::size_t>(v)]);
+        if (r) {
+            r = exec(("PRAGMA user_version=" + std::to_string(v + 1) + ";").c_str());
+        }
+        if (!r) {
+            (void)exec("ROLLBACK;");
+            return r;
+        }
+        if (auto c = exec("COMMIT;"); !c) {
+            return c;
+        }
+    }
+    return {};
+}
+
+sqlite3_stmt* store::prepare_cached(int slot, const char* sql) {
+    auto& st = stmts_[static_cast<std::size_t>(slot)];
+    if (st == nullptr) {
+        if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK) {
+            st = nullptr;
+            return nullptr;
+        }
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+bool store::step_done(sqlite3_stmt* st) {
+    if (st == nullptr) {
+        return false;
+    }
+    if (fault_ && fault_()) {
+        return false;
+    }
+    const int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE;
+}
+
+std::vector<stored_row> store::load_all() {
+    std::vector<stored_row> rows;
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(
+        db_, "SELECT kind, id, tenant_id, version, seq_no, doc FROM resources ORDER BY kind, seq_no;", -1, &st,
+        nullptr
+    );
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        auto text = [&](int i) {
+            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
+            return std::string(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, i)));
+        };
+        rows.push_back({text(0), text(1), text(2), sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4), text(5)});
+    }
+    sqlite3_finalize(st);
+    return rows;
+}
+
+std::optional<std::string> store::get_meta(std::string_view key) {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db_, "SELECT value FROM meta WHERE key = ?1;", -1, &st, nullptr);
+    sqlite3_bind_text(st, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+    std::optional<std::string> out;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+        out.emplace(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, 0)));
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+result<void> store::apply(const batch& b) {
+    if (b.empty()) {
+        return {};
+    }
+    auto bind = [](sqlite3_stmt* st, int i, std::string_view s) {
+        sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+    };
+    if (!step_done(prepare_cached(slot_begin, "BEGIN IMMEDIATE;"))) {
+        return sqlite_error(db_, "begin");
+    }
+    bool ok = true;
+    for (const auto& row : b.puts) {
+        auto* st = prepare_cached(
+            slot_put,
+            "INSERT OR REPLACE INTO resources (kind, id, tenant_id, version, seq_no, doc) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6);"
+        );
+        if (st == nullptr) {
+            ok = false;
+            break;
+        }
+        bind(st, 1, row.kind);
+        bind(st, 2, row.id);
+        bind(st, 3, row.tenant_id);
+        sqlite3_bind_int64(st, 4, row.version);
+        sqlite3_bind_int64(st, 5, row.seq_no);
+        bind(st, 6, row.doc);
+        if (!step_done(st)) {
+            ok = false;
+            break;
+        }
+    }
+    for (std::size_t i = 0; ok && i < b.erases.size(); ++i) {
+        auto* st = prepare_cached(slot_erase, "DELETE FROM resources WHERE kind = ?1 AND id = ?2;");
+        if (st == nullptr) {
+            ok = false;
+            break;
+        }
+        bind(st, 1, b.erases[i].first);
+        bind(st, 2, b.erases[i].second);
+        ok = step_done(st);
+    }
+    for (std::size_t i = 0; ok && i < b.meta_puts.size(); ++i) {
+        auto* st = prepare_cached(slot_meta_put, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2);");
+        if (st == nullptr) {
+            ok = false;
+            break;
+        }
+        bind(st, 1, b.meta_puts[i].first);
+        bind(st, 2, b.meta_puts[i].second);
+        ok = step_done(st);
+    }
+    if (ok && step_done(prepare_cached(slot_commit, "COMMIT;"))) {
+        return {};
+    }
+    auto err = sqlite_error(db_, "write");
+    // ROLLBACK must not be subject to fault injection: it is the recovery path.
+    sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+    return err;
+}
+
+}  // namespace modelrelay::registry

@@ -1,0 +1,77 @@
+// File: store.hpp
+// Durable storage in one SQLite file (WAL mode). Every resource (connector, model group, model, task) is one
+// row: its kind, id, tenant, versioning fields and its canonical JSON document. Credentials inside documents
+// are already ciphertext when they reach the store. Settings and key-check values live in `meta`.
+//
+// A `batch` is applied in one transaction: either every row lands or none does, so a failed write never
+// leaves half a resource behind. The store is synchronous and single-threaded: the server calls it only
+// from its store executor.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "registry/error.hpp"
+
+namespace modelrelay::registry {
+
+struct stored_row {
+    std::string kind;  // "connector", "model_group", "model", "task"
+    std::string id;
+    std::string tenant_id;
+    std::int64_t version = 1;
+    std::int64_t seq_no = 0;
+    std::string doc;  // canonical JSON text
+};
+
+struct batch {
+    std::vector<stored_row> puts;
+    std::vector<std::pair<std::string, std::string>> erases;      // (kind, id)
+    std::vector<std::pair<std::string, std::string>> meta_puts;   // (key, value)
+    bool empty() const { return puts.empty() && erases.empty() && meta_puts.empty(); }
+};
+
+enum class durability { normal, full };
+
+class store {
+public:
+    // Opens (creating when missing) and migrates the database at `file`.
+    static result<std::unique_ptr<store>> open(const std::filesystem::path& file, durability d = durability::normal);
+    ~store();
+    store(const store&) = delete;
+    store& operator=(const store&) = delete;
+
+    std::vector<stored_row> load_all();
+    std::optional<std::string> get_meta(std::string_view key);
+
+    // Applies the batch atomically. On failure nothing of it is visible.
+    result<void> apply(const batch& b);
+
+    // Test seam (LevelDB's FaultInjectionTestEnv idea): called before each statement step inside apply();
+    // returning true makes that step fail as if SQLite had reported an I/O error.
+    void set_fault_injector(std::function<bool()> f) { fault_ = std::move(f); }
+
+    // Schema version after migrations (PRAGMA user_version).
+    int schema_version();
+
+private:
+    explicit store(sqlite3* db);
+    result<void> migrate();
+    result<void> exec(const char* sql);
+    sqlite3_stmt* prepare_cached(int slot, const char* sql);
+    bool step_done(sqlite3_stmt* st);
+
+    sqlite3* db_;
+    std::vector<sqlite3_stmt*> stmts_;
+    std::function<bool()> fault_;
+};
+
+}  // namespace modelrelay::registry

@@ -1,0 +1,73 @@
+// File: app.hpp
+// Everything a request may reach: configuration, the registry, the outbound client and the executors.
+// Owned by run_server(); handlers get it by reference through request_context.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <atomic>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+
+#include "registry/service.hpp"
+#include "server/config.hpp"
+#include "server/router.hpp"
+
+namespace modelrelay::server {
+
+namespace upstream {
+class client;
+}
+
+struct app {
+    config cfg;
+    boost::asio::io_context& ioc;
+    boost::asio::any_io_executor store_executor;  // one thread: all registry writes
+    std::unique_ptr<registry::service> registry;
+    std::unique_ptr<upstream::client> upstream;
+    std::unique_ptr<router> routes;
+    std::string cluster_uuid;
+    std::atomic<std::size_t> connections{0};
+    std::atomic<std::size_t> in_flight{0};
+    std::atomic<bool> stopping{false};
+
+    app(config c, boost::asio::io_context& io, boost::asio::any_io_executor store_ex);
+    ~app();
+};
+
+// Runs `f()` on the store executor and resumes the calling coroutine on its own executor with the result.
+// Exceptions thrown by f are rethrown in the caller (they are bugs; the handler boundary turns them into 500s).
+template <class F>
+boost::asio::awaitable<std::invoke_result_t<F>> on_store(app& a, F f) {
+    using R = std::invoke_result_t<F>;
+    auto initiation = [](auto handler, boost::asio::any_io_executor store, F fn) {
+        boost::asio::post(store, [h = std::move(handler), fn = std::move(fn)]() mutable {
+            std::exception_ptr ep;
+            std::optional<R> r;
+            try {
+                r.emplace(fn());
+            } catch (...) {
+                ep = std::current_exception();
+            }
+            auto ex = boost::asio::get_associated_executor(h);
+            boost::asio::dispatch(ex, [h = std::move(h), ep, r = std::move(r)]() mutable {
+                std::move(h)(ep, std::move(r));
+            });
+        });
+    };
+    auto out = co_await boost::asio::async_initiate<
+        const boost::asio::use_awaitable_t<>&,
+        void(std::exception_ptr, std::optional<R>)>(initiation, boost::asio::use_awaitable, a.store_executor, std::move(f));
+    co_return std::move(*out);
+}
+
+}  // namespace modelrelay::server

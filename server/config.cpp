@@ -1,0 +1,221 @@
+// File: config.cpp
+#include "server/config.hpp"
+
+#include <cstdlib>
+#include <functional>
+#include <map>
+
+namespace modelrelay::server {
+
+namespace {
+
+struct flag {
+    const char* name;  // --name
+    const char* env;   // MODELRELAY_NAME
+    const char* help;
+    std::function<bool(config&, const std::string&)> set;
+};
+
+bool parse_unsigned(const std::string& s, unsigned long long& out) {
+    if (s.empty()) {
+        return false;
+    }
+    char* end = nullptr;
+    out = std::strtoull(s.c_str(), &end, 10);
+    return end != nullptr && *end == '\0';
+}
+
+bool set_listen(config& c, const std::string& v) {
+    const auto colon = v.rfind(':');
+    if (colon == std::string::npos) {
+        return false;
+    }
+    std::string host = v.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    unsigned long long port = 0;
+    if (host.empty() || !parse_unsigned(v.substr(colon + 1), port) || port > 65535) {
+        return false;
+    }
+    c.listen_host = host;
+    c.listen_port = static_cast<std::uint16_t>(port);
+    return true;
+}
+
+template <class Rep>
+std::function<bool(config&, const std::string&)> millis(std::chrono::milliseconds config::*m, Rep scale) {
+    return [m, scale](config& c, const std::string& v) {
+        unsigned long long n = 0;
+        if (!parse_unsigned(v, n)) {
+            return false;
+        }
+        c.*m = std::chrono::milliseconds(static_cast<long long>(n) * scale);
+        return true;
+    };
+}
+
+std::function<bool(config&, const std::string&)> size(std::size_t config::*m) {
+    return [m](config& c, const std::string& v) {
+        unsigned long long n = 0;
+        if (!parse_unsigned(v, n)) {
+            return false;
+        }
+        c.*m = static_cast<std::size_t>(n);
+        return true;
+    };
+}
+
+const std::vector<flag>& flags() {
+    static const std::vector<flag> table{
+        {"listen", "MODELRELAY_LISTEN", "HOST:PORT to listen on (default 127.0.0.1:9200)", set_listen},
+        {"data-dir", "MODELRELAY_DATA_DIR", "directory for the database and master key (default ./data)",
+         [](config& c, const std::string& v) {
+             c.data_dir = v;
+             return !v.empty();
+         }},
+        {"threads", "MODELRELAY_THREADS", "I/O threads (default: number of cores)",
+         [](config& c, const std::string& v) {
+             unsigned long long n = 0;
+             if (!parse_unsigned(v, n) || n > 1024) {
+                 return false;
+             }
+             c.threads = static_cast<unsigned>(n);
+             return true;
+         }},
+        {"log-format", "MODELRELAY_LOG_FORMAT", "text|json (default text)",
+         [](config& c, const std::string& v) {
+             if (v == "text") {
+                 c.log = log_format::text;
+             } else if (v == "json") {
+                 c.log = log_format::json;
+             } else {
+                 return false;
+             }
+             return true;
+         }},
+        {"sync", "MODELRELAY_SYNC", "normal|full: full fsyncs every commit (survives power loss)",
+         [](config& c, const std::string& v) {
+             if (v != "normal" && v != "full") {
+                 return false;
+             }
+             c.sync_full = v == "full";
+             return true;
+         }},
+        {"max-body-bytes", "MODELRELAY_MAX_BODY_BYTES", "request body limit (default 10485760)",
+         size(&config::max_body_bytes)},
+        {"max-connections", "MODELRELAY_MAX_CONNECTIONS", "concurrent client connections (default 10000)",
+         size(&config::max_connections)},
+        {"read-timeout-ms", "MODELRELAY_READ_TIMEOUT_MS", "time to receive a whole request (default 30000)",
+         millis(&config::read_timeout, 1)},
+        {"idle-timeout-ms", "MODELRELAY_IDLE_TIMEOUT_MS", "keep-alive idle time (default 120000)",
+         millis(&config::idle_timeout, 1)},
+        {"shutdown-grace-ms", "MODELRELAY_SHUTDOWN_GRACE_MS", "drain time on SIGTERM (default 10000)",
+         millis(&config::shutdown_grace, 1)},
+        {"cluster-name", "MODELRELAY_CLUSTER_NAME", "cluster_name reported by GET / (default modelrelay)",
+         [](config& c, const std::string& v) {
+             c.cluster_name = v;
+             return !v.empty();
+         }},
+        {"multi-tenancy", "MODELRELAY_MULTI_TENANCY", "true|false: plugins.ml_commons.multi_tenancy_enabled",
+         [](config& c, const std::string& v) {
+             if (v != "true" && v != "false") {
+                 return false;
+             }
+             c.multi_tenancy = v == "true";
+             return true;
+         }},
+        {"port-file", "MODELRELAY_PORT_FILE", "write the bound port to this file once listening",
+         [](config& c, const std::string& v) {
+             c.port_file = v;
+             return true;
+         }},
+    };
+    return table;
+}
+
+}  // namespace
+
+std::string usage() {
+    std::string out =
+        "modelrelay: an ml-commons compatible registry and gateway for remote LLMs\n\n"
+        "usage: modelrelay [--flag value | --flag=value]...\n\n";
+    for (const auto& f : flags()) {
+        out += "  --";
+        out += f.name;
+        out += std::string(20 - std::min<std::size_t>(19, std::string(f.name).size()), ' ');
+        out += f.help;
+        out += " [env ";
+        out += f.env;
+        out += "]\n";
+    }
+    out += "  --help              this text\n  --version           print the version\n";
+    return out;
+}
+
+parse_outcome parse_config(int argc, char** argv) {
+    config c;
+    parse_outcome out;
+    // Environment first, then flags override.
+    for (const auto& f : flags()) {
+        if (const char* v = std::getenv(f.env); v != nullptr && *v != '\0') {
+            if (!f.set(c, v)) {
+                out.exit_code = 2;
+                out.message = std::string("invalid value for ") + f.env + ": " + v + "\n";
+                return out;
+            }
+        }
+    }
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            out.message = usage();
+            return out;
+        }
+        if (arg == "--version") {
+            out.message = std::string("modelrelay ") + MODELRELAY_VERSION + "\n";
+            return out;
+        }
+        if (arg.rfind("--", 0) != 0) {
+            out.exit_code = 2;
+            out.message = "unexpected argument: " + arg + "\n\n" + usage();
+            return out;
+        }
+        std::string name = arg.substr(2);
+        std::string value;
+        bool has_value = false;
+        if (auto eq = name.find('='); eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name = name.substr(0, eq);
+            has_value = true;
+        }
+        const flag* found = nullptr;
+        for (const auto& f : flags()) {
+            if (name == f.name) {
+                found = &f;
+            }
+        }
+        if (found == nullptr) {
+            out.exit_code = 2;
+            out.message = "unknown flag: --" + name + "\n\n" + usage();
+            return out;
+        }
+        if (!has_value) {
+            if (i + 1 >= argc) {
+                out.exit_code = 2;
+                out.message = "missing value for --" + name + "\n";
+                return out;
+            }
+            value = argv[++i];
+        }
+        if (!found->set(c, value)) {
+            out.exit_code = 2;
+            out.message = "invalid value for --" + name + ": " + value + "\n";
+            return out;
+        }
+    }
+    out.cfg = std::move(c);
+    return out;
+}
+
+}  // namespace modelrelay::server

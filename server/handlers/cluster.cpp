@@ -1,0 +1,90 @@
+// File: cluster.cpp
+// GET /, GET /_cluster/health and _cluster/settings: the OpenSearch surface tools probe before anything else.
+#include "schemas/validate.hpp"
+#include "server/app.hpp"
+#include "server/handlers/handlers.hpp"
+
+namespace modelrelay::server::handlers {
+
+namespace json = boost::json;
+
+awaitable<http_response> handle_root(request_context& ctx) {
+    const auto& cfg = ctx.app.cfg;
+    json::object version{
+        {"distribution", "opensearch"},
+        {"number", "3.3.0"},
+        {"build_type", "modelrelay"},
+        {"build_hash", "modelrelay-" MODELRELAY_VERSION},
+        {"build_date", "2026-01-01T00:00:00.000Z"},
+        {"build_snapshot", false},
+        {"lucene_version", "10.3.1"},
+        {"minimum_wire_compatibility_version", "2.19.0"},
+        {"minimum_index_compatibility_version", "2.0.0"},
+    };
+    co_return ok(
+        ctx,
+        json::object{
+            {"name", cfg.node_name},
+            {"cluster_name", cfg.cluster_name},
+            {"cluster_uuid", ctx.app.cluster_uuid},
+            {"version", std::move(version)},
+            {"tagline", "The OpenSearch Project: https://opensearch.org/"},
+        }
+    );
+}
+
+awaitable<http_response> handle_cluster_health(request_context& ctx) {
+    co_return ok(
+        ctx,
+        json::object{
+            {"cluster_name", ctx.app.cfg.cluster_name},
+            {"status", "green"},
+            {"timed_out", false},
+            {"number_of_nodes", 1},
+            {"number_of_data_nodes", 1},
+            {"discovered_master", true},
+            {"discovered_cluster_manager", true},
+            {"active_primary_shards", 0},
+            {"active_shards", 0},
+            {"relocating_shards", 0},
+            {"initializing_shards", 0},
+            {"unassigned_shards", 0},
+            {"delayed_unassigned_shards", 0},
+            {"number_of_pending_tasks", 0},
+            {"number_of_in_flight_fetch", 0},
+            {"task_max_waiting_in_queue_millis", 0},
+            {"active_shards_percent_as_number", 100.0},
+        }
+    );
+}
+
+awaitable<http_response> handle_cluster_settings_get(request_context& ctx) {
+    const auto snap = ctx.app.registry->current();
+    co_return ok(
+        ctx, snap->settings->render(ctx.query_flag("flat_settings"), ctx.query_flag("include_defaults"))
+    );
+}
+
+awaitable<http_response> handle_cluster_settings_put(request_context& ctx) {
+    auto body = parse_body(ctx);
+    if (!body) {
+        co_return fail(ctx, body.error());
+    }
+    if (!body->is_null()) {
+        if (auto v = schemas::validate(schemas::schema_id::cluster_settings_put, *body); !v) {
+            co_return fail(ctx, v.error());
+        }
+    }
+    const bool flat = ctx.query_flag("flat_settings");
+    auto& reg = *ctx.app.registry;
+    auto op = [&reg, b = std::move(*body), flat] {
+        return reg.put_settings(b, flat);
+    };
+    auto r = co_await on_store(ctx.app, std::move(op));
+    if (!r) {
+        co_return fail(ctx, r.error());
+    }
+    co_return ok(ctx, *r);
+}
+
+}  // namespace modelrelay::server::handlers

@@ -1,0 +1,54 @@
+// File: common.cpp
+// Helpers shared by all handlers.
+#include <boost/json/parse.hpp>
+
+#include "server/handlers/handlers.hpp"
+
+namespace modelrelay::server::handlers {
+
+namespace json = boost::json;
+
+registry::result<json::value> parse_body(const request_context& ctx) {
+    const auto& body = ctx.req.body();
+    if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
+        return json::value(nullptr);
+    }
+    boost::system::error_code ec;
+    json::parse_options opts;
+    opts.max_depth = 256;
+    auto v = json::parse(body, ec, {}, opts);
+    if (ec) {
+        return registry::error{registry::errc::json_parse, "Failed to parse request body: " + ec.message()};
+    }
+    return v;
+}
+
+http_response ok(const request_context& ctx, const json::value& body) {
+    return json_response(200, body, ctx.pretty);
+}
+
+http_response fail(const request_context& ctx, const registry::error& e) {
+    return error_response(e, ctx.pretty);
+}
+
+}  // namespace modelrelay::server::handlers
+
+#include "server/app.hpp"
+
+namespace modelrelay::server::handlers {
+
+registry::result<registry::caller> caller_of(const request_context& ctx) {
+    registry::caller who;
+    const auto snap = ctx.app.registry->current();
+    if (!snap->settings->multi_tenancy_enabled()) {
+        return who;
+    }
+    const auto it = ctx.req.find("x-tenant-id");
+    if (it == ctx.req.end() || it->value().empty()) {
+        return registry::error{registry::errc::forbidden, "Tenant ID header is missing or has no value"};
+    }
+    who.tenant_id = std::string(it->value());
+    return who;
+}
+
+}  // namespace modelrelay::server::handlers

@@ -1,0 +1,108 @@
+// File: connectors.cpp
+// /_plugins/_ml/connectors: create, get, update, delete, search.
+#include "registry/connector.hpp"
+#include "registry/search.hpp"
+#include "schemas/validate.hpp"
+#include "server/app.hpp"
+#include "server/handlers/handlers.hpp"
+
+namespace modelrelay::server::handlers {
+
+namespace json = boost::json;
+using registry::errc;
+
+awaitable<http_response> handle_connector_create(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    auto body = parse_body(ctx);
+    if (!body) {
+        co_return fail(ctx, body.error());
+    }
+    if (body->is_null()) {
+        co_return fail(ctx, {errc::io_error, "Create Connector request has empty body"});
+    }
+    if (auto v = schemas::validate(schemas::schema_id::connector_create, *body); !v) {
+        co_return fail(ctx, v.error());
+    }
+    auto& reg = *ctx.app.registry;
+    auto op = [&reg, b = std::move(body->get_object()), w = std::move(*who)] {
+        return reg.create_connector(b, w);
+    };
+    auto r = co_await on_store(ctx.app, std::move(op));
+    if (!r) {
+        co_return fail(ctx, r.error());
+    }
+    co_return ok(ctx, *r);
+}
+
+awaitable<http_response> handle_connector_get(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    const auto id = ctx.param("connector_id");
+    const auto snap = ctx.app.registry->current();
+    const auto* c = snap->find(registry::kind::connector, id);
+    if (c == nullptr || c->tenant_id != who->tenant_id) {
+        co_return fail(
+            ctx,
+            registry::not_found("Failed to find connector with the provided connector id: " + std::string(id))
+        );
+    }
+    co_return ok(ctx, registry::connector_public_view(c->doc));
+}
+
+awaitable<http_response> handle_connector_update(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    auto body = parse_body(ctx);
+    if (!body) {
+        co_return fail(ctx, body.error());
+    }
+    if (body->is_null() || (body->is_object() && body->get_object().empty())) {
+        co_return fail(ctx, {errc::parse_failed, "Failed to update connector: Request body is empty"});
+    }
+    if (auto v = schemas::validate(schemas::schema_id::connector_update, *body); !v) {
+        co_return fail(ctx, v.error());
+    }
+    auto& reg = *ctx.app.registry;
+    auto op =
+        [&reg, id = std::string(ctx.param("connector_id")), b = std::move(body->get_object()), w = *who] {
+            return reg.update_connector(id, b, w);
+        };
+    auto r = co_await on_store(ctx.app, std::move(op));
+    if (!r) {
+        co_return fail(ctx, r.error());
+    }
+    co_return ok(ctx, *r);
+}
+
+awaitable<http_response> handle_connector_delete(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    auto& reg = *ctx.app.registry;
+    auto op = [&reg, id = std::string(ctx.param("connector_id")), w = *who] {
+        return reg.delete_connector(id, w);
+    };
+    auto r = co_await on_store(ctx.app, std::move(op));
+    if (!r) {
+        co_return fail(ctx, r.error());
+    }
+    co_return ok(ctx, *r);
+}
+
+awaitable<http_response> handle_connector_search(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    co_return search_resources(ctx, registry::kind::connector, *who);
+}
+
+}  // namespace modelrelay::server::handlers

@@ -1,0 +1,86 @@
+// File: search.cpp
+// The shared body of every ml-commons `_search` endpoint: candidate documents come from the snapshot
+// (tenant-filtered), the DSL is evaluated by registry::run_search.
+#include "registry/search.hpp"
+
+#include <array>
+
+#include <boost/json/parse.hpp>
+
+#include "server/app.hpp"
+#include "server/handlers/handlers.hpp"
+
+namespace modelrelay::server::handlers {
+
+namespace json = boost::json;
+
+namespace {
+
+registry::index_mapping mapping_of(registry::kind k) {
+    switch (k) {
+        case registry::kind::connector:
+            return registry::connector_index_mapping();
+        case registry::kind::model_group:
+            return registry::model_group_index_mapping();
+        case registry::kind::model:
+            return registry::model_index_mapping();
+        case registry::kind::task:
+            return registry::task_index_mapping();
+    }
+    return registry::connector_index_mapping();
+}
+
+// Credentials never leave the server, whatever `_source` asks for (spec §2.4, §1.3).
+constexpr std::array<std::string_view, 2> credential_fields{"credential", "connector.credential"};
+constexpr std::array<std::string_view, 5> model_hidden_fields{
+    "credential", "connector.credential", "model_content", "content", "ui_metadata"};
+
+}  // namespace
+
+http_response search_resources(request_context& ctx, registry::kind k, const registry::caller& who) {
+    json::value body;
+    if (auto source = ctx.query_param("source")) {
+        boost::system::error_code ec;
+        body = json::parse(*source, ec);
+        if (ec) {
+            return fail(
+                ctx, {registry::errc::json_parse, "Failed to parse source parameter: " + ec.message()}
+            );
+        }
+    } else {
+        auto parsed = parse_body(ctx);
+        if (!parsed) {
+            return fail(ctx, parsed.error());
+        }
+        body = std::move(*parsed);
+    }
+    if (body.is_null()) {
+        return fail(ctx, {registry::errc::illegal_argument, "request body or source parameter is required"});
+    }
+    auto request = registry::parse_search(&body);
+    if (!request) {
+        return fail(ctx, request.error());
+    }
+    const auto snap = ctx.app.registry->current();
+    std::vector<registry::search_doc> docs;
+    docs.reserve(snap->of(k).size());
+    snap->of(k).for_each([&](const std::string&, const registry::resource& r) {
+        if (r.tenant_id == who.tenant_id) {
+            docs.push_back({r.id, &r.doc, r.version, r.seq_no, 1});
+        }
+    });
+    // Index order: the order documents were written in.
+    std::sort(docs.begin(), docs.end(), [](const auto& a, const auto& b) { return a.seq_no < b.seq_no; });
+    registry::search_options opts;
+    opts.index_name = registry::index_name(k);
+    opts.always_excluded = k == registry::kind::model ? std::span<const std::string_view>(model_hidden_fields)
+                                                      : std::span<const std::string_view>(credential_fields);
+    opts.mapping = mapping_of(k);
+    auto out = registry::run_search(*request, docs, opts);
+    if (!out) {
+        return fail(ctx, out.error());
+    }
+    return ok(ctx, *out);
+}
+
+}  // namespace modelrelay::server::handlers

@@ -1,0 +1,34 @@
+// File: response.hpp
+// Building HTTP responses: JSON bodies (with ?pretty), the OpenSearch error envelope, and the one mapping
+// from registry::errc to HTTP status and OpenSearch `type` string.
+#pragma once
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/json/value.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "registry/error.hpp"
+
+namespace modelrelay::server {
+
+namespace http = boost::beast::http;
+using http_response = http::response<http::string_body>;
+
+// The HTTP status for an error (error::status wins for errc::upstream_status).
+unsigned to_status(const registry::error& e);
+// The OpenSearch snake-case exception type for an errc.
+std::string_view type_name(registry::errc code);
+
+// Serialises `v`, indented when `pretty` (OpenSearch's ?pretty).
+std::string serialize(const boost::json::value& v, bool pretty);
+
+http_response json_response(unsigned status, const boost::json::value& body, bool pretty);
+// {"error":{"root_cause":[{"type","reason"}],"type","reason"},"status"}
+http_response error_response(const registry::error& e, bool pretty);
+// The simple form OpenSearch core uses for routing errors: {"error":"<text>","status":<n>}
+http_response simple_error_response(unsigned status, std::string_view text, bool pretty);
+
+}  // namespace modelrelay::server

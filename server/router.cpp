@@ -1,0 +1,251 @@
+// File: router.cpp
+#include "server/router.hpp"
+
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+
+#include "registry/error.hpp"
+
+namespace modelrelay::server {
+
+namespace {
+
+std::vector<std::string_view> split_path(std::string_view path) {
+    std::vector<std::string_view> out;
+    std::size_t i = 0;
+    while (i < path.size()) {
+        if (path[i] == '/') {
+            ++i;
+            continue;
+        }
+        const auto j = path.find('/', i);
+        const auto end = j == std::string_view::npos ? path.size() : j;
+        out.push_back(path.substr(i, end - i));
+        i = end;
+    }
+    return out;
+}
+
+bool is_param(std::string_view seg) { return seg.size() > 2 && seg.front() == '{' && seg.back() == '}'; }
+
+// OpenSearch lists allowed methods in RestRequest.Method enum order.
+constexpr std::array<http::verb, 6> method_order{
+    http::verb::get, http::verb::post, http::verb::put, http::verb::delete_, http::verb::options, http::verb::head
+};
+
+// Lucene's LevenshteinDistance similarity, used by OpenSearch to suggest parameter names.
+float similarity(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+        prev[j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+        }
+        std::swap(prev, cur);
+    }
+    const auto longest = std::max(a.size(), b.size());
+    return longest == 0 ? 1.0F : 1.0F - static_cast<float>(prev[b.size()]) / static_cast<float>(longest);
+}
+
+constexpr std::array<std::string_view, 6> global_params{
+    "pretty", "human", "error_trace", "filter_path", "source", "source_content_type"
+};
+
+std::vector<std::string_view> split_csv(std::string_view s) {
+    std::vector<std::string_view> out;
+    while (!s.empty()) {
+        const auto c = s.find(',');
+        out.push_back(s.substr(0, c));
+        if (c == std::string_view::npos) {
+            break;
+        }
+        s.remove_prefix(c + 1);
+    }
+    return out;
+}
+
+std::optional<std::string> unrecognized_params(const request_context& ctx, std::string_view accepted) {
+    const auto accepted_list = split_csv(accepted);
+    std::vector<std::string> invalid;
+    for (const auto& [k, v] : ctx.query) {
+        const bool known = std::find(global_params.begin(), global_params.end(), k) != global_params.end() ||
+                           std::find(accepted_list.begin(), accepted_list.end(), k) != accepted_list.end();
+        if (!known && std::find(invalid.begin(), invalid.end(), k) == invalid.end()) {
+            invalid.push_back(k);
+        }
+    }
+    if (invalid.empty()) {
+        return std::nullopt;
+    }
+    std::string msg = "request [";
+    msg += ctx.path;
+    msg += "] contains unrecognized parameter";
+    msg += invalid.size() > 1 ? "s: " : ": ";
+    bool first = true;
+    for (const auto& p : invalid) {
+        if (!first) {
+            msg += ", ";
+        }
+        first = false;
+        msg += "[" + p + "]";
+        std::vector<std::pair<float, std::string_view>> candidates;
+        for (auto c : accepted_list) {
+            const float d = similarity(p, c);
+            if (d > 0.7F) {
+                candidates.emplace_back(d, c);
+            }
+        }
+        std::stable_sort(candidates.begin(), candidates.end(), [](auto& a, auto& b) {
+            return a.first > b.first;
+        });
+        if (candidates.size() == 1) {
+            msg += " -> did you mean [" + std::string(candidates[0].second) + "]?";
+        } else if (candidates.size() > 1) {
+            msg += " -> did you mean any of [";
+            for (std::size_t i = 0; i < candidates.size(); ++i) {
+                msg += (i ? ", " : "") + std::string(candidates[i].second);
+            }
+            msg += "]?";
+        }
+    }
+    return msg;
+}
+
+}  // namespace
+
+std::string_view request_context::param(std::string_view name) const {
+    for (const auto& [k, v] : route_params) {
+        if (k == name) {
+            return v;
+        }
+    }
+    return {};
+}
+
+std::optional<std::string_view> request_context::query_param(std::string_view name) const {
+    for (const auto& [k, v] : query) {
+        if (k == name) {
+            return std::string_view(v);
+        }
+    }
+    return std::nullopt;
+}
+
+bool request_context::query_flag(std::string_view name, bool def) const {
+    const auto v = query_param(name);
+    if (!v) {
+        return def;
+    }
+    return *v != "false";
+}
+
+router::router(std::vector<route> routes) {
+    for (auto& r : routes) {
+        routes_.push_back({r, split_path(r.pattern)});
+    }
+}
+
+dispatch_result router::match(request_context& ctx) const {
+    const auto segs = split_path(ctx.path);
+    const http::verb verb = ctx.req.method();
+    const compiled_route* best = nullptr;
+    unsigned best_score = 0;
+    std::vector<http::verb> allowed;
+    unsigned best_path_score = 0;
+    bool any_path = false;
+    for (const auto& cr : routes_) {
+        if (cr.segments.size() != segs.size()) {
+            continue;
+        }
+        unsigned score = 0;
+        bool ok = true;
+        for (std::size_t i = 0; i < segs.size(); ++i) {
+            if (is_param(cr.segments[i])) {
+                // OpenSearch never binds a path parameter to an empty segment.
+                continue;
+            }
+            if (cr.segments[i] != segs[i]) {
+                ok = false;
+                break;
+            }
+            score |= 1U << (31 - std::min<std::size_t>(i, 31));
+        }
+        if (!ok) {
+            continue;
+        }
+        // A literal segment beats a parameter: `connectors/_search` wins over `connectors/{id}`.
+        if (!any_path || score > best_path_score) {
+            best_path_score = score;
+            allowed.clear();
+            any_path = true;
+        }
+        if (score == best_path_score) {
+            allowed.push_back(cr.r.verb);
+        }
+        if (cr.r.verb == verb && (best == nullptr || score > best_score)) {
+            best = &cr;
+            best_score = score;
+        }
+    }
+    dispatch_result out;
+    if (best != nullptr && best_score == best_path_score) {
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < segs.size() && n < ctx.route_params.size(); ++i) {
+            if (is_param(best->segments[i])) {
+                const auto name = best->segments[i].substr(1, best->segments[i].size() - 2);
+                ctx.route_params[n++] = {name, std::string(segs[i])};
+            }
+        }
+        if (auto msg = unrecognized_params(ctx, best->r.params)) {
+            out.early = error_response(registry::illegal_argument(std::move(*msg)), ctx.pretty);
+            return out;
+        }
+        out.matched = &best->r;
+        return out;
+    }
+    const std::string uri(ctx.req.target());
+    const std::string method(http::to_string(verb));
+    if (!any_path) {
+        out.early = simple_error_response(
+            400, "no handler found for uri [" + uri + "] and method [" + method + "]", ctx.pretty
+        );
+        return out;
+    }
+    std::string list;
+    for (auto m : method_order) {
+        if (std::find(allowed.begin(), allowed.end(), m) != allowed.end()) {
+            list += (list.empty() ? "" : ", ") + std::string(http::to_string(m));
+        }
+    }
+    out.early = simple_error_response(
+        405,
+        "Incorrect HTTP method for uri [" + uri + "] and method [" + method + "], allowed: [" + list + "]",
+        ctx.pretty
+    );
+    out.early->set(http::field::allow, list);
+    return out;
+}
+
+bool decode_target(
+    std::string_view target,
+    std::string& path,
+    std::vector<std::pair<std::string, std::string>>& query
+) {
+    auto parsed = boost::urls::parse_origin_form(target);
+    if (!parsed) {
+        return false;
+    }
+    path = parsed->path();
+    query.clear();
+    for (auto p : parsed->params()) {
+        query.emplace_back(p.key, p.has_value ? p.value : std::string());
+    }
+    return true;
+}
+
+}  // namespace modelrelay::server

@@ -1,0 +1,84 @@
+// File: router.hpp
+// The static route table: {verb, pattern, handler, accepted query parameters}. Dispatch tells "no handler"
+// (400) apart from "wrong method" (405) exactly like OpenSearch's RestController, and rejects unknown query
+// parameters with OpenSearch's "contains unrecognized parameter" error before any handler runs.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include <array>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "server/response.hpp"
+
+namespace modelrelay::server {
+
+struct app;
+struct request_context;
+class response_stream;
+
+using http_request = http::request<http::string_body>;
+using handler_fn = boost::asio::awaitable<http_response> (*)(request_context&);
+
+struct route {
+    http::verb verb;
+    std::string_view pattern;  // "/_plugins/_ml/connectors/{connector_id}"
+    handler_fn handler;
+    std::string_view params;  // accepted query parameters, comma separated
+};
+
+// Everything a handler needs about the request. Views point into the request, which outlives the handler.
+struct request_context {
+    server::app& app;
+    const http_request& req;
+    std::string_view path;                                   // decoded path, no query
+    std::vector<std::pair<std::string, std::string>> query;  // decoded query parameters
+    std::array<std::pair<std::string_view, std::string>, 3> route_params{};
+    bool pretty = false;
+    response_stream* stream = nullptr;  // set by the session; used by streaming handlers
+    bool streamed = false;                    // a handler that wrote through `stream` sets this
+
+    // A path parameter by name ("" when absent).
+    std::string_view param(std::string_view name) const;
+    // A query parameter by name.
+    std::optional<std::string_view> query_param(std::string_view name) const;
+    // A boolean query parameter: absent → def; "" or "true" → true; "false" → false.
+    bool query_flag(std::string_view name, bool def = false) const;
+};
+
+struct dispatch_result {
+    const route* matched = nullptr;  // null when the response below is final
+    std::optional<http_response> early;
+};
+
+class router {
+public:
+    explicit router(std::vector<route> routes);
+
+    // Matches ctx.path and verb; fills ctx.route_params. Returns the route or the routing error response.
+    dispatch_result match(request_context& ctx) const;
+
+private:
+    struct compiled_route {
+        route r;
+        std::vector<std::string_view> segments;  // "{x}" marks a parameter
+    };
+    std::vector<compiled_route> routes_;
+};
+
+// Splits "a%20b/c" style paths; returns false on bad percent-encoding.
+bool decode_target(
+    std::string_view target,
+    std::string& path,
+    std::vector<std::pair<std::string, std::string>>& query
+);
+
+}  // namespace modelrelay::server

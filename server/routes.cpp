@@ -1,0 +1,36 @@
+// File: routes.cpp
+// The route table. Query parameters listed per route are the ones OpenSearch accepts there; anything else
+// is rejected by the router with "contains unrecognized parameter".
+#include "server/handlers/handlers.hpp"
+
+namespace modelrelay::server::handlers {
+
+namespace {
+using v = http::verb;
+// ml-commons reads the whole search from the body (or the global `source` parameter).
+constexpr std::string_view search_params = "";
+constexpr std::string_view health_params =
+    "level,local,timeout,wait_for_status,cluster_manager_timeout,master_timeout,wait_for_nodes,"
+    "wait_for_active_shards,wait_for_no_relocating_shards,wait_for_no_initializing_shards,wait_for_events";
+}  // namespace
+
+std::vector<route> all_routes() {
+    return {
+        {v::get, "/", handle_root, ""},
+        {v::head, "/", handle_root, ""},
+        {v::get, "/_cluster/health", handle_cluster_health, health_params},
+        {v::get, "/_cluster/settings", handle_cluster_settings_get,
+         "flat_settings,include_defaults,local,cluster_manager_timeout,master_timeout,timeout"},
+        {v::put, "/_cluster/settings", handle_cluster_settings_put,
+         "flat_settings,cluster_manager_timeout,master_timeout,timeout"},
+
+        {v::post, "/_plugins/_ml/connectors/_create", handle_connector_create, ""},
+        {v::get, "/_plugins/_ml/connectors/_search", handle_connector_search, search_params},
+        {v::post, "/_plugins/_ml/connectors/_search", handle_connector_search, search_params},
+        {v::get, "/_plugins/_ml/connectors/{connector_id}", handle_connector_get, ""},
+        {v::put, "/_plugins/_ml/connectors/{connector_id}", handle_connector_update, ""},
+        {v::delete_, "/_plugins/_ml/connectors/{connector_id}", handle_connector_delete, ""},
+    };
+}
+
+}  // namespace modelrelay::server::handlers

@@ -1,0 +1,177 @@
+// File: server.cpp
+#include "server/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include "server/app.hpp"
+#include "server/handlers/handlers.hpp"
+#include "server/log.hpp"
+#include "server/session.hpp"
+#include "server/upstream/client.hpp"
+
+namespace modelrelay::server {
+
+namespace net = boost::asio;
+using net::ip::tcp;
+
+app::app(config c, net::io_context& io, net::any_io_executor store_ex)
+    : cfg(std::move(c)), ioc(io), store_executor(std::move(store_ex)) {}
+
+app::~app() = default;
+
+namespace {
+
+constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
+
+net::awaitable<void> accept_loop(app& a, tcp::acceptor& acceptor) {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(a.ioc), use_nothrow);
+        if (ec) {
+            if (ec == net::error::operation_aborted || a.stopping.load()) {
+                co_return;
+            }
+            // Out of descriptors and similar: back off briefly instead of spinning.
+            net::steady_timer t(co_await net::this_coro::executor, std::chrono::milliseconds(50));
+            co_await t.async_wait(use_nothrow);
+            continue;
+        }
+        if (a.connections.load() >= a.cfg.max_connections) {
+            boost::system::error_code ignored;
+            socket.close(ignored);
+            continue;
+        }
+        boost::system::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        a.connections.fetch_add(1);
+        auto ex = socket.get_executor();
+        // A named non-coroutine lambda returning the awaitable (gcc bug 107288 workaround, see style.md).
+        auto session_logic = [&a, s = std::move(socket)]() mutable { return run_session(a, std::move(s)); };
+        net::co_spawn(ex, std::move(session_logic), [&a](std::exception_ptr e) {
+            a.connections.fetch_sub(1);
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    log::error("session failed", {{"what", ex.what()}});
+                }
+            }
+        });
+    }
+}
+
+net::awaitable<void> drain_then_stop(app& a, tcp::acceptor& acceptor) {
+    a.stopping.store(true);
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    const auto deadline = std::chrono::steady_clock::now() + a.cfg.shutdown_grace;
+    net::steady_timer t(co_await net::this_coro::executor);
+    while (a.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+        t.expires_after(std::chrono::milliseconds(20));
+        co_await t.async_wait(use_nothrow);
+    }
+    if (a.in_flight.load() > 0) {
+        log::warn("shutdown grace expired", {{"in_flight", static_cast<long long>(a.in_flight.load())}});
+    }
+    a.ioc.stop();
+}
+
+}  // namespace
+
+int run_server(const config& cfg) {
+    log::set_format(cfg.log);
+    const unsigned threads = cfg.threads != 0 ? cfg.threads : std::max(1U, std::thread::hardware_concurrency());
+
+    net::io_context store_ioc(1);
+    auto store_work = net::make_work_guard(store_ioc);
+    std::thread store_thread([&] { store_ioc.run(); });
+    auto stop_store = [&] {
+        store_work.reset();
+        store_thread.join();
+    };
+
+    registry::service_options opts;
+    opts.data_dir = cfg.data_dir;
+    opts.sync = cfg.sync_full ? registry::durability::full : registry::durability::normal;
+    if (cfg.multi_tenancy) {
+        opts.node_settings["plugins.ml_commons.multi_tenancy_enabled"] = true;
+    }
+    auto svc = registry::service::open(std::move(opts));
+    if (!svc) {
+        log::error("cannot open the registry", {{"reason", svc.error().reason}});
+        stop_store();
+        return 1;
+    }
+
+    net::io_context ioc(static_cast<int>(threads));
+    app a(cfg, ioc, store_ioc.get_executor());
+    a.registry = std::move(*svc);
+    a.routes = std::make_unique<router>(handlers::all_routes());
+    a.upstream = std::make_unique<upstream::client>(ioc.get_executor());
+    a.cluster_uuid = a.registry->cluster_uuid();
+
+    tcp::acceptor acceptor(ioc);
+    try {
+        const auto addr = net::ip::make_address(cfg.listen_host == "localhost" ? "127.0.0.1" : cfg.listen_host);
+        const tcp::endpoint ep(addr, cfg.listen_port);
+        acceptor.open(ep.protocol());
+        acceptor.set_option(tcp::acceptor::reuse_address(true));
+        acceptor.bind(ep);
+        acceptor.listen(net::socket_base::max_listen_connections);
+    } catch (const std::exception& e) {
+        log::error("cannot listen", {{"address", cfg.listen_host}, {"port", cfg.listen_port}, {"reason", e.what()}});
+        a.registry.reset();
+        stop_store();
+        return 1;
+    }
+    const auto bound = acceptor.local_endpoint();
+    if (!cfg.port_file.empty()) {
+        const std::string tmp = cfg.port_file + ".tmp";
+        std::ofstream(tmp) << bound.port() << '\n';
+        std::rename(tmp.c_str(), cfg.port_file.c_str());
+    }
+    log::info(
+        "modelrelay listening", {{"address", bound.address().to_string()},
+                                 {"port", static_cast<long long>(bound.port())},
+                                 {"threads", static_cast<long long>(threads)},
+                                 {"data_dir", cfg.data_dir.string()}}
+    );
+
+    net::co_spawn(ioc, accept_loop(a, acceptor), net::detached);
+    net::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec) {
+            return;
+        }
+        log::info("shutting down", {{"signal", static_cast<long long>(sig)}});
+        net::co_spawn(ioc, drain_then_stop(a, acceptor), net::detached);
+    });
+
+    std::vector<std::thread> pool;
+    for (unsigned i = 1; i < threads; ++i) {
+        pool.emplace_back([&] { ioc.run(); });
+    }
+    ioc.run();
+    for (auto& t : pool) {
+        t.join();
+    }
+    // Writes already queued on the store finish before the store closes.
+    stop_store();
+    a.upstream.reset();
+    a.registry.reset();
+    log::info("stopped");
+    return 0;
+}
+
+}  // namespace modelrelay::server

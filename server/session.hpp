@@ -1,0 +1,33 @@
+// File: session.hpp
+// One HTTP/1.1 connection: read a request, dispatch it, write the response, repeat while keep-alive.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/empty_body.hpp>
+
+#include <string_view>
+
+#include "server/router.hpp"
+
+namespace modelrelay::server {
+
+struct app;
+
+// Lets a handler answer with a chunked stream (SSE) instead of a single response.
+class response_stream {
+public:
+    virtual ~response_stream() = default;
+    // Sends the head with chunked transfer encoding. Returns false when the client is gone.
+    virtual boost::asio::awaitable<bool> write_head(http::response<http::empty_body>& head) = 0;
+    // Sends one chunk and flushes it to the socket.
+    virtual boost::asio::awaitable<bool> write_chunk(std::string_view data) = 0;
+    virtual boost::asio::awaitable<bool> finish() = 0;
+};
+
+boost::asio::awaitable<void> run_session(app& a, boost::asio::ip::tcp::socket socket);
+
+// Routes and runs one request (no I/O of its own unless the handler streams).
+boost::asio::awaitable<http_response> handle_request(app& a, const http_request& req, response_stream* stream, bool& streamed);
+
+}  // namespace modelrelay::server

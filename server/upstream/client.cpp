@@ -1,0 +1,840 @@
+// File: client.cpp
+// The outbound client: the retry loop and pool hand-off run in the caller's coroutine; everything that
+// touches a socket runs in a coroutine co_spawned on the connection's strand (connection.hpp). Timeouts
+// use beast::tcp_stream::expires_after per operation (Boost 1.81 has no cancel_after), with the limit
+// being the smaller of the per-operation timeout and what is left of the total deadline, so the error
+// can say which one fired.
+#include "server/upstream/client.hpp"
+
+#include "server/upstream/connection.hpp"
+#include "server/upstream/url.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <optional>
+#include <random>
+#include <stdexcept>
+
+namespace modelrelay::server::upstream {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using asio::awaitable;
+using tcp = asio::ip::tcp;
+using steady = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using outgoing = http::request<http::string_body>;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::string_view deadline_cause = "Request deadline exceeded";
+constexpr std::size_t stream_piece_bytes = 16 * 1024;
+
+registry::error transport_error(std::string_view cause) {
+    return {registry::errc::upstream_status, std::string(transport_error_prefix) + std::string(cause), 500};
+}
+
+registry::error body_too_large(std::size_t limit) {
+    return registry::illegal_argument(
+        "JSON string size exceeds maximum allowed size (" + std::to_string(limit) + " bytes)"
+    );
+}
+
+// Failures that say nothing about the upstream's answer and may be retried by the policy.
+bool is_retryable_error(const registry::error& e) {
+    return (e.code == registry::errc::upstream_status && e.status == 500) ||
+           e.code == registry::errc::too_many_requests;
+}
+
+std::uint64_t next_seed() {
+    thread_local std::mt19937_64 engine{std::random_device{}()};
+    return engine();
+}
+
+// The time an operation may take: its own timeout, or what is left of the deadline if that is shorter.
+struct op_budget {
+    milliseconds limit;
+    bool by_deadline;
+};
+
+std::optional<op_budget> budget(milliseconds per_op, steady::time_point deadline) {
+    const auto remaining = std::chrono::duration_cast<milliseconds>(deadline - steady::now());
+    if (remaining.count() <= 0) {
+        return std::nullopt;
+    }
+    if (per_op.count() <= 0 || remaining < per_op) {
+        return op_budget{remaining, true};
+    }
+    return op_budget{per_op, false};
+}
+
+bool is_http_error(const boost::system::error_code& ec) {
+    return ec.category() == http::make_error_code(http::error::end_of_stream).category();
+}
+
+// The peer closed or reset the connection: on a pooled connection with nothing received yet this is
+// a stale keep-alive connection, not an upstream failure.
+bool is_closed_error(const boost::system::error_code& ec) {
+    return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+           ec == asio::error::broken_pipe || ec == ssl::error::stream_truncated;
+}
+
+std::string io_cause(const boost::system::error_code& ec, std::string_view timeout_cause, bool by_deadline) {
+    if (ec == beast::error::timeout) {
+        return std::string(by_deadline ? deadline_cause : timeout_cause);
+    }
+    if (ec == asio::error::connection_refused) {
+        return "Connection refused";
+    }
+    if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe) {
+        return "Connection reset";
+    }
+    if (ec == http::error::end_of_stream || ec == asio::error::eof) {
+        return "Connection closed by remote host before a response was received";
+    }
+    if (ec == http::error::partial_message || ec == ssl::error::stream_truncated) {
+        return "Connection closed by remote host before the response was complete";
+    }
+    if (is_http_error(ec)) {
+        return "Invalid HTTP response: " + ec.message();
+    }
+    return ec.message();
+}
+
+std::string tls_failure_cause(const boost::system::error_code& ec, SSL* ssl) {
+    if (ec.category() == asio::error::get_ssl_category() &&
+        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+        const long verify = SSL_get_verify_result(ssl);
+        return std::string("TLS handshake failed: certificate verify failed (") +
+               X509_verify_cert_error_string(verify) + ")";
+    }
+    return "TLS handshake failed: " + ec.message();
+}
+
+bool has_control_chars(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7F; });
+}
+
+registry::result<outgoing> build_message(const request& req, const parsed_url& u, const client_config& cfg) {
+    outgoing msg{req.method, u.target, 11};
+    msg.set(http::field::host, u.host_header);
+    bool has_user_agent = false;
+    for (const auto& [name, value] : req.headers) {
+        if (name.empty() || has_control_chars(name) || has_control_chars(value) ||
+            name.find_first_of(": ") != std::string::npos) {
+            return registry::illegal_argument("Header value contains invalid control character");
+        }
+        if (beast::iequals(name, "host")) {
+            msg.set(http::field::host, value);
+        } else if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
+                   beast::iequals(name, "connection")) {
+            continue;  // framing is ours
+        } else {
+            has_user_agent = has_user_agent || beast::iequals(name, "user-agent");
+            msg.insert(name, value);
+        }
+    }
+    if (!has_user_agent) {
+        msg.set(http::field::user_agent, cfg.user_agent);
+    }
+    msg.body() = req.body;
+    msg.keep_alive(true);
+    msg.prepare_payload();
+    return msg;
+}
+
+template <class Fields>
+header_list copy_headers(const Fields& fields) {
+    header_list out;
+    for (const auto& f : fields) {
+        out.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    }
+    return out;
+}
+
+template <class Body>
+void configure_parser(http::response_parser<Body>& p, const outgoing& msg, const client_options& o, std::size_t header_limit) {
+    p.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(header_limit, UINT32_MAX)));
+    if (o.max_response_bytes == 0) {
+        p.body_limit(boost::none);
+    } else {
+        p.body_limit(o.max_response_bytes);
+    }
+    if (msg.method() == http::verb::head) {
+        p.skip(true);
+    }
+}
+
+bool is_interim(unsigned status) { return status >= 100 && status < 200 && status != 101; }
+
+// ---- I/O on the connection's strand ---------------------------------------------------------------
+
+struct progress {
+    bool received_any = false;  // some response byte arrived
+    bool stale = false;         // closed/reset before any response byte
+    bool reusable = false;      // complete response with keep-alive semantics
+};
+
+template <class Stream>
+awaitable<registry::result<void>> write_request(
+    Stream& s,
+    connection& c,
+    const outgoing& msg,
+    const client_options& o,
+    steady::time_point deadline,
+    progress& prog
+) {
+    const auto b = budget(o.read_timeout, deadline);
+    if (!b) {
+        co_return transport_error(deadline_cause);
+    }
+    c.tcp().expires_after(b->limit);
+    auto [ec, n] = co_await http::async_write(s, msg, use_tuple);
+    if (ec) {
+        prog.stale = is_closed_error(ec);
+        co_return transport_error(io_cause(ec, "Write timed out", b->by_deadline));
+    }
+    co_return registry::result<void>{};
+}
+
+// One read step; maps the error (if any) and handles EOF-delimited bodies over TLS.
+template <class Stream, class Body>
+awaitable<registry::result<void>> read_step(
+    Stream& s,
+    connection& c,
+    http::response_parser<Body>& p,
+    const client_options& o,
+    steady::time_point deadline,
+    progress& prog
+) {
+    const auto b = budget(o.read_timeout, deadline);
+    if (!b) {
+        co_return transport_error(deadline_cause);
+    }
+    c.tcp().expires_after(b->limit);
+    auto [ec, n] = co_await http::async_read_some(s, c.buffer, p, use_tuple);
+    prog.received_any = prog.received_any || p.got_some();
+    if (ec == http::error::need_buffer) {
+        ec = {};
+    }
+    if (ec == ssl::error::stream_truncated && p.got_some() && p.need_eof()) {
+        // The body was delimited by the close and the server skipped close_notify: the message is complete.
+        ec = {};
+        p.put_eof(ec);
+    }
+    if (ec == http::error::body_limit) {
+        co_return body_too_large(o.max_response_bytes);
+    }
+    if (ec == http::error::header_limit) {
+        co_return transport_error("Response header exceeds the limit");
+    }
+    if (ec) {
+        prog.stale = !prog.received_any && is_closed_error(ec);
+        co_return transport_error(io_cause(ec, "Read timed out", b->by_deadline));
+    }
+    co_return registry::result<void>{};
+}
+
+template <class Stream>
+awaitable<registry::result<response>> exchange_on(
+    Stream& s,
+    connection& c,
+    const outgoing& msg,
+    const client_options& o,
+    steady::time_point deadline,
+    std::size_t header_limit,
+    progress& prog
+) {
+    if (auto w = co_await write_request(s, c, msg, o, deadline, prog); !w) {
+        co_return w.error();
+    }
+    std::optional<http::response_parser<http::string_body>> p;
+    p.emplace();
+    configure_parser(*p, msg, o, header_limit);
+    while (true) {
+        if (auto r = co_await read_step(s, c, *p, o, deadline, prog); !r) {
+            co_return r.error();
+        }
+        if (!p->is_done()) {
+            continue;
+        }
+        if (is_interim(p->get().result_int())) {
+            p.emplace();  // 100 Continue and friends: the real response follows
+            configure_parser(*p, msg, o, header_limit);
+            continue;
+        }
+        break;
+    }
+    c.tcp().expires_never();
+    ++c.uses;
+    prog.reusable = p->keep_alive();
+    response out;
+    out.status = p->get().result_int();
+    out.headers = copy_headers(p->get().base());
+    out.body = std::move(p->get().body());
+    co_return out;
+}
+
+awaitable<registry::result<response>> exchange(
+    connection& c,
+    const outgoing& msg,
+    const client_options& o,
+    steady::time_point deadline,
+    std::size_t header_limit,
+    progress& prog
+) {
+    if (c.tls) {
+        co_return co_await exchange_on(*c.tls, c, msg, o, deadline, header_limit, prog);
+    }
+    co_return co_await exchange_on(*c.plain, c, msg, o, deadline, header_limit, prog);
+}
+
+// Streaming: the parser and the bytes read but not yet delivered live in the caller's frame.
+struct stream_state {
+    std::optional<http::response_parser<http::buffer_body>> parser;
+    std::string piece;
+    progress prog;
+};
+
+// Reads until the header is complete (until_header) or until some body bytes are buffered or the
+// message is done. Body bytes land in st.piece.
+template <class Stream>
+awaitable<registry::result<void>> read_stream_on(
+    Stream& s,
+    connection& c,
+    const outgoing& msg,
+    stream_state& st,
+    const client_options& o,
+    steady::time_point deadline,
+    std::size_t header_limit,
+    bool until_header
+) {
+    while (true) {
+        auto& p = *st.parser;
+        if (until_header ? p.is_header_done() : (!st.piece.empty() || p.is_done())) {
+            break;
+        }
+        const std::size_t old = st.piece.size();
+        st.piece.resize(old + stream_piece_bytes);
+        p.get().body().data = st.piece.data() + old;
+        p.get().body().size = stream_piece_bytes;
+        auto r = co_await read_step(s, c, p, o, deadline, st.prog);
+        st.piece.resize(old + stream_piece_bytes - p.get().body().size);
+        if (!r) {
+            co_return r.error();
+        }
+        if (p.is_header_done() && p.is_done() && is_interim(p.get().result_int())) {
+            st.parser.emplace();
+            configure_parser(*st.parser, msg, o, header_limit);
+            st.piece.clear();
+        }
+    }
+    c.tcp().expires_never();
+    co_return registry::result<void>{};
+}
+
+awaitable<registry::result<void>> start_stream(
+    connection& c,
+    const outgoing& msg,
+    stream_state& st,
+    const client_options& o,
+    steady::time_point deadline,
+    std::size_t header_limit
+) {
+    st.parser.emplace();
+    configure_parser(*st.parser, msg, o, header_limit);
+    if (c.tls) {
+        if (auto w = co_await write_request(*c.tls, c, msg, o, deadline, st.prog); !w) {
+            co_return w.error();
+        }
+        co_return co_await read_stream_on(*c.tls, c, msg, st, o, deadline, header_limit, true);
+    }
+    if (auto w = co_await write_request(*c.plain, c, msg, o, deadline, st.prog); !w) {
+        co_return w.error();
+    }
+    co_return co_await read_stream_on(*c.plain, c, msg, st, o, deadline, header_limit, true);
+}
+
+awaitable<registry::result<void>> continue_stream(
+    connection& c,
+    const outgoing& msg,
+    stream_state& st,
+    const client_options& o,
+    steady::time_point deadline,
+    std::size_t header_limit
+) {
+    if (c.tls) {
+        co_return co_await read_stream_on(*c.tls, c, msg, st, o, deadline, header_limit, false);
+    }
+    co_return co_await read_stream_on(*c.plain, c, msg, st, o, deadline, header_limit, false);
+}
+
+// Resolve, vet, connect, re-check, TLS. Runs on the new connection's strand.
+awaitable<registry::result<std::unique_ptr<connection>>> connect_new(
+    asio::any_io_executor strand,
+    const parsed_url& u,
+    std::string_view url,
+    const client_options& o,
+    const guard_policy& guard,
+    steady::time_point deadline,
+    ssl::context& ctx
+) {
+    std::vector<tcp::endpoint> endpoints;
+    if (u.literal) {
+        endpoints.emplace_back(*u.literal, u.port);
+    } else {
+        const auto b = budget(o.connect_timeout, deadline);
+        if (!b) {
+            co_return transport_error(deadline_cause);
+        }
+        // getaddrinfo cannot be interrupted; the watchdog only stops waiting for it. Its handler may run
+        // after this block is left, hence the shared state.
+        auto resolver = std::make_shared<tcp::resolver>(strand);
+        auto timed_out = std::make_shared<bool>(false);
+        asio::steady_timer watchdog(strand);
+        watchdog.expires_after(b->limit);
+        watchdog.async_wait([resolver, timed_out](boost::system::error_code ec) {
+            if (!ec) {
+                *timed_out = true;
+                resolver->cancel();
+            }
+        });
+        const std::string service = std::to_string(u.port);
+        auto [ec, results] = co_await resolver->async_resolve(u.canonical, service, use_tuple);
+        watchdog.cancel();
+        if (*timed_out) {
+            co_return transport_error(b->by_deadline ? deadline_cause : "Connect timed out");
+        }
+        if (ec) {
+            co_return transport_error("Unknown host: " + u.host);
+        }
+        for (const auto& entry : results) {
+            endpoints.push_back(entry.endpoint());
+        }
+        if (endpoints.empty()) {
+            co_return transport_error("Unknown host: " + u.host);
+        }
+    }
+    // Every answer is vetted before any connect (a name with one private answer is refused outright).
+    for (const auto& ep : endpoints) {
+        if (auto ok = check_address(u.host, url, ep.address(), u.port, guard); !ok) {
+            co_return ok.error();
+        }
+    }
+
+    auto conn = std::make_unique<connection>(strand);
+    conn->plain.emplace(strand);
+    {
+        const auto b = budget(o.connect_timeout, deadline);
+        if (!b) {
+            co_return transport_error(deadline_cause);
+        }
+        conn->plain->expires_after(b->limit);
+        auto [ec, ep] = co_await conn->plain->async_connect(endpoints, use_tuple);
+        if (ec) {
+            co_return transport_error(io_cause(ec, "Connect timed out", b->by_deadline));
+        }
+    }
+    boost::system::error_code ec;
+    conn->remote = conn->plain->socket().remote_endpoint(ec);
+    if (ec) {
+        co_return transport_error(ec.message());
+    }
+    if (auto ok = check_address(u.host, url, conn->remote.address(), conn->remote.port(), guard); !ok) {
+        co_return ok.error();
+    }
+    conn->plain->socket().set_option(tcp::no_delay(true), ec);
+
+    if (u.tls) {
+        conn->tls.emplace(std::move(*conn->plain), ctx);
+        conn->plain.reset();
+        SSL* native = conn->tls->native_handle();
+        if (!u.literal) {
+            SSL_set_tlsext_host_name(native, u.canonical.c_str());  // SNI is for names only (RFC 6066)
+        }
+        if (o.skip_ssl_verification) {
+            conn->tls->set_verify_mode(ssl::verify_none);
+        } else {
+            conn->tls->set_verify_mode(ssl::verify_peer);
+            // OpenSSL's own host check (same X509_check_host / X509_check_ip as asio's
+            // host_name_verification) so a mismatch is reported as "hostname mismatch".
+            if (u.literal) {
+                X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(native), u.canonical.c_str());
+            } else {
+                SSL_set1_host(native, u.canonical.c_str());
+            }
+        }
+        const auto b = budget(o.connect_timeout, deadline);
+        if (!b) {
+            co_return transport_error(deadline_cause);
+        }
+        conn->tcp().expires_after(b->limit);
+        auto [hec] = co_await conn->tls->async_handshake(ssl::stream_base::client, use_tuple);
+        if (hec == beast::error::timeout) {
+            co_return transport_error(b->by_deadline ? deadline_cause : "Connect timed out");
+        }
+        if (hec) {
+            co_return transport_error(tls_failure_cause(hec, native));
+        }
+    }
+    conn->tcp().expires_never();
+    co_return conn;
+}
+
+}  // namespace
+
+std::string_view find_header(const header_list& headers, std::string_view name) {
+    for (const auto& [k, v] : headers) {
+        if (beast::iequals(k, name)) {
+            return v;
+        }
+    }
+    return {};
+}
+
+// ---- client::impl ---------------------------------------------------------------------------------
+
+struct client::impl {
+    impl(asio::any_io_executor executor, client_config config)
+        : io(std::move(executor)),
+          cfg(std::move(config)),
+          ctx(ssl::context::tls_client),
+          connections(std::chrono::duration_cast<milliseconds>(cfg.idle_connection_ttl)) {
+        SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+        ctx.set_verify_mode(ssl::verify_peer);
+        boost::system::error_code ec;
+        if (cfg.use_system_ca_store) {
+            ctx.set_default_verify_paths(ec);
+            if (ec) {
+                throw std::runtime_error("cannot load the system CA store: " + ec.message());
+            }
+        }
+        if (!cfg.extra_ca_file.empty()) {
+            ctx.load_verify_file(cfg.extra_ca_file, ec);
+            if (ec) {
+                throw std::runtime_error("cannot load CA file " + cfg.extra_ca_file + ": " + ec.message());
+            }
+        }
+    }
+
+    asio::any_io_executor io;
+    client_config cfg;
+    ssl::context ctx;
+    pool connections;
+
+    static registry::result<void> precheck(const parsed_url& u, std::string_view url, const guard_policy& g) {
+        if (u.literal) {
+            return check_address(u.host, url, *u.literal, u.port, g);
+        }
+        return check_host_name(u.host, g);
+    }
+
+    awaitable<registry::result<pool::lease>> lease_for(
+        const parsed_url& u,
+        const client_options& o,
+        steady::time_point deadline
+    ) {
+        const auto b = budget(o.connect_timeout, deadline);
+        if (!b) {
+            co_return transport_error(deadline_cause);
+        }
+        // Named, not a temporary inside `co_return co_await` (gcc 12 destroys such temporaries twice).
+        const pool_key key{u.tls, u.canonical, u.port, u.tls && o.skip_ssl_verification};
+        auto lease = co_await connections.acquire(key, o.max_connection, b->limit);
+        co_return lease;
+    }
+
+    // Makes sure the lease holds a usable connection: a pooled one (re-vetted under the current policy)
+    // or a new one.
+    awaitable<registry::result<void>> ready_connection(
+        pool::lease& l,
+        const parsed_url& u,
+        std::string_view url,
+        const client_options& o,
+        const guard_policy& guard,
+        steady::time_point deadline
+    ) {
+        if (connection* c = l.get()) {
+            if (auto ok = check_address(u.host, url, c->remote.address(), c->remote.port(), guard); !ok) {
+                l.discard();
+                co_return ok.error();
+            }
+            co_return registry::result<void>{};
+        }
+        auto strand = asio::make_strand(io);
+        auto made = co_await asio::co_spawn(
+            strand, connect_new(strand, u, url, o, guard, deadline, ctx), asio::use_awaitable
+        );
+        if (!made) {
+            co_return made.error();
+        }
+        l.attach(std::move(*made));
+        co_return registry::result<void>{};
+    }
+
+    awaitable<registry::result<response>> attempt(
+        const outgoing& msg,
+        const parsed_url& u,
+        std::string_view url,
+        const client_options& o,
+        const guard_policy& guard,
+        steady::time_point deadline
+    ) {
+        auto l = co_await lease_for(u, o, deadline);
+        if (!l) {
+            co_return l.error();
+        }
+        for (int fresh = 0;; ++fresh) {
+            if (auto ok = co_await ready_connection(*l, u, url, o, guard, deadline); !ok) {
+                co_return ok.error();
+            }
+            connection& c = *l->get();
+            progress prog;
+            auto r = co_await asio::co_spawn(
+                c.strand, exchange(c, msg, o, deadline, cfg.max_header_bytes, prog), asio::use_awaitable
+            );
+            if (!r && prog.stale && l->reused() && fresh == 0) {
+                l->drop_connection();  // the server closed an idle keep-alive connection: reconnect once
+                continue;
+            }
+            if (r && prog.reusable) {
+                l->recycle();
+            } else {
+                l->discard();
+            }
+            co_return r;
+        }
+    }
+
+    // Connects (or reuses), writes the request and reads the head of a streaming response.
+    awaitable<registry::result<response_head>> attempt_stream(
+        pool::lease& l,
+        stream_state& st,
+        const outgoing& msg,
+        const parsed_url& u,
+        std::string_view url,
+        const client_options& o,
+        const guard_policy& guard,
+        steady::time_point deadline
+    ) {
+        auto acquired = co_await lease_for(u, o, deadline);
+        if (!acquired) {
+            co_return acquired.error();
+        }
+        l = std::move(*acquired);
+        for (int fresh = 0;; ++fresh) {
+            if (auto ok = co_await ready_connection(l, u, url, o, guard, deadline); !ok) {
+                co_return ok.error();
+            }
+            connection& c = *l.get();
+            st.parser.reset();
+            st.piece.clear();
+            st.prog = progress{};
+            auto r = co_await asio::co_spawn(
+                c.strand, start_stream(c, msg, st, o, deadline, cfg.max_header_bytes), asio::use_awaitable
+            );
+            if (!r) {
+                if (st.prog.stale && l.reused() && fresh == 0) {
+                    l.drop_connection();
+                    continue;
+                }
+                l.discard();
+                co_return r.error();
+            }
+            response_head head;
+            head.status = st.parser->get().result_int();
+            head.headers = copy_headers(st.parser->get().base());
+            co_return head;
+        }
+    }
+
+    static std::optional<milliseconds> retry_after_of(const header_list& headers) {
+        const auto v = find_header(headers, "retry-after");
+        if (v.empty()) {
+            return std::nullopt;
+        }
+        return parse_retry_after(v, std::chrono::system_clock::now());
+    }
+
+    // The wait before the next attempt, or nullopt when the outcome is final.
+    static std::optional<milliseconds> plan_retry(
+        retry_schedule& schedule,
+        steady::time_point start,
+        steady::time_point deadline,
+        bool retryable,
+        std::optional<milliseconds> retry_after
+    ) {
+        if (!retryable) {
+            return std::nullopt;
+        }
+        const auto elapsed = std::chrono::duration_cast<milliseconds>(steady::now() - start);
+        auto delay = schedule.next(elapsed, retry_after);
+        if (!delay || steady::now() + *delay >= deadline) {
+            return std::nullopt;
+        }
+        return delay;
+    }
+
+    static awaitable<void> sleep_for(milliseconds d) {
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        t.expires_after(d);
+        co_await t.async_wait(use_tuple);
+    }
+
+    awaitable<registry::result<response>> send(const request& req, const client_options& o, const guard_policy& g) {
+        auto u = parse_url(req.url);
+        if (!u) {
+            co_return u.error();
+        }
+        if (auto ok = precheck(*u, req.url, g); !ok) {
+            co_return ok.error();
+        }
+        auto msg = build_message(req, *u, cfg);
+        if (!msg) {
+            co_return msg.error();
+        }
+        const auto start = steady::now();
+        const auto deadline = start + o.total_timeout;
+        retry_schedule schedule(o.retry_backoff_policy, o.max_retry_times, o.retry_backoff, o.retry_timeout, next_seed());
+        for (unsigned attempts = 1;; ++attempts) {
+            auto r = co_await attempt(*msg, *u, req.url, o, g, deadline);
+            const bool retryable = r ? is_retryable_status(r->status) : is_retryable_error(r.error());
+            const auto wait = plan_retry(
+                schedule, start, deadline, retryable, r ? retry_after_of(r->headers) : std::nullopt
+            );
+            if (!wait) {
+                if (r) {
+                    r->attempts = attempts;
+                }
+                co_return r;
+            }
+            co_await sleep_for(*wait);
+        }
+    }
+
+    awaitable<registry::result<response_head>> send_streaming(
+        const request& req,
+        const client_options& o,
+        const guard_policy& g,
+        const chunk_handler& on_chunk,
+        const head_handler& on_head
+    ) {
+        auto u = parse_url(req.url);
+        if (!u) {
+            co_return u.error();
+        }
+        if (auto ok = precheck(*u, req.url, g); !ok) {
+            co_return ok.error();
+        }
+        auto msg = build_message(req, *u, cfg);
+        if (!msg) {
+            co_return msg.error();
+        }
+        const auto start = steady::now();
+        const auto deadline = start + o.total_timeout;
+        retry_schedule schedule(o.retry_backoff_policy, o.max_retry_times, o.retry_backoff, o.retry_timeout, next_seed());
+        for (unsigned attempts = 1;; ++attempts) {
+            pool::lease l;
+            stream_state st;
+            auto head = co_await attempt_stream(l, st, *msg, *u, req.url, o, g, deadline);
+            const bool retryable = head ? is_retryable_status(head->status) : is_retryable_error(head.error());
+            const auto wait = plan_retry(
+                schedule, start, deadline, retryable, head ? retry_after_of(head->headers) : std::nullopt
+            );
+            if (wait) {
+                l.discard();  // never drain an error body we will not use
+                co_await sleep_for(*wait);
+                continue;
+            }
+            if (!head) {
+                co_return head.error();
+            }
+            head->attempts = attempts;
+            if (on_head && !(co_await on_head(*head))) {
+                l.discard();
+                co_return head;
+            }
+            connection& c = *l.get();
+            while (true) {
+                if (!st.piece.empty()) {
+                    const bool more = !on_chunk || co_await on_chunk(std::string_view(st.piece));
+                    if (!more) {
+                        l.discard();  // closing is how the upstream learns we stopped listening
+                        co_return head;
+                    }
+                    st.piece.clear();
+                }
+                if (st.parser->is_done()) {
+                    break;
+                }
+                auto r = co_await asio::co_spawn(
+                    c.strand, continue_stream(c, *msg, st, o, deadline, cfg.max_header_bytes), asio::use_awaitable
+                );
+                if (!r) {
+                    l.discard();
+                    co_return r.error();
+                }
+            }
+            ++c.uses;
+            if (st.parser->keep_alive()) {
+                l.recycle();
+            } else {
+                l.discard();
+            }
+            co_return head;
+        }
+    }
+};
+
+// ---- client -----------------------------------------------------------------------------------------
+
+client::client(asio::any_io_executor io, client_config config)
+    : impl_(std::make_unique<impl>(std::move(io), std::move(config))) {}
+
+client::~client() = default;
+
+awaitable<registry::result<response>> client::send(
+    const request& req,
+    const client_options& options,
+    const guard_policy& guard
+) {
+    return impl_->send(req, options, guard);
+}
+
+awaitable<registry::result<response_head>> client::send_streaming(
+    const request& req,
+    const client_options& options,
+    const guard_policy& guard,
+    chunk_handler on_chunk,
+    head_handler on_head
+) {
+    // The handlers are owned by this frame for the duration of the call.
+    co_return co_await impl_->send_streaming(req, options, guard, on_chunk, on_head);
+}
+
+pool_stats client::stats() const { return impl_->connections.stats(); }
+
+}  // namespace modelrelay::server::upstream

@@ -1,0 +1,215 @@
+// File: pool.cpp
+// Slot accounting and hand-off of the upstream keep-alive pool. A freed slot goes straight to the oldest
+// waiter (with its connection when reusable), so waiters are served in order and a slot is never lost
+// between the release and the wake-up.
+#include "server/upstream/pool.hpp"
+
+#include "server/upstream/connection.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/container_hash/hash.hpp>
+
+#include <algorithm>
+#include <vector>
+
+namespace modelrelay::server::upstream {
+
+namespace asio = boost::asio;
+
+void close_on_strand(std::unique_ptr<connection> c) {
+    if (!c) {
+        return;
+    }
+    auto ex = c->strand;
+    asio::post(ex, [c = std::move(c)]() mutable { c.reset(); });
+}
+
+std::size_t pool_key_hash::operator()(const pool_key& k) const {
+    std::size_t h = std::hash<std::string>{}(k.host);
+    boost::hash_combine(h, k.port);
+    boost::hash_combine(h, k.tls);
+    boost::hash_combine(h, k.skip_verification);
+    return h;
+}
+
+struct pool::waiter {
+    explicit waiter(asio::any_io_executor ex) : ready(std::move(ex), 1) {}
+    // Capacity 1: a grant sent before the waiter starts receiving is not lost.
+    asio::experimental::concurrent_channel<void(boost::system::error_code)> ready;
+    bool granted = false;              // guarded by pool::mutex_
+    std::unique_ptr<connection> conn;  // guarded by pool::mutex_; null = a slot to connect with
+};
+
+struct pool::entry {
+    std::deque<std::unique_ptr<connection>> idle;  // oldest first
+    int total = 0;                                 // idle + leased
+    std::deque<std::shared_ptr<waiter>> waiters;   // oldest first
+};
+
+// ---- lease -----------------------------------------------------------------------------------------
+
+pool::lease::lease(pool* p, entry* e, std::unique_ptr<connection> c, bool reused)
+    : pool_(p), entry_(e), conn_(std::move(c)), reused_(reused) {}
+
+pool::lease::lease(lease&& other) noexcept
+    : pool_(std::exchange(other.pool_, nullptr)),
+      entry_(std::exchange(other.entry_, nullptr)),
+      conn_(std::move(other.conn_)),
+      reused_(other.reused_) {}
+
+pool::lease& pool::lease::operator=(lease&& other) noexcept {
+    if (this != &other) {
+        discard();
+        pool_ = std::exchange(other.pool_, nullptr);
+        entry_ = std::exchange(other.entry_, nullptr);
+        conn_ = std::move(other.conn_);
+        reused_ = other.reused_;
+    }
+    return *this;
+}
+
+pool::lease::~lease() { discard(); }
+
+void pool::lease::attach(std::unique_ptr<connection> c) {
+    close_on_strand(std::move(conn_));
+    conn_ = std::move(c);
+    reused_ = false;
+}
+
+void pool::lease::recycle() {
+    if (pool_) {
+        const bool reusable = conn_ != nullptr;
+        std::exchange(pool_, nullptr)->give_back(entry_, std::move(conn_), reusable);
+    }
+}
+
+void pool::lease::discard() {
+    if (pool_) {
+        std::exchange(pool_, nullptr)->give_back(entry_, std::move(conn_), false);
+    }
+}
+
+void pool::lease::drop_connection() {
+    close_on_strand(std::move(conn_));
+    reused_ = false;
+}
+
+// ---- pool ------------------------------------------------------------------------------------------
+
+pool::pool(std::chrono::milliseconds idle_ttl) : idle_ttl_(idle_ttl) {}
+
+pool::~pool() {
+    // No lease may be alive here, so idle connections have no operation in flight: destroy them
+    // directly (the io_context may already be stopped, and then a post would never run).
+    std::lock_guard lock(mutex_);
+    entries_.clear();
+}
+
+asio::awaitable<registry::result<pool::lease>> pool::acquire(
+    const pool_key& key,
+    int max_connections,
+    std::chrono::milliseconds timeout
+) {
+    const auto ex = co_await asio::this_coro::executor;
+    std::vector<std::unique_ptr<connection>> expired;
+    std::shared_ptr<waiter> w;
+    entry* e = nullptr;
+    std::optional<lease> ready;
+    {
+        std::lock_guard lock(mutex_);
+        auto& slot = entries_[key];
+        if (!slot) {
+            slot = std::make_unique<entry>();
+        }
+        e = slot.get();
+        const auto now = std::chrono::steady_clock::now();
+        while (!e->idle.empty() && now - e->idle.front()->idle_since >= idle_ttl_) {
+            expired.push_back(std::move(e->idle.front()));
+            e->idle.pop_front();
+            --e->total;
+        }
+        if (!e->idle.empty()) {
+            auto c = std::move(e->idle.back());  // most recently used: least likely to be stale
+            e->idle.pop_back();
+            ready.emplace(lease(this, e, std::move(c), true));
+        } else if (e->total < std::max(max_connections, 1)) {
+            ++e->total;
+            ready.emplace(lease(this, e, nullptr, false));
+        } else {
+            w = std::make_shared<waiter>(ex);
+            e->waiters.push_back(w);
+        }
+    }
+    for (auto& c : expired) {
+        close_on_strand(std::move(c));
+    }
+    if (ready) {
+        co_return std::move(*ready);
+    }
+
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer timer(ex);
+    timer.expires_after(timeout);
+    co_await (
+        w->ready.async_receive(asio::as_tuple(asio::use_awaitable)) ||
+        timer.async_wait(asio::as_tuple(asio::use_awaitable))
+    );
+
+    std::lock_guard lock(mutex_);
+    if (w->granted) {
+        const bool reused = w->conn != nullptr;
+        co_return lease(this, e, std::move(w->conn), reused);
+    }
+    e->waiters.erase(std::find(e->waiters.begin(), e->waiters.end(), w));
+    co_return registry::error(registry::errc::too_many_requests, std::string(acquire_timeout_message));
+}
+
+void pool::give_back(entry* e, std::unique_ptr<connection> c, bool reusable) {
+    std::shared_ptr<waiter> wake;
+    std::unique_ptr<connection> to_close;
+    {
+        std::lock_guard lock(mutex_);
+        if (reusable) {
+            c->idle_since = std::chrono::steady_clock::now();
+        }
+        if (!e->waiters.empty()) {
+            // The slot passes to the oldest waiter; the total does not change.
+            wake = std::move(e->waiters.front());
+            e->waiters.pop_front();
+            wake->granted = true;
+            if (reusable) {
+                wake->conn = std::move(c);
+            } else {
+                to_close = std::move(c);
+            }
+        } else if (reusable) {
+            e->idle.push_back(std::move(c));
+        } else {
+            to_close = std::move(c);
+            --e->total;
+        }
+    }
+    close_on_strand(std::move(to_close));
+    if (wake) {
+        wake->ready.try_send(boost::system::error_code{});
+    }
+}
+
+pool_stats pool::stats() const {
+    pool_stats s;
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, e] : entries_) {
+        s.idle += e->idle.size();
+        s.in_use += static_cast<std::size_t>(e->total) - e->idle.size();
+        s.waiting += e->waiters.size();
+    }
+    return s;
+}
+
+}  // namespace modelrelay::server::upstream

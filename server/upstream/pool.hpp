@@ -1,0 +1,112 @@
+// File: pool.hpp
+// Keep-alive pool of upstream connections, keyed by (scheme, host, port, TLS verification), bounded per
+// key by the connector's `max_connection` (idle plus in use). A request that finds the key at its bound
+// waits for a slot, and fails with the ml-commons pool-exhaustion error (429) when the wait exceeds its
+// timeout. Idle connections are reused most-recent-first and dropped after `idle_ttl`.
+//
+// @par Thread safety
+// All members may be called concurrently from any thread. One mutex guards the table and is never held
+// across a co_await; waiters are woken through a concurrent channel, so a slot freed on one io thread
+// wakes a coroutine on another.
+//
+// @par Object lifetimes
+// The pool must outlive every lease. A lease is move-only and gives its slot back when destroyed: the
+// connection is closed (never pooled) unless recycle() was called after a complete exchange.
+#pragma once
+
+#include "registry/error.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace modelrelay::server::upstream {
+
+struct connection;
+
+struct pool_key {
+    bool tls = false;
+    std::string host;  // canonical host (lower-case name or canonical IP text)
+    unsigned short port = 0;
+    bool skip_verification = false;
+    friend bool operator==(const pool_key&, const pool_key&) = default;
+};
+
+struct pool_key_hash {
+    std::size_t operator()(const pool_key& k) const;
+};
+
+struct pool_stats {
+    std::size_t idle = 0;     // pooled, ready for reuse
+    std::size_t in_use = 0;   // leased (including connections being established)
+    std::size_t waiting = 0;  // requests waiting for a slot
+};
+
+// The ml-commons text for pool exhaustion (AWS SDK NettyUtils, first paragraph), mapped to 429 (PR #4852).
+inline constexpr std::string_view acquire_timeout_message =
+    "Error communicating with remote model: Acquire operation took longer than the configured maximum time. "
+    "This indicates that a request cannot get a connection from the pool within the specified maximum time. "
+    "This can be due to high request rate.";
+
+class pool {
+    struct entry;
+    struct waiter;
+
+public:
+    class lease {
+    public:
+        lease() = default;
+        lease(lease&& other) noexcept;
+        lease& operator=(lease&& other) noexcept;
+        ~lease();
+
+        // The pooled connection, or null when the caller must establish one and attach() it.
+        connection* get() const { return conn_.get(); }
+        bool reused() const { return reused_; }
+        void attach(std::unique_ptr<connection> c);
+        // Returns the connection to the pool for reuse (only after a complete, keep-alive exchange).
+        void recycle();
+        // Closes the connection and frees the slot.
+        void discard();
+        // Closes the connection but keeps the slot, to reconnect (stale keep-alive connection).
+        void drop_connection();
+
+    private:
+        friend class pool;
+        lease(pool* p, entry* e, std::unique_ptr<connection> c, bool reused);
+
+        pool* pool_ = nullptr;
+        entry* entry_ = nullptr;
+        std::unique_ptr<connection> conn_;
+        bool reused_ = false;
+    };
+
+    explicit pool(std::chrono::milliseconds idle_ttl);
+    ~pool();
+    pool(const pool&) = delete;
+    pool& operator=(const pool&) = delete;
+
+    // Waits up to `timeout` for a slot of `key`. Error: errc::too_many_requests, acquire_timeout_message.
+    boost::asio::awaitable<registry::result<lease>> acquire(
+        const pool_key& key,
+        int max_connections,
+        std::chrono::milliseconds timeout
+    );
+
+    pool_stats stats() const;
+
+private:
+    void give_back(entry* e, std::unique_ptr<connection> c, bool reusable);
+
+    std::chrono::milliseconds idle_ttl_;
+    mutable std::mutex mutex_;
+    std::unordered_map<pool_key, std::unique_ptr<entry>, pool_key_hash> entries_;  // never erased
+};
+
+}  // namespace modelrelay::server::upstream

@@ -1,0 +1,410 @@
+// File: foundation_test.cpp
+// The foundation against the real binary: OpenSearch surface, _cluster/settings, connectors, durability
+// and secrets on disk. Seed 001 steps 1-3 are sent as the walkthrough writes them (host and port aside,
+// `<...>` placeholders filled in as a user would).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <boost/json.hpp>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/server_process.hpp"
+
+namespace modelrelay::test {
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* seed_step1 = R"({
+    "persistent": {
+        "plugins.ml_commons.trusted_connector_endpoints_regex": [
+            ".*$"
+        ]
+    }
+})";
+
+constexpr const char* seed_step2 = R"({
+    "persistent": {
+      "plugins.ml_commons.connector.private_ip_enabled": true
+    }
+})";
+
+constexpr const char* seed_step3 = R"({
+  "name": "Local LLM connector",
+  "description": "Ollama chat via the OpenAI API",
+  "version": "1",
+  "protocol": "http",
+  "parameters": {
+    "endpoint": "127.0.0.1:11434",
+    "model": "qwen3:4b"
+  },
+  "credential": {
+    "openAI_key": "sk-sentinel-7f3a9c1e5b"
+  },
+  "actions": [
+    {
+      "action_type": "predict",
+      "method": "POST",
+      "url": "https://${parameters.endpoint}/v1/chat/completions",
+      "headers": {
+        "Authorization": "Bearer ${credential.openAI_key}"
+      },
+      "request_body": "{ \"model\": \"${parameters.model}\", \"messages\": ${parameters.messages} }"
+    }
+  ]
+})";
+
+class foundation : public ::testing::Test {
+protected:
+    void SetUp() override {
+        data_ = tmp_.path() / "data";
+        server_ = std::make_unique<server_process>(data_);
+        server_->start();
+        client_ = std::make_unique<http_client>(server_->port());
+    }
+    void restart() {
+        server_->restart();
+        client_ = std::make_unique<http_client>(server_->port());
+    }
+    http_client& c() { return *client_; }
+
+    // The complete visible state: settings and every connector.
+    std::string state() {
+        auto s = c().get("/_cluster/settings?flat_settings=true");
+        auto q = c().post("/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}},"size":1000,"sort":[{"created_time":"asc"}]})");
+        auto hits = q.json().at("hits").at("hits");
+        return s.body + json::serialize(hits);
+    }
+
+    void expect_error(const http_result& r, unsigned status, std::string_view type, std::string_view reason) {
+        EXPECT_EQ(r.status, status) << r.body;
+        auto j = r.json();
+        EXPECT_EQ(j.at("status").to_number<unsigned>(), status);
+        EXPECT_EQ(j.at("error").at("type").as_string(), type) << r.body;
+        EXPECT_EQ(j.at("error").at("reason").as_string(), reason) << r.body;
+        EXPECT_EQ(j.at("error").at("root_cause").at(0).at("reason").as_string(), reason);
+    }
+
+    temp_dir tmp_;
+    std::filesystem::path data_;
+    std::unique_ptr<server_process> server_;
+    std::unique_ptr<http_client> client_;
+};
+
+TEST_F(foundation, root_and_health_look_like_opensearch) {
+    auto r = c().get("/");
+    ASSERT_EQ(r.status, 200);
+    auto j = r.json();
+    EXPECT_EQ(j.at("version").at("distribution").as_string(), "opensearch");
+    EXPECT_TRUE(j.as_object().contains("cluster_uuid"));
+    EXPECT_TRUE(j.as_object().contains("tagline"));
+    EXPECT_EQ(r.header("content-type"), "application/json; charset=UTF-8");
+    auto h = c().get("/_cluster/health");
+    ASSERT_EQ(h.status, 200);
+    EXPECT_EQ(h.json().at("status").as_string(), "green");
+    auto pretty = c().get("/?pretty");
+    EXPECT_NE(pretty.body.find("\n  \""), std::string::npos);
+}
+
+TEST_F(foundation, routing_errors_have_opensearch_shapes) {
+    auto r = c().get("/_plugins/_ml/nothing_here");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body, R"({"error":"no handler found for uri [/_plugins/_ml/nothing_here] and method [GET]","status":400})");
+    auto m = c().request("PATCH", "/_plugins/_ml/connectors/_create");
+    EXPECT_EQ(m.status, 405);
+    EXPECT_EQ(
+        m.body,
+        R"({"error":"Incorrect HTTP method for uri [/_plugins/_ml/connectors/_create] and method [PATCH], allowed: [POST]","status":405})"
+    );
+    auto p = c().get("/_cluster/settings?flat_setting=true");
+    expect_error(
+        p, 400, "illegal_argument_exception",
+        "request [/_cluster/settings] contains unrecognized parameter: [flat_setting] -> did you mean [flat_settings]?"
+    );
+    auto ok = c().get("/_cluster/settings?error_trace=true&human=true&filter_path=x");
+    EXPECT_EQ(ok.status, 200);
+}
+
+TEST_F(foundation, seed_001_steps_1_to_3) {
+    auto s1 = c().put("/_cluster/settings", seed_step1);
+    ASSERT_EQ(s1.status, 200) << s1.body;
+    EXPECT_EQ(
+        s1.body,
+        R"({"acknowledged":true,"persistent":{"plugins":{"ml_commons":{"trusted_connector_endpoints_regex":[".*$"]}}},"transient":{}})"
+    );
+    auto s2 = c().put("/_cluster/settings", seed_step2);
+    ASSERT_EQ(s2.status, 200) << s2.body;
+    EXPECT_EQ(
+        s2.body,
+        R"({"acknowledged":true,"persistent":{"plugins":{"ml_commons":{"connector":{"private_ip_enabled":"true"}}}},"transient":{}})"
+    );
+    auto s3 = c().post("/_plugins/_ml/connectors/_create", seed_step3);
+    ASSERT_EQ(s3.status, 200) << s3.body;
+    const std::string id(s3.json().at("connector_id").as_string());
+    EXPECT_EQ(id.size(), 20U);
+    auto g = c().get("/_plugins/_ml/connectors/" + id);
+    ASSERT_EQ(g.status, 200);
+    auto doc = g.json().as_object();
+    EXPECT_FALSE(doc.contains("credential"));
+    EXPECT_EQ(g.body.find("sk-sentinel"), std::string::npos);
+    EXPECT_EQ(doc.at("name").as_string(), "Local LLM connector");
+    EXPECT_EQ(doc.at("version").as_string(), "1");
+    EXPECT_EQ(doc.at("parameters").at("endpoint").as_string(), "127.0.0.1:11434");
+    EXPECT_EQ(doc.at("actions").at(0).at("action_type").as_string(), "PREDICT");
+    EXPECT_TRUE(doc.at("created_time").is_int64());
+}
+
+TEST_F(foundation, settings_get_put_reset_and_errors) {
+    auto defaults = c().get("/_cluster/settings?include_defaults=true&flat_settings=true").json();
+    EXPECT_EQ(defaults.at("defaults").at("plugins.ml_commons.connector.private_ip_enabled").as_string(), "false");
+    const std::string before = state();
+    expect_error(
+        c().put("/_cluster/settings", R"({"persistent":{"plugins.ml_commons.nope":1}})"), 400,
+        "illegal_argument_exception", "persistent setting [plugins.ml_commons.nope], not recognized"
+    );
+    expect_error(
+        c().put("/_cluster/settings", R"({"persistent":{"plugins.ml_commons.connector.private_ip_enabled":"abc"}})"),
+        400, "illegal_argument_exception", "Failed to parse value [abc] as only [true] or [false] are allowed."
+    );
+    expect_error(
+        c().put("/_cluster/settings", "{}"), 400, "action_request_validation_exception",
+        "Validation Failed: 1: no settings to update;"
+    );
+    auto bad_regex = c().put(
+        "/_cluster/settings", R"({"persistent":{"plugins.ml_commons.trusted_connector_endpoints_regex":["(a+)+$"]}})"
+    );
+    EXPECT_EQ(bad_regex.status, 400) << bad_regex.body;
+    auto malformed = c().put("/_cluster/settings", R"({"persistent":)");
+    EXPECT_EQ(malformed.status, 400);
+    EXPECT_EQ(malformed.json().at("error").at("type").as_string(), "json_parse_exception");
+    EXPECT_EQ(state(), before);
+
+    ASSERT_EQ(c().put("/_cluster/settings", R"({"transient":{"plugins.ml_commons.stream_enabled":true}})").status, 200);
+    auto flat = c().get("/_cluster/settings?flat_settings=true").json();
+    EXPECT_EQ(flat.at("transient").at("plugins.ml_commons.stream_enabled").as_string(), "true");
+    ASSERT_EQ(c().put("/_cluster/settings", R"({"persistent":{"plugins":{"ml_commons":{"max_ml_task_per_node":20}}}})").status, 200);
+    ASSERT_EQ(c().put("/_cluster/settings", R"({"transient":{"plugins.ml_commons.stream_enabled":null}})").status, 200);
+    EXPECT_FALSE(c().get("/_cluster/settings?flat_settings=true").json().at("transient").as_object().contains(
+        "plugins.ml_commons.stream_enabled"
+    ));
+}
+
+TEST_F(foundation, persistent_settings_and_connectors_survive_restart_transient_do_not) {
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    ASSERT_EQ(c().put("/_cluster/settings", R"({"transient":{"plugins.ml_commons.stream_enabled":true}})").status, 200);
+    auto created = c().post("/_plugins/_ml/connectors/_create", seed_step3);
+    ASSERT_EQ(created.status, 200);
+    const std::string id(created.json().at("connector_id").as_string());
+    const auto before = c().get("/_plugins/_ml/connectors/" + id).body;
+    restart();
+    auto flat = c().get("/_cluster/settings?flat_settings=true").json();
+    EXPECT_EQ(flat.at("persistent").at("plugins.ml_commons.trusted_connector_endpoints_regex").at(0).as_string(), ".*$");
+    EXPECT_TRUE(flat.at("transient").as_object().empty());
+    EXPECT_EQ(c().get("/_plugins/_ml/connectors/" + id).body, before);
+}
+
+TEST_F(foundation, connector_bad_inputs_are_rejected_and_change_nothing) {
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    ASSERT_EQ(c().post("/_plugins/_ml/connectors/_create", seed_step3).status, 200);
+    const std::string before = state();
+    auto with = [](std::string_view from, std::string_view to) {
+        std::string s = seed_step3;
+        const auto p = s.find(from);
+        EXPECT_NE(p, std::string::npos) << from;
+        s.replace(p, from.size(), to);
+        return s;
+    };
+    const std::string create = "/_plugins/_ml/connectors/_create";
+    expect_error(c().post(create, ""), 500, "i_o_exception", "Create Connector request has empty body");
+    auto malformed = c().post(create, R"({"name": )");
+    EXPECT_EQ(malformed.status, 400);
+    EXPECT_EQ(malformed.json().at("error").at("type").as_string(), "json_parse_exception");
+    expect_error(
+        c().post(create, with(R"("name": "Local LLM connector",)", "")), 400, "illegal_argument_exception",
+        "Connector name is null"
+    );
+    expect_error(
+        c().post(create, with(R"("version": "1",)", "")), 400, "illegal_argument_exception", "Connector version is null"
+    );
+    expect_error(
+        c().post(create, with(R"("protocol": "http",)", "")), 400, "illegal_argument_exception",
+        "Connector protocol is null"
+    );
+    expect_error(
+        c().post(create, with(R"("openAI_key": "sk-sentinel-7f3a9c1e5b")", "")), 400, "illegal_argument_exception",
+        "Connector credential is null or empty list"
+    );
+    expect_error(
+        c().post(create, with(R"("protocol": "http")", R"("protocol": "grpc")")), 400, "illegal_argument_exception",
+        "Unsupported connector protocol. Please use one of [aws_sigv4, http, mcp_sse, mcp_streamable_http]"
+    );
+    expect_error(
+        c().post(create, with(R"("action_type": "predict")", R"("action_type": "guess")")), 400,
+        "illegal_argument_exception", "No enum constant org.opensearch.ml.common.connector.ConnectorAction.ActionType.GUESS"
+    );
+    expect_error(
+        c().post(create, with(R"("name": "Local LLM connector")", R"("name": "<bad>")")), 400,
+        "action_request_validation_exception",
+        "Validation Failed: 1: Model connector name can only contain letters, numbers, spaces, and basic punctuation (.,!?():@-_'/\");"
+    );
+    expect_error(
+        c().post(create, with(R"("Authorization": "Bearer ${credential.openAI_key}")", R"("Authorization": "Bearer ${parameters.model}")")),
+        400, "illegal_argument_exception",
+        "Header 'Authorization' cannot use ${parameters.*} placeholders for security reasons. Use ${credential.*} instead."
+    );
+    auto wrong_type = c().post(create, with(R"("version": "1")", R"("version": ["1"])"));
+    EXPECT_EQ(wrong_type.status, 400) << wrong_type.body;
+    EXPECT_NE(wrong_type.body.find("version"), std::string::npos) << wrong_type.body;
+    auto unknown = c().post(create, with(R"("protocol": "http",)", R"("protocol": "http", "surprise": 1,)"));
+    EXPECT_EQ(unknown.status, 400);
+    EXPECT_NE(unknown.body.find("surprise"), std::string::npos) << unknown.body;
+    // Untrusted URL once the list no longer matches.
+    ASSERT_EQ(c().put("/_cluster/settings", R"({"persistent":{"plugins.ml_commons.trusted_connector_endpoints_regex":["^https://api\\.openai\\.com/.*$"]}})").status, 200);
+    const std::string narrowed = state();
+    expect_error(
+        c().post(create, seed_step3), 400, "illegal_argument_exception",
+        "Connector URL is not matching the trusted connector endpoint regex"
+    );
+    EXPECT_EQ(state(), narrowed);
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    EXPECT_EQ(state(), before);
+}
+
+TEST_F(foundation, oversized_body_gets_413) {
+    std::string big = R"({"name":")" + std::string(11 * 1024 * 1024, 'a') + R"("})";
+    auto r = c().post("/_plugins/_ml/connectors/_create", big);
+    EXPECT_EQ(r.status, 413);
+    EXPECT_EQ(r.json().at("status").to_number<int>(), 413);
+}
+
+TEST_F(foundation, connector_update_merges_and_delete_answers_opensearch_shapes) {
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    const std::string id(c().post("/_plugins/_ml/connectors/_create", seed_step3).json().at("connector_id").as_string());
+    auto u = c().put("/_plugins/_ml/connectors/" + id, R"({"description":"new","parameters":{"temperature":0.5}})");
+    ASSERT_EQ(u.status, 200) << u.body;
+    auto uj = u.json();
+    EXPECT_EQ(uj.at("_index").as_string(), ".plugins-ml-connector");
+    EXPECT_EQ(uj.at("result").as_string(), "updated");
+    EXPECT_EQ(uj.at("_version").to_number<int>(), 2);
+    auto g = c().get("/_plugins/_ml/connectors/" + id).json();
+    EXPECT_EQ(g.at("description").as_string(), "new");
+    EXPECT_EQ(g.at("parameters").at("temperature").as_string(), "0.5");
+    EXPECT_EQ(g.at("parameters").at("model").as_string(), "qwen3:4b");
+    expect_error(
+        c().put("/_plugins/_ml/connectors/" + id, ""), 400, "parse_exception",
+        "Failed to update connector: Request body is empty"
+    );
+    expect_error(
+        c().get("/_plugins/_ml/connectors/nope"), 404, "status_exception",
+        "Failed to find connector with the provided connector id: nope"
+    );
+    auto d = c().del("/_plugins/_ml/connectors/" + id);
+    ASSERT_EQ(d.status, 200);
+    EXPECT_EQ(d.json().at("result").as_string(), "deleted");
+    auto again = c().del("/_plugins/_ml/connectors/" + id);
+    ASSERT_EQ(again.status, 200);
+    EXPECT_EQ(again.json().at("result").as_string(), "not_found");
+    EXPECT_EQ(c().get("/_plugins/_ml/connectors/" + id).status, 404);
+}
+
+TEST_F(foundation, caller_supplied_ids_and_dry_run) {
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    std::string body = seed_step3;
+    body.insert(1, R"("connector_id": "my-connector_1",)");
+    auto r = c().post("/_plugins/_ml/connectors/_create", body);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.json().at("connector_id").as_string(), "my-connector_1");
+    auto dup = c().post("/_plugins/_ml/connectors/_create", body);
+    EXPECT_EQ(dup.status, 409) << dup.body;
+    std::string dry = seed_step3;
+    dry.insert(1, R"("dry_run": true,)");
+    const std::string before = state();
+    auto d = c().post("/_plugins/_ml/connectors/_create", dry);
+    ASSERT_EQ(d.status, 200);
+    EXPECT_EQ(d.body, R"({"connector_id":"dryRunConnector"})");
+    EXPECT_EQ(state(), before);
+}
+
+// Every file in the data directory, WAL and journal included, and the log: no credential in clear.
+TEST_F(foundation, credentials_never_reach_disk_or_log_in_clear) {
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    for (int i = 0; i < 20; ++i) {
+        ASSERT_EQ(c().post("/_plugins/_ml/connectors/_create", seed_step3).status, 200);
+    }
+    auto scan = [&] {
+        for (const auto& e : std::filesystem::recursive_directory_iterator(data_)) {
+            if (!e.is_regular_file()) {
+                continue;
+            }
+            std::ifstream in(e.path(), std::ios::binary);
+            std::stringstream ss;
+            ss << in.rdbuf();
+            EXPECT_EQ(ss.str().find("sk-sentinel-7f3a9c1e5b"), std::string::npos) << e.path();
+        }
+        EXPECT_EQ(server_->log().find("sk-sentinel"), std::string::npos);
+    };
+    scan();
+    server_->stop();
+    scan();
+    auto key_mode = std::filesystem::status(data_ / "master.key").permissions();
+    EXPECT_EQ(key_mode & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
+              std::filesystem::perms::none);
+}
+
+TEST_F(foundation, wrong_master_key_refuses_to_start_and_destroys_nothing) {
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    ASSERT_EQ(c().post("/_plugins/_ml/connectors/_create", seed_step3).status, 200);
+    server_->stop();
+    server_process wrong(data_, {{"MODELRELAY_MASTER_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}});
+    EXPECT_NE(wrong.start_expect_failure(), 0);
+    EXPECT_NE(wrong.log().find("master key"), std::string::npos) << wrong.log();
+    server_->start();
+    client_ = std::make_unique<http_client>(server_->port());
+    auto q = c().post("/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})");
+    EXPECT_EQ(q.json().at("hits").at("total").at("value").to_number<int>(), 1);
+}
+
+// Writers race a SIGKILL; every connector acknowledged with 200 must be there after restart.
+TEST_F(foundation, kill_minus_9_loses_no_acknowledged_connector) {
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    std::mutex mu;
+    std::vector<std::string> acked;
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> writers;
+    const auto port = server_->port();
+    for (int t = 0; t < 4; ++t) {
+        writers.emplace_back([&, port] {
+            try {
+                http_client w(port);
+                while (!stop.load()) {
+                    auto r = w.post("/_plugins/_ml/connectors/_create", seed_step3);
+                    if (r.status == 200) {
+                        std::lock_guard lock(mu);
+                        acked.emplace_back(r.json().at("connector_id").as_string());
+                    }
+                }
+            } catch (const std::exception&) {
+                // the server died under us: expected
+            }
+        });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    server_->kill_hard();
+    stop = true;
+    for (auto& w : writers) {
+        w.join();
+    }
+    ASSERT_GT(acked.size(), 10U);
+    server_->start();
+    client_ = std::make_unique<http_client>(server_->port());
+    for (const auto& id : acked) {
+        EXPECT_EQ(c().get("/_plugins/_ml/connectors/" + id).status, 200) << id;
+    }
+}
+
+}  // namespace
+}  // namespace modelrelay::test

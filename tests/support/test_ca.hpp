@@ -1,0 +1,54 @@
+// File: test_ca.hpp
+// A throw-away certificate authority for TLS tests, generated at run time with the OpenSSL 3 APIs (no
+// checked-in keys, no openssl CLI). The CA signs server certificates for localhost / 127.0.0.1 / ::1
+// (used by fake_upstream) or for any other names a test wants, e.g. to provoke a host-name mismatch.
+// PEM files are written to a private temporary directory that is removed when the process exits.
+//
+// @par Thread safety
+// instance() is thread-safe (generated once); the object is immutable afterwards; issue() may be
+// called concurrently.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace modelrelay::test {
+
+struct issued_cert {
+    std::string cert_pem;   // leaf certificate followed by the CA certificate (a full chain)
+    std::string key_pem;    // PKCS#8 private key
+    std::string cert_file;  // the same, as files in the CA directory
+    std::string key_file;
+};
+
+class test_ca {
+public:
+    // The process-wide test CA.
+    static const test_ca& instance();
+
+    const std::string& ca_pem() const { return ca_pem_; }
+    const std::string& ca_file() const { return ca_file_; }  // PEM, for client_config::extra_ca_file
+    const std::string& directory() const { return dir_; }
+
+    // Server certificate for DNS:localhost, IP:127.0.0.1 and IP:::1.
+    const issued_cert& localhost() const { return localhost_; }
+
+    // A new server certificate for the given names, valid for one day.
+    issued_cert issue(const std::vector<std::string>& dns_names, const std::vector<std::string>& ip_addresses) const;
+
+    ~test_ca();
+    test_ca(const test_ca&) = delete;
+    test_ca& operator=(const test_ca&) = delete;
+
+private:
+    test_ca();
+
+    void* ca_key_ = nullptr;   // EVP_PKEY*
+    void* ca_cert_ = nullptr;  // X509*
+    std::string dir_;
+    std::string ca_pem_;
+    std::string ca_file_;
+    issued_cert localhost_;
+};
+
+}  // namespace modelrelay::test

@@ -1,0 +1,165 @@
+// File: json_path_test.cpp
+// The JsonPath subset used by response_filter and the built-in post-process functions, with Jayway's
+// definite/indefinite and miss rules (spec ml-commons.md §4, §8.1).
+#include "registry/json_path.hpp"
+
+#include <set>
+#include <string>
+#include <string_view>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <gtest/gtest.h>
+
+namespace modelrelay::test {
+namespace {
+
+namespace json = boost::json;
+using registry::json_path;
+
+// "MISS" for a miss, else the serialized result.
+std::string eval(std::string_view path, std::string_view doc) {
+    auto jp = json_path::compile(path);
+    EXPECT_TRUE(jp.has_value()) << path;
+    if (!jp.has_value()) {
+        return "INVALID";
+    }
+    const auto v = jp->evaluate(json::parse(doc));
+    return v ? json::serialize(*v) : "MISS";
+}
+
+constexpr std::string_view openai_embedding = R"({
+    "object": "list",
+    "data": [
+        {"object": "embedding", "index": 0, "embedding": [0.1, 0.2]},
+        {"object": "embedding", "index": 1, "embedding": [0.3, 0.4]}
+    ],
+    "model": "text-embedding-3-small",
+    "usage": {"prompt_tokens": 2, "total_tokens": 2}
+})";
+
+constexpr std::string_view chat = R"({
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello!"}, "finish_reason": null}],
+    "a.b": {"c": 1}, "key with space": 2, "arr": [10, 20, 30, 40]
+})";
+
+TEST(json_path, builtin_paths) {
+    EXPECT_EQ(eval("$.data[*].embedding", openai_embedding), "[[1E-1,2E-1],[3E-1,4E-1]]");
+    EXPECT_EQ(eval("$.embeddings", R"({"embeddings": [[1, 2]]})"), "[[1,2]]");
+    EXPECT_EQ(eval("$.embeddings.float", R"({"embeddings": {"float": [[1]]}})"), "[[1]]");
+    EXPECT_EQ(eval("$[*]", "[[1],[2]]"), "[[1],[2]]");
+    EXPECT_EQ(eval("$.embedding", R"({"embedding": [1, 2]})"), "[1,2]");
+    EXPECT_EQ(
+        eval("$.embeddings[*].embedding", R"({"embeddings": [{"embedding": [1]}, {"embedding": [2]}]})"),
+        "[[1],[2]]"
+    );
+    EXPECT_EQ(eval("$", R"({"a": 1})"), R"({"a":1})");
+}
+
+TEST(json_path, definite_paths) {
+    EXPECT_EQ(eval("$.choices[0].message.content", chat), R"("Hello!")");
+    EXPECT_EQ(eval("$['choices'][0]['message']['role']", chat), R"("assistant")");
+    EXPECT_EQ(eval(R"($["a.b"].c)", chat), "1");
+    EXPECT_EQ(eval("$['key with space']", chat), "2");
+    EXPECT_EQ(eval("$.arr[-1]", chat), "40");
+    EXPECT_EQ(eval("choices[0].index", chat), "0");               // "$." is implied
+    EXPECT_EQ(eval("$.choices[0].finish_reason", chat), "null");  // a JSON null is a value, not a miss
+    EXPECT_TRUE(json_path::compile("$.choices[0].message").value().is_definite());
+}
+
+TEST(json_path, definite_misses) {
+    EXPECT_EQ(eval("$.nope", chat), "MISS");
+    EXPECT_EQ(eval("$.choices[0].message.nope", chat), "MISS");
+    EXPECT_EQ(eval("$.nope.deeper", chat), "MISS");
+    EXPECT_EQ(eval("$.arr[4]", chat), "MISS");
+    EXPECT_EQ(eval("$.arr[-5]", chat), "MISS");
+    EXPECT_EQ(eval("$.arr.x", chat), "MISS");
+    EXPECT_EQ(eval("$.choices.message", chat), "MISS");
+    EXPECT_EQ(eval("$.a.b", chat), "MISS");  // names are not split on dots inside brackets only
+    EXPECT_EQ(eval("$[0]", chat), "MISS");
+}
+
+TEST(json_path, indefinite_paths) {
+    EXPECT_EQ(eval("$.arr[*]", chat), "[10,20,30,40]");
+    EXPECT_EQ(eval("$.arr[1:3]", chat), "[20,30]");
+    EXPECT_EQ(eval("$.arr[:2]", chat), "[10,20]");
+    EXPECT_EQ(eval("$.arr[-2:]", chat), "[30,40]");
+    EXPECT_EQ(eval("$.arr[2:100]", chat), "[30,40]");
+    EXPECT_EQ(eval("$.arr[0,2]", chat), "[10,30]");
+    EXPECT_EQ(eval("$.choices[0].message.*", chat), R"(["assistant","Hello!"])");
+    EXPECT_EQ(eval("$..content", chat), R"(["Hello!"])");
+    EXPECT_EQ(eval("$..c", R"({"c": 1, "x": {"c": 2, "y": [{"c": 3}]}})"), "[1,2,3]");
+    // missing leaves in some elements are skipped
+    EXPECT_EQ(eval("$.data[*].embedding", R"({"data": [{}, {"embedding": [1]}, 5]})"), "[[1]]");
+    EXPECT_EQ(eval("$[*].a", R"([1, {"a": 2}, {"b": 3}])"), "[2]");
+    EXPECT_EQ(eval("$.data[*].embedding", R"({"data": []})"), "[]");
+    EXPECT_FALSE(json_path::compile("$.data[*].embedding").value().is_definite());
+}
+
+TEST(json_path, indefinite_paths_still_miss_on_their_definite_prefix) {
+    // Jayway: a missing or non-container step before the first wildcard fails the whole read.
+    EXPECT_EQ(eval("$.data[*].embedding", "{}"), "MISS");
+    EXPECT_EQ(eval("$.data.*", "{}"), "MISS");
+    EXPECT_EQ(eval("$.data[0][*]", R"({"data": 5})"), "MISS");
+    // a wildcard itself never fails: over a scalar it selects nothing, over an object its values
+    EXPECT_EQ(eval("$.data[*].embedding", R"({"data": 5})"), "[]");
+    EXPECT_EQ(eval("$.data[*]", R"({"data": {"a": 1}})"), "[1]");
+}
+
+TEST(json_path, select_does_not_copy) {
+    const json::value doc = json::parse(openai_embedding);
+    const auto jp = json_path::compile("$.data[*].embedding").value();
+    const auto hits = jp.select(doc);
+    ASSERT_TRUE(hits.has_value());
+    ASSERT_EQ(hits->size(), 2u);
+    EXPECT_EQ((*hits)[0], &doc.at("data").at(0).at("embedding"));
+}
+
+TEST(json_path, invalid_paths) {
+    for (std::string_view bad :
+         {"",
+          "$.",
+          "$..",
+          "$[",
+          "$['a'",
+          "$[?(@.a)]",
+          "$.a.length()",
+          "$.a[x]",
+          "$.[0]",
+          "@.a",
+          "$.a b",
+          "$[1:x]",
+          "$['a','b']"}) {
+        const auto jp = json_path::compile(bad);
+        ASSERT_FALSE(jp.has_value()) << bad;
+        EXPECT_EQ(jp.error().code, registry::errc::illegal_argument);
+        EXPECT_EQ(jp.error().reason, "Invalid JSON path: " + std::string(bad));
+    }
+}
+
+TEST(json_path, post_process_table) {
+    std::set<std::string_view> names;
+    for (const auto& f : registry::builtin_post_process_functions) {
+        EXPECT_TRUE(names.insert(f.name).second) << f.name;
+        EXPECT_TRUE(json_path::compile(f.response_filter).has_value()) << f.response_filter;
+    }
+    EXPECT_EQ(names.size(), 17u);
+    const auto* openai = registry::find_builtin_post_process("connector.post_process.openai.embedding");
+    ASSERT_NE(openai, nullptr);
+    EXPECT_EQ(openai->response_filter, "$.data[*].embedding");
+    EXPECT_EQ(openai->kind, registry::post_process_kind::embedding);
+    const auto* rerank = registry::find_builtin_post_process("connector.post_process.default.rerank");
+    ASSERT_NE(rerank, nullptr);
+    EXPECT_EQ(rerank->response_filter, "$[*]");
+    EXPECT_EQ(rerank->kind, registry::post_process_kind::cohere_rerank);
+    EXPECT_EQ(
+        registry::find_builtin_post_process("connector.post_process.bedrock.embedding")->kind,
+        registry::post_process_kind::bedrock_embedding
+    );
+    EXPECT_EQ(registry::find_builtin_post_process("connector.post_process.OpenAI.embedding"), nullptr);
+    EXPECT_EQ(registry::find_builtin_post_process("return params.result;"), nullptr);
+}
+
+}  // namespace
+}  // namespace modelrelay::test
