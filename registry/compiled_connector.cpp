@@ -14,18 +14,19 @@ namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
+               return std::toupper(static_cast<unsigned char>(x)) ==
+                      std::toupper(static_cast<unsigned char>(y));
            });
 }
 
 constexpr std::array<std::string_view, 5> action_types{
-    "PREDICT", "EXECUTE", "BATCH_PREDICT", "CANCEL_BATCH_PREDICT", "BATCH_PREDICT_STATUS"
-};
+    "PREDICT", "EXECUTE", "BATCH_PREDICT", "CANCEL_BATCH_PREDICT", "BATCH_PREDICT_STATUS"};
 
 }  // namespace
 
 const compiled_action* compiled_connector::find_action(std::string_view x) const {
-    const bool is_type = std::any_of(action_types.begin(), action_types.end(), [&](auto t) { return iequals(t, x); });
+    const bool is_type =
+        std::any_of(action_types.begin(), action_types.end(), [&](auto t) { return iequals(t, x); });
     for (const auto& a : actions) {
         if (is_type ? iequals(a.action_type, x) : a.name == x) {
             return &a;
@@ -58,7 +59,8 @@ result<compiled_connector> compile_connector(const json::object& doc, const para
             }
             if (const auto* h = field(a, "headers"); h != nullptr && h->is_object()) {
                 for (const auto& kv : h->get_object()) {
-                    auto raw = compiled_template::compile(scalar_text(kv.value()).value_or(""), credential_prefix);
+                    auto raw =
+                        compiled_template::compile(scalar_text(kv.value()).value_or(""), credential_prefix);
                     auto bound = bind_credentials(raw, credentials);
                     if (!bound) {
                         return bound.error();

@@ -1,11 +1,11 @@
 // File: connector.cpp
 #include "registry/connector.hpp"
 
-#include <boost/json/serialize.hpp>
-#include <re2/re2.h>
-
 #include <algorithm>
 #include <array>
+
+#include <boost/json/serialize.hpp>
+#include <re2/re2.h>
 
 #include "registry/json_util.hpp"
 #include "registry/parameters.hpp"
@@ -17,12 +17,14 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 4> valid_protocols{"aws_sigv4", "http", "mcp_sse", "mcp_streamable_http"};
+constexpr std::array<std::string_view, 4> valid_protocols{
+    "aws_sigv4", "http", "mcp_sse", "mcp_streamable_http"};
 constexpr std::array<std::string_view, 5> action_types{
-    "PREDICT", "EXECUTE", "BATCH_PREDICT", "CANCEL_BATCH_PREDICT", "BATCH_PREDICT_STATUS"
-};
+    "PREDICT", "EXECUTE", "BATCH_PREDICT", "CANCEL_BATCH_PREDICT", "BATCH_PREDICT_STATUS"};
 
-bool is_mcp(std::string_view protocol) { return protocol == "mcp_sse" || protocol == "mcp_streamable_http"; }
+bool is_mcp(std::string_view protocol) {
+    return protocol == "mcp_sse" || protocol == "mcp_streamable_http";
+}
 
 std::string upper(std::string_view s) {
     std::string out(s);
@@ -43,7 +45,8 @@ result<void> validate_action_name(std::string_view name) {
     });
     if (!ok) {
         return illegal_argument(
-            "Action name contains invalid characters. Only alphanumeric characters, hyphens, and underscores are "
+            "Action name contains invalid characters. Only alphanumeric characters, hyphens, and underscores "
+            "are "
             "allowed"
         );
     }
@@ -70,7 +73,9 @@ result<json::object> parse_action(const json::object& in) {
         if (key == "action_type") {
             const std::string t = upper(scalar_text(v).value_or(""));
             if (std::find(action_types.begin(), action_types.end(), t) == action_types.end()) {
-                return illegal_argument("No enum constant org.opensearch.ml.common.connector.ConnectorAction.ActionType." + t);
+                return illegal_argument(
+                    "No enum constant org.opensearch.ml.common.connector.ConnectorAction.ActionType." + t
+                );
             }
             type = t;
         } else if (key == "name") {
@@ -177,14 +182,16 @@ result<json::object> parse_client_config(const json::object& in, const json::obj
             std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) {
                 return std::tolower(c);
             });
-            if (lower != "constant" && lower != "exponential_equal_jitter" && lower != "exponential_full_jitter") {
+            if (lower != "constant" && lower != "exponential_equal_jitter" &&
+                lower != "exponential_full_jitter") {
                 return illegal_argument("Unsupported retry backoff policy");
             }
             out[key] = lower;
         } else if (key == "skip_ssl_verification" || key == "mutual_tls_enabled") {
             out[key] = v.is_bool() ? v.get_bool() : scalar_text(v).value_or("") == "true";
         } else if (v.is_number()) {
-            out[key] = v.is_double() ? static_cast<std::int64_t>(v.get_double()) : v.to_number<std::int64_t>();
+            out[key] =
+                v.is_double() ? static_cast<std::int64_t>(v.get_double()) : v.to_number<std::int64_t>();
         } else if (v.is_object()) {
             out[key] = v;  // modelrelay extensions (e.g. "tls"), validated by the schema
         } else {
@@ -214,14 +221,15 @@ result<void> validate_name_field(const std::optional<std::string>& v, bool requi
     }
     const bool blank = std::all_of(v->begin(), v->end(), [](unsigned char c) { return std::isspace(c); });
     if (required_non_blank && blank) {
-        return error{errc::validation_failed, "Validation Failed: 1: Model connector name is required and cannot be null or blank;"};
+        return error{
+            errc::validation_failed,
+            "Validation Failed: 1: Model connector name is required and cannot be null or blank;"};
     }
     if (!RE2::FullMatch(*v, name_pattern())) {
         return error{
             errc::validation_failed,
             "Validation Failed: 1: Model connector name can only contain letters, numbers, spaces, and basic "
-            "punctuation (.,!?():@-_'/\");"
-        };
+            "punctuation (.,!?():@-_'/\");"};
     }
     return {};
 }
@@ -314,9 +322,11 @@ result<connector_draft> build(const json::object& body, const connector_rules& r
             return illegal_argument("Connector credential is null or empty list");
         }
     }
-    if (protocol && std::find(valid_protocols.begin(), valid_protocols.end(), *protocol) == valid_protocols.end()) {
+    if (protocol &&
+        std::find(valid_protocols.begin(), valid_protocols.end(), *protocol) == valid_protocols.end()) {
         return illegal_argument(
-            "Unsupported connector protocol. Please use one of [aws_sigv4, http, mcp_sse, mcp_streamable_http]"
+            "Unsupported connector protocol. Please use one of [aws_sigv4, http, mcp_sse, "
+            "mcp_streamable_http]"
         );
     }
     if (!rules.inline_connector) {
@@ -399,9 +409,7 @@ result<connector_draft> prepare_connector_create(const json::object& body, const
 }
 
 result<connector_draft> prepare_connector_update(
-    const json::object& existing,
-    const json::object& body,
-    const connector_rules& rules
+    const json::object& existing, const json::object& body, const connector_rules& rules
 ) {
     auto d = build(body, rules, true);
     if (!d) {

@@ -1,11 +1,11 @@
 // File: service.cpp
 #include "registry/service.hpp"
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-
 #include <chrono>
 #include <system_error>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "registry/connector.hpp"
 #include "registry/ids.hpp"
@@ -25,7 +25,9 @@ std::int64_t system_now_ms() {
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::size_t idx(kind k) { return static_cast<std::size_t>(k); }
+std::size_t idx(kind k) {
+    return static_cast<std::size_t>(k);
+}
 
 std::optional<kind> kind_from_name(std::string_view n) {
     for (auto k : {kind::connector, kind::model_group, kind::model, kind::task}) {
@@ -61,7 +63,8 @@ result<std::unique_ptr<service>> service::open(service_options opts) {
     std::error_code ec;
     std::filesystem::create_directories(opts.data_dir, ec);
     if (ec) {
-        return error{errc::internal, "cannot create data directory " + opts.data_dir.string() + ": " + ec.message()};
+        return error{
+            errc::internal, "cannot create data directory " + opts.data_dir.string() + ": " + ec.message()};
     }
     std::filesystem::permissions(opts.data_dir, std::filesystem::perms::owner_all, ec);
     auto key = load_master_key(opts.data_dir);
@@ -126,9 +129,8 @@ result<void> service::load() {
         }
         auto& next = snap->next_seq_no[idx(*k)];
         next = std::max(next, row.seq_no + 1);
-        auto res = std::make_shared<resource>(
-            resource{row.id, row.tenant_id, row.version, row.seq_no, std::move(doc.get_object())}
-        );
+        auto res = std::make_shared<resource>(resource{
+            row.id, row.tenant_id, row.version, row.seq_no, std::move(doc.get_object())});
         builders[idx(*k)].put(std::move(row.id), std::move(res));
     }
     for (std::size_t i = 0; i < kind_count; ++i) {
@@ -139,7 +141,22 @@ result<void> service::load() {
 }
 
 stored_row service::make_row(kind k, const resource& r) const {
-    return {std::string(kind_name(k)), r.id, r.tenant_id, r.version, r.seq_no, json::serialize(r.doc)};
+    stored_row row{std::string(kind_name(k)), r.id, r.tenant_id, r.version, r.seq_no, json::serialize(r.doc)};
+    if (const auto* o = r.doc.if_contains("owner"); o != nullptr && o->is_object()) {
+        if (const auto* n = o->get_object().if_contains("name"); n != nullptr && n->is_string()) {
+            row.owner = std::string(n->get_string());
+        }
+    }
+    const auto* roles = r.doc.if_contains("backend_roles");
+    row.backend_roles = roles != nullptr && roles->is_array() ? json::serialize(*roles) : "[]";
+    auto time_of = [&](std::string_view key) -> std::int64_t {
+        const auto* t = r.doc.if_contains(key);
+        return t != nullptr && t->is_int64() ? t->get_int64() : 0;
+    };
+    row.created_time = time_of("created_time") != 0 ? time_of("created_time") : time_of("create_time");
+    row.updated_time =
+        time_of("last_updated_time") != 0 ? time_of("last_updated_time") : time_of("last_update_time");
+    return row;
 }
 
 json::object service::encrypt_credentials(const credential_list& plain, std::string_view resource_id) const {
@@ -180,8 +197,7 @@ result<json::object> service::create_connector(const json::object& body, const c
         return error{
             errc::bad_request,
             "Remote Inference is currently disabled. To enable it, update the setting "
-            "\"plugins.ml_commons.remote_inference_enabled\" to true."
-        };
+            "\"plugins.ml_commons.remote_inference_enabled\" to true."};
     }
     auto draft = prepare_connector_create(body, connector_rules{settings, false, false});
     if (!draft) {
@@ -231,7 +247,9 @@ result<json::object> service::create_connector(const json::object& body, const c
     return json::object{{"connector_id", id}};
 }
 
-result<json::object> service::update_connector(std::string_view id, const json::object& body, const caller& who) {
+result<json::object> service::update_connector(
+    std::string_view id, const json::object& body, const caller& who
+) {
     auto cur = current();
     const auto& settings = *cur->settings;
     if (body.empty()) {
@@ -241,8 +259,7 @@ result<json::object> service::update_connector(std::string_view id, const json::
         return error{
             errc::bad_request,
             "Remote Inference is currently disabled. To enable it, update the setting "
-            "\"plugins.ml_commons.remote_inference_enabled\" to true."
-        };
+            "\"plugins.ml_commons.remote_inference_enabled\" to true."};
     }
     const resource* existing = cur->find(kind::connector, id);
     if (existing == nullptr || existing->tenant_id != who.tenant_id) {
@@ -296,8 +313,8 @@ result<json::object> service::delete_connector(std::string_view id, const caller
         return error{
             errc::conflict,
             std::to_string(users.size()) +
-                " models are still using this connector, please delete or update the models first: [" + list + "]"
-        };
+                " models are still using this connector, please delete or update the models first: [" + list +
+                "]"};
     }
     resource gone = *existing;
     gone.version += 1;

@@ -5,9 +5,6 @@
 // always means committed and a rejected request changes nothing.
 #pragma once
 
-#include <boost/json/object.hpp>
-#include <boost/json/value.hpp>
-
 #include <atomic>
 #include <filesystem>
 #include <functional>
@@ -15,6 +12,9 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include "registry/connector.hpp"
 #include "registry/crypto.hpp"
@@ -28,7 +28,7 @@ struct service_options {
     std::filesystem::path data_dir;
     durability sync = durability::normal;
     std::function<std::int64_t()> clock_ms;  // defaults to the system clock
-    boost::json::object node_settings;      // node-scope settings (e.g. multi_tenancy_enabled) from flags
+    boost::json::object node_settings;       // node-scope settings (e.g. multi_tenancy_enabled) from flags
 };
 
 // Who is asking; filled by the server (security work adds users and roles).
@@ -53,7 +53,9 @@ public:
 
     // --- connectors ---
     result<boost::json::object> create_connector(const boost::json::object& body, const caller& who);
-    result<boost::json::object> update_connector(std::string_view id, const boost::json::object& body, const caller& who);
+    result<boost::json::object> update_connector(
+        std::string_view id, const boost::json::object& body, const caller& who
+    );
     result<boost::json::object> delete_connector(std::string_view id, const caller& who);
 
     // Test seam: fail store statements on demand.

@@ -9,32 +9,44 @@ namespace modelrelay::registry {
 
 std::string_view kind_name(kind k) {
     switch (k) {
-        case kind::connector: return "connector";
-        case kind::model_group: return "model_group";
-        case kind::model: return "model";
-        case kind::task: return "task";
+        case kind::connector:
+            return "connector";
+        case kind::model_group:
+            return "model_group";
+        case kind::model:
+            return "model";
+        case kind::task:
+            return "task";
     }
     return "unknown";
 }
 
 std::string_view index_name(kind k) {
     switch (k) {
-        case kind::connector: return ".plugins-ml-connector";
-        case kind::model_group: return ".plugins-ml-model-group";
-        case kind::model: return ".plugins-ml-model";
-        case kind::task: return ".plugins-ml-task";
+        case kind::connector:
+            return ".plugins-ml-connector";
+        case kind::model_group:
+            return ".plugins-ml-model-group";
+        case kind::model:
+            return ".plugins-ml-model";
+        case kind::task:
+            return ".plugins-ml-task";
     }
     return "";
 }
 
 std::optional<std::string> scalar_text(const boost::json::value& v) {
     switch (v.kind()) {
-        case boost::json::kind::string: return std::string(v.get_string());
-        case boost::json::kind::bool_: return std::string(v.get_bool() ? "true" : "false");
+        case boost::json::kind::string:
+            return std::string(v.get_string());
+        case boost::json::kind::bool_:
+            return std::string(v.get_bool() ? "true" : "false");
         case boost::json::kind::int64:
         case boost::json::kind::uint64:
-        case boost::json::kind::double_: return boost::json::serialize(v);
-        default: return std::nullopt;
+        case boost::json::kind::double_:
+            return boost::json::serialize(v);
+        default:
+            return std::nullopt;
     }
 }
 

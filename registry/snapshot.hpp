@@ -4,11 +4,11 @@
 // shared_ptr load and never wait on SQLite.
 #pragma once
 
-#include <boost/json/object.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include <boost/json/object.hpp>
 
 #include "registry/settings.hpp"
 #include "registry/shard_map.hpp"

@@ -16,6 +16,10 @@ constexpr std::array<const char*, 1> migrations{
         tenant_id  TEXT    NOT NULL DEFAULT '',
         version    INTEGER NOT NULL,
         seq_no     INTEGER NOT NULL,
+        owner          TEXT    NOT NULL DEFAULT '',
+        backend_roles  TEXT    NOT NULL DEFAULT '[]',
+        created_time   INTEGER NOT NULL DEFAULT 0,
+        updated_time   INTEGER NOT NULL DEFAULT 0,
         doc        TEXT    NOT NULL,
         PRIMARY KEY (kind, id)
     ) WITHOUT ROWID;
@@ -62,7 +66,8 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& file, du
     if (auto r = s->exec("PRAGMA journal_mode=WAL;"); !r) {
         return r.error();
     }
-    if (auto r = s->exec(d == durability::full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;"); !r) {
+    if (auto r = s->exec(d == durability::full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
+        !r) {
         return r.error();
     }
     // Deleted content is overwritten with zeros, so old ciphertexts do not linger in free pages.
@@ -101,8 +106,7 @@ result<void> store::migrate() {
     if (current > static_cast<int>(migrations.size())) {
         return error{
             errc::internal,
-            "database schema version " + std::to_string(current) + " is newer than this modelrelay supports"
-        };
+            "database schema version " + std::to_string(current) + " is newer than this modelrelay supports"};
     }
     for (int v = current; v < static_cast<int>(migrations.size()); ++v) {
         if (auto r = exec("BEGIN IMMEDIATE;"); !r) {
@@ -152,7 +156,11 @@ std::vector<stored_row> store::load_all() {
     std::vector<stored_row> rows;
     sqlite3_stmt* st = nullptr;
     sqlite3_prepare_v2(
-        db_, "SELECT kind, id, tenant_id, version, seq_no, doc FROM resources ORDER BY kind, seq_no;", -1, &st,
+        db_,
+        "SELECT kind, id, tenant_id, version, seq_no, doc, owner, backend_roles, created_time, updated_time "
+        "FROM resources ORDER BY kind, seq_no;",
+        -1,
+        &st,
         nullptr
     );
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -160,7 +168,18 @@ std::vector<stored_row> store::load_all() {
             const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
             return std::string(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, i)));
         };
-        rows.push_back({text(0), text(1), text(2), sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4), text(5)});
+        rows.push_back(
+            {text(0),
+             text(1),
+             text(2),
+             sqlite3_column_int64(st, 3),
+             sqlite3_column_int64(st, 4),
+             text(5),
+             text(6),
+             text(7),
+             sqlite3_column_int64(st, 8),
+             sqlite3_column_int64(st, 9)}
+        );
     }
     sqlite3_finalize(st);
     return rows;
@@ -193,8 +212,9 @@ result<void> store::apply(const batch& b) {
     for (const auto& row : b.puts) {
         auto* st = prepare_cached(
             slot_put,
-            "INSERT OR REPLACE INTO resources (kind, id, tenant_id, version, seq_no, doc) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6);"
+            "INSERT OR REPLACE INTO resources (kind, id, tenant_id, version, seq_no, doc, owner, "
+            "backend_roles, "
+            "created_time, updated_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10);"
         );
         if (st == nullptr) {
             ok = false;
@@ -206,6 +226,10 @@ result<void> store::apply(const batch& b) {
         sqlite3_bind_int64(st, 4, row.version);
         sqlite3_bind_int64(st, 5, row.seq_no);
         bind(st, 6, row.doc);
+        bind(st, 7, row.owner);
+        bind(st, 8, row.backend_roles);
+        sqlite3_bind_int64(st, 9, row.created_time);
+        sqlite3_bind_int64(st, 10, row.updated_time);
         if (!step_done(st)) {
             ok = false;
             break;

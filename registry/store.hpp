@@ -8,8 +8,6 @@
 // from its store executor.
 #pragma once
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -18,6 +16,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <sqlite3.h>
 
 #include "registry/error.hpp"
 
@@ -30,12 +30,17 @@ struct stored_row {
     std::int64_t version = 1;
     std::int64_t seq_no = 0;
     std::string doc;  // canonical JSON text
+    // Denormalised from the document so access control and audits can filter in SQL later.
+    std::string owner;          // owner user name ("" when none)
+    std::string backend_roles;  // JSON array text ("[]" when none)
+    std::int64_t created_time = 0;
+    std::int64_t updated_time = 0;
 };
 
 struct batch {
     std::vector<stored_row> puts;
-    std::vector<std::pair<std::string, std::string>> erases;      // (kind, id)
-    std::vector<std::pair<std::string, std::string>> meta_puts;   // (key, value)
+    std::vector<std::pair<std::string, std::string>> erases;     // (kind, id)
+    std::vector<std::pair<std::string, std::string>> meta_puts;  // (key, value)
     bool empty() const { return puts.empty() && erases.empty() && meta_puts.empty(); }
 };
 
@@ -44,7 +49,9 @@ enum class durability { normal, full };
 class store {
 public:
     // Opens (creating when missing) and migrates the database at `file`.
-    static result<std::unique_ptr<store>> open(const std::filesystem::path& file, durability d = durability::normal);
+    static result<std::unique_ptr<store>> open(
+        const std::filesystem::path& file, durability d = durability::normal
+    );
     ~store();
     store(const store&) = delete;
     store& operator=(const store&) = delete;

@@ -3,6 +3,13 @@
 // Owned by run_server(); handlers get it by reference through request_context.
 #pragma once
 
+#include <atomic>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -10,13 +17,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <atomic>
-#include <exception>
-#include <memory>
-#include <optional>
-#include <string>
-#include <type_traits>
 
 #include "registry/service.hpp"
 #include "server/config.hpp"
@@ -45,7 +45,8 @@ struct app {
 };
 
 // Runs `f()` on the store executor and resumes the calling coroutine on its own executor with the result.
-// Exceptions thrown by f are rethrown in the caller (they are bugs; the handler boundary turns them into 500s).
+// Exceptions thrown by f are rethrown in the caller (they are bugs; the handler boundary turns them into
+// 500s).
 template <class F>
 boost::asio::awaitable<std::invoke_result_t<F>> on_store(app& a, F f) {
     using R = std::invoke_result_t<F>;
@@ -64,9 +65,10 @@ boost::asio::awaitable<std::invoke_result_t<F>> on_store(app& a, F f) {
             });
         });
     };
-    auto out = co_await boost::asio::async_initiate<
-        const boost::asio::use_awaitable_t<>&,
-        void(std::exception_ptr, std::optional<R>)>(initiation, boost::asio::use_awaitable, a.store_executor, std::move(f));
+    auto out = co_await boost::asio::
+        async_initiate<const boost::asio::use_awaitable_t<>&, void(std::exception_ptr, std::optional<R>)>(
+            initiation, boost::asio::use_awaitable, a.store_executor, std::move(f)
+        );
     co_return std::move(*out);
 }
 

@@ -69,12 +69,16 @@ std::function<bool(config&, const std::string&)> size(std::size_t config::*m) {
 const std::vector<flag>& flags() {
     static const std::vector<flag> table{
         {"listen", "MODELRELAY_LISTEN", "HOST:PORT to listen on (default 127.0.0.1:9200)", set_listen},
-        {"data-dir", "MODELRELAY_DATA_DIR", "directory for the database and master key (default ./data)",
+        {"data-dir",
+         "MODELRELAY_DATA_DIR",
+         "directory for the database and master key (default ./data)",
          [](config& c, const std::string& v) {
              c.data_dir = v;
              return !v.empty();
          }},
-        {"threads", "MODELRELAY_THREADS", "I/O threads (default: number of cores)",
+        {"threads",
+         "MODELRELAY_THREADS",
+         "I/O threads (default: number of cores)",
          [](config& c, const std::string& v) {
              unsigned long long n = 0;
              if (!parse_unsigned(v, n) || n > 1024) {
@@ -83,7 +87,9 @@ const std::vector<flag>& flags() {
              c.threads = static_cast<unsigned>(n);
              return true;
          }},
-        {"log-format", "MODELRELAY_LOG_FORMAT", "text|json (default text)",
+        {"log-format",
+         "MODELRELAY_LOG_FORMAT",
+         "text|json (default text)",
          [](config& c, const std::string& v) {
              if (v == "text") {
                  c.log = log_format::text;
@@ -94,7 +100,9 @@ const std::vector<flag>& flags() {
              }
              return true;
          }},
-        {"sync", "MODELRELAY_SYNC", "normal|full: full fsyncs every commit (survives power loss)",
+        {"sync",
+         "MODELRELAY_SYNC",
+         "normal|full: full fsyncs every commit (survives power loss)",
          [](config& c, const std::string& v) {
              if (v != "normal" && v != "full") {
                  return false;
@@ -102,22 +110,36 @@ const std::vector<flag>& flags() {
              c.sync_full = v == "full";
              return true;
          }},
-        {"max-body-bytes", "MODELRELAY_MAX_BODY_BYTES", "request body limit (default 10485760)",
+        {"max-body-bytes",
+         "MODELRELAY_MAX_BODY_BYTES",
+         "request body limit (default 10485760)",
          size(&config::max_body_bytes)},
-        {"max-connections", "MODELRELAY_MAX_CONNECTIONS", "concurrent client connections (default 10000)",
+        {"max-connections",
+         "MODELRELAY_MAX_CONNECTIONS",
+         "concurrent client connections (default 10000)",
          size(&config::max_connections)},
-        {"read-timeout-ms", "MODELRELAY_READ_TIMEOUT_MS", "time to receive a whole request (default 30000)",
+        {"read-timeout-ms",
+         "MODELRELAY_READ_TIMEOUT_MS",
+         "time to receive a whole request (default 30000)",
          millis(&config::read_timeout, 1)},
-        {"idle-timeout-ms", "MODELRELAY_IDLE_TIMEOUT_MS", "keep-alive idle time (default 120000)",
+        {"idle-timeout-ms",
+         "MODELRELAY_IDLE_TIMEOUT_MS",
+         "keep-alive idle time (default 120000)",
          millis(&config::idle_timeout, 1)},
-        {"shutdown-grace-ms", "MODELRELAY_SHUTDOWN_GRACE_MS", "drain time on SIGTERM (default 10000)",
+        {"shutdown-grace-ms",
+         "MODELRELAY_SHUTDOWN_GRACE_MS",
+         "drain time on SIGTERM (default 10000)",
          millis(&config::shutdown_grace, 1)},
-        {"cluster-name", "MODELRELAY_CLUSTER_NAME", "cluster_name reported by GET / (default modelrelay)",
+        {"cluster-name",
+         "MODELRELAY_CLUSTER_NAME",
+         "cluster_name reported by GET / (default modelrelay)",
          [](config& c, const std::string& v) {
              c.cluster_name = v;
              return !v.empty();
          }},
-        {"multi-tenancy", "MODELRELAY_MULTI_TENANCY", "true|false: plugins.ml_commons.multi_tenancy_enabled",
+        {"multi-tenancy",
+         "MODELRELAY_MULTI_TENANCY",
+         "true|false: plugins.ml_commons.multi_tenancy_enabled",
          [](config& c, const std::string& v) {
              if (v != "true" && v != "false") {
                  return false;
@@ -125,7 +147,9 @@ const std::vector<flag>& flags() {
              c.multi_tenancy = v == "true";
              return true;
          }},
-        {"port-file", "MODELRELAY_PORT_FILE", "write the bound port to this file once listening",
+        {"port-file",
+         "MODELRELAY_PORT_FILE",
+         "write the bound port to this file once listening",
          [](config& c, const std::string& v) {
              c.port_file = v;
              return true;

@@ -1,14 +1,14 @@
 // File: log.cpp
 #include "server/log.hpp"
 
-#include <boost/json/serialize.hpp>
-#include <boost/json/string.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
 #include <string>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
 
 namespace modelrelay::server::log {
 
@@ -19,10 +19,14 @@ std::mutex g_mutex;
 
 std::string_view level_name(level lv) {
     switch (lv) {
-        case level::debug: return "debug";
-        case level::info: return "info";
-        case level::warn: return "warn";
-        case level::error: return "error";
+        case level::debug:
+            return "debug";
+        case level::info:
+            return "info";
+        case level::warn:
+            return "warn";
+        case level::error:
+            return "error";
     }
     return "info";
 }
@@ -36,15 +40,25 @@ std::string timestamp() {
     gmtime_r(&t, &tm);
     char buf[40];
     std::snprintf(
-        buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-        tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms)
+        buf,
+        sizeof buf,
+        "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec,
+        static_cast<int>(ms)
     );
     return buf;
 }
 
 }  // namespace
 
-void set_format(log_format f) { g_format = f; }
+void set_format(log_format f) {
+    g_format = f;
+}
 
 void write(level lv, std::string_view message, std::initializer_list<field> fields) {
     std::string line;
@@ -56,8 +70,9 @@ void write(level lv, std::string_view message, std::initializer_list<field> fiel
             line += ',';
             line += boost::json::serialize(boost::json::string_view(f.key.data(), f.key.size()));
             line += ':';
-            line += f.is_number ? std::to_string(f.number)
-                                : boost::json::serialize(boost::json::string_view(f.text.data(), f.text.size()));
+            line += f.is_number
+                        ? std::to_string(f.number)
+                        : boost::json::serialize(boost::json::string_view(f.text.data(), f.text.size()));
         }
         line += "}\n";
     } else {

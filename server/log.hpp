@@ -25,8 +25,14 @@ struct field {
 void set_format(log_format f);
 void write(level lv, std::string_view message, std::initializer_list<field> fields = {});
 
-inline void info(std::string_view m, std::initializer_list<field> f = {}) { write(level::info, m, f); }
-inline void warn(std::string_view m, std::initializer_list<field> f = {}) { write(level::warn, m, f); }
-inline void error(std::string_view m, std::initializer_list<field> f = {}) { write(level::error, m, f); }
+inline void info(std::string_view m, std::initializer_list<field> f = {}) {
+    write(level::info, m, f);
+}
+inline void warn(std::string_view m, std::initializer_list<field> f = {}) {
+    write(level::warn, m, f);
+}
+inline void error(std::string_view m, std::initializer_list<field> f = {}) {
+    write(level::error, m, f);
+}
 
 }  // namespace modelrelay::server::log

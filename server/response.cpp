@@ -16,17 +16,27 @@ unsigned to_status(const registry::error& e) {
         case errc::json_parse:
         case errc::parsing:
         case errc::x_content_parse:
-        case errc::bad_request: return 400;
-        case errc::unauthorized: return 401;
-        case errc::forbidden: return 403;
+        case errc::bad_request:
+            return 400;
+        case errc::unauthorized:
+            return 401;
+        case errc::forbidden:
+            return 403;
         case errc::not_found:
-        case errc::resource_not_found: return 404;
-        case errc::not_acceptable: return 406;
-        case errc::request_timeout: return 408;
-        case errc::conflict: return 409;
-        case errc::payload_too_large: return 413;
-        case errc::too_many_requests: return 429;
-        case errc::upstream_status: return e.status >= 100 && e.status <= 599 ? e.status : 500;
+        case errc::resource_not_found:
+            return 404;
+        case errc::not_acceptable:
+            return 406;
+        case errc::request_timeout:
+            return 408;
+        case errc::conflict:
+            return 409;
+        case errc::payload_too_large:
+            return 413;
+        case errc::too_many_requests:
+            return 429;
+        case errc::upstream_status:
+            return e.status >= 100 && e.status <= 599 ? e.status : 500;
         case errc::io_error:
         case errc::illegal_state:
         case errc::ml_exception:
@@ -34,31 +44,49 @@ unsigned to_status(const registry::error& e) {
         case errc::ml_resource_not_found:
         case errc::ml_limit_exceeded:
         case errc::exception:
-        case errc::internal: return 500;
-        case errc::bad_gateway: return 502;
-        case errc::service_unavailable: return 503;
+        case errc::internal:
+            return 500;
+        case errc::bad_gateway:
+            return 502;
+        case errc::service_unavailable:
+            return 503;
     }
     return 500;
 }
 
 std::string_view type_name(errc code) {
     switch (code) {
-        case errc::illegal_argument: return "illegal_argument_exception";
-        case errc::validation_failed: return "action_request_validation_exception";
-        case errc::parse_failed: return "parse_exception";
-        case errc::json_parse: return "json_parse_exception";
-        case errc::parsing: return "parsing_exception";
-        case errc::x_content_parse: return "x_content_parse_exception";
-        case errc::resource_not_found: return "resource_not_found_exception";
-        case errc::io_error: return "i_o_exception";
-        case errc::illegal_state: return "illegal_state_exception";
-        case errc::ml_exception: return "m_l_exception";
-        case errc::ml_validation: return "m_l_validation_exception";
-        case errc::ml_resource_not_found: return "m_l_resource_not_found_exception";
-        case errc::ml_limit_exceeded: return "m_l_limit_exceeded_exception";
+        case errc::illegal_argument:
+            return "illegal_argument_exception";
+        case errc::validation_failed:
+            return "action_request_validation_exception";
+        case errc::parse_failed:
+            return "parse_exception";
+        case errc::json_parse:
+            return "json_parse_exception";
+        case errc::parsing:
+            return "parsing_exception";
+        case errc::x_content_parse:
+            return "x_content_parse_exception";
+        case errc::resource_not_found:
+            return "resource_not_found_exception";
+        case errc::io_error:
+            return "i_o_exception";
+        case errc::illegal_state:
+            return "illegal_state_exception";
+        case errc::ml_exception:
+            return "m_l_exception";
+        case errc::ml_validation:
+            return "m_l_validation_exception";
+        case errc::ml_resource_not_found:
+            return "m_l_resource_not_found_exception";
+        case errc::ml_limit_exceeded:
+            return "m_l_limit_exceeded_exception";
         case errc::exception:
-        case errc::internal: return "exception";
-        case errc::unauthorized: return "security_exception";
+        case errc::internal:
+            return "exception";
+        case errc::unauthorized:
+            return "security_exception";
         case errc::bad_request:
         case errc::forbidden:
         case errc::not_found:
@@ -69,14 +97,17 @@ std::string_view type_name(errc code) {
         case errc::too_many_requests:
         case errc::upstream_status:
         case errc::bad_gateway:
-        case errc::service_unavailable: return "status_exception";
+        case errc::service_unavailable:
+            return "status_exception";
     }
     return "exception";
 }
 
 namespace {
 
-void indent(std::string& out, int depth) { out.append(static_cast<std::size_t>(depth) * 2, ' '); }
+void indent(std::string& out, int depth) {
+    out.append(static_cast<std::size_t>(depth) * 2, ' ');
+}
 
 // Boost.JSON 1.81 has no pretty printer; this one matches OpenSearch's layout closely enough
 // ("key" : value, two-space indent) for humans, which is all ?pretty promises.
@@ -126,7 +157,8 @@ void pretty_print(std::string& out, const json::value& v, int depth) {
             out += ']';
             return;
         }
-        default: out += json::serialize(v);
+        default:
+            out += json::serialize(v);
     }
 }
 
@@ -159,7 +191,9 @@ http_response error_response(const registry::error& e, bool pretty) {
     const std::string_view type = type_name(e.code);
     json::object cause{{"type", type}, {"reason", e.reason}};
     json::object err{{"root_cause", json::array{cause}}, {"type", type}, {"reason", e.reason}};
-    return make_response(status, serialize(json::object{{"error", std::move(err)}, {"status", status}}, pretty));
+    return make_response(
+        status, serialize(json::object{{"error", std::move(err)}, {"status", status}}, pretty)
+    );
 }
 
 http_response simple_error_response(unsigned status, std::string_view text, bool pretty) {

@@ -3,12 +3,12 @@
 // from registry::errc to HTTP status and OpenSearch `type` string.
 #pragma once
 
+#include <string>
+#include <string_view>
+
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json/value.hpp>
-
-#include <string>
-#include <string_view>
 
 #include "registry/error.hpp"
 

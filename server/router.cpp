@@ -1,9 +1,9 @@
 // File: router.cpp
 #include "server/router.hpp"
 
-#include <boost/url/parse.hpp>
-
 #include <algorithm>
+
+#include <boost/url/parse.hpp>
 
 #include "registry/error.hpp"
 
@@ -27,12 +27,18 @@ std::vector<std::string_view> split_path(std::string_view path) {
     return out;
 }
 
-bool is_param(std::string_view seg) { return seg.size() > 2 && seg.front() == '{' && seg.back() == '}'; }
+bool is_param(std::string_view seg) {
+    return seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
+}
 
 // OpenSearch lists allowed methods in RestRequest.Method enum order.
 constexpr std::array<http::verb, 6> method_order{
-    http::verb::get, http::verb::post, http::verb::put, http::verb::delete_, http::verb::options, http::verb::head
-};
+    http::verb::get,
+    http::verb::post,
+    http::verb::put,
+    http::verb::delete_,
+    http::verb::options,
+    http::verb::head};
 
 // Lucene's LevenshteinDistance similarity, used by OpenSearch to suggest parameter names.
 float similarity(std::string_view a, std::string_view b) {
@@ -53,8 +59,7 @@ float similarity(std::string_view a, std::string_view b) {
 }
 
 constexpr std::array<std::string_view, 6> global_params{
-    "pretty", "human", "error_trace", "filter_path", "source", "source_content_type"
-};
+    "pretty", "human", "error_trace", "filter_path", "source", "source_content_type"};
 
 std::vector<std::string_view> split_csv(std::string_view s) {
     std::vector<std::string_view> out;
@@ -232,9 +237,7 @@ dispatch_result router::match(request_context& ctx) const {
 }
 
 bool decode_target(
-    std::string_view target,
-    std::string& path,
-    std::vector<std::pair<std::string, std::string>>& query
+    std::string_view target, std::string& path, std::vector<std::pair<std::string, std::string>>& query
 ) {
     auto parsed = boost::urls::parse_origin_form(target);
     if (!parsed) {

@@ -4,11 +4,6 @@
 // parameters with OpenSearch's "contains unrecognized parameter" error before any handler runs.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/verb.hpp>
-
 #include <array>
 #include <optional>
 #include <span>
@@ -16,6 +11,11 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/verb.hpp>
 
 #include "server/response.hpp"
 
@@ -44,7 +44,7 @@ struct request_context {
     std::array<std::pair<std::string_view, std::string>, 3> route_params{};
     bool pretty = false;
     response_stream* stream = nullptr;  // set by the session; used by streaming handlers
-    bool streamed = false;                    // a handler that wrote through `stream` sets this
+    bool streamed = false;              // a handler that wrote through `stream` sets this
 
     // A path parameter by name ("" when absent).
     std::string_view param(std::string_view name) const;
@@ -76,9 +76,7 @@ private:
 
 // Splits "a%20b/c" style paths; returns false on bad percent-encoding.
 bool decode_target(
-    std::string_view target,
-    std::string& path,
-    std::vector<std::pair<std::string, std::string>>& query
+    std::string_view target, std::string& path, std::vector<std::pair<std::string, std::string>>& query
 );
 
 }  // namespace modelrelay::server

@@ -1,6 +1,11 @@
 // File: server.cpp
 #include "server/server.hpp"
 
+#include <csignal>
+#include <fstream>
+#include <thread>
+#include <vector>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,11 +14,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-
-#include <csignal>
-#include <fstream>
-#include <thread>
-#include <vector>
 
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
@@ -57,7 +57,9 @@ net::awaitable<void> accept_loop(app& a, tcp::acceptor& acceptor) {
         a.connections.fetch_add(1);
         auto ex = socket.get_executor();
         // A named non-coroutine lambda returning the awaitable (gcc bug 107288 workaround, see style.md).
-        auto session_logic = [&a, s = std::move(socket)]() mutable { return run_session(a, std::move(s)); };
+        auto session_logic = [&a, s = std::move(socket)]() mutable {
+            return run_session(a, std::move(s));
+        };
         net::co_spawn(ex, std::move(session_logic), [&a](std::exception_ptr e) {
             a.connections.fetch_sub(1);
             if (e) {
@@ -91,7 +93,8 @@ net::awaitable<void> drain_then_stop(app& a, tcp::acceptor& acceptor) {
 
 int run_server(const config& cfg) {
     log::set_format(cfg.log);
-    const unsigned threads = cfg.threads != 0 ? cfg.threads : std::max(1U, std::thread::hardware_concurrency());
+    const unsigned threads =
+        cfg.threads != 0 ? cfg.threads : std::max(1U, std::thread::hardware_concurrency());
 
     net::io_context store_ioc(1);
     auto store_work = net::make_work_guard(store_ioc);
@@ -123,14 +126,17 @@ int run_server(const config& cfg) {
 
     tcp::acceptor acceptor(ioc);
     try {
-        const auto addr = net::ip::make_address(cfg.listen_host == "localhost" ? "127.0.0.1" : cfg.listen_host);
+        const auto addr =
+            net::ip::make_address(cfg.listen_host == "localhost" ? "127.0.0.1" : cfg.listen_host);
         const tcp::endpoint ep(addr, cfg.listen_port);
         acceptor.open(ep.protocol());
         acceptor.set_option(tcp::acceptor::reuse_address(true));
         acceptor.bind(ep);
         acceptor.listen(net::socket_base::max_listen_connections);
     } catch (const std::exception& e) {
-        log::error("cannot listen", {{"address", cfg.listen_host}, {"port", cfg.listen_port}, {"reason", e.what()}});
+        log::error(
+            "cannot listen", {{"address", cfg.listen_host}, {"port", cfg.listen_port}, {"reason", e.what()}}
+        );
         a.registry.reset();
         stop_store();
         return 1;
@@ -142,10 +148,11 @@ int run_server(const config& cfg) {
         std::rename(tmp.c_str(), cfg.port_file.c_str());
     }
     log::info(
-        "modelrelay listening", {{"address", bound.address().to_string()},
-                                 {"port", static_cast<long long>(bound.port())},
-                                 {"threads", static_cast<long long>(threads)},
-                                 {"data_dir", cfg.data_dir.string()}}
+        "modelrelay listening",
+        {{"address", bound.address().to_string()},
+         {"port", static_cast<long long>(bound.port())},
+         {"threads", static_cast<long long>(threads)},
+         {"data_dir", cfg.data_dir.string()}}
     );
 
     net::co_spawn(ioc, accept_loop(a, acceptor), net::detached);

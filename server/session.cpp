@@ -1,6 +1,8 @@
 // File: session.cpp
 #include "server/session.hpp"
 
+#include <chrono>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -11,8 +13,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
-
-#include <chrono>
 
 #include "server/app.hpp"
 #include "server/log.hpp"
@@ -77,13 +77,16 @@ bool acceptable_content_type(std::string_view ct) {
 
 }  // namespace
 
-net::awaitable<http_response> handle_request(app& a, const http_request& req, response_stream* stream, bool& streamed) {
+net::awaitable<http_response> handle_request(
+    app& a, const http_request& req, response_stream* stream, bool& streamed
+) {
     request_context ctx{a, req, {}, {}};
     std::string path;
     if (!decode_target(req.target(), path, ctx.query)) {
         co_return simple_error_response(
-            400, "no handler found for uri [" + std::string(req.target()) + "] and method [" +
-                     std::string(http::to_string(req.method())) + "]",
+            400,
+            "no handler found for uri [" + std::string(req.target()) + "] and method [" +
+                std::string(http::to_string(req.method())) + "]",
             false
         );
     }
@@ -143,7 +146,8 @@ net::awaitable<void> run_session(app& a, tcp::socket socket) {
             auto res = error_response(
                 registry::error(
                     registry::errc::payload_too_large,
-                    "Request body is too large: the limit is " + std::to_string(a.cfg.max_body_bytes) + " bytes"
+                    "Request body is too large: the limit is " + std::to_string(a.cfg.max_body_bytes) +
+                        " bytes"
                 ),
                 false
             );
@@ -194,13 +198,15 @@ net::awaitable<void> run_session(app& a, tcp::socket socket) {
         }
         a.in_flight.fetch_sub(1, std::memory_order_relaxed);
         const auto micros =
-            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
+                .count();
         std::string path(req.target().substr(0, req.target().find('?')));
         log::info(
-            "request", {{"method", http::to_string(req.method())},
-                        {"path", path},
-                        {"status", static_cast<long long>(status)},
-                        {"micros", static_cast<long long>(micros)}}
+            "request",
+            {{"method", http::to_string(req.method())},
+             {"path", path},
+             {"status", static_cast<long long>(status)},
+             {"micros", static_cast<long long>(micros)}}
         );
         if (!write_ok || !keep) {
             break;

@@ -2,11 +2,11 @@
 // One HTTP/1.1 connection: read a request, dispatch it, write the response, repeat while keep-alive.
 #pragma once
 
+#include <string_view>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/empty_body.hpp>
-
-#include <string_view>
 
 #include "server/router.hpp"
 
@@ -28,6 +28,8 @@ public:
 boost::asio::awaitable<void> run_session(app& a, boost::asio::ip::tcp::socket socket);
 
 // Routes and runs one request (no I/O of its own unless the handler streams).
-boost::asio::awaitable<http_response> handle_request(app& a, const http_request& req, response_stream* stream, bool& streamed);
+boost::asio::awaitable<http_response> handle_request(
+    app& a, const http_request& req, response_stream* stream, bool& streamed
+);
 
 }  // namespace modelrelay::server

@@ -2,14 +2,13 @@
 // The foundation against the real binary: OpenSearch surface, _cluster/settings, connectors, durability
 // and secrets on disk. Seed 001 steps 1-3 are sent as the walkthrough writes them (host and port aside,
 // `<...>` placeholders filled in as a user would).
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 #include "tests/support/http_client.hpp"
 #include "tests/support/server_process.hpp"
@@ -75,7 +74,10 @@ protected:
     // The complete visible state: settings and every connector.
     std::string state() {
         auto s = c().get("/_cluster/settings?flat_settings=true");
-        auto q = c().post("/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}},"size":1000,"sort":[{"created_time":"asc"}]})");
+        auto q = c().post(
+            "/_plugins/_ml/connectors/_search",
+            R"({"query":{"match_all":{}},"size":1000,"sort":[{"created_time":"asc"}]})"
+        );
         auto hits = q.json().at("hits").at("hits");
         return s.body + json::serialize(hits);
     }
@@ -113,7 +115,10 @@ TEST_F(foundation, root_and_health_look_like_opensearch) {
 TEST_F(foundation, routing_errors_have_opensearch_shapes) {
     auto r = c().get("/_plugins/_ml/nothing_here");
     EXPECT_EQ(r.status, 400);
-    EXPECT_EQ(r.body, R"({"error":"no handler found for uri [/_plugins/_ml/nothing_here] and method [GET]","status":400})");
+    EXPECT_EQ(
+        r.body,
+        R"({"error":"no handler found for uri [/_plugins/_ml/nothing_here] and method [GET]","status":400})"
+    );
     auto m = c().request("PATCH", "/_plugins/_ml/connectors/_create");
     EXPECT_EQ(m.status, 405);
     EXPECT_EQ(
@@ -122,8 +127,11 @@ TEST_F(foundation, routing_errors_have_opensearch_shapes) {
     );
     auto p = c().get("/_cluster/settings?flat_setting=true");
     expect_error(
-        p, 400, "illegal_argument_exception",
-        "request [/_cluster/settings] contains unrecognized parameter: [flat_setting] -> did you mean [flat_settings]?"
+        p,
+        400,
+        "illegal_argument_exception",
+        "request [/_cluster/settings] contains unrecognized parameter: [flat_setting] -> did you mean "
+        "[flat_settings]?"
     );
     auto ok = c().get("/_cluster/settings?error_trace=true&human=true&filter_path=x");
     EXPECT_EQ(ok.status, 200);
@@ -160,22 +168,34 @@ TEST_F(foundation, seed_001_steps_1_to_3) {
 
 TEST_F(foundation, settings_get_put_reset_and_errors) {
     auto defaults = c().get("/_cluster/settings?include_defaults=true&flat_settings=true").json();
-    EXPECT_EQ(defaults.at("defaults").at("plugins.ml_commons.connector.private_ip_enabled").as_string(), "false");
+    EXPECT_EQ(
+        defaults.at("defaults").at("plugins.ml_commons.connector.private_ip_enabled").as_string(), "false"
+    );
     const std::string before = state();
     expect_error(
-        c().put("/_cluster/settings", R"({"persistent":{"plugins.ml_commons.nope":1}})"), 400,
-        "illegal_argument_exception", "persistent setting [plugins.ml_commons.nope], not recognized"
+        c().put("/_cluster/settings", R"({"persistent":{"plugins.ml_commons.nope":1}})"),
+        400,
+        "illegal_argument_exception",
+        "persistent setting [plugins.ml_commons.nope], not recognized"
     );
     expect_error(
-        c().put("/_cluster/settings", R"({"persistent":{"plugins.ml_commons.connector.private_ip_enabled":"abc"}})"),
-        400, "illegal_argument_exception", "Failed to parse value [abc] as only [true] or [false] are allowed."
+        c().put(
+            "/_cluster/settings",
+            R"({"persistent":{"plugins.ml_commons.connector.private_ip_enabled":"abc"}})"
+        ),
+        400,
+        "illegal_argument_exception",
+        "Failed to parse value [abc] as only [true] or [false] are allowed."
     );
     expect_error(
-        c().put("/_cluster/settings", "{}"), 400, "action_request_validation_exception",
+        c().put("/_cluster/settings", "{}"),
+        400,
+        "action_request_validation_exception",
         "Validation Failed: 1: no settings to update;"
     );
     auto bad_regex = c().put(
-        "/_cluster/settings", R"({"persistent":{"plugins.ml_commons.trusted_connector_endpoints_regex":["(a+)+$"]}})"
+        "/_cluster/settings",
+        R"({"persistent":{"plugins.ml_commons.trusted_connector_endpoints_regex":["(a+)+$"]}})"
     );
     EXPECT_EQ(bad_regex.status, 400) << bad_regex.body;
     auto malformed = c().put("/_cluster/settings", R"({"persistent":)");
@@ -183,26 +203,47 @@ TEST_F(foundation, settings_get_put_reset_and_errors) {
     EXPECT_EQ(malformed.json().at("error").at("type").as_string(), "json_parse_exception");
     EXPECT_EQ(state(), before);
 
-    ASSERT_EQ(c().put("/_cluster/settings", R"({"transient":{"plugins.ml_commons.stream_enabled":true}})").status, 200);
+    ASSERT_EQ(
+        c().put("/_cluster/settings", R"({"transient":{"plugins.ml_commons.stream_enabled":true}})").status,
+        200
+    );
     auto flat = c().get("/_cluster/settings?flat_settings=true").json();
     EXPECT_EQ(flat.at("transient").at("plugins.ml_commons.stream_enabled").as_string(), "true");
-    ASSERT_EQ(c().put("/_cluster/settings", R"({"persistent":{"plugins":{"ml_commons":{"max_ml_task_per_node":20}}}})").status, 200);
-    ASSERT_EQ(c().put("/_cluster/settings", R"({"transient":{"plugins.ml_commons.stream_enabled":null}})").status, 200);
-    EXPECT_FALSE(c().get("/_cluster/settings?flat_settings=true").json().at("transient").as_object().contains(
-        "plugins.ml_commons.stream_enabled"
-    ));
+    ASSERT_EQ(
+        c().put(
+               "/_cluster/settings",
+               R"({"persistent":{"plugins":{"ml_commons":{"max_ml_task_per_node":20}}}})"
+        )
+            .status,
+        200
+    );
+    ASSERT_EQ(
+        c().put("/_cluster/settings", R"({"transient":{"plugins.ml_commons.stream_enabled":null}})").status,
+        200
+    );
+    EXPECT_FALSE(c().get("/_cluster/settings?flat_settings=true")
+                     .json()
+                     .at("transient")
+                     .as_object()
+                     .contains("plugins.ml_commons.stream_enabled"));
 }
 
 TEST_F(foundation, persistent_settings_and_connectors_survive_restart_transient_do_not) {
     ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
-    ASSERT_EQ(c().put("/_cluster/settings", R"({"transient":{"plugins.ml_commons.stream_enabled":true}})").status, 200);
+    ASSERT_EQ(
+        c().put("/_cluster/settings", R"({"transient":{"plugins.ml_commons.stream_enabled":true}})").status,
+        200
+    );
     auto created = c().post("/_plugins/_ml/connectors/_create", seed_step3);
     ASSERT_EQ(created.status, 200);
     const std::string id(created.json().at("connector_id").as_string());
     const auto before = c().get("/_plugins/_ml/connectors/" + id).body;
     restart();
     auto flat = c().get("/_cluster/settings?flat_settings=true").json();
-    EXPECT_EQ(flat.at("persistent").at("plugins.ml_commons.trusted_connector_endpoints_regex").at(0).as_string(), ".*$");
+    EXPECT_EQ(
+        flat.at("persistent").at("plugins.ml_commons.trusted_connector_endpoints_regex").at(0).as_string(),
+        ".*$"
+    );
     EXPECT_TRUE(flat.at("transient").as_object().empty());
     EXPECT_EQ(c().get("/_plugins/_ml/connectors/" + id).body, before);
 }
@@ -224,37 +265,60 @@ TEST_F(foundation, connector_bad_inputs_are_rejected_and_change_nothing) {
     EXPECT_EQ(malformed.status, 400);
     EXPECT_EQ(malformed.json().at("error").at("type").as_string(), "json_parse_exception");
     expect_error(
-        c().post(create, with(R"("name": "Local LLM connector",)", "")), 400, "illegal_argument_exception",
+        c().post(create, with(R"("name": "Local LLM connector",)", "")),
+        400,
+        "illegal_argument_exception",
         "Connector name is null"
     );
     expect_error(
-        c().post(create, with(R"("version": "1",)", "")), 400, "illegal_argument_exception", "Connector version is null"
+        c().post(create, with(R"("version": "1",)", "")),
+        400,
+        "illegal_argument_exception",
+        "Connector version is null"
     );
     expect_error(
-        c().post(create, with(R"("protocol": "http",)", "")), 400, "illegal_argument_exception",
+        c().post(create, with(R"("protocol": "http",)", "")),
+        400,
+        "illegal_argument_exception",
         "Connector protocol is null"
     );
     expect_error(
-        c().post(create, with(R"("openAI_key": "sk-sentinel-7f3a9c1e5b")", "")), 400, "illegal_argument_exception",
+        c().post(create, with(R"("openAI_key": "sk-sentinel-7f3a9c1e5b")", "")),
+        400,
+        "illegal_argument_exception",
         "Connector credential is null or empty list"
     );
     expect_error(
-        c().post(create, with(R"("protocol": "http")", R"("protocol": "grpc")")), 400, "illegal_argument_exception",
+        c().post(create, with(R"("protocol": "http")", R"("protocol": "grpc")")),
+        400,
+        "illegal_argument_exception",
         "Unsupported connector protocol. Please use one of [aws_sigv4, http, mcp_sse, mcp_streamable_http]"
     );
     expect_error(
-        c().post(create, with(R"("action_type": "predict")", R"("action_type": "guess")")), 400,
-        "illegal_argument_exception", "No enum constant org.opensearch.ml.common.connector.ConnectorAction.ActionType.GUESS"
+        c().post(create, with(R"("action_type": "predict")", R"("action_type": "guess")")),
+        400,
+        "illegal_argument_exception",
+        "No enum constant org.opensearch.ml.common.connector.ConnectorAction.ActionType.GUESS"
     );
     expect_error(
-        c().post(create, with(R"("name": "Local LLM connector")", R"("name": "<bad>")")), 400,
+        c().post(create, with(R"("name": "Local LLM connector")", R"("name": "<bad>")")),
+        400,
         "action_request_validation_exception",
-        "Validation Failed: 1: Model connector name can only contain letters, numbers, spaces, and basic punctuation (.,!?():@-_'/\");"
+        "Validation Failed: 1: Model connector name can only contain letters, numbers, spaces, and basic "
+        "punctuation (.,!?():@-_'/\");"
     );
     expect_error(
-        c().post(create, with(R"("Authorization": "Bearer ${credential.openAI_key}")", R"("Authorization": "Bearer ${parameters.model}")")),
-        400, "illegal_argument_exception",
-        "Header 'Authorization' cannot use ${parameters.*} placeholders for security reasons. Use ${credential.*} instead."
+        c().post(
+            create,
+            with(
+                R"("Authorization": "Bearer ${credential.openAI_key}")",
+                R"("Authorization": "Bearer ${parameters.model}")"
+            )
+        ),
+        400,
+        "illegal_argument_exception",
+        "Header 'Authorization' cannot use ${parameters.*} placeholders for security reasons. Use "
+        "${credential.*} instead."
     );
     auto wrong_type = c().post(create, with(R"("version": "1")", R"("version": ["1"])"));
     EXPECT_EQ(wrong_type.status, 400) << wrong_type.body;
@@ -263,10 +327,19 @@ TEST_F(foundation, connector_bad_inputs_are_rejected_and_change_nothing) {
     EXPECT_EQ(unknown.status, 400);
     EXPECT_NE(unknown.body.find("surprise"), std::string::npos) << unknown.body;
     // Untrusted URL once the list no longer matches.
-    ASSERT_EQ(c().put("/_cluster/settings", R"({"persistent":{"plugins.ml_commons.trusted_connector_endpoints_regex":["^https://api\\.openai\\.com/.*$"]}})").status, 200);
+    ASSERT_EQ(
+        c().put(
+               "/_cluster/settings",
+               R"({"persistent":{"plugins.ml_commons.trusted_connector_endpoints_regex":["^https://api\\.openai\\.com/.*$"]}})"
+        )
+            .status,
+        200
+    );
     const std::string narrowed = state();
     expect_error(
-        c().post(create, seed_step3), 400, "illegal_argument_exception",
+        c().post(create, seed_step3),
+        400,
+        "illegal_argument_exception",
         "Connector URL is not matching the trusted connector endpoint regex"
     );
     EXPECT_EQ(state(), narrowed);
@@ -283,8 +356,12 @@ TEST_F(foundation, oversized_body_gets_413) {
 
 TEST_F(foundation, connector_update_merges_and_delete_answers_opensearch_shapes) {
     ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
-    const std::string id(c().post("/_plugins/_ml/connectors/_create", seed_step3).json().at("connector_id").as_string());
-    auto u = c().put("/_plugins/_ml/connectors/" + id, R"({"description":"new","parameters":{"temperature":0.5}})");
+    const std::string id(
+        c().post("/_plugins/_ml/connectors/_create", seed_step3).json().at("connector_id").as_string()
+    );
+    auto u = c().put(
+        "/_plugins/_ml/connectors/" + id, R"({"description":"new","parameters":{"temperature":0.5}})"
+    );
     ASSERT_EQ(u.status, 200) << u.body;
     auto uj = u.json();
     EXPECT_EQ(uj.at("_index").as_string(), ".plugins-ml-connector");
@@ -295,11 +372,15 @@ TEST_F(foundation, connector_update_merges_and_delete_answers_opensearch_shapes)
     EXPECT_EQ(g.at("parameters").at("temperature").as_string(), "0.5");
     EXPECT_EQ(g.at("parameters").at("model").as_string(), "qwen3:4b");
     expect_error(
-        c().put("/_plugins/_ml/connectors/" + id, ""), 400, "parse_exception",
+        c().put("/_plugins/_ml/connectors/" + id, ""),
+        400,
+        "parse_exception",
         "Failed to update connector: Request body is empty"
     );
     expect_error(
-        c().get("/_plugins/_ml/connectors/nope"), 404, "status_exception",
+        c().get("/_plugins/_ml/connectors/nope"),
+        404,
+        "status_exception",
         "Failed to find connector with the provided connector id: nope"
     );
     auto d = c().del("/_plugins/_ml/connectors/" + id);
@@ -351,8 +432,10 @@ TEST_F(foundation, credentials_never_reach_disk_or_log_in_clear) {
     server_->stop();
     scan();
     auto key_mode = std::filesystem::status(data_ / "master.key").permissions();
-    EXPECT_EQ(key_mode & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
-              std::filesystem::perms::none);
+    EXPECT_EQ(
+        key_mode & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
+        std::filesystem::perms::none
+    );
 }
 
 TEST_F(foundation, wrong_master_key_refuses_to_start_and_destroys_nothing) {

@@ -1,6 +1,8 @@
 // File: http_client.cpp
 #include "tests/support/http_client.hpp"
 
+#include <stdexcept>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -10,8 +12,6 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
-
-#include <stdexcept>
 
 namespace modelrelay::test {
 
@@ -26,12 +26,15 @@ struct http_client::impl {
     beast::flat_buffer buffer;
 };
 
-boost::json::value http_result::json() const { return boost::json::parse(body); }
+boost::json::value http_result::json() const {
+    return boost::json::parse(body);
+}
 
 std::string http_result::header(std::string_view name) const {
     for (const auto& [k, v] : headers) {
         if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-                return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+                return std::tolower(static_cast<unsigned char>(a)) ==
+                       std::tolower(static_cast<unsigned char>(b));
             })) {
             return v;
         }

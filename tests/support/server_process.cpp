@@ -1,17 +1,16 @@
 // File: server_process.cpp
 #include "tests/support/server_process.hpp"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdlib>
+#include <fcntl.h>
 #include <fstream>
 #include <random>
+#include <signal.h>
 #include <sstream>
 #include <stdexcept>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 #ifndef MODELRELAY_BINARY
 #define MODELRELAY_BINARY "modelrelay"
@@ -69,9 +68,15 @@ void server_process::start() {
             ::setenv(k.c_str(), v.c_str(), 1);
         }
         std::vector<std::string> args{
-            MODELRELAY_BINARY,      "--listen",         "127.0.0.1:0", "--data-dir",
-            data_dir_.string(),     "--port-file",      port_file_.string(),
-            "--threads",            "2",
+            MODELRELAY_BINARY,
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data_dir_.string(),
+            "--port-file",
+            port_file_.string(),
+            "--threads",
+            "2",
         };
         args.insert(args.end(), args_.begin(), args_.end());
         std::vector<char*> argv;
