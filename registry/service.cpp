@@ -105,6 +105,16 @@ result<void> service::load() {
             return r;
         }
     }
+    if (auto node = store_->get_meta("node_id")) {
+        node_id_ = *node;
+    } else {
+        node_id_ = generate_id();
+        batch b;
+        b.meta_puts.emplace_back("node_id", node_id_);
+        if (auto r = store_->apply(b); !r) {
+            return r;
+        }
+    }
     auto snap = std::make_shared<snapshot>();
     json::object persistent;
     if (auto s = store_->get_meta(settings_meta)) {
@@ -136,11 +146,12 @@ result<void> service::load() {
     for (std::size_t i = 0; i < kind_count; ++i) {
         snap->resources[i] = builders[i].build();
     }
+    redeploy_all(*snap);
     publish(std::move(snap));
     return {};
 }
 
-stored_row service::make_row(kind k, const resource& r) const {
+stored_row make_row(kind k, const resource& r) {
     stored_row row{std::string(kind_name(k)), r.id, r.tenant_id, r.version, r.seq_no, json::serialize(r.doc)};
     if (const auto* o = r.doc.if_contains("owner"); o != nullptr && o->is_object()) {
         if (const auto* n = o->get_object().if_contains("name"); n != nullptr && n->is_string()) {
@@ -212,7 +223,7 @@ result<json::object> service::create_connector(const json::object& body, const c
             return r.error();
         }
         if (cur->find(kind::connector, *draft->requested_id) != nullptr) {
-            return error{errc::conflict, "connector_id '" + *draft->requested_id + "' already exists"};
+            return error{errc::conflict, "connector id '" + *draft->requested_id + "' already exists"};
         }
         id = *draft->requested_id;
     } else {
@@ -264,6 +275,23 @@ result<json::object> service::update_connector(
     const resource* existing = cur->find(kind::connector, id);
     if (existing == nullptr || existing->tenant_id != who.tenant_id) {
         return not_found("Failed to find connector with the provided connector id: " + std::string(id));
+    }
+    std::vector<std::string> deployed_users;
+    cur->deployed.for_each([&](const std::string& mid, const deployed_model& d) {
+        if (d.connector_id == id) {
+            deployed_users.push_back(mid);
+        }
+    });
+    if (!deployed_users.empty()) {
+        std::sort(deployed_users.begin(), deployed_users.end());
+        std::string list;
+        for (const auto& u : deployed_users) {
+            list += (list.empty() ? "" : ", ") + u;
+        }
+        return error{
+            errc::bad_request,
+            std::to_string(deployed_users.size()) +
+                " models are still using this connector, please undeploy the models first: [" + list + "]"};
     }
     auto draft = prepare_connector_update(existing->doc, body, connector_rules{settings, false, false});
     if (!draft) {

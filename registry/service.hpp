@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -58,6 +59,32 @@ public:
     );
     result<boost::json::object> delete_connector(std::string_view id, const caller& who);
 
+    // --- model groups ---
+    result<boost::json::object> register_model_group(const boost::json::object& body, const caller& who);
+    result<boost::json::object> update_model_group(
+        std::string_view id, const boost::json::object& body, const caller& who
+    );
+    result<boost::json::object> delete_model_group(std::string_view id, const caller& who);
+
+    // --- models ---
+    result<boost::json::object> register_model(
+        const boost::json::object& body, bool deploy, const caller& who
+    );
+    result<boost::json::object> update_model(
+        std::string_view id, const boost::json::object& body, const caller& who
+    );
+    result<boost::json::object> delete_model(std::string_view id, const caller& who);
+    result<boost::json::object> deploy_model(std::string_view id, const caller& who);
+    result<boost::json::object> undeploy_models(const std::vector<std::string>& ids, const caller& who);
+    // Undeploys models idle for longer than their deploy_setting.model_ttl_minutes; returns how many.
+    std::size_t undeploy_idle(std::int64_t now_ms);
+
+    // --- tasks ---
+    result<boost::json::object> delete_task(std::string_view id, const caller& who);
+
+    // The single node this process plays in ml-commons responses (worker_node, undeploy stats).
+    const std::string& node_id() const { return node_id_; }
+
     // Test seam: fail store statements on demand.
     store& underlying_store() { return *store_; }
 
@@ -71,8 +98,6 @@ private:
 
     // Encrypts a credential list into the JSON object stored in the document.
     boost::json::object encrypt_credentials(const credential_list& plain, std::string_view resource_id) const;
-    // A stored row for a resource, with its next version and seq_no.
-    stored_row make_row(kind k, const resource& r) const;
 
     service_options opts_;
     std::unique_ptr<store> store_;
@@ -84,7 +109,18 @@ private:
     mutable std::mutex snap_mutex_;
     std::shared_ptr<const snapshot> snap_;
     std::string cluster_uuid_;
+    std::string node_id_;
+
+    friend class changeset;
+    // Builds the deployed form of a model (decrypts credentials, compiles templates).
+    result<std::shared_ptr<const deployed_model>> prepare_deployment(const snapshot& s, const resource& model)
+        const;
+    // Deploys every model whose stored state is DEPLOYED (start-up).
+    void redeploy_all(snapshot& s);
 };
+
+// A stored row for a resource (denormalised columns filled from its document).
+stored_row make_row(kind k, const resource& r);
 
 // OpenSearch UpdateResponse / DeleteResponse bodies for the system index of `k`.
 boost::json::object write_response(kind k, const resource& r, std::string_view result_word);

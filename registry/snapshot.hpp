@@ -10,6 +10,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "registry/deployed_model.hpp"
 #include "registry/settings.hpp"
 #include "registry/shard_map.hpp"
 
@@ -35,6 +36,7 @@ struct snapshot {
     std::shared_ptr<const cluster_settings> settings;
     std::array<shard_map<resource>, kind_count> resources;
     std::array<std::int64_t, kind_count> next_seq_no{};
+    shard_map<deployed_model> deployed;  // models ready for predict, by model id
 
     const shard_map<resource>& of(kind k) const { return resources[static_cast<std::size_t>(k)]; }
     const resource* find(kind k, std::string_view id) const { return of(k).find(id); }

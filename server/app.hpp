@@ -9,12 +9,14 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -36,6 +38,7 @@ struct app {
     std::unique_ptr<upstream::client> upstream;
     std::unique_ptr<router> routes;
     std::string cluster_uuid;
+    std::vector<boost::asio::ip::tcp::endpoint> self_endpoints;  // our listeners: never an upstream
     std::atomic<std::size_t> connections{0};
     std::atomic<std::size_t> in_flight{0};
     std::atomic<bool> stopping{false};

@@ -147,6 +147,13 @@ const std::vector<flag>& flags() {
              c.multi_tenancy = v == "true";
              return true;
          }},
+        {"upstream-ca-file",
+         "MODELRELAY_UPSTREAM_CA_FILE",
+         "extra CA certificates (PEM) trusted for HTTPS upstreams",
+         [](config& c, const std::string& v) {
+             c.upstream_ca_file = v;
+             return true;
+         }},
         {"port-file",
          "MODELRELAY_PORT_FILE",
          "write the bound port to this file once listening",

@@ -30,7 +30,8 @@ struct config {
     std::string cluster_name = "modelrelay";
     std::string node_name = "modelrelay-node";
     bool multi_tenancy = false;
-    std::string port_file;  // written with the bound port once listening (tests use port 0)
+    std::string port_file;
+    std::string upstream_ca_file;  // extra trust anchors (PEM) for HTTPS upstreams, besides the system store  // written with the bound port once listening (tests use port 0)
 };
 
 struct parse_outcome {

@@ -34,6 +34,34 @@ std::vector<route> all_routes() {
         {v::get, "/_plugins/_ml/connectors/{connector_id}", handle_connector_get, ""},
         {v::put, "/_plugins/_ml/connectors/{connector_id}", handle_connector_update, ""},
         {v::delete_, "/_plugins/_ml/connectors/{connector_id}", handle_connector_delete, ""},
+
+        {v::post, "/_plugins/_ml/model_groups/_register", handle_model_group_register, ""},
+        {v::get, "/_plugins/_ml/model_groups/_search", handle_model_group_search, search_params},
+        {v::post, "/_plugins/_ml/model_groups/_search", handle_model_group_search, search_params},
+        {v::get, "/_plugins/_ml/model_groups/{model_group_id}", handle_model_group_get, ""},
+        {v::put, "/_plugins/_ml/model_groups/{model_group_id}", handle_model_group_update, ""},
+        {v::delete_, "/_plugins/_ml/model_groups/{model_group_id}", handle_model_group_delete, ""},
+
+        {v::post, "/_plugins/_ml/models/_register", handle_model_register, "deploy"},
+        {v::post, "/_plugins/_ml/models/_upload", handle_model_register, "deploy"},
+        {v::get, "/_plugins/_ml/models/_search", handle_model_search, search_params},
+        {v::post, "/_plugins/_ml/models/_search", handle_model_search, search_params},
+        {v::post, "/_plugins/_ml/models/_undeploy", handle_models_undeploy, ""},
+        {v::post, "/_plugins/_ml/models/_unload", handle_models_undeploy, ""},
+        {v::get, "/_plugins/_ml/models/{model_id}", handle_model_get, ""},
+        {v::put, "/_plugins/_ml/models/{model_id}", handle_model_update, ""},
+        {v::delete_, "/_plugins/_ml/models/{model_id}", handle_model_delete, ""},
+        {v::post, "/_plugins/_ml/models/{model_id}/_deploy", handle_model_deploy, ""},
+        {v::post, "/_plugins/_ml/models/{model_id}/_load", handle_model_deploy, ""},
+        {v::post, "/_plugins/_ml/models/{model_id}/_undeploy", handle_model_undeploy, ""},
+        {v::post, "/_plugins/_ml/models/{model_id}/_unload", handle_model_undeploy, ""},
+        {v::post, "/_plugins/_ml/models/{model_id}/_predict", handle_model_predict, ""},
+        {v::post, "/_plugins/_ml/_predict/{algorithm}/{model_id}", handle_algorithm_predict, ""},
+
+        {v::get, "/_plugins/_ml/tasks/_search", handle_task_search, search_params},
+        {v::post, "/_plugins/_ml/tasks/_search", handle_task_search, search_params},
+        {v::get, "/_plugins/_ml/tasks/{task_id}", handle_task_get, ""},
+        {v::delete_, "/_plugins/_ml/tasks/{task_id}", handle_task_delete, ""},
     };
 }
 

@@ -73,6 +73,28 @@ net::awaitable<void> accept_loop(app& a, tcp::acceptor& acceptor) {
     }
 }
 
+// The sync-up job of ml-commons (spec §6.4): undeploys models idle past their model_ttl_minutes.
+net::awaitable<void> ttl_sweeper(app& a) {
+    net::steady_timer t(co_await net::this_coro::executor);
+    while (!a.stopping.load()) {
+        const auto interval =
+            std::max<long long>(1, a.registry->current()->settings->sync_up_job_interval_seconds());
+        t.expires_after(std::chrono::seconds(interval));
+        auto [ec] = co_await t.async_wait(use_nothrow);
+        if (ec || a.stopping.load()) {
+            co_return;
+        }
+        auto& reg = *a.registry;
+        auto op = [&reg] {
+            return reg.undeploy_idle(reg.now_ms());
+        };
+        const auto n = co_await on_store(a, std::move(op));
+        if (n > 0) {
+            log::info("undeployed idle models", {{"count", static_cast<long long>(n)}});
+        }
+    }
+}
+
 net::awaitable<void> drain_then_stop(app& a, tcp::acceptor& acceptor) {
     a.stopping.store(true);
     boost::system::error_code ignored;
@@ -121,7 +143,16 @@ int run_server(const config& cfg) {
     app a(cfg, ioc, store_ioc.get_executor());
     a.registry = std::move(*svc);
     a.routes = std::make_unique<router>(handlers::all_routes());
-    a.upstream = std::make_unique<upstream::client>(ioc.get_executor());
+    upstream::client_config ucfg;
+    ucfg.extra_ca_file = cfg.upstream_ca_file;
+    try {
+        a.upstream = std::make_unique<upstream::client>(ioc.get_executor(), ucfg);
+    } catch (const std::exception& e) {
+        log::error("cannot set up the upstream client", {{"reason", e.what()}});
+        a.registry.reset();
+        stop_store();
+        return 1;
+    }
     a.cluster_uuid = a.registry->cluster_uuid();
 
     tcp::acceptor acceptor(ioc);
@@ -142,6 +173,7 @@ int run_server(const config& cfg) {
         return 1;
     }
     const auto bound = acceptor.local_endpoint();
+    a.self_endpoints.push_back(bound);
     if (!cfg.port_file.empty()) {
         const std::string tmp = cfg.port_file + ".tmp";
         std::ofstream(tmp) << bound.port() << '\n';
@@ -156,6 +188,7 @@ int run_server(const config& cfg) {
     );
 
     net::co_spawn(ioc, accept_loop(a, acceptor), net::detached);
+    net::co_spawn(ioc, ttl_sweeper(a), net::detached);
     net::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
         if (ec) {

@@ -75,16 +75,11 @@ awaitable<http_response> handle_cluster_settings_put(request_context& ctx) {
             co_return fail(ctx, v.error());
         }
     }
-    const bool flat = ctx.query_flag("flat_settings");
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, b = std::move(*body), flat] {
+    auto op = [&reg, b = std::move(*body), flat = ctx.query_flag("flat_settings")] {
         return reg.put_settings(b, flat);
     };
-    auto r = co_await on_store(ctx.app, std::move(op));
-    if (!r) {
-        co_return fail(ctx, r.error());
-    }
-    co_return ok(ctx, *r);
+    co_return co_await store_write(ctx, std::move(op));
 }
 
 }  // namespace modelrelay::server::handlers

@@ -52,3 +52,29 @@ registry::result<registry::caller> caller_of(const request_context& ctx) {
 }
 
 }  // namespace modelrelay::server::handlers
+
+namespace modelrelay::server::handlers {
+
+registry::result<boost::json::object> object_body(
+    const request_context& ctx, schemas::schema_id schema, std::optional<registry::error> empty
+) {
+    auto body = parse_body(ctx);
+    if (!body) {
+        return body.error();
+    }
+    if (body->is_null()) {
+        if (empty) {
+            return *empty;
+        }
+        return boost::json::object{};
+    }
+    if (auto v = schemas::validate(schema, *body); !v) {
+        return v.error();
+    }
+    if (!body->is_object()) {
+        return registry::illegal_argument("request body must be a JSON object");
+    }
+    return std::move(body->get_object());
+}
+
+}  // namespace modelrelay::server::handlers

@@ -1,9 +1,6 @@
 // File: connectors.cpp
 // /_plugins/_ml/connectors: create, get, update, delete, search.
 #include "registry/connector.hpp"
-#include "registry/search.hpp"
-#include "schemas/validate.hpp"
-#include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
 
 namespace modelrelay::server::handlers {
@@ -16,25 +13,20 @@ awaitable<http_response> handle_connector_create(request_context& ctx) {
     if (!who) {
         co_return fail(ctx, who.error());
     }
-    auto body = parse_body(ctx);
+    // An empty body is an IOException in ml-commons, hence 500 i_o_exception.
+    auto body = object_body(
+        ctx,
+        schemas::schema_id::connector_create,
+        registry::error{errc::io_error, "Create Connector request has empty body"}
+    );
     if (!body) {
         co_return fail(ctx, body.error());
     }
-    if (body->is_null()) {
-        co_return fail(ctx, {errc::io_error, "Create Connector request has empty body"});
-    }
-    if (auto v = schemas::validate(schemas::schema_id::connector_create, *body); !v) {
-        co_return fail(ctx, v.error());
-    }
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, b = std::move(body->get_object()), w = std::move(*who)] {
+    auto op = [&reg, b = std::move(*body), w = std::move(*who)] {
         return reg.create_connector(b, w);
     };
-    auto r = co_await on_store(ctx.app, std::move(op));
-    if (!r) {
-        co_return fail(ctx, r.error());
-    }
-    co_return ok(ctx, *r);
+    co_return co_await store_write(ctx, std::move(op));
 }
 
 awaitable<http_response> handle_connector_get(request_context& ctx) {
@@ -59,26 +51,19 @@ awaitable<http_response> handle_connector_update(request_context& ctx) {
     if (!who) {
         co_return fail(ctx, who.error());
     }
-    auto body = parse_body(ctx);
+    const registry::error empty{errc::parse_failed, "Failed to update connector: Request body is empty"};
+    auto body = object_body(ctx, schemas::schema_id::connector_update, empty);
     if (!body) {
         co_return fail(ctx, body.error());
     }
-    if (body->is_null() || (body->is_object() && body->get_object().empty())) {
-        co_return fail(ctx, {errc::parse_failed, "Failed to update connector: Request body is empty"});
-    }
-    if (auto v = schemas::validate(schemas::schema_id::connector_update, *body); !v) {
-        co_return fail(ctx, v.error());
+    if (body->empty()) {
+        co_return fail(ctx, empty);
     }
     auto& reg = *ctx.app.registry;
-    auto op =
-        [&reg, id = std::string(ctx.param("connector_id")), b = std::move(body->get_object()), w = *who] {
-            return reg.update_connector(id, b, w);
-        };
-    auto r = co_await on_store(ctx.app, std::move(op));
-    if (!r) {
-        co_return fail(ctx, r.error());
-    }
-    co_return ok(ctx, *r);
+    auto op = [&reg, id = std::string(ctx.param("connector_id")), b = std::move(*body), w = *who] {
+        return reg.update_connector(id, b, w);
+    };
+    co_return co_await store_write(ctx, std::move(op));
 }
 
 awaitable<http_response> handle_connector_delete(request_context& ctx) {
@@ -90,11 +75,7 @@ awaitable<http_response> handle_connector_delete(request_context& ctx) {
     auto op = [&reg, id = std::string(ctx.param("connector_id")), w = *who] {
         return reg.delete_connector(id, w);
     };
-    auto r = co_await on_store(ctx.app, std::move(op));
-    if (!r) {
-        co_return fail(ctx, r.error());
-    }
-    co_return ok(ctx, *r);
+    co_return co_await store_write(ctx, std::move(op));
 }
 
 awaitable<http_response> handle_connector_search(request_context& ctx) {

@@ -3,10 +3,10 @@
 // registry, respond.
 #pragma once
 
+#include <vector>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
-
-#include <vector>
 
 #include "registry/error.hpp"
 #include "registry/service.hpp"
@@ -45,4 +45,50 @@ namespace modelrelay::server::handlers {
 http_response search_resources(request_context& ctx, registry::kind k, const registry::caller& who);
 // Who is calling: with multi-tenancy on, the x-tenant-id header is required (spec §5.5).
 registry::result<registry::caller> caller_of(const request_context& ctx);
+}  // namespace modelrelay::server::handlers
+
+#include "schemas/validate.hpp"
+#include "server/app.hpp"
+
+namespace modelrelay::server::handlers {
+
+// Runs a registry write on the store executor and answers 200 with its result or the error envelope.
+// `op` must be a named object (gcc 12 mishandles capturing temporaries inside co_await expressions).
+template <class Op>
+awaitable<http_response> store_write(request_context& ctx, Op op) {
+    auto r = co_await on_store(ctx.app, std::move(op));
+    if (!r) {
+        co_return fail(ctx, r.error());
+    }
+    co_return ok(ctx, *r);
+}
+
+// The request body as an object validated against `schema`; `empty` is the error for a missing body
+// (nullopt: an empty body is passed on as an empty object).
+registry::result<boost::json::object> object_body(
+    const request_context& ctx, schemas::schema_id schema, std::optional<registry::error> empty
+);
+
+// Model groups, models, tasks
+awaitable<http_response> handle_model_group_register(request_context&);
+awaitable<http_response> handle_model_group_get(request_context&);
+awaitable<http_response> handle_model_group_update(request_context&);
+awaitable<http_response> handle_model_group_delete(request_context&);
+awaitable<http_response> handle_model_group_search(request_context&);
+awaitable<http_response> handle_model_register(request_context&);
+awaitable<http_response> handle_model_get(request_context&);
+awaitable<http_response> handle_model_update(request_context&);
+awaitable<http_response> handle_model_delete(request_context&);
+awaitable<http_response> handle_model_search(request_context&);
+awaitable<http_response> handle_model_deploy(request_context&);
+awaitable<http_response> handle_model_undeploy(request_context&);
+awaitable<http_response> handle_models_undeploy(request_context&);
+awaitable<http_response> handle_task_get(request_context&);
+awaitable<http_response> handle_task_delete(request_context&);
+awaitable<http_response> handle_task_search(request_context&);
+
+// Predict
+awaitable<http_response> handle_model_predict(request_context&);
+awaitable<http_response> handle_algorithm_predict(request_context&);
+
 }  // namespace modelrelay::server::handlers

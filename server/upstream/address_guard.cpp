@@ -19,7 +19,9 @@ struct v4_range {
     address_kind kind;
 };
 
-constexpr std::uint32_t v4(unsigned a, unsigned b, unsigned c, unsigned d) { return (a << 24) | (b << 16) | (c << 8) | d; }
+constexpr std::uint32_t v4(unsigned a, unsigned b, unsigned c, unsigned d) {
+    return (a << 24) | (b << 16) | (c << 8) | d;
+}
 
 // Most specific entries first: the first match wins.
 constexpr std::array<v4_range, 22> v4_table{{
@@ -28,26 +30,26 @@ constexpr std::array<v4_range, 22> v4_table{{
     {v4(168, 63, 129, 16), 32, address_kind::always_blocked},    // Azure WireServer (public address)
     {v4(255, 255, 255, 255), 32, address_kind::always_blocked},  // limited broadcast
     // What a self-hosted model server lives on.
-    {v4(10, 0, 0, 0), 8, address_kind::private_network},       // RFC 1918
-    {v4(172, 16, 0, 0), 12, address_kind::private_network},    // RFC 1918
-    {v4(192, 168, 0, 0), 16, address_kind::private_network},   // RFC 1918
-    {v4(127, 0, 0, 0), 8, address_kind::private_network},      // loopback
-    {v4(100, 64, 0, 0), 10, address_kind::private_network},    // CGNAT (also Tailscale)
+    {v4(10, 0, 0, 0), 8, address_kind::private_network},      // RFC 1918
+    {v4(172, 16, 0, 0), 12, address_kind::private_network},   // RFC 1918
+    {v4(192, 168, 0, 0), 16, address_kind::private_network},  // RFC 1918
+    {v4(127, 0, 0, 0), 8, address_kind::private_network},     // loopback
+    {v4(100, 64, 0, 0), 10, address_kind::private_network},   // CGNAT (also Tailscale)
     // Never a legitimate model endpoint.
-    {v4(0, 0, 0, 0), 8, address_kind::always_blocked},         // "this network"; 0.0.0.0 reaches loopback
-    {v4(169, 254, 0, 0), 16, address_kind::always_blocked},    // link-local, IMDS 169.254.169.254
-    {v4(192, 0, 0, 0), 24, address_kind::always_blocked},      // IETF protocol assignments
-    {v4(192, 0, 2, 0), 24, address_kind::always_blocked},      // TEST-NET-1
-    {v4(198, 51, 100, 0), 24, address_kind::always_blocked},   // TEST-NET-2
-    {v4(203, 0, 113, 0), 24, address_kind::always_blocked},    // TEST-NET-3
-    {v4(192, 88, 99, 0), 24, address_kind::always_blocked},    // 6to4 relay anycast (deprecated)
-    {v4(198, 18, 0, 0), 15, address_kind::always_blocked},     // benchmarking
-    {v4(192, 31, 196, 0), 24, address_kind::always_blocked},   // AS112
-    {v4(192, 52, 193, 0), 24, address_kind::always_blocked},   // AMT
-    {v4(192, 175, 48, 0), 24, address_kind::always_blocked},   // AS112 direct delegation
-    {v4(224, 0, 0, 0), 4, address_kind::always_blocked},       // multicast
-    {v4(240, 0, 0, 0), 4, address_kind::always_blocked},       // reserved (incl. broadcast)
-    {v4(0, 0, 0, 0), 0, address_kind::public_address},         // everything else
+    {v4(0, 0, 0, 0), 8, address_kind::always_blocked},        // "this network"; 0.0.0.0 reaches loopback
+    {v4(169, 254, 0, 0), 16, address_kind::always_blocked},   // link-local, IMDS 169.254.169.254
+    {v4(192, 0, 0, 0), 24, address_kind::always_blocked},     // IETF protocol assignments
+    {v4(192, 0, 2, 0), 24, address_kind::always_blocked},     // TEST-NET-1
+    {v4(198, 51, 100, 0), 24, address_kind::always_blocked},  // TEST-NET-2
+    {v4(203, 0, 113, 0), 24, address_kind::always_blocked},   // TEST-NET-3
+    {v4(192, 88, 99, 0), 24, address_kind::always_blocked},   // 6to4 relay anycast (deprecated)
+    {v4(198, 18, 0, 0), 15, address_kind::always_blocked},    // benchmarking
+    {v4(192, 31, 196, 0), 24, address_kind::always_blocked},  // AS112
+    {v4(192, 52, 193, 0), 24, address_kind::always_blocked},  // AMT
+    {v4(192, 175, 48, 0), 24, address_kind::always_blocked},  // AS112 direct delegation
+    {v4(224, 0, 0, 0), 4, address_kind::always_blocked},      // multicast
+    {v4(240, 0, 0, 0), 4, address_kind::always_blocked},      // reserved (incl. broadcast)
+    {v4(0, 0, 0, 0), 0, address_kind::public_address},        // everything else
 }};
 
 address_kind classify_v4(std::uint32_t a) {
@@ -60,7 +62,9 @@ address_kind classify_v4(std::uint32_t a) {
     return address_kind::public_address;
 }
 
-address_kind worst(address_kind a, address_kind b) { return static_cast<int>(a) > static_cast<int>(b) ? a : b; }
+address_kind worst(address_kind a, address_kind b) {
+    return static_cast<int>(a) > static_cast<int>(b) ? a : b;
+}
 
 using v6_bytes = ip::address_v6::bytes_type;
 
@@ -88,7 +92,9 @@ bool in_prefix(const v6_bytes& b, const v6_bytes& base, int bits) {
     return (b[i] & mask) == (base[i] & mask);
 }
 
-v6_bytes v6_base(std::string_view text) { return ip::make_address_v6(text).to_bytes(); }
+v6_bytes v6_base(std::string_view text) {
+    return ip::make_address_v6(text).to_bytes();
+}
 
 address_kind classify_v6(const ip::address_v6& a6) {
     const v6_bytes b = a6.to_bytes();

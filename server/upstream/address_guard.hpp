@@ -20,16 +20,16 @@
 // `256.1.1.1`) is refused outright as an invalid endpoint, like the WHATWG URL parser does.
 #pragma once
 
-#include "registry/error.hpp"
-
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/tcp.hpp>
-
 #include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "registry/error.hpp"
 
 namespace modelrelay::server::upstream {
 
@@ -58,7 +58,8 @@ struct guard_policy {
 
 // Message texts (ml-commons).
 inline constexpr std::string_view private_ip_message = "Remote inference host name has private ip address: ";
-inline constexpr std::string_view restricted_ip_message = "Remote inference host name has restricted ip address: ";
+inline constexpr std::string_view restricted_ip_message =
+    "Remote inference host name has restricted ip address: ";
 inline constexpr std::string_view private_endpoint_message =
     "Connector URL is not matching the trusted connector private endpoint regex";
 

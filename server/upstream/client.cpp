@@ -6,8 +6,10 @@
 // can say which one fired.
 #include "server/upstream/client.hpp"
 
-#include "server/upstream/connection.hpp"
-#include "server/upstream/url.hpp"
+#include <algorithm>
+#include <optional>
+#include <random>
+#include <stdexcept>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -30,10 +32,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include <algorithm>
-#include <optional>
-#include <random>
-#include <stdexcept>
+#include "server/upstream/connection.hpp"
+#include "server/upstream/url.hpp"
 
 namespace modelrelay::server::upstream {
 
@@ -98,8 +98,9 @@ bool is_http_error(const boost::system::error_code& ec) {
 // The peer closed or reset the connection: on a pooled connection with nothing received yet this is
 // a stale keep-alive connection, not an upstream failure.
 bool is_closed_error(const boost::system::error_code& ec) {
-    return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-           ec == asio::error::broken_pipe || ec == ssl::error::stream_truncated;
+    return ec == http::error::end_of_stream || ec == asio::error::eof ||
+           ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+           ec == ssl::error::stream_truncated;
 }
 
 std::string io_cause(const boost::system::error_code& ec, std::string_view timeout_cause, bool by_deadline) {
@@ -135,7 +136,9 @@ std::string tls_failure_cause(const boost::system::error_code& ec, SSL* ssl) {
 }
 
 bool has_control_chars(std::string_view s) {
-    return std::any_of(s.begin(), s.end(), [](unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7F; });
+    return std::any_of(s.begin(), s.end(), [](unsigned char c) {
+        return (c < 0x20 && c != '\t') || c == 0x7F;
+    });
 }
 
 registry::result<outgoing> build_message(const request& req, const parsed_url& u, const client_config& cfg) {
@@ -176,7 +179,9 @@ header_list copy_headers(const Fields& fields) {
 }
 
 template <class Body>
-void configure_parser(http::response_parser<Body>& p, const outgoing& msg, const client_options& o, std::size_t header_limit) {
+void configure_parser(
+    http::response_parser<Body>& p, const outgoing& msg, const client_options& o, std::size_t header_limit
+) {
     p.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(header_limit, UINT32_MAX)));
     if (o.max_response_bytes == 0) {
         p.body_limit(boost::none);
@@ -188,7 +193,9 @@ void configure_parser(http::response_parser<Body>& p, const outgoing& msg, const
     }
 }
 
-bool is_interim(unsigned status) { return status >= 100 && status < 200 && status != 101; }
+bool is_interim(unsigned status) {
+    return status >= 100 && status < 200 && status != 101;
+}
 
 // ---- I/O on the connection's strand ---------------------------------------------------------------
 
@@ -553,9 +560,7 @@ struct client::impl {
     }
 
     awaitable<registry::result<pool::lease>> lease_for(
-        const parsed_url& u,
-        const client_options& o,
-        steady::time_point deadline
+        const parsed_url& u, const client_options& o, steady::time_point deadline
     ) {
         const auto b = budget(o.connect_timeout, deadline);
         if (!b) {
@@ -704,7 +709,9 @@ struct client::impl {
         co_await t.async_wait(use_tuple);
     }
 
-    awaitable<registry::result<response>> send(const request& req, const client_options& o, const guard_policy& g) {
+    awaitable<registry::result<response>> send(
+        const request& req, const client_options& o, const guard_policy& g
+    ) {
         auto u = parse_url(req.url);
         if (!u) {
             co_return u.error();
@@ -718,7 +725,9 @@ struct client::impl {
         }
         const auto start = steady::now();
         const auto deadline = start + o.total_timeout;
-        retry_schedule schedule(o.retry_backoff_policy, o.max_retry_times, o.retry_backoff, o.retry_timeout, next_seed());
+        retry_schedule schedule(
+            o.retry_backoff_policy, o.max_retry_times, o.retry_backoff, o.retry_timeout, next_seed()
+        );
         for (unsigned attempts = 1;; ++attempts) {
             auto r = co_await attempt(*msg, *u, req.url, o, g, deadline);
             const bool retryable = r ? is_retryable_status(r->status) : is_retryable_error(r.error());
@@ -755,12 +764,15 @@ struct client::impl {
         }
         const auto start = steady::now();
         const auto deadline = start + o.total_timeout;
-        retry_schedule schedule(o.retry_backoff_policy, o.max_retry_times, o.retry_backoff, o.retry_timeout, next_seed());
+        retry_schedule schedule(
+            o.retry_backoff_policy, o.max_retry_times, o.retry_backoff, o.retry_timeout, next_seed()
+        );
         for (unsigned attempts = 1;; ++attempts) {
             pool::lease l;
             stream_state st;
             auto head = co_await attempt_stream(l, st, *msg, *u, req.url, o, g, deadline);
-            const bool retryable = head ? is_retryable_status(head->status) : is_retryable_error(head.error());
+            const bool retryable =
+                head ? is_retryable_status(head->status) : is_retryable_error(head.error());
             const auto wait = plan_retry(
                 schedule, start, deadline, retryable, head ? retry_after_of(head->headers) : std::nullopt
             );
@@ -791,7 +803,9 @@ struct client::impl {
                     break;
                 }
                 auto r = co_await asio::co_spawn(
-                    c.strand, continue_stream(c, *msg, st, o, deadline, cfg.max_header_bytes), asio::use_awaitable
+                    c.strand,
+                    continue_stream(c, *msg, st, o, deadline, cfg.max_header_bytes),
+                    asio::use_awaitable
                 );
                 if (!r) {
                     l.discard();
@@ -817,9 +831,7 @@ client::client(asio::any_io_executor io, client_config config)
 client::~client() = default;
 
 awaitable<registry::result<response>> client::send(
-    const request& req,
-    const client_options& options,
-    const guard_policy& guard
+    const request& req, const client_options& options, const guard_policy& guard
 ) {
     return impl_->send(req, options, guard);
 }
@@ -835,6 +847,8 @@ awaitable<registry::result<response_head>> client::send_streaming(
     co_return co_await impl_->send_streaming(req, options, guard, on_chunk, on_head);
 }
 
-pool_stats client::stats() const { return impl_->connections.stats(); }
+pool_stats client::stats() const {
+    return impl_->connections.stats();
+}
 
 }  // namespace modelrelay::server::upstream

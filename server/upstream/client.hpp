@@ -36,20 +36,16 @@
 // its I/O runs there (the awaiting coroutine just awaits the result), so a pooled connection can serve
 // sessions on any io thread.
 //
+// @par Per-operation cancellation
+// Terminal cancellation of the awaiting coroutine (e.g. an `||` race in the caller) is forwarded by
+// co_spawn to the socket operation in flight; the call then fails and the connection is discarded.
+// The DNS lookup (getaddrinfo on Asio's resolver thread) cannot be interrupted, only abandoned.
+//
 // @par Object lifetimes
 // The client must outlive every send() in flight, and be destroyed before its io_context. Arguments
 // passed by reference must stay alive until the returned awaitable completes (they live in the awaiting
 // frame). The stream callbacks run on the caller's executor, never on the connection's strand.
 #pragma once
-
-#include "registry/error.hpp"
-#include "server/upstream/address_guard.hpp"
-#include "server/upstream/pool.hpp"
-#include "server/upstream/retry_policy.hpp"
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/beast/http/verb.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -60,6 +56,15 @@
 #include <utility>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include "registry/error.hpp"
+#include "server/upstream/address_guard.hpp"
+#include "server/upstream/pool.hpp"
+#include "server/upstream/retry_policy.hpp"
+
 namespace modelrelay::server::upstream {
 
 using header_list = std::vector<std::pair<std::string, std::string>>;
@@ -69,11 +74,12 @@ std::string_view find_header(const header_list& headers, std::string_view name);
 
 // Process-wide settings, fixed at construction.
 struct client_config {
-    bool use_system_ca_store = true;          // SSL_CTX_set_default_verify_paths
-    std::string extra_ca_file;                // PEM file of additional trust anchors (tests, private CAs)
-    std::chrono::milliseconds idle_connection_ttl{std::chrono::seconds(55)};  // below common server keep-alive
-    std::string user_agent = "modelrelay";    // sent unless the request sets User-Agent
-    std::size_t max_header_bytes = 64 * 1024; // upstream response header limit
+    bool use_system_ca_store = true;  // SSL_CTX_set_default_verify_paths
+    std::string extra_ca_file;        // PEM file of additional trust anchors (tests, private CAs)
+    // Idle pooled connections older than this are dropped (below common server keep-alive timeouts).
+    std::chrono::milliseconds idle_connection_ttl{std::chrono::seconds(55)};
+    std::string user_agent = "modelrelay";     // sent unless the request sets User-Agent
+    std::size_t max_header_bytes = 64 * 1024;  // upstream response header limit
 };
 
 // The connector's client_config (ml-commons.md §2.3), converted to durations by the caller.
@@ -92,8 +98,10 @@ struct client_options {
 
 struct request {
     boost::beast::http::verb method = boost::beast::http::verb::post;
-    std::string url;      // absolute http(s) URL, fully rendered
-    header_list headers;  // Host, Content-Length and Transfer-Encoding are computed; CR/LF/NUL refused
+    std::string url;  // absolute http(s) URL, fully rendered
+    // Host defaults to the URL's; Content-Length, Transfer-Encoding, Connection are the client's;
+    // control characters (CR, LF, NUL, ...) in names or values are refused.
+    header_list headers;
     std::string body;
 };
 
@@ -130,9 +138,7 @@ public:
 
     // Buffered exchange: the whole response body (up to max_response_bytes).
     boost::asio::awaitable<registry::result<response>> send(
-        const request& req,
-        const client_options& options,
-        const guard_policy& guard
+        const request& req, const client_options& options, const guard_policy& guard
     );
 
     // Streaming exchange for SSE relaying: on_head (optional) gets the status and headers of the final

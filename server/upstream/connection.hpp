@@ -4,25 +4,25 @@
 // inbound session is using it. That is what lets pooled connections move between io threads safely.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
-#include <chrono>
-#include <cstdint>
-#include <memory>
-#include <optional>
-
 namespace modelrelay::server::upstream {
 
 struct connection {
     explicit connection(boost::asio::any_io_executor strand_executor) : strand(std::move(strand_executor)) {}
 
-    boost::asio::any_io_executor strand;  // all I/O of this connection runs here
-    std::optional<boost::beast::tcp_stream> plain;                                  // http
-    std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls;          // https
+    boost::asio::any_io_executor strand;            // all I/O of this connection runs here
+    std::optional<boost::beast::tcp_stream> plain;  // http
+    std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls;  // https
     boost::beast::flat_buffer buffer;  // bytes read past the end of a response stay here for the next one
     boost::asio::ip::tcp::endpoint remote;  // the vetted address actually connected to
     std::chrono::steady_clock::time_point idle_since{};

@@ -4,19 +4,19 @@
 // between the release and the wake-up.
 #include "server/upstream/pool.hpp"
 
-#include "server/upstream/connection.hpp"
+#include <algorithm>
+#include <vector>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/container_hash/hash.hpp>
 
-#include <algorithm>
-#include <vector>
+#include "server/upstream/connection.hpp"
 
 namespace modelrelay::server::upstream {
 
@@ -74,7 +74,9 @@ pool::lease& pool::lease::operator=(lease&& other) noexcept {
     return *this;
 }
 
-pool::lease::~lease() { discard(); }
+pool::lease::~lease() {
+    discard();
+}
 
 void pool::lease::attach(std::unique_ptr<connection> c) {
     close_on_strand(std::move(conn_));
@@ -112,9 +114,7 @@ pool::~pool() {
 }
 
 asio::awaitable<registry::result<pool::lease>> pool::acquire(
-    const pool_key& key,
-    int max_connections,
-    std::chrono::milliseconds timeout
+    const pool_key& key, int max_connections, std::chrono::milliseconds timeout
 ) {
     const auto ex = co_await asio::this_coro::executor;
     std::vector<std::unique_ptr<connection>> expired;

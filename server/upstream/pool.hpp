@@ -14,10 +14,6 @@
 // connection is closed (never pooled) unless recycle() was called after a complete exchange.
 #pragma once
 
-#include "registry/error.hpp"
-
-#include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -25,6 +21,10 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "registry/error.hpp"
 
 namespace modelrelay::server::upstream {
 
@@ -94,9 +94,7 @@ public:
 
     // Waits up to `timeout` for a slot of `key`. Error: errc::too_many_requests, acquire_timeout_message.
     boost::asio::awaitable<registry::result<lease>> acquire(
-        const pool_key& key,
-        int max_connections,
-        std::chrono::milliseconds timeout
+        const pool_key& key, int max_connections, std::chrono::milliseconds timeout
     );
 
     pool_stats stats() const;

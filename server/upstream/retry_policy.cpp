@@ -26,14 +26,18 @@ std::optional<backoff_policy> parse_backoff_policy(std::string_view name) {
     return std::nullopt;
 }
 
-milliseconds backoff_delay(backoff_policy policy, milliseconds base, milliseconds cap, int retry, std::mt19937_64& rng) {
+milliseconds backoff_delay(
+    backoff_policy policy, milliseconds base, milliseconds cap, int retry, std::mt19937_64& rng
+) {
     const std::int64_t b = std::max<std::int64_t>(base.count(), 0);
     switch (policy) {
         case backoff_policy::constant:
             return milliseconds(b);
         case backoff_policy::exponential_equal_jitter: {
             const int shift = std::min(retry, 30);
-            const std::int64_t e = std::min<std::int64_t>((std::int64_t{1} << shift) * b, std::max<std::int64_t>(cap.count(), 0));
+            const std::int64_t e = std::min<std::int64_t>(
+                (std::int64_t{1} << shift) * b, std::max<std::int64_t>(cap.count(), 0)
+            );
             std::uniform_int_distribution<std::int64_t> d(0, e / 2);
             return milliseconds(e / 2 + d(rng));
         }
@@ -69,7 +73,9 @@ std::optional<std::time_t> parse_http_date(std::string_view v) {
     int day = 0, year = 0, hh = 0, mm = 0, ss = 0;
     const std::string s(v);
     std::tm tm{};
-    if (std::sscanf(s.c_str(), "%3s, %2d %3s %4d %2d:%2d:%2d %3s", wday, &day, mon, &year, &hh, &mm, &ss, tz) == 8) {
+    if (std::sscanf(
+            s.c_str(), "%3s, %2d %3s %4d %2d:%2d:%2d %3s", wday, &day, mon, &year, &hh, &mm, &ss, tz
+        ) == 8) {
         // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
     } else if (std::sscanf(s.c_str(), "%15[A-Za-z], %2d-%3s-%2d %2d:%2d:%2d %3s", wday, &day, mon, &year, &hh, &mm, &ss, tz) == 8) {
         year += year < 70 ? 2000 : 1900;  // RFC 850: Sunday, 06-Nov-94 08:49:37 GMT
@@ -93,7 +99,9 @@ std::optional<std::time_t> parse_http_date(std::string_view v) {
 
 }  // namespace
 
-std::optional<milliseconds> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now) {
+std::optional<milliseconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now
+) {
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
         value.remove_prefix(1);
     }
@@ -112,7 +120,9 @@ std::optional<milliseconds> parse_retry_after(std::string_view value, std::chron
         if (ec != std::errc() || ptr != value.data() + value.size()) {
             return std::nullopt;
         }
-        return std::chrono::duration_cast<milliseconds>(std::chrono::seconds(std::min<std::int64_t>(seconds, INT64_MAX / 2000)));
+        return std::chrono::duration_cast<milliseconds>(
+            std::chrono::seconds(std::min<std::int64_t>(seconds, INT64_MAX / 2000))
+        );
     }
     const auto t = parse_http_date(value);
     if (!t) {
@@ -126,15 +136,13 @@ std::optional<milliseconds> parse_retry_after(std::string_view value, std::chron
 }
 
 retry_schedule::retry_schedule(
-    backoff_policy policy,
-    int max_retries,
-    milliseconds base,
-    milliseconds budget,
-    std::uint64_t seed
+    backoff_policy policy, int max_retries, milliseconds base, milliseconds budget, std::uint64_t seed
 )
     : policy_(policy), max_retries_(max_retries), base_(base), budget_(budget), rng_(seed) {}
 
-std::optional<milliseconds> retry_schedule::next(milliseconds elapsed, std::optional<milliseconds> retry_after) {
+std::optional<milliseconds> retry_schedule::next(
+    milliseconds elapsed, std::optional<milliseconds> retry_after
+) {
     if (max_retries_ == 0 || (max_retries_ > 0 && retries_ >= max_retries_)) {
         return std::nullopt;
     }

@@ -20,8 +20,8 @@ std::optional<backoff_policy> parse_backoff_policy(std::string_view name);
 
 // The delay before retry number `retry` (0 = the first retry), OpenSearch BackoffPolicy semantics:
 //   constant:                 base
-//   exponential_equal_jitter: e = min(base * 2^min(retry,30), cap); e/2 + uniform[0, e/2]   (cap = retry budget)
-//   exponential_full_jitter:  c = min(base * 2^retry, INT_MAX);    uniform[1, c]
+//   exponential_equal_jitter: e = min(base * 2^min(retry,30), cap); e/2 + uniform[0, e/2]   (cap = retry
+//   budget) exponential_full_jitter:  c = min(base * 2^retry, INT_MAX);    uniform[1, c]
 std::chrono::milliseconds backoff_delay(
     backoff_policy policy,
     std::chrono::milliseconds base,
@@ -33,12 +33,13 @@ std::chrono::milliseconds backoff_delay(
 // Parses a Retry-After value: delta-seconds or an IMF-fixdate / RFC 850 / asctime HTTP date, relative to
 // `now`. Past dates give 0. Garbage gives nullopt.
 std::optional<std::chrono::milliseconds> parse_retry_after(
-    std::string_view value,
-    std::chrono::system_clock::time_point now
+    std::string_view value, std::chrono::system_clock::time_point now
 );
 
 // 429 and 5xx are retried; everything else is final.
-constexpr bool is_retryable_status(unsigned status) { return status == 429 || status >= 500; }
+constexpr bool is_retryable_status(unsigned status) {
+    return status == 429 || status >= 500;
+}
 
 // The bookkeeping of one logical request across attempts.
 class retry_schedule {
@@ -56,8 +57,7 @@ public:
     // the next attempt, or nullopt when retries are exhausted or the wait would overrun the budget.
     // A server-supplied Retry-After longer than the computed backoff replaces it.
     std::optional<std::chrono::milliseconds> next(
-        std::chrono::milliseconds elapsed,
-        std::optional<std::chrono::milliseconds> retry_after = std::nullopt
+        std::chrono::milliseconds elapsed, std::optional<std::chrono::milliseconds> retry_after = std::nullopt
     );
 
     int retries_done() const { return retries_; }

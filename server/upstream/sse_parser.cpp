@@ -21,7 +21,8 @@ std::optional<std::string_view> sse_parser::next_line(std::string_view& bytes) {
     }
     if (!bom_checked_) {
         static constexpr std::string_view bom = "\xEF\xBB\xBF";
-        while (!bytes.empty() && bom_prefix_.size() < bom.size() && bytes.front() == bom[bom_prefix_.size()]) {
+        while (!bytes.empty() && bom_prefix_.size() < bom.size() && bytes.front() == bom[bom_prefix_.size()]
+        ) {
             bom_prefix_ += bytes.front();
             bytes.remove_prefix(1);
         }
@@ -115,7 +116,8 @@ bool sse_parser::process_line(std::string_view line) {
             last_id_.assign(value);
         }
     } else if (field == "retry") {
-        if (!value.empty() && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        if (!value.empty() &&
+            std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
             long long ms = 0;
             const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
             if (ec == std::errc()) {

@@ -3,12 +3,12 @@
 // request leaves (MLValidatableAsyncHttpClient: scheme, then port).
 #include "server/upstream/url.hpp"
 
-#include "server/upstream/address_guard.hpp"
+#include <algorithm>
+#include <charconv>
 
 #include <boost/url/parse.hpp>
 
-#include <algorithm>
-#include <charconv>
+#include "server/upstream/address_guard.hpp"
 
 namespace modelrelay::server::upstream {
 
@@ -29,8 +29,8 @@ std::string ascii_lower(std::string_view s) {
 // Host names modelrelay hands to DNS: LDH labels, underscores tolerated (some internal names use them).
 bool is_plain_host_name(std::string_view h) {
     return !h.empty() && std::all_of(h.begin(), h.end(), [](unsigned char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-               c == '_';
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+               c == '.' || c == '_';
     });
 }
 

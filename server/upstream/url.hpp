@@ -5,23 +5,23 @@
 // RFC 3986 allows; userinfo and non-ASCII hosts are refused (security.md §6.2).
 #pragma once
 
-#include "registry/error.hpp"
-
-#include <boost/asio/ip/address.hpp>
-
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include <boost/asio/ip/address.hpp>
+
+#include "registry/error.hpp"
+
 namespace modelrelay::server::upstream {
 
 struct parsed_url {
-    bool tls = false;          // https
-    std::string host;          // as written in the URL, percent-decoded, IPv6 with brackets ("[::1]")
-    std::string canonical;     // lower-case name, or the canonical text of an IP literal (no brackets)
-    unsigned short port = 0;   // explicit or the scheme default
-    std::string target;        // origin-form request target: path (at least "/") and "?query"
-    std::string host_header;   // value for the Host header: host[:port] (port only when explicit)
+    bool tls = false;         // https
+    std::string host;         // as written in the URL, percent-decoded, IPv6 with brackets ("[::1]")
+    std::string canonical;    // lower-case name, or the canonical text of an IP literal (no brackets)
+    unsigned short port = 0;  // explicit or the scheme default
+    std::string target;       // origin-form request target: path (at least "/") and "?query"
+    std::string host_header;  // value for the Host header: host[:port] (port only when explicit)
     std::optional<boost::asio::ip::address> literal;  // set when the host is an IP literal (any spelling)
 };
 
@@ -33,7 +33,8 @@ struct parsed_url {
 registry::result<parsed_url> parse_url(std::string_view url);
 
 inline constexpr std::string_view invalid_uri_message =
-    "Encountered error when trying to create uri from endpoint in ml connector. Please update the endpoint in "
+    "Encountered error when trying to create uri from endpoint in ml connector. Please update the endpoint "
+    "in "
     "connection configuration: ";
 
 }  // namespace modelrelay::server::upstream

@@ -4,28 +4,30 @@
 // refusals (asserting the fake saw nothing), streaming pacing and cancellation, and 200 concurrent
 // requests. The client runs on a two-thread io_context so the cross-thread paths are exercised.
 // Only 127.0.0.1 / ::1 are ever connected to.
+#include <fcntl.h>
+#include <future>
+#include <mutex>
+#include <poll.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/host_name.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
 #include "server/upstream/client.hpp"
 #include "server/upstream/sse_parser.hpp"
 #include "tests/support/fake_upstream.hpp"
 #include "tests/support/test_ca.hpp"
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/host_name.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/use_future.hpp>
-#include <boost/json.hpp>
-#include <fcntl.h>
-#include <gtest/gtest.h>
-#include <poll.h>
-#include <unistd.h>
-
-#include <future>
-#include <mutex>
-#include <thread>
-#include <vector>
 
 namespace modelrelay::test {
 namespace {
@@ -50,7 +52,9 @@ up::request chat_request(std::string url, bool stream = false) {
     return r;
 }
 
-std::string reason(const registry::result<up::response>& r) { return r ? std::string("<ok>") : r.error().reason; }
+std::string reason(const registry::result<up::response>& r) {
+    return r ? std::string("<ok>") : r.error().reason;
+}
 
 class upstream_client : public ::testing::Test {
 protected:
@@ -104,7 +108,9 @@ protected:
     registry::result<up::response> send(up::client& c, const up::request& r, const up::guard_policy& g) {
         return run(c.send(r, options_, g));
     }
-    registry::result<up::response> send(up::client& c, const up::request& r) { return send(c, r, private_ok_); }
+    registry::result<up::response> send(up::client& c, const up::request& r) {
+        return send(c, r, private_ok_);
+    }
 
     asio::io_context ioc_{2};
     asio::executor_work_guard<asio::io_context::executor_type> work_{ioc_.get_executor()};
@@ -128,7 +134,9 @@ TEST_F(upstream_client, plain_http_chat_completion) {
     const auto body = boost::json::parse(r->body).as_object();
     EXPECT_EQ(body.at("object").as_string(), "chat.completion");
     EXPECT_EQ(body.at("model").as_string(), "gpt-test");
-    EXPECT_EQ(body.at("choices").as_array()[0].at("message").at("content").as_string(), default_completion_text);
+    EXPECT_EQ(
+        body.at("choices").as_array()[0].at("message").at("content").as_string(), default_completion_text
+    );
     EXPECT_TRUE(body.at("usage").as_object().contains("total_tokens"));
 
     ASSERT_EQ(fake.request_count(), 1u);
@@ -222,7 +230,8 @@ TEST_F(upstream_client, tls_verifies_with_the_test_ca) {
     ASSERT_TRUE(r) << reason(r);
     EXPECT_EQ(r->status, 200u);
     // By name too (SNI + DNS name check); localhost may resolve to ::1 first, where nothing listens.
-    auto by_name = send(c, chat_request("https://localhost:" + std::to_string(fake.port()) + "/v1/chat/completions"));
+    auto by_name =
+        send(c, chat_request("https://localhost:" + std::to_string(fake.port()) + "/v1/chat/completions"));
     ASSERT_TRUE(by_name) << reason(by_name);
     EXPECT_EQ(fake.request_count(), 2u);
 }
@@ -256,7 +265,8 @@ TEST_F(upstream_client, tls_host_name_mismatch_fails) {
     ASSERT_FALSE(r);
     EXPECT_EQ(
         r.error().reason,
-        "Error communicating with remote model: TLS handshake failed: certificate verify failed (IP address mismatch)"
+        "Error communicating with remote model: TLS handshake failed: certificate verify failed (IP address "
+        "mismatch)"
     );
     EXPECT_EQ(fake.request_count(), 0u);
 }
@@ -271,7 +281,9 @@ TEST_F(upstream_client, pool_bounds_connections_per_host) {
     const auto req = chat_request(fake.url("/slow"));
     std::vector<std::future<registry::result<up::response>>> futures;
     for (int i = 0; i < 6; ++i) {
-        futures.push_back(asio::co_spawn(asio::make_strand(ioc_), c.send(req, options_, private_ok_), asio::use_future));
+        futures.push_back(
+            asio::co_spawn(asio::make_strand(ioc_), c.send(req, options_, private_ok_), asio::use_future)
+        );
     }
     for (auto& f : futures) {
         auto r = f.get();
@@ -288,14 +300,16 @@ TEST_F(upstream_client, pool_wait_past_connect_timeout_is_429) {
     options_.max_connection = 1;
     options_.connect_timeout = milliseconds(200);
     const auto req = chat_request(fake.url("/slow"));
-    auto first = asio::co_spawn(asio::make_strand(ioc_), c.send(req, options_, private_ok_), asio::use_future);
+    auto first =
+        asio::co_spawn(asio::make_strand(ioc_), c.send(req, options_, private_ok_), asio::use_future);
     ASSERT_TRUE(fake.wait_for_requests(1));
     auto second = send(c, req);
     ASSERT_FALSE(second);
     EXPECT_EQ(second.error().code, registry::errc::too_many_requests);
-    EXPECT_TRUE(second.error().reason.starts_with(
-        "Error communicating with remote model: Acquire operation took longer than the configured maximum time"
-    )) << second.error().reason;
+    EXPECT_TRUE(
+        second.error().reason.starts_with("Error communicating with remote model: Acquire operation took "
+                                          "longer than the configured maximum time")
+    ) << second.error().reason;
     auto r = first.get();
     ASSERT_TRUE(r) << reason(r);
     EXPECT_EQ(fake.request_count(), 1u);
@@ -362,7 +376,8 @@ TEST_F(upstream_client, close_without_response_is_a_transport_error) {
     EXPECT_EQ(r.error().status, 500);
     EXPECT_EQ(
         r.error().reason,
-        "Error communicating with remote model: Connection closed by remote host before a response was received"
+        "Error communicating with remote model: Connection closed by remote host before a response was "
+        "received"
     );
 }
 
@@ -615,9 +630,23 @@ TEST_F(upstream_client, private_hosts_are_refused_and_nothing_is_sent) {
     fake_upstream fake;
     auto& c = make_client();
     const std::string port = std::to_string(fake.port());
-    for (const std::string host : {"127.0.0.1", "localhost", "LOCALHOST.", "[::1]", "0.0.0.0", "[::ffff:127.0.0.1]",
-                                   "[::ffff:7f00:1]", "2130706433", "0177.0.0.1", "0x7f.1", "0x7f000001", "127.1",
-                                   "017700000001", "[64:ff9b::7f00:1]", "[2002:7f00:1::1]", "api.localhost"}) {
+    for (const std::string host :
+         {"127.0.0.1",
+          "localhost",
+          "LOCALHOST.",
+          "[::1]",
+          "0.0.0.0",
+          "[::ffff:127.0.0.1]",
+          "[::ffff:7f00:1]",
+          "2130706433",
+          "0177.0.0.1",
+          "0x7f.1",
+          "0x7f000001",
+          "127.1",
+          "017700000001",
+          "[64:ff9b::7f00:1]",
+          "[2002:7f00:1::1]",
+          "api.localhost"}) {
         auto r = send(c, chat_request("http://" + host + ":" + port + "/v1/chat/completions"), private_off_);
         ASSERT_FALSE(r) << host;
         EXPECT_EQ(r.error().code, registry::errc::illegal_argument) << host;
@@ -644,6 +673,26 @@ TEST_F(upstream_client, private_hosts_work_when_enabled) {
     EXPECT_EQ(fake.request_count(), 6u);
 }
 
+TEST_F(upstream_client, ipv6_loopback_when_enabled) {
+    fake_upstream_options v6;
+    v6.address = "::1";
+    std::unique_ptr<fake_upstream> fake;
+    try {
+        fake = std::make_unique<fake_upstream>(v6);
+    } catch (const boost::system::system_error& e) {
+        GTEST_SKIP() << "no IPv6 loopback here: " << e.what();
+    }
+    auto& c = make_client();
+    auto refused = send(c, chat_request(fake->url("/v1/chat/completions")), private_off_);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().reason, "Remote inference host name has private ip address: [::1]");
+    EXPECT_EQ(fake->connection_count(), 0u);
+    auto r = send(c, chat_request(fake->url("/v1/chat/completions")), private_ok_);
+    ASSERT_TRUE(r) << reason(r);
+    EXPECT_EQ(r->status, 200u);
+    EXPECT_EQ(fake->last_request()->header("host"), "[::1]:" + std::to_string(fake->port()));
+}
+
 TEST_F(upstream_client, a_name_resolving_to_a_private_address_is_refused_like_the_literal) {
     // The machine's own host name resolves (via /etc/hosts) to loopback or a container address.
     const std::string name = asio::ip::host_name();
@@ -659,7 +708,11 @@ TEST_F(upstream_client, a_name_resolving_to_a_private_address_is_refused_like_th
     }
     fake_upstream fake;
     auto& c = make_client();
-    auto r = send(c, chat_request("http://" + name + ":" + std::to_string(fake.port()) + "/v1/chat/completions"), private_off_);
+    auto r = send(
+        c,
+        chat_request("http://" + name + ":" + std::to_string(fake.port()) + "/v1/chat/completions"),
+        private_off_
+    );
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().reason, "Remote inference host name has private ip address: " + name);
     EXPECT_EQ(fake.connection_count(), 0u);
@@ -724,7 +777,8 @@ TEST_F(upstream_client, streaming_delivers_chunks_as_they_arrive) {
             const auto v = boost::json::parse(e.data);
             EXPECT_EQ(v.at("object").as_string(), "chat.completion.chunk");
             const auto& delta = v.at("choices").as_array()[0].at("delta").as_object();
-            if (const auto* content = delta.if_contains("content"); content && !content->as_string().empty()) {
+            if (const auto* content = delta.if_contains("content");
+                content && !content->as_string().empty()) {
                 deltas.emplace_back(content->as_string());
             }
         }
@@ -746,7 +800,8 @@ TEST_F(upstream_client, streaming_openai_default_with_usage) {
         co_return true;
     };
     auto req = chat_request(fake.url("/v1/chat/completions"));
-    req.body = R"({"model":"m","messages":[{"role":"user","content":"a b c"}],"stream":true,"stream_options":{"include_usage":true}})";
+    req.body =
+        R"({"model":"m","messages":[{"role":"user","content":"a b c"}],"stream":true,"stream_options":{"include_usage":true}})";
     auto r = run(c.send_streaming(req, options_, private_ok_, on_chunk));
     ASSERT_TRUE(r) << r.error().reason;
     up::sse_parser parser;
@@ -766,7 +821,9 @@ TEST_F(upstream_client, cancelling_mid_stream_closes_the_upstream_connection) {
     fake.enqueue(fake_reply::sse(events, milliseconds(100)));
     auto& c = make_client();
     int seen = 0;
-    up::chunk_handler on_chunk = [&seen](std::string_view) -> asio::awaitable<bool> { co_return ++seen < 2; };
+    up::chunk_handler on_chunk = [&seen](std::string_view) -> asio::awaitable<bool> {
+        co_return ++seen < 2;
+    };
     const auto req = chat_request(fake.url("/v1/chat/completions"), true);
     const auto start = steady::now();
     auto r = run(c.send_streaming(req, options_, private_ok_, on_chunk));
@@ -794,7 +851,9 @@ TEST_F(upstream_client, streaming_retries_before_the_head_only) {
         all.append(chunk);
         co_return true;
     };
-    auto r = run(c.send_streaming(chat_request(fake.url("/v1/chat/completions"), true), options_, private_ok_, on_chunk, on_head));
+    auto r = run(c.send_streaming(
+        chat_request(fake.url("/v1/chat/completions"), true), options_, private_ok_, on_chunk, on_head
+    ));
     ASSERT_TRUE(r) << r.error().reason;
     EXPECT_EQ(r->status, 200u);
     EXPECT_EQ(r->attempts, 2u);
@@ -813,7 +872,9 @@ TEST_F(upstream_client, streaming_failure_after_the_head_is_an_error) {
         ++chunks;
         co_return true;
     };
-    auto r = run(c.send_streaming(chat_request(fake.url("/v1/chat/completions"), true), options_, private_ok_, on_chunk));
+    auto r = run(c.send_streaming(
+        chat_request(fake.url("/v1/chat/completions"), true), options_, private_ok_, on_chunk
+    ));
     ASSERT_FALSE(r);
     EXPECT_TRUE(r.error().reason.starts_with(up::transport_error_prefix)) << r.error().reason;
     EXPECT_GE(chunks, 1);
@@ -823,8 +884,12 @@ TEST_F(upstream_client, streaming_failure_after_the_head_is_an_error) {
 TEST_F(upstream_client, streaming_applies_the_ssrf_guard) {
     fake_upstream fake;
     auto& c = make_client();
-    up::chunk_handler on_chunk = [](std::string_view) -> asio::awaitable<bool> { co_return true; };
-    auto r = run(c.send_streaming(chat_request(fake.url("/v1/chat/completions"), true), options_, private_off_, on_chunk));
+    up::chunk_handler on_chunk = [](std::string_view) -> asio::awaitable<bool> {
+        co_return true;
+    };
+    auto r = run(c.send_streaming(
+        chat_request(fake.url("/v1/chat/completions"), true), options_, private_off_, on_chunk
+    ));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().reason, "Remote inference host name has private ip address: 127.0.0.1");
     EXPECT_EQ(fake.connection_count(), 0u);
@@ -839,10 +904,44 @@ TEST_F(upstream_client, streaming_over_tls) {
         all.append(chunk);
         co_return true;
     };
-    auto r = run(c.send_streaming(chat_request(fake.url("/v1/chat/completions"), true), options_, private_ok_, on_chunk));
+    auto r = run(c.send_streaming(
+        chat_request(fake.url("/v1/chat/completions"), true), options_, private_ok_, on_chunk
+    ));
     ASSERT_TRUE(r) << r.error().reason;
     EXPECT_NE(all.find("secure"), std::string::npos);
     EXPECT_NE(all.find("[DONE]"), std::string::npos);
+}
+
+// ---- caller cancellation -----------------------------------------------------------------------------
+
+// Races a send against a timer, the way a session would race it against a client disconnect.
+asio::awaitable<std::size_t> race_send_with_timer(
+    up::client& c,
+    const up::request& req,
+    const up::client_options& o,
+    const up::guard_policy& g,
+    milliseconds after
+) {
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    t.expires_after(after);
+    auto winner = co_await (c.send(req, o, g) || t.async_wait(asio::use_awaitable));
+    co_return winner.index();
+}
+
+TEST_F(upstream_client, caller_cancellation_reaches_the_socket) {
+    fake_upstream fake;
+    fake.enqueue(fake_reply::json(200, "{}").with_delay(milliseconds(4000)));
+    auto& c = make_client();
+    const auto req = chat_request(fake.url("/v1/chat/completions"));
+    const auto start = steady::now();
+    EXPECT_EQ(run(race_send_with_timer(c, req, options_, private_ok_, milliseconds(200))), 1u);
+    EXPECT_LT(steady::now() - start, milliseconds(2000));
+    EXPECT_EQ(c.stats().in_use, 0u);
+    EXPECT_EQ(c.stats().idle, 0u);  // the interrupted connection was not pooled
+    auto next = send(c, req);
+    ASSERT_TRUE(next) << reason(next);
+    EXPECT_EQ(fake.connection_count(), 2u);
 }
 
 // ---- load -------------------------------------------------------------------------------------------
@@ -853,7 +952,9 @@ TEST_F(upstream_client, two_hundred_concurrent_requests) {
     const auto req = chat_request(fake.url("/v1/chat/completions"));
     std::vector<std::future<registry::result<up::response>>> futures;
     for (int i = 0; i < 200; ++i) {
-        futures.push_back(asio::co_spawn(asio::make_strand(ioc_), c.send(req, options_, private_ok_), asio::use_future));
+        futures.push_back(
+            asio::co_spawn(asio::make_strand(ioc_), c.send(req, options_, private_ok_), asio::use_future)
+        );
     }
     int ok = 0;
     for (auto& f : futures) {

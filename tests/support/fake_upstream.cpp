@@ -4,7 +4,9 @@
 // (RST via SO_LINGER 0) so the client sees exactly what a crashing upstream would produce.
 #include "tests/support/fake_upstream.hpp"
 
-#include "tests/support/test_ca.hpp"
+#include <cstdint>
+#include <exception>
+#include <sstream>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
@@ -22,9 +24,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json.hpp>
 
-#include <cstdint>
-#include <exception>
-#include <sstream>
+#include "tests/support/test_ca.hpp"
 
 namespace modelrelay::test {
 
@@ -46,7 +46,8 @@ std::string openai_error(std::string_view message, std::string_view type = "inva
 }
 
 std::string chunk_event(const std::string& model, json::object delta, json::value finish_reason) {
-    json::object choice{{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", std::move(finish_reason)}};
+    json::object choice{
+        {"index", 0}, {"delta", std::move(delta)}, {"finish_reason", std::move(finish_reason)}};
     json::object chunk{
         {"id", "chatcmpl-fake"},
         {"object", "chat.completion.chunk"},
@@ -65,11 +66,15 @@ std::vector<std::string> split_words(std::string_view text) {
     return out;
 }
 
-std::vector<std::string> stream_events(const std::string& model, const std::vector<std::string>& words, bool usage, std::int64_t prompt_tokens) {
+std::vector<std::string> stream_events(
+    const std::string& model, const std::vector<std::string>& words, bool usage, std::int64_t prompt_tokens
+) {
     std::vector<std::string> events;
     events.push_back(chunk_event(model, json::object{{"role", "assistant"}, {"content", ""}}, nullptr));
     for (std::size_t i = 0; i < words.size(); ++i) {
-        events.push_back(chunk_event(model, json::object{{"content", (i == 0 ? "" : " ") + words[i]}}, nullptr));
+        events.push_back(
+            chunk_event(model, json::object{{"content", (i == 0 ? "" : " ") + words[i]}}, nullptr)
+        );
     }
     events.push_back(chunk_event(model, json::object{}, "stop"));
     if (usage) {
@@ -130,7 +135,8 @@ fake_reply chat_completion(const recorded_request& r) {
     }
     const auto completion = static_cast<std::int64_t>(words.size());
     json::object message{{"role", "assistant"}, {"content", default_completion_text}};
-    json::object choice{{"index", 0}, {"message", std::move(message)}, {"logprobs", nullptr}, {"finish_reason", "stop"}};
+    json::object choice{
+        {"index", 0}, {"message", std::move(message)}, {"logprobs", nullptr}, {"finish_reason", "stop"}};
     json::object out{
         {"id", "chatcmpl-fake"},
         {"object", "chat.completion"},
@@ -197,8 +203,14 @@ fake_reply embeddings(const recorded_request& r) {
 }
 
 fake_reply models() {
-    json::object model{{"id", default_model_id}, {"object", "model"}, {"created", fake_created}, {"owned_by", "modelrelay-test"}};
-    return fake_reply::json(200, json::serialize(json::object{{"object", "list"}, {"data", json::array{std::move(model)}}}));
+    json::object model{
+        {"id", default_model_id},
+        {"object", "model"},
+        {"created", fake_created},
+        {"owned_by", "modelrelay-test"}};
+    return fake_reply::json(
+        200, json::serialize(json::object{{"object", "list"}, {"data", json::array{std::move(model)}}})
+    );
 }
 
 std::optional<fake_reply> openai_default(const recorded_request& r) {
@@ -266,7 +278,9 @@ fake_reply fake_reply::empty(unsigned status) {
 }
 
 fake_reply fake_reply::server_error(unsigned status) {
-    return json(status, openai_error("The server had an error while processing your request.", "server_error"));
+    return json(
+        status, openai_error("The server had an error while processing your request.", "server_error")
+    );
 }
 
 fake_reply fake_reply::too_many_requests(std::string retry_after) {
@@ -299,7 +313,9 @@ fake_reply fake_reply::sse(std::vector<std::string> events, std::chrono::millise
     return r;
 }
 
-fake_reply fake_reply::openai_stream(const std::vector<std::string>& words, std::chrono::milliseconds between) {
+fake_reply fake_reply::openai_stream(
+    const std::vector<std::string>& words, std::chrono::milliseconds between
+) {
     return sse(stream_events(std::string(default_model_id), words, false, 1), between);
 }
 
@@ -316,7 +332,10 @@ fake_reply fake_reply::reset_before_response() {
 }
 
 fake_reply fake_reply::reset_mid_response() {
-    fake_reply r = json(200, R"({"id":"chatcmpl-fake","object":"chat.completion","padding":")" + std::string(4000, 'p') + R"("})");
+    fake_reply r = json(
+        200,
+        R"({"id":"chatcmpl-fake","object":"chat.completion","padding":")" + std::string(4000, 'p') + R"("})"
+    );
     r.failure = fault::reset_mid_response;
     return r;
 }
@@ -377,7 +396,9 @@ void apply_headers(Fields& res, const fake_reply& reply, bool has_body) {
 }  // namespace
 
 template <class Stream>
-awaitable<void> fake_upstream::impl::serve(fake_upstream& self, Stream& stream, tcp::socket& raw, std::size_t id) {
+awaitable<void> fake_upstream::impl::serve(
+    fake_upstream& self, Stream& stream, tcp::socket& raw, std::size_t id
+) {
     beast::flat_buffer buffer;
     while (true) {
         http::request_parser<http::string_body> parser;
@@ -425,7 +446,9 @@ awaitable<void> fake_upstream::impl::serve(fake_upstream& self, Stream& stream, 
                 http::response_serializer<http::string_body> sr(res);
                 auto [hec, hn] = co_await http::async_write_header(stream, sr, use_tuple);
                 if (!hec) {
-                    co_await asio::async_write(stream, asio::buffer(reply.body.data(), reply.body.size() / 2), use_tuple);
+                    co_await asio::async_write(
+                        stream, asio::buffer(reply.body.data(), reply.body.size() / 2), use_tuple
+                    );
                 }
                 reset_socket(raw);
                 co_return;
@@ -444,15 +467,18 @@ awaitable<void> fake_upstream::impl::serve(fake_upstream& self, Stream& stream, 
             if (hec) {
                 co_return;
             }
-            const std::size_t send = reply.failure == fake_reply::fault::reset_mid_response ? reply.chunks.size() / 2
-                                                                                              : reply.chunks.size();
+            const std::size_t send = reply.failure == fake_reply::fault::reset_mid_response
+                                         ? reply.chunks.size() / 2
+                                         : reply.chunks.size();
             for (std::size_t i = 0; i < send; ++i) {
                 if (reply.delay_between_chunks.count() > 0) {
                     asio::steady_timer t(co_await asio::this_coro::executor);
                     t.expires_after(reply.delay_between_chunks);
                     co_await t.async_wait(use_tuple);
                 }
-                auto [cec, cn] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(reply.chunks[i])), use_tuple);
+                auto [cec, cn] = co_await asio::async_write(
+                    stream, http::make_chunk(asio::buffer(reply.chunks[i])), use_tuple
+                );
                 if (cec) {
                     co_return;  // the client went away
                 }
@@ -473,8 +499,12 @@ awaitable<void> fake_upstream::impl::serve(fake_upstream& self, Stream& stream, 
     }
 }
 
-awaitable<void> fake_upstream::impl::session(fake_upstream& self, impl& im, tcp::socket sock, std::size_t id) {
-    close_counter counter{[&self] { self.on_close(); }};
+awaitable<void> fake_upstream::impl::session(
+    fake_upstream& self, impl& im, tcp::socket sock, std::size_t id
+) {
+    close_counter counter{[&self] {
+        self.on_close();
+    }};
     if (im.tls) {
         beast::ssl_stream<beast::tcp_stream> stream(std::move(sock), *im.tls);
         auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
@@ -507,7 +537,8 @@ awaitable<void> fake_upstream::impl::accept_loop(fake_upstream& self, impl& im) 
     }
 }
 
-fake_upstream::fake_upstream(fake_upstream_options options) : options_(std::move(options)), impl_(std::make_unique<impl>()) {
+fake_upstream::fake_upstream(fake_upstream_options options)
+    : options_(std::move(options)), impl_(std::make_unique<impl>()) {
     if (options_.tls) {
         const auto& cert = options_.certificate ? *options_.certificate : test_ca::instance().localhost();
         impl_->tls.emplace(asio::ssl::context::tls_server);
@@ -536,11 +567,13 @@ fake_upstream::~fake_upstream() {
 
 std::string fake_upstream::base_url() const {
     const bool v6 = options_.address.find(':') != std::string::npos;
-    return std::string(options_.tls ? "https://" : "http://") + (v6 ? "[" + options_.address + "]" : options_.address) +
-           ":" + std::to_string(port_);
+    return std::string(options_.tls ? "https://" : "http://") +
+           (v6 ? "[" + options_.address + "]" : options_.address) + ":" + std::to_string(port_);
 }
 
-std::string fake_upstream::url(std::string_view path) const { return base_url() + std::string(path); }
+std::string fake_upstream::url(std::string_view path) const {
+    return base_url() + std::string(path);
+}
 
 void fake_upstream::enqueue(fake_reply reply) {
     std::lock_guard lock(mutex_);
@@ -606,7 +639,9 @@ fake_reply fake_upstream::choose(const recorded_request& r) {
             return std::move(*reply);
         }
     }
-    return fake_reply::json(404, openai_error("Unknown request URL: " + r.method + " " + std::string(r.path())));
+    return fake_reply::json(
+        404, openai_error("Unknown request URL: " + r.method + " " + std::string(r.path()))
+    );
 }
 
 std::size_t fake_upstream::on_accept() {

@@ -27,8 +27,6 @@
 // Every public member may be called from any thread while the server runs. Waits take a timeout.
 #pragma once
 
-#include "tests/support/test_ca.hpp"
-
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -41,6 +39,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "tests/support/test_ca.hpp"
 
 namespace modelrelay::test {
 
@@ -58,7 +58,7 @@ struct recorded_request {
     std::chrono::steady_clock::time_point received_at;
 
     std::string_view header(std::string_view name) const;  // case-insensitive; "" when absent
-    std::string_view path() const;                          // target without the query
+    std::string_view path() const;                         // target without the query
 };
 
 // What the fake does with one request. Build with the factories, refine with the with_* modifiers:
@@ -89,12 +89,14 @@ struct fake_reply {
     static fake_reply server_error(unsigned status = 500);
     // 429 with the given Retry-After value ("2", or an HTTP date); no header when empty.
     static fake_reply too_many_requests(std::string retry_after = "");
-    static fake_reply not_json(unsigned status = 200);                 // text that is not JSON
+    static fake_reply not_json(unsigned status = 200);                      // text that is not JSON
     static fake_reply oversized(std::size_t bytes, unsigned status = 200);  // a JSON string of `bytes` bytes
     // text/event-stream; each event is sent as-is in its own chunk (include the "\n\n").
     static fake_reply sse(std::vector<std::string> events, std::chrono::milliseconds between = 0ms);
     // A complete OpenAI chat stream for `words`, ending with "data: [DONE]".
-    static fake_reply openai_stream(const std::vector<std::string>& words, std::chrono::milliseconds between = 0ms);
+    static fake_reply openai_stream(
+        const std::vector<std::string>& words, std::chrono::milliseconds between = 0ms
+    );
     static fake_reply close_without_response();
     static fake_reply reset_before_response();
     static fake_reply reset_mid_response();
@@ -106,10 +108,10 @@ struct fake_reply {
 };
 
 struct fake_upstream_options {
-    bool tls = false;                    // HTTPS with test_ca::instance().localhost()
+    bool tls = false;                        // HTTPS with test_ca::instance().localhost()
     std::optional<issued_cert> certificate;  // another server certificate (e.g. for a name mismatch)
-    std::string address = "127.0.0.1";  // "::1" for an IPv6 listener
-    bool openai_defaults = true;         // false: unmatched requests get 404
+    std::string address = "127.0.0.1";       // "::1" for an IPv6 listener
+    bool openai_defaults = true;             // false: unmatched requests get 404
 
     // HTTPS with the localhost certificate, or with `cert`.
     static fake_upstream_options https(std::optional<issued_cert> cert = std::nullopt) {
@@ -131,14 +133,14 @@ public:
 
     unsigned short port() const { return port_; }
     bool tls() const { return options_.tls; }
-    std::string base_url() const;                 // "http://127.0.0.1:<port>"
-    std::string url(std::string_view path) const; // base_url() + path
+    std::string base_url() const;                  // "http://127.0.0.1:<port>"
+    std::string url(std::string_view path) const;  // base_url() + path
 
     // Scripting.
-    void enqueue(fake_reply reply);                      // the next request, whatever its path
-    void enqueue(std::string path, fake_reply reply);    // the next request to `path` (query ignored)
-    void route(std::string path, fake_reply reply);      // every request to `path` until cleared
-    void set_handler(handler h);                         // may return nullopt to fall through
+    void enqueue(fake_reply reply);                    // the next request, whatever its path
+    void enqueue(std::string path, fake_reply reply);  // the next request to `path` (query ignored)
+    void route(std::string path, fake_reply reply);    // every request to `path` until cleared
+    void set_handler(handler h);                       // may return nullopt to fall through
     void clear_scripts();
 
     // Observations.

@@ -3,18 +3,18 @@
 // OpenSSL 3 verification expects: basicConstraints, keyUsage, SKI/AKI, subjectAltName).
 #include "tests/support/test_ca.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 namespace modelrelay::test {
 
@@ -69,8 +69,12 @@ x509_ptr new_cert(EVP_PKEY* subject_key, const std::string& common_name, X509* i
     X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 3600);
     X509_set_pubkey(cert.get(), subject_key);
     X509_NAME* name = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("modelrelay tests"), -1, -1, 0);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(
+        name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("modelrelay tests"), -1, -1, 0
+    );
+    X509_NAME_add_entry_by_txt(
+        name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0
+    );
     X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer) : name);
     X509* effective_issuer = issuer ? issuer : cert.get();
     add_ext(cert.get(), effective_issuer, NID_subject_key_identifier, "hash");
@@ -83,7 +87,9 @@ x509_ptr new_cert(EVP_PKEY* subject_key, const std::string& common_name, X509* i
     return cert;
 }
 
-void sign(X509* cert, EVP_PKEY* key) { check(X509_sign(cert, key, EVP_sha256()) > 0, "X509_sign"); }
+void sign(X509* cert, EVP_PKEY* key) {
+    check(X509_sign(cert, key, EVP_sha256()) > 0, "X509_sign");
+}
 
 std::string to_pem(X509* cert) {
     bio_ptr bio(BIO_new(BIO_s_mem()));
@@ -95,7 +101,10 @@ std::string to_pem(X509* cert) {
 
 std::string to_pem(EVP_PKEY* key) {
     bio_ptr bio(BIO_new(BIO_s_mem()));
-    check(PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) == 1, "PEM_write_bio_PrivateKey");
+    check(
+        PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) == 1,
+        "PEM_write_bio_PrivateKey"
+    );
     char* data = nullptr;
     const long n = BIO_get_mem_data(bio.get(), &data);
     return std::string(data, static_cast<std::size_t>(n));
@@ -140,11 +149,14 @@ test_ca::~test_ca() {
     std::filesystem::remove_all(dir_, ec);
 }
 
-issued_cert test_ca::issue(const std::vector<std::string>& dns_names, const std::vector<std::string>& ip_addresses) const {
+issued_cert test_ca::issue(
+    const std::vector<std::string>& dns_names, const std::vector<std::string>& ip_addresses
+) const {
     auto* ca_cert = static_cast<X509*>(ca_cert_);
     auto* ca_key = static_cast<EVP_PKEY*>(ca_key_);
     pkey_ptr key = new_key();
-    const std::string cn = dns_names.empty() ? (ip_addresses.empty() ? "server" : ip_addresses.front()) : dns_names.front();
+    const std::string cn =
+        dns_names.empty() ? (ip_addresses.empty() ? "server" : ip_addresses.front()) : dns_names.front();
     x509_ptr cert = new_cert(key.get(), cn, ca_cert, ca_key);
     add_ext(cert.get(), ca_cert, NID_basic_constraints, "critical,CA:FALSE");
     add_ext(cert.get(), ca_cert, NID_key_usage, "critical,digitalSignature,keyEncipherment");

@@ -34,7 +34,8 @@ public:
     const issued_cert& localhost() const { return localhost_; }
 
     // A new server certificate for the given names, valid for one day.
-    issued_cert issue(const std::vector<std::string>& dns_names, const std::vector<std::string>& ip_addresses) const;
+    issued_cert issue(const std::vector<std::string>& dns_names, const std::vector<std::string>& ip_addresses)
+        const;
 
     ~test_ca();
     test_ca(const test_ca&) = delete;

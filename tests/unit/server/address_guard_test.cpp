@@ -2,20 +2,23 @@
 // The SSRF guard as pure functions: every range of both tiers, every embedded-IPv4 form, the inet_aton
 // host spellings, the host-name rules, and the messages of the per-address decision.
 #include "server/upstream/address_guard.hpp"
-#include "server/upstream/url.hpp"
 
 #include <arpa/inet.h>
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include "server/upstream/url.hpp"
 
 namespace modelrelay::server::upstream {
 namespace {
 
 namespace ip = boost::asio::ip;
 
-address_kind kind_of(const std::string& text) { return classify(ip::make_address(text)); }
+address_kind kind_of(const std::string& text) {
+    return classify(ip::make_address(text));
+}
 
 struct range_case {
     const char* address;
@@ -37,23 +40,50 @@ INSTANTIATE_TEST_SUITE_P(
     classify_test,
     ::testing::Values(
         // public
-        range_case{"8.8.8.8", pub}, range_case{"1.1.1.1", pub}, range_case{"104.18.6.192", pub},
-        range_case{"172.15.255.255", pub}, range_case{"172.32.0.0", pub}, range_case{"100.63.255.255", pub},
-        range_case{"100.128.0.0", pub}, range_case{"169.253.255.255", pub}, range_case{"223.255.255.255", pub},
-        range_case{"11.0.0.1", pub}, range_case{"192.169.0.1", pub},
+        range_case{"8.8.8.8", pub},
+        range_case{"1.1.1.1", pub},
+        range_case{"104.18.6.192", pub},
+        range_case{"172.15.255.255", pub},
+        range_case{"172.32.0.0", pub},
+        range_case{"100.63.255.255", pub},
+        range_case{"100.128.0.0", pub},
+        range_case{"169.253.255.255", pub},
+        range_case{"223.255.255.255", pub},
+        range_case{"11.0.0.1", pub},
+        range_case{"192.169.0.1", pub},
         // RFC 1918, loopback, CGNAT: opened by private_ip_enabled
-        range_case{"10.0.0.0", priv}, range_case{"10.255.255.255", priv}, range_case{"172.16.0.0", priv},
-        range_case{"172.31.255.255", priv}, range_case{"192.168.0.1", priv}, range_case{"192.168.255.255", priv},
-        range_case{"127.0.0.1", priv}, range_case{"127.255.255.254", priv}, range_case{"127.1.2.3", priv},
-        range_case{"100.64.0.0", priv}, range_case{"100.127.255.255", priv},
+        range_case{"10.0.0.0", priv},
+        range_case{"10.255.255.255", priv},
+        range_case{"172.16.0.0", priv},
+        range_case{"172.31.255.255", priv},
+        range_case{"192.168.0.1", priv},
+        range_case{"192.168.255.255", priv},
+        range_case{"127.0.0.1", priv},
+        range_case{"127.255.255.254", priv},
+        range_case{"127.1.2.3", priv},
+        range_case{"100.64.0.0", priv},
+        range_case{"100.127.255.255", priv},
         // never
-        range_case{"0.0.0.0", never}, range_case{"0.1.2.3", never}, range_case{"169.254.169.254", never},
-        range_case{"169.254.0.1", never}, range_case{"100.100.100.200", never}, range_case{"168.63.129.16", never},
-        range_case{"192.0.0.8", never}, range_case{"192.0.2.1", never}, range_case{"198.51.100.7", never},
-        range_case{"203.0.113.9", never}, range_case{"192.88.99.1", never}, range_case{"198.18.0.1", never},
-        range_case{"198.19.255.255", never}, range_case{"224.0.0.1", never}, range_case{"239.255.255.250", never},
-        range_case{"240.0.0.1", never}, range_case{"255.255.255.255", never}, range_case{"192.31.196.1", never},
-        range_case{"192.52.193.1", never}, range_case{"192.175.48.1", never}
+        range_case{"0.0.0.0", never},
+        range_case{"0.1.2.3", never},
+        range_case{"169.254.169.254", never},
+        range_case{"169.254.0.1", never},
+        range_case{"100.100.100.200", never},
+        range_case{"168.63.129.16", never},
+        range_case{"192.0.0.8", never},
+        range_case{"192.0.2.1", never},
+        range_case{"198.51.100.7", never},
+        range_case{"203.0.113.9", never},
+        range_case{"192.88.99.1", never},
+        range_case{"198.18.0.1", never},
+        range_case{"198.19.255.255", never},
+        range_case{"224.0.0.1", never},
+        range_case{"239.255.255.250", never},
+        range_case{"240.0.0.1", never},
+        range_case{"255.255.255.255", never},
+        range_case{"192.31.196.1", never},
+        range_case{"192.52.193.1", never},
+        range_case{"192.175.48.1", never}
     )
 );
 
@@ -61,22 +91,34 @@ INSTANTIATE_TEST_SUITE_P(
     ipv6,
     classify_test,
     ::testing::Values(
-        range_case{"2606:4700::6810:6c0", pub}, range_case{"2001:4860:4860::8888", pub},
-        range_case{"::1", priv}, range_case{"fc00::1", priv}, range_case{"fd12:3456::1", priv},
-        range_case{"fec0::1", priv}, range_case{"feff::1", priv},
-        range_case{"::", never}, range_case{"fe80::1", never}, range_case{"febf::1", never},
-        range_case{"ff02::1", never}, range_case{"ff00::", never}, range_case{"fd00:ec2::254", never},
-        range_case{"100::1", never}, range_case{"64:ff9b:1::1", never}, range_case{"2001:db8::1", never},
-        range_case{"3fff::1", never}, range_case{"2001:10::1", never}, range_case{"4000::1", never},
+        range_case{"2606:4700::6810:6c0", pub},
+        range_case{"2001:4860:4860::8888", pub},
+        range_case{"::1", priv},
+        range_case{"fc00::1", priv},
+        range_case{"fd12:3456::1", priv},
+        range_case{"fec0::1", priv},
+        range_case{"feff::1", priv},
+        range_case{"::", never},
+        range_case{"fe80::1", never},
+        range_case{"febf::1", never},
+        range_case{"ff02::1", never},
+        range_case{"ff00::", never},
+        range_case{"fd00:ec2::254", never},
+        range_case{"100::1", never},
+        range_case{"64:ff9b:1::1", never},
+        range_case{"2001:db8::1", never},
+        range_case{"3fff::1", never},
+        range_case{"2001:10::1", never},
+        range_case{"4000::1", never},
         range_case{"1::1", never}
     )
 );
 
 TEST(classify, link_local_and_site_local_boundaries) {
-    EXPECT_EQ(kind_of("febf:ffff::1"), address_kind::always_blocked);  // top of fe80::/10
-    EXPECT_EQ(kind_of("fec0::"), address_kind::private_network);       // bottom of fec0::/10
-    EXPECT_EQ(kind_of("fdff:ffff::1"), address_kind::private_network); // top of fc00::/7
-    EXPECT_EQ(kind_of("fbff:ffff::1"), address_kind::always_blocked);  // below fc00::/7, outside 2000::/3
+    EXPECT_EQ(kind_of("febf:ffff::1"), address_kind::always_blocked);   // top of fe80::/10
+    EXPECT_EQ(kind_of("fec0::"), address_kind::private_network);        // bottom of fec0::/10
+    EXPECT_EQ(kind_of("fdff:ffff::1"), address_kind::private_network);  // top of fc00::/7
+    EXPECT_EQ(kind_of("fbff:ffff::1"), address_kind::always_blocked);   // below fc00::/7, outside 2000::/3
 }
 
 TEST(classify, embedded_ipv4_forms_take_the_ipv4_verdict) {
@@ -102,10 +144,10 @@ TEST(classify, embedded_ipv4_forms_take_the_ipv4_verdict) {
     EXPECT_EQ(kind_of("2002:c0a8:101::1"), priv);
     EXPECT_EQ(kind_of("2002:808:808::1"), pub);
     // Teredo: server 65.54.227.120 public, client = NOT(low 32 bits)
-    EXPECT_EQ(kind_of("2001:0:4136:e378:8000:63bf:f7f7:f7f7"), pub);   // server 65.54.227.120, client 8.8.8.8
-    EXPECT_EQ(kind_of("2001:0:4136:e378:8000:63bf:3fff:fdd2"), never); // RFC 4380 example: client 192.0.2.45
-    EXPECT_EQ(kind_of("2001:0:7f00:1:8000:63bf:f7f7:f7f7"), priv);     // server 127.0.0.1
-    EXPECT_EQ(kind_of("2001:0:4136:e378:8000:63bf:80ff:fffe"), priv);  // client NOT(80ff:fffe) = 127.0.0.1
+    EXPECT_EQ(kind_of("2001:0:4136:e378:8000:63bf:f7f7:f7f7"), pub);  // server 65.54.227.120, client 8.8.8.8
+    EXPECT_EQ(kind_of("2001:0:4136:e378:8000:63bf:3fff:fdd2"), never);  // RFC 4380 example: client 192.0.2.45
+    EXPECT_EQ(kind_of("2001:0:7f00:1:8000:63bf:f7f7:f7f7"), priv);      // server 127.0.0.1
+    EXPECT_EQ(kind_of("2001:0:4136:e378:8000:63bf:80ff:fffe"), priv);   // client NOT(80ff:fffe) = 127.0.0.1
     // ISATAP interface ids
     EXPECT_EQ(kind_of("2001:4860:1::5efe:7f00:1"), priv);
     EXPECT_EQ(kind_of("2001:4860:1::200:5efe:a9fe:a9fe"), never);
@@ -125,9 +167,21 @@ std::string literal(std::string_view host) {
 }
 
 TEST(parse_ip_literal, inet_aton_spellings_of_loopback) {
-    for (const char* h : {
-             "127.0.0.1", "127.1", "127.0.1", "2130706433", "017700000001", "0x7f000001", "0X7F000001", "0x7f.1",
-             "0177.0.0.1", "0177.1", "0x7f.0.0.1", "127.0x0.0.01", "127.0.0.1.", "0x7f.0x0.0x0.0x1"}) {
+    for (const char* h :
+         {"127.0.0.1",
+          "127.1",
+          "127.0.1",
+          "2130706433",
+          "017700000001",
+          "0x7f000001",
+          "0X7F000001",
+          "0x7f.1",
+          "0177.0.0.1",
+          "0177.1",
+          "0x7f.0.0.1",
+          "127.0x0.0.01",
+          "127.0.0.1.",
+          "0x7f.0x0.0x0.0x1"}) {
         EXPECT_EQ(literal(h), "127.0.0.1") << h;
     }
     EXPECT_EQ(literal("0"), "0.0.0.0");
@@ -141,10 +195,43 @@ TEST(parse_ip_literal, inet_aton_spellings_of_loopback) {
 
 TEST(parse_ip_literal, agrees_with_glibc_inet_aton) {
     const std::vector<std::string> samples = {
-        "127.0.0.1", "127.1", "127.0.1", "2130706433", "017700000001", "0x7f000001", "0x7f.1", "0177.0.0.1",
-        "1.2.3.4", "255.255.255.255", "256.1.1.1", "1.2.3.256", "1.2.65536", "1.16777216", "4294967295",
-        "4294967296", "08.1.1.1", "0x.1", "1..1", "1.2.3.4.5", ".1.2.3", "0xg.1", "00.00.00.00", "1.2.3.0x100",
-        "0x100.1", "0x", "0X", "1.0x", "00x1", "01777777777", "037777777777", "040000000000", "1.2.3", "1e3", "localhost", "a.b.c.d", ""};
+        "127.0.0.1",
+        "127.1",
+        "127.0.1",
+        "2130706433",
+        "017700000001",
+        "0x7f000001",
+        "0x7f.1",
+        "0177.0.0.1",
+        "1.2.3.4",
+        "255.255.255.255",
+        "256.1.1.1",
+        "1.2.3.256",
+        "1.2.65536",
+        "1.16777216",
+        "4294967295",
+        "4294967296",
+        "08.1.1.1",
+        "0x.1",
+        "1..1",
+        "1.2.3.4.5",
+        ".1.2.3",
+        "0xg.1",
+        "00.00.00.00",
+        "1.2.3.0x100",
+        "0x100.1",
+        "0x",
+        "0X",
+        "1.0x",
+        "00x1",
+        "01777777777",
+        "037777777777",
+        "040000000000",
+        "1.2.3",
+        "1e3",
+        "localhost",
+        "a.b.c.d",
+        ""};
     for (const auto& s : samples) {
         in_addr a{};
         const bool glibc = inet_aton(s.c_str(), &a) != 0;
@@ -171,11 +258,20 @@ TEST(parse_ip_literal, ipv6_with_and_without_brackets) {
 }
 
 TEST(is_malformed_numeric_host, numeric_tails_that_are_not_addresses) {
-    for (const char* h : {"1.2.3.4.5", "0x7g.1", "256.1.1.1", "1.2.3.08", "foo.123", "example.0x10", "1.2.3.4.5."}) {
+    for (const char* h :
+         {"1.2.3.4.5", "0x7g.1", "256.1.1.1", "1.2.3.08", "foo.123", "example.0x10", "1.2.3.4.5."}) {
         EXPECT_TRUE(is_malformed_numeric_host(h)) << h;
     }
-    for (const char* h : {"127.0.0.1", "2130706433", "0x7f.1", "example.com", "api.openai.com", "a1.b2", "[::1]",
-                          "localhost.", "host-1"}) {
+    for (const char* h :
+         {"127.0.0.1",
+          "2130706433",
+          "0x7f.1",
+          "example.com",
+          "api.openai.com",
+          "a1.b2",
+          "[::1]",
+          "localhost.",
+          "host-1"}) {
         EXPECT_FALSE(is_malformed_numeric_host(h)) << h;
     }
 }
@@ -195,7 +291,9 @@ TEST(classify_host_name, localhost_and_metadata_names) {
 
 // ---- decisions and messages -----------------------------------------------------------------------
 
-registry::result<void> check(std::string_view host, const std::string& addr, const guard_policy& p, unsigned short port = 443) {
+registry::result<void> check(
+    std::string_view host, const std::string& addr, const guard_policy& p, unsigned short port = 443
+) {
     return check_address(host, "https://" + std::string(host) + "/v1", ip::make_address(addr), port, p);
 }
 
@@ -217,7 +315,14 @@ TEST(check_address, private_refused_unless_enabled) {
 TEST(check_address, always_blocked_even_when_enabled) {
     guard_policy on;
     on.private_ip_enabled = true;
-    for (const char* a : {"169.254.169.254", "0.0.0.0", "::", "fe80::1", "224.0.0.1", "100.100.100.200", "::ffff:169.254.169.254"}) {
+    for (const char* a :
+         {"169.254.169.254",
+          "0.0.0.0",
+          "::",
+          "fe80::1",
+          "224.0.0.1",
+          "100.100.100.200",
+          "::ffff:169.254.169.254"}) {
         auto r = check("evil.example", a, on);
         ASSERT_FALSE(r) << a;
         EXPECT_EQ(r.error().reason, "Remote inference host name has private ip address: evil.example");
@@ -227,22 +332,29 @@ TEST(check_address, always_blocked_even_when_enabled) {
 TEST(check_address, restricted_patterns_and_private_endpoint_allowlist) {
     guard_policy p;
     p.private_ip_enabled = true;
-    p.is_restricted_ip = [](std::string_view ip) { return ip.starts_with("10.9."); };
+    p.is_restricted_ip = [](std::string_view ip) {
+        return ip.starts_with("10.9.");
+    };
     auto r = check("internal", "10.9.0.1", p);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().reason, "Remote inference host name has restricted ip address: internal");
     EXPECT_TRUE(check("internal", "10.8.0.1", p));
 
-    p.private_endpoint_trusted = [](std::string_view url) { return url.starts_with("https://ollama/"); };
+    p.private_endpoint_trusted = [](std::string_view url) {
+        return url.starts_with("https://ollama/");
+    };
     EXPECT_TRUE(check("ollama", "10.8.0.1", p));
     auto denied = check("other", "10.8.0.1", p);
     ASSERT_FALSE(denied);
-    EXPECT_EQ(denied.error().reason, "Connector URL is not matching the trusted connector private endpoint regex");
+    EXPECT_EQ(
+        denied.error().reason, "Connector URL is not matching the trusted connector private endpoint regex"
+    );
     EXPECT_TRUE(check("api.openai.com", "104.18.6.192", p));  // the allowlist only concerns private addresses
 }
 
 TEST(check_address, own_listener_is_refused) {
-    const std::vector<ip::tcp::endpoint> self{{ip::make_address("0.0.0.0"), 9200}, {ip::make_address("10.0.0.7"), 8080}};
+    const std::vector<ip::tcp::endpoint> self{
+        {ip::make_address("0.0.0.0"), 9200}, {ip::make_address("10.0.0.7"), 8080}};
     guard_policy p;
     p.private_ip_enabled = true;
     p.self_endpoints = self;
@@ -293,8 +405,13 @@ TEST(parse_url, components) {
 }
 
 TEST(parse_url, odd_spellings_become_literals) {
-    for (const char* url : {"http://2130706433/", "http://0177.0.0.1/", "http://0x7f.1/", "http://127.1/",
-                            "http://%31%32%37.0.0.1/", "http://0x7f.0.0.1./"}) {
+    for (const char* url :
+         {"http://2130706433/",
+          "http://0177.0.0.1/",
+          "http://0x7f.1/",
+          "http://127.1/",
+          "http://%31%32%37.0.0.1/",
+          "http://0x7f.0.0.1./"}) {
         auto u = parse_url(url);
         ASSERT_TRUE(u) << url;
         ASSERT_TRUE(u->literal) << url;
@@ -312,10 +429,20 @@ TEST(parse_url, errors_and_messages) {
     auto zero = parse_url("http://example.com:0/");
     ASSERT_FALSE(zero);
     EXPECT_EQ(zero.error().reason, "Port out of range: 0");
-    for (const char* bad : {"not a url", "http://", "http:///path", "http://user:pw@example.com/", "/relative",
-                            "http://1.2.3.4.5/", "http://exa mple.com/", "http://ex%00ample.com/", "http://[v7.x]/",
-                            "http://caf%C3%A9.example/", "http://127.0.0.1.nip.io/x", "http://8.8.8.8.evil.com/",
-                            "http://127.0.0.1./"}) {
+    for (const char* bad :
+         {"not a url",
+          "http://",
+          "http:///path",
+          "http://user:pw@example.com/",
+          "/relative",
+          "http://1.2.3.4.5/",
+          "http://exa mple.com/",
+          "http://ex%00ample.com/",
+          "http://[v7.x]/",
+          "http://caf%C3%A9.example/",
+          "http://127.0.0.1.nip.io/x",
+          "http://8.8.8.8.evil.com/",
+          "http://127.0.0.1./"}) {
         auto r = parse_url(bad);
         ASSERT_FALSE(r) << bad;
         EXPECT_EQ(r.error().code, registry::errc::illegal_argument);

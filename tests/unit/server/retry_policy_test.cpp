@@ -20,7 +20,10 @@ TEST(backoff_policy, names) {
 TEST(backoff_delay, constant_is_the_base) {
     std::mt19937_64 rng(1);
     for (int i = 0; i < 10; ++i) {
-        EXPECT_EQ(backoff_delay(backoff_policy::constant, milliseconds(200), milliseconds(30000), i, rng), milliseconds(200));
+        EXPECT_EQ(
+            backoff_delay(backoff_policy::constant, milliseconds(200), milliseconds(30000), i, rng),
+            milliseconds(200)
+        );
     }
 }
 
@@ -29,7 +32,9 @@ TEST(backoff_delay, equal_jitter_stays_in_the_upper_half_and_is_capped) {
     for (int retry = 0; retry < 40; ++retry) {
         const std::int64_t e = std::min<std::int64_t>((std::int64_t{1} << std::min(retry, 30)) * 100, 5000);
         for (int k = 0; k < 50; ++k) {
-            const auto d = backoff_delay(backoff_policy::exponential_equal_jitter, milliseconds(100), milliseconds(5000), retry, rng);
+            const auto d = backoff_delay(
+                backoff_policy::exponential_equal_jitter, milliseconds(100), milliseconds(5000), retry, rng
+            );
             EXPECT_GE(d.count(), e / 2) << retry;
             EXPECT_LE(d.count(), e / 2 + e / 2) << retry;
         }
@@ -42,7 +47,9 @@ TEST(backoff_delay, full_jitter_is_between_one_and_the_exponential) {
     for (int retry = 0; retry < 8; ++retry) {
         const std::int64_t c = (std::int64_t{1} << retry) * 100;
         for (int k = 0; k < 200; ++k) {
-            const auto d = backoff_delay(backoff_policy::exponential_full_jitter, milliseconds(100), milliseconds(0), retry, rng);
+            const auto d = backoff_delay(
+                backoff_policy::exponential_full_jitter, milliseconds(100), milliseconds(0), retry, rng
+            );
             EXPECT_GE(d.count(), 1);
             EXPECT_LE(d.count(), c);
             saw_small = saw_small || d.count() < c / 4;
@@ -77,8 +84,10 @@ TEST(retry_schedule, unlimited_is_bounded_by_the_budget) {
 TEST(retry_schedule, retry_after_extends_the_wait_but_not_the_budget) {
     retry_schedule s(backoff_policy::constant, 5, milliseconds(10), milliseconds(5000), 1);
     EXPECT_EQ(s.next(milliseconds(0), milliseconds(2000)), milliseconds(2000));
-    EXPECT_EQ(s.next(milliseconds(2000), milliseconds(1)), milliseconds(10));  // shorter than backoff: backoff wins
-    EXPECT_FALSE(s.next(milliseconds(2100), milliseconds(60000)));             // would overrun the budget
+    EXPECT_EQ(
+        s.next(milliseconds(2000), milliseconds(1)), milliseconds(10)
+    );                                                              // shorter than backoff: backoff wins
+    EXPECT_FALSE(s.next(milliseconds(2100), milliseconds(60000)));  // would overrun the budget
 }
 
 TEST(parse_retry_after, seconds_and_dates) {

@@ -4,10 +4,10 @@
 // depend on how the socket chunked the stream.
 #include "server/upstream/sse_parser.hpp"
 
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace modelrelay::server::upstream {
 namespace {
@@ -68,7 +68,8 @@ TEST(sse_parser, openai_stream) {
         "data: [DONE]\n\n";
     expect_events(
         input,
-        {ev(R"({"choices":[{"delta":{"content":"Hel"}}]})"), ev(R"({"choices":[{"delta":{"content":"lo"}}]})"),
+        {ev(R"({"choices":[{"delta":{"content":"Hel"}}]})"),
+         ev(R"({"choices":[{"delta":{"content":"lo"}}]})"),
          ev("[DONE]")}
     );
 }
@@ -100,9 +101,9 @@ TEST(sse_parser, event_id_retry_and_comments) {
     input += "id\ndata: four\n\n";
     const std::vector<sse_event> expected{
         ev("one", "delta", "7"),
-        ev("two", "message", "7"),  // the id persists, the type does not
-        ev("three", "message", ""), // a bare `id` clears it
-        ev("four", "message", ""),  // an id containing NUL is ignored
+        ev("two", "message", "7"),   // the id persists, the type does not
+        ev("three", "message", ""),  // a bare `id` clears it
+        ev("four", "message", ""),   // an id containing NUL is ignored
     };
     expect_events(input, expected);
     sse_parser p;
@@ -124,9 +125,21 @@ TEST(sse_parser, unknown_fields_and_colonless_lines) {
 }
 
 TEST(sse_parser, leading_bom_is_skipped_once) {
-    expect_events("\xEF\xBB\xBF" "data: a\n\n", {ev("a")});
-    expect_events("\xEF\xBB\xBF\xEF\xBB\xBF" "data: a\n\n", {});  // the second BOM makes an unknown field name
-    expect_events("\xEF\xBB" "data: a\n\n", {});                  // not a BOM: garbage field name
+    expect_events(
+        "\xEF\xBB\xBF"
+        "data: a\n\n",
+        {ev("a")}
+    );
+    expect_events(
+        "\xEF\xBB\xBF\xEF\xBB\xBF"
+        "data: a\n\n",
+        {}
+    );  // the second BOM makes an unknown field name
+    expect_events(
+        "\xEF\xBB"
+        "data: a\n\n",
+        {}
+    );  // not a BOM: garbage field name
 }
 
 TEST(sse_parser, unterminated_event_is_not_dispatched) {
@@ -160,7 +173,8 @@ TEST(sse_parser, large_stream_in_random_pieces) {
     std::string input;
     std::vector<sse_event> expected;
     for (int i = 0; i < 500; ++i) {
-        const std::string data = "{\"i\":" + std::to_string(i) + ",\"text\":\"" + std::string(i % 37, 'z') + "\"}";
+        const std::string data =
+            "{\"i\":" + std::to_string(i) + ",\"text\":\"" + std::string(i % 37, 'z') + "\"}";
         const char* eol = (i % 3 == 0) ? "\r\n" : (i % 3 == 1 ? "\n" : "\r");
         input += "data: " + data + eol + eol;
         expected.push_back(ev(data));

@@ -1,0 +1,232 @@
+// File: micro_bench.cpp
+// micro_bench: Google Benchmark timings of the CPU work one `_predict` call does without I/O, step by step,
+// so that a regression in the hot path shows up here before it is lost in the noise of a load test on a
+// shared machine. The connector and the request are those of seed 001 (Ollama chat blueprint, system +
+// user message); the upstream answer is the fake upstream's chat.completion.
+//
+// Steps, in the order the predict handler runs them (server/handlers/predict.cpp):
+//   request parse (JSON, schema, predict parser) → parameter merge and escape → template render →
+//   predict plan (all of the above for one call, plus URL and headers) → response wrapping.
+// Run: build/bench/micro_bench [--benchmark_filter=REGEX]. Not a test: nothing is asserted.
+#include <benchmark/benchmark.h>
+
+#include <boost/json.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "registry/compiled_connector.hpp"
+#include "registry/parameters.hpp"
+#include "registry/predict.hpp"
+#include "registry/settings.hpp"
+#include "registry/template.hpp"
+#include "schemas/validate.hpp"
+
+namespace modelrelay::bench {
+namespace {
+
+namespace json = boost::json;
+namespace reg = modelrelay::registry;
+
+// Seed 001's connector (canonical form: action type upper-case, parameters as strings), pointing at a
+// local OpenAI-compatible server.
+constexpr std::string_view connector_doc = R"({
+  "name": "Local LLM connector", "description": "Ollama via the OpenAI API", "version": "1",
+  "protocol": "http",
+  "parameters": {"endpoint": "127.0.0.1:11434", "model": "qwen3:4b"},
+  "actions": [{
+    "action_type": "PREDICT", "method": "POST",
+    "url": "http://${parameters.endpoint}/v1/chat/completions",
+    "headers": {"Authorization": "Bearer ${credential.openAI_key}"},
+    "request_body": "{ \"model\": \"${parameters.model}\", \"messages\": ${parameters.messages} }"
+  }]
+})";
+
+constexpr std::string_view request_body =
+    R"({"parameters":{"messages":[{"role":"system","content":"You are a helpful assistant."},)"
+    R"({"role":"user","content":"Why is the sky blue"}]}})";
+
+constexpr std::string_view upstream_body =
+    R"({"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"fake-model",)"
+    R"("choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the fake upstream."},)"
+    R"("finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16}})";
+
+// A user message with what escaping has to handle: quotes, a newline, a backslash, non-ASCII, `</script>`.
+constexpr std::string_view tricky_text =
+    "He said \"the sky is blue\".\nWhy? C:\\path — naïve café, 日本語 </script> and emoji \xF0\x9F\x98\x80 end.";
+
+template <class T>
+T must(reg::result<T> r, const char* what) {
+    if (!r) {
+        throw std::runtime_error(std::string(what) + ": " + r.error().reason);
+    }
+    return std::move(*r);
+}
+
+reg::param_map credentials() {
+    reg::param_map c;
+    c["openAI_key"] = "sk-bench";
+    return c;
+}
+
+const reg::compiled_connector& seed_connector() {
+    static const reg::compiled_connector c =
+        must(reg::compile_connector(json::parse(connector_doc).as_object(), credentials()), "compile_connector");
+    return c;
+}
+
+const json::object& request_parameters() {
+    static const json::object p = json::parse(request_body).as_object().at("parameters").as_object();
+    return p;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Request parse
+
+void BM_request_parse_json(benchmark::State& state) {
+    for (auto _ : state) {
+        auto v = json::parse(request_body);
+        benchmark::DoNotOptimize(v);
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * request_body.size()));
+}
+BENCHMARK(BM_request_parse_json);
+
+void BM_request_validate_schema(benchmark::State& state) {
+    schemas::init();
+    const json::value v = json::parse(request_body);
+    for (auto _ : state) {
+        auto r = schemas::validate(schemas::schema_id::predict, v);
+        benchmark::DoNotOptimize(r);
+    }
+}
+BENCHMARK(BM_request_validate_schema);
+
+// What the handler does before it looks the model up: JSON parse, schema check, predict body parser.
+void BM_request_parse_full(benchmark::State& state) {
+    schemas::init();
+    for (auto _ : state) {
+        auto v = json::parse(request_body);
+        auto ok = schemas::validate(schemas::schema_id::predict, v);
+        auto req = reg::parse_predict_body(v, "");
+        benchmark::DoNotOptimize(ok);
+        benchmark::DoNotOptimize(req);
+    }
+}
+BENCHMARK(BM_request_parse_full);
+
+// ---------------------------------------------------------------------------------------------------
+// Parameter merge and escape
+
+void BM_parameter_merge(benchmark::State& state) {
+    const auto& connector = seed_connector();
+    const auto& params = request_parameters();
+    for (auto _ : state) {
+        auto merged = reg::merge_request_parameters(connector.parameters, params);
+        benchmark::DoNotOptimize(merged);
+    }
+}
+BENCHMARK(BM_parameter_merge);
+
+void BM_escape_json(benchmark::State& state) {
+    for (auto _ : state) {
+        auto s = reg::escape_json(tricky_text);
+        benchmark::DoNotOptimize(s);
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * tricky_text.size()));
+}
+BENCHMARK(BM_escape_json);
+
+void BM_stringify_messages(benchmark::State& state) {
+    const json::value& messages = request_parameters().at("messages");
+    for (auto _ : state) {
+        auto s = reg::stringify_parameter(messages);
+        benchmark::DoNotOptimize(s);
+    }
+}
+BENCHMARK(BM_stringify_messages);
+
+// ---------------------------------------------------------------------------------------------------
+// Template render
+
+void BM_template_compile(benchmark::State& state) {
+    const std::string source = seed_connector().actions.front().request_body->source();
+    for (auto _ : state) {
+        auto t = reg::compiled_template::compile(source);
+        benchmark::DoNotOptimize(t);
+    }
+}
+BENCHMARK(BM_template_compile);
+
+void BM_template_render_body(benchmark::State& state) {
+    const auto& connector = seed_connector();
+    const auto merged = reg::merge_request_parameters(connector.parameters, request_parameters());
+    const auto& body = *connector.actions.front().request_body;
+    std::string out;
+    for (auto _ : state) {
+        out.clear();
+        auto r = reg::render_body_into(out, body, merged);
+        benchmark::DoNotOptimize(r);
+        benchmark::DoNotOptimize(out.data());
+    }
+}
+BENCHMARK(BM_template_render_body);
+
+// ---------------------------------------------------------------------------------------------------
+// Predict plan and response wrapping
+
+void BM_predict_plan(benchmark::State& state) {
+    const auto& connector = seed_connector();
+    const auto req = must(reg::parse_predict_body(json::parse(request_body), ""), "parse_predict_body");
+    for (auto _ : state) {
+        auto plan = reg::plan_predict(connector, req);
+        benchmark::DoNotOptimize(plan);
+    }
+}
+BENCHMARK(BM_predict_plan);
+
+void BM_response_wrap(benchmark::State& state) {
+    const auto& connector = seed_connector();
+    const auto req = must(reg::parse_predict_body(json::parse(request_body), ""), "parse_predict_body");
+    const auto plan = must(reg::plan_predict(connector, req), "plan_predict");
+    for (auto _ : state) {
+        auto element = reg::finish_call(plan, 0, 200, upstream_body, -1);
+        std::vector<json::object> elements;
+        elements.push_back(std::move(*element));
+        auto text = json::serialize(reg::wrap_inference_results(std::move(elements)));
+        benchmark::DoNotOptimize(text);
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * upstream_body.size()));
+}
+BENCHMARK(BM_response_wrap);
+
+// Everything above for one call, plus the trusted-endpoint check of the rendered URL: the CPU the
+// predict handler spends per request, excluding HTTP parsing/serialisation and the upstream round trip.
+void BM_predict_cpu_path(benchmark::State& state) {
+    schemas::init();
+    const auto& connector = seed_connector();
+    json::object persistent;
+    persistent["plugins.ml_commons.trusted_connector_endpoints_regex"] = json::array{".*$"};
+    const auto settings = must(reg::cluster_settings::from_persistent(persistent), "settings");
+    for (auto _ : state) {
+        auto v = json::parse(request_body);
+        auto ok = schemas::validate(schemas::schema_id::predict, v);
+        auto req = reg::parse_predict_body(v, "");
+        auto plan = reg::plan_predict(connector, *req);
+        auto trusted = settings.check_trusted_endpoint(plan->calls.front().url);
+        auto element = reg::finish_call(*plan, 0, 200, upstream_body, settings.max_json_size());
+        std::vector<json::object> elements;
+        elements.push_back(std::move(*element));
+        auto text = json::serialize(reg::wrap_inference_results(std::move(elements)));
+        benchmark::DoNotOptimize(ok);
+        benchmark::DoNotOptimize(trusted);
+        benchmark::DoNotOptimize(text);
+    }
+}
+BENCHMARK(BM_predict_cpu_path);
+
+}  // namespace
+}  // namespace modelrelay::bench
+
+BENCHMARK_MAIN();

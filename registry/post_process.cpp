@@ -1,0 +1,494 @@
+// File: post_process.cpp
+// Response side of the predict path (spec ml-commons.md §4, §8.1): upstream status and body → one
+// `inference_results` element. Mirrors MLSdkAsyncHttpResponseHandler.response, ConnectorUtils.processOutput,
+// the built-in MLPostProcessFunction converters and AbstractConnector.parseResponse. The upstream body is
+// parsed once; sub-trees are moved into the result rather than copied whenever the selection allows.
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <utility>
+
+#include <boost/json/array.hpp>
+#include <boost/json/stream_parser.hpp>
+
+#include "registry/predict.hpp"
+#include "registry/predict_detail.hpp"
+#include "registry/utf8.hpp"
+
+namespace modelrelay::registry {
+
+namespace json = boost::json;
+
+namespace predict_detail {
+
+bool is_blank(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char ch) {
+        const auto c = static_cast<unsigned char>(ch);
+        return c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F);
+    });
+}
+
+std::string_view data_type_of_filter(std::string_view filter) {
+    // MLResultDataType in declaration order: the first match wins, as in the Java loop.
+    static constexpr std::array<std::string_view, 10> names{
+        "FLOAT32", "FLOAT64", "FLOAT16", "UINT8", "INT32", "INT8", "INT64", "BOOLEAN", "UNKNOWN", "STRING"};
+    const auto lower = [](char c) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    };
+    for (const std::string_view name : names) {
+        // containsIgnoreCase(filter, "." + name)
+        for (std::size_t i = 0; i + name.size() < filter.size(); ++i) {
+            if (filter[i] != '.') {
+                continue;
+            }
+            bool match = true;
+            for (std::size_t k = 0; k < name.size() && match; ++k) {
+                match = lower(filter[i + 1 + k]) == lower(name[k]);
+            }
+            if (match) {
+                return name;
+            }
+        }
+    }
+    return "FLOAT32";
+}
+
+error post_process_failure(std::string cause) {
+    return illegal_argument(std::move(cause));
+}
+
+bool sanitize_utf8(std::string_view s, std::string& out) {
+    static constexpr std::string_view encoded_replacement = "\xEF\xBF\xBD";
+    const auto valid_at = [&](std::size_t& i) {
+        const std::size_t start = i;
+        const char32_t cp = utf8::decode(s, i);
+        return cp != utf8::replacement_char || s.substr(start, i - start) == encoded_replacement;
+    };
+    std::size_t i = 0;
+    while (i < s.size()) {
+        if (static_cast<unsigned char>(s[i]) < 0x80) {
+            ++i;
+            continue;
+        }
+        const std::size_t start = i;
+        if (!valid_at(i)) {
+            i = start;
+            break;
+        }
+    }
+    if (i >= s.size()) {
+        return false;
+    }
+    std::string fixed;
+    fixed.reserve(s.size() + 8);
+    fixed.append(s.substr(0, i));
+    while (i < s.size()) {
+        const std::size_t start = i;
+        if (valid_at(i)) {
+            fixed.append(s.substr(start, i - start));
+        } else {
+            fixed.append(encoded_replacement);
+        }
+    }
+    out = std::move(fixed);
+    return true;
+}
+
+}  // namespace predict_detail
+
+namespace {
+
+using predict_detail::post_process_failure;
+
+// Jackson's default StreamReadConstraints nesting limit.
+constexpr std::size_t max_json_depth = 1000;
+
+result<json::value> parse_json(std::string_view text) {
+    json::parse_options opt;
+    opt.max_depth = max_json_depth;
+    json::stream_parser p({}, opt);
+    boost::system::error_code ec;
+    const std::size_t used = p.write(text.data(), text.size(), ec);
+    if (!ec) {
+        p.finish(ec);
+    }
+    if (ec) {
+        return illegal_argument(
+            "Invalid JSON format: " + ec.message() + " at character " + std::to_string(used)
+        );
+    }
+    return p.release();
+}
+
+json::object response_tensor(json::object data_as_map) {
+    json::object t;
+    t.reserve(2);
+    t.emplace("name", "response");
+    t.emplace("dataAsMap", std::move(data_as_map));
+    return t;
+}
+
+// {"response": v}: how parseResponse wraps anything that is not a JSON object.
+json::object wrapped(json::value v) {
+    json::object m;
+    m.emplace("response", std::move(v));
+    return m;
+}
+
+json::object number_tensor(std::string_view name, std::string_view data_type, json::array data) {
+    json::object t;
+    t.reserve(4);
+    t.emplace("name", name);
+    t.emplace("data_type", data_type);
+    t.emplace("shape", json::array{static_cast<std::int64_t>(data.size())});
+    t.emplace("data", std::move(data));
+    return t;
+}
+
+bool all_numbers(const json::array& a) {
+    return std::all_of(a.begin(), a.end(), [](const json::value& v) { return v.is_number(); });
+}
+
+constexpr std::string_view not_a_list = "Post process function input is not a List.";
+constexpr std::string_view not_float_list =
+    "The embedding should be a non-empty List containing Float values.";
+
+// EmbeddingPostProcessFunction: a list of float lists → one sentence_embedding tensor per list.
+result<json::array> embedding_tensors(json::value in, std::string_view data_type) {
+    if (!in.is_array()) {
+        return post_process_failure(std::string(not_a_list));
+    }
+    auto& outer = in.get_array();
+    json::array out;
+    out.reserve(outer.size());
+    for (auto& e : outer) {
+        if (!e.is_array()) {
+            return post_process_failure(
+                "The embedding should be a non-empty List containing List of Float values."
+            );
+        }
+        auto& inner = e.get_array();
+        if (inner.empty() || !all_numbers(inner)) {
+            return post_process_failure(std::string(not_float_list));
+        }
+        out.emplace_back(number_tensor("sentence_embedding", data_type, std::move(inner)));
+    }
+    return out;
+}
+
+// BedrockEmbeddingPostProcessFunction: one float list → one tensor.
+result<json::array> bedrock_embedding_tensors(json::value in, std::string_view data_type) {
+    if (!in.is_array()) {
+        return post_process_failure(std::string(not_a_list));
+    }
+    auto& data = in.get_array();
+    if (!all_numbers(data)) {
+        return post_process_failure(std::string(not_float_list));
+    }
+    json::array out;
+    out.emplace_back(number_tensor("sentence_embedding", data_type, std::move(data)));
+    return out;
+}
+
+// Cohere/Bedrock rerank: [{index, score}] → one `similarity` tensor per document, in document order.
+result<json::array> rerank_tensors(json::value in, std::string_view score_key) {
+    if (!in.is_array()) {
+        return post_process_failure(std::string(not_a_list));
+    }
+    auto& results = in.get_array();
+    json::array scores(results.size(), nullptr);
+    for (auto& r : results) {
+        if (!r.is_object()) {
+            return post_process_failure("Post process function input is not a List of Map.");
+        }
+        auto& m = r.get_object();
+        const auto* index = m.if_contains("index");
+        auto* score = m.if_contains(score_key);
+        if (index == nullptr || score == nullptr) {
+            return post_process_failure(
+                "The rerank result should contain index and " + std::string(score_key) + "."
+            );
+        }
+        const auto at = index->is_int64()    ? index->get_int64()
+                        : index->is_uint64() ? static_cast<std::int64_t>(index->get_uint64())
+                                             : -1;
+        if (at < 0 || static_cast<std::size_t>(at) >= scores.size() || !score->is_number()) {
+            return post_process_failure(
+                "Invalid rerank result: index " + (index->is_number() ? std::to_string(at) : "?") + " for " +
+                std::to_string(scores.size()) + " documents"
+            );
+        }
+        scores[static_cast<std::size_t>(at)] = std::move(*score);
+    }
+    json::array out;
+    out.reserve(scores.size());
+    for (auto& s : scores) {
+        out.emplace_back(number_tensor("similarity", "FLOAT32", json::array{std::move(s)}));
+    }
+    return out;
+}
+
+// BedrockBatchJobArnPostProcessFunction
+result<json::array> batch_job_arn_tensors(json::value in) {
+    if (!in.is_object()) {
+        return post_process_failure("Post process function input is not a Map.");
+    }
+    auto& job = in.get_object();
+    const auto* arn = job.if_contains("jobArn");
+    if (arn == nullptr) {
+        return post_process_failure("job arn is missing.");
+    }
+    if (!arn->is_string()) {
+        return post_process_failure("job arn is not a string.");
+    }
+    std::string processed;
+    for (const char c : arn->get_string()) {
+        if (c == '/') {
+            processed += "%2F";
+        } else {
+            processed += c;
+        }
+    }
+    job.insert_or_assign("processedJobArn", std::move(processed));
+    json::array out;
+    out.emplace_back(response_tensor(std::move(job)));
+    return out;
+}
+
+// RemoteMlCommonsPassthroughPostProcessFunction: unwraps another ml-commons predict response.
+result<json::array> passthrough_tensors(json::value in) {
+    if (!in.is_object()) {
+        return post_process_failure(
+            in.is_array() ? "Post process function input is not a Map."
+                          : "Post process function input must be a Map or List"
+        );
+    }
+    auto& response = in.get_object();
+    auto* results = response.if_contains("inference_results");
+    if (results == nullptr || !results->is_array()) {
+        json::array out;
+        out.emplace_back(response_tensor(std::move(response)));
+        return out;
+    }
+    static constexpr std::array<std::string_view, 10> data_types{
+        "FLOAT32", "FLOAT64", "FLOAT16", "UINT8", "INT32", "INT8", "INT64", "BOOLEAN", "UNKNOWN", "STRING"};
+    json::array out;
+    for (auto& r : results->get_array()) {
+        auto* outputs = r.is_object() ? r.get_object().if_contains("output") : nullptr;
+        if (outputs == nullptr || !outputs->is_array()) {
+            continue;
+        }
+        for (auto& o : outputs->get_array()) {
+            if (!o.is_object() || o.get_object().empty()) {
+                continue;
+            }
+            auto& m = o.get_object();
+            json::object t;
+            const auto* name = m.if_contains("name");
+            t.emplace(
+                "name", name != nullptr && name->is_string() ? name->get_string() : json::string("output")
+            );
+            if (const auto* dt = m.if_contains("data_type");
+                dt != nullptr && dt->is_string() &&
+                std::find(data_types.begin(), data_types.end(), std::string_view(dt->get_string())) !=
+                    data_types.end()) {
+                t.emplace("data_type", dt->get_string());
+            }
+            if (const auto* shape = m.if_contains("shape"); shape != nullptr && shape->is_array()) {
+                json::array s;
+                for (const auto& n : shape->get_array()) {
+                    if (n.is_number()) {
+                        s.emplace_back(n.to_number<std::int64_t>());
+                    }
+                }
+                t.emplace("shape", std::move(s));
+            }
+            if (auto* data = m.if_contains("data"); data != nullptr && data->is_array()) {
+                json::array d;
+                d.reserve(data->get_array().size());
+                for (auto& n : data->get_array()) {
+                    d.emplace_back(n.is_number() ? std::move(n) : json::value(nullptr));
+                }
+                t.emplace("data", std::move(d));
+            }
+            if (const auto* res = m.if_contains("result"); res != nullptr && res->is_string()) {
+                t.emplace("result", res->get_string());
+            }
+            if (auto* map = m.if_contains("dataAsMap"); map != nullptr && map->is_object()) {
+                t.emplace("dataAsMap", std::move(map->get_object()));
+            }
+            out.emplace_back(std::move(t));
+        }
+    }
+    return out;
+}
+
+// The value the filter selects, taken out of `doc` (moved when the matches cannot overlap, i.e. the
+// path has no deep scan), or nullopt for a miss. Definite paths give the value, indefinite ones an array.
+std::optional<json::value> take(const json_path& path, json::value& doc) {
+    auto selected = path.select(doc);
+    if (!selected) {
+        return std::nullopt;
+    }
+    const bool may_overlap = path.source().find("..") != std::string::npos;
+    const auto grab = [&](const json::value* p) {
+        // `doc` is ours and not const; select only hands out const views of it.
+        return may_overlap ? json::value(*p) : std::move(*const_cast<json::value*>(p));
+    };
+    if (path.is_definite()) {
+        return grab(selected->front());
+    }
+    json::array all;
+    all.reserve(selected->size());
+    for (const auto* p : *selected) {
+        all.emplace_back(grab(p));
+    }
+    return json::value(std::move(all));
+}
+
+error no_results(const json_path& path) {
+    return post_process_failure("No results for path: " + path.source());
+}
+
+// Built-in post-process function: JsonPath → typed tensors.
+result<json::array> builtin_tensors(const predict_plan& plan, json::value& doc) {
+    auto selected = take(*plan.response_filter, doc);
+    if (!selected) {
+        return no_results(*plan.response_filter);
+    }
+    if (selected->is_null()) {
+        return post_process_failure("Can't run post process function as model output is null");
+    }
+    switch (plan.post_process->kind) {
+        case post_process_kind::embedding:
+            return embedding_tensors(std::move(*selected), plan.data_type);
+        case post_process_kind::bedrock_embedding:
+            return bedrock_embedding_tensors(std::move(*selected), plan.data_type);
+        case post_process_kind::cohere_rerank:
+            return rerank_tensors(std::move(*selected), "relevance_score");
+        case post_process_kind::bedrock_rerank:
+            return rerank_tensors(std::move(*selected), "relevanceScore");
+        case post_process_kind::bedrock_batch_job_arn:
+            return batch_job_arn_tensors(std::move(*selected));
+        case post_process_kind::mlcommons_passthrough:
+            return passthrough_tensors(std::move(*selected));
+    }
+    return json::array{};
+}
+
+// AbstractConnector.parseResponse for a filtered value: a string holding a JSON object/array is parsed,
+// an object is the map itself, anything else is wrapped as {"response": v}.
+result<json::object> data_as_map_of(json::value v) {
+    if (v.is_string() && is_json_container(v.get_string())) {
+        auto parsed = parse_json(v.get_string());
+        if (!parsed) {
+            return parsed.error();
+        }
+        v = std::move(*parsed);
+    }
+    if (v.is_object()) {
+        return std::move(v.get_object());
+    }
+    return wrapped(std::move(v));
+}
+
+// No built-in function: optional response_filter, then the final wrapping.
+result<json::array> generic_tensors(const predict_plan& plan, json::value& doc) {
+    json::array out;
+    if (!plan.response_filter) {
+        if (doc.is_object()) {
+            out.emplace_back(response_tensor(std::move(doc.get_object())));
+        } else if (doc.is_array()) {
+            out.emplace_back(response_tensor(wrapped(std::move(doc))));
+        } else {
+            return post_process_failure("Unsupported response type");
+        }
+        return out;
+    }
+    auto selected = take(*plan.response_filter, doc);
+    if (!selected) {
+        return no_results(*plan.response_filter);
+    }
+    auto map = data_as_map_of(std::move(*selected));
+    if (!map) {
+        return map.error();
+    }
+    out.emplace_back(response_tensor(std::move(*map)));
+    return out;
+}
+
+json::object element(json::array output, unsigned status) {
+    json::object e;
+    e.reserve(2);
+    if (!output.empty()) {
+        e.emplace("output", std::move(output));
+    }
+    e.emplace("status_code", status);
+    return e;
+}
+
+}  // namespace
+
+result<json::object> finish_call(
+    const predict_plan& plan,
+    std::size_t call_index,
+    unsigned status,
+    std::string_view body,
+    long long max_json_size
+) {
+    BOOST_ASSERT(call_index < plan.calls.size());
+    (void)call_index;  // every call of a plan is shaped the same way
+    std::string fixed;
+    if (predict_detail::sanitize_utf8(body, fixed)) {
+        body = fixed;
+    }
+    // MLSdkAsyncHttpResponseHandler.response: success is 200..300 inclusive.
+    if (status < 200 || status > 300) {
+        if (predict_detail::is_blank(body)) {
+            return error{
+                errc::upstream_status,
+                "Remote service returned error status " + std::to_string(status) + " with empty body",
+                static_cast<int>(status)};
+        }
+        std::string reason;
+        reason.reserve(27 + body.size());
+        reason.append("Error from remote service: ").append(body);
+        return error{errc::upstream_status, std::move(reason), static_cast<int>(status)};
+    }
+    if (predict_detail::is_blank(body)) {
+        if (plan.action_type != "CANCEL_BATCH_PREDICT") {
+            return error{errc::bad_gateway, "Remote service returned empty response body"};
+        }
+        // Cancelling a batch job legitimately answers with nothing; report that text as it is.
+        json::array out;
+        out.emplace_back(response_tensor(wrapped(json::string(body))));
+        return element(std::move(out), status);
+    }
+    if (max_json_size >= 0 && body.size() > static_cast<unsigned long long>(max_json_size)) {
+        return illegal_argument(
+            "JSON string size exceeds maximum allowed size (" + std::to_string(max_json_size) + " bytes)"
+        );
+    }
+    auto doc = parse_json(body);
+    if (!doc) {
+        return doc.error();
+    }
+    auto output = plan.post_process != nullptr ? builtin_tensors(plan, *doc) : generic_tensors(plan, *doc);
+    if (!output) {
+        return output.error();
+    }
+    return element(std::move(*output), status);
+}
+
+json::object wrap_inference_results(std::vector<json::object> elements) {
+    json::array results;
+    results.reserve(elements.size());
+    for (auto& e : elements) {
+        results.emplace_back(std::move(e));
+    }
+    json::object out;
+    out.emplace("inference_results", std::move(results));
+    return out;
+}
+
+}  // namespace modelrelay::registry

@@ -1,0 +1,55 @@
+// File: predict_detail.hpp
+// Small pieces shared by the three translation units of the predict path (predict_parse.cpp,
+// predict.cpp, post_process.cpp). Internal to registry: the public API is predict.hpp.
+#pragma once
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+#include <string_view>
+
+#include "registry/error.hpp"
+
+namespace modelrelay::registry::predict_detail {
+
+// Java `toUpperCase(Locale.ROOT)` / `toLowerCase` for the ASCII names they are used on here.
+inline std::string to_upper(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) {
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+inline std::string to_lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+inline bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+// Java `Strings.isBlank` / commons-lang `StringUtils.isBlank`: empty or only whitespace
+// (Character.isWhitespace on the ASCII range, which is all an HTTP body or a parameter can start with).
+bool is_blank(std::string_view s);
+
+// ConnectorUtils.parseMLResultDataTypeFromResponseFilter: the first ml-commons MLResultDataType (in enum
+// order) whose `.<NAME>` occurs in the filter, case-insensitively; FLOAT32 when none does.
+std::string_view data_type_of_filter(std::string_view filter);
+
+// The error a failing post-processing step reports (see predict.hpp: 400 with the cause text). One place,
+// so that switching to ml-commons' 500 m_l_exception + caused_by is a one-line change.
+error post_process_failure(std::string cause);
+
+// Copies `s` into `out` with every invalid UTF-8 subsequence replaced by U+FFFD (what Java's UTF-8
+// decoder does) and returns true; returns false and leaves `out` untouched when `s` is already valid.
+bool sanitize_utf8(std::string_view s, std::string& out);
+
+}  // namespace modelrelay::registry::predict_detail

@@ -1,0 +1,843 @@
+// File: service_models.cpp
+// Model groups, models, tasks and the deploy lifecycle (spec §1.2, §1.3, §1.5, §6). Like every service
+// write, each method validates against the current snapshot, commits one SQLite batch, then publishes.
+#include <algorithm>
+#include <cctype>
+
+#include <boost/json/serialize.hpp>
+
+#include "registry/connector.hpp"
+#include "registry/ids.hpp"
+#include "registry/json_util.hpp"
+#include "registry/service.hpp"
+
+namespace modelrelay::registry {
+
+namespace json = boost::json;
+
+namespace {
+
+std::size_t idx(kind k) {
+    return static_cast<std::size_t>(k);
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+bool deployed_state(std::string_view state) {
+    return state == "DEPLOYED" || state == "DEPLOYING" || state == "PARTIALLY_DEPLOYED" ||
+           state == "LOADED" || state == "PARTIALLY_LOADED";
+}
+
+std::string state_of(const resource& m) {
+    return string_field(m.doc, "model_state").value_or("");
+}
+
+std::string join_ids(std::vector<std::string> ids) {
+    std::sort(ids.begin(), ids.end());
+    std::string out;
+    for (const auto& i : ids) {
+        out += (out.empty() ? "" : ", ") + i;
+    }
+    return out;
+}
+
+const error remote_disabled{
+    errc::bad_request,
+    "Remote Inference is currently disabled. To enable it, update the setting "
+    "\"plugins.ml_commons.remote_inference_enabled\" to true."};
+
+}  // namespace
+
+// Accumulates the changes of one write against a base snapshot, then commits them as one batch.
+class changeset {
+public:
+    changeset(service& svc, const std::shared_ptr<const snapshot>& base)
+        : svc_(svc), next_(std::make_shared<snapshot>(*base)) {}
+
+    const snapshot& view() const { return *next_; }
+
+    // Stores `r` as the new version of its resource (version and seq_no are assigned here).
+    std::shared_ptr<const resource> put(kind k, resource r, bool is_new) {
+        auto& seq = next_->next_seq_no[idx(k)];
+        r.seq_no = seq++;
+        if (!is_new) {
+            r.version += 1;
+        }
+        auto ptr = std::make_shared<const resource>(std::move(r));
+        batch_.puts.push_back(make_row(k, *ptr));
+        next_->resources[idx(k)] = next_->resources[idx(k)].with(ptr->id, ptr);
+        return ptr;
+    }
+    resource erase(kind k, const resource& r) {
+        resource gone = r;
+        gone.version += 1;
+        gone.seq_no = next_->next_seq_no[idx(k)]++;
+        batch_.erases.emplace_back(std::string(kind_name(k)), r.id);
+        next_->resources[idx(k)] = next_->resources[idx(k)].without(r.id);
+        return gone;
+    }
+    void set_deployed(std::shared_ptr<const deployed_model> d) {
+        const std::string id = d->model_id;
+        next_->deployed = next_->deployed.with(id, std::move(d));
+    }
+    void clear_deployed(std::string_view id) { next_->deployed = next_->deployed.without(id); }
+
+    result<void> commit() {
+        if (auto r = svc_.store_->apply(batch_); !r) {
+            return r;
+        }
+        svc_.publish(std::move(next_));
+        return {};
+    }
+
+private:
+    service& svc_;
+    std::shared_ptr<snapshot> next_;
+    batch batch_;
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// Tasks
+
+namespace {
+
+resource make_task(
+    const std::string& node_id,
+    std::string_view type,
+    std::string_view model_id,
+    bool is_async,
+    std::int64_t now,
+    const std::string& tenant,
+    std::string_view state = "COMPLETED"
+) {
+    resource t;
+    t.id = generate_id();
+    t.tenant_id = tenant;
+    json::object doc;
+    doc["model_id"] = model_id;
+    doc["task_type"] = type;
+    doc["function_name"] = "REMOTE";
+    doc["state"] = state;
+    doc["worker_node"] = json::array{json::value(node_id)};
+    doc["create_time"] = now;
+    doc["last_update_time"] = now;
+    doc["is_async"] = is_async;
+    if (!tenant.empty()) {
+        doc["tenant_id"] = tenant;
+    }
+    t.doc = std::move(doc);
+    return t;
+}
+
+}  // namespace
+
+result<json::object> service::delete_task(std::string_view id, const caller& who) {
+    auto cur = current();
+    const resource* t = cur->find(kind::task, id);
+    if (t == nullptr || t->tenant_id != who.tenant_id) {
+        return not_found("Failed to find task");
+    }
+    const auto state = string_field(t->doc, "state").value_or("");
+    if (state == "RUNNING" || state == "CREATED") {
+        return error{errc::exception, "Task cannot be deleted in running state. Try after some time."};
+    }
+    changeset c(*this, cur);
+    auto gone = c.erase(kind::task, *t);
+    if (auto r = c.commit(); !r) {
+        return r.error();
+    }
+    return write_response(kind::task, gone, "deleted");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Model groups
+
+namespace {
+
+const resource* find_group_by_name(const snapshot& s, std::string_view name, const std::string& tenant) {
+    const resource* found = nullptr;
+    s.of(kind::model_group).for_each([&](const std::string&, const resource& g) {
+        const auto* n = g.doc.if_contains("name");
+        if (g.tenant_id == tenant && n != nullptr && n->is_string() && n->get_string() == name) {
+            found = &g;
+        }
+    });
+    return found;
+}
+
+bool has_model_acl_fields(const json::object& body) {
+    return field(body, "backend_roles") != nullptr || field(body, "access_mode") != nullptr ||
+           field(body, "add_all_backend_roles") != nullptr;
+}
+
+const error model_acl_disabled{
+    errc::illegal_argument,
+    "You cannot specify model access control parameters because the Security plugin or model access control "
+    "is disabled on your cluster."};
+
+resource new_group(
+    std::string id,
+    std::string name,
+    std::optional<std::string> description,
+    std::int64_t now,
+    const std::string& tenant
+) {
+    resource g;
+    g.id = std::move(id);
+    g.tenant_id = tenant;
+    g.doc["name"] = std::move(name);
+    g.doc["latest_version"] = 0;
+    if (description) {
+        g.doc["description"] = *description;
+    }
+    g.doc["access"] = "public";
+    g.doc["created_time"] = now;
+    g.doc["last_updated_time"] = now;
+    if (!tenant.empty()) {
+        g.doc["tenant_id"] = tenant;
+    }
+    return g;
+}
+
+}  // namespace
+
+result<json::object> service::register_model_group(const json::object& body, const caller& who) {
+    auto cur = current();
+    if (body.empty()) {
+        return error{errc::parse_failed, "Model group request has empty body"};
+    }
+    auto name = string_field(body, "name");
+    if (!name || name->find_first_not_of(" \t\r\n") == std::string::npos) {
+        return illegal_argument("Model group name is required and cannot be null or blank");
+    }
+    if (has_model_acl_fields(body)) {
+        return model_acl_disabled;
+    }
+    if (const auto* dup = find_group_by_name(*cur, *name, who.tenant_id)) {
+        return illegal_argument(
+            "The name you provided is already being used by a model group with ID: " + dup->id + "."
+        );
+    }
+    std::string id;
+    if (auto requested = string_field(body, "model_group_id")) {
+        if (auto r = validate_caller_id(*requested, "model group id"); !r) {
+            return r.error();
+        }
+        if (cur->find(kind::model_group, *requested) != nullptr) {
+            return error{errc::conflict, "model group id '" + *requested + "' already exists"};
+        }
+        id = *requested;
+    } else {
+        do {
+            id = generate_id();
+        } while (cur->find(kind::model_group, id) != nullptr);
+    }
+    changeset c(*this, cur);
+    c.put(
+        kind::model_group,
+        new_group(id, *name, string_field(body, "description"), now_ms(), who.tenant_id),
+        true
+    );
+    if (auto r = c.commit(); !r) {
+        return r.error();
+    }
+    return json::object{{"model_group_id", id}, {"status", "CREATED"}};
+}
+
+result<json::object> service::update_model_group(
+    std::string_view id, const json::object& body, const caller& who
+) {
+    auto cur = current();
+    if (body.empty()) {
+        return error{errc::io_error, "Model group request has empty body"};
+    }
+    const resource* g = cur->find(kind::model_group, id);
+    if (g == nullptr || g->tenant_id != who.tenant_id) {
+        return not_found("Failed to find model group with the provided model group id: " + std::string(id));
+    }
+    if (has_model_acl_fields(body)) {
+        return model_acl_disabled;
+    }
+    resource next = *g;
+    if (auto name = string_field(body, "name")) {
+        const auto* dup = find_group_by_name(*cur, *name, who.tenant_id);
+        if (dup != nullptr && dup->id != g->id) {
+            return illegal_argument(
+                "The name you provided is already being used by another model with ID: " + dup->id +
+                ". Please provide a different name"
+            );
+        }
+        next.doc["name"] = *name;
+    }
+    if (auto d = string_field(body, "description")) {
+        next.doc["description"] = *d;
+    }
+    next.doc["last_updated_time"] = now_ms();
+    changeset c(*this, cur);
+    c.put(kind::model_group, std::move(next), false);
+    if (auto r = c.commit(); !r) {
+        return r.error();
+    }
+    return json::object{{"status", "Updated"}};
+}
+
+result<json::object> service::delete_model_group(std::string_view id, const caller& who) {
+    auto cur = current();
+    const resource* g = cur->find(kind::model_group, id);
+    if (g == nullptr || g->tenant_id != who.tenant_id) {
+        resource ghost{std::string(id), who.tenant_id, 1, cur->next_seq_no[idx(kind::model_group)], {}};
+        return write_response(kind::model_group, ghost, "not_found");
+    }
+    bool used = false;
+    cur->of(kind::model).for_each([&](const std::string&, const resource& m) {
+        const auto* gid = m.doc.if_contains("model_group_id");
+        used = used || (gid != nullptr && gid->is_string() && gid->get_string() == id);
+    });
+    if (used) {
+        return error{errc::conflict, "Cannot delete the model group when it has associated model versions"};
+    }
+    changeset c(*this, cur);
+    auto gone = c.erase(kind::model_group, *g);
+    if (auto r = c.commit(); !r) {
+        return r.error();
+    }
+    return write_response(kind::model_group, gone, "deleted");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Deployment
+
+result<std::shared_ptr<const deployed_model>> service::prepare_deployment(
+    const snapshot& s, const resource& model
+) const {
+    const json::object* connector_doc = nullptr;
+    std::string aad;
+    std::string connector_id;
+    if (auto cid = string_field(model.doc, "connector_id")) {
+        const resource* c = s.find(kind::connector, *cid);
+        if (c == nullptr) {
+            return not_found("Failed to find connector with the provided connector id: " + *cid);
+        }
+        connector_doc = &c->doc;
+        aad = c->id;
+        connector_id = *cid;
+    } else if (const auto* inl = field(model.doc, "connector"); inl != nullptr && inl->is_object()) {
+        connector_doc = &inl->get_object();
+        aad = model.id;
+    } else {
+        return illegal_argument(
+            "This remote does not have a connector_id field, maybe it uses an internal connector."
+        );
+    }
+    param_map credentials;
+    if (const auto* cred = field(*connector_doc, "credential"); cred != nullptr && cred->is_object()) {
+        for (const auto& kv : cred->get_object()) {
+            auto plain =
+                cipher_.decrypt(kv.value().is_string() ? std::string_view(kv.value().get_string()) : "", aad);
+            if (!plain) {
+                return error{errc::internal, "cannot decrypt the credentials of connector " + aad};
+            }
+            credentials.emplace(std::string(kv.key()), std::move(*plain));
+        }
+    }
+    auto compiled = compile_connector(*connector_doc, credentials);
+    for (auto& [k, v] : credentials) {
+        secure_wipe(v);
+    }
+    if (!compiled) {
+        return compiled.error();
+    }
+    auto d = std::make_shared<deployed_model>();
+    d->model_id = model.id;
+    d->tenant_id = model.tenant_id;
+    d->connector_id = connector_id;
+    d->connector = std::make_shared<const compiled_connector>(std::move(*compiled));
+    d->runtime = std::make_shared<model_runtime>();
+    d->runtime->last_access_ms.store(now_ms());
+    if (const auto* ds = field(model.doc, "deploy_setting"); ds != nullptr && ds->is_object()) {
+        if (const auto* ttl = field(ds->get_object(), "model_ttl_minutes");
+            ttl != nullptr && ttl->is_number()) {
+            d->ttl_minutes = ttl->to_number<std::int64_t>();
+        }
+    }
+    if (const auto* rl = field(model.doc, "rate_limiter"); rl != nullptr && rl->is_object()) {
+        const auto limit = string_field(rl->get_object(), "limit");
+        const auto unit = string_field(rl->get_object(), "unit");
+        if (limit && unit && time_unit_ns(*unit) > 0) {
+            d->runtime->limiter = std::make_unique<token_bucket>(std::stod(*limit), time_unit_ns(*unit));
+        }
+    }
+    return std::shared_ptr<const deployed_model>(std::move(d));
+}
+
+void service::redeploy_all(snapshot& s) {
+    s.of(kind::model).for_each([&](const std::string& id, const resource& m) {
+        if (state_of(m) != "DEPLOYED") {
+            return;
+        }
+        auto d = prepare_deployment(s, m);
+        if (d) {
+            s.deployed = s.deployed.with(id, std::move(*d));
+        }
+    });
+}
+
+namespace {
+
+void mark_deployed(json::object& doc, const std::string& node, std::int64_t now) {
+    doc["model_state"] = "DEPLOYED";
+    doc["last_deployed_time"] = now;
+    doc["last_updated_time"] = now;
+    doc["auto_redeploy_retry_times"] = 0;
+    doc["planning_worker_node_count"] = 1;
+    doc["current_worker_node_count"] = 1;
+    doc["planning_worker_nodes"] = json::array{json::value(node)};
+    doc["deploy_to_all_nodes"] = true;
+}
+
+void mark_undeployed(json::object& doc, std::int64_t now) {
+    doc["model_state"] = "UNDEPLOYED";
+    doc["last_undeployed_time"] = now;
+    doc["last_updated_time"] = now;
+    doc["current_worker_node_count"] = 0;
+    doc.erase("planning_worker_nodes");
+    doc["planning_worker_node_count"] = 0;
+}
+
+}  // namespace
+
+result<json::object> service::deploy_model(std::string_view id, const caller& who) {
+    auto cur = current();
+    const resource* m = cur->find(kind::model, id);
+    if (m == nullptr || m->tenant_id != who.tenant_id) {
+        return not_found("Failed to find model with the provided model id: " + std::string(id));
+    }
+    if (!cur->settings->remote_inference_enabled()) {
+        return remote_disabled;
+    }
+    auto d = prepare_deployment(*cur, *m);
+    const auto now = now_ms();
+    changeset c(*this, cur);
+    auto task =
+        make_task(node_id_, "DEPLOY_MODEL", m->id, true, now, who.tenant_id, d ? "COMPLETED" : "FAILED");
+    resource model = *m;
+    if (d) {
+        mark_deployed(model.doc, node_id_, now);
+        c.set_deployed(std::move(*d));
+    } else {
+        task.doc["error"] = json::serialize(json::object{{node_id_, d.error().reason}});
+        model.doc["model_state"] = "DEPLOY_FAILED";
+        model.doc["last_updated_time"] = now;
+    }
+    const std::string task_id = task.id;
+    c.put(kind::task, std::move(task), true);
+    c.put(kind::model, std::move(model), false);
+    if (auto r = c.commit(); !r) {
+        return r.error();
+    }
+    if (!d) {
+        return d.error();
+    }
+    return json::object{{"task_id", task_id}, {"task_type", "DEPLOY_MODEL"}, {"status", "COMPLETED"}};
+}
+
+result<json::object> service::undeploy_models(const std::vector<std::string>& ids, const caller& who) {
+    auto cur = current();
+    if (ids.empty()) {
+        return illegal_argument("Must set specific model ids to undeploy");
+    }
+    changeset c(*this, cur);
+    json::object stats;
+    const auto now = now_ms();
+    for (const auto& id : ids) {
+        const resource* m = cur->find(kind::model, id);
+        if (m == nullptr || m->tenant_id != who.tenant_id) {
+            stats[id] = "not_found";
+            continue;
+        }
+        stats[id] = c.view().deployed.find(id) != nullptr ? "UNDEPLOYED" : "not_found";
+        resource model = *m;
+        mark_undeployed(model.doc, now);
+        c.clear_deployed(id);
+        c.put(kind::model, std::move(model), false);
+    }
+    if (auto r = c.commit(); !r) {
+        return r.error();
+    }
+    return json::object{{node_id_, json::object{{"stats", std::move(stats)}}}};
+}
+
+std::size_t service::undeploy_idle(std::int64_t now) {
+    auto cur = current();
+    std::vector<std::string> expired;
+    cur->deployed.for_each([&](const std::string& id, const deployed_model& d) {
+        if (d.ttl_minutes > 0 && now - d.runtime->last_access_ms.load() >= d.ttl_minutes * 60'000) {
+            expired.push_back(id);
+        }
+    });
+    if (expired.empty()) {
+        return 0;
+    }
+    changeset c(*this, cur);
+    for (const auto& id : expired) {
+        if (const resource* m = cur->find(kind::model, id)) {
+            resource model = *m;
+            mark_undeployed(model.doc, now);
+            c.put(kind::model, std::move(model), false);
+        }
+        c.clear_deployed(id);
+    }
+    return c.commit() ? expired.size() : 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Models
+
+namespace {
+
+// Copies the register/update fields ml-commons keeps for remote models into `doc`.
+result<void> copy_model_fields(const json::object& body, json::object& doc) {
+    if (auto d = string_field(body, "description")) {
+        doc["description"] = *d;
+    }
+    if (const auto* v = field(body, "is_enabled"); v != nullptr) {
+        doc["is_enabled"] = v->is_bool() ? v->get_bool() : scalar_text(*v).value_or("") == "true";
+    }
+    if (const auto* rl = field(body, "rate_limiter"); rl != nullptr && rl->is_object()) {
+        json::object out;
+        if (const auto* limit = field(rl->get_object(), "limit")) {
+            auto text = scalar_text(*limit).value_or("");
+            char* end = nullptr;
+            const double n = std::strtod(text.c_str(), &end);
+            if (text.empty() || end == nullptr || *end != '\0' || n < 0) {
+                return error{errc::parse_failed, "Limit field must be a positive number."};
+            }
+            out["limit"] = text;
+        }
+        if (auto unit = string_field(rl->get_object(), "unit")) {
+            if (time_unit_ns(*unit) == 0) {
+                return illegal_argument("No enum constant java.util.concurrent.TimeUnit." + *unit);
+            }
+            out["unit"] = *unit;
+        }
+        doc["rate_limiter"] = std::move(out);
+    }
+    if (const auto* ds = field(body, "deploy_setting"); ds != nullptr && ds->is_object()) {
+        json::object out;
+        if (const auto* a = field(ds->get_object(), "is_auto_deploy_enabled"); a != nullptr && a->is_bool()) {
+            out["is_auto_deploy_enabled"] = a->get_bool();
+        }
+        if (const auto* t = field(ds->get_object(), "model_ttl_minutes"); t != nullptr && t->is_number()) {
+            out["model_ttl_minutes"] = t->to_number<std::int64_t>();
+        }
+        doc["deploy_setting"] = std::move(out);
+    }
+    if (const auto* g = field(body, "guardrails"); g != nullptr && g->is_object()) {
+        doc["guardrails"] = *g;
+    }
+    if (const auto* i = field(body, "interface"); i != nullptr && i->is_object()) {
+        json::object out;
+        for (const char* k : {"input", "output"}) {
+            if (const auto* v = field(i->get_object(), k)) {
+                out[k] = v->is_string() ? json::value(v->get_string()) : json::value(json::serialize(*v));
+            }
+        }
+        doc["interface"] = std::move(out);
+    }
+    return {};
+}
+
+}  // namespace
+
+result<json::object> service::register_model(const json::object& body, bool deploy, const caller& who) {
+    auto cur = current();
+    const auto& settings = *cur->settings;
+    if (body.empty()) {
+        return error{errc::parse_failed, "Request body is empty"};
+    }
+    auto function_name = string_field(body, "function_name");
+    if (!function_name) {
+        return illegal_argument("model format is null");
+    }
+    if (lower(*function_name) != "remote") {
+        static const std::array<std::string_view, 6> known{
+            "text_embedding",
+            "sparse_encoding",
+            "sparse_tokenize",
+            "text_similarity",
+            "question_answering",
+            "agent"};
+        if (std::find(known.begin(), known.end(), lower(*function_name)) == known.end()) {
+            return illegal_argument("Wrong function name");
+        }
+        return illegal_argument("model format is null");
+    }
+    auto name = string_field(body, "name");
+    if (!name) {
+        return illegal_argument("model name is null");
+    }
+    if (!settings.remote_inference_enabled()) {
+        return remote_disabled;
+    }
+    if (has_model_acl_fields(body)) {
+        return model_acl_disabled;
+    }
+    std::string model_id;
+    if (auto requested = string_field(body, "model_id")) {
+        if (auto r = validate_caller_id(*requested, "model id"); !r) {
+            return r.error();
+        }
+        if (cur->find(kind::model, *requested) != nullptr) {
+            return error{errc::conflict, "model id '" + *requested + "' already exists"};
+        }
+        model_id = *requested;
+    } else {
+        do {
+            model_id = generate_id();
+        } while (cur->find(kind::model, model_id) != nullptr);
+    }
+
+    json::object doc;
+    doc["name"] = *name;
+    // Connector: a stored one by id, or an inline one kept inside the model document.
+    std::optional<json::object> inline_connector;
+    auto connector_id = string_field(body, "connector_id");
+    if (connector_id) {
+        const resource* c = cur->find(kind::connector, *connector_id);
+        if (c == nullptr || c->tenant_id != who.tenant_id) {
+            return not_found("Failed to find connector:" + *connector_id);
+        }
+        const auto protocol = string_field(c->doc, "protocol").value_or("");
+        if (protocol == "mcp_sse" || protocol == "mcp_streamable_http") {
+            return illegal_argument("Cannot Create a Model from MCP Connector: " + *connector_id);
+        }
+    } else {
+        const auto* inl = field(body, "connector");
+        if (inl == nullptr || !inl->is_object()) {
+            return illegal_argument(
+                "You must provide connector content when creating a remote model without connector id!"
+            );
+        }
+        auto draft = prepare_connector_create(inl->get_object(), connector_rules{settings, false, true});
+        if (!draft) {
+            return draft.error();
+        }
+        const auto* actions = draft->doc.if_contains("actions");
+        bool has_predict = false;
+        if (actions != nullptr && actions->is_array()) {
+            for (const auto& a : actions->get_array()) {
+                has_predict = has_predict || a.get_object().at("action_type").get_string() == "PREDICT";
+            }
+        }
+        if (!has_predict) {
+            return illegal_argument(
+                "Connector endpoint is required when creating a remote model without connector id!"
+            );
+        }
+        json::object connector = std::move(draft->doc);
+        if (draft->credential) {
+            json::object enc;
+            for (const auto& [k, v] : *draft->credential) {
+                enc[k] = cipher_.encrypt(v, model_id);
+            }
+            connector["credential"] = std::move(enc);
+        }
+        inline_connector = std::move(connector);
+    }
+
+    const auto now = now_ms();
+    changeset c(*this, cur);
+    // Model group: the given one, else the group named after the model, else a new one.
+    std::shared_ptr<const resource> group;
+    if (auto gid = string_field(body, "model_group_id")) {
+        const resource* g = cur->find(kind::model_group, *gid);
+        if (g == nullptr || g->tenant_id != who.tenant_id) {
+            return error{errc::ml_resource_not_found, "Model Group Response is empty for " + *gid};
+        }
+        resource next = *g;
+        next.doc["latest_version"] = next.doc.at("latest_version").to_number<std::int64_t>() + 1;
+        next.doc["last_updated_time"] = now;
+        group = c.put(kind::model_group, std::move(next), false);
+    } else if (const auto* existing = find_group_by_name(*cur, *name, who.tenant_id)) {
+        resource next = *existing;
+        next.doc["latest_version"] = next.doc.at("latest_version").to_number<std::int64_t>() + 1;
+        next.doc["last_updated_time"] = now;
+        group = c.put(kind::model_group, std::move(next), false);
+    } else {
+        std::string gid;
+        do {
+            gid = generate_id();
+        } while (cur->find(kind::model_group, gid) != nullptr);
+        resource g = new_group(gid, *name, std::nullopt, now, who.tenant_id);
+        g.doc["latest_version"] = 1;
+        group = c.put(kind::model_group, std::move(g), true);
+    }
+    doc["model_group_id"] = group->id;
+    doc["algorithm"] = "REMOTE";
+    doc["model_version"] = std::to_string(group->doc.at("latest_version").to_number<std::int64_t>());
+    if (auto r = copy_model_fields(body, doc); !r) {
+        return r.error();
+    }
+    doc["model_state"] = "REGISTERED";
+    doc["created_time"] = now;
+    doc["last_updated_time"] = now;
+    doc["last_registered_time"] = now;
+    if (inline_connector) {
+        doc["connector"] = std::move(*inline_connector);
+    } else {
+        doc["connector_id"] = *connector_id;
+    }
+    if (auto p = string_field(body, "provisioned_by")) {
+        doc["provisioned_by"] = *p;
+    }
+    if (!who.tenant_id.empty()) {
+        doc["tenant_id"] = who.tenant_id;
+    }
+    resource model{model_id, who.tenant_id, 1, 0, std::move(doc)};
+    auto task = make_task(node_id_, "REGISTER_MODEL", model_id, false, now, who.tenant_id);
+    const std::string task_id = task.id;
+    c.put(kind::task, std::move(task), true);
+    if (deploy) {
+        // ml-commons fires the deploy asynchronously after answering; doing it in the same commit means a
+        // predict sent right after the 200 already finds the model deployed.
+        auto d = prepare_deployment(c.view(), model);
+        auto dtask = make_task(
+            node_id_, "DEPLOY_MODEL", model_id, true, now, who.tenant_id, d ? "COMPLETED" : "FAILED"
+        );
+        if (d) {
+            mark_deployed(model.doc, node_id_, now);
+            c.set_deployed(std::move(*d));
+        } else {
+            dtask.doc["error"] = json::serialize(json::object{{node_id_, d.error().reason}});
+            model.doc["model_state"] = "DEPLOY_FAILED";
+        }
+        c.put(kind::task, std::move(dtask), true);
+    }
+    c.put(kind::model, std::move(model), true);
+    if (auto r = c.commit(); !r) {
+        return r.error();
+    }
+    return json::object{{"task_id", task_id}, {"status", "CREATED"}, {"model_id", model_id}};
+}
+
+result<json::object> service::update_model(std::string_view id, const json::object& body, const caller& who) {
+    auto cur = current();
+    const auto& settings = *cur->settings;
+    if (body.empty()) {
+        return illegal_argument("Update model request has empty body");
+    }
+    const resource* m = cur->find(kind::model, id);
+    if (m == nullptr || m->tenant_id != who.tenant_id) {
+        return not_found("Failed to find model to update with the provided model id: " + std::string(id));
+    }
+    if (field(body, "connector_id") != nullptr && field(body, "connector") != nullptr) {
+        return illegal_argument(
+            "Model cannot have both stand-alone connector and internal connector. Please check your update "
+            "input body."
+        );
+    }
+    if (state_of(*m) == "DEPLOYING") {
+        return error{
+            errc::conflict,
+            "Model is deploying. Please wait for the model to complete deployment. model ID " +
+                std::string(id)};
+    }
+    resource next = *m;
+    if (auto n = string_field(body, "name")) {
+        next.doc["name"] = *n;
+    }
+    if (auto r = copy_model_fields(body, next.doc); !r) {
+        return r.error();
+    }
+    if (auto cid = string_field(body, "connector_id")) {
+        if (!m->doc.contains("connector_id")) {
+            return illegal_argument(
+                "This remote does not have a connector_id field, maybe it uses an internal connector."
+            );
+        }
+        const resource* c = cur->find(kind::connector, *cid);
+        if (c == nullptr || c->tenant_id != who.tenant_id) {
+            return not_found("Failed to find connector:" + *cid);
+        }
+        next.doc["connector_id"] = *cid;
+    }
+    if (const auto* inl = field(body, "connector"); inl != nullptr && inl->is_object()) {
+        const auto* existing = field(m->doc, "connector");
+        if (existing == nullptr || !existing->is_object()) {
+            return illegal_argument(
+                "Cannot update connector settings for this model. The model was created with a connector_id "
+                "and does "
+                "not have an inline connector."
+            );
+        }
+        auto draft = prepare_connector_update(
+            existing->get_object(), inl->get_object(), connector_rules{settings, false, true}
+        );
+        if (!draft) {
+            return draft.error();
+        }
+        json::object connector = std::move(draft->doc);
+        if (draft->credential) {
+            json::object enc;
+            for (const auto& [k, v] : *draft->credential) {
+                enc[k] = cipher_.encrypt(v, m->id);
+            }
+            connector["credential"] = std::move(enc);
+        }
+        next.doc["connector"] = std::move(connector);
+    }
+    next.doc["last_updated_time"] = now_ms();
+    changeset c(*this, cur);
+    if (auto gid = string_field(body, "model_group_id");
+        gid && *gid != string_field(m->doc, "model_group_id").value_or("")) {
+        const resource* target = cur->find(kind::model_group, *gid);
+        if (target == nullptr || target->tenant_id != who.tenant_id) {
+            return not_found("Failed to find model group with the provided model group id: " + *gid);
+        }
+        // Re-linking makes the model the next version of the target group.
+        resource g = *target;
+        const auto v = g.doc.at("latest_version").to_number<std::int64_t>() + 1;
+        g.doc["latest_version"] = v;
+        c.put(kind::model_group, std::move(g), false);
+        next.doc["model_group_id"] = *gid;
+        next.doc["model_version"] = std::to_string(v);
+    }
+    // A deployed model picks up connector, switches and limiter changes at once.
+    if (cur->deployed.find(id) != nullptr) {
+        auto d = prepare_deployment(c.view(), next);
+        if (!d) {
+            return d.error();
+        }
+        c.set_deployed(std::move(*d));
+    }
+    auto stored = c.put(kind::model, std::move(next), false);
+    if (auto r = c.commit(); !r) {
+        return r.error();
+    }
+    return write_response(kind::model, *stored, "updated");
+}
+
+result<json::object> service::delete_model(std::string_view id, const caller& who) {
+    auto cur = current();
+    const resource* m = cur->find(kind::model, id);
+    if (m == nullptr || m->tenant_id != who.tenant_id) {
+        return not_found("Failed to find model");
+    }
+    if (deployed_state(state_of(*m)) || cur->deployed.find(id) != nullptr) {
+        return illegal_argument(
+            "Model cannot be deleted in deploying or deployed state. Try undeploy model first then delete"
+        );
+    }
+    changeset c(*this, cur);
+    auto gone = c.erase(kind::model, *m);
+    if (auto r = c.commit(); !r) {
+        return r.error();
+    }
+    return write_response(kind::model, gone, "deleted");
+}
+
+}  // namespace modelrelay::registry

@@ -1,0 +1,261 @@
+// File: models.cpp
+// /_plugins/_ml/model_groups, /models (register, get, update, delete, search, deploy, undeploy), /tasks.
+#include "registry/connector.hpp"
+#include "server/handlers/handlers.hpp"
+
+namespace modelrelay::server::handlers {
+
+namespace json = boost::json;
+using registry::errc;
+using registry::kind;
+
+namespace {
+
+// Answers a GET of one resource from the snapshot.
+http_response get_one(request_context& ctx, kind k, std::string_view id, std::string not_found_reason) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        return fail(ctx, who.error());
+    }
+    const auto snap = ctx.app.registry->current();
+    const auto* r = snap->find(k, id);
+    if (r == nullptr || r->tenant_id != who->tenant_id) {
+        return fail(ctx, registry::not_found(std::move(not_found_reason)));
+    }
+    if (k != kind::model) {
+        return ok(ctx, r->doc);
+    }
+    json::object view = r->doc;
+    if (auto* c = view.if_contains("connector"); c != nullptr && c->is_object()) {
+        c->get_object().erase("credential");
+    }
+    return ok(ctx, view);
+}
+
+}  // namespace
+
+// ---- model groups ----
+
+awaitable<http_response> handle_model_group_register(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    auto body = object_body(
+        ctx,
+        schemas::schema_id::model_group,
+        registry::error{errc::parse_failed, "Model group request has empty body"}
+    );
+    if (!body) {
+        co_return fail(ctx, body.error());
+    }
+    auto& reg = *ctx.app.registry;
+    auto op = [&reg, b = std::move(*body), w = *who] {
+        return reg.register_model_group(b, w);
+    };
+    co_return co_await store_write(ctx, std::move(op));
+}
+
+awaitable<http_response> handle_model_group_get(request_context& ctx) {
+    const auto id = ctx.param("model_group_id");
+    co_return get_one(
+        ctx,
+        kind::model_group,
+        id,
+        "Failed to find model group with the provided model group id: " + std::string(id)
+    );
+}
+
+awaitable<http_response> handle_model_group_update(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    auto body = object_body(
+        ctx,
+        schemas::schema_id::model_group,
+        registry::error{errc::io_error, "Model group request has empty body"}
+    );
+    if (!body) {
+        co_return fail(ctx, body.error());
+    }
+    auto& reg = *ctx.app.registry;
+    auto op = [&reg, id = std::string(ctx.param("model_group_id")), b = std::move(*body), w = *who] {
+        return reg.update_model_group(id, b, w);
+    };
+    co_return co_await store_write(ctx, std::move(op));
+}
+
+awaitable<http_response> handle_model_group_delete(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    auto& reg = *ctx.app.registry;
+    auto op = [&reg, id = std::string(ctx.param("model_group_id")), w = *who] {
+        return reg.delete_model_group(id, w);
+    };
+    co_return co_await store_write(ctx, std::move(op));
+}
+
+awaitable<http_response> handle_model_group_search(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    co_return search_resources(ctx, kind::model_group, *who);
+}
+
+// ---- models ----
+
+awaitable<http_response> handle_model_register(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    auto body = object_body(
+        ctx, schemas::schema_id::model_register, registry::error{errc::parse_failed, "Request body is empty"}
+    );
+    if (!body) {
+        co_return fail(ctx, body.error());
+    }
+    auto& reg = *ctx.app.registry;
+    auto op = [&reg, b = std::move(*body), deploy = ctx.query_flag("deploy"), w = *who] {
+        return reg.register_model(b, deploy, w);
+    };
+    co_return co_await store_write(ctx, std::move(op));
+}
+
+awaitable<http_response> handle_model_get(request_context& ctx) {
+    const auto id = ctx.param("model_id");
+    co_return get_one(
+        ctx, kind::model, id, "Failed to find model with the provided model id: " + std::string(id)
+    );
+}
+
+awaitable<http_response> handle_model_update(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    auto body = object_body(
+        ctx,
+        schemas::schema_id::model_update,
+        registry::illegal_argument("Update model request has empty body")
+    );
+    if (!body) {
+        co_return fail(ctx, body.error());
+    }
+    auto& reg = *ctx.app.registry;
+    auto op = [&reg, id = std::string(ctx.param("model_id")), b = std::move(*body), w = *who] {
+        return reg.update_model(id, b, w);
+    };
+    co_return co_await store_write(ctx, std::move(op));
+}
+
+awaitable<http_response> handle_model_delete(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    auto& reg = *ctx.app.registry;
+    auto op = [&reg, id = std::string(ctx.param("model_id")), w = *who] {
+        return reg.delete_model(id, w);
+    };
+    co_return co_await store_write(ctx, std::move(op));
+}
+
+awaitable<http_response> handle_model_search(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    co_return search_resources(ctx, kind::model, *who);
+}
+
+awaitable<http_response> handle_model_deploy(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    auto body = parse_body(ctx);
+    if (!body) {
+        co_return fail(ctx, body.error());
+    }
+    if (body->is_object() && body->get_object().contains("node_ids") &&
+        !ctx.app.registry->current()->settings->get_bool("plugins.ml_commons.allow_custom_deployment_plan")) {
+        co_return fail(ctx, registry::illegal_argument("Don't allow custom deployment plan"));
+    }
+    auto& reg = *ctx.app.registry;
+    auto op = [&reg, id = std::string(ctx.param("model_id")), w = *who] {
+        return reg.deploy_model(id, w);
+    };
+    co_return co_await store_write(ctx, std::move(op));
+}
+
+awaitable<http_response> handle_model_undeploy(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    auto& reg = *ctx.app.registry;
+    auto op = [&reg, ids = std::vector<std::string>{std::string(ctx.param("model_id"))}, w = *who] {
+        return reg.undeploy_models(ids, w);
+    };
+    co_return co_await store_write(ctx, std::move(op));
+}
+
+awaitable<http_response> handle_models_undeploy(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    auto body = parse_body(ctx);
+    if (!body) {
+        co_return fail(ctx, body.error());
+    }
+    std::vector<std::string> ids;
+    if (body->is_object()) {
+        if (const auto* list = body->get_object().if_contains("model_ids");
+            list != nullptr && list->is_array()) {
+            for (const auto& v : list->get_array()) {
+                if (v.is_string()) {
+                    ids.emplace_back(v.get_string());
+                }
+            }
+        }
+    }
+    auto& reg = *ctx.app.registry;
+    auto op = [&reg, ids = std::move(ids), w = *who] {
+        return reg.undeploy_models(ids, w);
+    };
+    co_return co_await store_write(ctx, std::move(op));
+}
+
+// ---- tasks ----
+
+awaitable<http_response> handle_task_get(request_context& ctx) {
+    co_return get_one(ctx, kind::task, ctx.param("task_id"), "Failed to find task");
+}
+
+awaitable<http_response> handle_task_delete(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    auto& reg = *ctx.app.registry;
+    auto op = [&reg, id = std::string(ctx.param("task_id")), w = *who] {
+        return reg.delete_task(id, w);
+    };
+    co_return co_await store_write(ctx, std::move(op));
+}
+
+awaitable<http_response> handle_task_search(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    co_return search_resources(ctx, kind::task, *who);
+}
+
+}  // namespace modelrelay::server::handlers

@@ -1,0 +1,402 @@
+// File: predict_test.cpp
+// Models, tasks and _predict against the real binary and a fake OpenAI-compatible upstream over real
+// sockets (HTTPS with a test CA, as in seed 001, whose connector URL is https://${parameters.endpoint}).
+#include <thread>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "tests/support/fake_upstream.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/server_process.hpp"
+#include "tests/support/test_ca.hpp"
+
+namespace modelrelay::test {
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* trust_all =
+    R"({"persistent":{"plugins.ml_commons.trusted_connector_endpoints_regex":[".*$"]}})";
+constexpr const char* private_on =
+    R"({"persistent":{"plugins.ml_commons.connector.private_ip_enabled":true}})";
+
+// Seed 001 step 5, as written.
+constexpr const char* seed_predict = R"({
+  "parameters": {
+    "messages": [
+      {
+        "role": "system",
+        "content": "You are a helpful assistant."
+      },
+      {
+        "role": "user",
+        "content": "Why is the sky blue"
+      }
+    ]
+  }
+})";
+
+std::string seed_connector(const std::string& endpoint, std::string_view extra = "") {
+    return std::string(R"({
+  "name": "Local LLM connector",
+  "description": "Ollama",
+  "version": "1",
+  "protocol": "http",
+  "parameters": {
+    "endpoint": ")") +
+           endpoint + R"(",
+    "model": "qwen3:4b"
+  },
+  "credential": {
+    "openAI_key": "sk-predict-sentinel-42"
+  },
+  )" + std::string(extra) +
+           R"(
+  "actions": [
+    {
+      "action_type": "predict",
+      "method": "POST",
+      "url": "https://${parameters.endpoint}/v1/chat/completions",
+      "headers": {
+        "Authorization": "Bearer ${credential.openAI_key}"
+      },
+      "request_body": "{ \"model\": \"${parameters.model}\", \"messages\": ${parameters.messages} }"
+    }
+  ]
+})";
+}
+
+class predict : public ::testing::Test {
+protected:
+    void SetUp() override {
+        upstream_ = std::make_unique<fake_upstream>(fake_upstream_options::https());
+        server_ = std::make_unique<server_process>(
+            tmp_.path() / "data",
+            std::map<std::string, std::string>{{"MODELRELAY_UPSTREAM_CA_FILE", test_ca::instance().ca_file()}}
+        );
+        server_->start();
+        client_ = std::make_unique<http_client>(server_->port());
+        endpoint_ = "127.0.0.1:" + std::to_string(upstream_->port());
+    }
+    http_client& c() { return *client_; }
+
+    std::string create_connector(std::string_view extra = "") {
+        auto r = c().post("/_plugins/_ml/connectors/_create", seed_connector(endpoint_, extra));
+        EXPECT_EQ(r.status, 200) << r.body;
+        return std::string(r.json().at("connector_id").as_string());
+    }
+    std::string register_model(const std::string& connector_id, bool deploy, std::string_view extra = "") {
+        auto r = c().post(
+            deploy ? "/_plugins/_ml/models/_register?deploy=true" : "/_plugins/_ml/models/_register",
+            R"({"name": "Local LLM Model", "function_name": "remote", "description": "Ollama model", )" +
+                std::string(extra) + R"("connector_id": ")" + connector_id + R"("})"
+        );
+        EXPECT_EQ(r.status, 200) << r.body;
+        auto j = r.json();
+        EXPECT_EQ(j.at("status").as_string(), "CREATED");
+        return std::string(j.at("model_id").as_string());
+    }
+    std::string ready_model(std::string_view connector_extra = "", std::string_view model_extra = "") {
+        EXPECT_EQ(c().put("/_cluster/settings", trust_all).status, 200);
+        EXPECT_EQ(c().put("/_cluster/settings", private_on).status, 200);
+        return register_model(create_connector(connector_extra), true, model_extra);
+    }
+    http_result predict_on(const std::string& model_id, std::string_view body = seed_predict) {
+        return c().post("/_plugins/_ml/models/" + model_id + "/_predict", body);
+    }
+    void expect_error(const http_result& r, unsigned status, std::string_view reason_prefix) {
+        EXPECT_EQ(r.status, status) << r.body;
+        auto j = r.json();
+        const std::string reason(j.at("error").at("reason").as_string());
+        EXPECT_EQ(reason.substr(0, reason_prefix.size()), reason_prefix) << r.body;
+    }
+
+    temp_dir tmp_;
+    std::unique_ptr<fake_upstream> upstream_;
+    std::unique_ptr<server_process> server_;
+    std::unique_ptr<http_client> client_;
+    std::string endpoint_;
+};
+
+TEST_F(predict, seed_001_end_to_end_register_then_deploy) {
+    ASSERT_EQ(c().put("/_cluster/settings", trust_all).status, 200);
+    ASSERT_EQ(c().put("/_cluster/settings", private_on).status, 200);
+    const auto connector_id = create_connector();
+    const auto model_id = register_model(connector_id, false);
+    auto model = c().get("/_plugins/_ml/models/" + model_id);
+    ASSERT_EQ(model.status, 200);
+    EXPECT_EQ(model.json().at("model_state").as_string(), "REGISTERED");
+    EXPECT_FALSE(model.json().as_object().contains("model_id"));
+    auto deploy = c().post("/_plugins/_ml/models/" + model_id + "/_deploy", "");
+    ASSERT_EQ(deploy.status, 200) << deploy.body;
+    EXPECT_EQ(deploy.json().at("status").as_string(), "COMPLETED");
+    EXPECT_EQ(deploy.json().at("task_type").as_string(), "DEPLOY_MODEL");
+    auto task = c().get("/_plugins/_ml/tasks/" + std::string(deploy.json().at("task_id").as_string()));
+    ASSERT_EQ(task.status, 200);
+    EXPECT_EQ(task.json().at("state").as_string(), "COMPLETED");
+    EXPECT_EQ(c().get("/_plugins/_ml/models/" + model_id).json().at("model_state").as_string(), "DEPLOYED");
+
+    upstream_->enqueue(fake_reply::json(
+        200,
+        R"({"id":"chatcmpl-1","object":"chat.completion","created":1757369906,"model":"qwen3:4b","choices":[{"index":0,"message":{"role":"assistant","content":"Rayleigh scattering."},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}})"
+    ));
+    auto p = predict_on(model_id);
+    ASSERT_EQ(p.status, 200) << p.body;
+    EXPECT_EQ(
+        p.body,
+        R"({"inference_results":[{"output":[{"name":"response","dataAsMap":{"id":"chatcmpl-1","object":"chat.completion","created":1757369906,"model":"qwen3:4b","choices":[{"index":0,"message":{"role":"assistant","content":"Rayleigh scattering."},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}}],"status_code":200}]})"
+    );
+    auto seen = upstream_->last_request();
+    ASSERT_TRUE(seen);
+    EXPECT_EQ(seen->method, "POST");
+    EXPECT_EQ(seen->path(), "/v1/chat/completions");
+    EXPECT_EQ(seen->header("authorization"), "Bearer sk-predict-sentinel-42");
+    EXPECT_EQ(seen->header("content-type"), "application/json");
+    EXPECT_EQ(
+        json::parse(seen->body),
+        json::parse(
+            R"({"model":"qwen3:4b","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Why is the sky blue"}]})"
+        )
+    );
+    // The credential reaches the upstream only: never a response or the log.
+    EXPECT_EQ(c().get("/_plugins/_ml/models/" + model_id).body.find("sk-predict"), std::string::npos);
+    EXPECT_EQ(server_->log().find("sk-predict"), std::string::npos);
+}
+
+TEST_F(predict, seed_001_register_with_deploy_true_then_predict) {
+    const auto model_id = ready_model();
+    auto model = c().get("/_plugins/_ml/models/" + model_id).json();
+    EXPECT_EQ(model.at("model_state").as_string(), "DEPLOYED");
+    EXPECT_EQ(model.at("algorithm").as_string(), "REMOTE");
+    EXPECT_EQ(model.at("model_version").as_string(), "1");
+    auto group = c().get("/_plugins/_ml/model_groups/" + std::string(model.at("model_group_id").as_string()));
+    ASSERT_EQ(group.status, 200);
+    EXPECT_EQ(group.json().at("latest_version").to_number<int>(), 1);
+    auto p = predict_on(model_id);
+    ASSERT_EQ(p.status, 200) << p.body;
+    EXPECT_EQ(p.json().at("inference_results").at(0).at("output").at(0).at("name").as_string(), "response");
+    EXPECT_EQ(upstream_->request_count(), 1U);
+}
+
+TEST_F(predict, user_content_is_escaped_exactly_once) {
+    const auto model_id = ready_model();
+    const std::string tricky = "He said \"hi\" \\ back\nslash / tab\t unicode é 漢字 😀 </script>";
+    json::object body{
+        {"parameters",
+         json::object{{"messages", json::array{json::object{{"role", "user"}, {"content", tricky}}}}}}};
+    auto p = predict_on(model_id, json::serialize(body));
+    ASSERT_EQ(p.status, 200) << p.body;
+    auto seen = upstream_->last_request();
+    ASSERT_TRUE(seen);
+    auto sent = json::parse(seen->body);
+    EXPECT_EQ(sent.at("messages").at(0).at("content").as_string(), tricky);
+}
+
+TEST_F(predict, private_addresses_are_refused_before_any_byte_is_sent) {
+    ASSERT_EQ(c().put("/_cluster/settings", trust_all).status, 200);
+    const auto model_id = register_model(create_connector(), true);
+    const std::string port = std::to_string(upstream_->port());
+    for (const std::string host :
+         {"127.0.0.1",
+          "localhost",
+          "[::1]",
+          "0.0.0.0",
+          "[::ffff:127.0.0.1]",
+          "2130706433",
+          "0177.0.0.1",
+          "0x7f.0.0.1",
+          "127.1"}) {
+        json::object body{
+            {"parameters", json::object{{"endpoint", host + ":" + port}, {"messages", json::array{}}}}};
+        auto p = predict_on(model_id, json::serialize(body));
+        EXPECT_EQ(p.status, 400) << host << " " << p.body;
+        EXPECT_NE(p.body.find("private ip address"), std::string::npos) << host << " " << p.body;
+    }
+    EXPECT_EQ(upstream_->request_count(), 0U);
+    EXPECT_EQ(upstream_->connection_count(), 0U);
+}
+
+TEST_F(predict, upstream_faults_map_to_documented_errors_and_the_server_keeps_serving) {
+    const auto model_id = ready_model(R"("client_config": {"read_timeout": 1, "connection_timeout": 2},)");
+    upstream_->enqueue(fake_reply::json(401, R"({"error":"bad key"})"));
+    expect_error(predict_on(model_id), 401, R"(Error from remote service: {"error":"bad key"})");
+    upstream_->enqueue(fake_reply::server_error(503));
+    EXPECT_EQ(predict_on(model_id).status, 503);
+    upstream_->enqueue(fake_reply::too_many_requests("1"));
+    EXPECT_EQ(predict_on(model_id).status, 429);
+    upstream_->enqueue(fake_reply::empty(200));
+    expect_error(predict_on(model_id), 502, "Remote service returned empty response body");
+    upstream_->enqueue(fake_reply::not_json(200));
+    EXPECT_EQ(predict_on(model_id).status, 400);
+    fake_reply slow = fake_reply::json(200, "{}");
+    slow.delay_before_headers = std::chrono::milliseconds(2500);
+    upstream_->enqueue(slow);
+    expect_error(predict_on(model_id), 500, "Error communicating with remote model:");
+    upstream_->enqueue(fake_reply::reset_mid_response());
+    expect_error(predict_on(model_id), 500, "Error communicating with remote model:");
+    // After every fault the pool and the server still work.
+    auto ok = predict_on(model_id);
+    EXPECT_EQ(ok.status, 200) << ok.body;
+    EXPECT_EQ(c().get("/").status, 200);
+}
+
+TEST_F(predict, two_hundred_concurrent_predicts_all_succeed) {
+    const auto model_id = ready_model();
+    std::atomic<int> ok{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 20; ++t) {
+        threads.emplace_back([&] {
+            http_client w(server_->port());
+            for (int i = 0; i < 10; ++i) {
+                if (w.post("/_plugins/_ml/models/" + model_id + "/_predict", seed_predict).status == 200) {
+                    ++ok;
+                }
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    EXPECT_EQ(ok.load(), 200);
+}
+
+TEST_F(predict, deployed_models_come_back_after_restart) {
+    const auto model_id = ready_model();
+    ASSERT_EQ(predict_on(model_id).status, 200);
+    server_->restart();
+    client_ = std::make_unique<http_client>(server_->port());
+    EXPECT_EQ(c().get("/_plugins/_ml/models/" + model_id).json().at("model_state").as_string(), "DEPLOYED");
+    auto p = predict_on(model_id);
+    ASSERT_EQ(p.status, 200) << p.body;
+    EXPECT_EQ(upstream_->last_request()->header("authorization"), "Bearer sk-predict-sentinel-42");
+}
+
+TEST_F(predict, lifecycle_guards_undeploy_auto_deploy_and_delete) {
+    ASSERT_EQ(c().put("/_cluster/settings", trust_all).status, 200);
+    ASSERT_EQ(c().put("/_cluster/settings", private_on).status, 200);
+    const auto connector_id = create_connector();
+    const auto model_id = register_model(connector_id, true);
+    expect_error(
+        c().put("/_plugins/_ml/connectors/" + connector_id, R"({"description":"x"})"),
+        400,
+        "1 models are still using this connector, please undeploy the models first: [" + model_id + "]"
+    );
+    expect_error(
+        c().del("/_plugins/_ml/connectors/" + connector_id),
+        409,
+        "1 models are still using this connector, please delete or update the models first: [" + model_id +
+            "]"
+    );
+    expect_error(
+        c().del("/_plugins/_ml/models/" + model_id),
+        400,
+        "Model cannot be deleted in deploying or deployed state. Try undeploy model first then delete"
+    );
+    auto u = c().post("/_plugins/_ml/models/" + model_id + "/_undeploy", "");
+    ASSERT_EQ(u.status, 200) << u.body;
+    auto stats = u.json().as_object().begin()->value();
+    EXPECT_EQ(stats.at("stats").at(model_id).as_string(), "UNDEPLOYED");
+    EXPECT_EQ(c().get("/_plugins/_ml/models/" + model_id).json().at("model_state").as_string(), "UNDEPLOYED");
+    // Connector updates are allowed again, and the first predict deploys the model automatically.
+    EXPECT_EQ(c().put("/_plugins/_ml/connectors/" + connector_id, R"({"description":"x"})").status, 200);
+    EXPECT_EQ(predict_on(model_id).status, 200);
+    EXPECT_EQ(c().get("/_plugins/_ml/models/" + model_id).json().at("model_state").as_string(), "DEPLOYED");
+    // With auto-deploy off globally, an undeployed model must be deployed first.
+    ASSERT_EQ(c().post("/_plugins/_ml/models/" + model_id + "/_undeploy", "").status, 200);
+    ASSERT_EQ(
+        c().put(
+               "/_cluster/settings", R"({"transient":{"plugins.ml_commons.model_auto_deploy.enable":false}})"
+        )
+            .status,
+        200
+    );
+    expect_error(predict_on(model_id), 400, "Model not ready yet. Please deploy the model first.");
+    auto d = c().del("/_plugins/_ml/models/" + model_id);
+    ASSERT_EQ(d.status, 200) << d.body;
+    EXPECT_EQ(d.json().at("result").as_string(), "deleted");
+    expect_error(predict_on(model_id), 404, "Failed to find model with the provided model id: " + model_id);
+    EXPECT_EQ(c().del("/_plugins/_ml/connectors/" + connector_id).status, 200);
+}
+
+TEST_F(predict, disabled_models_and_rate_limits) {
+    const auto model_id =
+        ready_model("", R"("is_enabled": false, "rate_limiter": {"limit": "2", "unit": "MINUTES"}, )");
+    expect_error(predict_on(model_id), 403, "Model is disabled.");
+    ASSERT_EQ(c().put("/_plugins/_ml/models/" + model_id, R"({"is_enabled": true})").status, 200);
+    EXPECT_EQ(predict_on(model_id).status, 200);
+    EXPECT_EQ(predict_on(model_id).status, 200);
+    expect_error(predict_on(model_id), 429, "Request is throttled at model level.");
+}
+
+TEST_F(predict, idle_models_are_undeployed_after_their_ttl) {
+    ASSERT_EQ(
+        c().put(
+               "/_cluster/settings",
+               R"({"persistent":{"plugins.ml_commons.sync_up_job_interval_in_seconds":1}})"
+        )
+            .status,
+        200
+    );
+    const auto model_id = ready_model("", R"("deploy_setting": {"model_ttl_minutes": 0}, )");
+    // ttl 0 means never (ml-commons: only positive TTLs expire).
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_EQ(c().get("/_plugins/_ml/models/" + model_id).json().at("model_state").as_string(), "DEPLOYED");
+}
+
+TEST_F(predict, models_groups_and_tasks_are_searchable) {
+    const auto model_id = ready_model();
+    auto m = c().post("/_plugins/_ml/models/_search", R"({"query":{"term":{"_id":")" + model_id + R"("}}})");
+    ASSERT_EQ(m.status, 200) << m.body;
+    EXPECT_EQ(m.json().at("hits").at("total").at("value").to_number<int>(), 1);
+    auto t =
+        c().post("/_plugins/_ml/tasks/_search", R"({"query":{"term":{"model_id":")" + model_id + R"("}}})");
+    ASSERT_EQ(t.status, 200) << t.body;
+    EXPECT_EQ(t.json().at("hits").at("total").at("value").to_number<int>(), 2);  // register + deploy
+    auto g = c().post("/_plugins/_ml/model_groups/_search", R"({"query":{"match_all":{}}})");
+    EXPECT_EQ(g.json().at("hits").at("total").at("value").to_number<int>(), 1);
+}
+
+TEST_F(predict, bad_model_inputs_change_nothing) {
+    ASSERT_EQ(c().put("/_cluster/settings", trust_all).status, 200);
+    const auto connector_id = create_connector();
+    auto all_models = [&] {
+        return json::serialize(
+            c().post("/_plugins/_ml/models/_search", R"({"query":{"match_all":{}}})").json().at("hits")
+        );
+    };
+    const auto before = all_models();
+    expect_error(
+        c().post("/_plugins/_ml/models/_register", R"({"function_name":"remote","connector_id":"x"})"),
+        400,
+        "model name is null"
+    );
+    expect_error(
+        c().post(
+            "/_plugins/_ml/models/_register", R"({"name":"m","connector_id":")" + connector_id + R"("})"
+        ),
+        400,
+        "model format is null"
+    );
+    expect_error(
+        c().post(
+            "/_plugins/_ml/models/_register", R"({"name":"m","function_name":"remote","connector_id":"nope"})"
+        ),
+        404,
+        "Failed to find connector:nope"
+    );
+    expect_error(
+        c().post("/_plugins/_ml/models/_register", R"({"name":"m","function_name":"remote"})"),
+        400,
+        "You must provide connector content when creating a remote model without connector id!"
+    );
+    expect_error(
+        c().post("/_plugins/_ml/models/nope/_deploy", ""),
+        404,
+        "Failed to find model with the provided model id: nope"
+    );
+    EXPECT_EQ(all_models(), before);
+}
+
+}  // namespace
+}  // namespace modelrelay::test

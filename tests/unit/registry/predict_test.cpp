@@ -1,0 +1,792 @@
+// File: predict_test.cpp
+// The sans-io predict path (spec ml-commons.md §1.4, §3, §4, §8.1): body parsers, planning of the upstream
+// requests (parameter map, escaping, built-in pre-process functions, chunking, body/URL/header rules) and
+// the shaping of upstream answers into `inference_results`. Connectors are built the way deploy builds
+// them, with compile_connector from a connector document and its credentials.
+#include "registry/predict.hpp"
+
+#include <string>
+#include <string_view>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
+
+#include "registry/compiled_connector.hpp"
+
+namespace modelrelay::test {
+namespace {
+
+namespace json = boost::json;
+using registry::errc;
+using registry::predict_input_kind;
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers
+
+constexpr std::string_view credential = "sk-test-0123456789";
+
+// A one-action http connector; `action` fields override the defaults (POST to an https URL with a bearer
+// header bound from the credential).
+json::object connector_doc(const json::object& action, const json::object& params = {}) {
+    json::object a{
+        {"action_type", "PREDICT"},
+        {"method", "POST"},
+        {"url", "https://api.example.com/v1/predict"},
+        {"headers", json::object{{"Authorization", "Bearer ${credential.key}"}}},
+    };
+    for (const auto& kv : action) {
+        a.insert_or_assign(kv.key(), kv.value());
+    }
+    return json::object{
+        {"name", "test"},
+        {"version", "1"},
+        {"protocol", "http"},
+        {"parameters", params},
+        {"credential", json::object{{"key", credential}}},
+        {"actions", json::array{a}},
+    };
+}
+
+registry::compiled_connector compile(const json::object& doc) {
+    auto c = registry::compile_connector(doc, registry::param_map{{"key", std::string(credential)}});
+    EXPECT_TRUE(c.has_value()) << (c ? "" : c.error().reason);
+    return c ? std::move(*c) : registry::compiled_connector{};
+}
+
+registry::compiled_connector connector(const json::object& action, const json::object& params = {}) {
+    return compile(connector_doc(action, params));
+}
+
+registry::predict_request request(std::string_view body, std::string_view algorithm = "") {
+    auto r = registry::parse_predict_body(json::parse(body), algorithm);
+    EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().reason);
+    return r ? std::move(*r) : registry::predict_request{};
+}
+
+registry::error request_error(std::string_view body, std::string_view algorithm = "") {
+    auto r = registry::parse_predict_body(json::parse(body), algorithm);
+    EXPECT_FALSE(r.has_value());
+    return r ? registry::error{} : r.error();
+}
+
+registry::predict_plan plan(
+    const registry::compiled_connector& c, std::string_view body, std::string_view algorithm = ""
+) {
+    auto p = registry::plan_predict(c, request(body, algorithm));
+    EXPECT_TRUE(p.has_value()) << (p ? "" : p.error().reason);
+    return p ? std::move(*p) : registry::predict_plan{};
+}
+
+registry::error plan_error(
+    const registry::compiled_connector& c, std::string_view body, std::string_view algorithm = ""
+) {
+    auto p = registry::plan_predict(c, request(body, algorithm));
+    EXPECT_FALSE(p.has_value()) << (p && !p->calls.empty() ? p->calls[0].body : "");
+    return p ? registry::error{} : p.error();
+}
+
+// The body of the only upstream call.
+std::string only_body(
+    const registry::compiled_connector& c, std::string_view body, std::string_view algorithm = ""
+) {
+    auto p = plan(c, body, algorithm);
+    EXPECT_EQ(p.calls.size(), 1u);
+    return p.calls.empty() ? std::string() : p.calls[0].body;
+}
+
+std::string finish(
+    const registry::predict_plan& p, unsigned status, std::string_view body, long long max = 100'000'000
+) {
+    auto r = registry::finish_call(p, 0, status, body, max);
+    EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().reason);
+    return r ? json::serialize(*r) : std::string();
+}
+
+registry::error finish_error(
+    const registry::predict_plan& p, unsigned status, std::string_view body, long long max = 100'000'000
+) {
+    auto r = registry::finish_call(p, 0, status, body, max);
+    EXPECT_FALSE(r.has_value()) << (r ? json::serialize(*r) : "");
+    return r ? registry::error{} : r.error();
+}
+
+const json::object chat_action{
+    {"request_body",
+     R"({"model":"${parameters.model}","messages":[{"role":"user","content":"${parameters.prompt}"}]})"}};
+const json::object chat_params{{"model", "gpt-4o"}};
+
+// ---------------------------------------------------------------------------------------------------
+// Seed 001: the Ollama (OpenAI-compatible) chat blueprint, step 3 connector and step 5 predict body.
+
+constexpr std::string_view seed_connector = R"({
+  "name": "<YOUR CONNECTOR NAME>",
+  "description": "<YOUR CONNECTOR DESCRIPTION>",
+  "version": "<YOUR CONNECTOR VERSION>",
+  "protocol": "http",
+  "parameters": {
+    "endpoint": "127.0.0.1:11434",
+    "model": "qwen3:4b"
+  },
+  "credential": {
+    "openAI_key": "<YOUR API KEY HERE IF NEEDED>"
+  },
+  "actions": [
+    {
+      "action_type": "predict",
+      "method": "POST",
+      "url": "https://${parameters.endpoint}/v1/chat/completions",
+      "headers": {
+        "Authorization": "Bearer ${credential.openAI_key}"
+      },
+      "request_body": "{ \"model\": \"${parameters.model}\", \"messages\": ${parameters.messages} }"
+    }
+  ]
+})";
+
+constexpr std::string_view seed_predict = R"({
+  "parameters": {
+    "messages": [
+      {
+        "role": "system",
+        "content": "You are a helpful assistant."
+      },
+      {
+        "role": "user",
+        "content": "Why is the sky blue"
+      }
+    ]
+  }
+})";
+
+TEST(predict, seed_001_upstream_request) {
+    auto c = registry::compile_connector(
+        json::parse(seed_connector).as_object(), registry::param_map{{"openAI_key", std::string(credential)}}
+    );
+    ASSERT_TRUE(c.has_value());
+    auto p = plan(*c, seed_predict);
+    ASSERT_EQ(p.calls.size(), 1u);
+    const auto& call = p.calls[0];
+    EXPECT_EQ(call.method, "POST");
+    EXPECT_EQ(call.url, "https://127.0.0.1:11434/v1/chat/completions");
+    EXPECT_EQ(
+        call.body,
+        R"({ "model": "qwen3:4b", "messages": [{"role":"system","content":"You are a helpful assistant."},)"
+        R"({"role":"user","content":"Why is the sky blue"}] })"
+    );
+    const registry::header_list expected{
+        {"Authorization", "Bearer " + std::string(credential)},
+        {"Content-Type", "application/json"},
+    };
+    EXPECT_EQ(call.headers, expected);
+    EXPECT_EQ(p.action, &c->actions[0]);
+    EXPECT_EQ(p.action_type, "PREDICT");
+}
+
+TEST(predict, seed_001_response_is_wrapped_as_data_as_map) {
+    auto c = registry::compile_connector(json::parse(seed_connector).as_object(), {});
+    ASSERT_TRUE(c.has_value());
+    auto p = plan(*c, seed_predict);
+    constexpr std::string_view upstream =
+        R"({"choices":[{"finish_reason":"stop","index":0,"message":{"role":"assistant","content":"Rayleigh."}}],)"
+        R"("created":1757369906,"model":"qwen3:4b","object":"chat.completion",)"
+        R"("usage":{"completion_tokens":264,"prompt_tokens":563,"total_tokens":827}})";
+    auto element = registry::finish_call(p, 0, 200, upstream, 100'000'000);
+    ASSERT_TRUE(element.has_value()) << element.error().reason;
+    std::vector<json::object> elements;
+    elements.push_back(std::move(*element));
+    EXPECT_EQ(
+        json::serialize(registry::wrap_inference_results(std::move(elements))),
+        std::string(R"({"inference_results":[{"output":[{"name":"response","dataAsMap":)") +
+            std::string(upstream) + R"(}],"status_code":200}]})"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// §3.1 parameter map and escaping
+
+TEST(predict, user_content_reaches_the_body_escaped_once_and_decodes_identically) {
+    const std::string prompt =
+        "He said \"hi\" \\ back\nline2\ttab\r\x01 caf\xC3\xA9 \xF0\x9F\x98\x80 "
+        "</script><script>alert(1)</script> {}[]";
+    json::object body{{"parameters", json::object{{"prompt", prompt}}}};
+    const auto c = connector(chat_action, chat_params);
+    const std::string sent = only_body(c, json::serialize(body));
+    // Valid JSON whose string decodes back to exactly what the user sent.
+    boost::system::error_code ec;
+    const auto parsed = json::parse(sent, ec);
+    ASSERT_FALSE(ec) << sent;
+    EXPECT_EQ(parsed.at("messages").at(0).at("content").as_string(), prompt);
+    EXPECT_EQ(parsed.at("model").as_string(), "gpt-4o");
+    // commons-text escapeJson: `/` escaped, non-ASCII as upper-case \u escapes, surrogate pairs.
+    EXPECT_NE(sent.find(R"(<\/script>)"), std::string::npos) << sent;
+    EXPECT_NE(sent.find(R"(caf\u00E9 \uD83D\uDE00)"), std::string::npos) << sent;
+    EXPECT_NE(sent.find(R"(\"hi\" \\ back\nline2\ttab\r\u0001)"), std::string::npos) << sent;
+}
+
+TEST(predict, non_string_parameters_are_stringified_and_containers_inserted_raw) {
+    const auto c = connector(
+        {{"request_body",
+          R"({"n":${parameters.n},"f":${parameters.f},"b":${parameters.b},"o":${parameters.o},"s":"${parameters.s}"})"}}
+    );
+    const std::string sent =
+        only_body(c, R"({"parameters":{"n":7,"f":0.5,"b":true,"o":{"k":"v<"},"s":"a"}})");
+    // Numbers keep their Java text, the object is gson text (HTML-safe) inserted raw.
+    EXPECT_EQ(sent, R"({"n":7,"f":0.5,"b":true,"o":{"k":"v\u003c"},"s":"a"})");
+    // A string that is itself a whole JSON object is not escaped either (ml-commons #5070), so inside a
+    // quoted placeholder it breaks the payload, exactly as in ml-commons.
+    auto e = plan_error(c, R"({"parameters":{"n":1,"f":1,"b":1,"o":1,"s":"{\"a\":1}"}})");
+    EXPECT_EQ(e.reason, R"(Invalid payload: {"n":1,"f":1,"b":1,"o":1,"s":"{"a":1}"})");
+}
+
+TEST(predict, no_escape_params_and_request_overrides_connector) {
+    const auto c = connector(
+        {{"request_body",
+          R"({"model":"${parameters.model}","raw":"${parameters.raw}","esc":"${parameters.esc}"})"}},
+        chat_params
+    );
+    const std::string sent = only_body(
+        c, R"({"parameters":{"model":"mine","raw":"a\\\"b","esc":"a\"b","no_escape_params":"raw, other"}})"
+    );
+    EXPECT_EQ(sent, R"({"model":"mine","raw":"a\"b","esc":"a\"b"})");
+}
+
+TEST(predict, connector_parameters_are_never_escaped) {
+    const auto c =
+        connector({{"request_body", R"({"p":"${parameters.prefix}${parameters.q}"})"}}, {{"prefix", "\\\""}});
+    EXPECT_EQ(only_body(c, R"({"parameters":{"q":"\""}})"), R"({"p":"\"\""})");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// §3.2 body rules and missing parameters
+
+TEST(predict, missing_parameter_messages) {
+    const auto c = connector(chat_action, chat_params);
+    auto e = plan_error(c, R"({"parameters":{}})");
+    EXPECT_EQ(e.code, errc::illegal_argument);
+    EXPECT_EQ(e.reason, "Some parameter placeholder not filled in payload: prompt");
+
+    // Unquoted missing placeholder: the payload is not JSON, so that is what is reported first.
+    const auto unquoted = connector({{"request_body", R"({"messages": ${parameters.messages}})"}});
+    e = plan_error(unquoted, R"({"parameters":{}})");
+    EXPECT_EQ(e.reason, R"(Invalid payload: {"messages": ${parameters.messages}})");
+
+    // Skipping the check lets the placeholder through untouched.
+    const std::string sent = only_body(c, R"({"parameters":{"skip_validating_missing_parameters":"true"}})");
+    EXPECT_EQ(sent, R"({"model":"gpt-4o","messages":[{"role":"user","content":"${parameters.prompt}"}]})");
+
+    // `"${parameters.k:-null}"` becomes a bare null.
+    const auto nullable = connector({{"request_body", R"({"stop":"${parameters.stop:-null}"})"}});
+    EXPECT_EQ(only_body(nullable, R"({"parameters":{}})"), R"({"stop":null})");
+}
+
+TEST(predict, absent_request_body_sends_http_body_raw) {
+    const auto c = connector({});
+    EXPECT_EQ(only_body(c, R"({"parameters":{"http_body":"{\"raw\":\"a\\\"b\"}"}})"), R"({"raw":"a\"b"})");
+    // No http_body either: a POST with nothing to send is refused.
+    auto e = plan_error(c, R"({"parameters":{}})");
+    EXPECT_EQ(e.reason, "Content length is 0. Aborting request to remote model");
+    // The missing-parameter check applies to the raw body too.
+    e = plan_error(c, R"({"parameters":{"http_body":"{\"a\":\"${parameters.zz}\"}"}})");
+    EXPECT_EQ(e.reason, "Some parameter placeholder not filled in payload: zz");
+}
+
+TEST(predict, methods) {
+    auto get = plan(connector({{"method", "get"}}), R"({"parameters":{}})");
+    ASSERT_EQ(get.calls.size(), 1u);
+    EXPECT_EQ(get.calls[0].method, "GET");
+    EXPECT_EQ(get.calls[0].body, "");
+
+    auto e = plan_error(connector({{"method", "PATCH"}}), R"({"parameters":{"http_body":"{}"}})");
+    EXPECT_EQ(e.code, errc::illegal_argument);
+    EXPECT_EQ(e.reason, "unsupported http method");
+
+    auto put = plan(connector({{"method", "put"}, {"request_body", "{}"}}), R"({"parameters":{}})");
+    EXPECT_EQ(put.calls.at(0).method, "PUT");
+    EXPECT_EQ(put.calls.at(0).body, "{}");
+}
+
+TEST(predict, stream_parameter_is_ignored_on_the_plain_path) {
+    const auto c = connector(chat_action, chat_params);
+    const std::string body =
+        R"({"parameters":{"prompt":"hi","stream":"true","_llm_interface":"openai/v1/chat/completions"}})";
+    EXPECT_EQ(only_body(c, body), R"({"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]})");
+    // The streaming handler asks for the flag explicitly.
+    auto p = registry::plan_predict(c, request(body), registry::predict_options{.streaming = true});
+    ASSERT_TRUE(p.has_value()) << p.error().reason;
+    EXPECT_EQ(
+        p->calls.at(0).body, R"({"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true})"
+    );
+}
+
+TEST(predict, charset_parameter) {
+    const auto c = connector(chat_action, chat_params);
+    auto p = plan(c, R"({"parameters":{"prompt":"x","charset":"ISO-8859-1"}})");
+    EXPECT_EQ(p.calls.at(0).body, R"({"model":"gpt-4o","messages":[{"role":"user","content":"x"}]})");
+    // Raw (unescaped) non-ASCII text is transcoded; what Latin-1 cannot hold becomes '?'.
+    const auto raw =
+        connector({{"request_body", R"({"t":"${parameters.t}"})"}}, {{"t", "\xC3\xA9\xE2\x82\xAC"}});
+    p = plan(raw, R"({"parameters":{"charset":"latin1"}})");
+    EXPECT_EQ(p.calls.at(0).body, "{\"t\":\"\xE9?\"}");
+    auto e = plan_error(c, R"({"parameters":{"prompt":"x","charset":"EBCDIC-XYZ"}})");
+    EXPECT_EQ(e.reason, "Unsupported charset: EBCDIC-XYZ");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// §3.3 URL, §3.5 headers
+
+TEST(predict, url_must_be_absolute_http_with_a_host) {
+    const std::string invalid =
+        "Encountered error when trying to create uri from endpoint in ml connector. Please update the "
+        "endpoint in "
+        "connection configuration: ";
+    auto e = plan_error(
+        connector({{"url", "https://${parameters.host}/v1"}, {"request_body", "{}"}}), R"({"parameters":{}})"
+    );
+    EXPECT_EQ(e.code, errc::illegal_argument);
+    EXPECT_EQ(e.reason, invalid);
+    e = plan_error(connector({{"url", "invalid-endpoint"}, {"request_body", "{}"}}), R"({"parameters":{}})");
+    EXPECT_EQ(e.reason, invalid);
+    e = plan_error(
+        connector({{"url", "ftp://files.example.com/x"}, {"request_body", "{}"}}), R"({"parameters":{}})"
+    );
+    EXPECT_EQ(e.reason, "Protocol is not http or https: ftp");
+    // A request parameter may complete the URL (it is escaped like everything else).
+    auto p = plan(
+        connector({{"url", "http://${parameters.host}:8080/v1/${parameters.path}"}, {"request_body", "{}"}}),
+        R"({"parameters":{"host":"10.0.0.5","path":"embed"}})"
+    );
+    EXPECT_EQ(p.calls.at(0).url, "http://10.0.0.5:8080/v1/embed");
+}
+
+TEST(predict, headers) {
+    const auto c = connector(
+        {{"request_body", "{}"},
+         {"headers",
+          json::object{
+              {"Authorization", "Bearer ${credential.key}"},
+              {"content-type", "application/json; charset=utf-8"},
+              {"X-Tenant", "${parameters.tenant}"}}}}
+    );
+    auto p = plan(c, R"({"parameters":{"tenant":"acme"}})");
+    const registry::header_list expected{
+        {"Authorization", "Bearer " + std::string(credential)},
+        {"content-type", "application/json; charset=utf-8"},
+        {"X-Tenant", "acme"},
+    };
+    EXPECT_EQ(p.calls.at(0).headers, expected);  // no second Content-Type
+    auto e = plan_error(c, R"({"parameters":{}})");
+    EXPECT_EQ(e.reason, "Header 'X-Tenant' contains unresolved placeholder. Required parameter is missing.");
+    // Request values are escaped (a control character becomes `\u0007` text) unless told otherwise.
+    EXPECT_EQ(
+        plan(c, R"({"parameters":{"tenant":"a\u0007b"}})").calls.at(0).headers.at(2).second, R"(a\u0007b)"
+    );
+    e = plan_error(c, R"({"parameters":{"tenant":"a\u0007b","no_escape_params":"tenant"}})");
+    EXPECT_EQ(e.reason, "Header value contains invalid control character");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Actions, Painless, processor chains
+
+TEST(predict, unsupported_features_fail_clearly_before_any_call) {
+    const auto c = connector(chat_action, chat_params);
+    auto e = plan_error(c, R"({"parameters":{"prompt":"x"},"action_type":"execute"})");
+    EXPECT_EQ(e.reason, "no EXECUTE action found");
+
+    const auto painless_post =
+        connector({{"request_body", "{}"}, {"post_process_function", "def x = params.result; return x;"}});
+    e = plan_error(painless_post, R"({"parameters":{}})");
+    EXPECT_EQ(e.code, errc::illegal_argument);
+    EXPECT_NE(e.reason.find("not supported by modelrelay"), std::string::npos) << e.reason;
+
+    // A Painless pre-process function is ignored for `parameters` input, as in ml-commons (#2986) ...
+    const auto painless_pre = connector({{"request_body", "{}"}, {"pre_process_function", "return params;"}});
+    EXPECT_EQ(only_body(painless_pre, R"({"parameters":{}})"), "{}");
+    // ... unless asked to run, and always for text_docs.
+    e = plan_error(
+        painless_pre, R"({"parameters":{"pre_process_function.process_remote_inference_input":"true"}})"
+    );
+    EXPECT_NE(e.reason.find("Painless"), std::string::npos) << e.reason;
+    e = plan_error(painless_pre, R"({"text_docs":["a"]})", "text_embedding");
+    EXPECT_NE(e.reason.find("Painless"), std::string::npos) << e.reason;
+
+    e = plan_error(c, R"({"parameters":{"prompt":"x","output_processors":[{"type":"to_string"}]}})");
+    EXPECT_NE(e.reason.find("not supported by modelrelay"), std::string::npos) << e.reason;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Embeddings: built-in pre/post functions, text_docs and parameters input, chunking
+
+const json::object openai_embedding_action{
+    {"url", "https://api.openai.com/v1/embeddings"},
+    {"request_body", R"({ "input": ${parameters.input}, "model": "${parameters.model}" })"},
+    {"pre_process_function", "connector.pre_process.openai.embedding"},
+    {"post_process_function", "connector.post_process.openai.embedding"},
+};
+const json::object embedding_params{{"model", "text-embedding-3-small"}};
+
+constexpr std::string_view openai_embedding_response = R"({
+  "object": "list",
+  "data": [
+    {"object": "embedding", "index": 0, "embedding": [0.0023064255, -0.009327292, 1]},
+    {"object": "embedding", "index": 1, "embedding": [-0.5, 2.5E-7, 3]}
+  ],
+  "model": "text-embedding-3-small",
+  "usage": {"prompt_tokens": 8, "total_tokens": 8}
+})";
+
+TEST(predict, openai_embedding_with_text_docs) {
+    const auto c = connector(openai_embedding_action, embedding_params);
+    auto p = plan(c, R"({"text_docs":["hello", "say \"hi\" <b>"]})", "text_embedding");
+    ASSERT_EQ(p.calls.size(), 1u);
+    // gson (HTML-safe) array of the docs, inserted raw.
+    EXPECT_EQ(
+        p.calls[0].body,
+        R"({ "input": ["hello","say \"hi\" \u003cb\u003e"], "model": "text-embedding-3-small" })"
+    );
+    EXPECT_EQ(p.calls[0].url, "https://api.openai.com/v1/embeddings");
+    EXPECT_EQ(
+        finish(p, 200, openai_embedding_response),
+        R"({"output":[)"
+        R"({"name":"sentence_embedding","data_type":"FLOAT32","shape":[3],"data":[2.3064255E-3,-9.327292E-3,1]},)"
+        R"({"name":"sentence_embedding","data_type":"FLOAT32","shape":[3],"data":[-5E-1,2.5E-7,3]}],)"
+        R"("status_code":200})"
+    );
+}
+
+TEST(predict, openai_embedding_with_parameters_input) {
+    const auto c = connector(openai_embedding_action, embedding_params);
+    auto p = plan(c, R"({"parameters":{"input":["hello","world"]}})");
+    ASSERT_EQ(p.calls.size(), 1u);
+    EXPECT_EQ(p.calls[0].body, R"({ "input": ["hello","world"], "model": "text-embedding-3-small" })");
+    const std::string out = finish(p, 200, openai_embedding_response);
+    EXPECT_EQ(json::parse(out).at("output").as_array().size(), 2u);
+}
+
+TEST(predict, text_docs_without_pre_process_function_imply_default_embedding) {
+    const auto c = connector({{"request_body", R"({"input": ${parameters.input}})"}});
+    EXPECT_EQ(only_body(c, R"({"text_docs":["a","b"]})", "TEXT_EMBEDDING"), R"({"input": ["a","b"]})");
+}
+
+TEST(predict, step_size_splits_docs_into_calls_in_order) {
+    const auto c =
+        connector(openai_embedding_action, {{"model", "m"}, {"input_docs_processed_step_size", "2"}});
+    auto p = plan(c, R"({"text_docs":["a","b","c"]})", "text_embedding");
+    ASSERT_EQ(p.calls.size(), 2u);
+    EXPECT_EQ(p.calls[0].body, R"({ "input": ["a","b"], "model": "m" })");
+    EXPECT_EQ(p.calls[1].body, R"({ "input": ["c"], "model": "m" })");
+
+    auto zero = connector(openai_embedding_action, {{"input_docs_processed_step_size", "0"}});
+    auto e = plan_error(zero, R"({"text_docs":["a"]})", "text_embedding");
+    EXPECT_EQ(e.reason, "Invalid parameter: input_docs_processed_step_size. It must be positive integer.");
+    auto junk = connector(openai_embedding_action, {{"input_docs_processed_step_size", "two"}});
+    e = plan_error(junk, R"({"text_docs":["a"]})", "text_embedding");
+    EXPECT_EQ(e.reason, R"(For input string: "two")");
+}
+
+TEST(predict, bedrock_embedding_makes_one_call_per_doc) {
+    const auto c = connector({
+        {"request_body", R"({ "inputText": "${parameters.inputText}" })"},
+        {"pre_process_function", "connector.pre_process.bedrock.embedding"},
+        {"post_process_function", "connector.post_process.bedrock.embedding"},
+    });
+    auto p = plan(c, R"({"text_docs":["first \"doc\"","second"]})", "text_embedding");
+    ASSERT_EQ(p.calls.size(), 2u);
+    EXPECT_EQ(p.calls[0].body, R"({ "inputText": "first \"doc\"" })");
+    EXPECT_EQ(p.calls[1].body, R"({ "inputText": "second" })");
+    EXPECT_EQ(
+        finish(p, 200, R"({"embedding":[1.5,2],"inputTextTokenCount":2})"),
+        R"({"output":[{"name":"sentence_embedding","data_type":"FLOAT32","shape":[2],"data":[1.5E0,2]}],"status_code":200})"
+    );
+}
+
+TEST(predict, cohere_embedding_and_data_type_from_filter) {
+    const auto c = connector({
+        {"request_body", R"({ "texts": ${parameters.texts}, "embedding_types": ["int8"] })"},
+        {"pre_process_function", "connector.pre_process.cohere.embedding"},
+        {"post_process_function", "connector.post_process.cohere_v2.embedding.int8"},
+    });
+    auto p = plan(c, R"({"text_docs":["x"]})", "text_embedding");
+    EXPECT_EQ(p.calls.at(0).body, R"({ "texts": ["x"], "embedding_types": ["int8"] })");
+    EXPECT_EQ(p.data_type, "INT8");
+    EXPECT_EQ(
+        finish(p, 200, R"({"embeddings":{"int8":[[-3,7]]}})"),
+        R"({"output":[{"name":"sentence_embedding","data_type":"INT8","shape":[2],"data":[-3,7]}],"status_code":200})"
+    );
+}
+
+TEST(predict, embedding_post_process_validation_texts) {
+    const auto c = connector(openai_embedding_action, embedding_params);
+    auto p = plan(c, R"({"text_docs":["x"]})", "text_embedding");
+    auto e = finish_error(p, 200, R"({"data":[{"embedding":"oops"}]})");
+    EXPECT_EQ(e.code, errc::illegal_argument);
+    EXPECT_EQ(e.reason, "The embedding should be a non-empty List containing List of Float values.");
+    e = finish_error(p, 200, R"({"data":[{"embedding":["a"]}]})");
+    EXPECT_EQ(e.reason, "The embedding should be a non-empty List containing Float values.");
+    e = finish_error(p, 200, R"({"data":[{"embedding":[]}]})");
+    EXPECT_EQ(e.reason, "The embedding should be a non-empty List containing Float values.");
+    e = finish_error(p, 200, R"({"error":"no data"})");
+    EXPECT_EQ(e.reason, "No results for path: $.data[*].embedding");
+    // response_filter overrides the built-in path.
+    auto p2 = plan(c, R"({"parameters":{"input":["x"],"response_filter":"$.model"}})");
+    EXPECT_EQ(p2.response_filter->source(), "$.model");
+    e = finish_error(p2, 200, openai_embedding_response);
+    EXPECT_EQ(e.reason, "Post process function input is not a List.");
+}
+
+TEST(predict, empty_embedding_list_gives_an_element_without_output) {
+    const auto c = connector(openai_embedding_action, embedding_params);
+    auto p = plan(c, R"({"text_docs":["x"]})", "text_embedding");
+    EXPECT_EQ(finish(p, 200, R"({"data":[]})"), R"({"status_code":200})");
+}
+
+TEST(predict, text_docs_pre_process_needs_text_docs) {
+    const auto c = connector(openai_embedding_action, embedding_params);
+    auto e = plan_error(c, R"({"query_text":"q","text_docs":["a"]})", "text_similarity");
+    EXPECT_EQ(e.reason, "This pre_process_function can only support TextDocsInputDataSet");
+    e = plan_error(c, R"({"text_docs":[null]})", "text_embedding");
+    EXPECT_EQ(e.reason, "No input text or image provided");
+    const auto plain = connector(chat_action, chat_params);
+    e = plan_error(plain, R"({"query_text":"q","text_docs":["a"]})", "text_similarity");
+    EXPECT_EQ(e.reason, "pre_process_function not defined in connector");
+}
+
+TEST(predict, rerank_with_text_similarity) {
+    const auto c = connector({
+        {"url", "https://api.cohere.ai/v1/rerank"},
+        {"request_body",
+         R"({ "documents": ${parameters.documents}, "query": "${parameters.query}", "top_n": ${parameters.top_n} })"},
+        {"pre_process_function", "connector.pre_process.cohere.rerank"},
+        {"post_process_function", "connector.post_process.cohere.rerank"},
+    });
+    auto p = plan(c, R"({"query_text":"what is \"x\"?","text_docs":["doc a","doc b"]})", "text_similarity");
+    ASSERT_EQ(p.calls.size(), 1u);
+    EXPECT_EQ(
+        p.calls[0].body, R"({ "documents": ["doc a","doc b"], "query": "what is \"x\"?", "top_n": 2 })"
+    );
+    EXPECT_EQ(
+        finish(
+            p, 200, R"({"results":[{"index":1,"relevance_score":0.9},{"index":0,"relevance_score":0.25}]})"
+        ),
+        R"({"output":[{"name":"similarity","data_type":"FLOAT32","shape":[1],"data":[2.5E-1]},)"
+        R"({"name":"similarity","data_type":"FLOAT32","shape":[1],"data":[9E-1]}],"status_code":200})"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// §4 response wrapping and upstream failures
+
+TEST(predict, response_filter_and_wrapping) {
+    const auto c = connector(chat_action, chat_params);
+    constexpr std::string_view chat_response =
+        R"({"choices":[{"message":{"role":"assistant","content":"Hello!"}}],"usage":{"total_tokens":3},)"
+        R"("tool":"{\"a\":[1,2]}"})";
+    auto p = plan(c, R"({"parameters":{"prompt":"x","response_filter":"$.choices[0].message.content"}})");
+    EXPECT_EQ(
+        finish(p, 200, chat_response),
+        R"({"output":[{"name":"response","dataAsMap":{"response":"Hello!"}}],"status_code":200})"
+    );
+    p = plan(c, R"({"parameters":{"prompt":"x","response_filter":"$.usage"}})");
+    EXPECT_EQ(
+        finish(p, 200, chat_response),
+        R"({"output":[{"name":"response","dataAsMap":{"total_tokens":3}}],"status_code":200})"
+    );
+    // A string holding a JSON object is parsed.
+    p = plan(c, R"({"parameters":{"prompt":"x","response_filter":"$.tool"}})");
+    EXPECT_EQ(
+        finish(p, 200, chat_response),
+        R"({"output":[{"name":"response","dataAsMap":{"a":[1,2]}}],"status_code":200})"
+    );
+    // Indefinite paths give a list.
+    p = plan(c, R"({"parameters":{"prompt":"x","response_filter":"$.choices[*].message.role"}})");
+    EXPECT_EQ(
+        finish(p, 200, chat_response),
+        R"({"output":[{"name":"response","dataAsMap":{"response":["assistant"]}}],"status_code":200})"
+    );
+    // A miss is an error, never the whole body.
+    p = plan(c, R"({"parameters":{"prompt":"x","response_filter":"$.nope"}})");
+    auto e = finish_error(p, 200, chat_response);
+    EXPECT_EQ(e.code, errc::illegal_argument);
+    EXPECT_EQ(e.reason, "No results for path: $.nope");
+    // A bad filter is refused before the call.
+    e = plan_error(c, R"({"parameters":{"prompt":"x","response_filter":"$[?(@.a)]"}})");
+    EXPECT_EQ(e.code, errc::illegal_argument);
+}
+
+TEST(predict, array_and_scalar_bodies) {
+    const auto c = connector(chat_action, chat_params);
+    auto p = plan(c, R"({"parameters":{"prompt":"x"}})");
+    EXPECT_EQ(
+        finish(p, 200, R"([1,"two",{"3":null}])"),
+        R"({"output":[{"name":"response","dataAsMap":{"response":[1,"two",{"3":null}]}}],"status_code":200})"
+    );
+    auto e = finish_error(p, 200, "42");
+    EXPECT_EQ(e.code, errc::illegal_argument);
+    EXPECT_EQ(e.reason, "Unsupported response type");
+    e = finish_error(p, 200, R"("just text")");
+    EXPECT_EQ(e.reason, "Unsupported response type");
+    // A filter may select a scalar: it is wrapped.
+    p = plan(c, R"({"parameters":{"prompt":"x","response_filter":"$.n"}})");
+    EXPECT_EQ(
+        finish(p, 200, R"({"n":12345678901234})"),
+        R"({"output":[{"name":"response","dataAsMap":{"response":12345678901234}}],"status_code":200})"
+    );
+    // status_code is the upstream status; 300 still counts as success.
+    p = plan(c, R"({"parameters":{"prompt":"x"}})");
+    EXPECT_EQ(
+        finish(p, 201, R"({"ok":true})"),
+        R"({"output":[{"name":"response","dataAsMap":{"ok":true}}],"status_code":201})"
+    );
+    EXPECT_EQ(
+        finish(p, 300, R"({"ok":true})"),
+        R"({"output":[{"name":"response","dataAsMap":{"ok":true}}],"status_code":300})"
+    );
+}
+
+TEST(predict, upstream_error_statuses_pass_through) {
+    const auto c = connector(chat_action, chat_params);
+    auto p = plan(c, R"({"parameters":{"prompt":"x"}})");
+    struct status_case {
+        unsigned status;
+        std::string_view body;
+        std::string_view reason;
+    };
+    for (const auto& t : {
+             status_case{401, R"({"error":"bad key"})", R"(Error from remote service: {"error":"bad key"})"},
+             status_case{404, "not found", "Error from remote service: not found"},
+             status_case{
+                 429, R"({"error":"slow down"})", R"(Error from remote service: {"error":"slow down"})"},
+             status_case{503, "", "Remote service returned error status 503 with empty body"},
+             status_case{500, " \r\n", "Remote service returned error status 500 with empty body"},
+             status_case{301, "moved", "Error from remote service: moved"},
+             status_case{199, "x", "Error from remote service: x"},
+         }) {
+        auto e = finish_error(p, t.status, t.body);
+        EXPECT_EQ(e.code, errc::upstream_status) << t.status;
+        EXPECT_EQ(e.status, static_cast<int>(t.status));
+        EXPECT_EQ(e.reason, t.reason);
+    }
+    // Invalid UTF-8 in the upstream text is replaced, so the error body stays valid JSON.
+    auto e = finish_error(p, 400, "bad \xFF byte");
+    EXPECT_EQ(e.reason, "Error from remote service: bad \xEF\xBF\xBD byte");
+}
+
+TEST(predict, bad_successful_bodies) {
+    const auto c = connector(chat_action, chat_params);
+    auto p = plan(c, R"({"parameters":{"prompt":"x"}})");
+    auto e = finish_error(p, 200, "");
+    EXPECT_EQ(e.code, errc::bad_gateway);
+    EXPECT_EQ(e.reason, "Remote service returned empty response body");
+    e = finish_error(p, 204, "  \n");
+    EXPECT_EQ(e.code, errc::bad_gateway);
+    e = finish_error(p, 200, "<html>oops</html>");
+    EXPECT_EQ(e.code, errc::illegal_argument);
+    EXPECT_EQ(e.reason.rfind("Invalid JSON format: ", 0), 0u) << e.reason;
+    e = finish_error(p, 200, R"({"a":1} trailing)");
+    EXPECT_EQ(e.reason.rfind("Invalid JSON format: ", 0), 0u) << e.reason;
+    e = finish_error(p, 200, R"({"a":"0123456789"})", 10);
+    EXPECT_EQ(e.code, errc::illegal_argument);
+    EXPECT_EQ(e.reason, "JSON string size exceeds maximum allowed size (10 bytes)");
+    // -1 means unlimited.
+    EXPECT_EQ(
+        finish(p, 200, R"({"a":"0123456789"})", -1),
+        R"({"output":[{"name":"response","dataAsMap":{"a":"0123456789"}}],"status_code":200})"
+    );
+}
+
+TEST(predict, wrap_inference_results_keeps_call_order) {
+    std::vector<json::object> elements;
+    elements.push_back(json::object{{"status_code", 200}});
+    elements.push_back(json::object{{"status_code", 201}});
+    EXPECT_EQ(
+        json::serialize(registry::wrap_inference_results(std::move(elements))),
+        R"({"inference_results":[{"status_code":200},{"status_code":201}]})"
+    );
+    EXPECT_EQ(json::serialize(registry::wrap_inference_results({})), R"({"inference_results":[]})");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Body parsers
+
+TEST(predict, remote_parser) {
+    auto r = request(R"({"parameters":{"a":1},"dlq":{"x":"y"},"other":[1]})");
+    EXPECT_EQ(r.kind, predict_input_kind::parameters);
+    EXPECT_EQ(json::serialize(r.parameters), R"({"a":1})");
+    EXPECT_EQ(r.action_type, "PREDICT");
+    EXPECT_EQ(request(R"({"action_type":"batch_predict"})", "Remote").action_type, "BATCH_PREDICT");
+    EXPECT_TRUE(request("{}").parameters.empty());
+    EXPECT_EQ(request_error(R"({"action_type":"bogus"})").reason, "Wrong Action Type of bogus");
+    auto e = registry::parse_predict_body(json::value(nullptr), "");
+    ASSERT_FALSE(e.has_value());
+    EXPECT_EQ(e.error().code, errc::parse_failed);
+    EXPECT_EQ(e.error().reason, "request body is required");
+}
+
+TEST(predict, bad_algorithm) {
+    auto e = request_error(R"({"parameters":{}})", "nonsense");
+    EXPECT_EQ(e.code, errc::illegal_argument);
+    EXPECT_EQ(e.reason, "Wrong function name");
+    // A real function name without a remote input format parses, but the connector cannot use it.
+    auto r = request(R"({"input_data":{}})", "kmeans");
+    EXPECT_EQ(r.kind, predict_input_kind::none);
+    EXPECT_EQ(
+        plan_error(connector(chat_action), R"({"input_data":{}})", "kmeans").reason,
+        "pre_process_function not defined in connector"
+    );
+}
+
+TEST(predict, text_embedding_parser) {
+    auto r = request(
+        R"({"text_docs":["a", 7, null],"parameters":{"content_type":"query","model":"ignored"}})",
+        "text_embedding"
+    );
+    EXPECT_EQ(r.kind, predict_input_kind::text_docs);
+    ASSERT_EQ(r.text_docs.size(), 3u);
+    EXPECT_EQ(r.text_docs[0], "a");
+    EXPECT_EQ(r.text_docs[1], "7");
+    EXPECT_FALSE(r.text_docs[2].has_value());
+    const registry::param_map expected{{"content_type", "QUERY"}, {"sparse_embedding_format", "WORD"}};
+    EXPECT_EQ(r.algorithm_parameters, expected);
+    EXPECT_TRUE(r.parameters.empty());
+
+    EXPECT_EQ(request_error(R"({"text_docs":[]})", "text_embedding").reason, "empty docs");
+    EXPECT_EQ(request_error(R"({})", "sparse_encoding").reason, "empty docs");
+    auto e = request_error(R"({"text_docs":"a"})", "text_embedding");
+    EXPECT_EQ(e.code, errc::parsing);
+    EXPECT_EQ(
+        e.reason, "Failed to parse object: expecting token of type [START_ARRAY] but found [VALUE_STRING]"
+    );
+    e = request_error(R"({"text_docs":["a"],"parameters":{"content_type":"both"}})", "text_embedding");
+    EXPECT_EQ(
+        e.reason,
+        "No enum constant org.opensearch.ml.common.input.parameter.textembedding."
+        "AsymmetricTextEmbeddingParameters.EmbeddingContentType.BOTH"
+    );
+    e = request_error(R"({"text_docs":[{"a":1}]})", "text_embedding");
+    EXPECT_EQ(e.code, errc::illegal_state);
+
+    // Algorithm parameters reach the template unescaped, request `parameters` do not exist for text docs.
+    const auto c = connector(
+        {{"request_body", R"({"input": ${parameters.input}, "type": "${parameters.content_type:-none}"})"}}
+    );
+    EXPECT_EQ(
+        only_body(c, R"({"text_docs":["a"],"parameters":{"content_type":"passage"}})", "text_embedding"),
+        R"({"input": ["a"], "type": "PASSAGE"})"
+    );
+}
+
+TEST(predict, text_similarity_parser) {
+    auto r = request(R"({"query_text":"q","text_docs":["a","b"]})", "text_similarity");
+    EXPECT_EQ(r.kind, predict_input_kind::text_similarity);
+    EXPECT_EQ(r.query_text, "q");
+    EXPECT_EQ(r.text_docs.size(), 2u);
+    EXPECT_EQ(
+        request_error(R"({"query_text":"q"})", "text_similarity").reason, "No text documents were provided"
+    );
+    EXPECT_EQ(
+        request_error(R"({"text_docs":["a"]})", "text_similarity").reason, "No query text was provided"
+    );
+}
+
+}  // namespace
+}  // namespace modelrelay::test
