@@ -235,6 +235,16 @@ TEST_F(predict, upstream_faults_map_to_documented_errors_and_the_server_keeps_se
     expect_error(predict_on(model_id), 500, "Error communicating with remote model:");
     upstream_->enqueue(fake_reply::reset_mid_response());
     expect_error(predict_on(model_id), 500, "Error communicating with remote model:");
+    ASSERT_EQ(
+        c().put("/_cluster/settings", R"({"transient":{"plugins.ml_commons.max_json_size":1000}})").status,
+        200
+    );
+    upstream_->enqueue(fake_reply::oversized(5000));
+    expect_error(predict_on(model_id), 400, "JSON string size exceeds maximum allowed size (1000 bytes)");
+    ASSERT_EQ(
+        c().put("/_cluster/settings", R"({"transient":{"plugins.ml_commons.max_json_size":null}})").status,
+        200
+    );
     // After every fault the pool and the server still work.
     auto ok = predict_on(model_id);
     EXPECT_EQ(ok.status, 200) << ok.body;
