@@ -408,5 +408,83 @@ TEST_F(predict, bad_model_inputs_change_nothing) {
     EXPECT_EQ(all_models(), before);
 }
 
+TEST_F(predict, algorithm_route_and_per_model_auto_deploy_switch) {
+    const auto model_id = ready_model("", R"("deploy_setting": {"is_auto_deploy_enabled": false}, )");
+    auto p = c().post("/_plugins/_ml/_predict/remote/" + model_id, seed_predict);
+    EXPECT_EQ(p.status, 200) << p.body;
+    expect_error(
+        c().post("/_plugins/_ml/_predict/bogus/" + model_id, seed_predict), 400, "Wrong function name"
+    );
+    ASSERT_EQ(c().post("/_plugins/_ml/models/" + model_id + "/_undeploy", "").status, 200);
+    expect_error(
+        predict_on(model_id),
+        400,
+        "Auto deployment disabled for this model, please deploy model first Model ID: " + model_id
+    );
+}
+
+TEST_F(predict, inline_connector_credentials_rotate_on_a_deployed_model) {
+    ASSERT_EQ(c().put("/_cluster/settings", trust_all).status, 200);
+    ASSERT_EQ(c().put("/_cluster/settings", private_on).status, 200);
+    const std::string body =
+        R"({"name": "inline", "function_name": "remote", "connector": )" + seed_connector(endpoint_) + "}";
+    auto r = c().post("/_plugins/_ml/models/_register?deploy=true", body);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const std::string model_id(r.json().at("model_id").as_string());
+    auto got = c().get("/_plugins/_ml/models/" + model_id);
+    EXPECT_EQ(got.body.find("sk-predict"), std::string::npos);
+    EXPECT_FALSE(got.json().at("connector").as_object().contains("credential"));
+    ASSERT_EQ(predict_on(model_id).status, 200);
+    EXPECT_EQ(upstream_->last_request()->header("authorization"), "Bearer sk-predict-sentinel-42");
+    auto u = c().put(
+        "/_plugins/_ml/models/" + model_id, R"({"connector": {"credential": {"openAI_key": "sk-rotated"}}})"
+    );
+    ASSERT_EQ(u.status, 200) << u.body;
+    EXPECT_EQ(u.json().at("result").as_string(), "updated");
+    ASSERT_EQ(predict_on(model_id).status, 200);
+    EXPECT_EQ(upstream_->last_request()->header("authorization"), "Bearer sk-rotated");
+}
+
+TEST_F(predict, model_groups_and_tasks_lifecycle) {
+    auto g = c().post("/_plugins/_ml/model_groups/_register", R"({"name": "group one", "description": "d"})");
+    ASSERT_EQ(g.status, 200) << g.body;
+    EXPECT_EQ(g.json().at("status").as_string(), "CREATED");
+    const std::string group_id(g.json().at("model_group_id").as_string());
+    expect_error(
+        c().post("/_plugins/_ml/model_groups/_register", R"({"name": "group one"})"),
+        400,
+        "The name you provided is already being used by a model group with ID: " + group_id + "."
+    );
+    ASSERT_EQ(c().put("/_cluster/settings", trust_all).status, 200);
+    const auto connector_id = create_connector();
+    auto m = c().post(
+        "/_plugins/_ml/models/_register",
+        R"({"name":"m1","function_name":"remote","model_group_id":")" + group_id + R"(","connector_id":")" +
+            connector_id + R"("})"
+    );
+    ASSERT_EQ(m.status, 200) << m.body;
+    const std::string model_id(m.json().at("model_id").as_string());
+    const std::string task_id(m.json().at("task_id").as_string());
+    auto task = c().get("/_plugins/_ml/tasks/" + task_id).json();
+    EXPECT_EQ(task.at("task_type").as_string(), "REGISTER_MODEL");
+    EXPECT_EQ(task.at("state").as_string(), "COMPLETED");
+    EXPECT_EQ(task.at("model_id").as_string(), model_id);
+    EXPECT_EQ(
+        c().get("/_plugins/_ml/model_groups/" + group_id).json().at("latest_version").to_number<int>(), 1
+    );
+    expect_error(
+        c().del("/_plugins/_ml/model_groups/" + group_id),
+        409,
+        "Cannot delete the model group when it has associated model versions"
+    );
+    auto upd = c().put("/_plugins/_ml/model_groups/" + group_id, R"({"description": "new"})");
+    EXPECT_EQ(upd.body, R"({"status":"Updated"})");
+    auto dt = c().del("/_plugins/_ml/tasks/" + task_id);
+    EXPECT_EQ(dt.json().at("result").as_string(), "deleted");
+    expect_error(c().get("/_plugins/_ml/tasks/" + task_id), 404, "Failed to find task");
+    ASSERT_EQ(c().del("/_plugins/_ml/models/" + model_id).status, 200);
+    EXPECT_EQ(c().del("/_plugins/_ml/model_groups/" + group_id).json().at("result").as_string(), "deleted");
+}
+
 }  // namespace
 }  // namespace modelrelay::test
