@@ -23,11 +23,15 @@ enum class errc {
     parsing,               // parsing_exception (search DSL)
     x_content_parse,       // x_content_parse_exception (search DSL)
     bad_request,           // status_exception with 400
+    validation,            // validation_exception (Elasticsearch inference settings)
+    already_exists,        // resource_already_exists_exception 400
     // 401 / 403 / 404 / 406 / 408 / 409 / 413 / 429
     unauthorized,        // security_exception 401
+    security_forbidden,  // security_exception 403 (missing privilege)
     forbidden,           // status_exception 403
     not_found,           // status_exception 404
     resource_not_found,  // resource_not_found_exception 404
+    method_not_allowed,  // status_exception 405
     not_acceptable,      // status_exception 406
     request_timeout,     // status_exception 408
     conflict,            // status_exception 409

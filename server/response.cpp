@@ -3,6 +3,10 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <cmath>
+
+#include "registry/parameters.hpp"
+
 namespace modelrelay::server {
 
 namespace json = boost::json;
@@ -17,14 +21,19 @@ unsigned to_status(const registry::error& e) {
         case errc::parsing:
         case errc::x_content_parse:
         case errc::bad_request:
+        case errc::validation:
+        case errc::already_exists:
             return 400;
         case errc::unauthorized:
             return 401;
         case errc::forbidden:
+        case errc::security_forbidden:
             return 403;
         case errc::not_found:
         case errc::resource_not_found:
             return 404;
+        case errc::method_not_allowed:
+            return 405;
         case errc::not_acceptable:
             return 406;
         case errc::request_timeout:
@@ -70,6 +79,10 @@ std::string_view type_name(errc code) {
             return "x_content_parse_exception";
         case errc::resource_not_found:
             return "resource_not_found_exception";
+        case errc::validation:
+            return "validation_exception";
+        case errc::already_exists:
+            return "resource_already_exists_exception";
         case errc::io_error:
             return "i_o_exception";
         case errc::illegal_state:
@@ -86,10 +99,12 @@ std::string_view type_name(errc code) {
         case errc::internal:
             return "exception";
         case errc::unauthorized:
+        case errc::security_forbidden:
             return "security_exception";
         case errc::bad_request:
         case errc::forbidden:
         case errc::not_found:
+        case errc::method_not_allowed:
         case errc::not_acceptable:
         case errc::request_timeout:
         case errc::conflict:
@@ -107,6 +122,51 @@ namespace {
 
 void indent(std::string& out, int depth) {
     out.append(static_cast<std::size_t>(depth) * 2, ' ');
+}
+
+// Scalars as Jackson writes them: doubles like Java's Double.toString (`0.5`, `1.0E-4`), not Boost.JSON's
+// `5E-1`, so numbers relayed from upstream bodies read the way OpenSearch would print them.
+void write_scalar(std::string& out, const json::value& v) {
+    if (v.is_double() && std::isfinite(v.get_double())) {
+        out += registry::java_double_to_string(v.get_double());
+    } else {
+        out += json::serialize(v);
+    }
+}
+
+void compact_print(std::string& out, const json::value& v) {
+    switch (v.kind()) {
+        case json::kind::object: {
+            out += '{';
+            bool first = true;
+            for (const auto& kv : v.get_object()) {
+                if (!first) {
+                    out += ',';
+                }
+                first = false;
+                out += json::serialize(json::string_view(kv.key()));
+                out += ':';
+                compact_print(out, kv.value());
+            }
+            out += '}';
+            return;
+        }
+        case json::kind::array: {
+            out += '[';
+            bool first = true;
+            for (const auto& e : v.get_array()) {
+                if (!first) {
+                    out += ',';
+                }
+                first = false;
+                compact_print(out, e);
+            }
+            out += ']';
+            return;
+        }
+        default:
+            write_scalar(out, v);
+    }
 }
 
 // Boost.JSON 1.81 has no pretty printer; this one matches OpenSearch's layout closely enough
@@ -158,7 +218,7 @@ void pretty_print(std::string& out, const json::value& v, int depth) {
             return;
         }
         default:
-            out += json::serialize(v);
+            write_scalar(out, v);
     }
 }
 
@@ -174,7 +234,10 @@ http_response make_response(unsigned status, std::string body) {
 
 std::string serialize(const json::value& v, bool pretty) {
     if (!pretty) {
-        return json::serialize(v);
+        std::string out;
+        out.reserve(256);
+        compact_print(out, v);
+        return out;
     }
     std::string out;
     pretty_print(out, v, 0);
