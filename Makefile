@@ -18,7 +18,13 @@ build: deps $(BUILD_DIR)/CMakeCache.txt
 run: build
 	$(BUILD_DIR)/modelrelay --listen $(LISTEN) --data-dir $(DATA_DIR)
 
-test: build
+# The client tests (tests/clients) need node and npm, installed by the deps script, and the pinned npm
+# clients; re-running cmake registers them even when the build directory was configured without node.
+test:
+	@MODELRELAY_WITH_NODE=1 scripts/install-deps
+	$(MAKE) build
+	cmake -S . -B $(BUILD_DIR) >/dev/null
+	cd tests/clients && npm ci --no-audit --no-fund
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 bench: build

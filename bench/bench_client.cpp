@@ -10,6 +10,7 @@
 //       keep-alive connection per target. Prints JSON: per target, time to first event (from just before
 //       the request is written) and the gaps between events ("data: [DONE]" excluded), in microseconds.
 //       With --interval-us (the upstream's event interval), gaps under half of it count as batched.
+//       A stream not finished after --timeout-ms (default 10000) is closed and counted as failed.
 //   bench_client hold --config FILE --streams N [--ready-file F] [--timeout-s S] [--kind stream|request]
 //       Opens N connections to the first target at once and sends the request on each. kind=stream: the
 //       ready file is written when every stream has delivered its first event; kind=request: when every
@@ -26,24 +27,6 @@
 //
 // Config file: {"targets":[{"name":"direct","url":"http://127.0.0.1:8080/v1/chat/completions",
 //               "method":"POST","body":"{...}","headers":{"Content-Type":"application/json"}}]}
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
-#include <boost/json.hpp>
-
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -61,7 +44,24 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unistd.h>
 #include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/json.hpp>
 
 namespace modelrelay::bench {
 namespace {
@@ -277,8 +277,26 @@ struct stream_result {
 // Sends one request and reads an SSE (or any) response, timestamping each event as its bytes arrive.
 // `on_first` runs once, when the first event is complete.
 template <class OnFirst>
-awaitable<stream_result> run_stream(connection& c, const target& t, OnFirst on_first) {
+awaitable<stream_result> run_stream(
+    connection& c,
+    const target& t,
+    OnFirst on_first,
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(0)
+) {
     stream_result r;
+    // A server that stops answering must not stall the whole measurement: the socket is closed at the
+    // deadline. The handler touches nothing on cancellation, so it may outlive this frame.
+    asio::steady_timer guard(c.socket.get_executor());
+    bool timed_out = false;
+    if (timeout.count() > 0) {
+        guard.expires_after(timeout);
+        guard.async_wait([&c, &timed_out](beast::error_code ec) {
+            if (!ec) {
+                timed_out = true;
+                c.close();
+            }
+        });
+    }
     try {
         co_await c.ensure(t);
         auto req = make_request(t, t.body);
@@ -329,11 +347,17 @@ awaitable<stream_result> run_stream(connection& c, const target& t, OnFirst on_f
         }
         r.ok = r.status >= 200 && r.status < 300 && r.events > 0;
         if (!r.ok && r.error.empty()) {
-            r.error = "HTTP " + std::to_string(r.status) + ", " + std::to_string(r.events) + " events: " + r.body_head;
+            r.error = "HTTP " + std::to_string(r.status) + ", " + std::to_string(r.events) +
+                      " events: " + r.body_head;
         }
     } catch (const std::exception& e) {
         c.close();
         r.error = e.what();
+    }
+    guard.cancel();
+    if (timed_out) {
+        r.ok = false;
+        r.error = "no complete response within " + std::to_string(timeout.count()) + " ms";
     }
     co_return r;
 }
@@ -366,6 +390,7 @@ int mode_stream(const args& a) {
     const long warmup = a.num("warmup", 2);
     // Gaps shorter than half the upstream's interval mean two events arrived together (batching).
     const double interval_us = static_cast<double>(a.num("interval-us", 0));
+    const std::chrono::milliseconds stream_timeout(a.num("timeout-ms", 10000));
     asio::io_context ioc(1);
     struct per_target {
         stats ttfc, gaps;
@@ -382,7 +407,9 @@ int mode_stream(const args& a) {
             }
             for (long round = 0; round < warmup + count; ++round) {
                 for (std::size_t i = 0; i < targets.size(); ++i) {
-                    auto r = co_await run_stream(*conns[i], targets[i], [] {});
+                    auto r = co_await run_stream(
+                        *conns[i], targets[i], [] {}, stream_timeout
+                    );
                     if (round < warmup) {
                         continue;
                     }
@@ -406,7 +433,8 @@ int mode_stream(const args& a) {
                 }
             }
         },
-        asio::detached);
+        asio::detached
+    );
     ioc.run();
     json::object out;
     for (std::size_t i = 0; i < targets.size(); ++i) {
@@ -488,7 +516,8 @@ int mode_hold(const args& a) {
                         r.status = p.get().result_int();
                         r.ok = r.status >= 200 && r.status < 300;
                         if (!r.ok) {
-                            r.error = "HTTP " + std::to_string(r.status) + ": " + p.get().body().substr(0, 200);
+                            r.error =
+                                "HTTP " + std::to_string(r.status) + ": " + p.get().body().substr(0, 200);
                         }
                     } catch (const std::exception& e) {
                         r.error = e.what();
@@ -508,7 +537,8 @@ int mode_hold(const args& a) {
                     deadline.cancel();
                 }
             },
-            asio::detached);
+            asio::detached
+        );
     }
     ioc.run();
     json::object out;
@@ -542,8 +572,15 @@ std::string replace_all(std::string s, std::string_view from, std::string_view t
 // Runs `n` requests, `concurrency` at a time, each built by make_body(i); the id named `id_field` in each
 // 2xx response is stored at its index. Returns the phase summary.
 template <class MakeBody>
-json::object run_phase(asio::io_context& ioc, const target& t, long n, long concurrency, MakeBody make_body,
-                       std::string_view id_field, std::vector<std::string>& ids) {
+json::object run_phase(
+    asio::io_context& ioc,
+    const target& t,
+    long n,
+    long concurrency,
+    MakeBody make_body,
+    std::string_view id_field,
+    std::vector<std::string>& ids
+) {
     ids.assign(static_cast<std::size_t>(n), "");
     long next = 0, ok = 0, failed = 0;
     std::string first_error;
@@ -573,7 +610,8 @@ json::object run_phase(asio::io_context& ioc, const target& t, long n, long conc
                             }
                             ++ok;
                         } else {
-                            error = "HTTP " + std::to_string(res.result_int()) + ": " + res.body().substr(0, 300);
+                            error =
+                                "HTTP " + std::to_string(res.result_int()) + ": " + res.body().substr(0, 300);
                         }
                     } catch (const std::exception& e) {
                         c->close();
@@ -587,7 +625,8 @@ json::object run_phase(asio::io_context& ioc, const target& t, long n, long conc
                     }
                 }
             },
-            asio::detached);
+            asio::detached
+        );
     }
     ioc.restart();
     ioc.run();
@@ -621,9 +660,14 @@ int mode_load(const args& a) {
     std::vector<std::string> connector_ids, model_ids;
     json::object out;
     out["connectors"] = run_phase(
-        ioc, base, n_conn, concurrency,
-        [&](long i) { return replace_all(connector_body, "{i}", std::to_string(i)); }, "connector_id",
-        connector_ids);
+        ioc,
+        base,
+        n_conn,
+        concurrency,
+        [&](long i) { return replace_all(connector_body, "{i}", std::to_string(i)); },
+        "connector_id",
+        connector_ids
+    );
     std::vector<std::string> usable;
     for (auto& id : connector_ids) {
         if (!id.empty()) {
@@ -632,12 +676,20 @@ int mode_load(const args& a) {
     }
     if (n_models > 0 && !usable.empty()) {
         out["models"] = run_phase(
-            ioc, model_target, n_models, concurrency,
+            ioc,
+            model_target,
+            n_models,
+            concurrency,
             [&](long i) {
-                return replace_all(replace_all(model_body, "{i}", std::to_string(i)), "{connector_id}",
-                                   usable[static_cast<std::size_t>(i) % usable.size()]);
+                return replace_all(
+                    replace_all(model_body, "{i}", std::to_string(i)),
+                    "{connector_id}",
+                    usable[static_cast<std::size_t>(i) % usable.size()]
+                );
             },
-            "model_id", model_ids);
+            "model_id",
+            model_ids
+        );
     }
     auto dump = [&](const std::string& name, const std::vector<std::string>& ids) {
         std::ofstream f(out_dir + "/" + name);
@@ -663,7 +715,9 @@ int mode_wait(const args& a) {
     const std::string port_file = a.need("port-file");
     const long long t0 = std::stoll(a.need("t0-ns"));
     const long timeout_ms = a.num("timeout-ms", 60000);
-    auto elapsed_ms = [&] { return (realtime_ns() - t0) / 1e6; };
+    auto elapsed_ms = [&] {
+        return (realtime_ns() - t0) / 1e6;
+    };
     json::object out;
     std::string port;
     while (true) {
@@ -672,7 +726,8 @@ int mode_wait(const args& a) {
             break;
         }
         if (elapsed_ms() > timeout_ms) {
-            std::cout << R"({"error":"timeout waiting for the port file"})" << "\n";
+            std::cout << R"({"error":"timeout waiting for the port file"})"
+                      << "\n";
             return 1;
         }
         ::usleep(200);
@@ -685,7 +740,9 @@ int mode_wait(const args& a) {
     while (true) {
         try {
             tcp::socket s(ioc);
-            s.connect(tcp::endpoint(asio::ip::make_address(t.host), static_cast<unsigned short>(std::stoi(port))));
+            s.connect(
+                tcp::endpoint(asio::ip::make_address(t.host), static_cast<unsigned short>(std::stoi(port)))
+            );
             auto req = make_request(t, "");
             http::write(s, req);
             beast::flat_buffer b;
@@ -695,7 +752,8 @@ int mode_wait(const args& a) {
             break;
         } catch (const std::exception&) {
             if (elapsed_ms() > timeout_ms) {
-                std::cout << R"({"error":"timeout waiting for GET /"})" << "\n";
+                std::cout << R"({"error":"timeout waiting for GET /"})"
+                          << "\n";
                 return 1;
             }
             ::usleep(200);

@@ -15,16 +15,6 @@
 //   chunks                     content events in a stream (then one finish event and `data: [DONE]`)
 //   interval_ms / interval_us  time between stream events (the first is sent with the head)
 //   stream=1                   stream whatever the body says
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -39,6 +29,16 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 namespace modelrelay::bench {
 namespace {
@@ -67,8 +67,9 @@ constexpr std::string_view completion_body =
 constexpr std::string_view models_body =
     R"({"object":"list","data":[{"id":"fake-model","object":"model","created":1700000000,"owned_by":"bench"}]})";
 
-std::string full_response(unsigned status, std::string_view reason, std::string_view content_type,
-                          std::string_view body, bool close) {
+std::string full_response(
+    unsigned status, std::string_view reason, std::string_view content_type, std::string_view body, bool close
+) {
     std::string r = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) + "\r\n";
     r += "Content-Type: " + std::string(content_type) + "\r\n";
     r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
@@ -93,9 +94,13 @@ struct canned {
             completion[c] = full_response(200, "OK", "application/json", completion_body, c == 1);
             models[c] = full_response(200, "OK", "application/json", models_body, c == 1);
             root[c] = full_response(200, "OK", "text/plain", "ok", c == 1);
-            not_found[c] = full_response(404, "Not Found", "application/json",
-                                         R"({"error":{"message":"not found","type":"invalid_request_error"}})",
-                                         c == 1);
+            not_found[c] = full_response(
+                404,
+                "Not Found",
+                "application/json",
+                R"({"error":{"message":"not found","type":"invalid_request_error"}})",
+                c == 1
+            );
         }
         stream_head =
             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
@@ -179,8 +184,12 @@ private:
     void read_next() {
         parser_.emplace();
         parser_->body_limit(64 * 1024 * 1024);
-        http::async_read(socket_, buffer_, *parser_,
-                         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+        http::async_read(
+            socket_,
+            buffer_,
+            *parser_,
+            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); }
+        );
     }
 
     void on_read(beast::error_code ec) {
@@ -206,8 +215,8 @@ private:
             return send_fixed(replies().not_found[c]);
         }
 
-        const long delay_us = query_number(target, "delay_us")
-                                  .value_or(query_number(target, "delay_ms").value_or(-1) * 1000);
+        const long delay_us =
+            query_number(target, "delay_us").value_or(query_number(target, "delay_ms").value_or(-1) * 1000);
         const long delay = delay_us >= 0 ? delay_us : opt_.delay_us;
         const bool stream = query_number(target, "stream").value_or(0) == 1 || body_wants_stream(req.body());
         if (stream) {
@@ -238,8 +247,11 @@ private:
     }
 
     void send_fixed(const std::string& bytes) {
-        asio::async_write(socket_, asio::buffer(bytes),
-                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->after_reply(ec); });
+        asio::async_write(
+            socket_,
+            asio::buffer(bytes),
+            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->after_reply(ec); }
+        );
     }
 
     void after_reply(beast::error_code ec) {
@@ -262,26 +274,32 @@ private:
             last = true;
         }
         ++next_index_;
-        asio::async_write(socket_, asio::buffer(out_), [self = shared_from_this(), last](beast::error_code ec, std::size_t) {
-            if (ec) {
-                return self->close();
-            }
-            self->out_.clear();
-            if (last) {
-                return self->after_reply(ec);
-            }
-            auto next = [self] { self->stream_step(); };
-            if (self->interval_us_ <= 0) {
-                return next();
-            }
-            self->timer_.expires_after(microseconds(self->interval_us_));
-            self->timer_.async_wait([self, next](beast::error_code ec) {
+        asio::async_write(
+            socket_,
+            asio::buffer(out_),
+            [self = shared_from_this(), last](beast::error_code ec, std::size_t) {
                 if (ec) {
                     return self->close();
                 }
-                next();
-            });
-        });
+                self->out_.clear();
+                if (last) {
+                    return self->after_reply(ec);
+                }
+                auto next = [self] {
+                    self->stream_step();
+                };
+                if (self->interval_us_ <= 0) {
+                    return next();
+                }
+                self->timer_.expires_after(microseconds(self->interval_us_));
+                self->timer_.async_wait([self, next](beast::error_code ec) {
+                    if (ec) {
+                        return self->close();
+                    }
+                    next();
+                });
+            }
+        );
     }
 
     void close() {
@@ -419,8 +437,13 @@ int main(int argc, char** argv) {
             std::ofstream(tmp) << srv.port() << "\n";
             std::rename(tmp.c_str(), opt.port_file.c_str());
         }
-        std::fprintf(stderr, "bench_upstream listening on %s:%u (%d threads)\n", opt.host.c_str(), srv.port(),
-                     opt.threads);
+        std::fprintf(
+            stderr,
+            "bench_upstream listening on %s:%u (%d threads)\n",
+            opt.host.c_str(),
+            srv.port(),
+            opt.threads
+        );
         srv.run();
     } catch (const std::exception& e) {
         std::cerr << "bench_upstream: " << e.what() << "\n";

@@ -8,13 +8,12 @@
 //   request parse (JSON, schema, predict parser) → parameter merge and escape → template render →
 //   predict plan (all of the above for one call, plus URL and headers) → response wrapping.
 // Run: build/bench/micro_bench [--benchmark_filter=REGEX]. Not a test: nothing is asserted.
-#include <benchmark/benchmark.h>
-
-#include <boost/json.hpp>
-
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include <benchmark/benchmark.h>
+#include <boost/json.hpp>
 
 #include "registry/compiled_connector.hpp"
 #include "registry/parameters.hpp"
@@ -54,7 +53,8 @@ constexpr std::string_view upstream_body =
 
 // A user message with what escaping has to handle: quotes, a newline, a backslash, non-ASCII, `</script>`.
 constexpr std::string_view tricky_text =
-    "He said \"the sky is blue\".\nWhy? C:\\path — naïve café, 日本語 </script> and emoji \xF0\x9F\x98\x80 end.";
+    "He said \"the sky is blue\".\nWhy? C:\\path — naïve café, 日本語 </script> and emoji \xF0\x9F\x98\x80 "
+    "end.";
 
 template <class T>
 T must(reg::result<T> r, const char* what) {
@@ -71,8 +71,9 @@ reg::param_map credentials() {
 }
 
 const reg::compiled_connector& seed_connector() {
-    static const reg::compiled_connector c =
-        must(reg::compile_connector(json::parse(connector_doc).as_object(), credentials()), "compile_connector");
+    static const reg::compiled_connector c = must(
+        reg::compile_connector(json::parse(connector_doc).as_object(), credentials()), "compile_connector"
+    );
     return c;
 }
 

@@ -29,13 +29,11 @@ bool is_blank(std::string_view s) {
 }
 
 std::string_view data_type_of_filter(std::string_view filter) {
-    // MLResultDataType in declaration order: the first match wins, as in the Java loop.
-    static constexpr std::array<std::string_view, 10> names{
-        "FLOAT32", "FLOAT64", "FLOAT16", "UINT8", "INT32", "INT8", "INT64", "BOOLEAN", "UNKNOWN", "STRING"};
+    // The first match in declaration order wins, as in the Java loop.
     const auto lower = [](char c) {
         return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     };
-    for (const std::string_view name : names) {
+    for (const std::string_view name : predict_detail::result_data_types) {
         // containsIgnoreCase(filter, "." + name)
         for (std::size_t i = 0; i + name.size() < filter.size(); ++i) {
             if (filter[i] != '.') {
@@ -255,6 +253,12 @@ result<json::array> batch_job_arn_tensors(json::value in) {
     return out;
 }
 
+// MLResultDataType.valueOf succeeds (case-sensitive).
+bool is_result_data_type(std::string_view name) {
+    const auto& all = predict_detail::result_data_types;
+    return std::find(all.begin(), all.end(), name) != all.end();
+}
+
 // RemoteMlCommonsPassthroughPostProcessFunction: unwraps another ml-commons predict response.
 result<json::array> passthrough_tensors(json::value in) {
     if (!in.is_object()) {
@@ -270,8 +274,6 @@ result<json::array> passthrough_tensors(json::value in) {
         out.emplace_back(response_tensor(std::move(response)));
         return out;
     }
-    static constexpr std::array<std::string_view, 10> data_types{
-        "FLOAT32", "FLOAT64", "FLOAT16", "UINT8", "INT32", "INT8", "INT64", "BOOLEAN", "UNKNOWN", "STRING"};
     json::array out;
     for (auto& r : results->get_array()) {
         auto* outputs = r.is_object() ? r.get_object().if_contains("output") : nullptr;
@@ -289,9 +291,7 @@ result<json::array> passthrough_tensors(json::value in) {
                 "name", name != nullptr && name->is_string() ? name->get_string() : json::string("output")
             );
             if (const auto* dt = m.if_contains("data_type");
-                dt != nullptr && dt->is_string() &&
-                std::find(data_types.begin(), data_types.end(), std::string_view(dt->get_string())) !=
-                    data_types.end()) {
+                dt != nullptr && dt->is_string() && is_result_data_type(dt->get_string())) {
                 t.emplace("data_type", dt->get_string());
             }
             if (const auto* shape = m.if_contains("shape"); shape != nullptr && shape->is_array()) {

@@ -9,9 +9,11 @@
 #include <cctype>
 #include <charconv>
 #include <limits>
+#include <memory>
 #include <span>
 #include <utility>
 
+#include <boost/assert.hpp>
 #include <boost/json/array.hpp>
 #include <boost/url/parse.hpp>
 
@@ -441,6 +443,28 @@ result<upstream_call> build_call(
     return call;
 }
 
+// The built-in post-process paths, compiled on first use and shared by every plan afterwards.
+std::shared_ptr<const json_path> builtin_filter(const builtin_post_process& f) {
+    static const auto compiled = [] {
+        std::array<std::shared_ptr<const json_path>, builtin_post_process_functions.size()> all;
+        for (std::size_t i = 0; i < all.size(); ++i) {
+            auto p = json_path::compile(builtin_post_process_functions[i].response_filter);
+            BOOST_ASSERT(p.has_value());
+            all[i] = std::make_shared<const json_path>(std::move(*p));
+        }
+        return all;
+    }();
+    return compiled[static_cast<std::size_t>(&f - builtin_post_process_functions.data())];
+}
+
+result<std::shared_ptr<const json_path>> compile_filter(std::string_view path) {
+    auto compiled = json_path::compile(path);
+    if (!compiled) {
+        return compiled.error();
+    }
+    return std::make_shared<const json_path>(std::move(*compiled));
+}
+
 // Response shaping decided at plan time (ConnectorUtils.processOutput, minus the response).
 result<void> plan_post_process(predict_plan& plan, const compiled_action& action, const param_map& params) {
     const std::string* filter_param = find_param(params, "response_filter");
@@ -454,19 +478,20 @@ result<void> plan_post_process(predict_plan& plan, const compiled_action& action
             return painless_not_supported("post_process_function", *rendered);
         }
         plan.post_process = builtin;
-        const std::string_view path = filter_param != nullptr && !predict_detail::is_blank(*filter_param)
-                                          ? std::string_view(*filter_param)
-                                          : builtin->response_filter;
-        auto compiled = json_path::compile(path);
-        if (!compiled) {
-            return compiled.error();
+        if (filter_param != nullptr && !predict_detail::is_blank(*filter_param)) {
+            auto compiled = compile_filter(*filter_param);
+            if (!compiled) {
+                return compiled.error();
+            }
+            plan.response_filter = std::move(*compiled);
+        } else {
+            plan.response_filter = builtin_filter(*builtin);
         }
-        plan.response_filter = std::move(*compiled);
-        plan.data_type = predict_detail::data_type_of_filter(path);
+        plan.data_type = predict_detail::data_type_of_filter(plan.response_filter->source());
         return {};
     }
     if (filter_param != nullptr) {
-        auto compiled = json_path::compile(*filter_param);
+        auto compiled = compile_filter(*filter_param);
         if (!compiled) {
             return compiled.error();
         }

@@ -42,6 +42,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -116,8 +117,10 @@ struct predict_plan {
     std::vector<upstream_call> calls;         // one inference_results element each, in this order
     // Response shaping, decided once at plan time (templates and JsonPaths are never re-parsed).
     const builtin_post_process* post_process = nullptr;  // built-in post_process_function, or null
-    std::optional<json_path> response_filter;  // built-in: effective path; else the response_filter param
-    std::string_view data_type = "FLOAT32";    // built-in: from a `.FLOAT32`/`.INT8`/... filter suffix
+    // Built-in: the effective path (the built-in ones are compiled once per process and shared); else the
+    // response_filter parameter, compiled for this request. Null: no filter.
+    std::shared_ptr<const json_path> response_filter;
+    std::string_view data_type = "FLOAT32";  // built-in: from a `.FLOAT32`/`.INT8`/... filter suffix
 };
 
 // Errors, in ml-commons order (all 400 illegal_argument unless noted): `no <ACTION> action found`;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <string>
 #include <string_view>
@@ -35,6 +36,10 @@ inline bool iequals(std::string_view a, std::string_view b) {
                       std::tolower(static_cast<unsigned char>(y));
            });
 }
+
+// ml-commons MLResultDataType names, in declaration order.
+inline constexpr std::array<std::string_view, 10> result_data_types{
+    "FLOAT32", "FLOAT64", "FLOAT16", "UINT8", "INT32", "INT8", "INT64", "BOOLEAN", "UNKNOWN", "STRING"};
 
 // Java `Strings.isBlank` / commons-lang `StringUtils.isBlank`: empty or only whitespace
 // (Character.isWhitespace on the ASCII range, which is all an HTTP body or a parameter can start with).

@@ -30,7 +30,7 @@ std::size_t idx(kind k) {
 }
 
 std::optional<kind> kind_from_name(std::string_view n) {
-    for (auto k : {kind::connector, kind::model_group, kind::model, kind::task}) {
+    for (auto k : {kind::connector, kind::model_group, kind::model, kind::task, kind::inference_endpoint}) {
         if (kind_name(k) == n) {
             return k;
         }

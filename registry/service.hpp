@@ -25,6 +25,11 @@
 
 namespace modelrelay::registry {
 
+namespace inference {
+struct endpoint_draft;
+enum class task_type;
+}  // namespace inference
+
 struct service_options {
     std::filesystem::path data_dir;
     durability sync = durability::normal;
@@ -81,6 +86,22 @@ public:
 
     // --- tasks ---
     result<boost::json::object> delete_task(std::string_view id, const caller& who);
+
+    // --- Elasticsearch _inference endpoints (service_inference.cpp, registry/inference_endpoint.hpp) ---
+    // Stores a prepared draft, api_key encrypted; 400 resource_already_exists_exception when the id is taken.
+    result<boost::json::object> put_inference_endpoint(
+        const inference::endpoint_draft& draft, const caller& who
+    );
+    // Stores an update draft (prepare_update of the stored document); a draft without api_key keeps the key.
+    result<boost::json::object> update_inference_endpoint(
+        const inference::endpoint_draft& draft, const caller& who
+    );
+    // {"acknowledged":true,"pipelines":[]}; `task` any matches every type; dry_run changes nothing.
+    result<boost::json::object> delete_inference_endpoint(
+        std::string_view id, inference::task_type task, bool dry_run, const caller& who
+    );
+    // The plain api_key of a stored endpoint, for the upstream call (the caller wipes it). Any thread.
+    result<std::string> inference_api_key(const resource& endpoint) const;
 
     // The single node this process plays in ml-commons responses (worker_node, undeploy stats).
     const std::string& node_id() const { return node_id_; }

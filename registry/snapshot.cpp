@@ -17,6 +17,8 @@ std::string_view kind_name(kind k) {
             return "model";
         case kind::task:
             return "task";
+        case kind::inference_endpoint:
+            return "inference_endpoint";
     }
     return "unknown";
 }
@@ -31,6 +33,8 @@ std::string_view index_name(kind k) {
             return ".plugins-ml-model";
         case kind::task:
             return ".plugins-ml-task";
+        case kind::inference_endpoint:
+            return ".inference";
     }
     return "";
 }

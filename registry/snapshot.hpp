@@ -16,8 +16,10 @@
 
 namespace modelrelay::registry {
 
-enum class kind { connector, model_group, model, task };
-constexpr std::size_t kind_count = 4;
+// inference_endpoint: Elasticsearch `_inference` endpoints (registry/inference_endpoint.hpp), listed only by the
+// `_inference` GETs, never by an ml-commons search.
+enum class kind { connector, model_group, model, task, inference_endpoint };
+constexpr std::size_t kind_count = 5;
 
 // The row name in SQLite and the OpenSearch system index each kind stands for.
 std::string_view kind_name(kind k);

@@ -57,11 +57,43 @@ std::vector<route> all_routes() {
         {v::post, "/_plugins/_ml/models/{model_id}/_unload", handle_model_undeploy, ""},
         {v::post, "/_plugins/_ml/models/{model_id}/_predict", handle_model_predict, ""},
         {v::post, "/_plugins/_ml/_predict/{algorithm}/{model_id}", handle_algorithm_predict, ""},
+        {v::post, "/_plugins/_ml/models/{model_id}/_predict/stream", handle_model_predict_stream, ""},
 
         {v::get, "/_plugins/_ml/tasks/_search", handle_task_search, search_params},
         {v::post, "/_plugins/_ml/tasks/_search", handle_task_search, search_params},
         {v::get, "/_plugins/_ml/tasks/{task_id}", handle_task_get, ""},
         {v::delete_, "/_plugins/_ml/tasks/{task_id}", handle_task_delete, ""},
+
+        // OpenAI-compatible front door (openai.cpp).
+        {v::post, "/v1/chat/completions", handle_openai_chat_completions, ""},
+        {v::post, "/v1/embeddings", handle_openai_embeddings, ""},
+        {v::get, "/v1/models", handle_openai_models, ""},
+        {v::get, "/v1/models/{model}", handle_openai_model_get, ""},
+
+        // Elasticsearch _inference front door (inference.cpp, inference_infer.cpp). A literal segment beats a
+        // parameter, so `{id}/_update` and `{id}/_stream` win over `{task_type}/{id}`.
+        {v::get, "/_inference", handle_inference_get, ""},
+        {v::get, "/_inference/{inference_id}", handle_inference_get, ""},
+        {v::get, "/_inference/{task_type}/{inference_id}", handle_inference_get, ""},
+        {v::put, "/_inference/{inference_id}", handle_inference_put, "timeout"},
+        {v::put, "/_inference/{task_type}/{inference_id}", handle_inference_put, "timeout"},
+        {v::put, "/_inference/{inference_id}/_update", handle_inference_update, "timeout"},
+        {v::post, "/_inference/{inference_id}/_update", handle_inference_update, "timeout"},
+        {v::put, "/_inference/{task_type}/{inference_id}/_update", handle_inference_update, "timeout"},
+        {v::post, "/_inference/{task_type}/{inference_id}/_update", handle_inference_update, "timeout"},
+        {v::delete_,
+         "/_inference/{inference_id}",
+         handle_inference_delete,
+         "force,dry_run,timeout,master_timeout"},
+        {v::delete_,
+         "/_inference/{task_type}/{inference_id}",
+         handle_inference_delete,
+         "force,dry_run,timeout,master_timeout"},
+        {v::post, "/_inference/{inference_id}", handle_inference_infer, "timeout"},
+        {v::post, "/_inference/{task_type}/{inference_id}", handle_inference_infer, "timeout"},
+        {v::post, "/_inference/{inference_id}/_stream", handle_inference_stream, "timeout"},
+        {v::post, "/_inference/{task_type}/{inference_id}/_stream", handle_inference_stream, "timeout"},
+        {v::post, "/_inference/{task_type}/{inference_id}/_unified", handle_inference_stream, "timeout"},
     };
 }
 

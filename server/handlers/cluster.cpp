@@ -21,7 +21,7 @@ awaitable<http_response> handle_root(request_context& ctx) {
         {"minimum_wire_compatibility_version", "2.19.0"},
         {"minimum_index_compatibility_version", "2.0.0"},
     };
-    co_return ok(
+    auto res = ok(
         ctx,
         json::object{
             {"name", cfg.node_name},
@@ -31,6 +31,9 @@ awaitable<http_response> handle_root(request_context& ctx) {
             {"tagline", "The OpenSearch Project: https://opensearch.org/"},
         }
     );
+    // Elasticsearch clients refuse any answer without it (clients.md §0).
+    res.set("X-Elastic-Product", "Elasticsearch");
+    co_return res;
 }
 
 awaitable<http_response> handle_cluster_health(request_context& ctx) {

@@ -90,5 +90,20 @@ awaitable<http_response> handle_task_search(request_context&);
 // Predict
 awaitable<http_response> handle_model_predict(request_context&);
 awaitable<http_response> handle_algorithm_predict(request_context&);
+awaitable<http_response> handle_model_predict_stream(request_context&);  // predict_stream.cpp
+
+// OpenAI-compatible /v1 (openai.cpp)
+awaitable<http_response> handle_openai_chat_completions(request_context&);
+awaitable<http_response> handle_openai_embeddings(request_context&);
+awaitable<http_response> handle_openai_models(request_context&);
+awaitable<http_response> handle_openai_model_get(request_context&);
+
+// Elasticsearch _inference (inference.cpp, inference_infer.cpp)
+awaitable<http_response> handle_inference_put(request_context&);
+awaitable<http_response> handle_inference_update(request_context&);
+awaitable<http_response> handle_inference_get(request_context&);
+awaitable<http_response> handle_inference_delete(request_context&);
+awaitable<http_response> handle_inference_infer(request_context&);
+awaitable<http_response> handle_inference_stream(request_context&);
 
 }  // namespace modelrelay::server::handlers

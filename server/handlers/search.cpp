@@ -26,6 +26,8 @@ registry::index_mapping mapping_of(registry::kind k) {
             return registry::model_index_mapping();
         case registry::kind::task:
             return registry::task_index_mapping();
+        case registry::kind::inference_endpoint:
+            break;  // never searched: listed by the `_inference` GETs only
     }
     return registry::connector_index_mapping();
 }

@@ -573,6 +573,68 @@ TEST(predict, rerank_with_text_similarity) {
     );
 }
 
+TEST(predict, builtin_filters_are_compiled_once_and_shared) {
+    const auto c = connector(openai_embedding_action, embedding_params);
+    auto a = plan(c, R"({"text_docs":["x"]})", "text_embedding");
+    auto b = plan(c, R"({"parameters":{"input":["y"]}})");
+    ASSERT_TRUE(a.response_filter && b.response_filter);
+    EXPECT_EQ(a.response_filter.get(), b.response_filter.get());
+    EXPECT_EQ(a.post_process, b.post_process);
+}
+
+TEST(predict, bedrock_rerank_and_batch_and_passthrough_post_processing) {
+    const auto rerank = connector({
+        {"request_body",
+         R"({"queries": ${parameters.queries}, "sources": ${parameters.sources}, "n": ${parameters.numberOfResults}})"},
+        {"pre_process_function", "connector.pre_process.bedrock.rerank"},
+        {"post_process_function", "connector.post_process.bedrock.rerank"},
+    });
+    auto p = plan(rerank, R"({"query_text":"q","text_docs":["d"]})", "text_similarity");
+    EXPECT_EQ(
+        p.calls.at(0).body,
+        R"({"queries": [{"textQuery":{"text":"q"},"type":"TEXT"}], "sources": )"
+        R"([{"inlineDocumentSource":{"textDocument":{"text":"d"},"type":"TEXT"},"type":"INLINE"}], "n": 1})"
+    );
+    EXPECT_EQ(
+        finish(p, 200, R"({"results":[{"index":0,"relevanceScore":0.5}]})"),
+        R"({"output":[{"name":"similarity","data_type":"FLOAT32","shape":[1],"data":[5E-1]}],"status_code":200})"
+    );
+    EXPECT_EQ(
+        finish_error(p, 200, R"({"results":[{"index":0}]})").reason,
+        "The rerank result should contain index and relevanceScore."
+    );
+
+    const auto batch = connector(
+        {{"request_body", "{}"}, {"post_process_function", "connector.post_process.bedrock.batch_job_arn"}}
+    );
+    p = plan(batch, R"({"parameters":{}})");
+    EXPECT_EQ(
+        finish(p, 200, R"({"jobArn":"arn:aws:bedrock:us-east-1:1:job/abc"})"),
+        R"({"output":[{"name":"response","dataAsMap":{"jobArn":"arn:aws:bedrock:us-east-1:1:job/abc",)"
+        R"("processedJobArn":"arn:aws:bedrock:us-east-1:1:job%2Fabc"}}],"status_code":200})"
+    );
+    EXPECT_EQ(finish_error(p, 200, R"({"id":1})").reason, "job arn is missing.");
+
+    const auto passthrough = connector(
+        {{"request_body", "{}"}, {"post_process_function", "connector.post_process.mlcommons.passthrough"}}
+    );
+    p = plan(passthrough, R"({"parameters":{}})");
+    EXPECT_EQ(
+        finish(
+            p,
+            200,
+            R"({"inference_results":[{"output":[{"name":"output","dataAsMap":{"response":[{"a":0.5}]}},)"
+            R"({"name":"sentence_embedding","data_type":"FLOAT32","shape":[2],"data":[1,2]}],"status_code":200}]})"
+        ),
+        R"({"output":[{"name":"output","dataAsMap":{"response":[{"a":5E-1}]}},)"
+        R"({"name":"sentence_embedding","data_type":"FLOAT32","shape":[2],"data":[1,2]}],"status_code":200})"
+    );
+    EXPECT_EQ(
+        finish(p, 200, R"({"plain":true})"),
+        R"({"output":[{"name":"response","dataAsMap":{"plain":true}}],"status_code":200})"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------------
 // §4 response wrapping and upstream failures
 
@@ -687,6 +749,11 @@ TEST(predict, bad_successful_bodies) {
     e = finish_error(p, 200, R"({"a":"0123456789"})", 10);
     EXPECT_EQ(e.code, errc::illegal_argument);
     EXPECT_EQ(e.reason, "JSON string size exceeds maximum allowed size (10 bytes)");
+    // Invalid UTF-8 in a successful body is decoded with replacement characters, as Java does.
+    EXPECT_EQ(
+        finish(p, 200, "{\"a\":\"x\xC3\"}"),
+        "{\"output\":[{\"name\":\"response\",\"dataAsMap\":{\"a\":\"x\xEF\xBF\xBD\"}}],\"status_code\":200}"
+    );
     // -1 means unlimited.
     EXPECT_EQ(
         finish(p, 200, R"({"a":"0123456789"})", -1),

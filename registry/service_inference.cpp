@@ -1,0 +1,139 @@
+// File: service_inference.cpp
+// Writes for Elasticsearch `_inference` endpoints, stored on the same registry as connectors and models (kind
+// `inference_endpoint`). Like every service write: validate against the current snapshot, commit one SQLite
+// batch, then publish. The api_key is encrypted like a connector credential, bound to the endpoint id.
+#include "registry/inference_endpoint.hpp"
+#include "registry/json_util.hpp"
+#include "registry/service.hpp"
+
+namespace modelrelay::registry {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr auto endpoint_kind = kind::inference_endpoint;
+constexpr std::size_t endpoint_idx = static_cast<std::size_t>(kind::inference_endpoint);
+
+}  // namespace
+
+result<json::object> service::put_inference_endpoint(
+    const inference::endpoint_draft& draft, const caller& who
+) {
+    auto cur = current();
+    if (cur->find(endpoint_kind, draft.inference_id) != nullptr) {
+        return error{errc::already_exists, "Inference endpoint [" + draft.inference_id + "] already exists"};
+    }
+    if (!draft.api_key) {
+        return error{errc::internal, "inference endpoint draft without api_key"};
+    }
+    const auto now = now_ms();
+    auto res = std::make_shared<resource>();
+    res->id = draft.inference_id;
+    res->tenant_id = who.tenant_id;
+    res->version = 1;
+    res->seq_no = cur->next_seq_no[endpoint_idx];
+    res->doc = draft.doc;
+    res->doc["secret_settings"] = json::object{{"api_key", cipher_.encrypt(*draft.api_key, res->id)}};
+    res->doc["created_time"] = now;
+    res->doc["last_updated_time"] = now;
+    if (!who.tenant_id.empty()) {
+        res->doc["tenant_id"] = who.tenant_id;
+    }
+    batch b;
+    b.puts.push_back(make_row(endpoint_kind, *res));
+    if (auto r = store_->apply(b); !r) {
+        return r.error();
+    }
+    auto next = std::make_shared<snapshot>(*cur);
+    next->next_seq_no[endpoint_idx] = res->seq_no + 1;
+    next->resources[endpoint_idx] = cur->of(endpoint_kind).with(res->id, res);
+    publish(std::move(next));
+    return inference::endpoint_info(res->doc);
+}
+
+result<json::object> service::update_inference_endpoint(
+    const inference::endpoint_draft& draft, const caller& who
+) {
+    auto cur = current();
+    const resource* existing = cur->find(endpoint_kind, draft.inference_id);
+    if (existing == nullptr || existing->tenant_id != who.tenant_id) {
+        return error{
+            errc::resource_not_found,
+            "The inference endpoint [" + draft.inference_id + "] does not exist and cannot be updated"};
+    }
+    if (!draft.changed) {
+        return inference::endpoint_info(existing->doc);
+    }
+    auto res = std::make_shared<resource>(*existing);
+    json::object doc = draft.doc;
+    if (draft.api_key) {
+        doc["secret_settings"] = json::object{{"api_key", cipher_.encrypt(*draft.api_key, res->id)}};
+    } else if (const auto* s = existing->doc.if_contains("secret_settings")) {
+        doc["secret_settings"] = *s;
+    }
+    doc["created_time"] =
+        existing->doc.contains("created_time") ? existing->doc.at("created_time") : json::value(0);
+    doc["last_updated_time"] = now_ms();
+    if (!who.tenant_id.empty()) {
+        doc["tenant_id"] = who.tenant_id;
+    }
+    res->doc = std::move(doc);
+    res->version += 1;
+    res->seq_no = cur->next_seq_no[endpoint_idx];
+    batch b;
+    b.puts.push_back(make_row(endpoint_kind, *res));
+    if (auto r = store_->apply(b); !r) {
+        return r.error();
+    }
+    auto next = std::make_shared<snapshot>(*cur);
+    next->next_seq_no[endpoint_idx] = res->seq_no + 1;
+    next->resources[endpoint_idx] = cur->of(endpoint_kind).with(res->id, res);
+    publish(std::move(next));
+    return inference::endpoint_info(res->doc);
+}
+
+result<json::object> service::delete_inference_endpoint(
+    std::string_view id, inference::task_type task, bool dry_run, const caller& who
+) {
+    auto cur = current();
+    const resource* existing = cur->find(endpoint_kind, id);
+    if (existing == nullptr || existing->tenant_id != who.tenant_id) {
+        return inference::endpoint_not_found(id);
+    }
+    const auto stored = inference::stored_task(existing->doc);
+    if (!inference::any_or_same(task, stored)) {
+        return inference::requested_task_mismatch(task, stored);
+    }
+    // No ingest pipelines or semantic_text fields can reference an endpoint here, so the list is always
+    // empty.
+    if (dry_run) {
+        return json::object{{"acknowledged", false}, {"pipelines", json::array{}}};
+    }
+    batch b;
+    b.erases.emplace_back(std::string(kind_name(endpoint_kind)), existing->id);
+    if (auto r = store_->apply(b); !r) {
+        return r.error();
+    }
+    auto next = std::make_shared<snapshot>(*cur);
+    next->next_seq_no[endpoint_idx] = cur->next_seq_no[endpoint_idx] + 1;
+    next->resources[endpoint_idx] = cur->of(endpoint_kind).without(id);
+    publish(std::move(next));
+    return json::object{{"acknowledged", true}, {"pipelines", json::array{}}};
+}
+
+result<std::string> service::inference_api_key(const resource& endpoint) const {
+    const auto* secrets = endpoint.doc.if_contains("secret_settings");
+    const json::value* key =
+        secrets != nullptr && secrets->is_object() ? field(secrets->get_object(), "api_key") : nullptr;
+    if (key == nullptr || !key->is_string()) {
+        return error{errc::internal, "inference endpoint " + endpoint.id + " has no stored api_key"};
+    }
+    auto plain = cipher_.decrypt(key->get_string(), endpoint.id);
+    if (!plain) {
+        return error{errc::internal, "cannot decrypt the api_key of inference endpoint " + endpoint.id};
+    }
+    return plain;
+}
+
+}  // namespace modelrelay::registry

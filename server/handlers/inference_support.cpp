@@ -1,0 +1,165 @@
+// File: inference_support.cpp
+#include "server/handlers/inference_support.hpp"
+
+#include <array>
+#include <cctype>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "registry/crypto.hpp"
+#include "server/app.hpp"
+#include "server/outbound.hpp"
+
+namespace modelrelay::server::handlers::es {
+
+namespace json = boost::json;
+
+namespace {
+
+json::object cause_json(const registry::error& e) {
+    return json::object{{"type", type_name(e.code)}, {"reason", e.reason}};
+}
+
+http_response with_product(http_response res) {
+    res.set(product_header, product_name);
+    return res;
+}
+
+}  // namespace
+
+http_response ok(const request_context& ctx, const json::value& body) {
+    return with_product(json_response(200, body, ctx.pretty));
+}
+
+http_response ok_text(const request_context& ctx, std::string body) {
+    if (ctx.pretty) {
+        return ok(ctx, json::parse(body));
+    }
+    http_response res{http::status::ok, 11};
+    res.set(http::field::content_type, "application/json; charset=UTF-8");
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return with_product(std::move(res));
+}
+
+std::string error_json(const registry::error& e, const registry::error* caused_by) {
+    const unsigned status = to_status(e);
+    json::object err{
+        {"root_cause", json::array{cause_json(caused_by != nullptr ? *caused_by : e)}},
+        {"type", type_name(e.code)},
+        {"reason", e.reason}};
+    if (caused_by != nullptr) {
+        err["caused_by"] = cause_json(*caused_by);
+    }
+    return json::serialize(json::object{{"error", std::move(err)}, {"status", status}});
+}
+
+http_response fail(const request_context& ctx, const registry::error& e, const registry::error* caused_by) {
+    const std::string body = error_json(e, caused_by);
+    return with_product(json_response(to_status(e), json::parse(body), ctx.pretty));
+}
+
+std::string message_frame(std::string_view data) {
+    std::string out;
+    out.reserve(data.size() + 24);
+    out += "event: message\ndata: ";
+    out += data;
+    out += "\n\n";
+    return out;
+}
+
+std::string done_frame() {
+    return message_frame("[DONE]");
+}
+
+std::string error_frame(const registry::error& e) {
+    return "event: error\ndata: " + error_json(e) + "\n\n";
+}
+
+http_response sse_fail(const request_context& ctx, const registry::error& e) {
+    http_response res{static_cast<http::status>(to_status(e)), 11};
+    res.set(http::field::content_type, "text/event-stream");
+    res.body() = error_frame(e);
+    res.prepare_payload();
+    return with_product(std::move(res));
+}
+
+std::optional<std::string_view> url_task(const request_context& ctx) {
+    const auto t = ctx.param("task_type");
+    if (t.empty()) {
+        return std::nullopt;
+    }
+    return t;
+}
+
+registry::result<std::chrono::milliseconds> timeout_param(
+    const request_context& ctx, std::chrono::milliseconds def
+) {
+    const auto v = ctx.query_param("timeout");
+    if (!v) {
+        return def;
+    }
+    const std::string text(*v);
+    if (text == "-1") {
+        return std::chrono::milliseconds(std::chrono::hours(24 * 365));
+    }
+    std::size_t digits = 0;
+    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
+        ++digits;
+    }
+    const std::string unit = text.substr(digits);
+    static const std::array<std::pair<std::string_view, double>, 7> units{{
+        {"nanos", 1e-6},
+        {"micros", 1e-3},
+        {"ms", 1},
+        {"s", 1000},
+        {"m", 60'000},
+        {"h", 3'600'000},
+        {"d", 86'400'000},
+    }};
+    if (digits == 0 || digits > 12) {
+        return registry::illegal_argument(
+            "failed to parse setting [timeout] with value [" + text +
+            "] as a time value: unit is missing or unrecognized"
+        );
+    }
+    for (const auto& [name, ms] : units) {
+        if (unit == name) {
+            const double total = std::stod(text.substr(0, digits)) * ms;
+            return std::chrono::milliseconds(static_cast<long long>(total < 1 && total > 0 ? 1 : total));
+        }
+    }
+    return registry::illegal_argument(
+        "failed to parse setting [timeout] with value [" + text +
+        "] as a time value: unit is missing or unrecognized"
+    );
+}
+
+boost::asio::awaitable<registry::result<upstream::response>> send_call(
+    request_context& ctx,
+    const registry::cluster_settings& settings,
+    registry::inference::upstream_call call,
+    std::chrono::milliseconds timeout
+) {
+    // Every outbound call is checked against the trusted list with its fully rendered URL, as predict does.
+    if (auto t = settings.check_trusted_endpoint(call.url); !t) {
+        co_return t.error();
+    }
+    upstream::request req;
+    req.method = http::verb::post;
+    req.url = call.url;
+    req.headers = std::move(call.headers);
+    req.body = std::move(call.body);
+    auto options = options_of(json::object{}, settings.max_json_size());
+    options.read_timeout = timeout;
+    options.total_timeout = timeout;
+    const auto guard = guard_of(ctx.app, settings);
+    auto res = co_await ctx.app.upstream->send(req, options, guard);
+    for (auto& [name, value] : req.headers) {
+        registry::secure_wipe(value);
+    }
+    co_return res;
+}
+
+}  // namespace modelrelay::server::handlers::es

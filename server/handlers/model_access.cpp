@@ -1,0 +1,89 @@
+// File: model_access.cpp
+#include "server/handlers/model_access.hpp"
+
+#include <chrono>
+
+#include "server/app.hpp"
+
+namespace modelrelay::server::handlers {
+
+using registry::errc;
+
+namespace {
+
+std::int64_t steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch()
+    )
+        .count();
+}
+
+registry::error model_not_found(const std::string& model_id) {
+    return registry::not_found("Failed to find model with the provided model id: " + model_id);
+}
+
+}  // namespace
+
+boost::asio::awaitable<registry::result<ready_model>> prepare_model(
+    request_context& ctx, const registry::caller& who, std::string model_id
+) {
+    ready_model out;
+    out.snap = ctx.app.registry->current();
+    out.model = out.snap->find(registry::kind::model, model_id);
+    if (out.model == nullptr || out.model->tenant_id != who.tenant_id) {
+        co_return model_not_found(model_id);
+    }
+    if (const auto* en = out.model->doc.if_contains("is_enabled");
+        en != nullptr && en->is_bool() && !en->get_bool()) {
+        co_return registry::error{errc::forbidden, "Model is disabled."};
+    }
+    if (!out.snap->settings->remote_inference_enabled()) {
+        co_return registry::error{
+            errc::bad_request,
+            "Remote Inference is currently disabled. To enable it, update the setting "
+            "\"plugins.ml_commons.remote_inference_enabled\" to true."};
+    }
+    out.deployed = out.snap->deployed.find_ptr(model_id);
+    if (!out.deployed) {
+        // Auto-deploy on first use, unless switched off globally or for this model.
+        bool per_model = true;
+        if (const auto* ds = out.model->doc.if_contains("deploy_setting"); ds != nullptr && ds->is_object()) {
+            if (const auto* a = ds->get_object().if_contains("is_auto_deploy_enabled");
+                a != nullptr && a->is_bool()) {
+                per_model = a->get_bool();
+            }
+        }
+        if (!out.snap->settings->model_auto_deploy_enabled()) {
+            co_return registry::error{
+                errc::bad_request, "Model not ready yet. Please deploy the model first."};
+        }
+        if (!per_model) {
+            co_return registry::error{
+                errc::bad_request,
+                "Auto deployment disabled for this model, please deploy model first Model ID: " + model_id};
+        }
+        auto& reg = *ctx.app.registry;
+        auto op = [&reg, id = model_id, w = who] {
+            return reg.deploy_model(id, w);
+        };
+        auto r = co_await on_store(ctx.app, std::move(op));
+        if (!r) {
+            co_return r.error();
+        }
+        out.snap = ctx.app.registry->current();
+        out.model = out.snap->find(registry::kind::model, model_id);
+        out.deployed = out.snap->deployed.find_ptr(model_id);
+        if (out.model == nullptr || !out.deployed) {
+            co_return registry::error{
+                errc::bad_request, "Model not ready yet. Please deploy the model first."};
+        }
+    }
+    auto& runtime = *out.deployed->runtime;
+    if (runtime.limiter && !runtime.limiter->try_acquire(steady_ns())) {
+        co_return registry::error{errc::too_many_requests, "Request is throttled at model level."};
+    }
+    runtime.last_access_ms.store(ctx.app.registry->now_ms(), std::memory_order_relaxed);
+    co_return out;
+}
+
+}  // namespace modelrelay::server::handlers

@@ -1,0 +1,34 @@
+// File: model_access.hpp
+// The pre-flight every handler that calls a model shares (_predict, _predict/stream, /v1): find the model
+// for the caller, refuse a disabled one, honour the remote-inference switch, deploy on first use (spec
+// ml-commons.md §6.3) and take a token from the model-level rate limiter. One implementation, so the three
+// front doors cannot drift apart.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "registry/error.hpp"
+#include "registry/service.hpp"
+#include "registry/snapshot.hpp"
+#include "server/router.hpp"
+
+namespace modelrelay::server::handlers {
+
+struct ready_model {
+    std::shared_ptr<const registry::snapshot> snap;  // the snapshot `model` points into (settings too)
+    const registry::resource* model = nullptr;
+    std::shared_ptr<const registry::deployed_model> deployed;  // never null on success
+};
+
+// Errors, in ml-commons order and text: 404 `Failed to find model with the provided model id: <id>` (also
+// for another tenant's model), 403 `Model is disabled.`, 400 remote inference disabled, 400 `Model not
+// ready yet. Please deploy the model first.` / `Auto deployment disabled for this model, please deploy
+// model first Model ID: <id>`, the deploy error itself, 429 `Request is throttled at model level.`
+boost::asio::awaitable<registry::result<ready_model>> prepare_model(
+    request_context& ctx, const registry::caller& who, std::string model_id
+);
+
+}  // namespace modelrelay::server::handlers

@@ -1,0 +1,508 @@
+// File: openai.cpp
+// The OpenAI-compatible front door: POST /v1/chat/completions (stream and not), POST /v1/embeddings,
+// GET /v1/models[/{model}] (spec clients.md §0.4, §2, §3.3). `model` names a modelrelay model by id or by
+// name; the request then goes through that model's connector exactly like a _predict (template,
+// credentials, trusted endpoints, SSRF guard, auto-deploy, rate limiter), so one registry serves the
+// ml-commons, Elasticsearch and OpenAI APIs. Wire-format details live in openai_format.hpp.
+//
+// Request → predict parameters:
+//  - chat: every body member becomes a predict parameter (`messages`, `temperature`, `tools`, ... as the
+//    connector template references them), except `stream` / `stream_options` (handled here) and `model`,
+//    which only fills `${parameters.model}` when the connector defines no `model` parameter of its own
+//    (the connector's upstream model name wins over the modelrelay model name the client sent);
+//  - embeddings: `input` becomes the text docs of a text_embedding predict, so the connector's built-in
+//    pre-process function (or the default one: `${parameters.input}` as a JSON array) shapes the upstream
+//    body as for ml-commons' `_predict/text_embedding`; `dimensions` and `user` are passed as parameters.
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <variant>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "registry/ids.hpp"
+#include "registry/predict.hpp"
+#include "server/handlers/handlers.hpp"
+#include "server/handlers/model_access.hpp"
+#include "server/handlers/openai_format.hpp"
+#include "server/outbound.hpp"
+#include "server/sse_relay.hpp"
+
+namespace modelrelay::server::handlers {
+
+namespace json = boost::json;
+using registry::errc;
+
+namespace {
+
+constexpr std::string_view owned_by = "modelrelay";
+
+http_response openai_fail(const request_context& ctx, const openai::api_error& e) {
+    return json_response(e.status, openai::error_body(e), ctx.pretty);
+}
+
+http_response openai_fail(const request_context& ctx, const registry::error& e) {
+    return openai_fail(ctx, openai::from_error(e));
+}
+
+openai::api_error invalid_request(std::string message, std::optional<std::string> param = std::nullopt) {
+    openai::api_error e;
+    e.status = 400;
+    e.type = "invalid_request_error";
+    e.message = std::move(message);
+    e.param = std::move(param);
+    return e;
+}
+
+std::int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch(
+                                                            ))
+        .count();
+}
+
+// The JSON object body, or the OpenAI error for it.
+std::optional<openai::api_error> object_body_of(const request_context& ctx, json::object& out) {
+    auto body = parse_body(ctx);
+    if (!body) {
+        return invalid_request(
+            "We could not parse the JSON body of your request. (" + body.error().reason + ")"
+        );
+    }
+    if (!body->is_object()) {
+        return invalid_request("The request body must be a JSON object.");
+    }
+    out = std::move(body->get_object());
+    return std::nullopt;
+}
+
+std::string name_of(const registry::resource& m) {
+    const auto* n = m.doc.if_contains("name");
+    return n != nullptr && n->is_string() ? std::string(n->get_string()) : std::string();
+}
+
+openai::api_error model_not_found(std::string_view model) {
+    openai::api_error e;
+    e.status = 404;
+    e.type = "invalid_request_error";
+    e.message = "The model `" + std::string(model) + "` does not exist or you do not have access to it.";
+    e.param = "model";
+    e.code = "model_not_found";
+    return e;
+}
+
+// `model` as a model id, else as a model name: a unique deployed model of that name, else a unique model
+// of that name in any state (it is deployed on first use).
+std::variant<std::string, openai::api_error> resolve_model(
+    const registry::snapshot& s, const registry::caller& who, std::string_view model
+) {
+    if (const auto* m = s.find(registry::kind::model, model); m != nullptr && m->tenant_id == who.tenant_id) {
+        return std::string(model);
+    }
+    std::vector<std::string> deployed;
+    std::vector<std::string> any;
+    s.of(registry::kind::model).for_each([&](const std::string& id, const registry::resource& m) {
+        if (m.tenant_id != who.tenant_id || name_of(m) != model) {
+            return;
+        }
+        any.push_back(id);
+        if (s.deployed.find(id) != nullptr) {
+            deployed.push_back(id);
+        }
+    });
+    const auto& pick = deployed.empty() ? any : deployed;
+    if (pick.empty()) {
+        return model_not_found(model);
+    }
+    if (pick.size() > 1) {
+        std::vector<std::string> ids = pick;
+        std::sort(ids.begin(), ids.end());
+        std::string list;
+        for (const auto& id : ids) {
+            list += (list.empty() ? "" : ", ") + id;
+        }
+        return invalid_request(
+            "The model name `" + std::string(model) + "` matches several models (" + list +
+                "); use a model id instead.",
+            "model"
+        );
+    }
+    return pick.front();
+}
+
+// Resolves, checks and (auto-)deploys the model the body names.
+awaitable<std::variant<ready_model, openai::api_error>> model_for(
+    request_context& ctx, const registry::caller& who, const json::object& body
+) {
+    const auto* m = body.if_contains("model");
+    if (m == nullptr || !m->is_string() || m->get_string().empty()) {
+        co_return invalid_request("you must provide a model parameter", "model");
+    }
+    const std::string requested(m->get_string());
+    auto id = resolve_model(*ctx.app.registry->current(), who, requested);
+    if (auto* e = std::get_if<openai::api_error>(&id)) {
+        co_return std::move(*e);
+    }
+    std::string model_id = std::move(std::get<std::string>(id));
+    auto ready = co_await prepare_model(ctx, who, std::move(model_id));
+    if (!ready) {
+        if (ready.error().code == errc::not_found) {
+            co_return model_not_found(requested);
+        }
+        co_return openai::from_error(ready.error());
+    }
+    co_return std::move(*ready);
+}
+
+upstream::request to_request(registry::upstream_call& call) {
+    upstream::request req;
+    req.method = http::string_to_verb(call.method);
+    req.url = std::move(call.url);
+    req.headers = std::move(call.headers);
+    req.body = std::move(call.body);
+    return req;
+}
+
+// One buffered upstream exchange with the non-stream path's checks: trusted endpoint, SSRF guard; an
+// upstream non-2xx becomes the OpenAI error for it; a 2xx is shaped by finish_call.
+awaitable<std::variant<json::object, openai::api_error>> call_upstream(
+    request_context& ctx, const ready_model& ready, registry::predict_plan& plan, std::size_t i
+) {
+    const auto& settings = *ready.snap->settings;
+    auto& call = plan.calls[i];
+    if (auto t = settings.check_trusted_endpoint(call.url); !t) {
+        co_return openai::from_error(t.error());
+    }
+    const auto options = options_of(ready.deployed->connector->client_config, settings.max_json_size());
+    const auto guard = guard_of(ctx.app, settings);
+    const auto req = to_request(call);
+    auto res = co_await ctx.app.upstream->send(req, options, guard);
+    if (!res) {
+        co_return openai::from_error(res.error());
+    }
+    if (res->status < 200 || res->status > 299) {
+        co_return openai::from_upstream(res->status, res->body);
+    }
+    auto element = registry::finish_call(plan, i, res->status, res->body, settings.max_json_size());
+    if (!element) {
+        co_return openai::from_error(element.error());
+    }
+    co_return std::move(*element);
+}
+
+// The first `response` tensor's dataAsMap (the upstream JSON after post-processing).
+json::value response_value(const json::object& element) {
+    const auto* output = element.if_contains("output");
+    if (output != nullptr && output->is_array()) {
+        for (const auto& t : output->get_array()) {
+            if (const auto* tensor = t.if_object()) {
+                if (const auto* map = tensor->if_contains("dataAsMap")) {
+                    return *map;
+                }
+                return *tensor;
+            }
+        }
+    }
+    return json::object{};
+}
+
+// Adds `stream_options` to a JSON-object upstream body that has none (the client asked for usage).
+void add_stream_options(std::string& body) {
+    boost::system::error_code ec;
+    json::value doc = json::parse(body, ec);
+    if (ec || !doc.is_object() || doc.get_object().contains("stream_options")) {
+        return;
+    }
+    doc.get_object()["stream_options"] = json::object{{"include_usage", true}};
+    body = registry::to_gson_json(doc, false, true, registry::key_order::insertion);
+}
+
+bool connector_defines(const ready_model& r, std::string_view key) {
+    return registry::find_param(r.deployed->connector->parameters, key) != nullptr;
+}
+
+json::object model_entry(std::string id, const registry::resource& m) {
+    std::int64_t created = 0;
+    if (const auto* t = m.doc.if_contains("created_time"); t != nullptr && t->is_number()) {
+        created = t->to_number<std::int64_t>() / 1000;
+    }
+    return json::object{
+        {"id", std::move(id)}, {"object", "model"}, {"created", created}, {"owned_by", owned_by}};
+}
+
+}  // namespace
+
+awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return openai_fail(ctx, who.error());
+    }
+    json::object body;
+    if (auto e = object_body_of(ctx, body)) {
+        co_return openai_fail(ctx, *e);
+    }
+    const auto* messages = body.if_contains("messages");
+    if (messages == nullptr || !messages->is_array()) {
+        co_return openai_fail(ctx, invalid_request("Missing required parameter: 'messages'.", "messages"));
+    }
+    bool stream = false;
+    if (const auto* s = body.if_contains("stream"); s != nullptr && !s->is_null()) {
+        if (!s->is_bool()) {
+            co_return openai_fail(ctx, invalid_request("'stream' must be a boolean.", "stream"));
+        }
+        stream = s->get_bool();
+    }
+    bool include_usage = false;
+    if (const auto* so = body.if_contains("stream_options"); so != nullptr && so->is_object()) {
+        if (const auto* u = so->get_object().if_contains("include_usage"); u != nullptr && u->is_bool()) {
+            include_usage = u->get_bool();
+        }
+    }
+    auto resolved = co_await model_for(ctx, *who, body);
+    if (auto* e = std::get_if<openai::api_error>(&resolved)) {
+        co_return openai_fail(ctx, *e);
+    }
+    const auto& ready = std::get<ready_model>(resolved);
+    const openai::reply_defaults defaults{
+        "chatcmpl-" + registry::generate_id(), now_seconds(), std::string(body.at("model").get_string())};
+
+    registry::predict_request input;
+    input.kind = registry::predict_input_kind::parameters;
+    for (const auto& kv : body) {
+        const std::string_view key = kv.key();
+        if (key == "stream" || key == "stream_options" ||
+            (key == "model" && connector_defines(ready, "model"))) {
+            continue;
+        }
+        input.parameters[key] = kv.value();
+    }
+    if (stream) {
+        // As _predict/stream does: the planner then sets "stream":true in the upstream body (§3.2.5).
+        input.parameters["stream"] = "true";
+        input.parameters["_llm_interface"] = "openai/v1/chat/completions";
+    }
+    auto plan = registry::plan_predict(
+        *ready.deployed->connector, input, registry::predict_options{.streaming = stream}
+    );
+    if (!plan) {
+        co_return openai_fail(ctx, plan.error());
+    }
+    if (plan->calls.size() != 1) {
+        co_return openai_fail(
+            ctx, invalid_request("The model's connector makes more than one upstream call.")
+        );
+    }
+
+    if (!stream) {
+        auto element = co_await call_upstream(ctx, ready, *plan, 0);
+        if (auto* e = std::get_if<openai::api_error>(&element)) {
+            co_return openai_fail(ctx, *e);
+        }
+        co_return ok(ctx, openai::chat_completion(response_value(std::get<json::object>(element)), defaults));
+    }
+
+    auto& call = plan->calls.front();
+    if (include_usage) {
+        add_stream_options(call.body);
+    }
+    const auto options =
+        options_of(ready.deployed->connector->client_config, ready.snap->settings->max_json_size());
+    auto relay = std::make_shared<openai::chunk_relay>(defaults, include_usage);
+    sse_relay_hooks hooks;
+    hooks.on_event = [relay](const upstream::sse_event& ev, std::string& out) {
+        return relay->on_event(ev.data, out);
+    };
+    hooks.on_finish = [relay](std::string& out) {
+        relay->on_finish(out);
+    };
+    hooks.on_json_body = [relay](std::string_view b, std::string& out) {
+        return relay->on_completion(b, out);
+    };
+    hooks.error_frame = [](const registry::error& e) {
+        return openai::error_frame(openai::from_error(e));
+    };
+    auto req = to_request(call);
+    sse_relay_options opts;
+    auto failed = co_await relay_sse(ctx, std::move(req), options, std::move(hooks), std::move(opts));
+    if (failed) {
+        co_return openai_fail(
+            ctx,
+            failed->upstream_status != 0
+                ? openai::from_upstream(failed->upstream_status, failed->upstream_body)
+                : openai::from_error(failed->error)
+        );
+    }
+    co_return streamed_response();
+}
+
+awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return openai_fail(ctx, who.error());
+    }
+    json::object body;
+    if (auto e = object_body_of(ctx, body)) {
+        co_return openai_fail(ctx, *e);
+    }
+    registry::predict_request input;
+    input.kind = registry::predict_input_kind::text_docs;
+    const auto* in = body.if_contains("input");
+    const auto bad_input = invalid_request(
+        "'input' must be a non-empty string or a non-empty array of strings (token arrays are not "
+        "supported).",
+        "input"
+    );
+    if (in == nullptr) {
+        co_return openai_fail(ctx, invalid_request("Missing required parameter: 'input'.", "input"));
+    }
+    if (in->is_string()) {
+        input.text_docs.emplace_back(std::string(in->get_string()));
+    } else if (in->is_array() && !in->get_array().empty()) {
+        for (const auto& item : in->get_array()) {
+            if (!item.is_string()) {
+                co_return openai_fail(ctx, bad_input);
+            }
+            input.text_docs.emplace_back(std::string(item.get_string()));
+        }
+    } else {
+        co_return openai_fail(ctx, bad_input);
+    }
+    bool base64 = false;
+    if (const auto* f = body.if_contains("encoding_format"); f != nullptr && !f->is_null()) {
+        if (!f->is_string() || (f->get_string() != "float" && f->get_string() != "base64")) {
+            co_return openai_fail(
+                ctx, invalid_request("'encoding_format' must be \"float\" or \"base64\".", "encoding_format")
+            );
+        }
+        base64 = f->get_string() == "base64";
+    }
+    auto resolved = co_await model_for(ctx, *who, body);
+    if (auto* e = std::get_if<openai::api_error>(&resolved)) {
+        co_return openai_fail(ctx, *e);
+    }
+    const auto& ready = std::get<ready_model>(resolved);
+    json::object extras;
+    for (std::string_view key : {"dimensions", "user"}) {
+        if (const auto* v = body.if_contains(key); v != nullptr && !v->is_null()) {
+            extras[key] = *v;
+        }
+    }
+    if (!connector_defines(ready, "model")) {
+        extras["model"] = body.at("model");
+    }
+    input.algorithm_parameters = registry::escape_request_parameters(registry::stringify_parameters(extras));
+    auto plan = registry::plan_predict(*ready.deployed->connector, input);
+    if (!plan) {
+        co_return openai_fail(ctx, plan.error());
+    }
+    openai::embedding_batch all;
+    for (std::size_t i = 0; i < plan->calls.size(); ++i) {
+        auto element = co_await call_upstream(ctx, ready, *plan, i);
+        if (auto* e = std::get_if<openai::api_error>(&element)) {
+            co_return openai_fail(ctx, *e);
+        }
+        auto batch = openai::embeddings_of(std::get<json::object>(element));
+        if (!batch) {
+            co_return openai_fail(ctx, batch.error());
+        }
+        for (auto& v : batch->vectors) {
+            all.vectors.push_back(std::move(v));
+        }
+        all.prompt_tokens += batch->prompt_tokens;
+        all.total_tokens += batch->total_tokens;
+    }
+    if (all.vectors.size() != input.text_docs.size()) {
+        co_return openai_fail(
+            ctx,
+            registry::error{
+                errc::bad_gateway,
+                "The model returned " + std::to_string(all.vectors.size()) + " embeddings for " +
+                    std::to_string(input.text_docs.size()) + " inputs"}
+        );
+    }
+    json::array data;
+    data.reserve(all.vectors.size());
+    for (std::size_t i = 0; i < all.vectors.size(); ++i) {
+        json::value embedding;
+        if (base64) {
+            embedding = openai::base64_float32(all.vectors[i]);
+        } else {
+            json::array floats;
+            floats.reserve(all.vectors[i].size());
+            for (double d : all.vectors[i]) {
+                floats.emplace_back(d);
+            }
+            embedding = std::move(floats);
+        }
+        data.push_back(json::object{
+            {"object", "embedding"}, {"index", i}, {"embedding", std::move(embedding)}});
+    }
+    co_return ok(
+        ctx,
+        json::object{
+            {"object", "list"},
+            {"data", std::move(data)},
+            {"model", body.at("model")},
+            {"usage", json::object{{"prompt_tokens", all.prompt_tokens}, {"total_tokens", all.total_tokens}}}}
+    );
+}
+
+awaitable<http_response> handle_openai_models(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return openai_fail(ctx, who.error());
+    }
+    const auto snap = ctx.app.registry->current();
+    struct listed {
+        std::int64_t created;
+        json::object entry;
+    };
+    std::vector<listed> by_id;
+    std::map<std::string, std::vector<std::string>> by_name;
+    snap->deployed.for_each([&](const std::string& id, const registry::deployed_model& d) {
+        const auto* m = snap->find(registry::kind::model, id);
+        if (m == nullptr || m->tenant_id != who->tenant_id) {
+            return;
+        }
+        auto entry = model_entry(id, *m);
+        by_id.push_back({entry.at("created").as_int64(), std::move(entry)});
+        if (auto name = name_of(*m); !name.empty()) {
+            by_name[name].push_back(id);
+        }
+    });
+    // A name is listed when it picks exactly one deployed model and is not some model's id.
+    for (const auto& [name, ids] : by_name) {
+        if (ids.size() == 1 && snap->find(registry::kind::model, name) == nullptr) {
+            auto entry = model_entry(name, *snap->find(registry::kind::model, ids.front()));
+            by_id.push_back({entry.at("created").as_int64(), std::move(entry)});
+        }
+    }
+    std::sort(by_id.begin(), by_id.end(), [](const listed& a, const listed& b) {
+        if (a.created != b.created) {
+            return a.created < b.created;
+        }
+        return a.entry.at("id").as_string() < b.entry.at("id").as_string();
+    });
+    json::array data;
+    data.reserve(by_id.size());
+    for (auto& l : by_id) {
+        data.push_back(std::move(l.entry));
+    }
+    co_return ok(ctx, json::object{{"object", "list"}, {"data", std::move(data)}});
+}
+
+awaitable<http_response> handle_openai_model_get(request_context& ctx) {
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return openai_fail(ctx, who.error());
+    }
+    const std::string requested(ctx.param("model"));
+    const auto snap = ctx.app.registry->current();
+    auto id = resolve_model(*snap, *who, requested);
+    if (auto* e = std::get_if<openai::api_error>(&id)) {
+        co_return openai_fail(ctx, *e);
+    }
+    co_return ok(ctx, model_entry(requested, *snap->find(registry::kind::model, std::get<std::string>(id))));
+}
+
+}  // namespace modelrelay::server::handlers

@@ -1,0 +1,524 @@
+// File: openai_format.cpp
+#include "server/handlers/openai_format.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <openssl/evp.h>
+
+#include "server/response.hpp"
+#include "server/upstream/client.hpp"
+
+namespace modelrelay::server::openai {
+
+namespace json = boost::json;
+using registry::errc;
+
+namespace {
+
+std::string_view type_for(unsigned status) {
+    switch (status) {
+        case 401:
+            return "authentication_error";
+        case 403:
+            return "permission_error";
+        case 404:
+            return "not_found_error";
+        case 429:
+            return "rate_limit_error";
+        default:
+            return status >= 500 ? "server_error" : "invalid_request_error";
+    }
+}
+
+std::optional<json::value> parse_json(std::string_view text) {
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    if (ec) {
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::optional<std::string> string_or_number(const json::value* v) {
+    if (v == nullptr) {
+        return std::nullopt;
+    }
+    if (v->is_string()) {
+        return std::string(v->get_string());
+    }
+    if (v->is_number()) {
+        return json::serialize(*v);
+    }
+    return std::nullopt;
+}
+
+// Reads an OpenAI error object ({"message","type","param","code"}, or a bare string) into `e`.
+void read_error_object(const json::value& err, api_error& e) {
+    if (err.is_string()) {
+        e.message = std::string(err.get_string());
+        return;
+    }
+    if (!err.is_object()) {
+        e.message = json::serialize(err);
+        return;
+    }
+    const auto& o = err.get_object();
+    if (auto m = string_or_number(o.if_contains("message"))) {
+        e.message = *m;
+    } else {
+        e.message = json::serialize(err);
+    }
+    if (const auto* t = o.if_contains("type"); t != nullptr && t->is_string() && !t->get_string().empty()) {
+        e.type = std::string(t->get_string());
+    }
+    e.param = string_or_number(o.if_contains("param"));
+    e.code = string_or_number(o.if_contains("code"));
+}
+
+bool is_blank(std::string_view s) {
+    return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
+std::int64_t int_member(const json::object& o, std::string_view key, std::int64_t def) {
+    const auto* v = o.if_contains(key);
+    if (v == nullptr || !v->is_number()) {
+        return def;
+    }
+    boost::system::error_code ec;
+    const auto n = v->to_number<std::int64_t>(ec);
+    return ec ? def : n;
+}
+
+std::optional<std::vector<double>> numbers(const json::value& v) {
+    const auto* arr = v.if_array();
+    if (arr == nullptr) {
+        return std::nullopt;
+    }
+    std::vector<double> out;
+    out.reserve(arr->size());
+    for (const auto& x : *arr) {
+        if (!x.is_number()) {
+            return std::nullopt;
+        }
+        out.push_back(x.to_number<double>());
+    }
+    return out;
+}
+
+// An array of vectors, or a single vector (an array of numbers).
+bool add_vectors(const json::value& v, std::vector<std::vector<double>>& out) {
+    const auto* arr = v.if_array();
+    if (arr == nullptr || arr->empty()) {
+        return false;
+    }
+    if ((*arr)[0].is_number()) {
+        auto one = numbers(v);
+        if (!one) {
+            return false;
+        }
+        out.push_back(std::move(*one));
+        return true;
+    }
+    for (const auto& item : *arr) {
+        auto one = numbers(item);
+        if (!one) {
+            return false;
+        }
+        out.push_back(std::move(*one));
+    }
+    return true;
+}
+
+// OpenAI `data:[{"index":i,"embedding":[...] or "<base64>"}]`.
+bool add_openai_data(const json::array& data, std::vector<std::vector<double>>& out) {
+    std::vector<std::pair<std::int64_t, std::vector<double>>> found;
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        const auto* item = data[i].if_object();
+        if (item == nullptr) {
+            return false;
+        }
+        const auto* emb = item->if_contains("embedding");
+        if (emb == nullptr) {
+            return false;
+        }
+        std::optional<std::vector<double>> vec =
+            emb->is_string() ? decode_base64_float32(emb->get_string()) : numbers(*emb);
+        if (!vec) {
+            return false;
+        }
+        found.emplace_back(int_member(*item, "index", static_cast<std::int64_t>(i)), std::move(*vec));
+    }
+    std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+        return a.first < b.first;
+    });
+    for (auto& [index, vec] : found) {
+        out.push_back(std::move(vec));
+    }
+    return !found.empty();
+}
+
+bool add_from_map(const json::object& m, std::vector<std::vector<double>>& out) {
+    if (const auto* data = m.if_contains("data"); data != nullptr && data->is_array()) {
+        return add_openai_data(data->get_array(), out);
+    }
+    if (const auto* e = m.if_contains("embeddings")) {
+        if (const auto* o = e->if_object()) {
+            const auto* f = o->if_contains("float");
+            return f != nullptr && add_vectors(*f, out);
+        }
+        return add_vectors(*e, out);
+    }
+    if (const auto* e = m.if_contains("embedding")) {
+        return add_vectors(*e, out);
+    }
+    if (const auto* r = m.if_contains("response")) {
+        return add_vectors(*r, out);
+    }
+    return false;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------
+// Errors
+
+api_error from_error(const registry::error& e) {
+    api_error out;
+    out.message = e.reason;
+    out.status = to_status(e);
+    if (e.code == errc::upstream_status && out.status >= 500) {
+        out.status = 502;  // transport failures and upstream 5xx: a bad gateway, not our own fault
+    }
+    out.type = std::string(type_for(out.status));
+    if (out.status == 429) {
+        out.code = "rate_limit_exceeded";
+    }
+    return out;
+}
+
+api_error from_upstream(unsigned status, std::string_view body) {
+    api_error out;
+    out.status = status >= 500 ? 502 : status;
+    out.type = std::string(type_for(out.status));
+    if (is_blank(body)) {
+        out.message = "Remote service returned error status " + std::to_string(status) + " with empty body";
+    } else {
+        out.message = "Error from remote service: " + std::string(body);
+        if (auto v = parse_json(body); v && v->is_object()) {
+            if (const auto* err = v->get_object().if_contains("error"); err != nullptr && !err->is_null()) {
+                read_error_object(*err, out);
+            }
+        }
+    }
+    if (out.status == 429 && !out.code) {
+        out.code = "rate_limit_exceeded";
+    }
+    return out;
+}
+
+json::object error_body(const api_error& e) {
+    json::object err;
+    err["message"] = e.message;
+    err["type"] = e.type;
+    err["param"] = e.param ? json::value(*e.param) : json::value(nullptr);
+    err["code"] = e.code ? json::value(*e.code) : json::value(nullptr);
+    return json::object{{"error", std::move(err)}};
+}
+
+std::string error_frame(const api_error& e) {
+    return sse_data_frame(json::serialize(error_body(e)));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Chat completions
+
+json::object complete_usage(const json::value* usage) {
+    json::object out;
+    if (usage != nullptr && usage->is_object()) {
+        out = usage->get_object();
+    }
+    const auto prompt = int_member(out, "prompt_tokens", 0);
+    const auto completion = int_member(out, "completion_tokens", 0);
+    const auto total = int_member(out, "total_tokens", prompt + completion);
+    out["prompt_tokens"] = prompt;
+    out["completion_tokens"] = completion;
+    out["total_tokens"] = total;
+    return out;
+}
+
+json::object chat_completion(const json::value& upstream, const reply_defaults& d) {
+    const json::object* obj = upstream.if_object();
+    if (obj != nullptr) {
+        if (const auto* choices = obj->if_contains("choices"); choices != nullptr && choices->is_array()) {
+            json::object out = *obj;
+            out["object"] = "chat.completion";
+            if (!out["id"].is_string()) {
+                out["id"] = d.id;
+            }
+            if (!out["created"].is_number()) {
+                out["created"] = d.created;
+            }
+            if (!out["model"].is_string()) {
+                out["model"] = d.model;
+            }
+            auto& list = out["choices"].get_array();
+            for (std::size_t i = 0; i < list.size(); ++i) {
+                auto* choice = list[i].if_object();
+                if (choice == nullptr) {
+                    continue;
+                }
+                if (!choice->contains("index")) {
+                    (*choice)["index"] = i;
+                }
+                auto& message = (*choice)["message"];
+                if (!message.is_object()) {
+                    message = json::object{{"role", "assistant"}, {"content", nullptr}};
+                } else if (!message.get_object().contains("role")) {
+                    message.get_object()["role"] = "assistant";
+                }
+            }
+            out["usage"] = complete_usage(obj->if_contains("usage"));
+            return out;
+        }
+    }
+    std::string text;
+    if (upstream.is_string()) {
+        text = std::string(upstream.get_string());
+    } else if (obj != nullptr && obj->if_contains("response") != nullptr && obj->at("response").is_string()) {
+        text = std::string(obj->at("response").get_string());
+    } else if (const auto* msg = obj != nullptr ? obj->if_contains("message") : nullptr;
+               msg != nullptr && msg->is_object() && msg->get_object().if_contains("content") != nullptr &&
+               msg->get_object().at("content").is_string()) {
+        text = std::string(msg->get_object().at("content").get_string());
+    } else {
+        text = json::serialize(upstream);
+    }
+    json::object message{{"role", "assistant"}, {"content", std::move(text)}};
+    json::object choice{{"index", 0}, {"message", std::move(message)}, {"finish_reason", "stop"}};
+    return json::object{
+        {"id", d.id},
+        {"object", "chat.completion"},
+        {"created", d.created},
+        {"model", d.model},
+        {"choices", json::array{std::move(choice)}},
+        {"usage", complete_usage(nullptr)}};
+}
+
+void chunk_relay::add_defaults(json::object& chunk) const {
+    chunk["object"] = "chat.completion.chunk";
+    if (!chunk["id"].is_string()) {
+        chunk["id"] = d_.id;
+    }
+    if (!chunk["created"].is_number()) {
+        chunk["created"] = d_.created;
+    }
+    if (!chunk["model"].is_string()) {
+        chunk["model"] = d_.model;
+    }
+}
+
+relay_step chunk_relay::on_event(std::string_view data, std::string& out) {
+    while (!data.empty() && (data.back() == ' ' || data.back() == '\r' || data.back() == '\n')) {
+        data.remove_suffix(1);
+    }
+    if (data == "[DONE]") {
+        return relay_step::done;
+    }
+    auto parsed = parse_json(data);
+    if (!parsed || !parsed->is_object()) {
+        return relay_step::more;
+    }
+    auto& chunk = parsed->get_object();
+    if (const auto* err = chunk.if_contains("error"); err != nullptr && !err->is_null()) {
+        api_error e;
+        e.status = 502;
+        read_error_object(*err, e);
+        out += error_frame(e);
+        return relay_step::stop;
+    }
+    const auto* choices = chunk.if_contains("choices");
+    const bool has_choices = choices != nullptr && choices->is_array();
+    const auto* usage = chunk.if_contains("usage");
+    const bool has_usage = usage != nullptr && usage->is_object();
+    if (!has_choices && !has_usage) {
+        return relay_step::more;
+    }
+    const bool had_usage_member = usage != nullptr;
+    if (has_usage && include_usage_) {
+        saw_usage_ = true;
+        chunk["usage"] = complete_usage(usage);
+    }
+    if (!has_choices) {
+        chunk["choices"] = json::array{};  // may move the members: `usage` is not used below
+    }
+    if (!include_usage_ && had_usage_member) {
+        chunk.erase("usage");
+        if (chunk["choices"].get_array().empty()) {
+            return relay_step::more;
+        }
+    }
+    add_defaults(chunk);
+    out += sse_data_frame(json::serialize(chunk));
+    return relay_step::more;
+}
+
+void chunk_relay::on_finish(std::string& out) {
+    if (include_usage_ && !saw_usage_) {
+        json::object chunk{{"choices", json::array{}}, {"usage", complete_usage(nullptr)}};
+        add_defaults(chunk);
+        out += sse_data_frame(json::serialize(chunk));
+        saw_usage_ = true;
+    }
+    out += "data: [DONE]\n\n";
+}
+
+relay_step chunk_relay::on_completion(std::string_view body, std::string& out) {
+    auto parsed = parse_json(body);
+    const json::object completion = chat_completion(parsed ? *parsed : json::value(std::string(body)), d_);
+    json::array choices;
+    for (const auto& c : completion.at("choices").get_array()) {
+        const auto* choice = c.if_object();
+        if (choice == nullptr) {
+            continue;
+        }
+        json::object delta;
+        if (const auto* m = choice->if_contains("message"); m != nullptr && m->is_object()) {
+            for (const auto& kv : m->get_object()) {
+                if (kv.key() == "tool_calls" && kv.value().is_array()) {
+                    json::array calls = kv.value().get_array();
+                    for (std::size_t i = 0; i < calls.size(); ++i) {
+                        if (auto* call = calls[i].if_object(); call != nullptr && !call->contains("index")) {
+                            (*call)["index"] = i;
+                        }
+                    }
+                    delta["tool_calls"] = std::move(calls);
+                } else {
+                    delta[kv.key()] = kv.value();
+                }
+            }
+        }
+        json::object item{{"index", choice->contains("index") ? choice->at("index") : json::value(0)}};
+        item["delta"] = std::move(delta);
+        item["finish_reason"] =
+            choice->contains("finish_reason") ? choice->at("finish_reason") : json::value("stop");
+        choices.push_back(std::move(item));
+    }
+    json::object chunk{
+        {"id", completion.at("id")},
+        {"object", "chat.completion.chunk"},
+        {"created", completion.at("created")},
+        {"model", completion.at("model")},
+        {"choices", std::move(choices)}};
+    out += sse_data_frame(json::serialize(chunk));
+    if (include_usage_) {
+        json::object usage_chunk{
+            {"id", completion.at("id")},
+            {"object", "chat.completion.chunk"},
+            {"created", completion.at("created")},
+            {"model", completion.at("model")},
+            {"choices", json::array{}},
+            {"usage", completion.at("usage")}};
+        out += sse_data_frame(json::serialize(usage_chunk));
+        saw_usage_ = true;
+    }
+    return relay_step::done;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Embeddings
+
+registry::result<embedding_batch> embeddings_of(const json::object& element) {
+    embedding_batch batch;
+    const auto* output = element.if_contains("output");
+    bool ok = output != nullptr && output->is_array() && !output->get_array().empty();
+    if (ok) {
+        for (const auto& t : output->get_array()) {
+            const auto* tensor = t.if_object();
+            if (tensor == nullptr) {
+                ok = false;
+                break;
+            }
+            if (const auto* data = tensor->if_contains("data"); data != nullptr && data->is_array()) {
+                auto vec = numbers(*data);
+                if (!vec) {
+                    ok = false;
+                    break;
+                }
+                batch.vectors.push_back(std::move(*vec));
+                continue;
+            }
+            const auto* map = tensor->if_contains("dataAsMap");
+            if (map == nullptr || !map->is_object() || !add_from_map(map->get_object(), batch.vectors)) {
+                ok = false;
+                break;
+            }
+            if (const auto* u = map->get_object().if_contains("usage"); u != nullptr && u->is_object()) {
+                batch.prompt_tokens += int_member(u->get_object(), "prompt_tokens", 0);
+                batch.total_tokens += int_member(
+                    u->get_object(), "total_tokens", int_member(u->get_object(), "prompt_tokens", 0)
+                );
+            }
+        }
+    }
+    if (!ok || batch.vectors.empty()) {
+        return registry::error{errc::bad_gateway, "The model's answer contains no embeddings"};
+    }
+    return batch;
+}
+
+std::string base64_float32(const std::vector<double>& v) {
+    std::string bytes;
+    bytes.reserve(v.size() * 4);
+    for (double d : v) {
+        const auto bits = std::bit_cast<std::uint32_t>(static_cast<float>(d));
+        for (int i = 0; i < 4; ++i) {
+            bytes.push_back(static_cast<char>((bits >> (8 * i)) & 0xFF));
+        }
+    }
+    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(
+        reinterpret_cast<unsigned char*>(out.data()),
+        reinterpret_cast<const unsigned char*>(bytes.data()),
+        static_cast<int>(bytes.size())
+    );
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+std::optional<std::vector<double>> decode_base64_float32(std::string_view b64) {
+    if (b64.size() % 4 != 0) {
+        return std::nullopt;
+    }
+    std::string bytes(b64.size() / 4 * 3 + 1, '\0');
+    const int n = EVP_DecodeBlock(
+        reinterpret_cast<unsigned char*>(bytes.data()),
+        reinterpret_cast<const unsigned char*>(b64.data()),
+        static_cast<int>(b64.size())
+    );
+    if (n < 0) {
+        return std::nullopt;
+    }
+    std::size_t len = static_cast<std::size_t>(n);
+    for (auto it = b64.rbegin(); it != b64.rend() && *it == '=' && len > 0; ++it) {
+        --len;  // EVP_DecodeBlock counts the padding as zero bytes
+    }
+    if (len % 4 != 0) {
+        return std::nullopt;
+    }
+    std::vector<double> out;
+    out.reserve(len / 4);
+    for (std::size_t i = 0; i < len; i += 4) {
+        std::uint32_t bits = 0;
+        for (int b = 0; b < 4; ++b) {
+            bits |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + b])) << (8 * b);
+        }
+        out.push_back(static_cast<double>(std::bit_cast<float>(bits)));
+    }
+    return out;
+}
+
+}  // namespace modelrelay::server::openai

@@ -1,0 +1,114 @@
+// File: openai_format.hpp
+// The OpenAI wire format of the `/v1` front door as pure functions (no I/O, unit-tested): error bodies,
+// the chat.completion / chat.completion.chunk shapes that Kibana's OpenAI connector and the openai SDK
+// accept (spec clients.md §0.4, §2.3, §3.3), embedding vectors found in whatever an ml-commons embedding
+// connector answers, and base64 little-endian float32 encoding.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "registry/error.hpp"
+#include "server/sse_relay.hpp"
+
+namespace modelrelay::server::openai {
+
+// ---------------------------------------------------------------------------------------------------
+// Errors: {"error":{"message","type","param","code"}}
+
+struct api_error {
+    unsigned status = 500;
+    std::string message;
+    std::string type = "server_error";
+    std::optional<std::string> param;
+    std::optional<std::string> code;
+};
+
+// A modelrelay / ml-commons error → OpenAI status and type: 400 invalid_request_error, 401
+// authentication_error, 403 permission_error, 404 not_found_error, 429 rate_limit_error
+// (code rate_limit_exceeded), 5xx server_error. Failures to reach the upstream (`Error communicating with
+// remote model: ...`) and upstream 5xx answers become 502.
+api_error from_error(const registry::error& e);
+
+// An upstream non-2xx answer. When its body is an OpenAI error object, its message, type, param and code
+// are kept; otherwise the message is ml-commons' `Error from remote service: <body>`. 4xx statuses pass
+// through, 5xx become 502 (the failing server is the upstream, not modelrelay).
+api_error from_upstream(unsigned status, std::string_view body);
+
+boost::json::object error_body(const api_error& e);
+
+// The error as one SSE frame, `data: {"error":{...}}` (the openai SDK and Kibana throw on it).
+std::string error_frame(const api_error& e);
+
+// ---------------------------------------------------------------------------------------------------
+// Chat completions
+
+struct reply_defaults {
+    std::string id;            // used when the upstream gave none: "chatcmpl-<random>"
+    std::int64_t created = 0;  // seconds since the epoch
+    std::string model;         // the model the client asked for
+};
+
+// `{"prompt_tokens":p,"completion_tokens":c,"total_tokens":t}` with every missing or non-integer member
+// 0 (total_tokens defaults to p + c).
+boost::json::object complete_usage(const boost::json::value* usage);
+
+// The non-stream reply from the model's predict output (the `dataAsMap` of its response tensor, or the
+// wrapped value). An OpenAI chat.completion passes through with `object`, `id`, `created`, `model`,
+// `choices[].message.role` and a complete `usage` filled in when missing; anything else becomes the
+// assistant message content: `{"response": "<text>"}` or `{"message":{"content": "<text>"}}` give the
+// text, other JSON is serialised.
+boost::json::object chat_completion(const boost::json::value& upstream, const reply_defaults& d);
+
+// Turns the upstream's OpenAI chunk stream into the client's, one upstream event at a time.
+//  - `[DONE]` ends the answer; the closing frames are the usage chunk (when include_usage and the upstream
+//    sent none: zeros) and `data: [DONE]`;
+//  - every chunk gets `"object":"chat.completion.chunk"` (Kibana drops chunks without it) and the
+//    defaults for a missing id / created / model;
+//  - usage: relayed when include_usage, else removed (a usage-only chunk is dropped);
+//  - an event with an `error` member is relayed as an OpenAI error frame and ends the stream;
+//  - anything that is not a JSON object with `choices` or `usage` is skipped.
+class chunk_relay {
+public:
+    chunk_relay(reply_defaults d, bool include_usage) : d_(std::move(d)), include_usage_(include_usage) {}
+
+    relay_step on_event(std::string_view data, std::string& out);
+    void on_finish(std::string& out);
+    // The upstream answered with one JSON chat.completion instead of a stream: the same content as chunks.
+    relay_step on_completion(std::string_view body, std::string& out);
+
+private:
+    void add_defaults(boost::json::object& chunk) const;
+    reply_defaults d_;
+    bool include_usage_;
+    bool saw_usage_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Embeddings
+
+struct embedding_batch {
+    std::vector<std::vector<double>> vectors;
+    std::int64_t prompt_tokens = 0;
+    std::int64_t total_tokens = 0;
+};
+
+// The vectors in one predict `inference_results` element, in order: `sentence_embedding` tensors (built-in
+// post-process functions), or inside a `dataAsMap`: OpenAI `data[].embedding` (sorted by `index`; base64
+// strings decoded), `embeddings` (arrays, or `{"float":[...]}`), a single `embedding`, or `response`
+// (what a response_filter extracted). Usage from `usage.prompt_tokens` / `usage.total_tokens`.
+// 502 bad_gateway `The model's answer contains no embeddings` when nothing fits.
+registry::result<embedding_batch> embeddings_of(const boost::json::object& element);
+
+// The vector as little-endian IEEE-754 float32 bytes, base64 (what `encoding_format:"base64"` means).
+std::string base64_float32(const std::vector<double>& v);
+// The inverse; nullopt for invalid base64 or a length that is not a multiple of 4.
+std::optional<std::vector<double>> decode_base64_float32(std::string_view b64);
+
+}  // namespace modelrelay::server::openai

@@ -1,0 +1,232 @@
+// File: predict_stream.cpp
+// POST /_plugins/_ml/models/{model_id}/_predict/stream (ml-commons 3.3+, spec ml-commons.md §1.4
+// "Streaming"): the predict pre-flight of _predict, then the upstream's OpenAI chat stream relayed as
+// ml-commons chunks, the way HttpStreamingHandler and RestMLPredictionStreamAction shape them (`data: ` +
+// {"inference_results":[{"output":[{"name":"response","dataAsMap":{"content":"<d>","is_last":false}}]}]})
+// one per non-empty `choices[0].delta.content` (tool-call deltas: their JSON as content), then one with
+// `"content":"","is_last":true` at `finish_reason:"stop"`, `[DONE]` or the end of the upstream body. An
+// upstream that answers one JSON chat.completion instead of a stream gives its message as one chunk.
+// Failures after the head: `data: {"error": "<msg>"}`.
+//
+// Differences from ml-commons (documented in docs/api.md): errors found before anything is streamed
+// (model lookup, planning, trusted endpoint, SSRF guard, upstream non-2xx) are ordinary JSON error
+// responses with their status, where ml-commons has already sent `200 text/event-stream`; a missing
+// `_llm_interface` is a 400 (ml-commons fails with a NullPointerException); an upstream event carrying an
+// `error` member is relayed as an error chunk (ml-commons skips it).
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "registry/predict.hpp"
+#include "server/handlers/handlers.hpp"
+#include "server/handlers/model_access.hpp"
+#include "server/outbound.hpp"
+#include "server/sse_relay.hpp"
+
+namespace modelrelay::server::handlers {
+
+namespace json = boost::json;
+using registry::errc;
+
+namespace {
+
+constexpr std::string_view openai_chat_interface = "openai/v1/chat/completions";
+
+std::string stream_chunk(std::string_view content, bool is_last) {
+    json::object data_as_map{{"content", content}, {"is_last", is_last}};
+    json::object tensor{{"name", "response"}, {"dataAsMap", std::move(data_as_map)}};
+    json::object out{
+        {"inference_results", json::array{json::object{{"output", json::array{std::move(tensor)}}}}}};
+    return "data: " + json::serialize(out) + "\n\n";
+}
+
+// RestMLPredictionStreamAction's error chunk (the space after the colon is theirs).
+std::string error_chunk(std::string_view message) {
+    return "data: {\"error\": " + json::serialize(json::string(message)) + "}\n\n";
+}
+
+std::string lower_trimmed(std::string_view s) {
+    while (!s.empty() && static_cast<unsigned char>(s.front()) <= ' ') {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && static_cast<unsigned char>(s.back()) <= ' ') {
+        s.remove_suffix(1);
+    }
+    std::string out(s);
+    for (auto& c : out) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+// `_llm_interface` from the request parameters, else from the connector's.
+std::optional<std::string> llm_interface_of(
+    const registry::predict_request& in, const registry::compiled_connector& c
+) {
+    if (const auto* v = in.parameters.if_contains("_llm_interface"); v != nullptr && !v->is_null()) {
+        return v->is_string() ? std::string(v->get_string()) : registry::stringify_parameter(*v);
+    }
+    if (const auto* p = registry::find_param(c.parameters, "_llm_interface")) {
+        return *p;
+    }
+    return std::nullopt;
+}
+
+// `$.choices[0]` of an upstream chunk, or null.
+const json::object* first_choice(const json::object& chunk) {
+    const auto* choices = chunk.if_contains("choices");
+    if (choices == nullptr || !choices->is_array() || choices->get_array().empty()) {
+        return nullptr;
+    }
+    return choices->get_array()[0].if_object();
+}
+
+// One upstream OpenAI chunk → ml-commons chunks (HttpStreamingHandler.onOpenAIEvent).
+relay_step on_openai_event(const upstream::sse_event& ev, std::string& out) {
+    if (ev.data == "[DONE]") {
+        return relay_step::done;
+    }
+    boost::system::error_code ec;
+    const json::value v = json::parse(ev.data, ec);
+    if (ec || !v.is_object()) {
+        return relay_step::more;  // ml-commons skips malformed chunks
+    }
+    const auto& chunk = v.get_object();
+    if (const auto* err = chunk.if_contains("error"); err != nullptr && !err->is_null()) {
+        std::string message = json::serialize(*err);
+        if (err->is_string()) {
+            message = std::string(err->get_string());
+        } else if (const auto* m = err->is_object() ? err->get_object().if_contains("message") : nullptr;
+                   m != nullptr && m->is_string()) {
+            message = std::string(m->get_string());
+        }
+        out += error_chunk("Error from remote service: " + message);
+        return relay_step::stop;
+    }
+    const json::object* choice = first_choice(chunk);
+    if (choice == nullptr) {
+        return relay_step::more;
+    }
+    if (const auto* fr = choice->if_contains("finish_reason");
+        fr != nullptr && fr->is_string() && fr->get_string() == "stop") {
+        return relay_step::done;
+    }
+    const auto* delta = choice->if_contains("delta");
+    if (delta == nullptr || !delta->is_object()) {
+        return relay_step::more;
+    }
+    if (const auto* content = delta->get_object().if_contains("content");
+        content != nullptr && content->is_string() && !content->get_string().empty()) {
+        out += stream_chunk(content->get_string(), false);
+    }
+    if (const auto* calls = delta->get_object().if_contains("tool_calls");
+        calls != nullptr && calls->is_array()) {
+        out +=
+            stream_chunk(registry::to_gson_json(*calls, true, false, registry::key_order::insertion), false);
+    }
+    return relay_step::more;
+}
+
+// An upstream that answered one JSON chat.completion instead of a stream: its message as one chunk.
+relay_step on_openai_completion(std::string_view body, std::string& out) {
+    boost::system::error_code ec;
+    const json::value v = json::parse(body, ec);
+    const json::object* choice = !ec && v.is_object() ? first_choice(v.get_object()) : nullptr;
+    const json::value* message = choice != nullptr ? choice->if_contains("message") : nullptr;
+    if (message != nullptr && message->is_object()) {
+        const auto& m = message->get_object();
+        if (const auto* content = m.if_contains("content");
+            content != nullptr && content->is_string() && !content->get_string().empty()) {
+            out += stream_chunk(content->get_string(), false);
+        }
+        if (const auto* calls = m.if_contains("tool_calls"); calls != nullptr && calls->is_array()) {
+            out += stream_chunk(
+                registry::to_gson_json(*calls, true, false, registry::key_order::insertion), false
+            );
+        }
+    }
+    return relay_step::done;
+}
+
+}  // namespace
+
+awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
+    if (!ctx.app.registry->current()->settings->stream_enabled()) {
+        co_return fail(
+            ctx,
+            {errc::illegal_state,
+             "Streaming is currently disabled. To enable it, update the setting "
+             "\"plugins.ml_commons.stream_enabled\" to true."}
+        );
+    }
+    auto who = caller_of(ctx);
+    if (!who) {
+        co_return fail(ctx, who.error());
+    }
+    auto body = parse_body(ctx);
+    if (!body) {
+        co_return fail(ctx, body.error());
+    }
+    if (!body->is_null()) {
+        if (auto v = schemas::validate(schemas::schema_id::predict, *body); !v) {
+            co_return fail(ctx, v.error());
+        }
+    }
+    auto input = registry::parse_predict_body(*body, "");
+    if (!input) {
+        co_return fail(ctx, input.error());
+    }
+    std::string model_id(ctx.param("model_id"));
+    auto ready = co_await prepare_model(ctx, *who, std::move(model_id));
+    if (!ready) {
+        co_return fail(ctx, ready.error());
+    }
+    const auto& connector = *ready->deployed->connector;
+    const auto iface = llm_interface_of(*input, connector);
+    if (!iface) {
+        co_return fail(
+            ctx,
+            registry::illegal_argument(
+                "Streaming requires the _llm_interface parameter; supported: " +
+                std::string(openai_chat_interface)
+            )
+        );
+    }
+    if (lower_trimmed(*iface) != openai_chat_interface) {
+        co_return fail(ctx, registry::illegal_argument("Unsupported LLM interface: " + *iface));
+    }
+    // RestMLPredictionStreamAction puts stream:"true" into the parameters; with the OpenAI interface the
+    // planner then sets "stream":true in the body (§3.2.5).
+    input->parameters["stream"] = "true";
+    auto plan = registry::plan_predict(connector, *input, registry::predict_options{.streaming = true});
+    if (!plan) {
+        co_return fail(ctx, plan.error());
+    }
+    if (plan->calls.size() != 1) {
+        co_return fail(ctx, registry::illegal_argument("Streaming supports exactly one upstream call"));
+    }
+    auto& call = plan->calls.front();
+    upstream::request req;
+    req.method = http::string_to_verb(call.method);
+    req.url = std::move(call.url);
+    req.headers = std::move(call.headers);
+    req.body = std::move(call.body);
+    const auto options = options_of(connector.client_config, ready->snap->settings->max_json_size());
+
+    sse_relay_hooks hooks;
+    hooks.on_event = on_openai_event;
+    hooks.on_finish = [](std::string& out) {
+        out += stream_chunk("", true);
+    };
+    hooks.error_frame = [](const registry::error& e) {
+        return error_chunk(e.reason);
+    };
+    hooks.on_json_body = on_openai_completion;
+    sse_relay_options opts;
+    auto failed = co_await relay_sse(ctx, std::move(req), options, std::move(hooks), std::move(opts));
+    if (failed) {
+        co_return fail(ctx, failed->error);
+    }
+    co_return streamed_response();
+}
+
+}  // namespace modelrelay::server::handlers

@@ -1,0 +1,314 @@
+// File: sse_relay.cpp
+// The relay is a small state machine driven by the outbound client's head and chunk callbacks; each
+// callback is a member coroutine of one relay_run living in relay_sse's frame.
+#include "server/sse_relay.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+
+#include "server/app.hpp"
+#include "server/outbound.hpp"
+#include "server/session.hpp"
+
+namespace modelrelay::server {
+
+namespace {
+
+using boost::asio::awaitable;
+
+constexpr std::size_t max_error_body = 64 * 1024;
+// After the answer is complete the rest of the upstream body (a trailing `[DONE]`, a usage chunk) is read
+// and dropped, so the connection can go back to the pool; an upstream that keeps talking is cut off.
+constexpr std::size_t max_drain_bytes = 64 * 1024;
+
+bool is_2xx(unsigned status) {
+    return status >= 200 && status <= 299;
+}
+
+bool is_json_media_type(std::string_view content_type) {
+    std::string media(content_type.substr(0, content_type.find(';')));
+    media.erase(
+        std::remove_if(media.begin(), media.end(), [](unsigned char c) { return std::isspace(c); }),
+        media.end()
+    );
+    std::transform(media.begin(), media.end(), media.begin(), [](unsigned char c) {
+        return static_cast<char>(std::tolower(c));
+    });
+    return media == "application/json" || media.ends_with("+json");
+}
+
+bool is_blank(std::string_view s) {
+    return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
+registry::error upstream_error(unsigned status, std::string_view body) {
+    if (is_blank(body)) {
+        return {
+            registry::errc::upstream_status,
+            "Remote service returned error status " + std::to_string(status) + " with empty body",
+            static_cast<int>(status)};
+    }
+    return {
+        registry::errc::upstream_status,
+        "Error from remote service: " + std::string(body),
+        static_cast<int>(status)};
+}
+
+enum class phase {
+    waiting,    // no upstream head yet
+    relaying,   // client head written, events flowing
+    erroring,   // upstream answered non-2xx: collecting its body for the error
+    buffering,  // upstream answered 2xx JSON: collecting it for on_json_body
+    finished,   // client stream ended; draining the upstream
+    gone,       // the client went away
+};
+
+class relay_run {
+public:
+    relay_run(request_context& ctx, sse_relay_hooks hooks, sse_relay_options opts, std::size_t body_cap)
+        : ctx_(ctx), hooks_(std::move(hooks)), opts_(std::move(opts)), body_cap_(body_cap) {}
+
+    awaitable<bool> on_head(const upstream::response_head& head) {
+        if (!is_2xx(head.status)) {
+            status_ = head.status;
+            phase_ = phase::erroring;
+            co_return true;
+        }
+        if (hooks_.on_json_body && is_json_media_type(head.header("content-type"))) {
+            phase_ = phase::buffering;
+            co_return true;
+        }
+        phase_ = phase::relaying;
+        const bool ok = co_await write_head();
+        co_return ok;
+    }
+
+    awaitable<bool> on_chunk(std::string_view bytes) {
+        switch (phase_) {
+            case phase::erroring: {
+                const std::size_t room = max_error_body - std::min(max_error_body, body_.size());
+                body_.append(bytes.substr(0, room));
+                co_return body_.size() < max_error_body;
+            }
+            case phase::buffering:
+                if (body_cap_ != 0 && body_.size() + bytes.size() > body_cap_) {
+                    overflow_ = true;
+                    co_return false;
+                }
+                body_.append(bytes);
+                co_return true;
+            case phase::finished:
+                drained_ += bytes.size();
+                co_return drained_ <= max_drain_bytes;
+            case phase::gone:
+                co_return false;
+            case phase::waiting:
+            case phase::relaying:
+                break;
+        }
+        events_.clear();
+        const bool parsed =
+            parser_.feed(bytes, [this](const upstream::sse_event& e) { events_.push_back(e); });
+        for (const auto& event : events_) {
+            out_.clear();
+            const relay_step step = hooks_.on_event(event, out_);
+            if (step == relay_step::more) {
+                if (out_.empty()) {
+                    continue;
+                }
+                const bool ok = co_await write(out_);
+                if (!ok) {
+                    co_return false;
+                }
+                continue;
+            }
+            if (step == relay_step::done && hooks_.on_finish) {
+                hooks_.on_finish(out_);
+            }
+            const bool ended = co_await end_with(out_);
+            co_return ended;
+        }
+        if (!parsed) {
+            out_ = hooks_.error_frame(registry::illegal_argument(
+                "Remote service sent a server-sent event larger than the limit of " +
+                std::to_string(parser_limit) + " bytes"
+            ));
+            co_await end_with(out_);
+            co_return false;
+        }
+        co_return true;
+    }
+
+    // After send_streaming returned. The co_awaits stay outside any switch or condition (gcc 12 miscompiles
+    // some of those).
+    awaitable<std::optional<relay_failure>> conclude(const registry::result<upstream::response_head>& r) {
+        if (phase_ == phase::finished || phase_ == phase::gone) {
+            co_return std::nullopt;
+        }
+        if (phase_ == phase::erroring) {
+            co_return relay_failure{upstream_error(status_, body_), status_, body_};
+        }
+        if (!r && phase_ != phase::relaying) {
+            co_return relay_failure{r.error(), 0, {}};  // nothing was sent to the client yet
+        }
+        if (overflow_) {
+            co_return relay_failure{
+                registry::illegal_argument(
+                    "JSON string size exceeds maximum allowed size (" + std::to_string(body_cap_) + " bytes)"
+                ),
+                0,
+                {}};
+        }
+        if (r && phase_ == phase::buffering && is_blank(body_)) {
+            co_return relay_failure{
+                {registry::errc::bad_gateway, "Remote service returned empty response body"}, 0, {}};
+        }
+        out_.clear();
+        if (!r) {
+            out_ = hooks_.error_frame(r.error());
+        } else {
+            // The upstream body ended normally (an unterminated last event is dropped, as SSE says).
+            relay_step step = relay_step::done;
+            if (phase_ == phase::buffering) {
+                step = hooks_.on_json_body(body_, out_);
+            }
+            if (step == relay_step::done && hooks_.on_finish) {
+                hooks_.on_finish(out_);
+            }
+        }
+        bool open = phase_ == phase::relaying;
+        if (!open) {
+            open = co_await write_head();
+        }
+        if (open) {
+            co_await end_with(out_);
+        }
+        co_return std::nullopt;
+    }
+
+    static constexpr std::size_t parser_limit = 16 * 1024 * 1024;
+
+private:
+    awaitable<bool> write_head() {
+        http::response<http::empty_body> head{http::status::ok, ctx_.req.version()};
+        head.set(http::field::content_type, opts_.content_type);
+        head.set(http::field::cache_control, "no-cache");
+        head.set("X-Accel-Buffering", "no");
+        for (const auto& [name, value] : opts_.extra_headers) {
+            head.set(name, value);
+        }
+        // The session closes the connection after a streamed answer; say so, so clients do not reuse it.
+        head.keep_alive(false);
+        ctx_.streamed = true;
+        phase_ = phase::relaying;
+        const bool ok = co_await ctx_.stream->write_head(head);
+        if (!ok) {
+            phase_ = phase::gone;
+        }
+        co_return ok;
+    }
+
+    awaitable<bool> write(std::string_view frames) {
+        const bool ok = co_await ctx_.stream->write_chunk(frames);
+        if (!ok) {
+            phase_ = phase::gone;
+        }
+        co_return ok;
+    }
+
+    // Writes the last frames and the terminating chunk. False when the client is gone.
+    awaitable<bool> end_with(std::string_view frames) {
+        if (!frames.empty()) {
+            const bool ok = co_await write(frames);
+            if (!ok) {
+                co_return false;
+            }
+        }
+        phase_ = phase::finished;
+        const bool ok = co_await ctx_.stream->finish();
+        if (!ok) {
+            phase_ = phase::gone;
+        }
+        co_return ok;
+    }
+
+    request_context& ctx_;
+    sse_relay_hooks hooks_;
+    sse_relay_options opts_;
+    std::size_t body_cap_;
+    upstream::sse_parser parser_{parser_limit};
+    phase phase_ = phase::waiting;
+    unsigned status_ = 0;
+    std::string body_;
+    std::size_t drained_ = 0;
+    bool overflow_ = false;
+    std::vector<upstream::sse_event> events_;
+    std::string out_;
+};
+
+}  // namespace
+
+awaitable<std::optional<relay_failure>> relay_sse(
+    request_context& ctx,
+    upstream::request req,
+    upstream::client_options options,
+    sse_relay_hooks hooks,
+    sse_relay_options opts
+) {
+    if (ctx.stream == nullptr) {
+        co_return relay_failure{
+            {registry::errc::internal, "Streaming is not available on this connection"}, 0, {}};
+    }
+    // The snapshot's settings stay alive in this frame: the guard refers to them.
+    const auto snap = ctx.app.registry->current();
+    const auto& settings = *snap->settings;
+    if (opts.check_trusted_endpoint) {
+        if (auto t = settings.check_trusted_endpoint(req.url); !t) {
+            co_return relay_failure{t.error(), 0, {}};
+        }
+    }
+    const auto guard = guard_of(ctx.app, settings);
+    auto run =
+        std::make_unique<relay_run>(ctx, std::move(hooks), std::move(opts), options.max_response_bytes);
+    relay_run* self = run.get();
+    upstream::head_handler on_head = [self](const upstream::response_head& h) {
+        return self->on_head(h);
+    };
+    upstream::chunk_handler on_chunk = [self](std::string_view bytes) {
+        return self->on_chunk(bytes);
+    };
+    auto r = co_await ctx.app.upstream->send_streaming(
+        req, options, guard, std::move(on_chunk), std::move(on_head)
+    );
+    auto failure = co_await self->conclude(r);
+    co_return failure;
+}
+
+http_response streamed_response() {
+    http_response res{http::status::ok, 11};
+    return res;
+}
+
+std::string sse_data_frame(std::string_view payload) {
+    std::string out;
+    out.reserve(payload.size() + 8);
+    std::size_t start = 0;
+    while (true) {
+        const auto nl = payload.find('\n', start);
+        out += "data: ";
+        out.append(payload.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start));
+        out += '\n';
+        if (nl == std::string_view::npos) {
+            break;
+        }
+        start = nl + 1;
+    }
+    out += '\n';
+    return out;
+}
+
+}  // namespace modelrelay::server

@@ -1,0 +1,575 @@
+// File: openai_test.cpp
+// The OpenAI-compatible /v1 front door against the real binary and a fake OpenAI upstream: chat
+// completions (plain and streamed), embeddings (float and base64), the model list, every error shape, and
+// the exact requests Kibana's OpenAI connector (provider "Other") sends.
+#include <cstring>
+#include <set>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include "tests/support/fake_upstream.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/model_setup.hpp"
+#include "tests/support/server_process.hpp"
+#include "tests/support/sse_client.hpp"
+
+namespace modelrelay::test {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using headers = std::vector<std::pair<std::string, std::string>>;
+
+// Kibana's OpenAI connector, provider "Other": the axios request headers (clients.md §2.2).
+const headers kibana_headers{
+    {"Authorization", "Bearer kibana-placeholder-key"},
+    {"content-type", "application/json"},
+    {"Accept", "application/json, text/plain, */*"},
+    {"User-Agent", "axios/1.8.4"},
+    {"Accept-Encoding", "gzip, compress, deflate, br"},
+    {"X-Tenant", "team-a"},
+};
+
+// The openai SDK's headers (clients.md §3.3), as Kibana's invokeAsyncIterator path sends them.
+const headers sdk_headers{
+    {"authorization", "Bearer sk-anything"},
+    {"user-agent", "OpenAI/JS 6.49.0"},
+    {"accept", "application/json"},
+    {"content-type", "application/json"},
+    {"x-stainless-lang", "js"},
+    {"x-stainless-package-version", "6.49.0"},
+    {"x-stainless-os", "Linux"},
+    {"x-stainless-arch", "x64"},
+    {"x-stainless-runtime", "node"},
+    {"x-stainless-runtime-version", "v20.20.2"},
+    {"x-stainless-retry-count", "0"},
+    {"accept-language", "*"},
+    {"sec-fetch-mode", "cors"},
+    {"accept-encoding", "gzip, deflate"},
+};
+
+std::vector<float> decode_floats(std::string_view b64) {
+    std::string bytes(b64.size() / 4 * 3 + 1, '\0');
+    int n = EVP_DecodeBlock(
+        reinterpret_cast<unsigned char*>(bytes.data()),
+        reinterpret_cast<const unsigned char*>(b64.data()),
+        static_cast<int>(b64.size())
+    );
+    for (auto it = b64.rbegin(); it != b64.rend() && *it == '='; ++it) {
+        --n;
+    }
+    std::vector<float> out(static_cast<std::size_t>(n) / 4);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        std::uint32_t bits = 0;
+        for (int b = 0; b < 4; ++b) {
+            bits |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i * 4 + b])) << (8 * b);
+        }
+        std::memcpy(&out[i], &bits, 4);
+    }
+    return out;
+}
+
+class openai_api : public ::testing::Test {
+protected:
+    void SetUp() override {
+        server_ = std::make_unique<server_process>(tmp_.path() / "data");
+        server_->start();
+        client_ = std::make_unique<http_client>(server_->port());
+        open_cluster_settings(c(), false);  // /v1 streams without plugins.ml_commons.stream_enabled
+        chat_id_ = register_model(c(), chat_connector(up_), "chat-model");
+    }
+    http_client& c() { return *client_; }
+    http_result chat(std::string_view body, const headers& h = {}) {
+        return c().request("POST", "/v1/chat/completions", body, h);
+    }
+    // The error body must be exactly {"error":{"message","type","param","code"}}.
+    void expect_error(
+        const http_result& r,
+        unsigned status,
+        std::string_view type,
+        std::string_view message_prefix,
+        std::optional<std::string> code = std::nullopt,
+        std::optional<std::string> param = std::nullopt
+    ) {
+        EXPECT_EQ(r.status, status) << r.body;
+        EXPECT_EQ(r.header("content-type").rfind("application/json", 0), 0U) << r.header("content-type");
+        auto j = r.json().as_object();
+        ASSERT_EQ(j.size(), 1U) << r.body;
+        const auto& e = j.at("error").as_object();
+        EXPECT_EQ(e.size(), 4U) << r.body;
+        EXPECT_EQ(e.at("type").as_string(), type) << r.body;
+        const std::string message(e.at("message").as_string());
+        EXPECT_EQ(message.substr(0, message_prefix.size()), message_prefix) << r.body;
+        EXPECT_EQ(e.at("code"), code ? json::value(*code) : json::value(nullptr)) << r.body;
+        if (param) {
+            EXPECT_EQ(e.at("param"), json::value(*param)) << r.body;
+        } else {
+            EXPECT_TRUE(e.contains("param"));
+        }
+    }
+
+    temp_dir tmp_;
+    fake_upstream up_;
+    std::unique_ptr<server_process> server_;
+    std::unique_ptr<http_client> client_;
+    std::string chat_id_;
+};
+
+TEST_F(openai_api, chat_completion_by_model_id_and_by_name) {
+    for (const std::string& model : {chat_id_, std::string("chat-model")}) {
+        auto r = chat(R"({"model":")" + model + R"(","messages":[{"role":"user","content":"Say hi"}]})");
+        ASSERT_EQ(r.status, 200) << r.body;
+        EXPECT_EQ(r.header("content-type").rfind("application/json", 0), 0U);
+        auto j = r.json().as_object();
+        EXPECT_EQ(j.at("object").as_string(), "chat.completion");
+        EXPECT_EQ(j.at("choices").at(0).at("message").at("role").as_string(), "assistant");
+        EXPECT_EQ(j.at("choices").at(0).at("message").at("content").as_string(), default_completion_text);
+        EXPECT_EQ(j.at("usage").at("total_tokens").as_int64(), 7);  // 2 prompt words + 5 completion words
+        // The connector's template, model and credential were used.
+        auto seen = up_.last_request();
+        ASSERT_TRUE(seen);
+        EXPECT_EQ(seen->header("authorization"), "Bearer " + std::string(test_api_key));
+        EXPECT_EQ(
+            json::parse(seen->body),
+            json::parse(R"({"model":"gpt-upstream","messages":[{"role":"user","content":"Say hi"}]})")
+        );
+    }
+}
+
+TEST_F(openai_api, replies_always_carry_usage_and_non_openai_answers_become_messages) {
+    up_.enqueue(fake_reply::json(
+        200,
+        R"({"id":"x","object":"chat.completion","created":5,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"no usage"},"finish_reason":"stop"}]})"
+    ));
+    auto r = chat(R"({"model":"chat-model","messages":[]})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(
+        r.json().at("usage"), json::parse(R"({"prompt_tokens":0,"completion_tokens":0,"total_tokens":0})")
+    );
+    EXPECT_EQ(r.json().at("id").as_string(), "x");
+
+    // A connector whose response_filter extracts the text: the reply is still a chat.completion.
+    const auto filtered = register_model(
+        c(), chat_connector(up_, R"("response_filter": "$.choices[0].message.content")"), "filtered"
+    );
+    auto f = chat(R"({"model":"filtered","messages":[]})");
+    ASSERT_EQ(f.status, 200) << f.body;
+    auto j = f.json().as_object();
+    EXPECT_EQ(j.at("object").as_string(), "chat.completion");
+    EXPECT_EQ(j.at("model").as_string(), "filtered");
+    EXPECT_TRUE(j.at("id").as_string().starts_with("chatcmpl-"));
+    EXPECT_EQ(j.at("choices").at(0).at("message").at("content").as_string(), default_completion_text);
+    EXPECT_EQ(j.at("choices").at(0).at("finish_reason").as_string(), "stop");
+    EXPECT_EQ(j.at("usage").at("prompt_tokens").as_int64(), 0);
+}
+
+TEST_F(openai_api, body_fields_become_predict_parameters) {
+    // The template uses temperature and, with no `model` connector parameter, the client's model name.
+    const std::string connector = R"({"name": "t", "version": "1", "protocol": "http", "parameters": {},
+      "credential": {"key": "unused"}, "actions": [{"action_type": "predict", "method": "POST", "url": ")" +
+                                  up_.url("/v1/chat/completions") + R"(",
+        "request_body": "{ \"model\": \"${parameters.model}\", \"messages\": ${parameters.messages}, \"temperature\": ${parameters.temperature:-1} }"}]})";
+    const auto id = register_model(c(), connector, "templated");
+    auto r = chat(
+        R"({"model":"templated","messages":[{"role":"user","content":"x \"quoted\""}],"temperature":0.25,"n":1})"
+    );
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(
+        json::parse(up_.last_request()->body),
+        json::parse(
+            R"({"model":"templated","messages":[{"role":"user","content":"x \"quoted\""}],"temperature":0.25})"
+        )
+    );
+    // A template placeholder nobody fills is the connector's error, in the OpenAI shape.
+    const std::string strict = R"({"name": "s", "version": "1", "protocol": "http", "parameters": {},
+      "credential": {"key": "unused"}, "actions": [{"action_type": "predict", "method": "POST", "url": ")" +
+                               up_.url("/v1/chat/completions") + R"(",
+        "request_body": "{ \"messages\": ${parameters.messages}, \"x\": \"${parameters.needed}\" }"}]})";
+    register_model(c(), strict, "strict");
+    expect_error(
+        chat(R"({"model":"strict","messages":[]})"),
+        400,
+        "invalid_request_error",
+        "Some parameter placeholder not filled in payload: needed"
+    );
+}
+
+TEST_F(openai_api, streamed_chat_is_openai_chunks_ending_with_done) {
+    sse_client s(
+        server_->port(),
+        "POST",
+        "/v1/chat/completions",
+        R"({"model":"chat-model","messages":[],"stream":true})",
+        sdk_headers
+    );
+    ASSERT_EQ(s.status(), 200U);
+    EXPECT_EQ(s.header("content-type"), "text/event-stream");
+    EXPECT_EQ(s.header("x-accel-buffering"), "no");
+    auto events = s.read_all();
+    EXPECT_TRUE(s.complete());
+    ASSERT_GE(events.size(), 3U) << s.body();
+    EXPECT_EQ(events.back().data, "[DONE]");
+    std::string text;
+    for (std::size_t i = 0; i + 1 < events.size(); ++i) {
+        auto chunk = json::parse(events[i].data).as_object();
+        EXPECT_EQ(chunk.at("object").as_string(), "chat.completion.chunk") << events[i].data;
+        EXPECT_FALSE(chunk.contains("usage")) << events[i].data;
+        const auto& delta = chunk.at("choices").at(0).at("delta").as_object();
+        if (const auto* content = delta.if_contains("content")) {
+            text += std::string(content->as_string());
+        }
+    }
+    EXPECT_EQ(text, default_completion_text);
+    auto sent = json::parse(up_.last_request()->body).as_object();
+    EXPECT_EQ(sent.at("stream"), json::value(true));
+    EXPECT_FALSE(sent.contains("stream_options"));
+}
+
+TEST_F(openai_api, include_usage_is_honoured) {
+    auto with_usage = [&] {
+        sse_client s(
+            server_->port(),
+            "POST",
+            "/v1/chat/completions",
+            R"({"model":"chat-model","messages":[{"role":"user","content":"a b c"}],"stream":true,"stream_options":{"include_usage":true}})"
+        );
+        return s.read_all();
+    };
+    // The upstream is asked for usage and its usage chunk is relayed just before [DONE].
+    auto events = with_usage();
+    ASSERT_GE(events.size(), 2U);
+    EXPECT_EQ(events.back().data, "[DONE]");
+    auto usage = json::parse(events[events.size() - 2].data).as_object();
+    EXPECT_EQ(usage.at("object").as_string(), "chat.completion.chunk");
+    EXPECT_TRUE(usage.at("choices").as_array().empty());
+    EXPECT_EQ(usage.at("usage").at("prompt_tokens").as_int64(), 3);
+    EXPECT_EQ(
+        json::parse(up_.last_request()->body).at("stream_options"), json::parse(R"({"include_usage":true})")
+    );
+    // An upstream that sends no usage: a zero usage chunk is added.
+    up_.enqueue(fake_reply::openai_stream({"x"}));
+    events = with_usage();
+    ASSERT_GE(events.size(), 2U);
+    EXPECT_EQ(
+        json::parse(events[events.size() - 2].data).at("usage"),
+        json::parse(R"({"prompt_tokens":0,"completion_tokens":0,"total_tokens":0})")
+    );
+}
+
+TEST_F(openai_api, an_upstream_that_cannot_stream_is_converted_to_chunks) {
+    up_.enqueue(fake_reply::json(
+        200,
+        R"({"id":"c9","object":"chat.completion","created":9,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"whole answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}})"
+    ));
+    sse_client s(
+        server_->port(),
+        "POST",
+        "/v1/chat/completions",
+        R"({"model":"chat-model","messages":[],"stream":true})"
+    );
+    auto events = s.read_all();
+    ASSERT_EQ(events.size(), 2U) << s.body();
+    auto chunk = json::parse(events[0].data).as_object();
+    EXPECT_EQ(chunk.at("object").as_string(), "chat.completion.chunk");
+    EXPECT_EQ(chunk.at("choices").at(0).at("delta").at("content").as_string(), "whole answer");
+    EXPECT_EQ(chunk.at("choices").at(0).at("finish_reason").as_string(), "stop");
+    EXPECT_EQ(events[1].data, "[DONE]");
+}
+
+TEST_F(openai_api, failures_mid_stream_are_openai_error_events) {
+    up_.enqueue(fake_reply::openai_stream({"a", "b", "c", "d"}, 20ms)
+                    .with_fault(fake_reply::fault::reset_mid_response));
+    sse_client s(
+        server_->port(),
+        "POST",
+        "/v1/chat/completions",
+        R"({"model":"chat-model","messages":[],"stream":true})"
+    );
+    auto events = s.read_all();
+    EXPECT_TRUE(s.complete());
+    ASSERT_FALSE(events.empty());
+    auto err = json::parse(events.back().data).as_object();
+    ASSERT_TRUE(err.contains("error")) << events.back().data;
+    EXPECT_EQ(err.at("error").at("type").as_string(), "server_error");
+    EXPECT_TRUE(err.at("error").at("message").as_string().starts_with("Error communicating with remote model")
+    );
+    // An error event from the upstream itself is relayed the same way.
+    up_.enqueue(fake_reply::sse(
+        {R"(data: {"error":{"message":"overloaded","type":"server_error","param":null,"code":"busy"}})"
+         "\n\n"}
+    ));
+    sse_client s2(
+        server_->port(),
+        "POST",
+        "/v1/chat/completions",
+        R"({"model":"chat-model","messages":[],"stream":true})"
+    );
+    auto e2 = s2.read_all();
+    ASSERT_EQ(e2.size(), 1U);
+    EXPECT_EQ(
+        json::parse(e2[0].data),
+        json::parse(R"({"error":{"message":"overloaded","type":"server_error","param":null,"code":"busy"}})")
+    );
+}
+
+TEST_F(openai_api, embeddings_float_and_base64) {
+    const auto id = register_model(c(), embedding_connector(up_), "embed-model");
+    auto f = c().post(
+        "/v1/embeddings",
+        R"({"model":"embed-model","input":["first text","second"],"encoding_format":"float"})"
+    );
+    ASSERT_EQ(f.status, 200) << f.body;
+    auto fj = f.json().as_object();
+    EXPECT_EQ(fj.at("object").as_string(), "list");
+    EXPECT_EQ(fj.at("model").as_string(), "embed-model");
+    ASSERT_EQ(fj.at("data").as_array().size(), 2U);
+    EXPECT_TRUE(fj.at("usage").as_object().contains("prompt_tokens"));
+    EXPECT_TRUE(fj.at("usage").as_object().contains("total_tokens"));
+    // The upstream got the blueprint body: the texts as `input`, the connector's model.
+    EXPECT_EQ(
+        json::parse(up_.last_request()->body),
+        json::parse(R"({"input":["first text","second"],"model":"text-embedding-3-small"})")
+    );
+    // The same vectors as the upstream computes them.
+    http_client direct(up_.port());
+    auto raw = direct.post("/v1/embeddings", R"({"input":["first text","second"]})").json();
+    for (std::size_t i = 0; i < 2; ++i) {
+        const auto& got = fj.at("data").at(i).as_object();
+        EXPECT_EQ(got.at("object").as_string(), "embedding");
+        EXPECT_EQ(got.at("index").as_int64(), static_cast<std::int64_t>(i));
+        const auto& want = raw.at("data").at(i).at("embedding").as_array();
+        const auto& vec = got.at("embedding").as_array();
+        ASSERT_EQ(vec.size(), want.size());
+        for (std::size_t k = 0; k < vec.size(); ++k) {
+            EXPECT_DOUBLE_EQ(vec[k].to_number<double>(), want[k].to_number<double>());
+        }
+    }
+    // base64 (what the openai SDK asks for by default): little-endian float32 of the same vectors.
+    auto b = c().post(
+        "/v1/embeddings",
+        R"({"model":")" + id + R"(","input":["first text","second"],"encoding_format":"base64"})"
+    );
+    ASSERT_EQ(b.status, 200) << b.body;
+    for (std::size_t i = 0; i < 2; ++i) {
+        const auto floats = decode_floats(b.json().at("data").at(i).at("embedding").as_string());
+        const auto& want = raw.at("data").at(i).at("embedding").as_array();
+        ASSERT_EQ(floats.size(), want.size());
+        for (std::size_t k = 0; k < floats.size(); ++k) {
+            EXPECT_EQ(floats[k], static_cast<float>(want[k].to_number<double>()));
+        }
+    }
+    // The "standard" blueprint (no pre/post-process functions) and a single string input.
+    register_model(c(), embedding_connector(up_, false), "embed-standard");
+    auto s = c().post("/v1/embeddings", R"({"model":"embed-standard","input":"first text"})");
+    ASSERT_EQ(s.status, 200) << s.body;
+    EXPECT_EQ(s.json().at("data").as_array().size(), 1U);
+    EXPECT_EQ(s.json().at("usage").at("prompt_tokens").as_int64(), 2);  // relayed from the upstream
+    EXPECT_EQ(s.json().at("data").at(0).at("embedding"), raw.at("data").at(0).at("embedding"));
+}
+
+TEST_F(openai_api, model_list_and_retrieve) {
+    const auto undeployed = register_model(c(), chat_connector(up_), "not-deployed", false);
+    auto r = c().get("/v1/models");
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto j = r.json().as_object();
+    EXPECT_EQ(j.at("object").as_string(), "list");
+    std::set<std::string> ids;
+    for (const auto& m : j.at("data").as_array()) {
+        EXPECT_EQ(m.at("object").as_string(), "model");
+        EXPECT_EQ(m.at("owned_by").as_string(), "modelrelay");
+        EXPECT_TRUE(m.at("created").is_int64());
+        ids.insert(std::string(m.at("id").as_string()));
+    }
+    EXPECT_EQ(ids, (std::set<std::string>{chat_id_, "chat-model"}));
+    auto one = c().get("/v1/models/chat-model");
+    ASSERT_EQ(one.status, 200) << one.body;
+    EXPECT_EQ(one.json().at("id").as_string(), "chat-model");
+    EXPECT_EQ(c().get("/v1/models/" + undeployed).status, 200);
+    expect_error(
+        c().get("/v1/models/nope"),
+        404,
+        "invalid_request_error",
+        "The model `nope` does not exist",
+        "model_not_found",
+        "model"
+    );
+    // The undeployed model is deployed on first use and then listed.
+    ASSERT_EQ(chat(R"({"model":"not-deployed","messages":[]})").status, 200);
+    EXPECT_NE(c().get("/v1/models").body.find(undeployed), std::string::npos);
+}
+
+TEST_F(openai_api, every_error_has_the_openai_shape) {
+    expect_error(chat("{not json"), 400, "invalid_request_error", "We could not parse the JSON body");
+    expect_error(chat("[1]"), 400, "invalid_request_error", "The request body must be a JSON object.");
+    expect_error(
+        chat(R"({"messages":[]})"),
+        400,
+        "invalid_request_error",
+        "you must provide a model parameter",
+        std::nullopt,
+        "model"
+    );
+    expect_error(
+        chat(R"({"model":"chat-model"})"),
+        400,
+        "invalid_request_error",
+        "Missing required parameter: 'messages'.",
+        std::nullopt,
+        "messages"
+    );
+    expect_error(
+        chat(R"({"model":"chat-model","messages":[],"stream":"yes"})"),
+        400,
+        "invalid_request_error",
+        "'stream' must be a boolean."
+    );
+    expect_error(
+        chat(R"({"model":"ghost","messages":[]})"),
+        404,
+        "invalid_request_error",
+        "The model `ghost` does not exist",
+        "model_not_found",
+        "model"
+    );
+    expect_error(
+        c().post("/v1/embeddings", R"({"model":"chat-model","input":[1,2]})"),
+        400,
+        "invalid_request_error",
+        "'input' must be",
+        std::nullopt,
+        "input"
+    );
+    expect_error(
+        c().post("/v1/embeddings", R"({"model":"chat-model","input":"x","encoding_format":"int8"})"),
+        400,
+        "invalid_request_error",
+        "'encoding_format' must be"
+    );
+
+    // Upstream statuses: 4xx pass through with the upstream's own OpenAI error; 5xx is a bad gateway.
+    up_.enqueue(fake_reply::json(
+        401,
+        R"({"error":{"message":"Incorrect API key provided","type":"invalid_request_error","param":null,"code":"invalid_api_key"}})"
+    ));
+    expect_error(
+        chat(R"({"model":"chat-model","messages":[]})"),
+        401,
+        "invalid_request_error",
+        "Incorrect API key provided",
+        "invalid_api_key"
+    );
+    up_.enqueue(fake_reply::json(401, R"({"detail":"no"})"));
+    expect_error(
+        chat(R"({"model":"chat-model","messages":[]})"),
+        401,
+        "authentication_error",
+        R"(Error from remote service: {"detail":"no"})"
+    );
+    up_.enqueue(fake_reply::too_many_requests());  // OpenAI's own 429 body: type "requests"
+    expect_error(
+        chat(R"({"model":"chat-model","messages":[]})"),
+        429,
+        "requests",
+        "Rate limit reached",
+        "rate_limit_exceeded"
+    );
+    up_.enqueue(fake_reply::server_error(503));
+    expect_error(chat(R"({"model":"chat-model","messages":[],"stream":true})"), 502, "server_error", "");
+    up_.enqueue(fake_reply::json(
+        400,
+        R"({"error":{"message":"bad messages","type":"invalid_request_error","param":"messages","code":null}})"
+    ));
+    expect_error(
+        chat(R"({"model":"chat-model","messages":[],"stream":true})"),
+        400,
+        "invalid_request_error",
+        "bad messages",
+        std::nullopt,
+        "messages"
+    );
+
+    // A connector pointing at a closed port: the upstream cannot be reached.
+    std::string dead;
+    {
+        fake_upstream gone;
+        dead = chat_connector(gone);
+    }
+    register_model(c(), dead, "dead");
+    expect_error(
+        chat(R"({"model":"dead","messages":[]})"),
+        502,
+        "server_error",
+        "Error communicating with remote model"
+    );
+
+    // Model switches: disabled → 403, rate limited → 429, ambiguous name → 400.
+    register_model(c(), chat_connector(up_), "off", true, R"("is_enabled": false)");
+    expect_error(chat(R"({"model":"off","messages":[]})"), 403, "permission_error", "Model is disabled.");
+    register_model(
+        c(), chat_connector(up_), "slow", true, R"("rate_limiter": {"limit": "1", "unit": "MINUTES"})"
+    );
+    EXPECT_EQ(chat(R"({"model":"slow","messages":[]})").status, 200);
+    expect_error(
+        chat(R"({"model":"slow","messages":[]})"),
+        429,
+        "rate_limit_error",
+        "Request is throttled at model level.",
+        "rate_limit_exceeded"
+    );
+    register_model(c(), chat_connector(up_), "chat-model");
+    expect_error(
+        chat(R"({"model":"chat-model","messages":[]})"),
+        400,
+        "invalid_request_error",
+        "The model name `chat-model` matches several models",
+        std::nullopt,
+        "model"
+    );
+    EXPECT_EQ(chat(R"({"model":")" + chat_id_ + R"(","messages":[]})").status, 200);
+}
+
+TEST_F(openai_api, kibana_openai_connector_test_and_stream_calls) {
+    // Connector "Test" (subAction test = run): the default body, `stream` forced to false, defaultModel set.
+    auto t = chat(
+        R"({"model":"chat-model","messages":[{"role":"user","content":"Hello world"}],"stream":false})",
+        kibana_headers
+    );
+    ASSERT_EQ(t.status, 200) << t.body;
+    // RunActionResponseSchema: choices[].message.role and the three usage numbers.
+    auto j = t.json().as_object();
+    for (const auto& choice : j.at("choices").as_array()) {
+        EXPECT_TRUE(choice.at("message").at("role").is_string());
+    }
+    for (const char* k : {"prompt_tokens", "completion_tokens", "total_tokens"}) {
+        EXPECT_TRUE(j.at("usage").at(k).is_number()) << k;
+    }
+    // The custom connector header is not forwarded upstream (the connector's own headers are used).
+    EXPECT_EQ(up_.last_request()->header("x-tenant"), "");
+
+    // The stream subaction (inference plugin / AI assistants): stream forced to true, no stream_options,
+    // tools and tool_choice with native function calling, temperature.
+    const std::string streamed =
+        R"({"stream":true,"temperature":0,"model":"chat-model","messages":[{"role":"system","content":"You are a helpful assistant"},{"role":"user","content":"Hello"},{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"call_1","content":"{\"ok\":true}"}],"tools":[{"type":"function","function":{"name":"f","description":"d","parameters":{"type":"object","properties":{}}}}],"tool_choice":"auto","n":1,"stop":["\n\nHuman:"]})";
+    sse_client s(server_->port(), "POST", "/v1/chat/completions", streamed, kibana_headers);
+    ASSERT_EQ(s.status(), 200U);
+    auto events = s.read_all();
+    ASSERT_GE(events.size(), 2U);
+    EXPECT_EQ(events.back().data, "[DONE]");
+    for (std::size_t i = 0; i + 1 < events.size(); ++i) {
+        // Kibana keeps only objects with object === "chat.completion.chunk".
+        EXPECT_EQ(json::parse(events[i].data).at("object").as_string(), "chat.completion.chunk");
+    }
+    auto sent = json::parse(up_.last_request()->body).as_object();
+    EXPECT_EQ(sent.at("stream"), json::value(true));
+    EXPECT_EQ(sent.at("messages").as_array().size(), 4U);
+    // invokeAsyncIterator: the openai SDK with its own headers, against the same URL.
+    auto sdk = chat(
+        R"({"model":"chat-model","messages":[{"role":"user","content":"Hello"}],"stream":false})", sdk_headers
+    );
+    EXPECT_EQ(sdk.status, 200) << sdk.body;
+}
+
+}  // namespace
+}  // namespace modelrelay::test

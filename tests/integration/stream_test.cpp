@@ -1,0 +1,281 @@
+// File: stream_test.cpp
+// Streaming against the real binary and a fake OpenAI upstream over real sockets: ml-commons
+// `_predict/stream` shapes, relaying as produced (timestamps against the upstream's pacing), time to first
+// token, an upstream dying mid-stream, a client hanging up, and the SSRF / trusted-endpoint guards on the
+// streaming path.
+#include <chrono>
+#include <thread>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "tests/support/fake_upstream.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/model_setup.hpp"
+#include "tests/support/server_process.hpp"
+#include "tests/support/sse_client.hpp"
+#include "tests/support/test_ca.hpp"
+
+namespace modelrelay::test {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using ms = std::chrono::milliseconds;
+
+constexpr const char* stream_body =
+    R"({"parameters":{"messages":[{"role":"user","content":"Why is the sky blue?"}],"_llm_interface":"openai/v1/chat/completions"}})";
+
+std::string ml_chunk(std::string_view content, bool is_last) {
+    return std::string(R"({"inference_results":[{"output":[{"name":"response","dataAsMap":{"content":)") +
+           json::serialize(json::string(content)) + R"(,"is_last":)" + (is_last ? "true" : "false") +
+           "}}]}]}";
+}
+
+class stream : public ::testing::Test {
+protected:
+    void SetUp() override {
+        server_ = std::make_unique<server_process>(
+            tmp_.path() / "data",
+            std::map<std::string, std::string>{{"MODELRELAY_UPSTREAM_CA_FILE", test_ca::instance().ca_file()}}
+        );
+        server_->start();
+        client_ = std::make_unique<http_client>(server_->port());
+    }
+    http_client& c() { return *client_; }
+    std::string ready_model(std::string_view extra_parameters = "") {
+        open_cluster_settings(c());
+        return register_model(c(), chat_connector(up_, extra_parameters), "stream-model");
+    }
+    std::string path(const std::string& model_id) {
+        return "/_plugins/_ml/models/" + model_id + "/_predict/stream";
+    }
+    std::unique_ptr<sse_client> open(const std::string& model_id, std::string_view body = stream_body) {
+        return std::make_unique<sse_client>(server_->port(), "POST", path(model_id), body);
+    }
+
+    temp_dir tmp_;
+    fake_upstream up_;
+    std::unique_ptr<server_process> server_;
+    std::unique_ptr<http_client> client_;
+};
+
+TEST_F(stream, disabled_until_stream_enabled_is_set) {
+    open_cluster_settings(c(), false);
+    const auto id = register_model(c(), chat_connector(up_), "m");
+    auto r = c().post(path(id), stream_body);
+    EXPECT_EQ(r.status, 500) << r.body;
+    EXPECT_EQ(
+        json::parse(r.body),
+        json::parse(
+            R"({"error":{"root_cause":[{"type":"illegal_state_exception","reason":"Streaming is currently disabled. To enable it, update the setting \"plugins.ml_commons.stream_enabled\" to true."}],"type":"illegal_state_exception","reason":"Streaming is currently disabled. To enable it, update the setting \"plugins.ml_commons.stream_enabled\" to true."},"status":500})"
+        )
+    );
+    EXPECT_EQ(up_.request_count(), 0U);
+}
+
+TEST_F(stream, relays_the_upstream_stream_in_ml_commons_chunks) {
+    const auto id = ready_model();
+    auto s = open(id);
+    EXPECT_EQ(s->status(), 200U);
+    EXPECT_EQ(s->header("content-type"), "text/event-stream");
+    EXPECT_EQ(s->header("cache-control"), "no-cache");
+    EXPECT_EQ(s->header("x-accel-buffering"), "no");
+    EXPECT_TRUE(s->chunked());
+    auto events = s->read_all();
+    EXPECT_TRUE(s->complete());
+    // The fake streams "Hello from the fake upstream." word by word after an empty role delta.
+    std::vector<std::string> expected;
+    for (std::string_view w : {"Hello", " from", " the", " fake", " upstream."}) {
+        expected.push_back(ml_chunk(w, false));
+    }
+    expected.push_back(ml_chunk("", true));
+    ASSERT_EQ(events.size(), expected.size()) << s->body();
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        EXPECT_EQ(events[i].data, expected[i]);
+    }
+    // One `data:` line per event, nothing else in the body.
+    std::string framed;
+    for (const auto& e : expected) {
+        framed += "data: " + e + "\n\n";
+    }
+    EXPECT_EQ(s->body(), framed);
+    auto seen = up_.last_request();
+    ASSERT_TRUE(seen);
+    EXPECT_EQ(seen->header("authorization"), "Bearer " + std::string(test_api_key));
+    auto sent = json::parse(seen->body).as_object();
+    EXPECT_EQ(sent.at("stream"), json::value(true));
+    EXPECT_EQ(sent.at("model").as_string(), "gpt-upstream");
+    EXPECT_EQ(sent.at("messages").at(0).at("content").as_string(), "Why is the sky blue?");
+}
+
+TEST_F(stream, llm_interface_from_the_connector_and_unsupported_interfaces) {
+    open_cluster_settings(c());
+    const auto from_connector =
+        register_model(c(), chat_connector(up_, R"("_llm_interface": "openai/v1/chat/completions")"), "a");
+    auto s = open(from_connector, R"({"parameters":{"messages":[]}})");
+    EXPECT_EQ(s->status(), 200U);
+    EXPECT_EQ(s->read_all().back().data, ml_chunk("", true));
+
+    const auto plain = register_model(c(), chat_connector(up_), "b");
+    auto missing = c().post(path(plain), R"({"parameters":{"messages":[]}})");
+    EXPECT_EQ(missing.status, 400) << missing.body;
+    EXPECT_NE(missing.body.find("_llm_interface"), std::string::npos);
+    auto bedrock =
+        c().post(path(plain), R"({"parameters":{"messages":[],"_llm_interface":"bedrock/converse"}})");
+    EXPECT_EQ(bedrock.status, 400) << bedrock.body;
+    EXPECT_EQ(
+        bedrock.json().at("error").at("reason").as_string(), "Unsupported LLM interface: bedrock/converse"
+    );
+    EXPECT_EQ(up_.request_count(), 1U);
+}
+
+TEST_F(stream, chunks_arrive_as_the_upstream_produces_them) {
+    const auto id = ready_model();
+    const auto interval = 300ms;
+    up_.enqueue(fake_reply::openai_stream({"one", "two", "three", "four", "five"}, interval));
+    auto s = open(id);
+    ASSERT_EQ(s->status(), 200U);
+    auto events = s->read_all();
+    ASSERT_EQ(events.size(), 6U) << s->body();  // five words + is_last
+    auto seen = up_.last_request();
+    ASSERT_TRUE(seen);
+    // The fake sends event k (role delta = 0, words = 1..5) at received_at + (k+1)*interval. Each relayed
+    // word must reach the client shortly after the upstream sent it: a relay that batched would deliver
+    // them together at the end.
+    for (std::size_t i = 0; i < 5; ++i) {
+        const auto produced = seen->received_at + interval * static_cast<int>(i + 2);
+        const auto lag = std::chrono::duration_cast<ms>(events[i].at - produced);
+        EXPECT_GT(lag.count(), -50) << "word " << i << " arrived before the upstream produced it";
+        EXPECT_LT(lag.count(), 250) << "word " << i << " was held back";
+    }
+    for (std::size_t i = 1; i < 5; ++i) {
+        EXPECT_GE(std::chrono::duration_cast<ms>(events[i].at - events[i - 1].at).count(), 150)
+            << "words " << i - 1 << " and " << i << " arrived together";
+    }
+    // Time to first token: the first word leaves the upstream 2 intervals after the request reached it.
+    const auto ttft = std::chrono::duration_cast<ms>(events[0].at - s->sent_at());
+    EXPECT_LT(ttft, interval * 2 + 250ms) << "time to first token " << ttft.count() << " ms";
+}
+
+TEST_F(stream, upstream_dying_mid_stream_gives_an_error_event_and_a_clean_end) {
+    const auto id = ready_model();
+    up_.enqueue(fake_reply::openai_stream({"a", "b", "c", "d", "e", "f"}, 20ms)
+                    .with_fault(fake_reply::fault::reset_mid_response));
+    auto s = open(id);
+    ASSERT_EQ(s->status(), 200U);
+    auto events = s->read_all();
+    EXPECT_TRUE(s->complete()) << "the stream must end with its terminating chunk";
+    ASSERT_GE(events.size(), 2U) << s->body();
+    EXPECT_EQ(events.front().data, ml_chunk("a", false));
+    const auto last = json::parse(events.back().data).as_object();
+    ASSERT_TRUE(last.contains("error")) << events.back().data;
+    EXPECT_EQ(last.size(), 1U);
+    EXPECT_TRUE(last.at("error").as_string().starts_with("Error communicating with remote model: "))
+        << events.back().data;
+    EXPECT_NE(s->body().find("data: {\"error\": \""), std::string::npos) << s->body();
+    // The broken connection was not pooled: the next stream and a plain predict both work.
+    auto again = open(id);
+    auto events2 = again->read_all();
+    ASSERT_FALSE(events2.empty());
+    EXPECT_EQ(events2.back().data, ml_chunk("", true));
+    auto p = c().post("/_plugins/_ml/models/" + id + "/_predict", R"({"parameters":{"messages":[]}})");
+    EXPECT_EQ(p.status, 200) << p.body;
+}
+
+TEST_F(stream, client_disconnect_cancels_the_upstream_request) {
+    const auto id = ready_model();
+    std::vector<std::string> words(40, "tick");
+    up_.enqueue(fake_reply::openai_stream(words, 100ms));  // about 4 s if nobody hangs up
+    auto s = open(id);
+    ASSERT_EQ(s->status(), 200U);
+    ASSERT_TRUE(s->next_event());
+    ASSERT_TRUE(s->next_event());
+    const auto hung_up = std::chrono::steady_clock::now();
+    s->disconnect();
+    ASSERT_TRUE(up_.wait_for_closed_connections(1, 3s)) << "the upstream connection stayed open";
+    const auto took = std::chrono::duration_cast<ms>(std::chrono::steady_clock::now() - hung_up);
+    EXPECT_LT(took, 2000ms) << "cancellation took " << took.count() << " ms";
+    EXPECT_EQ(up_.request_count(), 1U);
+    // The server keeps serving.
+    auto again = open(id);
+    EXPECT_EQ(again->read_all().back().data, ml_chunk("", true));
+}
+
+TEST_F(stream, an_upstream_that_cannot_stream_gives_its_answer_as_one_chunk) {
+    const auto id = ready_model();
+    up_.enqueue(fake_reply::json(
+        200,
+        R"({"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"all at once"},"finish_reason":"stop"}]})"
+    ));
+    auto s = open(id);
+    ASSERT_EQ(s->status(), 200U);
+    auto events = s->read_all();
+    ASSERT_EQ(events.size(), 2U) << s->body();
+    EXPECT_EQ(events[0].data, ml_chunk("all at once", false));
+    EXPECT_EQ(events[1].data, ml_chunk("", true));
+}
+
+TEST_F(stream, upstream_errors_before_the_stream_are_plain_error_responses) {
+    const auto id = ready_model();
+    up_.enqueue(fake_reply::json(401, R"({"error":{"message":"bad key","type":"invalid_request_error"}})"));
+    auto r = c().post(path(id), stream_body);
+    EXPECT_EQ(r.status, 401) << r.body;
+    EXPECT_EQ(r.header("content-type"), "application/json; charset=UTF-8");
+    EXPECT_EQ(
+        r.json().at("error").at("reason").as_string(),
+        R"(Error from remote service: {"error":{"message":"bad key","type":"invalid_request_error"}})"
+    );
+    EXPECT_EQ(c().post(path("nope"), stream_body).status, 404);
+}
+
+TEST_F(stream, ssrf_and_trusted_endpoint_guards_apply_to_streams) {
+    // Private addresses stay blocked: nothing reaches the fake upstream on 127.0.0.1.
+    ASSERT_EQ(
+        c().put(
+               "/_cluster/settings",
+               R"({"persistent":{"plugins.ml_commons.trusted_connector_endpoints_regex":[".*$"],"plugins.ml_commons.stream_enabled":true}})"
+        )
+            .status,
+        200
+    );
+    const auto id = register_model(c(), chat_connector(up_), "guarded");
+    auto r = c().post(path(id), stream_body);
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_NE(r.body.find("private ip address"), std::string::npos) << r.body;
+    // The same guard on the /v1 stream.
+    auto v1 = c().post("/v1/chat/completions", R"({"model":")" + id + R"(","messages":[],"stream":true})");
+    EXPECT_EQ(v1.status, 400) << v1.body;
+    EXPECT_NE(v1.body.find("private ip address"), std::string::npos) << v1.body;
+    // With private addresses allowed, a trusted-endpoint list that no longer matches refuses the call too.
+    ASSERT_EQ(
+        c().put(
+               "/_cluster/settings",
+               R"({"persistent":{"plugins.ml_commons.connector.private_ip_enabled":true,"plugins.ml_commons.trusted_connector_endpoints_regex":["^https://api\\.openai\\.com/.*$"]}})"
+        )
+            .status,
+        200
+    );
+    auto t = c().post(path(id), stream_body);
+    EXPECT_EQ(t.status, 400) << t.body;
+    EXPECT_EQ(
+        t.json().at("error").at("reason").as_string(),
+        "Connector URL is not matching the trusted connector endpoint regex"
+    );
+    EXPECT_EQ(up_.connection_count(), 0U);
+    EXPECT_EQ(up_.request_count(), 0U);
+}
+
+TEST_F(stream, https_upstreams_stream_too) {
+    fake_upstream tls(fake_upstream_options::https());
+    open_cluster_settings(c());
+    const auto id = register_model(c(), chat_connector(tls), "tls-model");
+    auto s = open(id);
+    auto events = s->read_all();
+    ASSERT_EQ(events.size(), 6U) << s->body();
+    EXPECT_EQ(events[0].data, ml_chunk("Hello", false));
+    EXPECT_EQ(tls.request_count(), 1U);
+}
+
+}  // namespace
+}  // namespace modelrelay::test
