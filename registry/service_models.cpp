@@ -375,15 +375,17 @@ result<std::shared_ptr<const deployed_model>> service::prepare_deployment(
 }
 
 void service::redeploy_all(snapshot& s) {
+    // Built in one pass: inserting one by one would copy a shard per model (quadratic at start-up).
+    shard_map<deployed_model>::builder deployed;
     s.of(kind::model).for_each([&](const std::string& id, const resource& m) {
         if (state_of(m) != "DEPLOYED") {
             return;
         }
-        auto d = prepare_deployment(s, m);
-        if (d) {
-            s.deployed = s.deployed.with(id, std::move(*d));
+        if (auto d = prepare_deployment(s, m)) {
+            deployed.put(id, std::move(*d));
         }
     });
+    s.deployed = deployed.build();
 }
 
 namespace {
