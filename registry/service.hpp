@@ -17,6 +17,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "registry/caller.hpp"
 #include "registry/connector.hpp"
 #include "registry/crypto.hpp"
 #include "registry/error.hpp"
@@ -35,11 +36,6 @@ struct service_options {
     durability sync = durability::normal;
     std::function<std::int64_t()> clock_ms;  // defaults to the system clock
     boost::json::object node_settings;       // node-scope settings (e.g. multi_tenancy_enabled) from flags
-};
-
-// Who is asking; filled by the server (security work adds users and roles).
-struct caller {
-    std::string tenant_id;
 };
 
 class service {

@@ -17,6 +17,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include "registry/caller.hpp"
 #include "server/response.hpp"
 
 namespace modelrelay::server {
@@ -45,6 +46,7 @@ struct request_context {
     bool pretty = false;
     response_stream* stream = nullptr;  // set by the session; used by streaming handlers
     bool streamed = false;              // a handler that wrote through `stream` sets this
+    registry::caller who;               // resolved once before the handler on ml-commons routes (session.cpp)
 
     // A path parameter by name ("" when absent).
     std::string_view param(std::string_view name) const;

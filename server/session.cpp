@@ -15,6 +15,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "server/app.hpp"
+#include "server/handlers/handlers.hpp"
 #include "server/log.hpp"
 
 namespace modelrelay::server {
@@ -104,6 +105,15 @@ net::awaitable<http_response> handle_request(
     auto m = a.routes->match(ctx);
     if (!m.matched) {
         co_return std::move(*m.early);
+    }
+    // ml-commons routes share one rule for who is calling (x-tenant-id under multi-tenancy); the other front
+    // doors derive the caller their own way.
+    if (ctx.path.starts_with("/_plugins/_ml/")) {
+        auto who = handlers::caller_of(ctx);
+        if (!who) {
+            co_return error_response(who.error(), ctx.pretty);
+        }
+        ctx.who = std::move(*who);
     }
     http_response res;
     try {

@@ -9,10 +9,6 @@ namespace json = boost::json;
 using registry::errc;
 
 awaitable<http_response> handle_connector_create(request_context& ctx) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
     // An empty body is an IOException in ml-commons, hence 500 i_o_exception.
     auto body = object_body(
         ctx,
@@ -23,21 +19,17 @@ awaitable<http_response> handle_connector_create(request_context& ctx) {
         co_return fail(ctx, body.error());
     }
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, b = std::move(*body), w = std::move(*who)] {
+    auto op = [&reg, b = std::move(*body), w = ctx.who] {
         return reg.create_connector(b, w);
     };
     co_return co_await store_write(ctx, std::move(op));
 }
 
 awaitable<http_response> handle_connector_get(request_context& ctx) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
     const auto id = ctx.param("connector_id");
     const auto snap = ctx.app.registry->current();
     const auto* c = snap->find(registry::kind::connector, id);
-    if (c == nullptr || c->tenant_id != who->tenant_id) {
+    if (c == nullptr || c->tenant_id != ctx.who.tenant_id) {
         co_return fail(
             ctx,
             registry::not_found("Failed to find connector with the provided connector id: " + std::string(id))
@@ -47,10 +39,6 @@ awaitable<http_response> handle_connector_get(request_context& ctx) {
 }
 
 awaitable<http_response> handle_connector_update(request_context& ctx) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
     const registry::error empty{errc::parse_failed, "Failed to update connector: Request body is empty"};
     auto body = object_body(ctx, schemas::schema_id::connector_update, empty);
     if (!body) {
@@ -60,30 +48,22 @@ awaitable<http_response> handle_connector_update(request_context& ctx) {
         co_return fail(ctx, empty);
     }
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, id = std::string(ctx.param("connector_id")), b = std::move(*body), w = *who] {
+    auto op = [&reg, id = std::string(ctx.param("connector_id")), b = std::move(*body), w = ctx.who] {
         return reg.update_connector(id, b, w);
     };
     co_return co_await store_write(ctx, std::move(op));
 }
 
 awaitable<http_response> handle_connector_delete(request_context& ctx) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, id = std::string(ctx.param("connector_id")), w = *who] {
+    auto op = [&reg, id = std::string(ctx.param("connector_id")), w = ctx.who] {
         return reg.delete_connector(id, w);
     };
     co_return co_await store_write(ctx, std::move(op));
 }
 
 awaitable<http_response> handle_connector_search(request_context& ctx) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
-    co_return search_resources(ctx, registry::kind::connector, *who);
+    co_return search_resources(ctx, registry::kind::connector, ctx.who);
 }
 
 }  // namespace modelrelay::server::handlers

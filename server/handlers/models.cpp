@@ -13,13 +13,9 @@ namespace {
 
 // Answers a GET of one resource from the snapshot.
 http_response get_one(request_context& ctx, kind k, std::string_view id, std::string not_found_reason) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        return fail(ctx, who.error());
-    }
     const auto snap = ctx.app.registry->current();
     const auto* r = snap->find(k, id);
-    if (r == nullptr || r->tenant_id != who->tenant_id) {
+    if (r == nullptr || r->tenant_id != ctx.who.tenant_id) {
         return fail(ctx, registry::not_found(std::move(not_found_reason)));
     }
     if (k != kind::model) {
@@ -37,10 +33,6 @@ http_response get_one(request_context& ctx, kind k, std::string_view id, std::st
 // ---- model groups ----
 
 awaitable<http_response> handle_model_group_register(request_context& ctx) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
     auto body = object_body(
         ctx,
         schemas::schema_id::model_group,
@@ -50,7 +42,7 @@ awaitable<http_response> handle_model_group_register(request_context& ctx) {
         co_return fail(ctx, body.error());
     }
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, b = std::move(*body), w = *who] {
+    auto op = [&reg, b = std::move(*body), w = ctx.who] {
         return reg.register_model_group(b, w);
     };
     co_return co_await store_write(ctx, std::move(op));
@@ -67,10 +59,6 @@ awaitable<http_response> handle_model_group_get(request_context& ctx) {
 }
 
 awaitable<http_response> handle_model_group_update(request_context& ctx) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
     auto body = object_body(
         ctx,
         schemas::schema_id::model_group,
@@ -80,39 +68,27 @@ awaitable<http_response> handle_model_group_update(request_context& ctx) {
         co_return fail(ctx, body.error());
     }
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, id = std::string(ctx.param("model_group_id")), b = std::move(*body), w = *who] {
+    auto op = [&reg, id = std::string(ctx.param("model_group_id")), b = std::move(*body), w = ctx.who] {
         return reg.update_model_group(id, b, w);
     };
     co_return co_await store_write(ctx, std::move(op));
 }
 
 awaitable<http_response> handle_model_group_delete(request_context& ctx) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, id = std::string(ctx.param("model_group_id")), w = *who] {
+    auto op = [&reg, id = std::string(ctx.param("model_group_id")), w = ctx.who] {
         return reg.delete_model_group(id, w);
     };
     co_return co_await store_write(ctx, std::move(op));
 }
 
 awaitable<http_response> handle_model_group_search(request_context& ctx) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
-    co_return search_resources(ctx, kind::model_group, *who);
+    co_return search_resources(ctx, kind::model_group, ctx.who);
 }
 
 // ---- models ----
 
 awaitable<http_response> handle_model_register(request_context& ctx) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
     auto body = object_body(
         ctx, schemas::schema_id::model_register, registry::error{errc::parse_failed, "Request body is empty"}
     );
@@ -120,7 +96,7 @@ awaitable<http_response> handle_model_register(request_context& ctx) {
         co_return fail(ctx, body.error());
     }
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, b = std::move(*body), deploy = ctx.query_flag("deploy"), w = *who] {
+    auto op = [&reg, b = std::move(*body), deploy = ctx.query_flag("deploy"), w = ctx.who] {
         return reg.register_model(b, deploy, w);
     };
     co_return co_await store_write(ctx, std::move(op));
@@ -134,10 +110,6 @@ awaitable<http_response> handle_model_get(request_context& ctx) {
 }
 
 awaitable<http_response> handle_model_update(request_context& ctx) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
     auto body = object_body(
         ctx,
         schemas::schema_id::model_update,
@@ -147,37 +119,25 @@ awaitable<http_response> handle_model_update(request_context& ctx) {
         co_return fail(ctx, body.error());
     }
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, id = std::string(ctx.param("model_id")), b = std::move(*body), w = *who] {
+    auto op = [&reg, id = std::string(ctx.param("model_id")), b = std::move(*body), w = ctx.who] {
         return reg.update_model(id, b, w);
     };
     co_return co_await store_write(ctx, std::move(op));
 }
 
 awaitable<http_response> handle_model_delete(request_context& ctx) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, id = std::string(ctx.param("model_id")), w = *who] {
+    auto op = [&reg, id = std::string(ctx.param("model_id")), w = ctx.who] {
         return reg.delete_model(id, w);
     };
     co_return co_await store_write(ctx, std::move(op));
 }
 
 awaitable<http_response> handle_model_search(request_context& ctx) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
-    co_return search_resources(ctx, kind::model, *who);
+    co_return search_resources(ctx, kind::model, ctx.who);
 }
 
 awaitable<http_response> handle_model_deploy(request_context& ctx) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
     auto body = parse_body(ctx);
     if (!body) {
         co_return fail(ctx, body.error());
@@ -187,29 +147,21 @@ awaitable<http_response> handle_model_deploy(request_context& ctx) {
         co_return fail(ctx, registry::illegal_argument("Don't allow custom deployment plan"));
     }
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, id = std::string(ctx.param("model_id")), w = *who] {
+    auto op = [&reg, id = std::string(ctx.param("model_id")), w = ctx.who] {
         return reg.deploy_model(id, w);
     };
     co_return co_await store_write(ctx, std::move(op));
 }
 
 awaitable<http_response> handle_model_undeploy(request_context& ctx) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, ids = std::vector<std::string>{std::string(ctx.param("model_id"))}, w = *who] {
+    auto op = [&reg, ids = std::vector<std::string>{std::string(ctx.param("model_id"))}, w = ctx.who] {
         return reg.undeploy_models(ids, w);
     };
     co_return co_await store_write(ctx, std::move(op));
 }
 
 awaitable<http_response> handle_models_undeploy(request_context& ctx) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
     auto body = parse_body(ctx);
     if (!body) {
         co_return fail(ctx, body.error());
@@ -226,7 +178,7 @@ awaitable<http_response> handle_models_undeploy(request_context& ctx) {
         }
     }
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, ids = std::move(ids), w = *who] {
+    auto op = [&reg, ids = std::move(ids), w = ctx.who] {
         return reg.undeploy_models(ids, w);
     };
     co_return co_await store_write(ctx, std::move(op));
@@ -239,23 +191,15 @@ awaitable<http_response> handle_task_get(request_context& ctx) {
 }
 
 awaitable<http_response> handle_task_delete(request_context& ctx) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, id = std::string(ctx.param("task_id")), w = *who] {
+    auto op = [&reg, id = std::string(ctx.param("task_id")), w = ctx.who] {
         return reg.delete_task(id, w);
     };
     co_return co_await store_write(ctx, std::move(op));
 }
 
 awaitable<http_response> handle_task_search(request_context& ctx) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
-    co_return search_resources(ctx, kind::task, *who);
+    co_return search_resources(ctx, kind::task, ctx.who);
 }
 
 }  // namespace modelrelay::server::handlers

@@ -16,10 +16,6 @@ namespace json = boost::json;
 namespace {
 
 awaitable<http_response> run_predict(request_context& ctx, std::string model_id, std::string algorithm) {
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
     auto body = parse_body(ctx);
     if (!body) {
         co_return fail(ctx, body.error());
@@ -33,7 +29,7 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
     if (!input) {
         co_return fail(ctx, input.error());
     }
-    auto ready = co_await prepare_model(ctx, *who, std::move(model_id));
+    auto ready = co_await prepare_model(ctx, ctx.who, std::move(model_id));
     if (!ready) {
         co_return fail(ctx, ready.error());
     }

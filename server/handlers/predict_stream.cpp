@@ -158,10 +158,6 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
              "\"plugins.ml_commons.stream_enabled\" to true."}
         );
     }
-    auto who = caller_of(ctx);
-    if (!who) {
-        co_return fail(ctx, who.error());
-    }
     auto body = parse_body(ctx);
     if (!body) {
         co_return fail(ctx, body.error());
@@ -176,7 +172,7 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
         co_return fail(ctx, input.error());
     }
     std::string model_id(ctx.param("model_id"));
-    auto ready = co_await prepare_model(ctx, *who, std::move(model_id));
+    auto ready = co_await prepare_model(ctx, ctx.who, std::move(model_id));
     if (!ready) {
         co_return fail(ctx, ready.error());
     }

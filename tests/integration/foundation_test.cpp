@@ -491,3 +491,45 @@ TEST_F(foundation, kill_minus_9_loses_no_acknowledged_connector) {
 
 }  // namespace
 }  // namespace modelrelay::test
+
+namespace modelrelay::test {
+namespace {
+
+// With multi-tenancy on, every ml-commons route needs x-tenant-id and sees only its tenant's data.
+TEST(multi_tenancy, tenant_header_is_required_and_scopes_everything) {
+    temp_dir tmp;
+    server_process server(tmp.path() / "data", {}, {"--multi-tenancy", "true"});
+    server.start();
+    http_client c(server.port());
+    auto missing = c.post("/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})");
+    EXPECT_EQ(missing.status, 403) << missing.body;
+    EXPECT_EQ(
+        missing.json().at("error").at("reason").as_string(), "Tenant ID header is missing or has no value"
+    );
+    ASSERT_EQ(c.put("/_cluster/settings", seed_step1).status, 200);
+    const std::vector<std::pair<std::string, std::string>> a{{"x-tenant-id", "tenant-a"}};
+    const std::vector<std::pair<std::string, std::string>> b{{"x-tenant-id", "tenant-b"}};
+    auto created = c.request("POST", "/_plugins/_ml/connectors/_create", seed_step3, a);
+    ASSERT_EQ(created.status, 200) << created.body;
+    const std::string id(created.json().at("connector_id").as_string());
+    EXPECT_EQ(c.request("GET", "/_plugins/_ml/connectors/" + id, "", a).status, 200);
+    EXPECT_EQ(c.request("GET", "/_plugins/_ml/connectors/" + id, "", b).status, 404);
+    EXPECT_EQ(c.request("PUT", "/_plugins/_ml/connectors/" + id, R"({"description":"x"})", b).status, 404);
+    auto search_b = c.request("POST", "/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})", b);
+    EXPECT_EQ(search_b.json().at("hits").at("total").at("value").to_number<int>(), 0);
+    auto search_a = c.request("POST", "/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})", a);
+    EXPECT_EQ(search_a.json().at("hits").at("total").at("value").to_number<int>(), 1);
+    EXPECT_EQ(
+        c.request("GET", "/_plugins/_ml/connectors/" + id, "", a).json().at("tenant_id").as_string(),
+        "tenant-a"
+    );
+    // Deleting from the wrong tenant finds nothing and removes nothing.
+    EXPECT_EQ(
+        c.request("DELETE", "/_plugins/_ml/connectors/" + id, "", b).json().at("result").as_string(),
+        "not_found"
+    );
+    EXPECT_EQ(c.request("GET", "/_plugins/_ml/connectors/" + id, "", a).status, 200);
+}
+
+}  // namespace
+}  // namespace modelrelay::test
