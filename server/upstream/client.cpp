@@ -703,6 +703,26 @@ struct client::impl {
         return delay;
     }
 
+    // What send() and send_streaming() do before any I/O: parse and vet the URL, frame the message.
+    struct prepared_request {
+        parsed_url url;
+        outgoing message;
+    };
+    registry::result<prepared_request> prepare(const request& req, const guard_policy& g) const {
+        auto u = parse_url(req.url);
+        if (!u) {
+            return u.error();
+        }
+        if (auto ok = precheck(*u, req.url, g); !ok) {
+            return ok.error();
+        }
+        auto msg = build_message(req, *u, cfg);
+        if (!msg) {
+            return msg.error();
+        }
+        return prepared_request{std::move(*u), std::move(*msg)};
+    }
+
     static awaitable<void> sleep_for(milliseconds d) {
         asio::steady_timer t(co_await asio::this_coro::executor);
         t.expires_after(d);
@@ -712,24 +732,19 @@ struct client::impl {
     awaitable<registry::result<response>> send(
         const request& req, const client_options& o, const guard_policy& g
     ) {
-        auto u = parse_url(req.url);
-        if (!u) {
-            co_return u.error();
+        auto prepared = prepare(req, g);
+        if (!prepared) {
+            co_return prepared.error();
         }
-        if (auto ok = precheck(*u, req.url, g); !ok) {
-            co_return ok.error();
-        }
-        auto msg = build_message(req, *u, cfg);
-        if (!msg) {
-            co_return msg.error();
-        }
+        const parsed_url& u = prepared->url;
+        const outgoing& msg = prepared->message;
         const auto start = steady::now();
         const auto deadline = start + o.total_timeout;
         retry_schedule schedule(
             o.retry_backoff_policy, o.max_retry_times, o.retry_backoff, o.retry_timeout, next_seed()
         );
         for (unsigned attempts = 1;; ++attempts) {
-            auto r = co_await attempt(*msg, *u, req.url, o, g, deadline);
+            auto r = co_await attempt(msg, u, req.url, o, g, deadline);
             const bool retryable = r ? is_retryable_status(r->status) : is_retryable_error(r.error());
             const auto wait = plan_retry(
                 schedule, start, deadline, retryable, r ? retry_after_of(r->headers) : std::nullopt
@@ -751,17 +766,12 @@ struct client::impl {
         const chunk_handler& on_chunk,
         const head_handler& on_head
     ) {
-        auto u = parse_url(req.url);
-        if (!u) {
-            co_return u.error();
+        auto prepared = prepare(req, g);
+        if (!prepared) {
+            co_return prepared.error();
         }
-        if (auto ok = precheck(*u, req.url, g); !ok) {
-            co_return ok.error();
-        }
-        auto msg = build_message(req, *u, cfg);
-        if (!msg) {
-            co_return msg.error();
-        }
+        const parsed_url& u = prepared->url;
+        const outgoing& msg = prepared->message;
         const auto start = steady::now();
         const auto deadline = start + o.total_timeout;
         retry_schedule schedule(
@@ -770,7 +780,7 @@ struct client::impl {
         for (unsigned attempts = 1;; ++attempts) {
             pool::lease l;
             stream_state st;
-            auto head = co_await attempt_stream(l, st, *msg, *u, req.url, o, g, deadline);
+            auto head = co_await attempt_stream(l, st, msg, u, req.url, o, g, deadline);
             const bool retryable =
                 head ? is_retryable_status(head->status) : is_retryable_error(head.error());
             const auto wait = plan_retry(
@@ -804,7 +814,7 @@ struct client::impl {
                 }
                 auto r = co_await asio::co_spawn(
                     c.strand,
-                    continue_stream(c, *msg, st, o, deadline, cfg.max_header_bytes),
+                    continue_stream(c, msg, st, o, deadline, cfg.max_header_bytes),
                     asio::use_awaitable
                 );
                 if (!r) {
