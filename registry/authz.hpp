@@ -53,20 +53,9 @@
 #include <boost/json/object.hpp>
 
 #include "registry/error.hpp"
+#include "registry/principal.hpp"
 
 namespace modelrelay::registry {
-
-// ---------------------------------------------------------------------------------------------------------
-// Who is calling (security.md §1.1). A null `const principal*` everywhere means security is off.
-struct principal {
-    std::string name;
-    std::string realm;                       // "internal", "cert", "api_key", ...: part of the owner identity
-    std::vector<std::string> backend_roles;  // from the auth backend; what `restricted` ACLs share with
-    std::vector<std::string> roles;          // mapped security roles; admin = the role `all_access` literally
-    std::string tenant;                      // R12: exactly one under multi-tenancy, "" otherwise
-    bool super_admin = false;                // admin_dn certificate: bypasses privileges and ACLs
-    std::string api_key_id;                  // set when authenticated by an ES API key (ES 403 wording)
-};
 
 // Admin for ACL purposes: the super-admin, or a principal holding the role named `all_access`.
 bool is_admin(const principal& who);

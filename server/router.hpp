@@ -23,6 +23,7 @@
 namespace modelrelay::server {
 
 struct app;
+struct peer_info;
 struct request_context;
 class response_stream;
 
@@ -47,6 +48,7 @@ struct request_context {
     response_stream* stream = nullptr;  // set by the session; used by streaming handlers
     bool streamed = false;              // a handler that wrote through `stream` sets this
     registry::caller who;               // resolved once before the handler on ml-commons routes (session.cpp)
+    const peer_info* peer = nullptr;    // the connection's remote end (never null once the session runs)
 
     // A path parameter by name ("" when absent).
     std::string_view param(std::string_view name) const;

@@ -79,9 +79,10 @@ bool acceptable_content_type(std::string_view ct) {
 }  // namespace
 
 net::awaitable<http_response> handle_request(
-    app& a, const http_request& req, response_stream* stream, bool& streamed
+    app& a, const http_request& req, const peer_info& peer, response_stream* stream, bool& streamed
 ) {
     request_context ctx{a, req, {}, {}};
+    ctx.peer = &peer;
     std::string path;
     if (!decode_target(req.target(), path, ctx.query)) {
         co_return simple_error_response(
@@ -131,6 +132,16 @@ net::awaitable<void> run_session(app& a, tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     tcp_response_stream rs(stream, a.cfg.read_timeout);
+    peer_info peer;
+    {
+        beast::error_code ec;
+        const auto ep = stream.socket().remote_endpoint(ec);
+        if (!ec) {
+            peer.remote_address = ep.address().is_v6()
+                                      ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
+                                      : ep.address().to_string() + ":" + std::to_string(ep.port());
+        }
+    }
     bool first = true;
     for (;;) {
         http::request_parser<http::string_body> parser;
@@ -190,7 +201,7 @@ net::awaitable<void> run_session(app& a, tcp::socket socket) {
         http_request& req = parser.get();
         a.in_flight.fetch_add(1, std::memory_order_relaxed);
         bool streamed = false;
-        http_response res = co_await handle_request(a, req, &rs, streamed);
+        http_response res = co_await handle_request(a, req, peer, &rs, streamed);
         const bool keep = req.keep_alive() && !streamed && !a.stopping.load(std::memory_order_relaxed);
         unsigned status = res.result_int();
         bool write_ok = true;

@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/empty_body.hpp>
 
+#include "server/peer.hpp"
 #include "server/router.hpp"
 
 namespace modelrelay::server {
@@ -29,7 +30,7 @@ boost::asio::awaitable<void> run_session(app& a, boost::asio::ip::tcp::socket so
 
 // Routes and runs one request (no I/O of its own unless the handler streams).
 boost::asio::awaitable<http_response> handle_request(
-    app& a, const http_request& req, response_stream* stream, bool& streamed
+    app& a, const http_request& req, const peer_info& peer, response_stream* stream, bool& streamed
 );
 
 }  // namespace modelrelay::server
