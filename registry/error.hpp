@@ -5,11 +5,11 @@
 // verbatim, so it never contains a secret.
 #pragma once
 
-#include <boost/assert/source_location.hpp>
-#include <boost/system/result.hpp>
-
 #include <string>
 #include <utility>
+
+#include <boost/assert/source_location.hpp>
+#include <boost/system/result.hpp>
 
 namespace modelrelay::registry {
 
@@ -50,12 +50,15 @@ enum class errc {
     bad_gateway,            // status_exception 502
     service_unavailable,    // status_exception 503
     internal,               // exception 500, generic reason, details only in the log
+    // Not an exception envelope: `reason` is the whole JSON response body and `status` the HTTP status
+    // (the Security plugin's REST API answers {"status":"FORBIDDEN","message":...}, {"status":"error",...}).
+    raw_body,
 };
 
 struct error {
     errc code = errc::internal;
     std::string reason;
-    int status = 0;  // only for errc::upstream_status; otherwise derived from code
+    int status = 0;  // only for errc::upstream_status and errc::raw_body; otherwise derived from code
 
     error() = default;
     error(errc c, std::string r, int s = 0) : code(c), reason(std::move(r)), status(s) {}
@@ -67,10 +70,16 @@ struct error {
 template <class T>
 using result = boost::system::result<T, error>;
 
-inline error make_error(errc c, std::string reason) { return error(c, std::move(reason)); }
+inline error make_error(errc c, std::string reason) {
+    return error(c, std::move(reason));
+}
 
 // Shorthands for the errors that occur most often.
-inline error illegal_argument(std::string reason) { return {errc::illegal_argument, std::move(reason)}; }
-inline error not_found(std::string reason) { return {errc::not_found, std::move(reason)}; }
+inline error illegal_argument(std::string reason) {
+    return {errc::illegal_argument, std::move(reason)};
+}
+inline error not_found(std::string reason) {
+    return {errc::not_found, std::move(reason)};
+}
 
 }  // namespace modelrelay::registry

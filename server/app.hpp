@@ -29,6 +29,7 @@ namespace modelrelay::server {
 namespace upstream {
 class client;
 }
+class security;
 
 struct app {
     config cfg;
@@ -37,6 +38,7 @@ struct app {
     std::unique_ptr<registry::service> registry;
     std::unique_ptr<upstream::client> upstream;
     std::unique_ptr<router> routes;
+    std::unique_ptr<server::security> sec;  // always set once running; sec->enabled() tells the mode
     std::string cluster_uuid;
     std::vector<boost::asio::ip::tcp::endpoint> self_endpoints;  // our listeners: never an upstream
     std::atomic<std::size_t> connections{0};

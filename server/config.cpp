@@ -154,6 +154,31 @@ const std::vector<flag>& flags() {
              c.upstream_ca_file = v;
              return true;
          }},
+        {"security",
+         "MODELRELAY_SECURITY",
+         "auto|on|off: authentication and authorization (default auto: on unless listening on loopback)",
+         [](config& c, const std::string& v) {
+             if (v == "auto") {
+                 c.security = security_mode::automatic;
+             } else if (v == "on" || v == "true") {
+                 c.security = security_mode::on;
+             } else if (v == "off" || v == "false") {
+                 c.security = security_mode::off;
+             } else {
+                 return false;
+             }
+             return true;
+         }},
+        {"strict-write-acl",
+         "MODELRELAY_STRICT_WRITE_ACL",
+         "true|false: updates and deletes need the owner or an admin (default true; false = ml-commons)",
+         [](config& c, const std::string& v) {
+             if (v != "true" && v != "false") {
+                 return false;
+             }
+             c.strict_write_acl = v == "true";
+             return true;
+         }},
         {"port-file",
          "MODELRELAY_PORT_FILE",
          "write the bound port to this file once listening",

@@ -13,6 +13,7 @@
 namespace modelrelay::server {
 
 enum class log_format { text, json };
+enum class security_mode { automatic, on, off };
 
 struct config {
     std::string listen_host = "127.0.0.1";
@@ -31,7 +32,10 @@ struct config {
     std::string node_name = "modelrelay-node";
     bool multi_tenancy = false;
     std::string port_file;
-    std::string upstream_ca_file;  // extra trust anchors (PEM) for HTTPS upstreams, besides the system store  // written with the bound port once listening (tests use port 0)
+    security_mode security = security_mode::automatic;
+    bool strict_write_acl = true;  // security.md R9
+    std::string upstream_ca_file;  // extra trust anchors (PEM) for HTTPS upstreams, besides the system store
+                                   // // written with the bound port once listening (tests use port 0)
 };
 
 struct parse_outcome {

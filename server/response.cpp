@@ -1,9 +1,10 @@
 // File: response.cpp
 #include "server/response.hpp"
 
-#include <boost/json/serialize.hpp>
-
 #include <cmath>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "registry/parameters.hpp"
 
@@ -45,6 +46,7 @@ unsigned to_status(const registry::error& e) {
         case errc::too_many_requests:
             return 429;
         case errc::upstream_status:
+        case errc::raw_body:
             return e.status >= 100 && e.status <= 599 ? e.status : 500;
         case errc::io_error:
         case errc::illegal_state:
@@ -97,6 +99,7 @@ std::string_view type_name(errc code) {
             return "m_l_limit_exceeded_exception";
         case errc::exception:
         case errc::internal:
+        case errc::raw_body:
             return "exception";
         case errc::unauthorized:
         case errc::security_forbidden:
@@ -251,6 +254,18 @@ http_response json_response(unsigned status, const json::value& body, bool prett
 
 http_response error_response(const registry::error& e, bool pretty) {
     const unsigned status = to_status(e);
+    if (e.code == errc::raw_body) {
+        auto res = make_response(status, e.reason);
+        if (pretty) {
+            boost::system::error_code ec;
+            auto v = json::parse(e.reason, ec);
+            if (!ec) {
+                res.body() = serialize(v, true);
+                res.prepare_payload();
+            }
+        }
+        return res;
+    }
     const std::string_view type = type_name(e.code);
     json::object cause{{"type", type}, {"reason", e.reason}};
     json::object err{{"root_cause", json::array{cause}}, {"type", type}, {"reason", e.reason}};

@@ -18,6 +18,8 @@
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/log.hpp"
+#include "server/security.hpp"
+#include "server/security_setup.hpp"
 #include "server/session.hpp"
 #include "server/upstream/client.hpp"
 
@@ -154,6 +156,15 @@ int run_server(const config& cfg) {
         return 1;
     }
     a.cluster_uuid = a.registry->cluster_uuid();
+    if (auto sec = open_security(cfg); sec) {
+        a.sec = std::move(*sec);
+    } else {
+        log::error("cannot set up security", {{"reason", sec.error().reason}});
+        a.upstream.reset();
+        a.registry.reset();
+        stop_store();
+        return 1;
+    }
 
     tcp::acceptor acceptor(ioc);
     try {

@@ -17,6 +17,7 @@
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/log.hpp"
+#include "server/security.hpp"
 
 namespace modelrelay::server {
 
@@ -103,18 +104,23 @@ net::awaitable<http_response> handle_request(
             );
         }
     }
+    // Authentication comes before routing, as in OpenSearch: without credentials even a wrong path is a 401.
+    if (a.sec && a.sec->enabled()) {
+        auto outcome = co_await a.sec->authenticate(ctx);
+        if (!outcome.who) {
+            co_return security::unauthorized(
+                door_of(ctx.path), req.target(), outcome.bad_key_id, outcome.bad_user, outcome.blocked
+            );
+        }
+        ctx.who.user = std::move(outcome.who);
+    }
     auto m = a.routes->match(ctx);
     if (!m.matched) {
         co_return std::move(*m.early);
     }
-    // ml-commons routes share one rule for who is calling (x-tenant-id under multi-tenancy); the other front
-    // doors derive the caller their own way.
-    if (ctx.path.starts_with("/_plugins/_ml/")) {
-        auto who = handlers::caller_of(ctx);
-        if (!who) {
-            co_return error_response(who.error(), ctx.pretty);
-        }
-        ctx.who = std::move(*who);
+    // The route's action is checked before any other work (R6, R10), then the caller's tenant is resolved.
+    if (auto gate = handlers::authorize_route(ctx, *m.matched); !gate) {
+        co_return handlers::front_door_error(ctx, gate.error());
     }
     http_response res;
     try {

@@ -38,17 +38,7 @@ http_response fail(const request_context& ctx, const registry::error& e) {
 namespace modelrelay::server::handlers {
 
 registry::result<registry::caller> caller_of(const request_context& ctx) {
-    registry::caller who;
-    const auto snap = ctx.app.registry->current();
-    if (!snap->settings->multi_tenancy_enabled()) {
-        return who;
-    }
-    const auto it = ctx.req.find("x-tenant-id");
-    if (it == ctx.req.end() || it->value().empty()) {
-        return registry::error{registry::errc::forbidden, "Tenant ID header is missing or has no value"};
-    }
-    who.tenant_id = std::string(it->value());
-    return who;
+    return ctx.who;
 }
 
 }  // namespace modelrelay::server::handlers

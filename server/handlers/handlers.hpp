@@ -31,6 +31,23 @@ awaitable<http_response> handle_cluster_health(request_context&);
 awaitable<http_response> handle_cluster_settings_get(request_context&);
 awaitable<http_response> handle_cluster_settings_put(request_context&);
 
+// Security plugin REST API (security_api.cpp) and Elasticsearch API keys (api_keys.cpp)
+awaitable<http_response> handle_security_authinfo(request_context&);
+awaitable<http_response> handle_security_account(request_context&);
+awaitable<http_response> handle_security_users_get(request_context&);
+awaitable<http_response> handle_security_user_put(request_context&);
+awaitable<http_response> handle_security_user_delete(request_context&);
+awaitable<http_response> handle_security_roles_get(request_context&);
+awaitable<http_response> handle_security_role_put(request_context&);
+awaitable<http_response> handle_security_role_delete(request_context&);
+awaitable<http_response> handle_security_mappings_get(request_context&);
+awaitable<http_response> handle_security_mapping_put(request_context&);
+awaitable<http_response> handle_security_mapping_delete(request_context&);
+awaitable<http_response> handle_api_key_create(request_context&);
+awaitable<http_response> handle_api_key_get(request_context&);
+awaitable<http_response> handle_api_key_invalidate(request_context&);
+awaitable<http_response> handle_security_authenticate(request_context&);
+
 // Connectors
 awaitable<http_response> handle_connector_create(request_context&);
 awaitable<http_response> handle_connector_get(request_context&);
@@ -43,8 +60,12 @@ awaitable<http_response> handle_connector_search(request_context&);
 namespace modelrelay::server::handlers {
 // The body of every ml-commons _search endpoint.
 http_response search_resources(request_context& ctx, registry::kind k, const registry::caller& who);
-// Who is calling: with multi-tenancy on, the x-tenant-id header is required (spec §5.5).
+// Who is calling: the principal and tenant the gate resolved before the handler (gate.cpp).
 registry::result<registry::caller> caller_of(const request_context& ctx);
+// The route-level authorization gate (action name, then tenant); fills ctx.who.tenant_id.
+registry::result<void> authorize_route(request_context& ctx, const route& r);
+// An error in the request's front-door envelope (OpenAI shape on /v1, OpenSearch/Elasticsearch otherwise).
+http_response front_door_error(const request_context& ctx, const registry::error& e);
 }  // namespace modelrelay::server::handlers
 
 #include "schemas/validate.hpp"

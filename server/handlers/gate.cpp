@@ -1,0 +1,78 @@
+// File: gate.cpp
+// The one authorization gate every routed request passes before its handler (security.md R6, R10, R12): the
+// route's action name against the caller's roles, then the tenant the request runs in. Resource-level checks
+// (ACLs, a resource's tenant) happen in the handlers, which know the resource; this gate never lets a request
+// continue after a denial.
+#include "registry/authz.hpp"
+#include "server/app.hpp"
+#include "server/handlers/handlers.hpp"
+#include "server/handlers/openai_format.hpp"
+#include "server/peer.hpp"
+#include "server/security.hpp"
+
+namespace modelrelay::server::handlers {
+
+namespace {
+
+registry::front_door authz_door(front_door d) {
+    switch (d) {
+        case front_door::openai:
+            return registry::front_door::openai;
+        case front_door::elasticsearch:
+            return registry::front_door::inference;
+        case front_door::opensearch:
+            break;
+    }
+    return registry::front_door::ml;
+}
+
+}  // namespace
+
+registry::result<void> authorize_route(request_context& ctx, const route& r) {
+    const registry::principal* who = ctx.who.user.get();
+    const auto act = registry::action_for_route(http::to_string(ctx.req.method()), r.pattern);
+    if (!act) {
+        // Security REST API routes: their handlers apply the Security plugin's own admin check.
+        return {};
+    }
+    std::shared_ptr<const registry::identity_state> identity;
+    registry::decide_options opts;
+    if (who != nullptr) {
+        identity = ctx.app.sec->identity().current();
+        opts.roles = &identity->permissions;
+        if (auto d = registry::decide(who, *act, nullptr, opts); !d) {
+            ctx.app.sec->audit().record(
+                "MISSING_PRIVILEGES",
+                who,
+                ctx.peer != nullptr ? ctx.peer->remote_address : "",
+                registry::action_name(*act)
+            );
+            return d.error();
+        }
+    }
+    if (registry::info(*act).tenant_scoped) {
+        const auto snap = ctx.app.registry->current();
+        std::optional<std::string_view> header;
+        if (const auto it = ctx.req.find("x-tenant-id"); it != ctx.req.end()) {
+            header = it->value();
+        }
+        auto tenant = registry::resolve_tenant(
+            who, header, authz_door(door_of(ctx.path)), snap->settings->multi_tenancy_enabled()
+        );
+        if (!tenant) {
+            return tenant.error();
+        }
+        ctx.who.tenant_id = std::move(*tenant);
+    }
+    return {};
+}
+
+http_response front_door_error(const request_context& ctx, const registry::error& e) {
+    if (door_of(ctx.path) == front_door::openai) {
+        const auto oe = openai::from_error(e);
+        return json_response(oe.status, openai::error_body(oe), ctx.pretty);
+    }
+    return error_response(e, ctx.pretty);
+}
+
+}  // namespace modelrelay::server::handlers

@@ -1,0 +1,475 @@
+// File: security_api.cpp
+// The Security plugin's REST surface modelrelay mirrors (security.md §2.1–§2.3, R4, R5): authinfo, account,
+// internal users, roles and role mappings. With security off these routes do not exist (OpenSearch without
+// the plugin), so they answer the router's "no handler" error.
+#include <boost/json/parse.hpp>
+
+#include "registry/identity.hpp"
+#include "server/app.hpp"
+#include "server/handlers/handlers.hpp"
+#include "server/peer.hpp"
+#include "server/security.hpp"
+
+namespace modelrelay::server::handlers {
+
+namespace json = boost::json;
+using registry::errc;
+using registry::error;
+using registry::principal;
+
+namespace {
+
+http_response no_handler(const request_context& ctx) {
+    return simple_error_response(
+        400,
+        "no handler found for uri [" + std::string(ctx.req.target()) + "] and method [" +
+            std::string(http::to_string(ctx.req.method())) + "]",
+        ctx.pretty
+    );
+}
+
+json::array to_array(const std::vector<std::string>& v) {
+    json::array a;
+    for (const auto& s : v) {
+        a.emplace_back(s);
+    }
+    return a;
+}
+
+std::string java_list(const std::vector<std::string>& v) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        out += (i == 0 ? "" : ", ") + v[i];
+    }
+    return out + "]";
+}
+
+json::array custom_attribute_names(const registry::identity_state& s, const principal& who) {
+    json::array out;
+    if (who.realm == "internal") {
+        if (const auto* u = s.find_user(who.name)) {
+            for (const auto& [k, v] : u->attributes) {
+                out.emplace_back("attr.internal." + k);
+            }
+        }
+    }
+    return out;
+}
+
+json::object tenants_of(const principal& who) {
+    json::object t;
+    if (!who.tenant.empty()) {
+        t[who.tenant] = true;
+    }
+    return t;
+}
+
+// Callers of the REST management API: the super-admin, or a role in restapi.roles_enabled (§2.2).
+std::optional<error> rest_api_denied(const principal& who) {
+    if (who.super_admin) {
+        return std::nullopt;
+    }
+    for (const auto& r : who.roles) {
+        if (r == "all_access" || r == "security_rest_api_access") {
+            return std::nullopt;
+        }
+    }
+    return registry::security_status(
+        403,
+        "FORBIDDEN",
+        "No permission to access REST API: User " + who.name + " with Security roles " +
+            java_list(who.roles) + " does not have any role privileged for admin access"
+    );
+}
+
+http_response raw(const request_context& ctx, unsigned status, json::object body) {
+    return json_response(status, body, ctx.pretty);
+}
+
+enum class entity { user, role, mapping };
+
+std::string_view entity_word(entity e) {
+    switch (e) {
+        case entity::user:
+            return "user";
+        case entity::role:
+            return "role";
+        case entity::mapping:
+            return "rolesmapping";
+    }
+    return "user";
+}
+
+// Common preamble: security on, caller allowed. Returns the principal or the response to send.
+std::variant<const principal*, http_response> admin_caller(const request_context& ctx) {
+    if (!ctx.app.sec || !ctx.app.sec->enabled()) {
+        return no_handler(ctx);
+    }
+    const principal* who = ctx.who.user.get();
+    if (auto denied = rest_api_denied(*who)) {
+        ctx.app.sec->audit().record(
+            "MISSING_PRIVILEGES", who, ctx.peer->remote_address, "restapi:admin/" + std::string(ctx.path)
+        );
+        return error_response(*denied, ctx.pretty);
+    }
+    return who;
+}
+
+registry::result<json::value> json_body(const request_context& ctx) {
+    if (ctx.req.body().empty()) {
+        return registry::security_validation("Request body required for this action.");
+    }
+    boost::system::error_code ec;
+    auto v = json::parse(ctx.req.body(), ec);
+    if (ec) {
+        return registry::security_validation("Unable to parse content: invalid JSON");
+    }
+    return v;
+}
+
+// GET of one entity or all of them (hidden entities are invisible).
+http_response get_entities(request_context& ctx, entity e) {
+    auto caller = admin_caller(ctx);
+    if (auto* res = std::get_if<http_response>(&caller)) {
+        return std::move(*res);
+    }
+    const auto state = ctx.app.sec->identity().current();
+    const std::string_view name = ctx.param("name");
+    json::object out;
+    auto add = [&](std::string_view n, json::object o) {
+        if (name.empty() || name == n) {
+            out[n] = std::move(o);
+        }
+    };
+    switch (e) {
+        case entity::user:
+            for (const auto& [n, u] : state->users) {
+                if (!u.hidden) {
+                    add(n, registry::user_to_json(u));
+                }
+            }
+            break;
+        case entity::role:
+            for (const auto& r : registry::builtin_role_definitions()) {
+                add(r.name, registry::role_to_json(r));
+            }
+            for (const auto& [n, r] : state->roles) {
+                if (!r.hidden) {
+                    add(n, registry::role_to_json(r));
+                }
+            }
+            break;
+        case entity::mapping:
+            for (const auto& [n, m] : state->mappings) {
+                if (!m.hidden) {
+                    add(n, registry::mapping_to_json(m));
+                }
+            }
+            break;
+    }
+    if (!name.empty() && out.empty()) {
+        return error_response(
+            registry::security_status(
+                404, "NOT_FOUND", std::string(entity_word(e)) + " '" + std::string(name) + "' not found."
+            ),
+            ctx.pretty
+        );
+    }
+    return raw(ctx, 200, std::move(out));
+}
+
+// Reserved / static / hidden guards shared by PUT and DELETE (§2.2 entity errors).
+std::optional<error> guard_existing(
+    const principal& who, std::string_view name, bool reserved, bool hidden, bool is_static
+) {
+    if (hidden) {
+        return registry::security_status(
+            404, "NOT_FOUND", "Resource '" + std::string(name) + "' is not available."
+        );
+    }
+    if (is_static) {
+        return registry::security_status(403, "FORBIDDEN", "Resource '" + std::string(name) + "' is static.");
+    }
+    if (reserved && !who.super_admin) {
+        return registry::security_status(
+            403, "FORBIDDEN", "Resource '" + std::string(name) + "' is reserved."
+        );
+    }
+    return std::nullopt;
+}
+
+bool builtin_role(std::string_view name) {
+    return registry::builtin_roles().find(name) != nullptr;
+}
+
+http_response write_done(request_context& ctx, std::string_view name, bool created) {
+    const std::string message = "'" + std::string(name) + "' " + (created ? "created." : "updated.");
+    return raw(
+        ctx, created ? 201 : 200, json::object{{"status", created ? "CREATED" : "OK"}, {"message", message}}
+    );
+}
+
+boost::asio::awaitable<http_response> put_entity(request_context& ctx, entity e) {
+    auto caller = admin_caller(ctx);
+    if (auto* res = std::get_if<http_response>(&caller)) {
+        co_return std::move(*res);
+    }
+    const principal& who = *std::get<const principal*>(caller);
+    const std::string name(ctx.param("name"));
+    if (!registry::valid_entity_name(name)) {
+        co_return error_response(
+            registry::security_validation(
+                "Invalid name '" + name + "': names must match ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
+            ),
+            ctx.pretty
+        );
+    }
+    auto body = json_body(ctx);
+    if (!body) {
+        co_return error_response(body.error(), ctx.pretty);
+    }
+    auto& sec = *ctx.app.sec;
+    const auto state = sec.identity().current();
+    registry::result<bool> done = false;
+    switch (e) {
+        case entity::user: {
+            const auto* existing = state->find_user(name);
+            if (existing != nullptr) {
+                if (auto g = guard_existing(who, name, existing->reserved, existing->hidden, false)) {
+                    co_return error_response(*g, ctx.pretty);
+                }
+            }
+            std::optional<registry::internal_user> prior;
+            if (existing != nullptr) {
+                prior = *existing;
+            }
+            // Validation hashes the password (bcrypt): on the hashing pool, never an I/O thread.
+            auto validate = [name, b = std::move(*body), prior]() {
+                return registry::user_from_body(
+                    name, b, prior ? &*prior : nullptr, registry::password_policy{}
+                );
+            };
+            auto user = co_await on_pool(sec.hash_pool(), std::move(validate));
+            if (!user) {
+                co_return error_response(user.error(), ctx.pretty);
+            }
+            if (existing != nullptr) {
+                user->reserved = existing->reserved;
+            }
+            auto op = [&sec, u = std::move(*user)]() mutable {
+                return sec.identity().put_user(std::move(u));
+            };
+            done = co_await on_store(ctx.app, std::move(op));
+            break;
+        }
+        case entity::role: {
+            if (builtin_role(name)) {
+                co_return error_response(*guard_existing(who, name, true, false, true), ctx.pretty);
+            }
+            if (const auto it = state->roles.find(name); it != state->roles.end()) {
+                if (auto g = guard_existing(who, name, it->second.reserved, it->second.hidden, false)) {
+                    co_return error_response(*g, ctx.pretty);
+                }
+            }
+            auto role = registry::role_from_body(name, *body);
+            if (!role) {
+                co_return error_response(role.error(), ctx.pretty);
+            }
+            auto op = [&sec, r = std::move(*role)]() mutable {
+                return sec.identity().put_role(std::move(r));
+            };
+            done = co_await on_store(ctx.app, std::move(op));
+            break;
+        }
+        case entity::mapping: {
+            if (!builtin_role(name) && !state->roles.contains(name)) {
+                co_return error_response(
+                    registry::security_status(
+                        404, "NOT_FOUND", "Role '" + name + "' is not available for role-mapping."
+                    ),
+                    ctx.pretty
+                );
+            }
+            if (const auto it = state->mappings.find(name); it != state->mappings.end()) {
+                if (auto g = guard_existing(who, name, it->second.reserved, it->second.hidden, false)) {
+                    co_return error_response(*g, ctx.pretty);
+                }
+            }
+            auto mapping = registry::mapping_from_body(name, *body);
+            if (!mapping) {
+                co_return error_response(mapping.error(), ctx.pretty);
+            }
+            auto op = [&sec, m = std::move(*mapping)]() mutable {
+                return sec.identity().put_mapping(std::move(m));
+            };
+            done = co_await on_store(ctx.app, std::move(op));
+            break;
+        }
+    }
+    if (!done) {
+        co_return error_response(done.error(), ctx.pretty);
+    }
+    sec.invalidate_cache();
+    sec.audit().record(
+        "GRANTED_PRIVILEGES",
+        &who,
+        ctx.peer->remote_address,
+        "restapi:admin/" + std::string(entity_word(e)) + "/put",
+        name
+    );
+    co_return write_done(ctx, name, *done);
+}
+
+boost::asio::awaitable<http_response> delete_entity(request_context& ctx, entity e) {
+    auto caller = admin_caller(ctx);
+    if (auto* res = std::get_if<http_response>(&caller)) {
+        co_return std::move(*res);
+    }
+    const principal& who = *std::get<const principal*>(caller);
+    const std::string name(ctx.param("name"));
+    auto& sec = *ctx.app.sec;
+    const auto state = sec.identity().current();
+    const error missing = registry::security_status(
+        404, "NOT_FOUND", std::string(entity_word(e)) + " '" + name + "' not found."
+    );
+    registry::result<bool> done = false;
+    switch (e) {
+        case entity::user: {
+            const auto* u = state->find_user(name);
+            if (u == nullptr) {
+                co_return error_response(missing, ctx.pretty);
+            }
+            if (auto g = guard_existing(who, name, u->reserved, u->hidden, false)) {
+                co_return error_response(*g, ctx.pretty);
+            }
+            auto op = [&sec, name] {
+                return sec.identity().delete_user(name);
+            };
+            done = co_await on_store(ctx.app, std::move(op));
+            break;
+        }
+        case entity::role: {
+            if (builtin_role(name)) {
+                co_return error_response(*guard_existing(who, name, true, false, true), ctx.pretty);
+            }
+            const auto it = state->roles.find(name);
+            if (it == state->roles.end()) {
+                co_return error_response(missing, ctx.pretty);
+            }
+            if (auto g = guard_existing(who, name, it->second.reserved, it->second.hidden, false)) {
+                co_return error_response(*g, ctx.pretty);
+            }
+            auto op = [&sec, name] {
+                return sec.identity().delete_role(name);
+            };
+            done = co_await on_store(ctx.app, std::move(op));
+            break;
+        }
+        case entity::mapping: {
+            const auto it = state->mappings.find(name);
+            if (it == state->mappings.end()) {
+                co_return error_response(missing, ctx.pretty);
+            }
+            if (auto g = guard_existing(who, name, it->second.reserved, it->second.hidden, false)) {
+                co_return error_response(*g, ctx.pretty);
+            }
+            auto op = [&sec, name] {
+                return sec.identity().delete_mapping(name);
+            };
+            done = co_await on_store(ctx.app, std::move(op));
+            break;
+        }
+    }
+    if (!done) {
+        co_return error_response(done.error(), ctx.pretty);
+    }
+    sec.invalidate_cache();
+    sec.audit().record(
+        "GRANTED_PRIVILEGES",
+        &who,
+        ctx.peer->remote_address,
+        "restapi:admin/" + std::string(entity_word(e)) + "/delete",
+        name
+    );
+    co_return raw(ctx, 200, json::object{{"status", "OK"}, {"message", "'" + name + "' deleted."}});
+}
+
+}  // namespace
+
+boost::asio::awaitable<http_response> handle_security_authinfo(request_context& ctx) {
+    if (!ctx.app.sec || !ctx.app.sec->enabled()) {
+        co_return no_handler(ctx);
+    }
+    const principal& who = *ctx.who.user;
+    const auto state = ctx.app.sec->identity().current();
+    json::object out{
+        {"user", registry::user_to_string(who)},
+        {"user_name", who.name},
+        {"user_requested_tenant", nullptr},
+        {"remote_address", ctx.peer->remote_address},
+        {"backend_roles", to_array(who.backend_roles)},
+        {"custom_attribute_names", custom_attribute_names(*state, who)},
+        {"roles", to_array(who.roles)},
+        {"tenants", tenants_of(who)},
+        {"principal", ctx.peer->client_cert ? json::value(ctx.peer->subject_dn) : json::value(nullptr)},
+        {"peer_certificates", std::to_string(ctx.peer->chain_length)},
+        {"sso_logout_url", nullptr},
+    };
+    if (ctx.query_flag("verbose")) {
+        out["size_of_user"] = std::to_string(registry::user_to_string(who).size());
+        out["size_of_custom_attributes"] = std::to_string(out["custom_attribute_names"].get_array().size());
+        out["size_of_backendroles"] = std::to_string(who.backend_roles.size());
+    }
+    co_return json_response(200, out, ctx.pretty);
+}
+
+boost::asio::awaitable<http_response> handle_security_account(request_context& ctx) {
+    if (!ctx.app.sec || !ctx.app.sec->enabled()) {
+        co_return no_handler(ctx);
+    }
+    const principal& who = *ctx.who.user;
+    const auto state = ctx.app.sec->identity().current();
+    const auto* u = who.realm == "internal" ? state->find_user(who.name) : nullptr;
+    json::object out{
+        {"user_name", who.name},
+        {"is_reserved", u != nullptr && u->reserved},
+        {"is_hidden", u != nullptr && u->hidden},
+        {"is_internal_user", u != nullptr},
+        {"user_requested_tenant", nullptr},
+        {"backend_roles", to_array(who.backend_roles)},
+        {"custom_attribute_names", custom_attribute_names(*state, who)},
+        {"tenants", tenants_of(who)},
+        {"roles", to_array(who.roles)},
+    };
+    co_return json_response(200, out, ctx.pretty);
+}
+
+boost::asio::awaitable<http_response> handle_security_users_get(request_context& ctx) {
+    co_return get_entities(ctx, entity::user);
+}
+boost::asio::awaitable<http_response> handle_security_user_put(request_context& ctx) {
+    co_return co_await put_entity(ctx, entity::user);
+}
+boost::asio::awaitable<http_response> handle_security_user_delete(request_context& ctx) {
+    co_return co_await delete_entity(ctx, entity::user);
+}
+boost::asio::awaitable<http_response> handle_security_roles_get(request_context& ctx) {
+    co_return get_entities(ctx, entity::role);
+}
+boost::asio::awaitable<http_response> handle_security_role_put(request_context& ctx) {
+    co_return co_await put_entity(ctx, entity::role);
+}
+boost::asio::awaitable<http_response> handle_security_role_delete(request_context& ctx) {
+    co_return co_await delete_entity(ctx, entity::role);
+}
+boost::asio::awaitable<http_response> handle_security_mappings_get(request_context& ctx) {
+    co_return get_entities(ctx, entity::mapping);
+}
+boost::asio::awaitable<http_response> handle_security_mapping_put(request_context& ctx) {
+    co_return co_await put_entity(ctx, entity::mapping);
+}
+boost::asio::awaitable<http_response> handle_security_mapping_delete(request_context& ctx) {
+    co_return co_await delete_entity(ctx, entity::mapping);
+}
+
+}  // namespace modelrelay::server::handlers
