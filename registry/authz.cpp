@@ -109,6 +109,10 @@ constexpr route_action routes[] = {
     {"POST", "/_inference/{inference_id}", action::inference_run},
     {"POST", "/_inference/{task_type}/{inference_id}", action::inference_run},
     {"POST", "/_inference/{task_type}/{inference_id}/_stream", action::inference_run},
+    {"POST", "/_inference/{inference_id}/_stream", action::inference_run},
+    {"POST", "/_inference/{task_type}/{inference_id}/_unified", action::inference_run},
+    {"POST", "/_inference/{inference_id}/_update", action::inference_update},
+    {"POST", "/_inference/{task_type}/{inference_id}/_update", action::inference_update},
     {"POST", "/_inference/chat_completion/{inference_id}/_stream", action::inference_run},
 
     {"POST", "/v1/chat/completions", action::model_predict},
