@@ -10,9 +10,29 @@
 #include <string>
 #include <vector>
 
+#include "server/cert_identity.hpp"
+
 namespace modelrelay::server {
 
 enum class log_format { text, json };
+
+// OpenSearch's plugins.security.ssl.http.clientauth_mode.
+enum class tls_client_auth {
+    none,      // no certificate is asked for
+    optional,  // asked for; a presented certificate must verify, none is fine
+    require,   // the handshake fails without a verified certificate
+};
+
+// The HTTPS listener (--tls-*). With a certificate the listener speaks only TLS.
+struct tls_settings {
+    std::string cert_file;       // PEM chain, leaf first
+    std::string key_file;        // PEM private key (unencrypted)
+    std::string client_ca_file;  // PEM trust anchors for client certificates
+    tls_client_auth client_auth = tls_client_auth::none;
+    cert_mapping mapping;  // username / roles attributes and admin DNs (server/cert_identity.hpp)
+
+    bool enabled() const { return !cert_file.empty(); }
+};
 
 struct config {
     std::string listen_host = "127.0.0.1";
@@ -31,7 +51,9 @@ struct config {
     std::string node_name = "modelrelay-node";
     bool multi_tenancy = false;
     std::string port_file;
-    std::string upstream_ca_file;  // extra trust anchors (PEM) for HTTPS upstreams, besides the system store  // written with the bound port once listening (tests use port 0)
+    std::string upstream_ca_file;  // extra trust anchors (PEM) for HTTPS upstreams, besides the system store
+                                   // // written with the bound port once listening (tests use port 0)
+    tls_settings tls;
 };
 
 struct parse_outcome {
