@@ -21,6 +21,7 @@
 #include "server/security.hpp"
 #include "server/security_setup.hpp"
 #include "server/session.hpp"
+#include "server/tls_context.hpp"
 #include "server/upstream/client.hpp"
 
 namespace modelrelay::server {
@@ -37,7 +38,8 @@ namespace {
 
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 
-net::awaitable<void> accept_loop(app& a, tcp::acceptor& acceptor) {
+// `tls`: the HTTPS listener's context, or null for plain HTTP.
+net::awaitable<void> accept_loop(app& a, tcp::acceptor& acceptor, net::ssl::context* tls) {
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(a.ioc), use_nothrow);
         if (ec) {
@@ -59,8 +61,8 @@ net::awaitable<void> accept_loop(app& a, tcp::acceptor& acceptor) {
         a.connections.fetch_add(1);
         auto ex = socket.get_executor();
         // A named non-coroutine lambda returning the awaitable (gcc bug 107288 workaround, see style.md).
-        auto session_logic = [&a, s = std::move(socket)]() mutable {
-            return run_session(a, std::move(s));
+        auto session_logic = [&a, tls, s = std::move(socket)]() mutable {
+            return tls != nullptr ? run_tls_session(a, std::move(s), *tls) : run_session(a, std::move(s));
         };
         net::co_spawn(ex, std::move(session_logic), [&a](std::exception_ptr e) {
             a.connections.fetch_sub(1);
@@ -119,6 +121,17 @@ int run_server(const config& cfg) {
     log::set_format(cfg.log);
     const unsigned threads =
         cfg.threads != 0 ? cfg.threads : std::max(1U, std::thread::hardware_concurrency());
+
+    // TLS files are checked before anything touches the data directory.
+    std::unique_ptr<net::ssl::context> tls;
+    if (cfg.tls.enabled()) {
+        auto made = make_listener_tls_context(cfg.tls);
+        if (!made) {
+            log::error("cannot set up TLS", {{"reason", made.error().reason}});
+            return 1;
+        }
+        tls = std::move(*made);
+    }
 
     net::io_context store_ioc(1);
     auto store_work = net::make_work_guard(store_ioc);
@@ -195,10 +208,15 @@ int run_server(const config& cfg) {
         {{"address", bound.address().to_string()},
          {"port", static_cast<long long>(bound.port())},
          {"threads", static_cast<long long>(threads)},
-         {"data_dir", cfg.data_dir.string()}}
+         {"data_dir", cfg.data_dir.string()},
+         {"scheme", tls ? "https" : "http"},
+         {"client_auth",
+          cfg.tls.client_auth == tls_client_auth::require    ? "require"
+          : cfg.tls.client_auth == tls_client_auth::optional ? "optional"
+                                                             : "none"}}
     );
 
-    net::co_spawn(ioc, accept_loop(a, acceptor), net::detached);
+    net::co_spawn(ioc, accept_loop(a, acceptor, tls.get()), net::detached);
     net::co_spawn(ioc, ttl_sweeper(a), net::detached);
     net::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {

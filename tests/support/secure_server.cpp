@@ -12,7 +12,9 @@ namespace modelrelay::test {
 namespace json = boost::json;
 
 header_list basic(std::string_view user, std::string_view password) {
-    return {{"Authorization", "Basic " + registry::base64_encode(std::string(user) + ":" + std::string(password))}};
+    return {
+        {"Authorization",
+         "Basic " + registry::base64_encode(std::string(user) + ":" + std::string(password))}};
 }
 
 header_list api_key_header(std::string_view encoded) {
@@ -29,7 +31,9 @@ header_list with_json(header_list h) {
 }
 
 secure_server::secure_server(
-    std::filesystem::path data_dir, std::map<std::string, std::string> env, std::vector<std::string> extra_args
+    std::filesystem::path data_dir,
+    std::map<std::string, std::string> env,
+    std::vector<std::string> extra_args
 ) {
     env.emplace("MODELRELAY_ADMIN_PASSWORD", admin_password);
     extra_args.insert(extra_args.begin(), {"--security", "on"});
@@ -42,7 +46,10 @@ http_result secure_server::admin(std::string_view method, std::string_view targe
 }
 
 http_result secure_server::as(
-    std::string_view user, std::string_view password, std::string_view method, std::string_view target,
+    std::string_view user,
+    std::string_view password,
+    std::string_view method,
+    std::string_view target,
     std::string_view body
 ) {
     http_client c(port());

@@ -40,7 +40,10 @@ public:
     http_result admin(std::string_view method, std::string_view target, std::string_view body = {});
     // As user/password.
     http_result as(
-        std::string_view user, std::string_view password, std::string_view method, std::string_view target,
+        std::string_view user,
+        std::string_view password,
+        std::string_view method,
+        std::string_view target,
         std::string_view body = {}
     );
     // PUT internalusers/<name> and map each role to the user; throws on failure.

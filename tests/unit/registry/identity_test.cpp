@@ -1,13 +1,13 @@
 // File: identity_test.cpp
 // Identity model without sockets: bcrypt, password rules, the Security plugin's validation texts, role
 // mapping, API key requests and the persisted identity registry.
+#include "registry/identity.hpp"
+
 #include <fstream>
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include <boost/json.hpp>
-
-#include "registry/identity.hpp"
 #include "registry/identity_registry.hpp"
 #include "tests/support/server_process.hpp"
 
@@ -49,14 +49,18 @@ TEST(identity, password_rules_have_the_security_plugin_texts) {
 
 TEST(identity, user_body_validation_texts) {
     const password_policy p;
-    auto unknown = user_from_body("alice", json::parse(R"({"password":"correct-horse-battery-42","x":1,"y":2})"), nullptr, p);
+    auto unknown = user_from_body(
+        "alice", json::parse(R"({"password":"correct-horse-battery-42","x":1,"y":2})"), nullptr, p
+    );
     ASSERT_FALSE(unknown);
     auto b = body_of(unknown.error());
     EXPECT_EQ(b["status"], "error");
     EXPECT_EQ(b["reason"], "Invalid configuration");
     EXPECT_EQ(b["invalid_keys"].at("keys"), "x,y");
 
-    auto wrong = user_from_body("alice", json::parse(R"({"password":"correct-horse-battery-42","backend_roles":"a"})"), nullptr, p);
+    auto wrong = user_from_body(
+        "alice", json::parse(R"({"password":"correct-horse-battery-42","backend_roles":"a"})"), nullptr, p
+    );
     ASSERT_FALSE(wrong);
     b = body_of(wrong.error());
     EXPECT_EQ(b["reason"], "Wrong datatype");
@@ -69,10 +73,18 @@ TEST(identity, user_body_validation_texts) {
     EXPECT_TRUE(b.contains("missing_mandatory_keys"));
 
     auto long_desc = user_from_body(
-        "alice", json::parse(R"({"password":"correct-horse-battery-42","description":")" + std::string(257, 'd') + "\"}"), nullptr, p
+        "alice",
+        json::parse(
+            R"({"password":"correct-horse-battery-42","description":")" + std::string(257, 'd') + "\"}"
+        ),
+        nullptr,
+        p
     );
     ASSERT_FALSE(long_desc);
-    EXPECT_EQ(body_of(long_desc.error())["reason"], "String value exceeds the maximum allowed length of 256 characters");
+    EXPECT_EQ(
+        body_of(long_desc.error())["reason"],
+        "String value exceeds the maximum allowed length of 256 characters"
+    );
 
     internal_user existing;
     existing.name = "alice";
@@ -87,7 +99,8 @@ TEST(identity, user_body_validation_texts) {
     auto none = user_from_body("carol", json::parse(R"({})"), &no_hash, p);
     ASSERT_FALSE(none);
     EXPECT_EQ(
-        body_of(none.error())["message"], "Existing user carol has no password, and no new password or hash was specified."
+        body_of(none.error())["message"],
+        "Existing user carol has no password, and no new password or hash was specified."
     );
 }
 

@@ -2,13 +2,13 @@
 // Authentication pieces without sockets: the mode decision, failed-login throttling with an injected clock,
 // the 401 bodies of each front door, and that every route either has an action name or is a Security API
 // route whose handler checks the caller itself.
-#include <gtest/gtest.h>
+#include "server/security.hpp"
 
 #include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 #include "registry/authz.hpp"
 #include "server/handlers/handlers.hpp"
-#include "server/security.hpp"
 #include "server/security_setup.hpp"
 
 namespace modelrelay::server {
@@ -38,8 +38,12 @@ TEST(security_mode, auto_is_on_for_non_loopback_only) {
 
 TEST(auth_throttle, blocks_after_allowed_tries_and_expires) {
     auto now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
-    auth_throttle t({.allowed_tries = 3, .time_window = std::chrono::seconds(60), .block_expiry = std::chrono::seconds(10)},
-                    [&] { return now; });
+    auth_throttle t(
+        {.allowed_tries = 3,
+         .time_window = std::chrono::seconds(60),
+         .block_expiry = std::chrono::seconds(10)},
+        [&] { return now; }
+    );
     EXPECT_FALSE(t.record_failure("ip"));
     EXPECT_FALSE(t.record_failure("ip"));
     EXPECT_FALSE(t.blocked("ip"));
@@ -88,8 +92,12 @@ TEST(unauthorized, elasticsearch_json_with_three_challenges) {
     }
     EXPECT_EQ(challenges, 3);
     auto key = json::parse(security::unauthorized(front_door::elasticsearch, "/", "abc", "", false).body());
-    EXPECT_EQ(key.at("error").at("additional_unsuccessful_credentials"), "API key: unable to find apikey with id abc");
-    auto user = json::parse(security::unauthorized(front_door::elasticsearch, "/x?y=1", "", "bob", false).body());
+    EXPECT_EQ(
+        key.at("error").at("additional_unsuccessful_credentials"),
+        "API key: unable to find apikey with id abc"
+    );
+    auto user =
+        json::parse(security::unauthorized(front_door::elasticsearch, "/x?y=1", "", "bob", false).body());
     EXPECT_EQ(user.at("error").at("reason"), "unable to authenticate user [bob] for REST request [/x?y=1]");
 }
 
@@ -98,7 +106,9 @@ TEST(unauthorized, openai_invalid_api_key) {
     EXPECT_EQ(r.result_int(), 401u);
     EXPECT_EQ(
         json::parse(r.body()),
-        json::parse(R"({"error":{"message":"Incorrect API key provided.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}})")
+        json::parse(
+            R"({"error":{"message":"Incorrect API key provided.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}})"
+        )
     );
 }
 
@@ -106,7 +116,8 @@ TEST(route_gate, every_route_has_an_action_or_checks_the_caller_itself) {
     for (const auto& r : handlers::all_routes()) {
         const std::string method(http::to_string(r.verb));
         const bool self_checked = r.pattern.starts_with("/_plugins/_security/") ||
-                                  r.pattern.starts_with("/_opendistro/_security/") || r.pattern.starts_with("/_security/");
+                                  r.pattern.starts_with("/_opendistro/_security/") ||
+                                  r.pattern.starts_with("/_security/");
         EXPECT_TRUE(self_checked || registry::action_for_route(method, r.pattern).has_value())
             << method << " " << r.pattern << " has no action name";
     }
