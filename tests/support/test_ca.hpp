@@ -1,7 +1,8 @@
 // File: test_ca.hpp
 // A throw-away certificate authority for TLS tests, generated at run time with the OpenSSL 3 APIs (no
 // checked-in keys, no openssl CLI). The CA signs server certificates for localhost / 127.0.0.1 / ::1
-// (used by fake_upstream) or for any other names a test wants, e.g. to provoke a host-name mismatch.
+// (used by fake_upstream) or for any other names a test wants, e.g. to provoke a host-name mismatch, and
+// client certificates for mutual TLS.
 // PEM files are written to a private temporary directory that is removed when the process exits.
 //
 // @par Thread safety
@@ -9,6 +10,7 @@
 // called concurrently.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,8 @@ class test_ca {
 public:
     // The process-wide test CA.
     static const test_ca& instance();
+    // Another, unrelated CA (nobody trusts it): for "untrusted server" and "wrong client CA" tests.
+    static std::unique_ptr<test_ca> create_separate();
 
     const std::string& ca_pem() const { return ca_pem_; }
     const std::string& ca_file() const { return ca_file_; }  // PEM, for client_config::extra_ca_file
@@ -37,12 +41,17 @@ public:
     issued_cert issue(const std::vector<std::string>& dns_names, const std::vector<std::string>& ip_addresses)
         const;
 
+    // A new client certificate (extendedKeyUsage clientAuth) with subject O=modelrelay tests,
+    // CN=<common_name>, valid for one day.
+    issued_cert issue_client(const std::string& common_name) const;
+
     ~test_ca();
     test_ca(const test_ca&) = delete;
     test_ca& operator=(const test_ca&) = delete;
 
 private:
     test_ca();
+    issued_cert finish(void* cert, void* key, const char* kind) const;  // PEM + files of a signed cert
 
     void* ca_key_ = nullptr;   // EVP_PKEY*
     void* ca_cert_ = nullptr;  // X509*
