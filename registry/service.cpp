@@ -178,6 +178,47 @@ json::object service::encrypt_credentials(const credential_list& plain, std::str
     return out;
 }
 
+std::optional<json::object> service::connector_credential(
+    connector_draft& draft, const json::object* stored, std::string_view resource_id
+) const {
+    std::optional<json::object> out;
+    if (draft.credential) {
+        out = encrypt_credentials(*draft.credential, resource_id);
+        for (auto& [k, v] : *draft.credential) {
+            secure_wipe(v);
+        }
+    } else if (stored != nullptr) {
+        out = *stored;
+        out->erase(tls_key_credential);
+    }
+    const json::value* stored_key = stored != nullptr ? stored->if_contains(tls_key_credential) : nullptr;
+    switch (draft.tls_key) {
+        case tls_key_action::replace: {
+            // The same helper as every credential, so a change of the encryption scheme covers the key.
+            credential_list key{{std::string(tls_key_credential), std::move(draft.tls_key_pem.value)}};
+            auto sealed = encrypt_credentials(key, resource_id);
+            secure_wipe(key.front().second);
+            if (!out) {
+                out.emplace();
+            }
+            (*out)[tls_key_credential] = std::move(sealed.at(tls_key_credential));
+            break;
+        }
+        case tls_key_action::keep:
+            if (stored_key != nullptr) {
+                if (!out) {
+                    out.emplace();
+                }
+                (*out)[tls_key_credential] = *stored_key;
+            }
+            break;
+        case tls_key_action::none:
+            break;
+    }
+    secure_wipe(draft.tls_key_pem.value);
+    return out;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Cluster settings
 
@@ -238,8 +279,8 @@ result<json::object> service::create_connector(const json::object& body, const c
     res->version = 1;
     res->seq_no = cur->next_seq_no[idx(kind::connector)];
     res->doc = std::move(draft->doc);
-    if (draft->credential) {
-        res->doc["credential"] = encrypt_credentials(*draft->credential, id);
+    if (auto cred = connector_credential(*draft, nullptr, id)) {
+        res->doc["credential"] = std::move(*cred);
     }
     res->doc["created_time"] = now;
     res->doc["last_updated_time"] = now;
@@ -299,8 +340,13 @@ result<json::object> service::update_connector(
     }
     auto res = std::make_shared<resource>(*existing);
     res->doc = std::move(draft->doc);
-    if (draft->credential) {
-        res->doc["credential"] = encrypt_credentials(*draft->credential, res->id);
+    const auto* stored = existing->doc.if_contains("credential");
+    if (auto cred = connector_credential(
+            *draft, stored != nullptr && stored->is_object() ? &stored->get_object() : nullptr, res->id
+        )) {
+        res->doc["credential"] = std::move(*cred);
+    } else {
+        res->doc.erase("credential");
     }
     res->doc["last_updated_time"] = now_ms();
     res->version += 1;

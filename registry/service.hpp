@@ -19,6 +19,7 @@
 
 #include "registry/caller.hpp"
 #include "registry/connector.hpp"
+#include "registry/connector_tls.hpp"
 #include "registry/crypto.hpp"
 #include "registry/error.hpp"
 #include "registry/snapshot.hpp"
@@ -36,6 +37,9 @@ struct service_options {
     durability sync = durability::normal;
     std::function<std::int64_t()> clock_ms;  // defaults to the system clock
     boost::json::object node_settings;       // node-scope settings (e.g. multi_tenancy_enabled) from flags
+    // Builds the per-connector TLS context of `client_config.tls` at deploy. Unset: deploying such a
+    // connector fails (500) rather than calling its upstream without the configured identity.
+    tls_context_factory tls_contexts;
 };
 
 class service {
@@ -115,6 +119,12 @@ private:
 
     // Encrypts a credential list into the JSON object stored in the document.
     boost::json::object encrypt_credentials(const credential_list& plain, std::string_view resource_id) const;
+    // The `credential` object to store for a connector draft: the new credentials (encrypted) or the
+    // stored ones, plus the client_config.tls private key as the draft says (new, kept or dropped).
+    // Wipes the draft's plaintext. nullopt: the document has no `credential`.
+    std::optional<boost::json::object> connector_credential(
+        connector_draft& draft, const boost::json::object* stored_credential, std::string_view resource_id
+    ) const;
 
     service_options opts_;
     std::unique_ptr<store> store_;

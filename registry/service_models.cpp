@@ -344,13 +344,35 @@ result<std::shared_ptr<const deployed_model>> service::prepare_deployment(
             credentials.emplace(std::string(kv.key()), std::move(*plain));
         }
     }
+    // The client_config.tls private key is for the TLS context only: no header template may bind it.
+    std::string tls_key;
+    if (auto it = credentials.find(tls_key_credential); it != credentials.end()) {
+        tls_key = std::move(it->second);
+        credentials.erase(it);
+    }
     auto compiled = compile_connector(*connector_doc, credentials);
     for (auto& [k, v] : credentials) {
         secure_wipe(v);
     }
     if (!compiled) {
+        secure_wipe(tls_key);
         return compiled.error();
     }
+    if (const auto* tls = compiled->client_config.if_contains("tls"); tls != nullptr && tls->is_object()) {
+        auto material = tls_material_of(tls->get_object(), std::move(tls_key));
+        if (!material) {
+            return material.error();
+        }
+        if (!opts_.tls_contexts) {
+            return error{errc::internal, "client_config.tls is not supported by this process"};
+        }
+        auto context = opts_.tls_contexts(*material);
+        if (!context) {
+            return context.error();
+        }
+        compiled->tls = std::move(*context);
+    }
+    secure_wipe(tls_key);
     auto d = std::make_shared<deployed_model>();
     d->model_id = model.id;
     d->tenant_id = model.tenant_id;
@@ -641,12 +663,8 @@ result<json::object> service::register_model(const json::object& body, bool depl
             );
         }
         json::object connector = std::move(draft->doc);
-        if (draft->credential) {
-            json::object enc;
-            for (const auto& [k, v] : *draft->credential) {
-                enc[k] = cipher_.encrypt(v, model_id);
-            }
-            connector["credential"] = std::move(enc);
+        if (auto cred = connector_credential(*draft, nullptr, model_id)) {
+            connector["credential"] = std::move(*cred);
         }
         inline_connector = std::move(connector);
     }
@@ -783,12 +801,13 @@ result<json::object> service::update_model(std::string_view id, const json::obje
             return draft.error();
         }
         json::object connector = std::move(draft->doc);
-        if (draft->credential) {
-            json::object enc;
-            for (const auto& [k, v] : *draft->credential) {
-                enc[k] = cipher_.encrypt(v, m->id);
-            }
-            connector["credential"] = std::move(enc);
+        const auto* stored = existing->get_object().if_contains("credential");
+        if (auto cred = connector_credential(
+                *draft, stored != nullptr && stored->is_object() ? &stored->get_object() : nullptr, m->id
+            )) {
+            connector["credential"] = std::move(*cred);
+        } else {
+            connector.erase("credential");
         }
         next.doc["connector"] = std::move(connector);
     }

@@ -2,6 +2,7 @@
 #include "server/server.hpp"
 
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 #include <vector>
@@ -23,6 +24,8 @@
 #include "server/session.hpp"
 #include "server/tls_context.hpp"
 #include "server/upstream/client.hpp"
+#include "server/upstream/static_resolver.hpp"
+#include "server/upstream/tls_identity.hpp"
 
 namespace modelrelay::server {
 
@@ -141,7 +144,27 @@ int run_server(const config& cfg) {
         store_thread.join();
     };
 
+    // Outbound TLS and resolution are settled first: deploying at start-up builds connector TLS contexts.
+    upstream::client_config ucfg;
+    ucfg.extra_ca_file = cfg.upstream_ca_file;
+    if (const char* spec = std::getenv(upstream::test_resolve_env.data()); spec != nullptr && *spec != '\0') {
+        auto resolver = upstream::parse_static_resolver(spec);
+        if (!resolver) {
+            log::error("cannot parse MODELRELAY_TEST_RESOLVE", {{"reason", resolver.error().reason}});
+            stop_store();
+            return 1;
+        }
+        ucfg.resolver = std::move(*resolver);
+        log::warn("MODELRELAY_TEST_RESOLVE replaces DNS for upstream calls (a test seam)");
+    }
     registry::service_options opts;
+    try {
+        opts.tls_contexts = upstream::make_tls_context_factory(ucfg);
+    } catch (const std::exception& e) {
+        log::error("cannot set up the upstream client", {{"reason", e.what()}});
+        stop_store();
+        return 1;
+    }
     opts.data_dir = cfg.data_dir;
     opts.sync = cfg.sync_full ? registry::durability::full : registry::durability::normal;
     if (cfg.multi_tenancy) {
@@ -158,8 +181,6 @@ int run_server(const config& cfg) {
     app a(cfg, ioc, store_ioc.get_executor());
     a.registry = std::move(*svc);
     a.routes = std::make_unique<router>(handlers::all_routes());
-    upstream::client_config ucfg;
-    ucfg.extra_ca_file = cfg.upstream_ca_file;
     try {
         a.upstream = std::make_unique<upstream::client>(ioc.get_executor(), ucfg);
     } catch (const std::exception& e) {

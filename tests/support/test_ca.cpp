@@ -148,6 +148,10 @@ const test_ca& test_ca::instance() {
     return ca;
 }
 
+std::unique_ptr<test_ca> test_ca::create_separate() {
+    return std::unique_ptr<test_ca>(new test_ca());
+}
+
 test_ca::test_ca() {
     std::string pattern = (std::filesystem::temp_directory_path() / "modelrelay-test-ca-XXXXXX").string();
     check(mkdtemp(pattern.data()) != nullptr, "mkdtemp");
@@ -196,12 +200,28 @@ issued_cert test_ca::issue(
     }
     sign(cert.get(), ca_key);
 
+    return finish(cert.get(), key.get(), "server");
+}
+
+issued_cert test_ca::issue_client(const std::string& common_name) const {
+    auto* ca_cert = static_cast<X509*>(ca_cert_);
+    auto* ca_key = static_cast<EVP_PKEY*>(ca_key_);
+    pkey_ptr key = new_key();
+    x509_ptr cert = new_cert(key.get(), common_name, ca_cert, ca_key);
+    add_ext(cert.get(), ca_cert, NID_basic_constraints, "critical,CA:FALSE");
+    add_ext(cert.get(), ca_cert, NID_key_usage, "critical,digitalSignature");
+    add_ext(cert.get(), ca_cert, NID_ext_key_usage, "clientAuth");
+    sign(cert.get(), ca_key);
+    return finish(cert.get(), key.get(), "client");
+}
+
+issued_cert test_ca::finish(void* cert, void* key, const char* kind) const {
     issued_cert out;
-    out.cert_pem = to_pem(cert.get()) + ca_pem_;
-    out.key_pem = to_pem(key.get());
+    out.cert_pem = to_pem(static_cast<X509*>(cert)) + ca_pem_;
+    out.key_pem = to_pem(static_cast<EVP_PKEY*>(key));
     const int n = ++issued_count;
-    out.cert_file = dir_ + "/server-" + std::to_string(n) + ".pem";
-    out.key_file = dir_ + "/server-" + std::to_string(n) + ".key";
+    out.cert_file = dir_ + "/" + kind + "-" + std::to_string(n) + ".pem";
+    out.key_file = dir_ + "/" + kind + "-" + std::to_string(n) + ".key";
     write_file(out.cert_file, out.cert_pem);
     write_file(out.key_file, out.key_pem);
     return out;

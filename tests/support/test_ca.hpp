@@ -11,6 +11,7 @@
 // called concurrently.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,8 @@ class test_ca {
 public:
     // The process-wide test CA.
     static const test_ca& instance();
+    // Another, unrelated CA (nobody trusts it): for "untrusted server" and "wrong client CA" tests.
+    static std::unique_ptr<test_ca> create_separate();
 
     const std::string& ca_pem() const { return ca_pem_; }
     const std::string& ca_file() const { return ca_file_; }  // PEM, for client_config::extra_ca_file
@@ -54,11 +57,16 @@ public:
 
     // A new, independent CA (the process-wide one is instance()).
     test_ca();
+    // A client certificate with subject O=modelrelay tests, CN=<common_name>, valid for one day.
+    issued_cert issue_client(const std::string& common_name) const;
+
     ~test_ca();
     test_ca(const test_ca&) = delete;
     test_ca& operator=(const test_ca&) = delete;
 
 private:
+    issued_cert finish(void* cert, void* key, const char* kind) const;  // PEM + files of a signed cert
+
     void* ca_key_ = nullptr;   // EVP_PKEY*
     void* ca_cert_ = nullptr;  // X509*
     std::string dir_;
