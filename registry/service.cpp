@@ -17,7 +17,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view key_check_meta = "master_key_check";
 constexpr std::string_view settings_meta = "persistent_settings";
 
 std::int64_t system_now_ms() {
@@ -52,11 +51,10 @@ json::object write_response(kind k, const resource& r, std::string_view result_w
     };
 }
 
-service::service(service_options opts, std::unique_ptr<store> st, cipher c, secret_key key)
+service::service(service_options opts, std::unique_ptr<store> st)
     : opts_(std::move(opts)),
       store_(std::move(st)),
-      cipher_(std::move(c)),
-      key_(std::move(key)),
+      kek_file_(opts_.kek_file.empty() ? opts_.data_dir / default_kek_file_name : opts_.kek_file),
       clock_(opts_.clock_ms ? opts_.clock_ms : std::function<std::int64_t()>(system_now_ms)) {}
 
 result<std::unique_ptr<service>> service::open(service_options opts) {
@@ -67,15 +65,12 @@ result<std::unique_ptr<service>> service::open(service_options opts) {
             errc::internal, "cannot create data directory " + opts.data_dir.string() + ": " + ec.message()};
     }
     std::filesystem::permissions(opts.data_dir, std::filesystem::perms::owner_all, ec);
-    auto key = load_master_key(opts.data_dir);
-    if (!key) {
-        return key.error();
-    }
-    auto st = store::open(opts.data_dir / "modelrelay.db", opts.sync);
+    // Migrated only once the keys are known to be right (service::open_keys).
+    auto st = store::open(opts.data_dir / "modelrelay.db", opts.sync, false);
     if (!st) {
         return st.error();
     }
-    std::unique_ptr<service> svc(new service(std::move(opts), std::move(*st), cipher(key->key), key->key));
+    std::unique_ptr<service> svc(new service(std::move(opts), std::move(*st)));
     if (auto r = svc->load(); !r) {
         return r.error();
     }
@@ -83,17 +78,24 @@ result<std::unique_ptr<service>> service::open(service_options opts) {
 }
 
 result<void> service::load() {
-    // A wrong master key must be caught here, before anything is written under it.
-    if (auto check = store_->get_meta(key_check_meta)) {
-        if (auto r = verify_key_check_value(key_, *check); !r) {
-            return r;
+    // Rows first: the key set-up needs to know which secrets are still in the v0 format, and a wrong or
+    // missing key must be refused before anything is written.
+    std::vector<loaded> all;
+    for (auto& row : store_->load_all()) {
+        auto k = kind_from_name(row.kind);
+        boost::system::error_code ec;
+        auto doc = json::parse(row.doc, ec);
+        if (!k || ec || !doc.is_object()) {
+            return error{errc::internal, "corrupt row " + row.kind + "/" + row.id + " in the database"};
         }
-    } else {
-        batch b;
-        b.meta_puts.emplace_back(std::string(key_check_meta), key_check_value(key_));
-        if (auto r = store_->apply(b); !r) {
-            return r;
-        }
+        all.push_back(
+            {*k,
+             std::make_shared<resource>(resource{
+                 row.id, row.tenant_id, row.version, row.seq_no, std::move(doc.get_object())})}
+        );
+    }
+    if (auto r = open_keys(all); !r) {
+        return r;
     }
     if (auto uuid = store_->get_meta("cluster_uuid")) {
         cluster_uuid_ = *uuid;
@@ -130,23 +132,17 @@ result<void> service::load() {
     }
     snap->settings = std::make_shared<const cluster_settings>(std::move(*settings));
     std::array<shard_map<resource>::builder, kind_count> builders;
-    for (auto& row : store_->load_all()) {
-        auto k = kind_from_name(row.kind);
-        boost::system::error_code ec;
-        auto doc = json::parse(row.doc, ec);
-        if (!k || ec || !doc.is_object()) {
-            return error{errc::internal, "corrupt row " + row.kind + "/" + row.id + " in the database"};
-        }
-        auto& next = snap->next_seq_no[idx(*k)];
-        next = std::max(next, row.seq_no + 1);
-        auto res = std::make_shared<resource>(resource{
-            row.id, row.tenant_id, row.version, row.seq_no, std::move(doc.get_object())});
-        builders[idx(*k)].put(std::move(row.id), std::move(res));
+    for (auto& l : all) {
+        auto& next = snap->next_seq_no[idx(l.k)];
+        next = std::max(next, l.res->seq_no + 1);
+        std::string id = l.res->id;
+        builders[idx(l.k)].put(std::move(id), std::move(l.res));
     }
     for (std::size_t i = 0; i < kind_count; ++i) {
         snap->resources[i] = builders[i].build();
     }
     redeploy_all(*snap);
+    bind_inference_keys(*snap);
     publish(std::move(snap));
     return {};
 }
@@ -168,14 +164,6 @@ stored_row make_row(kind k, const resource& r) {
     row.updated_time =
         time_of("last_updated_time") != 0 ? time_of("last_updated_time") : time_of("last_update_time");
     return row;
-}
-
-json::object service::encrypt_credentials(const credential_list& plain, std::string_view resource_id) const {
-    json::object out;
-    for (const auto& [k, v] : plain) {
-        out[k] = cipher_.encrypt(v, resource_id);
-    }
-    return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -239,7 +227,11 @@ result<json::object> service::create_connector(const json::object& body, const c
     res->seq_no = cur->next_seq_no[idx(kind::connector)];
     res->doc = std::move(draft->doc);
     if (draft->credential) {
-        res->doc["credential"] = encrypt_credentials(*draft->credential, id);
+        auto enc = encrypt_credentials(*draft->credential, who.tenant_id, kind::connector, id, "credential.");
+        if (!enc) {
+            return enc.error();
+        }
+        res->doc["credential"] = std::move(*enc);
     }
     res->doc["created_time"] = now;
     res->doc["last_updated_time"] = now;
@@ -300,7 +292,12 @@ result<json::object> service::update_connector(
     auto res = std::make_shared<resource>(*existing);
     res->doc = std::move(draft->doc);
     if (draft->credential) {
-        res->doc["credential"] = encrypt_credentials(*draft->credential, res->id);
+        auto enc =
+            encrypt_credentials(*draft->credential, res->tenant_id, kind::connector, res->id, "credential.");
+        if (!enc) {
+            return enc.error();
+        }
+        res->doc["credential"] = std::move(*enc);
     }
     res->doc["last_updated_time"] = now_ms();
     res->version += 1;
