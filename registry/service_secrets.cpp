@@ -104,8 +104,9 @@ result<void> service::open_keys(std::vector<loaded>& all) {
             secure_wipe(l.plain);
         }
     };
+    // Without v0 secrets there is nothing to decrypt: the master key is not needed (only forgotten below).
     std::optional<master_key> master;
-    if (legacy_check || !legacy.empty()) {
+    if (!legacy.empty()) {
         auto found = find_master_key(opts_.data_dir);
         if (!found) {
             return found.error();
@@ -214,12 +215,12 @@ result<void> service::open_keys(std::vector<loaded>& all) {
     if (auto r = store_->apply(b); !r) {
         return r;
     }
-    if (master) {
+    if (master || legacy_check) {
         notify(
             "migrated " + std::to_string(legacy.size()) + " stored secret(s) from the master key to " +
             "envelope encryption (format v1, KEK " + resolved->active.id + ")"
         );
-        if (master->origin == master_key_origin::environment) {
+        if (master && master->origin == master_key_origin::environment) {
             notify(std::string(master_key_env) + " is no longer used and can be removed");
         }
     }

@@ -530,6 +530,24 @@ TEST_F(secrets_test, v0_migration_refuses_without_or_with_a_wrong_master_key_and
     EXPECT_EQ(api_key_of("legacy-completion-default"), "sk-legacy-inference-default");
 }
 
+// A v0 directory that never stored a secret needs no master key to migrate.
+TEST_F(secrets_test, v0_data_dir_without_secrets_migrates_without_its_master_key) {
+    fs::create_directories(dir_);
+    {
+        auto st = registry::store::open(dir_ / "modelrelay.db", registry::durability::normal, false);
+        ASSERT_TRUE(st);
+        ASSERT_TRUE((*st)->migrate_schema());  // stands in for v0's schema: its tables, no data_keys rows
+        registry::batch b;
+        b.meta_puts.emplace_back("master_key_check", "vhn/MpJ3xnkAV1+4kpiIyUd7T97CMDAvTAZ+oZbXTfg=");
+        ASSERT_TRUE((*st)->apply(b));
+    }
+    open();
+    EXPECT_TRUE(noticed("migrated 0 stored secret(s)")) << ::testing::PrintToString(notices_);
+    EXPECT_TRUE(stored(kind::connector, create_connector("sk-after")).starts_with("v1:"));
+    svc_.reset();
+    EXPECT_FALSE(meta("master_key_check"));
+}
+
 TEST_F(secrets_test, v0_value_that_does_not_decrypt_refuses_the_migration) {
     copy_fixture("v0_single");
     {
