@@ -16,7 +16,8 @@
 
 namespace modelrelay::registry {
 
-// inference_endpoint: Elasticsearch `_inference` endpoints (registry/inference_endpoint.hpp), listed only by the
+// inference_endpoint: Elasticsearch `_inference` endpoints (registry/inference_endpoint.hpp), listed only by
+// the
 // `_inference` GETs, never by an ml-commons search.
 enum class kind { connector, model_group, model, task, inference_endpoint };
 constexpr std::size_t kind_count = 5;
@@ -34,11 +35,22 @@ struct resource {
     boost::json::object doc;
 };
 
+// The plain api_key of an `_inference` endpoint, decrypted once when the endpoint is loaded or written (as
+// a deployed model binds its credentials at deploy time), so inference calls do not decrypt per request.
+// Wiped when the last snapshot holding it goes.
+struct bound_api_key {
+    std::string tenant_id;
+    std::int64_t version = 0;  // of the endpoint it was decrypted from
+    std::string plain;
+    ~bound_api_key();
+};
+
 struct snapshot {
     std::shared_ptr<const cluster_settings> settings;
     std::array<shard_map<resource>, kind_count> resources;
     std::array<std::int64_t, kind_count> next_seq_no{};
-    shard_map<deployed_model> deployed;  // models ready for predict, by model id
+    shard_map<deployed_model> deployed;       // models ready for predict, by model id
+    shard_map<bound_api_key> inference_keys;  // by _inference endpoint id
 
     const shard_map<resource>& of(kind k) const { return resources[static_cast<std::size_t>(k)]; }
     const resource* find(kind k, std::string_view id) const { return of(k).find(id); }

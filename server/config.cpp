@@ -136,9 +136,16 @@ const std::vector<flag>& flags() {
         {"listen", "MODELRELAY_LISTEN", "HOST:PORT to listen on (default 127.0.0.1:9200)", set_listen},
         {"data-dir",
          "MODELRELAY_DATA_DIR",
-         "directory for the database and master key (default ./data)",
+         "directory for the database and key files (default ./data)",
          [](config& c, const std::string& v) {
              c.data_dir = v;
+             return !v.empty();
+         }},
+        {"kek-file",
+         "MODELRELAY_KEK_FILE",
+         "key-encryption key file, mode 0400 (default DATA_DIR/kek.key, created on a new data dir)",
+         [](config& c, const std::string& v) {
+             c.kek_file = v;
              return !v.empty();
          }},
         {"threads",

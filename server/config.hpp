@@ -39,6 +39,8 @@ struct config {
     std::string listen_host = "127.0.0.1";
     std::uint16_t listen_port = 9200;
     std::filesystem::path data_dir = "./data";
+    // Key-encryption key file (MODELRELAY_KEK_FILE); empty: DATA_DIR/kek.key.
+    std::filesystem::path kek_file;
     unsigned threads = 0;  // 0: one per core
     log_format log = log_format::text;
     bool sync_full = false;

@@ -166,6 +166,10 @@ int run_server(const config& cfg) {
         return 1;
     }
     opts.data_dir = cfg.data_dir;
+    opts.kek_file = cfg.kek_file;
+    opts.notice = [](const std::string& message) {
+        log::info(message);
+    };
     opts.sync = cfg.sync_full ? registry::durability::full : registry::durability::normal;
     if (cfg.multi_tenancy) {
         opts.node_settings["plugins.ml_commons.multi_tenancy_enabled"] = true;
