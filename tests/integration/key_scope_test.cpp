@@ -483,7 +483,17 @@ TEST_F(key_tenancy, an_admin_owned_key_cannot_switch_tenant_with_the_header) {
     EXPECT_EQ(
         es.json().at("error").at("reason").as_string(), "You don't have permission to access this resource"
     );
+    // ml-commons routes take the tenant from x-tenant-id: only the key's own is accepted.
+    const std::string predict = R"({"parameters":{"messages":[{"role":"user","content":"hi"}]}})";
+    auto ml = relay().with_key(
+        k, "POST", "/_plugins/_ml/models/" + beta_ + "/_predict", predict, "ApiKey", {{"x-tenant-id", "beta"}}
+    );
+    EXPECT_EQ(ml.status, 403) << ml.body;
     EXPECT_EQ(up_.request_count(), 0U);
+    auto own = relay().with_key(
+        k, "POST", "/_plugins/_ml/models/" + acme_ + "/_predict", predict, "ApiKey", {{"x-tenant-id", "acme"}}
+    );
+    EXPECT_EQ(own.status, 200) << own.body;
 }
 
 }  // namespace
