@@ -7,10 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-
-#include <boost/json.hpp>
 #include <thread>
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include "registry/crypto.hpp"
