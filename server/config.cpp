@@ -241,6 +241,16 @@ const std::vector<flag>& flags() {
              }
              return true;
          }},
+        {"allow-insecure-bind",
+         "MODELRELAY_ALLOW_INSECURE_BIND",
+         "true|false: allow --security off on a non-loopback listen address (default false)",
+         [](config& c, const std::string& v) {
+             if (v != "true" && v != "false") {
+                 return false;
+             }
+             c.allow_insecure_bind = v == "true";
+             return true;
+         }},
         {"strict-write-acl",
          "MODELRELAY_STRICT_WRITE_ACL",
          "true|false: updates and deletes need the owner or an admin (default true; false = ml-commons)",

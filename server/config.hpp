@@ -55,7 +55,8 @@ struct config {
     bool multi_tenancy = false;
     std::string port_file;
     security_mode security = security_mode::automatic;
-    bool strict_write_acl = true;  // security.md R9
+    bool strict_write_acl = true;      // security.md R9
+    bool allow_insecure_bind = false;  // R1: --security off on a non-loopback address needs this
     std::string upstream_ca_file;  // extra trust anchors (PEM) for HTTPS upstreams, besides the system store
     tls_settings tls;
 };

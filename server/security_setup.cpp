@@ -72,6 +72,13 @@ std::pair<bool, std::string> security_decision(const config& cfg) {
 
 registry::result<std::unique_ptr<security>> open_security(const config& cfg) {
     const auto [enabled, why] = security_decision(cfg);
+    if (!enabled && !loopback_host(cfg.listen_host) && !cfg.allow_insecure_bind) {
+        return registry::error{
+            registry::errc::illegal_state,
+            "--security off on the non-loopback address " + cfg.listen_host +
+                " would expose the API without authentication; pass --allow-insecure-bind true to do it "
+                "anyway"};
+    }
     log::info(enabled ? "security on" : "security off", {{"reason", why}});
     security_options opts;
     opts.enabled = enabled;

@@ -504,3 +504,17 @@ TEST_F(security_on, opensearch_api_tokens_carry_their_own_permissions) {
 
 }  // namespace
 }  // namespace modelrelay::test
+
+namespace modelrelay::test {
+namespace {
+
+TEST(security_first_start, security_off_on_a_non_loopback_address_needs_allow_insecure_bind) {
+    temp_dir tmp;
+    server_process refused(tmp.path() / "data", {}, {"--listen", "0.0.0.0:0", "--security", "off"});
+    EXPECT_NE(refused.start_expect_failure(), 0);
+    EXPECT_NE(refused.log().find("--allow-insecure-bind"), std::string::npos) << refused.log();
+    EXPECT_NE(refused.log().find("cannot set up security"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace modelrelay::test
