@@ -17,6 +17,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "registry/access.hpp"
 #include "registry/caller.hpp"
 #include "registry/connector.hpp"
 #include "registry/crypto.hpp"
@@ -36,6 +37,7 @@ struct service_options {
     durability sync = durability::normal;
     std::function<std::int64_t()> clock_ms;  // defaults to the system clock
     boost::json::object node_settings;       // node-scope settings (e.g. multi_tenancy_enabled) from flags
+    bool strict_write_acl = true;            // security.md R9 (--strict-write-acl)
 };
 
 class service {
@@ -49,6 +51,15 @@ public:
     std::int64_t now_ms() const { return clock_(); }
     // Stable across restarts of the same data directory.
     const std::string& cluster_uuid() const { return cluster_uuid_; }
+
+    // The access-control switches of one request against snapshot `s` (registry/access.hpp).
+    decide_options access_options(const snapshot& s, const caller& who) const;
+
+    // --- reads (any thread; tenancy and ACL applied: 404 / 403 with the ml-commons texts) ---
+    result<boost::json::object> get_connector(std::string_view id, const caller& who) const;
+    result<boost::json::object> get_model_group(std::string_view id, const caller& who) const;
+    result<boost::json::object> get_model(std::string_view id, const caller& who) const;
+    result<boost::json::object> get_task(std::string_view id, const caller& who) const;
 
     // --- cluster settings ---
     result<boost::json::object> put_settings(const boost::json::value& body, bool flat);

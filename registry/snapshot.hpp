@@ -16,7 +16,8 @@
 
 namespace modelrelay::registry {
 
-// inference_endpoint: Elasticsearch `_inference` endpoints (registry/inference_endpoint.hpp), listed only by the
+// inference_endpoint: Elasticsearch `_inference` endpoints (registry/inference_endpoint.hpp), listed only by
+// the
 // `_inference` GETs, never by an ml-commons search.
 enum class kind { connector, model_group, model, task, inference_endpoint };
 constexpr std::size_t kind_count = 5;
@@ -32,6 +33,9 @@ struct resource {
     std::int64_t version = 1;
     std::int64_t seq_no = 0;
     boost::json::object doc;
+    // "realm:name" of the principal that created it (R8), "" when none; the store's `owner` column. Kept
+    // out of the document so GET answers the ml-commons shape.
+    std::string owner_key;
 };
 
 struct snapshot {

@@ -172,7 +172,8 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
         co_return fail(ctx, input.error());
     }
     std::string model_id(ctx.param("model_id"));
-    auto ready = co_await prepare_model(ctx, ctx.who, std::move(model_id));
+    auto ready =
+        co_await prepare_model(ctx, ctx.who, std::move(model_id), registry::action::model_predict_stream);
     if (!ready) {
         co_return fail(ctx, ready.error());
     }
