@@ -18,7 +18,7 @@ namespace {
 constexpr std::string_view ml = "cluster:admin/opensearch/ml/";
 
 // Indexed by the enum value; the static_assert below keeps the two in step.
-constexpr std::array<action_info, 31> actions{{
+constexpr std::array<action_info, 32> actions{{
     {action::cluster_main, "cluster:monitor/main", false},
     {action::cluster_health, "cluster:monitor/health", false},
     {action::settings_get, "cluster:monitor/state", false},
@@ -50,8 +50,9 @@ constexpr std::array<action_info, 31> actions{{
     {action::inference_put, "cluster:admin/xpack/inference/put", true},
     {action::inference_update, "cluster:admin/xpack/inference/update", true},
     {action::inference_delete, "cluster:admin/xpack/inference/delete", true},
+    {action::kek_rotate, "cluster:admin/modelrelay/kek/rotate", false},
 }};
-static_assert(actions.size() == static_cast<std::size_t>(action::inference_delete) + 1);
+static_assert(actions.size() == static_cast<std::size_t>(action::kek_rotate) + 1);
 
 constexpr route_action routes[] = {
     {"GET", "/", action::cluster_main},
@@ -109,6 +110,10 @@ constexpr route_action routes[] = {
     {"POST", "/_inference/{inference_id}", action::inference_run},
     {"POST", "/_inference/{task_type}/{inference_id}", action::inference_run},
     {"POST", "/_inference/{task_type}/{inference_id}/_stream", action::inference_run},
+    {"POST", "/_inference/{inference_id}/_stream", action::inference_run},
+    {"POST", "/_inference/{task_type}/{inference_id}/_unified", action::inference_run},
+    {"POST", "/_inference/{inference_id}/_update", action::inference_update},
+    {"POST", "/_inference/{task_type}/{inference_id}/_update", action::inference_update},
     {"POST", "/_inference/chat_completion/{inference_id}/_stream", action::inference_run},
 
     {"POST", "/v1/chat/completions", action::model_predict},
@@ -116,6 +121,8 @@ constexpr route_action routes[] = {
     {"POST", "/v1/embeddings", action::model_predict},
     {"GET", "/v1/models", action::model_search},
     {"GET", "/v1/models/{model}", action::model_get},
+
+    {"POST", "/_plugins/_modelrelay/_rotate_kek", action::kek_rotate},
 };
 
 // --- matching --------------------------------------------------------------------------------------------

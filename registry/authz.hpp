@@ -96,6 +96,7 @@ enum class action : std::uint8_t {
     inference_put,
     inference_update,
     inference_delete,
+    kek_rotate,  // modelrelay's own: POST /_plugins/_modelrelay/_rotate_kek, all_access only
 };
 
 // Which ACL switch governs the resources an ACL is built for.

@@ -8,14 +8,16 @@
 // undeployed. See docs/security.md.
 #pragma once
 
-#include <boost/json/object.hpp>
-
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include <boost/json/object.hpp>
+
+#include "registry/connector_tls.hpp"
 #include "registry/error.hpp"
 #include "registry/parameters.hpp"
 #include "registry/template.hpp"
@@ -39,12 +41,15 @@ struct compiled_connector {
     param_map parameters;  // connector parameters (strings)
     std::vector<compiled_action> actions;
     boost::json::object client_config;  // canonical, defaults filled; empty when the connector has none
+    // The TLS context of client_config.tls, built at deploy (null without `tls`). It holds the client
+    // private key; the compiled connector keeps no other copy of it.
+    std::shared_ptr<const outbound_tls_context> tls;
 
     // ml-commons findAction: by action type (case-insensitive) when `x` names a type, else by action name.
     const compiled_action* find_action(std::string_view x) const;
 };
 
-// Compiles a canonical connector document with its decrypted credentials.
+// Compiles a canonical connector document with its decrypted credentials. `tls` is left to the caller.
 result<compiled_connector> compile_connector(const boost::json::object& doc, const param_map& credentials);
 
 }  // namespace modelrelay::registry

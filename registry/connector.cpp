@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 #include <re2/re2.h>
 
+#include "registry/connector_tls.hpp"
 #include "registry/json_util.hpp"
 #include "registry/parameters.hpp"
 #include "registry/template.hpp"
@@ -157,8 +158,9 @@ result<json::array> parse_actions(const json::value& v) {
     return out;
 }
 
-// ConnectorClientConfig.parse with defaults for every absent field.
-result<json::object> parse_client_config(const json::object& in, const json::object* base) {
+// ConnectorClientConfig.parse with defaults for every absent field, plus the modelrelay `tls` object
+// (its private key goes to `tls`, never into the returned document).
+result<json::object> parse_client_config(const json::object& in, std::optional<parsed_tls>& tls) {
     json::object out{
         {"max_connection", 30},
         {"connection_timeout", 30},
@@ -169,7 +171,6 @@ result<json::object> parse_client_config(const json::object& in, const json::obj
         {"retry_backoff_policy", "constant"},
         {"skip_ssl_verification", false},
     };
-    (void)base;
     for (const auto& kv : in) {
         const auto& v = kv.value();
         if (v.is_null()) {
@@ -192,8 +193,13 @@ result<json::object> parse_client_config(const json::object& in, const json::obj
         } else if (v.is_number()) {
             out[key] =
                 v.is_double() ? static_cast<std::int64_t>(v.get_double()) : v.to_number<std::int64_t>();
-        } else if (v.is_object()) {
-            out[key] = v;  // modelrelay extensions (e.g. "tls"), validated by the schema
+        } else if (key == "tls" && v.is_object()) {
+            auto parsed = parse_tls_config(v.get_object());
+            if (!parsed) {
+                return parsed.error();
+            }
+            out[key] = parsed->stored;
+            tls = std::move(*parsed);
         } else {
             out[key] = v;
         }
@@ -261,6 +267,7 @@ bool has_acl_fields(const json::object& body) {
 // The fields a create body may carry, copied in HttpConnector.toXContent order.
 result<connector_draft> build(const json::object& body, const connector_rules& rules, bool update) {
     connector_draft d;
+    d.tls_key = update ? tls_key_action::keep : tls_key_action::none;
     std::optional<std::string> name, version, description, protocol, provisioned_by;
     std::optional<json::object> parameters, client_config;
     std::optional<json::array> actions;
@@ -284,6 +291,12 @@ result<connector_draft> build(const json::object& body, const connector_rules& r
         } else if (key == "credential" && v.is_object()) {
             credential_list c;
             for (const auto& cv : v.get_object()) {
+                if (cv.key() == tls_key_credential) {
+                    return illegal_argument(
+                        "Credential name [" + std::string(tls_key_credential) +
+                        "] is reserved for client_config.tls"
+                    );
+                }
                 c.emplace_back(std::string(cv.key()), scalar_text(cv.value()).value_or(""));
             }
             d.credential = std::move(c);
@@ -294,11 +307,27 @@ result<connector_draft> build(const json::object& body, const connector_rules& r
             }
             actions = std::move(*a);
         } else if (key == "client_config" && v.is_object()) {
-            auto c = parse_client_config(v.get_object(), nullptr);
+            std::optional<parsed_tls> tls;
+            auto c = parse_client_config(v.get_object(), tls);
             if (!c) {
                 return c.error();
             }
             client_config = std::move(*c);
+            // A create needs the key with the certificate; an update may keep the stored one
+            // (prepare_connector_update decides).
+            if (tls && tls->private_key) {
+                d.tls_key = tls_key_action::replace;
+                d.tls_key_pem = std::move(*tls->private_key);
+            } else if (tls && tls->has_certificate) {
+                if (!update) {
+                    return illegal_argument(
+                        "[client_config/tls] certificate_data and private_key_data must be given together"
+                    );
+                }
+                d.tls_key = tls_key_action::keep;
+            } else {
+                d.tls_key = tls_key_action::none;
+            }
         } else if (key == "dry_run" && v.is_bool()) {
             d.dry_run = v.get_bool();
         } else if (key == "provisioned_by") {
@@ -366,6 +395,35 @@ result<connector_draft> build(const json::object& body, const connector_rules& r
         doc["provisioned_by"] = *provisioned_by;
     }
     return d;
+}
+
+const json::object* tls_of(const json::object& doc_or_client_config, bool is_doc) {
+    const json::object* cc = &doc_or_client_config;
+    if (is_doc) {
+        const auto* c = doc_or_client_config.if_contains("client_config");
+        if (c == nullptr || !c->is_object()) {
+            return nullptr;
+        }
+        cc = &c->get_object();
+    }
+    const auto* t = cc->if_contains("tls");
+    return t != nullptr && t->is_object() ? &t->get_object() : nullptr;
+}
+
+result<void> check_kept_tls_key(const json::object& existing, const json::object& new_client_config) {
+    const json::object* stored_tls = tls_of(existing, true);
+    const json::object* new_tls = tls_of(new_client_config, false);
+    const auto* cred = existing.if_contains("credential");
+    const bool has_key =
+        cred != nullptr && cred->is_object() && cred->get_object().contains(tls_key_credential);
+    if (stored_tls == nullptr || new_tls == nullptr || !has_key ||
+        !same_client_certificate(*stored_tls, *new_tls)) {
+        return illegal_argument(
+            "[client_config/tls] certificate_data and private_key_data must be given together (the stored "
+            "private key is kept only with the same certificate)"
+        );
+    }
+    return {};
 }
 
 }  // namespace
@@ -439,6 +497,13 @@ result<connector_draft> prepare_connector_update(
     }
     if (d->credential && d->credential->empty()) {
         d->credential.reset();  // an empty credential map does not replace the stored one
+    }
+    if (d->tls_key == tls_key_action::keep && d->doc.contains("client_config")) {
+        // A new client_config with certificate_data but no private_key_data keeps the stored key only
+        // when the certificate is the stored one (the key was checked against it).
+        if (auto r = check_kept_tls_key(existing, d->doc.at("client_config").get_object()); !r) {
+            return r.error();
+        }
     }
     if (actions_given) {
         if (auto r = check_headers(merged); !r) {

@@ -7,13 +7,14 @@
 // `client_config` filled with defaults when present. Credential values in it are ciphertext.
 #pragma once
 
-#include <boost/json/object.hpp>
-
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <boost/json/object.hpp>
+
+#include "registry/connector_tls.hpp"
 #include "registry/error.hpp"
 #include "registry/settings.hpp"
 
@@ -21,12 +22,22 @@ namespace modelrelay::registry {
 
 using credential_list = std::vector<std::pair<std::string, std::string>>;
 
+// What a create / update does to the encrypted client private key of `client_config.tls`
+// (connector_tls.hpp), stored as the `tls_key_credential` entry of `credential`.
+enum class tls_key_action {
+    none,     // no key: absent, or removed with the `tls` object
+    keep,     // the stored entry stays (update without client_config, or with the same certificate)
+    replace,  // `tls_key_pem` is the new key
+};
+
 // A validated connector before encryption: `doc` has no `credential` field yet.
 struct connector_draft {
     boost::json::object doc;
     std::optional<credential_list> credential;  // plaintext; replaced wholesale on update when present
     bool dry_run = false;
     std::optional<std::string> requested_id;  // caller-supplied `connector_id`
+    tls_key_action tls_key = tls_key_action::none;
+    secret_text tls_key_pem;  // plaintext PEM for tls_key_action::replace
 };
 
 struct connector_rules {
@@ -36,19 +47,20 @@ struct connector_rules {
 };
 
 // POST /_plugins/_ml/connectors/_create. `body` has passed the JSON Schema already.
-result<connector_draft> prepare_connector_create(const boost::json::object& body, const connector_rules& rules);
+result<connector_draft> prepare_connector_create(
+    const boost::json::object& body, const connector_rules& rules
+);
 
 // PUT /_plugins/_ml/connectors/{id}: merges `body` into `existing` (canonical doc) per spec §1.1.
 result<connector_draft> prepare_connector_update(
-    const boost::json::object& existing,
-    const boost::json::object& body,
-    const connector_rules& rules
+    const boost::json::object& existing, const boost::json::object& body, const connector_rules& rules
 );
 
 // Trusted-endpoint check of every action URL resolved with the connector's own parameters.
 result<void> check_connector_urls(const boost::json::object& doc, const cluster_settings& settings);
 
-// The document as GET and _search show it: `credential` removed.
+// The document as GET and _search show it: `credential` removed (and with it the client_config.tls
+// private key, which lives there).
 boost::json::object connector_public_view(const boost::json::object& doc);
 
 }  // namespace modelrelay::registry

@@ -1,21 +1,21 @@
 // File: crypto.hpp
-// Credential encryption at rest. Connector credentials are stored encrypted with AES-256-GCM under a
-// 32-byte key (today the master key; later per-tenant data keys wrapped by a key-encryption key, which
-// is why `cipher` takes any `secret_key` and accepts associated data). Also: loading/creating the master
-// key, a key check value that detects a wrong master key at start, base64 helpers and secure wiping.
+// Cryptographic primitives for secrets at rest: 32-byte keys, AES-256-GCM sealing with a fresh random
+// 96-bit nonce, HMAC-SHA-256, base64 and secure wiping. Key management (the KEK file, per-tenant data
+// keys, the stored value format) lives in keyring.hpp; this file knows nothing about files or tenants.
 //
-// Ciphertext format (one value, stored as text): base64( version | nonce | ciphertext | tag ) with
-// version = 0x01 (1 byte), nonce = 12 random bytes (fresh per value), tag = 16 bytes. Associated data is
-// authenticated but not stored: decrypting with different associated data fails like a wrong key.
+// `seal` output (raw bytes): nonce (12) | ciphertext | tag (16). Associated data is authenticated but
+// not stored: opening with different associated data fails like a wrong key.
+//
+// `cipher` is the format written before envelope encryption ("v0", read only to migrate old data, see
+// legacy_master_key.hpp): base64( 0x01 | nonce | ciphertext | tag ) under the single master key.
 //
 // @par Thread safety
-// `secret_key` and `cipher` are immutable after construction; their const members may be called from
-// any number of threads at once (every call uses its own EVP context).
+// `secret_key` and `cipher` are immutable after construction; their const members and the free
+// functions may be called from any number of threads at once (every call uses its own EVP context).
 #pragma once
 
 #include <array>
 #include <cstddef>
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,8 +52,25 @@ private:
     std::array<unsigned char, key_size> bytes_{};
 };
 
-// AES-256-GCM over OpenSSL EVP, one random nonce per value (2^32 values per key keep the nonce
-// collision probability negligible, far beyond what a connector registry stores).
+// Constant-time comparison (CRYPTO_memcmp).
+bool keys_equal(const secret_key& a, const secret_key& b) noexcept;
+
+// AES-256-GCM over OpenSSL EVP with a fresh random nonce (2^32 values per key keep the nonce collision
+// probability negligible, far beyond what a registry stores). Throws std::runtime_error only if OpenSSL
+// itself fails (allocation, RNG): never because of the input.
+std::string seal(const secret_key& key, std::string_view plaintext, std::string_view associated_data);
+// Never throws for bad input. Errors (errc::internal, reason safe to log, contains no secret): too short,
+// or authentication failure (wrong key, wrong associated data or tampered data; GCM cannot tell these
+// apart). The plaintext never escapes unauthenticated.
+result<std::string> open_sealed(
+    const secret_key& key, std::string_view sealed, std::string_view associated_data
+);
+
+// HMAC-SHA-256(key, message), 32 raw bytes.
+std::string hmac_sha256(const secret_key& key, std::string_view message);
+
+// The v0 value format (see the banner): kept to decrypt data written before envelope encryption, and so
+// tests can produce such data.
 class cipher {
 public:
     explicit cipher(const secret_key& key) : key_(key) {}
@@ -70,44 +87,6 @@ public:
 private:
     secret_key key_;
 };
-
-// ---- master key ---------------------------------------------------------------------------------
-
-inline constexpr std::string_view master_key_env = "MODELRELAY_MASTER_KEY";
-inline constexpr std::string_view master_key_file_name = "master.key";
-
-enum class master_key_origin {
-    environment,  // MODELRELAY_MASTER_KEY
-    file,         // existing DATA_DIR/master.key
-    generated,    // DATA_DIR/master.key did not exist and was created now
-};
-
-struct master_key {
-    secret_key key;
-    master_key_origin origin;
-    std::filesystem::path path;  // the key file; empty for master_key_origin::environment
-};
-
-// Load order: `env_value` (the value of MODELRELAY_MASTER_KEY, if set) wins; otherwise
-// `data_dir`/master.key is read, or created when absent: 32 bytes from RAND_bytes, written as base64 text
-// plus a newline to a temporary file (mode 0600), fsync'd, renamed into place without replacing a file
-// that appeared meanwhile, then the directory is fsync'd.
-// Accepted file contents: exactly 32 raw bytes, or the base64 encoding of 32 bytes (surrounding whitespace
-// ignored). An existing file that is neither is an error and is never modified. The data directory must
-// exist. Errors are errc::illegal_state with a reason meant for the startup log (never the key).
-result<master_key> load_master_key(
-    std::optional<std::string_view> env_value, const std::filesystem::path& data_dir
-);
-// Same, reading MODELRELAY_MASTER_KEY from the process environment.
-result<master_key> load_master_key(const std::filesystem::path& data_dir);
-
-// A value to store next to the encrypted data (e.g. in SQLite) on first start and compare on later
-// starts, so a wrong master key is detected before any credential fails to decrypt.
-// = base64(HMAC-SHA-256(key, "modelrelay key check v1")): reveals nothing about the key.
-std::string key_check_value(const secret_key& key);
-// errc::illegal_state "master key does not match the key check value stored with the data ..." on
-// mismatch (constant-time comparison).
-result<void> verify_key_check_value(const secret_key& key, std::string_view stored);
 
 // ---- helpers --------------------------------------------------------------------------------------
 

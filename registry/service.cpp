@@ -17,7 +17,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view key_check_meta = "master_key_check";
 constexpr std::string_view settings_meta = "persistent_settings";
 
 std::int64_t system_now_ms() {
@@ -61,11 +60,10 @@ json::object write_response(kind k, const resource& r, std::string_view result_w
     };
 }
 
-service::service(service_options opts, std::unique_ptr<store> st, cipher c, secret_key key)
+service::service(service_options opts, std::unique_ptr<store> st)
     : opts_(std::move(opts)),
       store_(std::move(st)),
-      cipher_(std::move(c)),
-      key_(std::move(key)),
+      kek_file_(opts_.kek_file.empty() ? opts_.data_dir / default_kek_file_name : opts_.kek_file),
       clock_(opts_.clock_ms ? opts_.clock_ms : std::function<std::int64_t()>(system_now_ms)) {}
 
 result<std::unique_ptr<service>> service::open(service_options opts) {
@@ -76,15 +74,12 @@ result<std::unique_ptr<service>> service::open(service_options opts) {
             errc::internal, "cannot create data directory " + opts.data_dir.string() + ": " + ec.message()};
     }
     std::filesystem::permissions(opts.data_dir, std::filesystem::perms::owner_all, ec);
-    auto key = load_master_key(opts.data_dir);
-    if (!key) {
-        return key.error();
-    }
-    auto st = store::open(opts.data_dir / "modelrelay.db", opts.sync);
+    // Migrated only once the keys are known to be right (service::open_keys).
+    auto st = store::open(opts.data_dir / "modelrelay.db", opts.sync, false);
     if (!st) {
         return st.error();
     }
-    std::unique_ptr<service> svc(new service(std::move(opts), std::move(*st), cipher(key->key), key->key));
+    std::unique_ptr<service> svc(new service(std::move(opts), std::move(*st)));
     if (auto r = svc->load(); !r) {
         return r.error();
     }
@@ -92,17 +87,24 @@ result<std::unique_ptr<service>> service::open(service_options opts) {
 }
 
 result<void> service::load() {
-    // A wrong master key must be caught here, before anything is written under it.
-    if (auto check = store_->get_meta(key_check_meta)) {
-        if (auto r = verify_key_check_value(key_, *check); !r) {
-            return r;
+    // Rows first: the key set-up needs to know which secrets are still in the v0 format, and a wrong or
+    // missing key must be refused before anything is written.
+    std::vector<loaded> all;
+    for (auto& row : store_->load_all()) {
+        auto k = kind_from_name(row.kind);
+        boost::system::error_code ec;
+        auto doc = json::parse(row.doc, ec);
+        if (!k || ec || !doc.is_object()) {
+            return error{errc::internal, "corrupt row " + row.kind + "/" + row.id + " in the database"};
         }
-    } else {
-        batch b;
-        b.meta_puts.emplace_back(std::string(key_check_meta), key_check_value(key_));
-        if (auto r = store_->apply(b); !r) {
-            return r;
-        }
+        all.push_back(
+            {*k,
+             std::make_shared<resource>(resource{
+                 row.id, row.tenant_id, row.version, row.seq_no, std::move(doc.get_object()), row.owner})}
+        );
+    }
+    if (auto r = open_keys(all); !r) {
+        return r;
     }
     if (auto uuid = store_->get_meta("cluster_uuid")) {
         cluster_uuid_ = *uuid;
@@ -139,23 +141,17 @@ result<void> service::load() {
     }
     snap->settings = std::make_shared<const cluster_settings>(std::move(*settings));
     std::array<shard_map<resource>::builder, kind_count> builders;
-    for (auto& row : store_->load_all()) {
-        auto k = kind_from_name(row.kind);
-        boost::system::error_code ec;
-        auto doc = json::parse(row.doc, ec);
-        if (!k || ec || !doc.is_object()) {
-            return error{errc::internal, "corrupt row " + row.kind + "/" + row.id + " in the database"};
-        }
-        auto& next = snap->next_seq_no[idx(*k)];
-        next = std::max(next, row.seq_no + 1);
-        auto res = std::make_shared<resource>(resource{
-            row.id, row.tenant_id, row.version, row.seq_no, std::move(doc.get_object()), row.owner});
-        builders[idx(*k)].put(std::move(row.id), std::move(res));
+    for (auto& l : all) {
+        auto& next = snap->next_seq_no[idx(l.k)];
+        next = std::max(next, l.res->seq_no + 1);
+        std::string id = l.res->id;
+        builders[idx(l.k)].put(std::move(id), std::move(l.res));
     }
     for (std::size_t i = 0; i < kind_count; ++i) {
         snap->resources[i] = builders[i].build();
     }
     redeploy_all(*snap);
+    bind_inference_keys(*snap);
     publish(std::move(snap));
     return {};
 }
@@ -180,11 +176,54 @@ stored_row make_row(kind k, const resource& r) {
     return row;
 }
 
-json::object service::encrypt_credentials(const credential_list& plain, std::string_view resource_id) const {
-    json::object out;
-    for (const auto& [k, v] : plain) {
-        out[k] = cipher_.encrypt(v, resource_id);
+result<std::optional<json::object>> service::connector_credential(
+    connector_draft& draft,
+    const json::object* stored,
+    std::string_view tenant,
+    kind k,
+    std::string_view resource_id,
+    std::string_view field_prefix
+) {
+    std::optional<json::object> out;
+    if (draft.credential) {
+        auto enc = encrypt_credentials(*draft.credential, tenant, k, resource_id, field_prefix);
+        if (!enc) {
+            return enc.error();
+        }
+        out = std::move(*enc);
+    } else if (stored != nullptr) {
+        out = *stored;
+        out->erase(tls_key_credential);
     }
+    const json::value* stored_key = stored != nullptr ? stored->if_contains(tls_key_credential) : nullptr;
+    switch (draft.tls_key) {
+        case tls_key_action::replace: {
+            // The same helper as every credential, so a change of the encryption scheme covers the key.
+            credential_list key{{std::string(tls_key_credential), std::move(draft.tls_key_pem.value)}};
+            auto sealed = encrypt_credentials(key, tenant, k, resource_id, field_prefix);
+            secure_wipe(key.front().second);
+            if (!sealed) {
+                secure_wipe(draft.tls_key_pem.value);
+                return sealed.error();
+            }
+            if (!out) {
+                out.emplace();
+            }
+            (*out)[tls_key_credential] = std::move(sealed->at(tls_key_credential));
+            break;
+        }
+        case tls_key_action::keep:
+            if (stored_key != nullptr) {
+                if (!out) {
+                    out.emplace();
+                }
+                (*out)[tls_key_credential] = *stored_key;
+            }
+            break;
+        case tls_key_action::none:
+            break;
+    }
+    secure_wipe(draft.tls_key_pem.value);
     return out;
 }
 
@@ -263,8 +302,12 @@ result<json::object> service::create_connector(const json::object& body, const c
         res->owner_key = owner_key(*user);
     }
     res->doc = with_acl_fields(draft->doc, "actions", *grant, owner ? &*owner : nullptr);
-    if (draft->credential) {
-        res->doc["credential"] = encrypt_credentials(*draft->credential, id);
+    auto cred = connector_credential(*draft, nullptr, who.tenant_id, kind::connector, id, "credential.");
+    if (!cred) {
+        return cred.error();
+    }
+    if (*cred) {
+        res->doc["credential"] = std::move(**cred);
     }
     res->doc["created_time"] = now;
     res->doc["last_updated_time"] = now;
@@ -335,8 +378,22 @@ result<json::object> service::update_connector(
             fields.access.value_or(current.access), fields.backend_roles.value_or(current.backend_roles)};
         res->doc = with_acl_fields(res->doc, "actions", next, nullptr);
     }
-    if (draft->credential) {
-        res->doc["credential"] = encrypt_credentials(*draft->credential, res->id);
+    const auto* stored = existing->doc.if_contains("credential");
+    auto cred = connector_credential(
+        *draft,
+        stored != nullptr && stored->is_object() ? &stored->get_object() : nullptr,
+        res->tenant_id,
+        kind::connector,
+        res->id,
+        "credential."
+    );
+    if (!cred) {
+        return cred.error();
+    }
+    if (*cred) {
+        res->doc["credential"] = std::move(**cred);
+    } else {
+        res->doc.erase("credential");
     }
     res->doc["last_updated_time"] = now_ms();
     res->version += 1;

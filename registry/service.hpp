@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,8 +21,10 @@
 #include "registry/access.hpp"
 #include "registry/caller.hpp"
 #include "registry/connector.hpp"
+#include "registry/connector_tls.hpp"
 #include "registry/crypto.hpp"
 #include "registry/error.hpp"
+#include "registry/keyring.hpp"
 #include "registry/snapshot.hpp"
 #include "registry/store.hpp"
 
@@ -34,10 +37,17 @@ enum class task_type;
 
 struct service_options {
     std::filesystem::path data_dir;
+    std::filesystem::path kek_file;  // the key-encryption key; empty: data_dir/kek.key (keyring.hpp)
     durability sync = durability::normal;
     std::function<std::int64_t()> clock_ms;  // defaults to the system clock
     boost::json::object node_settings;       // node-scope settings (e.g. multi_tenancy_enabled) from flags
-    bool strict_write_acl = true;            // security.md R9 (--strict-write-acl)
+    // Builds the per-connector TLS context of `client_config.tls` at deploy. Unset: deploying such a
+    // connector fails (500) rather than calling its upstream without the configured identity.
+    tls_context_factory tls_contexts;
+    // Start-up events worth an info log line (KEK created, secrets migrated, rotation completed). Never
+    // called with key material. May be empty.
+    std::function<void(const std::string&)> notice;
+    bool strict_write_acl = true;  // security.md R9 (--strict-write-acl)
 };
 
 class service {
@@ -110,6 +120,15 @@ public:
     // The plain api_key of a stored endpoint, for the upstream call (the caller wipes it). Any thread.
     result<std::string> inference_api_key(const resource& endpoint) const;
 
+    // --- secrets (service_secrets.cpp, registry/keyring.hpp) ---
+    // POST /_plugins/_modelrelay/_rotate_kek: a new KEK (generated, or read from `source`, an operator's
+    // 32-byte file of mode 0400) wraps every data key in one transaction, each unwrap is verified before
+    // the commit, then the new KEK file replaces the old one, which stays as `<kek file>.retired-<id>`.
+    // Returns {"rewrapped":N}. Bad input (400) and failures before the commit change nothing.
+    result<boost::json::object> rotate_kek(const std::optional<std::filesystem::path>& source);
+    std::string active_kek_id() const { return keys_->active_kek_id(); }
+    const std::filesystem::path& kek_file() const { return kek_file_; }
+
     // The single node this process plays in ml-commons responses (worker_node, undeploy stats).
     const std::string& node_id() const { return node_id_; }
 
@@ -117,20 +136,54 @@ public:
     store& underlying_store() { return *store_; }
 
 private:
-    service(service_options opts, std::unique_ptr<store> st, cipher c, secret_key key);
+    service(service_options opts, std::unique_ptr<store> st);
     result<void> load();
     void publish(std::shared_ptr<const snapshot> s) {
         std::lock_guard lock(snap_mutex_);
         snap_.swap(s);
     }
 
-    // Encrypts a credential list into the JSON object stored in the document.
-    boost::json::object encrypt_credentials(const credential_list& plain, std::string_view resource_id) const;
+    // Start-up: finds the KEK, unwraps the data keys and migrates v0 secrets in `all` (the parsed rows,
+    // not yet published) to v1 in one transaction.
+    struct loaded {
+        kind k;
+        std::shared_ptr<resource> res;
+    };
+    result<void> open_keys(std::vector<loaded>& all);
+    // The tenant's data key id, creating and committing one first if the tenant has none.
+    result<std::string> tenant_dek(std::string_view tenant);
+    // One secret into its stored v1 value (store executor only: may create a data key).
+    result<std::string> seal_secret(std::string_view plaintext, const secret_site& site);
+    // Encrypts a credential list into the JSON object stored in the document; each value's field is
+    // `field_prefix` + its key. Wipes the plaintexts.
+    result<boost::json::object> encrypt_credentials(
+        credential_list& plain,
+        std::string_view tenant,
+        kind k,
+        std::string_view resource_id,
+        std::string_view field_prefix
+    );
+    void notify(const std::string& message) const {
+        if (opts_.notice) {
+            opts_.notice(message);
+        }
+    }
+    // The `credential` object to store for a connector draft: the new credentials (encrypted) or the
+    // stored ones, plus the client_config.tls private key as the draft says (new, kept or dropped).
+    // Wipes the draft's plaintext. nullopt: the document has no `credential`.
+    result<std::optional<boost::json::object>> connector_credential(
+        connector_draft& draft,
+        const boost::json::object* stored_credential,
+        std::string_view tenant,
+        kind k,
+        std::string_view resource_id,
+        std::string_view field_prefix
+    );
 
     service_options opts_;
     std::unique_ptr<store> store_;
-    cipher cipher_;
-    secret_key key_;
+    std::filesystem::path kek_file_;
+    std::unique_ptr<keyring> keys_;
     std::function<std::int64_t()> clock_;
     // libstdc++ 12's std::atomic<std::shared_ptr> corrupted reference counts under load in our tests; a
     // mutex held for one pointer copy is just as cheap here and obviously correct.
@@ -145,6 +198,9 @@ private:
         const;
     // Deploys every model whose stored state is DEPLOYED (start-up).
     void redeploy_all(snapshot& s);
+    // Decrypts every _inference api_key into s.inference_keys (start-up).
+    void bind_inference_keys(snapshot& s) const;
+    result<std::string> decrypt_api_key(const resource& endpoint) const;
 };
 
 // A stored row for a resource (denormalised columns filled from its document).

@@ -374,7 +374,10 @@ result<std::shared_ptr<const deployed_model>> service::prepare_deployment(
     const snapshot& s, const resource& model
 ) const {
     const json::object* connector_doc = nullptr;
-    std::string aad;
+    // Where the credentials live, for their AAD (service_secrets.cpp).
+    const resource* owner = &model;
+    kind owner_kind = kind::model;
+    std::string_view field_prefix = "connector.credential.";
     std::string connector_id;
     if (auto cid = string_field(model.doc, "connector_id")) {
         const resource* c = s.find(kind::connector, *cid);
@@ -382,11 +385,12 @@ result<std::shared_ptr<const deployed_model>> service::prepare_deployment(
             return not_found("Failed to find connector with the provided connector id: " + *cid);
         }
         connector_doc = &c->doc;
-        aad = c->id;
+        owner = c;
+        owner_kind = kind::connector;
+        field_prefix = "credential.";
         connector_id = *cid;
     } else if (const auto* inl = field(model.doc, "connector"); inl != nullptr && inl->is_object()) {
         connector_doc = &inl->get_object();
-        aad = model.id;
     } else {
         return illegal_argument(
             "This remote does not have a connector_id field, maybe it uses an internal connector."
@@ -395,21 +399,48 @@ result<std::shared_ptr<const deployed_model>> service::prepare_deployment(
     param_map credentials;
     if (const auto* cred = field(*connector_doc, "credential"); cred != nullptr && cred->is_object()) {
         for (const auto& kv : cred->get_object()) {
+            const std::string field_name = std::string(field_prefix) + std::string(kv.key());
+            const secret_site site{owner->tenant_id, kind_name(owner_kind), owner->id, field_name};
             auto plain =
-                cipher_.decrypt(kv.value().is_string() ? std::string_view(kv.value().get_string()) : "", aad);
+                keys_->decrypt(kv.value().is_string() ? std::string_view(kv.value().get_string()) : "", site);
             if (!plain) {
-                return error{errc::internal, "cannot decrypt the credentials of connector " + aad};
+                for (auto& [k, v] : credentials) {
+                    secure_wipe(v);
+                }
+                return error{errc::internal, "cannot decrypt the credentials of connector " + owner->id};
             }
             credentials.emplace(std::string(kv.key()), std::move(*plain));
         }
+    }
+    // The client_config.tls private key is for the TLS context only: no header template may bind it.
+    std::string tls_key;
+    if (auto it = credentials.find(tls_key_credential); it != credentials.end()) {
+        tls_key = std::move(it->second);
+        credentials.erase(it);
     }
     auto compiled = compile_connector(*connector_doc, credentials);
     for (auto& [k, v] : credentials) {
         secure_wipe(v);
     }
     if (!compiled) {
+        secure_wipe(tls_key);
         return compiled.error();
     }
+    if (const auto* tls = compiled->client_config.if_contains("tls"); tls != nullptr && tls->is_object()) {
+        auto material = tls_material_of(tls->get_object(), std::move(tls_key));
+        if (!material) {
+            return material.error();
+        }
+        if (!opts_.tls_contexts) {
+            return error{errc::internal, "client_config.tls is not supported by this process"};
+        }
+        auto context = opts_.tls_contexts(*material);
+        if (!context) {
+            return context.error();
+        }
+        compiled->tls = std::move(*context);
+    }
+    secure_wipe(tls_key);
     auto d = std::make_shared<deployed_model>();
     d->model_id = model.id;
     d->tenant_id = model.tenant_id;
@@ -724,12 +755,12 @@ result<json::object> service::register_model(const json::object& body, bool depl
             );
         }
         json::object connector = std::move(draft->doc);
-        if (draft->credential) {
-            json::object enc;
-            for (const auto& [k, v] : *draft->credential) {
-                enc[k] = cipher_.encrypt(v, model_id);
-            }
-            connector["credential"] = std::move(enc);
+        auto cred = connector_credential(*draft, nullptr, who.tenant_id, kind::model, model_id, "connector.credential.");
+        if (!cred) {
+            return cred.error();
+        }
+        if (*cred) {
+            connector["credential"] = std::move(**cred);
         }
         inline_connector = std::move(connector);
     }
@@ -893,12 +924,22 @@ result<json::object> service::update_model(std::string_view id, const json::obje
             return draft.error();
         }
         json::object connector = std::move(draft->doc);
-        if (draft->credential) {
-            json::object enc;
-            for (const auto& [k, v] : *draft->credential) {
-                enc[k] = cipher_.encrypt(v, m->id);
-            }
-            connector["credential"] = std::move(enc);
+        const auto* stored = existing->get_object().if_contains("credential");
+        auto cred = connector_credential(
+            *draft,
+            stored != nullptr && stored->is_object() ? &stored->get_object() : nullptr,
+            m->tenant_id,
+            kind::model,
+            m->id,
+            "connector.credential."
+        );
+        if (!cred) {
+            return cred.error();
+        }
+        if (*cred) {
+            connector["credential"] = std::move(**cred);
+        } else {
+            connector.erase("credential");
         }
         next.doc["connector"] = std::move(connector);
     }

@@ -3,9 +3,14 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "registry/crypto.hpp"
 #include "registry/json_util.hpp"
 
 namespace modelrelay::registry {
+
+bound_api_key::~bound_api_key() {
+    secure_wipe(plain);
+}
 
 std::string_view kind_name(kind k) {
     switch (k) {

@@ -38,11 +38,22 @@ struct resource {
     std::string owner_key;
 };
 
+// The plain api_key of an `_inference` endpoint, decrypted once when the endpoint is loaded or written (as
+// a deployed model binds its credentials at deploy time), so inference calls do not decrypt per request.
+// Wiped when the last snapshot holding it goes.
+struct bound_api_key {
+    std::string tenant_id;
+    std::int64_t version = 0;  // of the endpoint it was decrypted from
+    std::string plain;
+    ~bound_api_key();
+};
+
 struct snapshot {
     std::shared_ptr<const cluster_settings> settings;
     std::array<shard_map<resource>, kind_count> resources;
     std::array<std::int64_t, kind_count> next_seq_no{};
-    shard_map<deployed_model> deployed;  // models ready for predict, by model id
+    shard_map<deployed_model> deployed;       // models ready for predict, by model id
+    shard_map<bound_api_key> inference_keys;  // by _inference endpoint id
 
     const shard_map<resource>& of(kind k) const { return resources[static_cast<std::size_t>(k)]; }
     const resource* find(kind k, std::string_view id) const { return of(k).find(id); }

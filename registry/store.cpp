@@ -8,7 +8,7 @@ namespace modelrelay::registry {
 namespace {
 
 // Each migration moves the schema from version i to i+1. Never edit one that has shipped: append.
-constexpr std::array<const char*, 1> migrations{
+constexpr std::array<const char*, 2> migrations{
     R"sql(
     CREATE TABLE resources (
         kind       TEXT    NOT NULL,
@@ -28,9 +28,29 @@ constexpr std::array<const char*, 1> migrations{
         value TEXT NOT NULL
     ) WITHOUT ROWID;
     )sql",
+    // 2: envelope encryption (keyring.hpp).
+    R"sql(
+    CREATE TABLE data_keys (
+        dek_id       TEXT    PRIMARY KEY,
+        tenant_id    TEXT    NOT NULL,
+        kek_id       TEXT    NOT NULL,
+        wrapped      TEXT    NOT NULL,
+        created_time INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    )sql",
 };
 
-enum stmt_slot { slot_begin, slot_commit, slot_rollback, slot_put, slot_erase, slot_meta_put, slot_count };
+enum stmt_slot {
+    slot_begin,
+    slot_commit,
+    slot_rollback,
+    slot_put,
+    slot_erase,
+    slot_meta_put,
+    slot_meta_erase,
+    slot_key_put,
+    slot_count
+};
 
 error sqlite_error(sqlite3* db, std::string_view what) {
     // Details go to the message for logs; handlers never echo internal errors to clients.
@@ -49,7 +69,7 @@ store::~store() {
     sqlite3_close_v2(db_);
 }
 
-result<std::unique_ptr<store>> store::open(const std::filesystem::path& file, durability d) {
+result<std::unique_ptr<store>> store::open(const std::filesystem::path& file, durability d, bool migrate) {
     sqlite3* db = nullptr;
     const int rc = sqlite3_open_v2(
         file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr
@@ -74,8 +94,16 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& file, du
     if (auto r = s->exec("PRAGMA secure_delete=ON;"); !r) {
         return r.error();
     }
-    if (auto r = s->migrate(); !r) {
-        return r.error();
+    if (s->schema_version() > static_cast<int>(migrations.size())) {
+        return error{
+            errc::internal,
+            "database schema version " + std::to_string(s->schema_version()) +
+                " is newer than this modelrelay supports"};
+    }
+    if (migrate) {
+        if (auto r = s->migrate(); !r) {
+            return r.error();
+        }
     }
     return s;
 }
@@ -198,6 +226,38 @@ std::optional<std::string> store::get_meta(std::string_view key) {
     return out;
 }
 
+std::vector<stored_data_key> store::load_data_keys() {
+    std::vector<stored_data_key> keys;
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(
+        db_,
+        "SELECT dek_id, tenant_id, kek_id, wrapped, created_time FROM data_keys ORDER BY created_time, "
+        "dek_id;",
+        -1,
+        &st,
+        nullptr
+    );
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        auto text = [&](int i) {
+            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
+            return std::string(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, i)));
+        };
+        keys.push_back({text(0), text(1), text(2), text(3), sqlite3_column_int64(st, 4)});
+    }
+    sqlite3_finalize(st);
+    return keys;
+}
+
+result<void> store::checkpoint() {
+    int log_frames = 0;
+    int checkpointed = 0;
+    if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames, &checkpointed) !=
+        SQLITE_OK) {
+        return sqlite_error(db_, "checkpoint");
+    }
+    return {};
+}
+
 result<void> store::apply(const batch& b) {
     if (b.empty()) {
         return {};
@@ -254,6 +314,39 @@ result<void> store::apply(const batch& b) {
         bind(st, 1, b.meta_puts[i].first);
         bind(st, 2, b.meta_puts[i].second);
         ok = step_done(st);
+    }
+    for (std::size_t i = 0; ok && i < b.meta_erases.size(); ++i) {
+        auto* st = prepare_cached(slot_meta_erase, "DELETE FROM meta WHERE key = ?1;");
+        if (st == nullptr) {
+            ok = false;
+            break;
+        }
+        bind(st, 1, b.meta_erases[i]);
+        ok = step_done(st);
+    }
+    for (std::size_t i = 0; ok && i < b.key_puts.size(); ++i) {
+        const auto& k = b.key_puts[i];
+        auto* st = prepare_cached(
+            slot_key_put,
+            "INSERT OR REPLACE INTO data_keys (dek_id, tenant_id, kek_id, wrapped, created_time) "
+            "VALUES (?1, ?2, ?3, ?4, ?5);"
+        );
+        if (st == nullptr) {
+            ok = false;
+            break;
+        }
+        bind(st, 1, k.dek_id);
+        bind(st, 2, k.tenant_id);
+        bind(st, 3, k.kek_id);
+        bind(st, 4, k.wrapped);
+        sqlite3_bind_int64(st, 5, k.created_time);
+        ok = step_done(st);
+    }
+    if (ok && b.before_commit) {
+        if (auto r = b.before_commit(); !r) {
+            sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+            return r.error();
+        }
     }
     if (ok && step_done(prepare_cached(slot_commit, "COMMIT;"))) {
         return {};

@@ -1,7 +1,8 @@
 // File: store.hpp
 // Durable storage in one SQLite file (WAL mode). Every resource (connector, model group, model, task) is one
 // row: its kind, id, tenant, versioning fields and its canonical JSON document. Credentials inside documents
-// are already ciphertext when they reach the store. Settings and key-check values live in `meta`.
+// are already ciphertext when they reach the store. Settings and key ids live in `meta`; the per-tenant
+// data keys, wrapped by the key-encryption key, in `data_keys` (keyring.hpp).
 //
 // A `batch` is applied in one transaction: either every row lands or none does, so a failed write never
 // leaves half a resource behind. The store is synchronous and single-threaded: the server calls it only
@@ -37,27 +38,49 @@ struct stored_row {
     std::int64_t updated_time = 0;
 };
 
+// One data key (DEK) as stored: only ever wrapped (keyring.hpp has the format).
+struct stored_data_key {
+    std::string dek_id;
+    std::string tenant_id;
+    std::string kek_id;   // the key-encryption key that wraps it
+    std::string wrapped;  // base64(nonce | ciphertext | tag)
+    std::int64_t created_time = 0;
+};
+
 struct batch {
     std::vector<stored_row> puts;
     std::vector<std::pair<std::string, std::string>> erases;     // (kind, id)
     std::vector<std::pair<std::string, std::string>> meta_puts;  // (key, value)
-    bool empty() const { return puts.empty() && erases.empty() && meta_puts.empty(); }
+    std::vector<std::string> meta_erases;
+    std::vector<stored_data_key> key_puts;  // insert or replace by dek_id
+    // Runs inside the transaction after every write, before COMMIT; it sees the uncommitted rows (e.g.
+    // through load_data_keys()). An error rolls everything back and is returned by apply().
+    std::function<result<void>()> before_commit;
+    bool empty() const {
+        return puts.empty() && erases.empty() && meta_puts.empty() && meta_erases.empty() && key_puts.empty();
+    }
 };
 
 enum class durability { normal, full };
 
 class store {
 public:
-    // Opens (creating when missing) and migrates the database at `file`.
+    // Opens (creating when missing) the database at `file` and, unless `migrate` is false, brings its schema
+    // up to date. A schema newer than this build is an error either way. With `migrate` false the caller
+    // reads what the old schema has (reads of tables it lacks come back empty) and calls migrate_schema()
+    // before its first write: start-up checks its keys first, so a refused start leaves an old database as
+    // the previous version can still open it.
     static result<std::unique_ptr<store>> open(
-        const std::filesystem::path& file, durability d = durability::normal
+        const std::filesystem::path& file, durability d = durability::normal, bool migrate = true
     );
+    result<void> migrate_schema() { return migrate(); }
     ~store();
     store(const store&) = delete;
     store& operator=(const store&) = delete;
 
     std::vector<stored_row> load_all();
     std::optional<std::string> get_meta(std::string_view key);
+    std::vector<stored_data_key> load_data_keys();
 
     // Applies the batch atomically. On failure nothing of it is visible.
     result<void> apply(const batch& b);
@@ -68,6 +91,10 @@ public:
 
     // Schema version after migrations (PRAGMA user_version).
     int schema_version();
+
+    // Folds the WAL into the database file and truncates it, so superseded pages (e.g. data keys wrapped
+    // by a retired KEK) do not linger in the WAL.
+    result<void> checkpoint();
 
 private:
     explicit store(sqlite3* db);

@@ -1,6 +1,8 @@
 // File: config.cpp
 #include "server/config.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -14,6 +16,10 @@ struct flag {
     const char* env;   // MODELRELAY_NAME
     const char* help;
     std::function<bool(config&, const std::string&)> set;
+    // Repeatable flags: `reset` drops the environment's values at the first occurrence on the command
+    // line (flags win), and the environment variable holds a list split on unescaped `list_separator`.
+    std::function<void(config&)> reset = nullptr;
+    char list_separator = '\0';
 };
 
 bool parse_unsigned(const std::string& s, unsigned long long& out) {
@@ -66,14 +72,80 @@ std::function<bool(config&, const std::string&)> size(std::size_t config::*m) {
     };
 }
 
+bool set_file(std::string& out, const std::string& v) {
+    out = v;
+    return !v.empty();
+}
+
+bool set_cert_attribute(cert_attribute& out, const std::string& v) {
+    auto parsed = parse_cert_attribute(v);
+    if (!parsed) {
+        return false;
+    }
+    out = std::move(*parsed);
+    return true;
+}
+
+// Splits on `sep` unless it is escaped with a backslash (DNs escape `;` as `\;`), trimming spaces.
+std::vector<std::string> split_list(const std::string& v, char sep) {
+    std::vector<std::string> out;
+    std::string cur;
+    auto flush = [&] {
+        const auto b = cur.find_first_not_of(' ');
+        const auto e = cur.find_last_not_of(' ');
+        if (b != std::string::npos) {
+            out.push_back(cur.substr(b, e - b + 1));
+        }
+        cur.clear();
+    };
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (v[i] == '\\' && i + 1 < v.size()) {
+            cur += v[i];
+            cur += v[++i];
+        } else if (v[i] == sep) {
+            flush();
+        } else {
+            cur += v[i];
+        }
+    }
+    flush();
+    return out;
+}
+
+// Cross-flag rules for the HTTPS listener; "" when consistent.
+std::string check_tls(const tls_settings& t) {
+    if (t.cert_file.empty() != t.key_file.empty()) {
+        return "--tls-cert and --tls-key must be given together";
+    }
+    if (!t.enabled() && !t.client_ca_file.empty()) {
+        return "--tls-client-ca needs --tls-cert and --tls-key";
+    }
+    if (t.client_auth != tls_client_auth::none && !t.enabled()) {
+        return "--tls-client-auth needs --tls-cert and --tls-key";
+    }
+    if (t.client_auth != tls_client_auth::none && t.client_ca_file.empty()) {
+        return std::string("--tls-client-auth ") +
+               (t.client_auth == tls_client_auth::optional ? "optional" : "require") +
+               " needs --tls-client-ca (the CA certificates that client certificates must chain to)";
+    }
+    return {};
+}
+
 const std::vector<flag>& flags() {
     static const std::vector<flag> table{
         {"listen", "MODELRELAY_LISTEN", "HOST:PORT to listen on (default 127.0.0.1:9200)", set_listen},
         {"data-dir",
          "MODELRELAY_DATA_DIR",
-         "directory for the database and master key (default ./data)",
+         "directory for the database and key files (default ./data)",
          [](config& c, const std::string& v) {
              c.data_dir = v;
+             return !v.empty();
+         }},
+        {"kek-file",
+         "MODELRELAY_KEK_FILE",
+         "key-encryption key file, mode 0400 (default DATA_DIR/kek.key, created on a new data dir)",
+         [](config& c, const std::string& v) {
+             c.kek_file = v;
              return !v.empty();
          }},
         {"threads",
@@ -179,6 +251,61 @@ const std::vector<flag>& flags() {
              c.strict_write_acl = v == "true";
              return true;
          }},
+        {"tls-cert",
+         "MODELRELAY_TLS_CERT",
+         "serve HTTPS only, with this PEM certificate chain (leaf first)",
+         [](config& c, const std::string& v) {
+             return set_file(c.tls.cert_file, v);
+         }},
+        {"tls-key",
+         "MODELRELAY_TLS_KEY",
+         "PEM private key for --tls-cert (unencrypted)",
+         [](config& c, const std::string& v) {
+             return set_file(c.tls.key_file, v);
+         }},
+        {"tls-client-ca",
+         "MODELRELAY_TLS_CLIENT_CA",
+         "PEM CA certificates that client certificates must chain to",
+         [](config& c, const std::string& v) {
+             return set_file(c.tls.client_ca_file, v);
+         }},
+        {"tls-client-auth",
+         "MODELRELAY_TLS_CLIENT_AUTH",
+         "none|optional|require: ask for client certificates (default none)",
+         [](config& c, const std::string& v) {
+             std::string lower = v;
+             for (auto& ch : lower) {
+                 ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+             }
+             if (lower == "none") {
+                 c.tls.client_auth = tls_client_auth::none;
+             } else if (lower == "optional") {
+                 c.tls.client_auth = tls_client_auth::optional;
+             } else if (lower == "require") {
+                 c.tls.client_auth = tls_client_auth::require;
+             } else {
+                 return false;
+             }
+             return true;
+         }},
+        {"tls-admin-dn",
+         "MODELRELAY_TLS_ADMIN_DN",
+         "client certificate DN that is super-admin (repeatable; env: ;-separated)",
+         [](config& c, const std::string& v) { return c.tls.mapping.add_admin_dn(v); },
+         [](config& c) { c.tls.mapping.clear_admin_dns(); },
+         ';'},
+        {"tls-username-attribute",
+         "MODELRELAY_TLS_USERNAME_ATTRIBUTE",
+         "certificate username: cn (default), dn:ATTR, san:EMAIL[:glob], or \"\" for the whole DN",
+         [](config& c, const std::string& v) {
+             return set_cert_attribute(c.tls.mapping.username_attribute, v);
+         }},
+        {"tls-roles-attribute",
+         "MODELRELAY_TLS_ROLES_ATTRIBUTE",
+         "certificate backend roles: ou (default), dn:ATTR, san:KIND[:glob], or \"\" for none",
+         [](config& c, const std::string& v) {
+             return set_cert_attribute(c.tls.mapping.roles_attribute, v);
+         }},
         {"port-file",
          "MODELRELAY_PORT_FILE",
          "write the bound port to this file once listening",
@@ -215,13 +342,22 @@ parse_outcome parse_config(int argc, char** argv) {
     // Environment first, then flags override.
     for (const auto& f : flags()) {
         if (const char* v = std::getenv(f.env); v != nullptr && *v != '\0') {
-            if (!f.set(c, v)) {
+            bool ok = true;
+            if (f.list_separator != '\0') {
+                for (const auto& item : split_list(v, f.list_separator)) {
+                    ok = ok && f.set(c, item);
+                }
+            } else {
+                ok = f.set(c, v);
+            }
+            if (!ok) {
                 out.exit_code = 2;
                 out.message = std::string("invalid value for ") + f.env + ": " + v + "\n";
                 return out;
             }
         }
     }
+    std::vector<const flag*> repeated;  // repeatable flags seen on the command line
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
         if (arg == "--help" || arg == "-h") {
@@ -264,11 +400,20 @@ parse_outcome parse_config(int argc, char** argv) {
             }
             value = argv[++i];
         }
+        if (found->reset && std::find(repeated.begin(), repeated.end(), found) == repeated.end()) {
+            found->reset(c);
+            repeated.push_back(found);
+        }
         if (!found->set(c, value)) {
             out.exit_code = 2;
             out.message = "invalid value for --" + name + ": " + value + "\n";
             return out;
         }
+    }
+    if (auto problem = check_tls(c.tls); !problem.empty()) {
+        out.exit_code = 2;
+        out.message = problem + "\n";
+        return out;
     }
     out.cfg = std::move(c);
     return out;

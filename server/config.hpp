@@ -10,15 +10,37 @@
 #include <string>
 #include <vector>
 
+#include "server/cert_identity.hpp"
+
 namespace modelrelay::server {
 
 enum class log_format { text, json };
 enum class security_mode { automatic, on, off };
 
+// OpenSearch's plugins.security.ssl.http.clientauth_mode.
+enum class tls_client_auth {
+    none,      // no certificate is asked for
+    optional,  // asked for; a presented certificate must verify, none is fine
+    require,   // the handshake fails without a verified certificate
+};
+
+// The HTTPS listener (--tls-*). With a certificate the listener speaks only TLS.
+struct tls_settings {
+    std::string cert_file;       // PEM chain, leaf first
+    std::string key_file;        // PEM private key (unencrypted)
+    std::string client_ca_file;  // PEM trust anchors for client certificates
+    tls_client_auth client_auth = tls_client_auth::none;
+    cert_mapping mapping;  // username / roles attributes and admin DNs (server/cert_identity.hpp)
+
+    bool enabled() const { return !cert_file.empty(); }
+};
+
 struct config {
     std::string listen_host = "127.0.0.1";
     std::uint16_t listen_port = 9200;
     std::filesystem::path data_dir = "./data";
+    // Key-encryption key file (MODELRELAY_KEK_FILE); empty: DATA_DIR/kek.key.
+    std::filesystem::path kek_file;
     unsigned threads = 0;  // 0: one per core
     log_format log = log_format::text;
     bool sync_full = false;
@@ -35,7 +57,7 @@ struct config {
     security_mode security = security_mode::automatic;
     bool strict_write_acl = true;  // security.md R9
     std::string upstream_ca_file;  // extra trust anchors (PEM) for HTTPS upstreams, besides the system store
-                                   // // written with the bound port once listening (tests use port 0)
+    tls_settings tls;
 };
 
 struct parse_outcome {

@@ -40,6 +40,13 @@ upstream::client_options options_of(const json::object& cc, long long max_json_s
     return o;
 }
 
+upstream::client_options options_of(const registry::compiled_connector& connector, long long max_json_size) {
+    auto o = options_of(connector.client_config, max_json_size);
+    // The server's factory (upstream::make_tls_context_factory) is the only producer of these contexts.
+    o.tls = std::dynamic_pointer_cast<const upstream::tls_identity>(connector.tls);
+    return o;
+}
+
 upstream::guard_policy guard_of(const app& a, const registry::cluster_settings& settings) {
     upstream::guard_policy guard;
     guard.private_ip_enabled = settings.private_ip_enabled();

@@ -6,6 +6,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "registry/compiled_connector.hpp"
 #include "registry/settings.hpp"
 #include "server/upstream/address_guard.hpp"
 #include "server/upstream/client.hpp"
@@ -17,6 +18,9 @@ struct app;
 // The connector's client_config (ml-commons.md §2.3) as outbound client options; `max_json_size` (-1 =
 // unlimited) caps the response body.
 upstream::client_options options_of(const boost::json::object& client_config, long long max_json_size);
+
+// The same for a deployed connector, plus its client_config.tls context (built at deploy).
+upstream::client_options options_of(const registry::compiled_connector& connector, long long max_json_size);
 
 // private_ip_enabled, restricted_ip_patterns, trusted_connector_private_endpoints_regex and our own
 // listeners. The returned policy refers to `settings` and `a` by reference: both must outlive it.

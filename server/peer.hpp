@@ -5,8 +5,17 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace modelrelay::server {
+
+// The subjectAltName kinds a certificate mapping can read (RFC 5280 GeneralName tags); the rest are skipped.
+enum class san_type { email = 1, dns = 2, uri = 6, ip = 7 };
+
+struct subject_alt_name {
+    san_type type = san_type::email;
+    std::string value;  // IA5 text as in the certificate; IP addresses in text form ("10.0.0.1", "::1")
+};
 
 struct peer_info {
     std::string remote_address;  // "ip:port" ("[v6]:port" for IPv6)
@@ -16,6 +25,7 @@ struct peer_info {
     bool client_cert = false;
     std::string subject_dn;  // RFC 2253 subject of the client certificate, verbatim ("" without one)
     int chain_length = 0;    // certificates the client presented (authinfo `peer_certificates`)
+    std::vector<subject_alt_name> subject_alt_names;  // of the client certificate (for `san:` mappings)
 };
 
 }  // namespace modelrelay::server

@@ -127,6 +127,9 @@ std::vector<route> all_routes() {
         {v::post, "/_inference/{inference_id}/_stream", handle_inference_stream, "timeout"},
         {v::post, "/_inference/{task_type}/{inference_id}/_stream", handle_inference_stream, "timeout"},
         {v::post, "/_inference/{task_type}/{inference_id}/_unified", handle_inference_stream, "timeout"},
+
+        // Key management (kek.cpp), admin only.
+        {v::post, "/_plugins/_modelrelay/_rotate_kek", handle_kek_rotate, ""},
     };
 }
 

@@ -13,6 +13,7 @@
 
 #include "registry/crypto.hpp"
 #include "server/app.hpp"
+#include "server/cert_identity.hpp"
 #include "server/log.hpp"
 #include "server/peer.hpp"
 
@@ -417,24 +418,17 @@ std::optional<principal> security::cert_principal(
     if (ctx.peer == nullptr || !ctx.peer->client_cert) {
         return std::nullopt;
     }
-    // Interim mapping until the listener's DN rules land: first CN is the user, OUs are backend roles.
-    std::string user;
-    std::vector<std::string> roles;
-    std::string_view dn = ctx.peer->subject_dn;
-    while (!dn.empty()) {
-        const auto comma = dn.find(',');
-        const std::string_view rdn = dn.substr(0, comma);
-        if (rdn.starts_with("CN=") && user.empty()) {
-            user = std::string(rdn.substr(3));
-        } else if (rdn.starts_with("OU=")) {
-            roles.emplace_back(rdn.substr(3));
-        }
-        dn = comma == std::string_view::npos ? std::string_view() : dn.substr(comma + 1);
+    const auto& mapping = ctx.app.cfg.tls.mapping;
+    // An admin_dn certificate is the super-admin before any other rule (OpenSearch authcz.admin_dn).
+    if (mapping.is_admin_dn(ctx.peer->subject_dn)) {
+        auto p = registry::principal_for_cert(s, ctx.peer->subject_dn, {}, true);
+        return p;
     }
-    if (user.empty()) {
-        user = ctx.peer->subject_dn;
+    auto id = mapping.map(*ctx.peer);
+    if (!id) {
+        return std::nullopt;
     }
-    return registry::principal_for_cert(s, std::move(user), std::move(roles), false);
+    return registry::principal_for_cert(s, std::move(id->username), std::move(id->backend_roles), false);
 }
 
 }  // namespace modelrelay::server

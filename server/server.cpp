@@ -2,6 +2,7 @@
 #include "server/server.hpp"
 
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 #include <vector>
@@ -21,7 +22,10 @@
 #include "server/security.hpp"
 #include "server/security_setup.hpp"
 #include "server/session.hpp"
+#include "server/tls_context.hpp"
 #include "server/upstream/client.hpp"
+#include "server/upstream/static_resolver.hpp"
+#include "server/upstream/tls_identity.hpp"
 
 namespace modelrelay::server {
 
@@ -37,7 +41,8 @@ namespace {
 
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 
-net::awaitable<void> accept_loop(app& a, tcp::acceptor& acceptor) {
+// `tls`: the HTTPS listener's context, or null for plain HTTP.
+net::awaitable<void> accept_loop(app& a, tcp::acceptor& acceptor, net::ssl::context* tls) {
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(a.ioc), use_nothrow);
         if (ec) {
@@ -59,8 +64,8 @@ net::awaitable<void> accept_loop(app& a, tcp::acceptor& acceptor) {
         a.connections.fetch_add(1);
         auto ex = socket.get_executor();
         // A named non-coroutine lambda returning the awaitable (gcc bug 107288 workaround, see style.md).
-        auto session_logic = [&a, s = std::move(socket)]() mutable {
-            return run_session(a, std::move(s));
+        auto session_logic = [&a, tls, s = std::move(socket)]() mutable {
+            return tls != nullptr ? run_tls_session(a, std::move(s), *tls) : run_session(a, std::move(s));
         };
         net::co_spawn(ex, std::move(session_logic), [&a](std::exception_ptr e) {
             a.connections.fetch_sub(1);
@@ -120,6 +125,17 @@ int run_server(const config& cfg) {
     const unsigned threads =
         cfg.threads != 0 ? cfg.threads : std::max(1U, std::thread::hardware_concurrency());
 
+    // TLS files are checked before anything touches the data directory.
+    std::unique_ptr<net::ssl::context> tls;
+    if (cfg.tls.enabled()) {
+        auto made = make_listener_tls_context(cfg.tls);
+        if (!made) {
+            log::error("cannot set up TLS", {{"reason", made.error().reason}});
+            return 1;
+        }
+        tls = std::move(*made);
+    }
+
     net::io_context store_ioc(1);
     auto store_work = net::make_work_guard(store_ioc);
     std::thread store_thread([&] { store_ioc.run(); });
@@ -128,8 +144,32 @@ int run_server(const config& cfg) {
         store_thread.join();
     };
 
+    // Outbound TLS and resolution are settled first: deploying at start-up builds connector TLS contexts.
+    upstream::client_config ucfg;
+    ucfg.extra_ca_file = cfg.upstream_ca_file;
+    if (const char* spec = std::getenv(upstream::test_resolve_env.data()); spec != nullptr && *spec != '\0') {
+        auto resolver = upstream::parse_static_resolver(spec);
+        if (!resolver) {
+            log::error("cannot parse MODELRELAY_TEST_RESOLVE", {{"reason", resolver.error().reason}});
+            stop_store();
+            return 1;
+        }
+        ucfg.resolver = std::move(*resolver);
+        log::warn("MODELRELAY_TEST_RESOLVE replaces DNS for upstream calls (a test seam)");
+    }
     registry::service_options opts;
+    try {
+        opts.tls_contexts = upstream::make_tls_context_factory(ucfg);
+    } catch (const std::exception& e) {
+        log::error("cannot set up the upstream client", {{"reason", e.what()}});
+        stop_store();
+        return 1;
+    }
     opts.data_dir = cfg.data_dir;
+    opts.kek_file = cfg.kek_file;
+    opts.notice = [](const std::string& message) {
+        log::info(message);
+    };
     opts.sync = cfg.sync_full ? registry::durability::full : registry::durability::normal;
     if (cfg.multi_tenancy) {
         opts.node_settings["plugins.ml_commons.multi_tenancy_enabled"] = true;
@@ -146,8 +186,6 @@ int run_server(const config& cfg) {
     app a(cfg, ioc, store_ioc.get_executor());
     a.registry = std::move(*svc);
     a.routes = std::make_unique<router>(handlers::all_routes());
-    upstream::client_config ucfg;
-    ucfg.extra_ca_file = cfg.upstream_ca_file;
     try {
         a.upstream = std::make_unique<upstream::client>(ioc.get_executor(), ucfg);
     } catch (const std::exception& e) {
@@ -196,10 +234,15 @@ int run_server(const config& cfg) {
         {{"address", bound.address().to_string()},
          {"port", static_cast<long long>(bound.port())},
          {"threads", static_cast<long long>(threads)},
-         {"data_dir", cfg.data_dir.string()}}
+         {"data_dir", cfg.data_dir.string()},
+         {"scheme", tls ? "https" : "http"},
+         {"client_auth",
+          cfg.tls.client_auth == tls_client_auth::require    ? "require"
+          : cfg.tls.client_auth == tls_client_auth::optional ? "optional"
+                                                             : "none"}}
     );
 
-    net::co_spawn(ioc, accept_loop(a, acceptor), net::detached);
+    net::co_spawn(ioc, accept_loop(a, acceptor, tls.get()), net::detached);
     net::co_spawn(ioc, ttl_sweeper(a), net::detached);
     net::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {

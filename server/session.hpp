@@ -1,5 +1,6 @@
 // File: session.hpp
 // One HTTP/1.1 connection: read a request, dispatch it, write the response, repeat while keep-alive.
+// Plain TCP (session.cpp) or TLS (tls_session.cpp); the request loop is shared (session_loop.hpp).
 #pragma once
 
 #include <string_view>
@@ -10,6 +11,10 @@
 
 #include "server/peer.hpp"
 #include "server/router.hpp"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace modelrelay::server {
 
@@ -27,6 +32,12 @@ public:
 };
 
 boost::asio::awaitable<void> run_session(app& a, boost::asio::ip::tcp::socket socket);
+// The same over TLS: handshake within the read timeout (a failed one is logged and closes the
+// connection), peer_info from the verified client certificate, then the request loop, then a bounded
+// close_notify. Plain HTTP sent to this port gets a 400 saying so.
+boost::asio::awaitable<void> run_tls_session(
+    app& a, boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& tls
+);
 
 // Routes and runs one request (no I/O of its own unless the handler streams).
 boost::asio::awaitable<http_response> handle_request(

@@ -4,6 +4,7 @@
 // (ACLs, a resource's tenant) happen in the handlers, which know the resource; this gate never lets a request
 // continue after a denial.
 #include "registry/authz.hpp"
+#include "registry/identity.hpp"
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/handlers/openai_format.hpp"
@@ -32,8 +33,16 @@ registry::result<void> authorize_route(request_context& ctx, const route& r) {
     const registry::principal* who = ctx.who.user.get();
     const auto act = registry::action_for_route(http::to_string(ctx.req.method()), r.pattern);
     if (!act) {
-        // Security REST API routes: their handlers apply the Security plugin's own admin check.
-        return {};
+        // Security REST API routes: their handlers apply the Security plugin's own admin check. Anything else
+        // without an action name fails closed (a unit test keeps the table complete).
+        const bool self_checked = r.pattern.starts_with("/_plugins/_security/") ||
+                                  r.pattern.starts_with("/_opendistro/_security/") || r.pattern.starts_with("/_security/");
+        if (self_checked || who == nullptr || registry::is_admin(*who)) {
+            return {};
+        }
+        return registry::error{
+            registry::errc::security_forbidden,
+            "no permissions for [" + std::string(r.pattern) + "] and " + registry::user_to_string(*who)};
     }
     std::shared_ptr<const registry::identity_state> identity;
     registry::decide_options opts;

@@ -127,4 +127,7 @@ awaitable<http_response> handle_inference_delete(request_context&);
 awaitable<http_response> handle_inference_infer(request_context&);
 awaitable<http_response> handle_inference_stream(request_context&);
 
+// Key management (kek.cpp)
+awaitable<http_response> handle_kek_rotate(request_context&);
+
 }  // namespace modelrelay::server::handlers

@@ -192,7 +192,7 @@ awaitable<std::variant<json::object, openai::api_error>> call_upstream(
     if (auto t = settings.check_trusted_endpoint(call.url); !t) {
         co_return openai::from_error(t.error());
     }
-    const auto options = options_of(ready.deployed->connector->client_config, settings.max_json_size());
+    const auto options = options_of(*ready.deployed->connector, settings.max_json_size());
     const auto guard = guard_of(ctx.app, settings);
     const auto req = to_request(call);
     auto res = co_await ctx.app.upstream->send(req, options, guard);
@@ -324,8 +324,7 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
     if (include_usage) {
         add_stream_options(call.body);
     }
-    const auto options =
-        options_of(ready.deployed->connector->client_config, ready.snap->settings->max_json_size());
+    const auto options = options_of(*ready.deployed->connector, ready.snap->settings->max_json_size());
     auto relay = std::make_shared<openai::chunk_relay>(defaults, include_usage);
     sse_relay_hooks hooks;
     hooks.on_event = [relay](const upstream::sse_event& ev, std::string& out) {

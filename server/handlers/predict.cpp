@@ -39,7 +39,7 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
         co_return fail(ctx, plan.error());
     }
     const auto& settings = *ready->snap->settings;
-    const auto options = options_of(deployed->connector->client_config, settings.max_json_size());
+    const auto options = options_of(*deployed->connector, settings.max_json_size());
     const auto guard = guard_of(ctx.app, settings);
     std::vector<json::object> elements;
     elements.reserve(plan->calls.size());

@@ -207,7 +207,7 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
     req.url = std::move(call.url);
     req.headers = std::move(call.headers);
     req.body = std::move(call.body);
-    const auto options = options_of(connector.client_config, ready->snap->settings->max_json_size());
+    const auto options = options_of(connector, ready->snap->settings->max_json_size());
 
     sse_relay_hooks hooks;
     hooks.on_event = on_openai_event;

@@ -34,8 +34,8 @@ constexpr std::array<v4_range, 22> v4_table{{
     {v4(172, 16, 0, 0), 12, address_kind::private_network},   // RFC 1918
     {v4(192, 168, 0, 0), 16, address_kind::private_network},  // RFC 1918
     {v4(127, 0, 0, 0), 8, address_kind::private_network},     // loopback
-    {v4(100, 64, 0, 0), 10, address_kind::private_network},   // CGNAT (also Tailscale)
     // Never a legitimate model endpoint.
+    {v4(100, 64, 0, 0), 10, address_kind::always_blocked},    // CGNAT: the carrier's, not ours (R19)
     {v4(0, 0, 0, 0), 8, address_kind::always_blocked},        // "this network"; 0.0.0.0 reaches loopback
     {v4(169, 254, 0, 0), 16, address_kind::always_blocked},   // link-local, IMDS 169.254.169.254
     {v4(192, 0, 0, 0), 24, address_kind::always_blocked},     // IETF protocol assignments
@@ -132,11 +132,11 @@ address_kind classify_v6(const ip::address_v6& a6) {
     if (b == ec2_metadata) {
         return address_kind::always_blocked;
     }
-    if (in_prefix(b, ula, 7) || in_prefix(b, site_local, 10)) {
+    if (in_prefix(b, ula, 7)) {
         return address_kind::private_network;
     }
-    if (in_prefix(b, link_local, 10) || in_prefix(b, multicast, 8)) {
-        return address_kind::always_blocked;
+    if (in_prefix(b, link_local, 10) || in_prefix(b, site_local, 10) || in_prefix(b, multicast, 8)) {
+        return address_kind::always_blocked;  // fec0::/10: deprecated site-local, not opened by R19
     }
     if (in_prefix(b, teredo, 32)) {
         // Teredo: server IPv4 in bits 32-63, client IPv4 obfuscated (inverted) in the low 32 bits.
@@ -260,12 +260,35 @@ bool is_numeric_label(std::string_view label) {
            });
 }
 
-bool is_self(const ip::address& a, unsigned short port, const guard_policy& policy) {
+// ::ffff:a.b.c.d reaches an IPv4 listener on a dual-stack socket: compare it as a.b.c.d.
+ip::address unmapped(const ip::address& a) {
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+        return ip::make_address_v4(ip::v4_mapped, a.to_v6());
+    }
+    if (a.is_v6() && a.to_v6().scope_id() != 0) {
+        auto v6 = a.to_v6();
+        v6.scope_id(0);
+        return v6;
+    }
+    return a;
+}
+
+// `local` is the connected socket's own address when known: a listener on 0.0.0.0 / :: is reached
+// through every address of this host, and a connection whose peer is its own local address is one.
+bool is_self(
+    const ip::address& a, unsigned short port, const guard_policy& policy, const ip::address* local = nullptr
+) {
+    const ip::address target = unmapped(a);
     for (const auto& ep : policy.self_endpoints) {
         if (ep.port() != port) {
             continue;
         }
-        if (ep.address() == a || (ep.address().is_unspecified() && a.is_loopback())) {
+        const ip::address listener = unmapped(ep.address());
+        if (listener == target) {
+            return true;
+        }
+        if (listener.is_unspecified() && (target.is_loopback() || target.is_unspecified() ||
+                                          (local != nullptr && unmapped(*local) == target))) {
             return true;
         }
     }
@@ -356,6 +379,20 @@ registry::result<void> check_address(
         return registry::illegal_argument(std::string(private_endpoint_message));
     }
     return {};
+}
+
+registry::result<void> check_connected(
+    std::string_view host,
+    std::string_view url,
+    const ip::tcp::endpoint& remote,
+    const ip::tcp::endpoint& local,
+    const guard_policy& policy
+) {
+    const ip::address local_address = local.address();
+    if (is_self(remote.address(), remote.port(), policy, &local_address)) {
+        return registry::illegal_argument(std::string(private_ip_message) + std::string(host));
+    }
+    return check_address(host, url, remote.address(), remote.port(), policy);
 }
 
 registry::result<void> check_host_name(std::string_view host, const guard_policy& policy) {

@@ -5,13 +5,13 @@
 // never by string, after unwrapping every IPv6 form that embeds an IPv4 address.
 //
 // Two tiers of "not public":
-//   - private_network: opened by `connector.private_ip_enabled` (RFC 1918, loopback 127/8 and ::1,
-//     CGNAT 100.64/10, IPv6 ULA fc00::/7, old site-local fec0::/10) - what a self-hosted LLM lives on;
-//   - always_blocked: refused even when private IPs are enabled (security.md R19): 0/8 and ::,
-//     link-local 169.254/16 and fe80::/10 (cloud metadata), multicast, broadcast, 240/4, documentation,
-//     benchmarking and IETF ranges, NAT64 local-use, anything outside 2000::/3 that is not listed, the
-//     known metadata addresses (100.100.100.200, 168.63.129.16, fd00:ec2::254) and modelrelay's own
-//     listeners.
+//   - private_network: opened by `connector.private_ip_enabled` - exactly RFC 1918, loopback 127/8 and
+//     ::1, and IPv6 ULA fc00::/7 (security.md R19), what a self-hosted LLM lives on;
+//   - always_blocked: refused even when private IPs are enabled (R19): 0/8 and ::, link-local
+//     169.254/16 and fe80::/10 (cloud metadata), CGNAT 100.64/10, old site-local fec0::/10, multicast,
+//     broadcast, 240/4, documentation, benchmarking and IETF ranges, NAT64 local-use, anything outside
+//     2000::/3 that is not listed, the known metadata addresses (100.100.100.200, 168.63.129.16,
+//     fd00:ec2::254) and modelrelay's own listeners.
 // ml-commons itself, with private IPs enabled, allows everything; modelrelay is deliberately stricter.
 //
 // Host spellings: IPv4 literals are parsed the way glibc inet_aton (and so getaddrinfo) would, so
@@ -51,8 +51,9 @@ struct guard_policy {
     // is reached with private IPs enabled; false → `Connector URL is not matching the trusted connector
     // private endpoint regex`. Empty function = no allowlist configured.
     std::function<bool(std::string_view url)> private_endpoint_trusted;
-    // modelrelay's own listeners (never call ourselves). Not owned: must outlive the request. An
-    // unspecified listener address (0.0.0.0 / ::) matches any loopback address with that port.
+    // modelrelay's own listeners (never call ourselves). Not owned: must outlive the request. IPv4-mapped
+    // forms match their IPv4 address; an unspecified listener address (0.0.0.0 / ::) matches any loopback
+    // address with that port, and (after connect, check_connected) any address of this host.
     std::span<const boost::asio::ip::tcp::endpoint> self_endpoints;
 };
 
@@ -89,6 +90,17 @@ registry::result<void> check_address(
     std::string_view url,
     const boost::asio::ip::address& a,
     unsigned short port,
+    const guard_policy& policy
+);
+
+// The decision on the address a socket actually connected to: check_address, plus the own-listener check
+// that needs the socket's local address (a listener on 0.0.0.0 / :: is reached through any address of
+// this host; the peer being our own local address on a listener port means we called ourselves).
+registry::result<void> check_connected(
+    std::string_view host,
+    std::string_view url,
+    const boost::asio::ip::tcp::endpoint& remote,
+    const boost::asio::ip::tcp::endpoint& local,
     const guard_policy& policy
 );
 

@@ -125,6 +125,18 @@ std::string io_cause(const boost::system::error_code& ec, std::string_view timeo
     return ec.message();
 }
 
+// An error from the TLS library on an established connection. In TLS 1.3 the server judges the client
+// certificate after the client's side of the handshake is done, so its verdict (an alert such as
+// "certificate required" or "unknown ca") arrives with the first read: on a connection that never
+// completed an exchange that is still the handshake failing, and is reported as such.
+std::string tls_io_cause(const boost::system::error_code& ec, const connection& c) {
+    return (c.uses == 0 ? "TLS handshake failed: " : "TLS error: ") + ec.message();
+}
+
+bool is_tls_library_error(const boost::system::error_code& ec) {
+    return ec.category() == asio::error::get_ssl_category();
+}
+
 std::string tls_failure_cause(const boost::system::error_code& ec, SSL* ssl) {
     if (ec.category() == asio::error::get_ssl_category() &&
         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
@@ -222,7 +234,9 @@ awaitable<registry::result<void>> write_request(
     auto [ec, n] = co_await http::async_write(s, msg, use_tuple);
     if (ec) {
         prog.stale = is_closed_error(ec);
-        co_return transport_error(io_cause(ec, "Write timed out", b->by_deadline));
+        co_return transport_error(
+            is_tls_library_error(ec) ? tls_io_cause(ec, c) : io_cause(ec, "Write timed out", b->by_deadline)
+        );
     }
     co_return registry::result<void>{};
 }
@@ -260,7 +274,9 @@ awaitable<registry::result<void>> read_step(
     }
     if (ec) {
         prog.stale = !prog.received_any && is_closed_error(ec);
-        co_return transport_error(io_cause(ec, "Read timed out", b->by_deadline));
+        co_return transport_error(
+            is_tls_library_error(ec) ? tls_io_cause(ec, c) : io_cause(ec, "Read timed out", b->by_deadline)
+        );
     }
     co_return registry::result<void>{};
 }
@@ -407,11 +423,17 @@ awaitable<registry::result<std::unique_ptr<connection>>> connect_new(
     const client_options& o,
     const guard_policy& guard,
     steady::time_point deadline,
-    ssl::context& ctx
+    ssl::context& process_ctx,
+    const resolve_function& resolver
 ) {
     std::vector<tcp::endpoint> endpoints;
     if (u.literal) {
         endpoints.emplace_back(*u.literal, u.port);
+    } else if (resolver) {
+        endpoints = resolver(u.canonical, u.port);
+        if (endpoints.empty()) {
+            co_return transport_error("Unknown host: " + u.host);
+        }
     } else {
         const auto b = budget(o.connect_timeout, deadline);
         if (!b) {
@@ -467,23 +489,30 @@ awaitable<registry::result<std::unique_ptr<connection>>> connect_new(
     }
     boost::system::error_code ec;
     conn->remote = conn->plain->socket().remote_endpoint(ec);
+    const auto local = ec ? tcp::endpoint{} : conn->plain->socket().local_endpoint(ec);
     if (ec) {
         co_return transport_error(ec.message());
     }
-    if (auto ok = check_address(u.host, url, conn->remote.address(), conn->remote.port(), guard); !ok) {
+    if (auto ok = check_connected(u.host, url, conn->remote, local, guard); !ok) {
         co_return ok.error();
     }
     conn->plain->socket().set_option(tcp::no_delay(true), ec);
 
     if (u.tls) {
-        conn->tls.emplace(std::move(*conn->plain), ctx);
+        conn->tls.emplace(std::move(*conn->plain), o.tls ? o.tls->context() : process_ctx);
         conn->plain.reset();
         SSL* native = conn->tls->native_handle();
         if (!u.literal) {
-            SSL_set_tlsext_host_name(native, u.canonical.c_str());  // SNI is for names only (RFC 6066)
+            // SNI is for names only (RFC 6066), and sent whatever the verification mode.
+            SSL_set_tlsext_host_name(native, u.canonical.c_str());
         }
-        if (o.skip_ssl_verification) {
+        const auto mode = o.skip_ssl_verification ? registry::tls_verification::none
+                          : o.tls                 ? o.tls->verification()
+                                                  : registry::tls_verification::full;
+        if (mode == registry::tls_verification::none) {
             conn->tls->set_verify_mode(ssl::verify_none);
+        } else if (mode == registry::tls_verification::certificate) {
+            conn->tls->set_verify_mode(ssl::verify_peer);  // the chain only: no host name check
         } else {
             conn->tls->set_verify_mode(ssl::verify_peer);
             // OpenSSL's own host check (same X509_check_host / X509_check_ip as asio's
@@ -567,7 +596,8 @@ struct client::impl {
             co_return transport_error(deadline_cause);
         }
         // Named, not a temporary inside `co_return co_await` (gcc 12 destroys such temporaries twice).
-        const pool_key key{u.tls, u.canonical, u.port, u.tls && o.skip_ssl_verification};
+        const pool_key key{
+            u.tls, u.canonical, u.port, u.tls && o.skip_ssl_verification, u.tls && o.tls ? o.tls->id() : 0};
         auto lease = co_await connections.acquire(key, o.max_connection, b->limit);
         co_return lease;
     }
@@ -591,7 +621,7 @@ struct client::impl {
         }
         auto strand = asio::make_strand(io);
         auto made = co_await asio::co_spawn(
-            strand, connect_new(strand, u, url, o, guard, deadline, ctx), asio::use_awaitable
+            strand, connect_new(strand, u, url, o, guard, deadline, ctx, cfg.resolver), asio::use_awaitable
         );
         if (!made) {
             co_return made.error();

@@ -9,7 +9,8 @@
 //      than connect_timeout → 429, pool.hpp);
 //   3. for a new connection: resolve once, vet EVERY resolved address with the SSRF guard, connect only
 //      to vetted addresses, re-check the address actually connected to, then TLS (SNI, chain and host
-//      name verification against the system store + optional extra CA file);
+//      name verification against the system store + optional extra CA file, or the connector's own
+//      context from client_options::tls: its trust anchors, client certificate and verification mode);
 //      for a pooled connection: re-check its address against the current policy;
 //   4. write the request and read the response with an idle-read timeout between bytes and a total
 //      deadline, capping the body; a pooled connection that turns out stale (closed before any response
@@ -24,7 +25,9 @@
 //   - transport failure: {errc::upstream_status, "Error communicating with remote model: <cause>", 500},
 //     causes include `Connection refused`, `Connect timed out`, `Read timed out`, `Write timed out`,
 //     `Request deadline exceeded`, `Connection reset`, `Unknown host <h>`,
-//     `TLS handshake failed: certificate verify failed (<openssl reason>)`;
+//     `TLS handshake failed: certificate verify failed (<openssl reason>)`, and the server's TLS 1.3
+//     verdict on our client certificate, which arrives with the first read:
+//     `TLS handshake failed: tlsv13 alert certificate required (SSL routines)`;
 //   - pool exhaustion: {errc::too_many_requests, acquire_timeout_message} (429);
 //   - SSRF / URL refusals: 400 illegal_argument with the ml-commons texts (address_guard.hpp, url.hpp);
 //   - body over max_response_bytes: 400 illegal_argument
@@ -58,12 +61,14 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/verb.hpp>
 
 #include "registry/error.hpp"
 #include "server/upstream/address_guard.hpp"
 #include "server/upstream/pool.hpp"
 #include "server/upstream/retry_policy.hpp"
+#include "server/upstream/tls_identity.hpp"
 
 namespace modelrelay::server::upstream {
 
@@ -71,6 +76,12 @@ using header_list = std::vector<std::pair<std::string, std::string>>;
 
 // Case-insensitive lookup; empty view when absent.
 std::string_view find_header(const header_list& headers, std::string_view name);
+
+// Test seam replacing getaddrinfo: the answers for (host, port), in order. Runs on the connection's
+// strand and must not block. Its answers are vetted by the SSRF guard exactly like DNS answers; an error
+// or an empty list is reported as `Unknown host`.
+using resolve_function =
+    std::function<std::vector<boost::asio::ip::tcp::endpoint>(std::string_view host, unsigned short port)>;
 
 // Process-wide settings, fixed at construction.
 struct client_config {
@@ -80,6 +91,7 @@ struct client_config {
     std::chrono::milliseconds idle_connection_ttl{std::chrono::seconds(55)};
     std::string user_agent = "modelrelay";     // sent unless the request sets User-Agent
     std::size_t max_header_bytes = 64 * 1024;  // upstream response header limit
+    resolve_function resolver;                 // empty: the system resolver (see resolve_function)
 };
 
 // The connector's client_config (ml-commons.md §2.3), converted to durations by the caller.
@@ -92,8 +104,10 @@ struct client_options {
     int max_retry_times = 0;                                            // 0 none, -1 unlimited
     std::chrono::milliseconds retry_backoff{200};                       // retry_backoff_millis
     std::chrono::milliseconds retry_timeout{std::chrono::seconds(30)};  // retry_timeout_seconds
-    bool skip_ssl_verification = false;
+    bool skip_ssl_verification = false;            // wins over tls->verification(): no verification at all
     std::size_t max_response_bytes = 100'000'000;  // ml-commons max_json_size; 0 = unlimited
+    // The connector's client_config.tls context (modelrelay extension); null: the process-wide context.
+    std::shared_ptr<const tls_identity> tls;
 };
 
 struct request {

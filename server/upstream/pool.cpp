@@ -35,6 +35,7 @@ std::size_t pool_key_hash::operator()(const pool_key& k) const {
     boost::hash_combine(h, k.port);
     boost::hash_combine(h, k.tls);
     boost::hash_combine(h, k.skip_verification);
+    boost::hash_combine(h, k.tls_identity);
     return h;
 }
 

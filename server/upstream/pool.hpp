@@ -1,7 +1,7 @@
 // File: pool.hpp
-// Keep-alive pool of upstream connections, keyed by (scheme, host, port, TLS verification), bounded per
-// key by the connector's `max_connection` (idle plus in use). A request that finds the key at its bound
-// waits for a slot, and fails with the ml-commons pool-exhaustion error (429) when the wait exceeds its
+// Keep-alive pool of upstream connections, keyed by (scheme, host, port, TLS verification, TLS identity),
+// bounded per key by the connector's `max_connection` (idle plus in use). A request that finds the key at its
+// bound waits for a slot, and fails with the ml-commons pool-exhaustion error (429) when the wait exceeds its
 // timeout. Idle connections are reused most-recent-first and dropped after `idle_ttl`.
 //
 // @par Thread safety
@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -35,6 +36,9 @@ struct pool_key {
     std::string host;  // canonical host (lower-case name or canonical IP text)
     unsigned short port = 0;
     bool skip_verification = false;
+    // tls_identity::id() of the connector's own TLS context (0: the process-wide one), so connections
+    // made with different client certificates or trust settings are never shared.
+    std::uint64_t tls_identity = 0;
     friend bool operator==(const pool_key&, const pool_key&) = default;
 };
 

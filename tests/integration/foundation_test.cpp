@@ -431,20 +431,24 @@ TEST_F(foundation, credentials_never_reach_disk_or_log_in_clear) {
     scan();
     server_->stop();
     scan();
-    auto key_mode = std::filesystem::status(data_ / "master.key").permissions();
-    EXPECT_EQ(
-        key_mode & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
-        std::filesystem::perms::none
-    );
+    // The key-encryption key is readable by its owner only, and nothing else holds key material.
+    EXPECT_EQ(std::filesystem::status(data_ / "kek.key").permissions(), std::filesystem::perms::owner_read);
+    EXPECT_FALSE(std::filesystem::exists(data_ / "master.key"));
 }
 
-TEST_F(foundation, wrong_master_key_refuses_to_start_and_destroys_nothing) {
+TEST_F(foundation, wrong_kek_refuses_to_start_and_destroys_nothing) {
     ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
     ASSERT_EQ(c().post("/_plugins/_ml/connectors/_create", seed_step3).status, 200);
     server_->stop();
-    server_process wrong(data_, {{"MODELRELAY_MASTER_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}});
+    const auto other = tmp_.path() / "other.kek";
+    {
+        std::ofstream out(other, std::ios::binary);
+        out << std::string(32, 'A');
+    }
+    std::filesystem::permissions(other, std::filesystem::perms::owner_read);
+    server_process wrong(data_, {{"MODELRELAY_KEK_FILE", other.string()}});
     EXPECT_NE(wrong.start_expect_failure(), 0);
-    EXPECT_NE(wrong.log().find("master key"), std::string::npos) << wrong.log();
+    EXPECT_NE(wrong.log().find("key-encryption key"), std::string::npos) << wrong.log();
     server_->start();
     client_ = std::make_unique<http_client>(server_->port());
     auto q = c().post("/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})");

@@ -23,6 +23,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "tests/support/test_ca.hpp"
 
@@ -367,13 +369,33 @@ struct fake_upstream::impl {
     std::optional<asio::ssl::context> tls;
     tcp::acceptor acceptor{ioc};
 
+    struct tls_peer {
+        std::string server_name;
+        std::string client_subject;
+    };
     template <class Stream>
-    static awaitable<void> serve(fake_upstream& self, Stream& stream, tcp::socket& raw, std::size_t id);
+    static awaitable<void> serve(
+        fake_upstream& self, Stream& stream, tcp::socket& raw, std::size_t id, const tls_peer& peer
+    );
     static awaitable<void> session(fake_upstream& self, impl& im, tcp::socket sock, std::size_t id);
     static awaitable<void> accept_loop(fake_upstream& self, impl& im);
 };
 
 namespace {
+
+int accept_server_name(SSL*, int*, void*) {
+    return SSL_TLSEXT_ERR_OK;
+}
+
+std::string rfc2253(X509_NAME* name) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio, &data);
+    std::string out(data, static_cast<std::size_t>(n));
+    BIO_free(bio);
+    return out;
+}
 
 // Counts the connection as closed however the session coroutine ends (including io_context teardown).
 struct close_counter {
@@ -397,7 +419,7 @@ void apply_headers(Fields& res, const fake_reply& reply, bool has_body) {
 
 template <class Stream>
 awaitable<void> fake_upstream::impl::serve(
-    fake_upstream& self, Stream& stream, tcp::socket& raw, std::size_t id
+    fake_upstream& self, Stream& stream, tcp::socket& raw, std::size_t id, const tls_peer& peer
 ) {
     beast::flat_buffer buffer;
     while (true) {
@@ -417,6 +439,8 @@ awaitable<void> fake_upstream::impl::serve(
         rec.body = req.body();
         rec.connection_id = id;
         rec.received_at = std::chrono::steady_clock::now();
+        rec.tls_server_name = peer.server_name;
+        rec.client_cert_subject = peer.client_subject;
         const bool request_keep_alive = req.keep_alive();
         const unsigned version = req.version();
         fake_reply reply = self.choose(rec);
@@ -509,12 +533,22 @@ awaitable<void> fake_upstream::impl::session(
         beast::ssl_stream<beast::tcp_stream> stream(std::move(sock), *im.tls);
         auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
         if (ec) {
+            self.on_handshake_failure();
             co_return;
         }
-        co_await serve(self, stream, beast::get_lowest_layer(stream).socket(), id);
+        tls_peer peer;
+        SSL* ssl = stream.native_handle();
+        if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) {
+            peer.server_name = sni;
+        }
+        if (X509* cert = SSL_get0_peer_certificate(ssl)) {
+            peer.client_subject = rfc2253(X509_get_subject_name(cert));
+        }
+        co_await serve(self, stream, beast::get_lowest_layer(stream).socket(), id, peer);
     } else {
         beast::tcp_stream stream(std::move(sock));
-        co_await serve(self, stream, stream.socket(), id);
+        const tls_peer none;  // named: gcc 12 destroys temporaries inside co_await expressions twice
+        co_await serve(self, stream, stream.socket(), id, none);
     }
 }
 
@@ -544,6 +578,15 @@ fake_upstream::fake_upstream(fake_upstream_options options)
         impl_->tls.emplace(asio::ssl::context::tls_server);
         impl_->tls->use_certificate_chain(asio::buffer(cert.cert_pem));
         impl_->tls->use_private_key(asio::buffer(cert.key_pem), asio::ssl::context::pem);
+        // Acknowledge SNI so SSL_get_servername reports what the client sent, in TLS 1.2 too.
+        SSL_CTX_set_tlsext_servername_callback(impl_->tls->native_handle(), accept_server_name);
+        if (options_.client_ca_pem) {
+            impl_->tls->add_certificate_authority(asio::buffer(*options_.client_ca_pem));
+            impl_->tls->set_verify_mode(
+                asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert |
+                asio::ssl::verify_client_once
+            );
+        }
     }
     const tcp::endpoint ep(asio::ip::make_address(options_.address), 0);
     impl_->acceptor.open(ep.protocol());
@@ -679,6 +722,17 @@ std::optional<recorded_request> fake_upstream::last_request() const {
         return std::nullopt;
     }
     return requests_.back();
+}
+
+void fake_upstream::on_handshake_failure() {
+    std::lock_guard lock(mutex_);
+    ++handshake_failures_;
+    changed_.notify_all();
+}
+
+std::size_t fake_upstream::handshake_failure_count() const {
+    std::lock_guard lock(mutex_);
+    return handshake_failures_;
 }
 
 std::size_t fake_upstream::connection_count() const {

@@ -1,9 +1,10 @@
 // File: fake_upstream.hpp
 // A scriptable stand-in for a remote model server (OpenAI protocol by default), for integration tests
 // (style.md §3.10 rule 10: userver SimpleServer, Envoy FakeUpstream). It listens on 127.0.0.1 port 0 on
-// its own thread, speaks HTTP/1.1 with keep-alive, optionally over TLS with a certificate from test_ca,
-// records every request, and answers either with the OpenAI defaults or with scripted replies, including
-// faults (delays, resets, closes, oversized or non-JSON bodies, SSE with pacing).
+// its own thread, speaks HTTP/1.1 with keep-alive, optionally over TLS with a certificate from test_ca
+// (and optionally requiring a client certificate: mutual TLS), records every request (with the SNI and
+// client certificate subject of its connection), and answers either with the OpenAI defaults or with scripted
+// replies, including faults (delays, resets, closes, oversized or non-JSON bodies, SSE with pacing).
 //
 // Typical use:
 //   modelrelay::test::fake_upstream up;                                   // http://127.0.0.1:<port>
@@ -56,6 +57,8 @@ struct recorded_request {
     std::string body;
     std::size_t connection_id = 0;  // 1 for the first accepted connection, 2 for the next, ...
     std::chrono::steady_clock::time_point received_at;
+    std::string tls_server_name;      // SNI the client sent ("" for plain HTTP or none)
+    std::string client_cert_subject;  // RFC 2253 subject of the verified client certificate, or ""
 
     std::string_view header(std::string_view name) const;  // case-insensitive; "" when absent
     std::string_view path() const;                         // target without the query
@@ -112,12 +115,23 @@ struct fake_upstream_options {
     std::optional<issued_cert> certificate;  // another server certificate (e.g. for a name mismatch)
     std::string address = "127.0.0.1";       // "::1" for an IPv6 listener
     bool openai_defaults = true;             // false: unmatched requests get 404
+    // Mutual TLS: when set, every handshake must present a client certificate that chains to this CA
+    // (PEM); otherwise the handshake fails and no request is read (handshake_failure_count()).
+    std::optional<std::string> client_ca_pem;
 
     // HTTPS with the localhost certificate, or with `cert`.
     static fake_upstream_options https(std::optional<issued_cert> cert = std::nullopt) {
         fake_upstream_options o;
         o.tls = true;
         o.certificate = std::move(cert);
+        return o;
+    }
+    // HTTPS that requires a client certificate signed by `client_ca_pem`.
+    static fake_upstream_options mutual_tls(
+        std::string client_ca_pem, std::optional<issued_cert> cert = std::nullopt
+    ) {
+        fake_upstream_options o = https(std::move(cert));
+        o.client_ca_pem = std::move(client_ca_pem);
         return o;
     }
 };
@@ -150,6 +164,7 @@ public:
     std::size_t connection_count() const;         // accepted so far
     std::size_t closed_connection_count() const;  // ended so far (either side)
     std::size_t open_connection_count() const { return connection_count() - closed_connection_count(); }
+    std::size_t handshake_failure_count() const;  // TLS handshakes that failed (e.g. no client cert)
     void clear_requests();
 
     bool wait_for_requests(std::size_t n, std::chrono::milliseconds timeout = 5s) const;
@@ -163,6 +178,7 @@ private:
     fake_reply choose(const recorded_request& r);
     std::size_t on_accept();
     void on_close();
+    void on_handshake_failure();
     void on_request(recorded_request r);
 
     fake_upstream_options options_;
@@ -173,6 +189,7 @@ private:
     std::vector<recorded_request> requests_;
     std::size_t accepted_ = 0;
     std::size_t closed_ = 0;
+    std::size_t handshake_failures_ = 0;
     std::vector<std::pair<std::string, fake_reply>> path_queue_;
     std::vector<fake_reply> any_queue_;
     std::vector<std::pair<std::string, fake_reply>> routes_;

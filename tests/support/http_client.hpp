@@ -1,9 +1,7 @@
 // File: http_client.hpp
 // A blocking HTTP/1.1 client for tests: one keep-alive connection to 127.0.0.1:port, raw access to status,
-// headers and body, and JSON helpers.
+// headers and body, and JSON helpers. Plain HTTP, or HTTPS with an optional client certificate.
 #pragma once
-
-#include <boost/json/value.hpp>
 
 #include <cstdint>
 #include <map>
@@ -12,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <boost/json/value.hpp>
 
 namespace modelrelay::test {
 
@@ -24,10 +24,29 @@ struct http_result {
     std::string header(std::string_view name) const;
 };
 
+// HTTPS: the server certificate must verify against `ca_file` for `server_name`.
+struct tls_client_options {
+    std::string ca_file;
+    std::string cert_file;  // client certificate chain (PEM), sent as it is; none when empty
+    std::string key_file;
+    std::string server_name = "localhost";  // SNI and the name checked in the server certificate
+    int min_version = 0;                    // e.g. TLS1_2_VERSION; 0: the library's default
+    int max_version = 0;                    // below TLS 1.2 also lowers the client's security level
+};
+
 class http_client {
 public:
     explicit http_client(std::uint16_t port);
+    http_client(std::uint16_t port, tls_client_options tls);
     ~http_client();
+
+    // Connects now (TCP, then the TLS handshake); throws std::runtime_error with the reason on failure.
+    // request() connects on demand, so this is only needed to observe the handshake itself.
+    void connect();
+    // The negotiated protocol ("TLSv1.3"); "" when not connected or plain.
+    std::string tls_version() const;
+    // Connections opened so far (1 while keep-alive holds).
+    std::size_t connects() const { return connects_; }
 
     http_result request(
         std::string_view method,
@@ -47,6 +66,8 @@ private:
     struct impl;
     std::unique_ptr<impl> impl_;
     std::uint16_t port_;
+    std::optional<tls_client_options> tls_;
+    std::size_t connects_ = 0;
 };
 
 }  // namespace modelrelay::test

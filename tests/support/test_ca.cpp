@@ -55,7 +55,14 @@ void add_ext(X509* cert, X509* issuer, int nid, const std::string& value) {
     X509_EXTENSION_free(ext);
 }
 
-x509_ptr new_cert(EVP_PKEY* subject_key, const std::string& common_name, X509* issuer, EVP_PKEY* issuer_key) {
+// `subject` empty: O=modelrelay tests, CN=<common_name>.
+x509_ptr new_cert(
+    EVP_PKEY* subject_key,
+    const std::string& common_name,
+    X509* issuer,
+    EVP_PKEY* issuer_key,
+    const std::vector<subject_part>& subject = {}
+) {
     x509_ptr cert(X509_new());
     check(cert != nullptr, "X509_new");
     X509_set_version(cert.get(), 2);
@@ -69,12 +76,28 @@ x509_ptr new_cert(EVP_PKEY* subject_key, const std::string& common_name, X509* i
     X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 3600);
     X509_set_pubkey(cert.get(), subject_key);
     X509_NAME* name = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(
-        name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("modelrelay tests"), -1, -1, 0
-    );
-    X509_NAME_add_entry_by_txt(
-        name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0
-    );
+    if (subject.empty()) {
+        X509_NAME_add_entry_by_txt(
+            name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("modelrelay tests"), -1, -1, 0
+        );
+        X509_NAME_add_entry_by_txt(
+            name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0
+        );
+    }
+    for (const auto& part : subject) {
+        check(
+            X509_NAME_add_entry_by_txt(
+                name,
+                part.type.c_str(),
+                MBSTRING_UTF8,
+                reinterpret_cast<const unsigned char*>(part.value.c_str()),
+                -1,
+                -1,
+                part.joins_previous ? -1 : 0
+            ) == 1,
+            "X509_NAME_add_entry_by_txt"
+        );
+    }
     X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer) : name);
     X509* effective_issuer = issuer ? issuer : cert.get();
     add_ext(cert.get(), effective_issuer, NID_subject_key_identifier, "hash");
@@ -125,6 +148,10 @@ const test_ca& test_ca::instance() {
     return ca;
 }
 
+std::unique_ptr<test_ca> test_ca::create_separate() {
+    return std::unique_ptr<test_ca>(new test_ca());
+}
+
 test_ca::test_ca() {
     std::string pattern = (std::filesystem::temp_directory_path() / "modelrelay-test-ca-XXXXXX").string();
     check(mkdtemp(pattern.data()) != nullptr, "mkdtemp");
@@ -173,12 +200,64 @@ issued_cert test_ca::issue(
     }
     sign(cert.get(), ca_key);
 
+    return finish(cert.get(), key.get(), "server");
+}
+
+issued_cert test_ca::issue_client(const std::string& common_name) const {
+    auto* ca_cert = static_cast<X509*>(ca_cert_);
+    auto* ca_key = static_cast<EVP_PKEY*>(ca_key_);
+    pkey_ptr key = new_key();
+    x509_ptr cert = new_cert(key.get(), common_name, ca_cert, ca_key);
+    add_ext(cert.get(), ca_cert, NID_basic_constraints, "critical,CA:FALSE");
+    add_ext(cert.get(), ca_cert, NID_key_usage, "critical,digitalSignature");
+    add_ext(cert.get(), ca_cert, NID_ext_key_usage, "clientAuth");
+    sign(cert.get(), ca_key);
+    return finish(cert.get(), key.get(), "client");
+}
+
+issued_cert test_ca::finish(void* cert, void* key, const char* kind) const {
+    issued_cert out;
+    out.cert_pem = to_pem(static_cast<X509*>(cert)) + ca_pem_;
+    out.key_pem = to_pem(static_cast<EVP_PKEY*>(key));
+    const int n = ++issued_count;
+    out.cert_file = dir_ + "/" + kind + "-" + std::to_string(n) + ".pem";
+    out.key_file = dir_ + "/" + kind + "-" + std::to_string(n) + ".key";
+    write_file(out.cert_file, out.cert_pem);
+    write_file(out.key_file, out.key_pem);
+    return out;
+}
+
+issued_cert test_ca::issue_client(
+    const std::vector<subject_part>& subject, const std::vector<std::string>& emails
+) const {
+    auto* ca_cert = static_cast<X509*>(ca_cert_);
+    auto* ca_key = static_cast<EVP_PKEY*>(ca_key_);
+    pkey_ptr key = new_key();
+    x509_ptr cert = new_cert(
+        key.get(),
+        "",
+        ca_cert,
+        ca_key,
+        subject.empty() ? std::vector<subject_part>{{"CN", "client"}} : subject
+    );
+    add_ext(cert.get(), ca_cert, NID_basic_constraints, "critical,CA:FALSE");
+    add_ext(cert.get(), ca_cert, NID_key_usage, "critical,digitalSignature");
+    add_ext(cert.get(), ca_cert, NID_ext_key_usage, "clientAuth");
+    std::string san;
+    for (const auto& e : emails) {
+        san += (san.empty() ? "" : ",") + std::string("email:") + e;
+    }
+    if (!san.empty()) {
+        add_ext(cert.get(), ca_cert, NID_subject_alt_name, san);
+    }
+    sign(cert.get(), ca_key);
+
     issued_cert out;
     out.cert_pem = to_pem(cert.get()) + ca_pem_;
     out.key_pem = to_pem(key.get());
     const int n = ++issued_count;
-    out.cert_file = dir_ + "/server-" + std::to_string(n) + ".pem";
-    out.key_file = dir_ + "/server-" + std::to_string(n) + ".key";
+    out.cert_file = dir_ + "/client-" + std::to_string(n) + ".pem";
+    out.key_file = dir_ + "/client-" + std::to_string(n) + ".key";
     write_file(out.cert_file, out.cert_pem);
     write_file(out.key_file, out.key_pem);
     return out;

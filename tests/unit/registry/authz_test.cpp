@@ -613,7 +613,7 @@ TEST(AuthzPrivileges, BuiltInRoles) {
         {action::cluster_health, true, false},       {action::cluster_main, true, false},
         {action::inference_run, true, false},        {action::inference_get, true, true},
         {action::inference_put, true, false},        {action::inference_update, true, false},
-        {action::inference_delete, true, false},
+        {action::inference_delete, true, false},     {action::kek_rotate, false, false},  // all_access only
     };
     const role_table& roles = builtin_roles();
     const std::vector<std::string> full{"ml_full_access"}, read{"ml_read_access"}, ro{"ml_readonly_access"},
@@ -627,7 +627,7 @@ TEST(AuthzPrivileges, BuiltInRoles) {
         EXPECT_FALSE(roles.permits(none, name)) << name;
         EXPECT_FALSE(roles.permits(unknown, name)) << name;
     }
-    EXPECT_EQ(table.size(), std::size_t{31});  // every action
+    EXPECT_EQ(table.size(), std::size_t{32});  // every action
 }
 
 TEST(AuthzPrivileges, MissingPrivilegeIsTheSecurityPluginText) {
@@ -679,6 +679,23 @@ TEST(AuthzPrivileges, InferenceUsesTheElasticsearchText) {
         "action [cluster:admin/xpack/inference/put] is unauthorized for API key id [VuaCfGcBCdbkQm-e5aOx] of "
         "user [reader], this action is granted by the cluster privileges [manage_inference,manage,all]"
     );
+}
+
+TEST(AuthzPrivileges, KekRotationIsAdminOnly) {
+    EXPECT_EQ(action_name(action::kek_rotate), "cluster:admin/modelrelay/kek/rotate");
+    EXPECT_FALSE(info(action::kek_rotate).tenant_scoped);
+    principal full;
+    full.name = "ml-admin";
+    full.roles = {"ml_full_access", "ml_read_access"};
+    auto d = decide(&full, action::kek_rotate, nullptr, decide_options{});
+    ASSERT_FALSE(d);
+    EXPECT_EQ(
+        d.error().reason,
+        "no permissions for [cluster:admin/modelrelay/kek/rotate] and User [name=ml-admin, backend_roles=[], "
+        "requestedTenant=null]"
+    );
+    const principal admin = make(who::admin, "");
+    EXPECT_TRUE(decide(&admin, action::kek_rotate, nullptr, decide_options{}));
 }
 
 TEST(AuthzPrivileges, SuperAdminNeedsNoRoles) {
@@ -762,7 +779,8 @@ TEST(AuthzPrivileges, EveryActionHasARouteAndRoutesAreUnique) {
         seen.insert(r.act);
         EXPECT_TRUE(keys.insert({r.method, r.path}).second) << r.method << " " << r.path;
     }
-    EXPECT_EQ(seen.size(), std::size_t{31});
+    EXPECT_EQ(seen.size(), std::size_t{32});
+    EXPECT_EQ(action_for_route("POST", "/_plugins/_modelrelay/_rotate_kek"), action::kek_rotate);
     EXPECT_EQ(action_for_route("GET", "/_plugins/_ml/connectors/{connector_id}"), action::connector_get);
     EXPECT_EQ(action_for_route("POST", "/_plugins/_ml/models/{model_id}/_unload"), action::model_undeploy);
     EXPECT_EQ(action_for_route("POST", "/v1/chat/completions"), action::model_predict);

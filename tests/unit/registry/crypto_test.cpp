@@ -1,26 +1,19 @@
 // File: crypto_test.cpp
-// AES-256-GCM credential encryption, the master key file and the key check value: round trips, known
-// answers (so the wire format is pinned, not just self-consistent), tamper and wrong-key detection.
+// The primitives: AES-256-GCM sealing and the v0 value format, HMAC, base64: round trips, known answers (so
+// the formats are pinned, not just self-consistent), tamper and wrong-key detection. The legacy master key
+// is tested in legacy_master_key_test.cpp, key management in keyring_test.cpp.
 #include "registry/crypto.hpp"
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <random>
 #include <set>
 #include <string>
-#include <sys/stat.h>
 
 #include <gtest/gtest.h>
 
 namespace modelrelay::test {
 namespace {
 
-namespace fs = std::filesystem;
 using registry::cipher;
 using registry::errc;
-using registry::master_key_origin;
 using registry::secret_key;
 
 std::string from_hex(std::string_view hex) {
@@ -45,34 +38,6 @@ secret_key key_of(std::string_view raw) {
 
 std::string decoded(std::string_view b64) {
     return registry::base64_decode(b64).value();
-}
-
-// A fresh directory per test, removed afterwards.
-class temp_dir {
-public:
-    temp_dir() {
-        std::random_device rd;
-        path_ = fs::temp_directory_path() / ("mr_crypto_test_" + std::to_string(rd()) + std::to_string(rd()));
-        fs::create_directories(path_);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
-
-std::string read_all(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_all(const fs::path& p, std::string_view data) {
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
 }
 
 // ---- cipher ---------------------------------------------------------------------------------------
@@ -198,141 +163,62 @@ TEST(crypto_cipher, secret_key_length_checked) {
     );
 }
 
-// ---- key check value ------------------------------------------------------------------------------
+// ---- seal / open / HMAC ---------------------------------------------------------------------------
 
-TEST(crypto_key_check, matches_same_key_only) {
-    auto k1 = secret_key::generate();
-    auto k2 = secret_key::generate();
-    auto kcv = registry::key_check_value(k1);
-    EXPECT_EQ(kcv, registry::key_check_value(k1));
-    EXPECT_TRUE(registry::verify_key_check_value(k1, kcv));
-    auto wrong = registry::verify_key_check_value(k2, kcv);
-    ASSERT_FALSE(wrong);
-    EXPECT_EQ(wrong.error().code, errc::illegal_state);
-    EXPECT_NE(wrong.error().reason.find("does not match"), std::string::npos);
-    EXPECT_FALSE(registry::verify_key_check_value(k1, ""));
-    EXPECT_FALSE(registry::verify_key_check_value(k1, kcv.substr(1)));
-    EXPECT_EQ(kcv.find(k1.to_base64()), std::string::npos);
-}
-
-// ---- master key -----------------------------------------------------------------------------------
-
-TEST(crypto_master_key, created_on_first_start_with_mode_0600_and_reloaded) {
-    temp_dir dir;
-    auto first = registry::load_master_key(std::nullopt, dir.path());
-    ASSERT_TRUE(first) << first.error().reason;
-    EXPECT_EQ(first->origin, master_key_origin::generated);
-    const fs::path file = dir.path() / "master.key";
-    EXPECT_EQ(first->path, file);
-
-    struct stat st {};
-    ASSERT_EQ(::stat(file.c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 07777, 0600u);
-    EXPECT_EQ(read_all(file), first->key.to_base64() + "\n");
-    // No temporary file left behind.
-    EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
-
-    auto second = registry::load_master_key(std::nullopt, dir.path());
-    ASSERT_TRUE(second) << second.error().reason;
-    EXPECT_EQ(second->origin, master_key_origin::file);
-    EXPECT_EQ(second->key.to_base64(), first->key.to_base64());
-
-    // Data encrypted under the first load decrypts under the second.
-    auto enc = cipher(first->key).encrypt("persisted");
-    auto dec = cipher(second->key).decrypt(enc);
-    ASSERT_TRUE(dec);
-    EXPECT_EQ(*dec, "persisted");
-}
-
-TEST(crypto_master_key, raw_32_byte_file_accepted) {
-    temp_dir dir;
-    const std::string raw = bytes_0_to(32);
-    write_all(dir.path() / "master.key", raw);
-    auto mk = registry::load_master_key(std::nullopt, dir.path());
-    ASSERT_TRUE(mk) << mk.error().reason;
-    EXPECT_EQ(mk->origin, master_key_origin::file);
-    EXPECT_EQ(mk->key.to_base64(), registry::base64_encode(raw));
-}
-
-TEST(crypto_master_key, corrupt_file_rejected_and_left_untouched) {
-    for (std::string contents :
-         {std::string("garbage"),
-          std::string(),
-          std::string(31, 'x'),
-          std::string(33, 'x'),
-          registry::base64_encode(std::string(16, 'k')) + "\n"}) {
-        temp_dir dir;
-        const fs::path file = dir.path() / "master.key";
-        write_all(file, contents);
-        ::chmod(file.c_str(), 0600);
-        auto before = fs::last_write_time(file);
-        auto mk = registry::load_master_key(std::nullopt, dir.path());
-        ASSERT_FALSE(mk) << "accepted a " << contents.size() << "-byte file";
-        EXPECT_EQ(mk.error().code, errc::illegal_state);
-        EXPECT_NE(mk.error().reason.find("master.key"), std::string::npos) << mk.error().reason;
-        EXPECT_EQ(read_all(file), contents);
-        EXPECT_EQ(fs::last_write_time(file), before);
-        EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
+TEST(crypto_seal, round_trip_layout_and_fresh_nonce) {
+    auto k = secret_key::generate();
+    for (std::string pt : {std::string(), std::string("x"), std::string(1000, 'q')}) {
+        const auto sealed = registry::seal(k, pt, "tenant|connector|c1|credential.k");
+        EXPECT_EQ(sealed.size(), registry::nonce_size + pt.size() + registry::tag_size);
+        auto opened = registry::open_sealed(k, sealed, "tenant|connector|c1|credential.k");
+        ASSERT_TRUE(opened) << opened.error().reason;
+        EXPECT_EQ(*opened, pt);
     }
+    EXPECT_NE(registry::seal(k, "same", "a"), registry::seal(k, "same", "a"));
 }
 
-TEST(crypto_master_key, directory_in_place_of_file_rejected) {
-    temp_dir dir;
-    fs::create_directory(dir.path() / "master.key");
-    auto mk = registry::load_master_key(std::nullopt, dir.path());
-    ASSERT_FALSE(mk);
-    EXPECT_NE(mk.error().reason.find("not a regular file"), std::string::npos);
-}
-
-TEST(crypto_master_key, missing_data_dir_is_an_error) {
-    temp_dir dir;
-    auto mk = registry::load_master_key(std::nullopt, dir.path() / "does-not-exist");
-    ASSERT_FALSE(mk);
-    EXPECT_EQ(mk.error().code, errc::illegal_state);
-}
-
-TEST(crypto_master_key, env_value_wins_and_creates_no_file) {
-    temp_dir dir;
-    auto k = secret_key::generate();
-    auto mk = registry::load_master_key(k.to_base64() + "\n", dir.path());
-    ASSERT_TRUE(mk) << mk.error().reason;
-    EXPECT_EQ(mk->origin, master_key_origin::environment);
-    EXPECT_TRUE(mk->path.empty());
-    EXPECT_EQ(mk->key.to_base64(), k.to_base64());
-    EXPECT_FALSE(fs::exists(dir.path() / "master.key"));
-}
-
-TEST(crypto_master_key, env_value_errors_are_clear) {
-    temp_dir dir;
-    auto short_key = registry::load_master_key(registry::base64_encode(std::string(16, 'k')), dir.path());
-    ASSERT_FALSE(short_key);
-    EXPECT_EQ(
-        short_key.error().reason,
-        "MODELRELAY_MASTER_KEY must be the base64 encoding of exactly 32 bytes, but it decodes to 16 bytes"
+TEST(crypto_seal, known_answer_gcm_spec_test_case_14) {
+    // Same vector as the v0 cipher test: nonce | ciphertext | tag without the version byte.
+    const std::string sealed = from_hex(
+        "000000000000000000000000"
+        "cea7403d4d606b6e074ec5d3baf39d18"
+        "d0d1c8a799996bf0265b98b5d48ab919"
     );
-    auto not_b64 = registry::load_master_key(std::string_view("not*base64"), dir.path());
-    ASSERT_FALSE(not_b64);
-    EXPECT_NE(not_b64.error().reason.find("not valid base64"), std::string::npos);
-    auto empty = registry::load_master_key(std::string_view(""), dir.path());
-    ASSERT_FALSE(empty);
-    EXPECT_EQ(empty.error().reason, "MODELRELAY_MASTER_KEY is set but empty");
-    // A broken env value never falls back to (or creates) the key file.
-    EXPECT_FALSE(fs::exists(dir.path() / "master.key"));
+    auto opened = registry::open_sealed(key_of(std::string(32, '\0')), sealed, "");
+    ASSERT_TRUE(opened) << opened.error().reason;
+    EXPECT_EQ(*opened, std::string(16, '\0'));
 }
 
-TEST(crypto_master_key, reads_process_environment) {
-    temp_dir dir;
-    auto k = secret_key::generate();
-    ASSERT_EQ(::setenv("MODELRELAY_MASTER_KEY", k.to_base64().c_str(), 1), 0);
-    auto mk = registry::load_master_key(dir.path());
-    ::unsetenv("MODELRELAY_MASTER_KEY");
-    ASSERT_TRUE(mk) << mk.error().reason;
-    EXPECT_EQ(mk->origin, master_key_origin::environment);
-    EXPECT_EQ(mk->key.to_base64(), k.to_base64());
+TEST(crypto_seal, wrong_key_wrong_aad_tamper_and_short_input_rejected) {
+    auto a = secret_key::generate();
+    auto b = secret_key::generate();
+    const auto sealed = registry::seal(a, "secret", "aad-1");
+    EXPECT_FALSE(registry::open_sealed(b, sealed, "aad-1"));
+    EXPECT_FALSE(registry::open_sealed(a, sealed, "aad-2"));
+    EXPECT_FALSE(registry::open_sealed(a, sealed, ""));
+    for (std::size_t i = 0; i < sealed.size(); ++i) {
+        std::string bad = sealed;
+        bad[i] = static_cast<char>(bad[i] ^ 0x01);
+        EXPECT_FALSE(registry::open_sealed(a, bad, "aad-1")) << "flipped byte " << i;
+    }
+    auto short_input = registry::open_sealed(a, sealed.substr(0, 27), "aad-1");
+    ASSERT_FALSE(short_input);
+    EXPECT_EQ(short_input.error().reason, "ciphertext is too short");
+}
 
-    auto from_file = registry::load_master_key(dir.path());
-    ASSERT_TRUE(from_file);
-    EXPECT_EQ(from_file->origin, master_key_origin::generated);
+TEST(crypto_hmac, rfc4231_test_case_2_shape_and_key_dependence) {
+    // HMAC-SHA-256 of "what do ya want for nothing?" under a 32-byte key "Jefe" padded with zeros: the
+    // RFC 4231 key is 4 bytes, and HMAC zero-pads short keys, so the answer is the RFC's.
+    std::string jefe = "Jefe";
+    jefe.resize(32, '\0');
+    const auto mac = registry::hmac_sha256(key_of(jefe), "what do ya want for nothing?");
+    EXPECT_EQ(mac, from_hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"));
+    EXPECT_NE(
+        registry::hmac_sha256(secret_key::generate(), "m"), registry::hmac_sha256(secret_key::generate(), "m")
+    );
+    auto k = secret_key::generate();
+    EXPECT_TRUE(registry::keys_equal(k, k));
+    EXPECT_FALSE(registry::keys_equal(k, secret_key::generate()));
 }
 
 // ---- helpers --------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ protected:
 TEST_F(store_test, migrates_and_round_trips) {
     {
         auto s = open();
-        EXPECT_EQ(s->schema_version(), 1);
+        EXPECT_EQ(s->schema_version(), 2);
         batch b;
         b.puts.push_back(row("a", 0));
         b.meta_puts.emplace_back("k", "v");
@@ -60,6 +60,7 @@ TEST_F(store_test, a_failed_statement_leaves_nothing_of_its_batch) {
     auto s = open();
     batch base;
     base.puts.push_back(row("keep", 0));
+    base.meta_puts.emplace_back("gone", "x");
     ASSERT_TRUE(s->apply(base));
 
     batch b;
@@ -67,9 +68,11 @@ TEST_F(store_test, a_failed_statement_leaves_nothing_of_its_batch) {
     b.puts.push_back(row("x2", 2));
     b.erases.emplace_back("connector", "keep");
     b.meta_puts.emplace_back("m", "1");
-    // begin + 2 puts + 1 erase + 1 meta + commit = 6 statement steps.
+    b.meta_erases.emplace_back("gone");
+    b.key_puts.push_back({"d1", "", "k1", "wrapped", 5});
+    // begin + 2 puts + 1 erase + 1 meta put + 1 meta erase + 1 key + commit = 8 statement steps.
     int failures_seen = 0;
-    for (int n = 1; n <= 6; ++n) {
+    for (int n = 1; n <= 8; ++n) {
         int count = 0;
         s->set_fault_injector([&count, n] { return ++count == n; });
         auto r = s->apply(b);
@@ -80,13 +83,68 @@ TEST_F(store_test, a_failed_statement_leaves_nothing_of_its_batch) {
         ASSERT_EQ(rows.size(), 1U) << "after failing statement " << n;
         EXPECT_EQ(rows[0].id, "keep");
         EXPECT_FALSE(s->get_meta("m").has_value());
+        EXPECT_TRUE(s->get_meta("gone").has_value());
+        EXPECT_TRUE(s->load_data_keys().empty());
     }
-    EXPECT_EQ(failures_seen, 6);
+    EXPECT_EQ(failures_seen, 8);
     // Without faults the same batch lands whole.
     ASSERT_TRUE(s->apply(b));
     auto rows = s->load_all();
     ASSERT_EQ(rows.size(), 2U);
     EXPECT_EQ(s->get_meta("m").value_or(""), "1");
+    EXPECT_FALSE(s->get_meta("gone").has_value());
+    ASSERT_EQ(s->load_data_keys().size(), 1U);
+}
+
+TEST_F(store_test, data_keys_round_trip_and_replace_by_id) {
+    {
+        auto s = open();
+        batch b;
+        b.key_puts.push_back({"d2", "globex", "k1", "w2", 20});
+        b.key_puts.push_back({"d1", "acme", "k1", "w1", 10});
+        ASSERT_TRUE(s->apply(b));
+    }
+    auto s = open();
+    auto keys = s->load_data_keys();
+    ASSERT_EQ(keys.size(), 2U);
+    EXPECT_EQ(keys[0].dek_id, "d1");  // oldest first
+    EXPECT_EQ(keys[0].tenant_id, "acme");
+    EXPECT_EQ(keys[0].kek_id, "k1");
+    EXPECT_EQ(keys[0].wrapped, "w1");
+    EXPECT_EQ(keys[0].created_time, 10);
+    batch rewrap;
+    rewrap.key_puts.push_back({"d1", "acme", "k2", "w1b", 10});
+    ASSERT_TRUE(s->apply(rewrap));
+    keys = s->load_data_keys();
+    ASSERT_EQ(keys.size(), 2U);
+    EXPECT_EQ(keys[0].kek_id, "k2");
+    EXPECT_EQ(keys[0].wrapped, "w1b");
+    EXPECT_TRUE(s->checkpoint());
+}
+
+// The verification hook sees the uncommitted rows, and its failure rolls the whole batch back.
+TEST_F(store_test, before_commit_sees_the_batch_and_can_veto_it) {
+    auto s = open();
+    batch b;
+    b.key_puts.push_back({"d1", "", "k2", "w", 1});
+    b.meta_puts.emplace_back("kek_id", "k2");
+    std::size_t seen = 0;
+    b.before_commit = [&]() -> result<void> {
+        seen = s->load_data_keys().size();
+        return error{errc::illegal_state, "veto"};
+    };
+    auto r = s->apply(b);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().reason, "veto");
+    EXPECT_EQ(seen, 1U);
+    EXPECT_TRUE(s->load_data_keys().empty());
+    EXPECT_FALSE(s->get_meta("kek_id"));
+    b.before_commit = [&]() -> result<void> {
+        return {};
+    };
+    ASSERT_TRUE(s->apply(b));
+    EXPECT_EQ(s->load_data_keys().size(), 1U);
+    EXPECT_EQ(s->get_meta("kek_id").value_or(""), "k2");
 }
 
 }  // namespace

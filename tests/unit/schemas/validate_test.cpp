@@ -100,7 +100,8 @@ TEST(schemas_connector, all_known_fields_accepted) {
       "client_config": {"max_connection": 30, "connection_timeout": 30, "read_timeout": 30,
                         "retry_backoff_policy": "constant", "max_retry_times": -1, "retry_backoff_millis": 200,
                         "retry_timeout_seconds": 30, "skip_ssl_verification": false, "mutual_tls_enabled": false,
-                        "tls": {"ca_pem": "..."}},
+                        "tls": {"verification_mode": "full", "ca_data": "...", "certificate_data": "...",
+                                "private_key_data": "..."}},
       "backend_roles": ["a", "b"], "access_mode": "restricted", "add_all_backend_roles": false,
       "dry_run": true, "provisioned_by": "me", "connector_id": "my-connector", "tenant_id": null,
       "url": "https://mcp.example.com/mcp", "headers": {"x": "y"}
@@ -194,6 +195,9 @@ TEST(schemas_connector, client_config_wrong_types_and_ranges) {
         {R"({"mutual_tls_enabled": 0})",
          "[client_config/mutual_tls_enabled] expected boolean but got number"},
         {R"({"tls": true})", "[client_config/tls] expected object but got boolean"},
+        {R"({"tls": {"ca_pem": "x"}})", "[client_config/tls] unknown field [ca_pem]"},
+        {R"({"tls": {"verification_mode": false}})",
+         "[client_config/tls/verification_mode] expected string but got boolean"},
         {R"({"read_timeout": 30, "timeout": 5})", "[client_config] unknown field [timeout]"},
     };
     for (const auto& c : cases) {

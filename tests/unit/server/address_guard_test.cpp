@@ -20,6 +20,12 @@ address_kind kind_of(const std::string& text) {
     return classify(ip::make_address(text));
 }
 
+registry::result<void> check(
+    std::string_view host, const std::string& addr, const guard_policy& p, unsigned short port = 443
+) {
+    return check_address(host, "https://" + std::string(host) + "/v1", ip::make_address(addr), port, p);
+}
+
 struct range_case {
     const char* address;
     address_kind kind;
@@ -51,7 +57,7 @@ INSTANTIATE_TEST_SUITE_P(
         range_case{"223.255.255.255", pub},
         range_case{"11.0.0.1", pub},
         range_case{"192.169.0.1", pub},
-        // RFC 1918, loopback, CGNAT: opened by private_ip_enabled
+        // RFC 1918 and loopback: opened by private_ip_enabled
         range_case{"10.0.0.0", priv},
         range_case{"10.255.255.255", priv},
         range_case{"172.16.0.0", priv},
@@ -61,9 +67,9 @@ INSTANTIATE_TEST_SUITE_P(
         range_case{"127.0.0.1", priv},
         range_case{"127.255.255.254", priv},
         range_case{"127.1.2.3", priv},
-        range_case{"100.64.0.0", priv},
-        range_case{"100.127.255.255", priv},
         // never
+        range_case{"100.64.0.0", never},  // CGNAT: not opened by private_ip_enabled (R19)
+        range_case{"100.127.255.255", never},
         range_case{"0.0.0.0", never},
         range_case{"0.1.2.3", never},
         range_case{"169.254.169.254", never},
@@ -96,8 +102,8 @@ INSTANTIATE_TEST_SUITE_P(
         range_case{"::1", priv},
         range_case{"fc00::1", priv},
         range_case{"fd12:3456::1", priv},
-        range_case{"fec0::1", priv},
-        range_case{"feff::1", priv},
+        range_case{"fec0::1", never},  // deprecated site-local: not opened by private_ip_enabled (R19)
+        range_case{"feff::1", never},
         range_case{"::", never},
         range_case{"fe80::1", never},
         range_case{"febf::1", never},
@@ -116,7 +122,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(classify, link_local_and_site_local_boundaries) {
     EXPECT_EQ(kind_of("febf:ffff::1"), address_kind::always_blocked);   // top of fe80::/10
-    EXPECT_EQ(kind_of("fec0::"), address_kind::private_network);        // bottom of fec0::/10
+    EXPECT_EQ(kind_of("fec0::"), address_kind::always_blocked);         // bottom of fec0::/10
     EXPECT_EQ(kind_of("fdff:ffff::1"), address_kind::private_network);  // top of fc00::/7
     EXPECT_EQ(kind_of("fbff:ffff::1"), address_kind::always_blocked);   // below fc00::/7, outside 2000::/3
 }
@@ -152,6 +158,142 @@ TEST(classify, embedded_ipv4_forms_take_the_ipv4_verdict) {
     EXPECT_EQ(kind_of("2001:4860:1::5efe:7f00:1"), priv);
     EXPECT_EQ(kind_of("2001:4860:1::200:5efe:a9fe:a9fe"), never);
     EXPECT_EQ(kind_of("2001:4860:1::5efe:808:808"), pub);
+}
+
+// security.md §6.1, row by row, for the forms the tables above do not already pin down.
+TEST(classify, embedded_forms_at_their_boundaries) {
+    // NAT64 64:ff9b::/96 decodes; the rest of 64:ff9b::/32 is outside 2000::/3; 64:ff9b:1::/48 is refused.
+    EXPECT_EQ(kind_of("64:ff9b::6464:64c8"), never);  // 100.100.100.200 (Alibaba metadata)
+    EXPECT_EQ(kind_of("64:ff9b::a83f:8110"), never);  // 168.63.129.16 (Azure WireServer)
+    EXPECT_EQ(kind_of("64:ff9b::a00:1"), priv);       // 10.0.0.1
+    EXPECT_EQ(kind_of("64:ff9b::1:808:808"), never);  // not in /96: unallocated
+    EXPECT_EQ(kind_of("64:ff9b:1::808:808"), never);  // local-use NAT64 even with a public IPv4
+    EXPECT_EQ(kind_of("64:ff9b:1:ffff::1"), never);
+    // 6to4 2002::/16: IPv4 in bits 16-47, whatever the rest says.
+    EXPECT_EQ(kind_of("2002::1"), never);                 // 0.0.0.0
+    EXPECT_EQ(kind_of("2002:a00:1::1"), priv);            // 10.0.0.1
+    EXPECT_EQ(kind_of("2002:6464:64c8::1"), never);       // 100.100.100.200
+    EXPECT_EQ(kind_of("2002:e000:1:ffff::1"), never);     // 224.0.0.1
+    EXPECT_EQ(kind_of("2002:808:808:ffff:ffff::"), pub);  // 8.8.8.8
+    // Teredo 2001::/32: client = NOT(low 32 bits), server = bits 32-63; both are checked.
+    EXPECT_EQ(kind_of("2001:0:808:808:8000:63bf:5601:5601"), never);    // client 169.254.169.254
+    EXPECT_EQ(kind_of("2001:0:808:808:8000:63bf:f5ff:fffe"), priv);     // client 10.0.0.1
+    EXPECT_EQ(kind_of("2001:0:a9fe:a9fe:8000:63bf:f7f7:f7f7"), never);  // server 169.254.169.254
+    // The rest of 2001::/23 (IETF) is refused; 2001:200::/23 onwards is ordinary global unicast.
+    EXPECT_EQ(kind_of("2001:1ff::1"), never);
+    EXPECT_EQ(kind_of("2001:200::1"), pub);
+    // IPv4-compatible ::/96 (deprecated) decodes like mapped.
+    EXPECT_EQ(kind_of("::0.0.0.2"), never);
+    EXPECT_EQ(kind_of("::a9fe:a9fe"), never);
+    EXPECT_EQ(kind_of("::a00:1"), priv);
+    // IPv4-translated ::ffff:0:0:0/96 (SIIT) is outside 2000::/3.
+    EXPECT_EQ(kind_of("::ffff:0:7f00:1"), never);
+    // ISATAP ids (::0:5efe:a.b.c.d, ::200:5efe:a.b.c.d) under a global prefix.
+    EXPECT_EQ(kind_of("2001:4860:1::5efe:a00:1"), priv);
+    EXPECT_EQ(kind_of("2001:4860:1::200:5efe:6464:64c8"), never);
+    EXPECT_EQ(kind_of("2001:4860:1::100:5efe:7f00:1"), pub);  // 0x01 in byte 8 is not an ISATAP id
+    // Discard-only 100::/64, and the rest of the world outside 2000::/3.
+    EXPECT_EQ(kind_of("100::ffff:ffff:ffff:ffff"), never);
+    EXPECT_EQ(kind_of("100:0:0:1::"), never);
+    EXPECT_EQ(kind_of("e000::1"), never);
+    EXPECT_EQ(kind_of("3fff:fff::1"), never);  // 3fff::/20 documentation
+    EXPECT_EQ(kind_of("3fff:1000::1"), pub);   // past 3fff::/20
+}
+
+TEST(classify, ipv4_special_purpose_boundaries) {
+    EXPECT_EQ(kind_of("100.63.255.255"), pub);
+    EXPECT_EQ(kind_of("100.64.0.0"), never);
+    EXPECT_EQ(kind_of("100.127.255.255"), never);
+    EXPECT_EQ(kind_of("100.128.0.0"), pub);
+    EXPECT_EQ(kind_of("192.0.0.9"), never);
+    EXPECT_EQ(kind_of("192.0.0.170"), never);
+    EXPECT_EQ(kind_of("192.0.1.1"), pub);
+    EXPECT_EQ(kind_of("198.17.255.255"), pub);
+    EXPECT_EQ(kind_of("198.20.0.0"), pub);
+    EXPECT_EQ(kind_of("239.255.255.255"), never);
+    EXPECT_EQ(kind_of("168.63.129.15"), pub);
+    EXPECT_EQ(kind_of("168.63.129.17"), pub);
+    EXPECT_EQ(kind_of("100.100.100.199"), never);  // still CGNAT
+}
+
+// R19: private_ip_enabled opens RFC 1918, loopback and ULA, and nothing else.
+TEST(check_address, private_ip_enabled_opens_exactly_rfc1918_loopback_and_ula) {
+    const std::vector<ip::tcp::endpoint> self{{ip::make_address("127.0.0.1"), 9200}};
+    guard_policy on;
+    on.private_ip_enabled = true;
+    on.self_endpoints = self;
+    for (const char* a :
+         {"10.1.2.3",
+          "172.16.0.1",
+          "192.168.1.1",
+          "127.0.0.1",
+          "127.9.9.9",
+          "::1",
+          "fd00::1",
+          "fc00::1",
+          "::ffff:10.0.0.1",
+          "64:ff9b::c0a8:101",
+          "2002:c0a8:101::1"}) {
+        EXPECT_TRUE(check("model.internal", a, on)) << a;
+    }
+    for (const char* a :
+         {"169.254.169.254",
+          "169.254.0.1",
+          "fe80::1",
+          "100.100.100.200",
+          "168.63.129.16",
+          "fd00:ec2::254",
+          "0.0.0.0",
+          "0.1.2.3",
+          "::",
+          "224.0.0.251",
+          "ff02::fb",
+          "240.0.0.1",
+          "255.255.255.255",
+          "100.64.0.1",
+          "fec0::1",
+          "192.0.0.8",
+          "198.18.0.1",
+          "192.0.2.1",
+          "2001:db8::1",
+          "64:ff9b:1::1",
+          "100::1",
+          "4000::1",
+          "::ffff:169.254.169.254",
+          "2002:a9fe:a9fe::1",
+          "64:ff9b::a9fe:a9fe"}) {
+        auto r = check("model.internal", a, on);
+        ASSERT_FALSE(r) << a;
+        EXPECT_EQ(r.error().reason, "Remote inference host name has private ip address: model.internal") << a;
+    }
+    EXPECT_FALSE(check("me", "127.0.0.1", on, 9200));  // our own listener
+    EXPECT_FALSE(check("me", "::ffff:127.0.0.1", on, 9200));
+}
+
+TEST(check_host_name, every_special_name_in_both_modes) {
+    guard_policy off;
+    guard_policy on;
+    on.private_ip_enabled = true;
+    for (const char* n : {"localhost", "localhost.", "LocalHost", "a.localhost", "a.b.localhost."}) {
+        auto r = check_host_name(n, off);
+        ASSERT_FALSE(r) << n;
+        EXPECT_EQ(r.error().reason, "Remote inference host name has private ip address: " + std::string(n));
+        EXPECT_TRUE(check_host_name(n, on)) << n;  // RFC 6761: loopback, opened like 127/8
+    }
+    for (const char* n :
+         {"metadata.google.internal",
+          "metadata.google.internal.",
+          "METADATA.AMAZONAWS.COM",
+          "metadata.goog",
+          "instance-data",
+          "instance-data.ec2.internal"}) {
+        EXPECT_FALSE(check_host_name(n, off)) << n;
+        EXPECT_FALSE(check_host_name(n, on)) << n;
+    }
+    for (const char* n :
+         {"localhost.com", "mylocalhost", "metadata.google.internal.evil.com", "api.openai.com"}) {
+        EXPECT_TRUE(check_host_name(n, off)) << n;
+    }
 }
 
 TEST(classify, zone_ids_do_not_change_the_verdict) {
@@ -291,12 +433,6 @@ TEST(classify_host_name, localhost_and_metadata_names) {
 
 // ---- decisions and messages -----------------------------------------------------------------------
 
-registry::result<void> check(
-    std::string_view host, const std::string& addr, const guard_policy& p, unsigned short port = 443
-) {
-    return check_address(host, "https://" + std::string(host) + "/v1", ip::make_address(addr), port, p);
-}
-
 TEST(check_address, private_refused_unless_enabled) {
     guard_policy off;
     auto r = check("127.0.0.1", "127.0.0.1", off);
@@ -362,6 +498,44 @@ TEST(check_address, own_listener_is_refused) {
     EXPECT_TRUE(check("localhost", "127.0.0.1", p, 11434));
     EXPECT_FALSE(check("me", "10.0.0.7", p, 8080));
     EXPECT_TRUE(check("me", "10.0.0.7", p, 8081));
+}
+
+TEST(check_address, own_listener_in_every_spelling) {
+    const std::vector<ip::tcp::endpoint> any4{{ip::make_address("0.0.0.0"), 9200}};
+    const std::vector<ip::tcp::endpoint> any6{{ip::make_address("::"), 9200}};
+    const std::vector<ip::tcp::endpoint> lo{{ip::make_address("127.0.0.1"), 9200}};
+    for (const auto* self : {&any4, &any6, &lo}) {
+        guard_policy p;
+        p.private_ip_enabled = true;
+        p.self_endpoints = *self;
+        for (const char* a : {"127.0.0.1", "::ffff:127.0.0.1", "::ffff:7f00:1"}) {
+            EXPECT_FALSE(check("me", a, p, 9200)) << a;
+            EXPECT_TRUE(check("me", a, p, 9201)) << a;
+        }
+    }
+    guard_policy p;
+    p.private_ip_enabled = true;
+    p.self_endpoints = any4;
+    EXPECT_FALSE(check("me", "::1", p, 9200));  // :: and 0.0.0.0 listeners take every loopback address
+}
+
+TEST(check_connected, a_wildcard_listener_is_reached_through_any_local_address) {
+    const std::vector<ip::tcp::endpoint> any4{{ip::make_address("0.0.0.0"), 9200}};
+    guard_policy p;
+    p.private_ip_enabled = true;
+    p.self_endpoints = any4;
+    const ip::tcp::endpoint remote{ip::make_address("10.0.0.7"), 9200};
+    auto r = check_connected(
+        "me.internal", "http://me.internal:9200/", remote, {ip::make_address("10.0.0.7"), 40000}, p
+    );
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().reason, "Remote inference host name has private ip address: me.internal");
+    // Another host on the same port is not us.
+    EXPECT_TRUE(check_connected("llm", "http://llm:9200/", remote, {ip::make_address("10.0.0.8"), 40000}, p));
+    // And the ordinary checks still apply after connect.
+    p.private_ip_enabled = false;
+    EXPECT_FALSE(check_connected("llm", "http://llm:9200/", remote, {ip::make_address("10.0.0.8"), 40000}, p)
+    );
 }
 
 TEST(check_host_name, names_before_dns) {

@@ -1,0 +1,210 @@
+// File: session_loop.hpp
+// The HTTP/1.1 request loop of a connection, written once over the stream type so the plain listener
+// (beast::tcp_stream) and the HTTPS listener (beast::ssl_stream<beast::tcp_stream>) share every rule:
+// timeouts, keep-alive, the 413 drain, chunked streaming and the request log. Internal to
+// session.cpp and tls_session.cpp, which instantiate it; timeouts always act on the TCP layer.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "server/app.hpp"
+#include "server/log.hpp"
+#include "server/response.hpp"
+#include "server/session.hpp"
+
+namespace modelrelay::server::detail {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+
+inline constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
+
+// How the request loop ended, which decides how the transport says goodbye.
+enum class session_end {
+    polite,  // we answered with Connection: close, or the peer closed between requests
+    abrupt,  // timeout, transport error, or already drained: nothing more to say
+};
+
+inline std::string remote_address_of(const net::ip::tcp::socket& s) {
+    beast::error_code ec;
+    const auto ep = s.remote_endpoint(ec);
+    if (ec) {
+        return {};
+    }
+    return ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
+                                : ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+// After an early answer (413, plain HTTP on the TLS port): closing with unread bytes would reset the
+// connection and the client might never see the answer. Half-close, then discard what is in flight for a
+// short, bounded while. Works on the TCP layer: the connection is finished, nothing needs decrypting.
+inline net::awaitable<void> drain_and_drop(beast::tcp_stream& tcp, beast::flat_buffer& buffer) {
+    beast::error_code ignored;
+    tcp.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    tcp.expires_after(std::chrono::seconds(2));
+    std::size_t drained = 0;
+    while (drained < 64 * 1024 * 1024) {
+        buffer.clear();
+        auto [ec, n] = co_await tcp.async_read_some(buffer.prepare(64 * 1024), use_nothrow);
+        if (ec) {
+            break;
+        }
+        drained += n;
+    }
+}
+
+template <class Stream>
+class chunked_response_stream final : public response_stream {
+public:
+    chunked_response_stream(Stream& s, std::chrono::milliseconds write_timeout)
+        : stream_(s), timeout_(write_timeout) {}
+
+    net::awaitable<bool> write_head(http::response<http::empty_body>& head) override {
+        head.chunked(true);
+        http::response_serializer<http::empty_body> sr(head);
+        beast::get_lowest_layer(stream_).expires_after(timeout_);
+        auto [ec, n] = co_await http::async_write_header(stream_, sr, use_nothrow);
+        co_return !ec;
+    }
+    net::awaitable<bool> write_chunk(std::string_view data) override {
+        if (data.empty()) {
+            co_return true;  // an empty chunk would end the stream
+        }
+        beast::get_lowest_layer(stream_).expires_after(timeout_);
+        auto [ec, n] = co_await net::async_write(stream_, http::make_chunk(net::buffer(data)), use_nothrow);
+        co_return !ec;
+    }
+    net::awaitable<bool> finish() override {
+        beast::get_lowest_layer(stream_).expires_after(timeout_);
+        auto [ec, n] = co_await net::async_write(stream_, http::make_chunk_last(), use_nothrow);
+        co_return !ec;
+    }
+
+private:
+    Stream& stream_;
+    std::chrono::milliseconds timeout_;
+};
+
+inline void log_request(const http_request& req, unsigned status, long long micros, const peer_info& peer) {
+    std::string path(req.target().substr(0, req.target().find('?')));
+    if (peer.client_cert) {
+        // DNs are identities, not secrets: the log says who called.
+        log::info(
+            "request",
+            {{"method", http::to_string(req.method())},
+             {"path", path},
+             {"status", static_cast<long long>(status)},
+             {"micros", micros},
+             {"client_dn", peer.subject_dn}}
+        );
+        return;
+    }
+    log::info(
+        "request",
+        {{"method", http::to_string(req.method())},
+         {"path", path},
+         {"status", static_cast<long long>(status)},
+         {"micros", micros}}
+    );
+}
+
+template <class Stream>
+net::awaitable<session_end> serve_requests(
+    app& a, Stream& stream, beast::flat_buffer& buffer, const peer_info& peer
+) {
+    auto& tcp = beast::get_lowest_layer(stream);
+    chunked_response_stream<Stream> rs(stream, a.cfg.read_timeout);
+    bool first = true;
+    for (;;) {
+        http::request_parser<http::string_body> parser;
+        parser.body_limit(a.cfg.max_body_bytes);
+        parser.header_limit(static_cast<std::uint32_t>(a.cfg.max_header_bytes));
+        // Waiting for the next request on a kept-alive connection may take up to the idle timeout; once its
+        // first byte is in, the read timeout bounds the whole request so slow clients cannot hold it open.
+        tcp.expires_after(first ? a.cfg.read_timeout : a.cfg.idle_timeout);
+        first = false;
+        if (buffer.size() == 0) {
+            auto [ec0, n0] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
+            if (ec0) {
+                co_return ec0 == net::error::eof ? session_end::polite : session_end::abrupt;
+            }
+            buffer.commit(n0);
+        }
+        tcp.expires_after(a.cfg.read_timeout);
+        auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+        if (ec == http::error::end_of_stream || ec == net::error::eof) {
+            co_return session_end::polite;
+        }
+        if (ec == beast::error::timeout) {
+            co_return session_end::abrupt;
+        }
+        if (ec == http::error::body_limit) {
+            auto res = error_response(
+                registry::error(
+                    registry::errc::payload_too_large,
+                    "Request body is too large: the limit is " + std::to_string(a.cfg.max_body_bytes) +
+                        " bytes"
+                ),
+                false
+            );
+            res.keep_alive(false);
+            tcp.expires_after(a.cfg.read_timeout);
+            co_await http::async_write(stream, res, use_nothrow);
+            co_await drain_and_drop(tcp, buffer);
+            co_return session_end::abrupt;
+        }
+        if (ec) {
+            auto res = simple_error_response(400, "Bad request: " + ec.message(), false);
+            res.keep_alive(false);
+            auto [wec, wn] = co_await http::async_write(stream, res, use_nothrow);
+            co_return wec ? session_end::abrupt : session_end::polite;
+        }
+        const auto started = std::chrono::steady_clock::now();
+        http_request& req = parser.get();
+        a.in_flight.fetch_add(1, std::memory_order_relaxed);
+        bool streamed = false;
+        http_response res = co_await handle_request(a, req, peer, &rs, streamed);
+        const bool keep = req.keep_alive() && !streamed && !a.stopping.load(std::memory_order_relaxed);
+        unsigned status = res.result_int();
+        bool write_ok = true;
+        if (!streamed) {
+            res.version(req.version());
+            res.keep_alive(keep);
+            if (req.method() == http::verb::head) {
+                res.body().clear();
+            }
+            tcp.expires_after(a.cfg.read_timeout);
+            auto [wec, wn] = co_await http::async_write(stream, res, use_nothrow);
+            write_ok = !wec;
+        } else {
+            status = res.result_int();
+        }
+        a.in_flight.fetch_sub(1, std::memory_order_relaxed);
+        const auto micros =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
+                .count();
+        log_request(req, status, static_cast<long long>(micros), peer);
+        if (!write_ok) {
+            co_return session_end::abrupt;
+        }
+        if (!keep) {
+            co_return session_end::polite;
+        }
+    }
+}
+
+}  // namespace modelrelay::server::detail

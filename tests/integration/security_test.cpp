@@ -1,0 +1,438 @@
+// File: security_test.cpp
+// Security on, against the real binary: each authentication scheme accepted and rejected with its front
+// door's exact 401, the Security REST API (authinfo, users, roles, mappings) with its texts, the route gate's
+// 403s, Elasticsearch API keys (create, use, invalidate, expire), failed-login throttling, the first-start
+// admin password file, and that no presented credential is ever echoed or logged.
+#include <fstream>
+#include <sys/stat.h>
+#include <thread>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "registry/crypto.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/secure_server.hpp"
+#include "tests/support/server_process.hpp"
+
+namespace modelrelay::test {
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* alice_pw = "correct-horse-battery-42";
+
+std::string read_file(const std::filesystem::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(f), {}};
+}
+
+class security_on : public ::testing::Test {
+protected:
+    void SetUp() override { srv_ = std::make_unique<secure_server>(tmp_.path() / "data", env_); }
+    http_result anon(std::string_view method, std::string_view target, std::string_view body = {}) {
+        http_client c(srv_->port());
+        return c.request(method, target, body, with_json({}));
+    }
+    http_result with(
+        const header_list& h, std::string_view method, std::string_view target, std::string_view body = {}
+    ) {
+        http_client c(srv_->port());
+        return c.request(method, target, body, with_json(h));
+    }
+    void expect_forbidden_privilege(
+        const http_result& r, std::string_view action, std::string_view user_string
+    ) {
+        EXPECT_EQ(r.status, 403u) << r.body;
+        const std::string reason =
+            "no permissions for [" + std::string(action) + "] and " + std::string(user_string);
+        auto j = r.json();
+        EXPECT_EQ(j.at("error").at("type"), "security_exception") << r.body;
+        EXPECT_EQ(j.at("error").at("reason").as_string(), reason) << r.body;
+        EXPECT_EQ(j.at("error").at("root_cause").at(0).at("reason").as_string(), reason);
+        EXPECT_EQ(j.at("status"), 403);
+    }
+
+    temp_dir tmp_;
+    std::map<std::string, std::string> env_;
+    std::unique_ptr<secure_server> srv_;
+};
+
+TEST_F(security_on, no_credentials_get_each_front_doors_401) {
+    auto os = anon("GET", "/");
+    EXPECT_EQ(os.status, 401u);
+    EXPECT_EQ(os.body, "Unauthorized");
+    EXPECT_EQ(os.header("WWW-Authenticate"), "Basic realm=\"OpenSearch Security\"");
+    // Even an unknown path: authentication comes before routing.
+    EXPECT_EQ(anon("GET", "/_plugins/_ml/nothing_here").status, 401u);
+    EXPECT_EQ(anon("POST", "/_plugins/_ml/connectors/_create", "{}").status, 401u);
+
+    auto es = anon("GET", "/_inference");
+    EXPECT_EQ(es.status, 401u);
+    EXPECT_EQ(
+        es.json().at("error").at("reason"),
+        "missing authentication credentials for REST request [/_inference]"
+    );
+    EXPECT_EQ(es.json().at("error").at("type"), "security_exception");
+
+    auto oa = anon("GET", "/v1/models");
+    EXPECT_EQ(oa.status, 401u);
+    EXPECT_EQ(oa.json().at("error").at("code"), "invalid_api_key");
+    EXPECT_EQ(oa.json().at("error").at("message"), "Incorrect API key provided.");
+}
+
+TEST_F(security_on, basic_auth_accepts_the_right_password_only_and_never_echoes_it) {
+    auto ok = srv_->admin("GET", "/_plugins/_security/authinfo");
+    ASSERT_EQ(ok.status, 200u) << ok.body;
+    auto j = ok.json().as_object();
+    EXPECT_EQ(j.at("user"), "User [name=admin, backend_roles=[admin], requestedTenant=null]");
+    EXPECT_EQ(j.at("user_name"), "admin");
+    EXPECT_EQ(j.at("roles"), json::parse(R"(["all_access"])"));
+    EXPECT_EQ(j.at("backend_roles"), json::parse(R"(["admin"])"));
+    EXPECT_TRUE(j.at("principal").is_null());
+    EXPECT_EQ(j.at("peer_certificates"), "0");
+    EXPECT_TRUE(j.at("remote_address").as_string().starts_with("127.0.0.1:"));
+    for (const char* k : {"user_requested_tenant", "custom_attribute_names", "tenants", "sso_logout_url"}) {
+        EXPECT_TRUE(j.contains(k)) << k;
+    }
+
+    const std::string wrong = "Wr0ng-Sentinel-Pass-991";
+    auto bad = srv_->as("admin", wrong, "GET", "/_plugins/_security/authinfo");
+    EXPECT_EQ(bad.status, 401u);
+    EXPECT_EQ(bad.body, "Unauthorized");
+    auto bad_es = srv_->as("admin", wrong, "GET", "/_inference?timeout=1s");
+    EXPECT_EQ(bad_es.status, 401u);
+    EXPECT_EQ(
+        bad_es.json().at("error").at("reason").as_string(),
+        "unable to authenticate user [admin] for REST request [/_inference?timeout=1s]"
+    );
+    auto nobody = srv_->as("nobody", wrong, "GET", "/");
+    EXPECT_EQ(nobody.status, 401u);
+    // Malformed headers are plain 401s too.
+    EXPECT_EQ(with({{"Authorization", "Basic !!!"}}, "GET", "/").status, 401u);
+    EXPECT_EQ(with({{"Authorization", "Digest abc"}}, "GET", "/").status, 401u);
+    for (const auto& r : {bad, bad_es, nobody}) {
+        EXPECT_EQ(r.body.find(wrong), std::string::npos);
+    }
+    EXPECT_EQ(srv_->process().log().find(wrong), std::string::npos);
+    EXPECT_EQ(srv_->process().log().find(admin_password), std::string::npos);
+    EXPECT_EQ(read_file(tmp_.path() / "data" / "audit.log").find(wrong), std::string::npos);
+    EXPECT_NE(read_file(tmp_.path() / "data" / "audit.log").find("FAILED_LOGIN"), std::string::npos);
+}
+
+TEST_F(security_on, internal_users_api_shapes_and_texts) {
+    auto created = srv_->admin(
+        "PUT",
+        "/_plugins/_security/api/internalusers/alice",
+        R"({"password":"correct-horse-battery-42","backend_roles":["analyst"],"attributes":{"team":"x"}})"
+    );
+    EXPECT_EQ(created.status, 201u);
+    EXPECT_EQ(created.json(), json::parse(R"({"status":"CREATED","message":"'alice' created."})"));
+    auto updated = srv_->admin(
+        "PUT",
+        "/_plugins/_security/api/internalusers/alice",
+        R"({"backend_roles":["analyst","ops"],"attributes":{"team":"x"}})"
+    );
+    EXPECT_EQ(updated.status, 200u);
+    EXPECT_EQ(updated.json(), json::parse(R"({"status":"OK","message":"'alice' updated."})"));
+    // The update kept the password.
+    EXPECT_EQ(srv_->as("alice", alice_pw, "GET", "/_plugins/_security/authinfo").status, 200u);
+
+    auto got = srv_->admin("GET", "/_plugins/_security/api/internalusers/alice");
+    ASSERT_EQ(got.status, 200u);
+    auto u = got.json().at("alice").as_object();
+    EXPECT_EQ(u.at("hash"), "");
+    EXPECT_EQ(u.at("backend_roles"), json::parse(R"(["analyst","ops"])"));
+    EXPECT_EQ(u.at("attributes"), json::parse(R"({"team":"x"})"));
+    EXPECT_EQ(u.at("reserved"), false);
+    EXPECT_EQ(got.body.find("$2"), std::string::npos);
+    auto all = srv_->admin("GET", "/_plugins/_security/api/internalusers");
+    EXPECT_TRUE(all.json().as_object().contains("admin"));
+    EXPECT_TRUE(all.json().as_object().contains("alice"));
+
+    auto weak = srv_->admin("PUT", "/_plugins/_security/api/internalusers/bob", R"({"password":"password"})");
+    EXPECT_EQ(weak.status, 400u);
+    EXPECT_EQ(weak.json(), json::parse(R"({"status":"error","reason":"Weak password"})"));
+    auto invalid = srv_->admin(
+        "PUT",
+        "/_plugins/_security/api/internalusers/bob",
+        R"({"password":"correct-horse-battery-42","pwd":1})"
+    );
+    EXPECT_EQ(invalid.status, 400u);
+    EXPECT_EQ(invalid.json().at("reason"), "Invalid configuration");
+    EXPECT_EQ(invalid.json().at("invalid_keys").at("keys"), "pwd");
+    auto bad_name = srv_->admin(
+        "PUT", "/_plugins/_security/api/internalusers/b%7Cob", R"({"password":"correct-horse-battery-42"})"
+    );
+    EXPECT_EQ(bad_name.status, 400u);
+    EXPECT_EQ(
+        srv_->admin("GET", "/_plugins/_security/api/internalusers/bob").json(),
+        json::parse(R"({"status":"NOT_FOUND","message":"user 'bob' not found."})")
+    );
+    auto reserved = srv_->admin("DELETE", "/_plugins/_security/api/internalusers/admin");
+    EXPECT_EQ(reserved.status, 403u);
+    EXPECT_EQ(
+        reserved.json(), json::parse(R"({"status":"FORBIDDEN","message":"Resource 'admin' is reserved."})")
+    );
+    auto static_role =
+        srv_->admin("PUT", "/_plugins/_security/api/roles/all_access", R"({"cluster_permissions":[]})");
+    EXPECT_EQ(static_role.status, 403u);
+    EXPECT_EQ(static_role.json().at("message"), "Resource 'all_access' is static.");
+
+    // A user without an admin role may not use the REST API.
+    auto denied = srv_->as("alice", alice_pw, "GET", "/_plugins/_security/api/internalusers");
+    EXPECT_EQ(denied.status, 403u);
+    EXPECT_EQ(
+        denied.json(),
+        json::parse(
+            R"({"status":"FORBIDDEN","message":"No permission to access REST API: User alice with Security roles [] does not have any role privileged for admin access"})"
+        )
+    );
+
+    auto deleted = srv_->admin("DELETE", "/_plugins/_security/api/internalusers/alice");
+    EXPECT_EQ(deleted.json(), json::parse(R"({"status":"OK","message":"'alice' deleted."})"));
+    EXPECT_EQ(srv_->as("alice", alice_pw, "GET", "/").status, 401u);
+}
+
+TEST_F(security_on, route_gate_checks_the_action_name_before_any_work) {
+    srv_->create_user("alice", alice_pw, {}, {"analyst"});
+    const std::string alice = "User [name=alice, backend_roles=[analyst], requestedTenant=null]";
+    expect_forbidden_privilege(
+        srv_->as(
+            "alice", alice_pw, "POST", "/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})"
+        ),
+        "cluster:admin/opensearch/ml/connectors/search",
+        alice
+    );
+    // The gate runs before body parsing: a malformed body still answers the 403.
+    expect_forbidden_privilege(
+        srv_->as("alice", alice_pw, "POST", "/_plugins/_ml/connectors/_create", "{not json"),
+        "cluster:admin/opensearch/ml/create_connector",
+        alice
+    );
+
+    // Read access: search allowed, create and predict still refused.
+    auto map = srv_->admin(
+        "PUT", "/_plugins/_security/api/rolesmapping/ml_read_access", R"({"backend_roles":["analyst"]})"
+    );
+    ASSERT_EQ(map.status, 201u) << map.body;
+    EXPECT_EQ(
+        srv_->as(
+                "alice", alice_pw, "POST", "/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})"
+        )
+            .status,
+        200u
+    );
+    expect_forbidden_privilege(
+        srv_->as("alice", alice_pw, "POST", "/_plugins/_ml/models/abc/_predict", R"({"parameters":{}})"),
+        "cluster:admin/opensearch/ml/predict",
+        alice
+    );
+    auto authinfo = srv_->as("alice", alice_pw, "GET", "/_plugins/_security/authinfo");
+    EXPECT_EQ(authinfo.json().at("roles"), json::parse(R"(["ml_read_access"])"));
+
+    // Full access can create connectors but not change cluster settings.
+    srv_->create_user("carol", alice_pw, {"ml_full_access"});
+    const std::string connector =
+        R"({"name":"c","description":"d","version":"1","protocol":"http","parameters":{},"credential":{"k":"v"},"actions":[{"action_type":"predict","method":"POST","url":"https://api.openai.com/v1/chat/completions","request_body":"{}"}]})";
+    EXPECT_EQ(
+        srv_->as("carol", alice_pw, "POST", "/_plugins/_ml/connectors/_create", connector).status, 200u
+    );
+    expect_forbidden_privilege(
+        srv_->as(
+            "carol",
+            alice_pw,
+            "PUT",
+            "/_cluster/settings",
+            R"({"persistent":{"plugins.ml_commons.connector.private_ip_enabled":true}})"
+        ),
+        "cluster:admin/settings/update",
+        "User [name=carol, backend_roles=[], requestedTenant=null]"
+    );
+    EXPECT_EQ(
+        srv_->admin(
+                "PUT",
+                "/_cluster/settings",
+                R"({"persistent":{"plugins.ml_commons.connector.private_ip_enabled":true}})"
+        )
+            .status,
+        200u
+    );
+    // Unmapping takes effect at once (the credential cache is keyed by the identity generation).
+    EXPECT_EQ(srv_->admin("DELETE", "/_plugins/_security/api/rolesmapping/ml_read_access").status, 200u);
+    EXPECT_EQ(
+        srv_->as(
+                "alice", alice_pw, "POST", "/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})"
+        )
+            .status,
+        403u
+    );
+    EXPECT_NE(read_file(tmp_.path() / "data" / "audit.log").find("MISSING_PRIVILEGES"), std::string::npos);
+}
+
+TEST_F(security_on, custom_roles_grant_cluster_permissions) {
+    srv_->create_user("dave", alice_pw, {});
+    auto role = srv_->admin(
+        "PUT",
+        "/_plugins/_security/api/roles/ml_searcher",
+        R"({"cluster_permissions":["cluster:admin/opensearch/ml/*/search"],"description":"search only"})"
+    );
+    EXPECT_EQ(role.status, 201u) << role.body;
+    auto get = srv_->admin("GET", "/_plugins/_security/api/roles/ml_searcher");
+    EXPECT_EQ(
+        get.json().at("ml_searcher").at("cluster_permissions"),
+        json::parse(R"(["cluster:admin/opensearch/ml/*/search"])")
+    );
+    auto missing = srv_->admin("PUT", "/_plugins/_security/api/rolesmapping/nope", R"({"users":["dave"]})");
+    EXPECT_EQ(missing.status, 404u);
+    EXPECT_EQ(
+        srv_->admin("PUT", "/_plugins/_security/api/rolesmapping/ml_searcher", R"({"users":["dave"]})")
+            .status,
+        201u
+    );
+    EXPECT_EQ(
+        srv_->as("dave", alice_pw, "POST", "/_plugins/_ml/models/_search", R"({"query":{"match_all":{}}})")
+            .status,
+        200u
+    );
+    EXPECT_EQ(srv_->as("dave", alice_pw, "GET", "/_plugins/_ml/tasks/x").status, 403u);
+}
+
+TEST_F(security_on, api_keys_authenticate_until_invalidated_or_expired) {
+    srv_->create_user("erin", alice_pw, {"ml_full_access"});
+    auto made =
+        srv_->as("erin", alice_pw, "POST", "/_security/api_key", R"({"name":"ci","metadata":{"app":"x"}})");
+    ASSERT_EQ(made.status, 200u) << made.body;
+    auto k = made.json().as_object();
+    const std::string id(k.at("id").as_string());
+    const std::string secret(k.at("api_key").as_string());
+    const std::string encoded(k.at("encoded").as_string());
+    EXPECT_EQ(k.at("name"), "ci");
+    EXPECT_FALSE(k.contains("expiration"));
+    EXPECT_EQ(registry::base64_decode(encoded).value_or(""), id + ":" + secret);
+
+    auto es = with(api_key_header(encoded), "GET", "/_security/_authenticate");
+    ASSERT_EQ(es.status, 200u) << es.body;
+    EXPECT_EQ(es.json().at("username"), "erin");
+    EXPECT_EQ(es.json().at("api_key").at("id").as_string(), id);
+    EXPECT_EQ(with(bearer(encoded), "GET", "/v1/models").status, 200u);
+    EXPECT_EQ(with(api_key_header(encoded), "GET", "/_inference").status, 200u);
+
+    // The listing never shows the secret; another user does not see erin's keys.
+    auto list = srv_->as("erin", alice_pw, "GET", "/_security/api_key?id=" + id);
+    ASSERT_EQ(list.status, 200u);
+    EXPECT_EQ(list.json().at("api_keys").as_array().size(), 1u);
+    EXPECT_EQ(list.json().at("api_keys").at(0).at("invalidated"), false);
+    EXPECT_EQ(list.body.find(secret), std::string::npos);
+    srv_->create_user("frank", alice_pw, {"ml_full_access"});
+    EXPECT_EQ(
+        srv_->as("frank", alice_pw, "GET", "/_security/api_key").json().at("api_keys").as_array().size(), 0u
+    );
+
+    // A wrong secret for a real id is a 401 naming the id, never the secret.
+    const std::string forged = registry::base64_encode(id + ":not-the-secret");
+    auto bad = with(api_key_header(forged), "GET", "/_inference");
+    EXPECT_EQ(bad.status, 401u);
+    EXPECT_EQ(
+        bad.json().at("error").at("additional_unsuccessful_credentials").as_string(),
+        ("API key: unable to find apikey with id " + id)
+    );
+    EXPECT_EQ(bad.body.find("not-the-secret"), std::string::npos);
+
+    auto inv = srv_->as("erin", alice_pw, "DELETE", "/_security/api_key", R"({"ids":[")" + id + R"("]})");
+    ASSERT_EQ(inv.status, 200u) << inv.body;
+    EXPECT_EQ(
+        inv.json(),
+        json::parse(
+            R"({"invalidated_api_keys":[")" + id +
+            R"("],"previously_invalidated_api_keys":[],"error_count":0})"
+        )
+    );
+    EXPECT_EQ(with(bearer(encoded), "GET", "/v1/models").status, 401u);
+    EXPECT_EQ(with(api_key_header(encoded), "GET", "/_inference").status, 401u);
+
+    auto unknown = srv_->as("erin", alice_pw, "POST", "/_security/api_key", R"({"name":"x","bogus":true})");
+    EXPECT_EQ(unknown.status, 400u);
+
+    auto short_lived =
+        srv_->as("erin", alice_pw, "POST", "/_security/api_key", R"({"name":"short","expiration":"1s"})");
+    ASSERT_EQ(short_lived.status, 200u);
+    EXPECT_TRUE(short_lived.json().as_object().contains("expiration"));
+    const std::string enc2(short_lived.json().at("encoded").as_string());
+    EXPECT_EQ(with(bearer(enc2), "GET", "/v1/models").status, 200u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+    EXPECT_EQ(with(bearer(enc2), "GET", "/v1/models").status, 401u);
+
+    // Keys and users survive a restart; the database holds no secret.
+    auto third = srv_->as("erin", alice_pw, "POST", "/_security/api_key", R"({"name":"third"})");
+    const std::string enc3(third.json().at("encoded").as_string());
+    const std::string secret3(third.json().at("api_key").as_string());
+    srv_->restart();
+    EXPECT_EQ(with(bearer(enc3), "GET", "/v1/models").status, 200u);
+    EXPECT_EQ(read_file(tmp_.path() / "data" / "security.db").find(secret3), std::string::npos);
+    EXPECT_EQ(srv_->process().log().find(secret3), std::string::npos);
+    EXPECT_EQ(read_file(tmp_.path() / "data" / "audit.log").find(secret3), std::string::npos);
+}
+
+class security_throttled : public security_on {
+protected:
+    void SetUp() override {
+        env_["MODELRELAY_AUTH_ALLOWED_TRIES"] = "3";
+        security_on::SetUp();
+    }
+};
+
+TEST_F(security_throttled, a_blocked_client_gets_authentication_finally_failed_even_with_the_right_password) {
+    for (int i = 0; i < 2; ++i) {
+        EXPECT_EQ(srv_->as("admin", "Wrong-Pass-123456", "GET", "/").body, "Unauthorized");
+    }
+    EXPECT_EQ(srv_->admin("GET", "/").status, 200u);  // a success before the limit resets nothing for others
+    for (int i = 0; i < 3; ++i) {
+        srv_->as("admin", "Wrong-Pass-123456", "GET", "/");
+    }
+    auto blocked = srv_->admin("GET", "/");
+    EXPECT_EQ(blocked.status, 401u);
+    EXPECT_EQ(blocked.body, "Authentication finally failed");
+}
+
+TEST(security_first_start, generated_admin_password_is_written_0600_and_never_logged) {
+    temp_dir tmp;
+    server_process srv(tmp.path() / "data", {}, {"--security", "on"});
+    srv.start();
+    const auto file = tmp.path() / "data" / "admin.password";
+    ASSERT_TRUE(std::filesystem::exists(file));
+    struct stat st {};
+    ASSERT_EQ(::stat(file.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600);
+    std::string pw = read_file(file);
+    while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) {
+        pw.pop_back();
+    }
+    ASSERT_GE(pw.size(), 16u);
+    EXPECT_EQ(srv.log().find(pw), std::string::npos);
+    EXPECT_NE(srv.log().find("admin.password"), std::string::npos);
+    EXPECT_NE(srv.log().find("security on"), std::string::npos);
+    http_client c(srv.port());
+    EXPECT_EQ(c.request("GET", "/_plugins/_security/authinfo", {}, basic("admin", pw)).status, 200u);
+    // A second start keeps the same admin and does not rewrite the file.
+    srv.restart();
+    EXPECT_EQ(read_file(file).substr(0, pw.size()), pw);
+    http_client c2(srv.port());
+    EXPECT_EQ(c2.request("GET", "/", {}, basic("admin", pw)).status, 200u);
+}
+
+TEST(security_first_start, loopback_auto_mode_is_off_and_says_why) {
+    temp_dir tmp;
+    server_process srv(tmp.path() / "data");
+    srv.start();
+    EXPECT_NE(srv.log().find("security off"), std::string::npos);
+    EXPECT_NE(srv.log().find("loopback"), std::string::npos);
+    http_client c(srv.port());
+    EXPECT_EQ(c.get("/").status, 200u);
+    // The Security API does not exist without security, as in OpenSearch without the plugin.
+    EXPECT_EQ(c.get("/_plugins/_security/authinfo").status, 400u);
+    EXPECT_FALSE(std::filesystem::exists(tmp.path() / "data" / "admin.password"));
+}
+
+}  // namespace
+}  // namespace modelrelay::test
