@@ -3,9 +3,8 @@
 // access-mode × caller × operation matrix with the exact ml-commons denials, owner recording with the ACL
 // switches off (R8), strict and relaxed writes (R9), /v1 visibility, and the security-off texts. Every
 // denial is checked to change no stored data and, for predict, to send nothing upstream.
-//
-// The super-admin (a certificate in admin_dn) is not part of the matrix: modelrelay has no HTTPS listener
-// with client certificates on this branch, so no such principal can be presented (authz_test covers it).
+// The matrix runs over HTTPS so that its fifth caller can be the super-admin: a client certificate whose
+// DN is in --tls-admin-dn, sent without an Authorization header.
 #include <array>
 #include <functional>
 #include <string>
@@ -24,8 +23,9 @@ namespace {
 
 namespace json = boost::json;
 
-// Callers of the matrix: the owner (backend role analyst), a sharer of that role, a stranger, the admin.
-constexpr std::array<const char*, 4> callers{"alice", "bob", "carol", "admin"};
+// Callers of the matrix: the owner (backend role analyst), a sharer of that role, a stranger, the admin
+// (role all_access) and the super-admin (admin_dn certificate).
+constexpr std::array<const char*, 5> callers{"alice", "bob", "carol", "admin", "superadmin"};
 constexpr std::array<const char*, 3> modes{"public", "private", "restricted"};
 
 std::string acl_members(std::string_view mode) {
@@ -143,7 +143,8 @@ std::string fingerprint(acl_server& s, const resources& r) {
     return out;
 }
 
-// One operation of the matrix. `codes[mode]` holds one letter per caller (alice, bob, carol, admin):
+// One operation of the matrix. `codes[mode]` holds one letter per caller (alice, bob, carol, admin,
+// superadmin):
 // A allowed, P refused by the ml-commons predicate, S refused by R9 strict writes (the predicate allows).
 struct op_case {
     const char* name;
@@ -157,9 +158,9 @@ struct op_case {
     bool search = false;  // A = listed, P = not listed (search never fails)
 };
 
-constexpr std::array<const char*, 3> read_codes{"AAAA", "APPA", "AAPA"};
-constexpr std::array<const char*, 3> write_codes{"ASSA", "APPA", "ASPA"};
-constexpr std::array<const char*, 3> relaxed_write_codes{"AAAA", "APPA", "AAPA"};
+constexpr std::array<const char*, 3> read_codes{"AAAAA", "APPAA", "AAPAA"};
+constexpr std::array<const char*, 3> write_codes{"ASSAA", "APPAA", "ASPAA"};
+constexpr std::array<const char*, 3> relaxed_write_codes{"AAAAA", "APPAA", "AAPAA"};
 
 http_result search_ids(acl_server& s, const std::string& who, std::string_view what, const std::string& id) {
     return s.as(
@@ -462,15 +463,20 @@ protected:
 
 // R7 with R9's default (strict writes): exact status, type and reason for every refusal.
 TEST_F(acl_matrix, every_mode_caller_and_operation_strict_writes) {
-    acl_server s;
+    acl_server s({}, true);
     add_matrix_users(s);
+    // The fifth caller really is the certificate super-admin.
+    auto who = s.as("superadmin", "GET", "/_plugins/_security/authinfo");
+    ASSERT_EQ(who.status, 200) << who.body;
+    EXPECT_EQ(who.json().at("user_name").as_string(), "CN=kirk,OU=client,O=client,L=test,C=de");
+    EXPECT_EQ(who.json().at("principal").as_string(), "CN=kirk,OU=client,O=client,L=test,C=de");
     run_matrix(s, up_, matrix_ops(write_codes));
 }
 
 // R9 off (`--strict-write-acl false`): ml-commons' quirk 1, readers of a public or shared connector,
 // group or model may rewrite and delete it; the predicate still refuses the others with its own texts.
 TEST_F(acl_matrix, relaxed_writes_restore_the_ml_commons_predicate) {
-    acl_server s({"--strict-write-acl", "false"});
+    acl_server s({"--strict-write-acl", "false"}, true);
     add_matrix_users(s);
     std::vector<op_case> writes;
     for (auto& op : matrix_ops(relaxed_write_codes)) {

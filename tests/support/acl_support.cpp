@@ -6,6 +6,8 @@
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
+#include "tests/support/test_ca.hpp"
+
 namespace modelrelay::test {
 
 namespace json = boost::json;
@@ -55,15 +57,69 @@ std::pair<std::string, std::string> basic_auth(std::string_view user, std::strin
     return {"Authorization", "Basic " + base64(std::string(user) + ":" + std::string(password))};
 }
 
-acl_server::acl_server(std::vector<std::string> extra_args)
-    : server_(dir_.path() / "data", {{"MODELRELAY_ADMIN_PASSWORD", std::string(acl_admin_password)}}, [&] {
-          std::vector<std::string> args{"--security", "on"};
-          args.insert(args.end(), extra_args.begin(), extra_args.end());
-          return args;
-      }()) {
+namespace {
+
+constexpr const char* super_admin_dn = "CN=kirk,OU=client,O=client,L=test,C=de";
+
+const issued_cert& super_admin_cert() {
+    static const issued_cert c = test_ca::instance().issue_client(std::vector<subject_part>{
+        {"C", "de"}, {"L", "test"}, {"O", "client"}, {"OU", "client"}, {"CN", "kirk"}});
+    return c;
+}
+
+std::vector<std::string> server_args(const std::vector<std::string>& extra, bool tls) {
+    std::vector<std::string> args{"--security", "on"};
+    if (tls) {
+        const auto& ca = test_ca::instance();
+        args.insert(
+            args.end(),
+            {"--tls-cert",
+             ca.localhost().cert_file,
+             "--tls-key",
+             ca.localhost().key_file,
+             "--tls-client-ca",
+             ca.ca_file(),
+             "--tls-client-auth",
+             "optional",
+             "--tls-admin-dn",
+             super_admin_dn}
+        );
+    }
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+}
+
+tls_client_options tls_options(const issued_cert* client) {
+    tls_client_options o;
+    o.ca_file = test_ca::instance().ca_file();
+    if (client != nullptr) {
+        o.cert_file = client->cert_file;
+        o.key_file = client->key_file;
+    }
+    return o;
+}
+
+}  // namespace
+
+acl_server::acl_server(std::vector<std::string> extra_args, bool tls)
+    : server_(
+          dir_.path() / "data",
+          {{"MODELRELAY_ADMIN_PASSWORD", std::string(acl_admin_password)}},
+          server_args(extra_args, tls)
+      ),
+      tls_(tls) {
     passwords_["admin"] = std::string(acl_admin_password);
     server_.start();
-    client_ = std::make_unique<http_client>(server_.port());
+    connect();
+}
+
+void acl_server::connect() {
+    if (!tls_) {
+        client_ = std::make_unique<http_client>(server_.port());
+        return;
+    }
+    client_ = std::make_unique<http_client>(server_.port(), tls_options(nullptr));
+    super_client_ = std::make_unique<http_client>(server_.port(), tls_options(&super_admin_cert()));
 }
 
 acl_server::~acl_server() = default;
@@ -98,6 +154,9 @@ http_result acl_server::as(
     std::string_view body,
     const header_list& extra
 ) {
+    if (user == acl_super_admin) {
+        return super_client_->request(method, target, body, extra);
+    }
     header_list headers = extra;
     headers.push_back(basic_auth(user, passwords_.at(user)));
     return client_->request(method, target, body, headers);
@@ -110,8 +169,9 @@ void acl_server::set_persistent(std::string_view members) {
 
 void acl_server::restart() {
     client_.reset();
+    super_client_.reset();
     server_.restart();
-    client_ = std::make_unique<http_client>(server_.port());
+    connect();
 }
 
 }  // namespace modelrelay::test
