@@ -514,6 +514,10 @@ TEST_F(acl_matrix, acl_changes_belong_to_the_owner) {
     );
     EXPECT_EQ(fingerprint(s, r), before);
 
+    // Bob shares the group's role: he may call the deployed model until its group turns private below.
+    auto shared_predict =
+        s.as("bob", "POST", "/_plugins/_ml/models/" + r.m + "/_predict", R"({"parameters":{"messages":[]}})");
+    ASSERT_EQ(shared_predict.status, 200) << shared_predict.body;
     auto open = s.as("alice", "PUT", "/_plugins/_ml/connectors/" + r.d, R"({"access_mode":"public"})");
     ASSERT_EQ(open.status, 200) << open.body;
     EXPECT_EQ(s.as("carol", "GET", "/_plugins/_ml/connectors/" + r.d).status, 200);
