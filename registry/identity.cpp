@@ -12,6 +12,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "registry/crypto.hpp"
 
@@ -27,6 +28,15 @@ const internal_user* identity_state::find_user(std::string_view name) const {
 const api_key* identity_state::find_key(std::string_view id) const {
     const auto it = api_keys.find(id);
     return it == api_keys.end() ? nullptr : &it->second;
+}
+
+const api_token* identity_state::find_token_by_hash(std::string_view hash) const {
+    const auto it = token_ids.find(hash);
+    if (it == token_ids.end()) {
+        return nullptr;
+    }
+    const auto t = api_tokens.find(it->second);
+    return t == api_tokens.end() ? nullptr : &t->second;
 }
 
 namespace {
@@ -660,6 +670,62 @@ api_key key_from_doc(std::string_view id, const json::object& doc) {
         k.limits.budget_period_ms = int_of(e, "budget_period_ms");
     }
     return k;
+}
+
+std::string token_role(std::string_view token_id) {
+    return "apitoken:" + std::string(token_id);
+}
+
+std::string token_hash(std::string_view token) {
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), md);
+    return base64_encode(std::string_view(reinterpret_cast<const char*>(md), sizeof md));
+}
+
+json::object token_to_doc(const api_token& t) {
+    json::object o = token_to_json(t);
+    o["token_hash"] = t.token_hash;
+    return o;
+}
+
+api_token token_from_doc(std::string_view id, const json::object& doc) {
+    api_token t;
+    t.id = std::string(id);
+    t.name = string_of(doc, "name");
+    t.token_hash = string_of(doc, "token_hash");
+    t.iat = int_of(doc, "iat");
+    if (const auto* e = doc.if_contains("expires_at"); e != nullptr && e->is_int64()) {
+        t.expires_at = e->get_int64();
+    }
+    t.cluster_permissions = strings_of(doc.if_contains("cluster_permissions"));
+    if (const auto* v = doc.if_contains("index_permissions"); v != nullptr && v->is_array()) {
+        t.index_permissions = v->get_array();
+    }
+    if (const auto* r = doc.if_contains("revoked_at"); r != nullptr && r->is_int64()) {
+        t.revoked_at = r->get_int64();
+    }
+    t.created_by = string_of(doc, "created_by");
+    return t;
+}
+
+json::object token_to_json(const api_token& t) {
+    json::object o{{"id", t.id}, {"name", t.name}, {"iat", t.iat}};
+    o["expires_at"] = t.expires_at ? json::value(*t.expires_at) : json::value(nullptr);
+    o["cluster_permissions"] = to_array(t.cluster_permissions);
+    o["index_permissions"] = t.index_permissions;
+    if (t.revoked_at) {
+        o["revoked_at"] = *t.revoked_at;
+    }
+    o["created_by"] = t.created_by;
+    return o;
+}
+
+principal principal_for_token(const api_token& t) {
+    principal p;
+    p.name = "token:" + t.name;
+    p.realm = "api_token";
+    p.roles = {token_role(t.id)};
+    return p;
 }
 
 std::vector<role_definition> builtin_role_definitions() {

@@ -83,17 +83,41 @@ struct api_key {
     key_limits limits;
 };
 
+// OpenSearch API tokens (security.md §2.4): `Authorization: ApiKey os_...`, principal `token:<name>`, the
+// token's own cluster permissions. Stored as base64(SHA-256(token)).
+struct api_token {
+    std::string id;
+    std::string name;
+    std::string token_hash;
+    std::int64_t iat = 0;
+    std::optional<std::int64_t> expires_at;
+    std::vector<std::string> cluster_permissions;
+    boost::json::array index_permissions;
+    std::optional<std::int64_t> revoked_at;
+    std::string created_by;
+};
+// The synthetic role a token's principal holds (its permissions, registered in identity_state::permissions).
+std::string token_role(std::string_view token_id);
+std::string token_hash(std::string_view token);
+boost::json::object token_to_doc(const api_token& t);
+api_token token_from_doc(std::string_view id, const boost::json::object& doc);
+boost::json::object token_to_json(const api_token& t);  // the GET listing entry (no hash)
+principal principal_for_token(const api_token& t);
+
 // Everything identity, immutable once published.
 struct identity_state {
     std::map<std::string, internal_user, std::less<>> users;
     std::map<std::string, role_definition, std::less<>> roles;  // custom roles only
     std::map<std::string, role_mapping, std::less<>> mappings;
-    std::map<std::string, api_key, std::less<>> api_keys;  // by id
-    role_table permissions;                                // built-in + custom roles
-    std::uint64_t generation = 0;                          // bumped by every write (credential cache key)
+    std::map<std::string, api_key, std::less<>> api_keys;       // by id
+    std::map<std::string, api_token, std::less<>> api_tokens;   // by id
+    std::map<std::string, std::string, std::less<>> token_ids;  // token hash → id
+    role_table permissions;                                     // built-in + custom roles
+    std::uint64_t generation = 0;  // bumped by every write (credential cache key)
 
     const internal_user* find_user(std::string_view name) const;
     const api_key* find_key(std::string_view id) const;
+    const api_token* find_token_by_hash(std::string_view hash) const;
 };
 
 // Roles of a user: its opendistro_security_roles plus every mapping that names it or one of its backend

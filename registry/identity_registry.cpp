@@ -19,6 +19,7 @@ constexpr std::string_view k_user = "user";
 constexpr std::string_view k_role = "role";
 constexpr std::string_view k_mapping = "role_mapping";
 constexpr std::string_view k_key = "api_key";
+constexpr std::string_view k_token = "api_token";
 
 stored_row row_of(std::string_view kind, std::string_view id, const json::object& doc, std::int64_t now) {
     stored_row r;
@@ -36,6 +37,13 @@ void refresh_permissions(identity_state& s) {
     s.permissions = role_table();
     for (const auto& [name, r] : s.roles) {
         s.permissions.put(name, r.cluster_permissions);
+    }
+    s.token_ids.clear();
+    for (const auto& [id, t] : s.api_tokens) {
+        s.permissions.put(token_role(id), t.cluster_permissions);
+        if (!t.revoked_at) {
+            s.token_ids[t.token_hash] = id;
+        }
     }
 }
 
@@ -102,6 +110,8 @@ result<void> identity_registry::load() {
             next->mappings.emplace(row.id, mapping_from_doc(row.id, doc));
         } else if (row.kind == k_key) {
             next->api_keys.emplace(row.id, key_from_doc(row.id, doc));
+        } else if (row.kind == k_token) {
+            next->api_tokens.emplace(row.id, token_from_doc(row.id, doc));
         }
     }
     refresh_permissions(*next);
@@ -282,6 +292,57 @@ result<created_api_key> identity_registry::create_api_key(
         return r.error();
     }
     return out;
+}
+
+result<identity_registry::created_token> identity_registry::create_api_token(
+    std::string name,
+    std::vector<std::string> cluster_permissions,
+    json::array index_permissions,
+    std::optional<std::int64_t> duration_ms,
+    std::string created_by
+) {
+    created_token out;
+    unsigned char raw[32];
+    if (RAND_bytes(raw, sizeof raw) != 1) {
+        throw std::runtime_error("RAND_bytes failed");
+    }
+    out.secret = "os_" + base64url_encode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
+    OPENSSL_cleanse(raw, sizeof raw);
+    api_token& t = out.token;
+    t.id = generate_id();
+    t.name = std::move(name);
+    t.token_hash = token_hash(out.secret);
+    t.iat = clock_();
+    if (duration_ms) {
+        t.expires_at = t.iat + *duration_ms;
+    }
+    t.cluster_permissions = std::move(cluster_permissions);
+    t.index_permissions = std::move(index_permissions);
+    t.created_by = std::move(created_by);
+    auto next = copy();
+    batch b;
+    b.puts.push_back(row_of(k_token, t.id, token_to_doc(t), t.iat));
+    next->api_tokens[t.id] = t;
+    if (auto r = commit(b, std::move(next)); !r) {
+        secure_wipe(out.secret);
+        return r.error();
+    }
+    return out;
+}
+
+result<bool> identity_registry::revoke_api_token(std::string_view id) {
+    auto next = copy();
+    const auto it = next->api_tokens.find(id);
+    if (it == next->api_tokens.end() || it->second.revoked_at) {
+        return false;
+    }
+    it->second.revoked_at = clock_();
+    batch b;
+    b.puts.push_back(row_of(k_token, id, token_to_doc(it->second), *it->second.revoked_at));
+    if (auto r = commit(b, std::move(next)); !r) {
+        return r.error();
+    }
+    return true;
 }
 
 result<invalidation_result> identity_registry::invalidate_api_keys(const std::vector<std::string>& ids) {

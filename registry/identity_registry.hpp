@@ -58,6 +58,20 @@ public:
     result<created_api_key> create_api_key(const api_key_request& req, const principal& owner);
     result<invalidation_result> invalidate_api_keys(const std::vector<std::string>& ids);
 
+    struct created_token {
+        api_token token;
+        std::string secret;  // "os_..." shown once
+    };
+    // OpenSearch API tokens (§2.4). `duration_ms` nullopt: no expiry.
+    result<created_token> create_api_token(
+        std::string name,
+        std::vector<std::string> cluster_permissions,
+        boost::json::array index_permissions,
+        std::optional<std::int64_t> duration_ms,
+        std::string created_by
+    );
+    result<bool> revoke_api_token(std::string_view id);  // false: not found or already revoked
+
     // base64(HMAC-SHA-256(pepper, secret)): what is stored and compared for an API key secret.
     std::string key_hash(std::string_view secret) const;
 

@@ -30,6 +30,7 @@ namespace upstream {
 class client;
 }
 class security;
+class key_gate;
 
 struct app {
     config cfg;
@@ -39,6 +40,7 @@ struct app {
     std::unique_ptr<upstream::client> upstream;
     std::unique_ptr<router> routes;
     std::unique_ptr<server::security> sec;  // always set once running; sec->enabled() tells the mode
+    std::unique_ptr<key_gate> keys;         // API-key limits (key_gate.hpp); null when security is off
     std::string cluster_uuid;
     std::vector<boost::asio::ip::tcp::endpoint> self_endpoints;  // our listeners: never an upstream
     std::atomic<std::size_t> connections{0};

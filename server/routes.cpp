@@ -87,6 +87,10 @@ std::vector<route> all_routes() {
         {v::put, "/_plugins/_security/api/rolesmapping/{name}", handle_security_mapping_put, ""},
         {v::delete_, "/_plugins/_security/api/rolesmapping/{name}", handle_security_mapping_delete, ""},
 
+        {v::post, "/_plugins/_security/api/apitokens", handle_api_tokens_create, ""},
+        {v::get, "/_plugins/_security/api/apitokens", handle_api_tokens_get, ""},
+        {v::delete_, "/_plugins/_security/api/apitokens/{id}", handle_api_tokens_delete, ""},
+
         // Elasticsearch security: API keys for /v1 and _inference (api_keys.cpp).
         {v::post, "/_security/api_key", handle_api_key_create, "refresh"},
         {v::put, "/_security/api_key", handle_api_key_create, "refresh"},

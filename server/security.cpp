@@ -379,6 +379,18 @@ net::awaitable<auth_outcome> security::authenticate(request_context& ctx) {
     }
 
     const bool api_key_scheme = iequals(scheme, "ApiKey");
+    if (api_key_scheme && token.starts_with("os_")) {
+        // OpenSearch API token (§2.4): looked up by SHA-256 of the whole token, compared by the map lookup of
+        // a digest (the token itself is never compared or stored).
+        const auto* t = state->find_token_by_hash(registry::token_hash(token));
+        const auto now = identity_->now_ms();
+        if (t == nullptr || t->revoked_at || (t->expires_at && *t->expires_at <= now)) {
+            ip_throttle_.record_failure(ip);
+            audit_.record("FAILED_LOGIN", nullptr, ip_full, "", "", "api token");
+            co_return auth_outcome{};
+        }
+        co_return auth_outcome{.who = std::make_shared<const principal>(registry::principal_for_token(*t))};
+    }
     if (api_key_scheme || iequals(scheme, "Bearer")) {
         auto parts = split_key(token);
         if (!parts) {

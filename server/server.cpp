@@ -18,6 +18,7 @@
 
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
+#include "server/key_gate.hpp"
 #include "server/log.hpp"
 #include "server/security.hpp"
 #include "server/security_setup.hpp"
@@ -203,6 +204,22 @@ int run_server(const config& cfg) {
         a.registry.reset();
         stop_store();
         return 1;
+    }
+    if (a.sec->enabled()) {
+        auto keys = key_gate::open(
+            a,
+            cfg.data_dir / "key_usage.db",
+            cfg.sync_full ? registry::durability::full : registry::durability::normal,
+            *a.sec->identity().current()
+        );
+        if (!keys) {
+            log::error("cannot open the API key usage store", {{"reason", keys.error().reason}});
+            a.upstream.reset();
+            a.registry.reset();
+            stop_store();
+            return 1;
+        }
+        a.keys = std::move(*keys);
     }
 
     tcp::acceptor acceptor(ioc);

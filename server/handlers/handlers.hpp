@@ -47,6 +47,9 @@ awaitable<http_response> handle_api_key_create(request_context&);
 awaitable<http_response> handle_api_key_get(request_context&);
 awaitable<http_response> handle_api_key_invalidate(request_context&);
 awaitable<http_response> handle_security_authenticate(request_context&);
+awaitable<http_response> handle_api_tokens_create(request_context&);
+awaitable<http_response> handle_api_tokens_get(request_context&);
+awaitable<http_response> handle_api_tokens_delete(request_context&);
 
 // Connectors
 awaitable<http_response> handle_connector_create(request_context&);

@@ -12,6 +12,7 @@
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/handlers/inference_support.hpp"
+#include "server/handlers/key_scope.hpp"
 
 namespace modelrelay::server::handlers {
 
@@ -92,6 +93,10 @@ awaitable<http_response> handle_inference_put(request_context& ctx) {
     if (!who) {
         co_return es::fail(ctx, who.error());
     }
+    const auto caller_key = key_of(ctx);
+    if (auto t = key_tenant_check(ctx, caller_key); !t) {
+        co_return es::fail(ctx, t.error());
+    }
     auto body = parse_body(ctx);
     if (!body) {
         co_return es::fail(ctx, body.error());
@@ -135,6 +140,10 @@ awaitable<http_response> handle_inference_update(request_context& ctx) {
     if (!who) {
         co_return es::fail(ctx, who.error());
     }
+    const auto caller_key = key_of(ctx);
+    if (auto t = key_tenant_check(ctx, caller_key); !t) {
+        co_return es::fail(ctx, t.error());
+    }
     auto body = parse_body(ctx);
     if (!body) {
         co_return es::fail(ctx, body.error());
@@ -146,7 +155,7 @@ awaitable<http_response> handle_inference_update(request_context& ctx) {
     const std::string id(ctx.param("inference_id"));
     const auto snap = ctx.app.registry->current();
     const registry::resource* existing = snap->find(registry::kind::inference_endpoint, id);
-    if (existing == nullptr || existing->tenant_id != who->tenant_id) {
+    if (existing == nullptr || existing->tenant_id != who->tenant_id || !key_allows(caller_key, id)) {
         co_return es::fail(
             ctx,
             {errc::resource_not_found,
@@ -188,6 +197,10 @@ awaitable<http_response> handle_inference_get(request_context& ctx) {
     if (!who) {
         co_return es::fail(ctx, who.error());
     }
+    const auto caller_key = key_of(ctx);
+    if (auto t = key_tenant_check(ctx, caller_key); !t) {
+        co_return es::fail(ctx, t.error());
+    }
     auto task = inference::task_type::any;
     if (auto t = es::url_task(ctx)) {
         auto parsed = inference::parse_task_type(*t);
@@ -203,7 +216,7 @@ awaitable<http_response> handle_inference_get(request_context& ctx) {
         std::vector<const registry::resource*> found;
         snap->of(registry::kind::inference_endpoint)
             .for_each([&](const std::string&, const registry::resource& r) {
-                if (r.tenant_id == who->tenant_id &&
+                if (r.tenant_id == who->tenant_id && key_allows(caller_key, r.id) &&
                     inference::any_or_same(task, inference::stored_task(r.doc))) {
                     found.push_back(&r);
                 }
@@ -214,7 +227,7 @@ awaitable<http_response> handle_inference_get(request_context& ctx) {
         }
     } else {
         const registry::resource* r = snap->find(registry::kind::inference_endpoint, id);
-        if (r == nullptr || r->tenant_id != who->tenant_id) {
+        if (r == nullptr || r->tenant_id != who->tenant_id || !key_allows(caller_key, id)) {
             co_return es::fail(ctx, inference::endpoint_not_found(id));
         }
         const auto stored = inference::stored_task(r->doc);
@@ -231,6 +244,10 @@ awaitable<http_response> handle_inference_delete(request_context& ctx) {
     if (!who) {
         co_return es::fail(ctx, who.error());
     }
+    const auto caller_key = key_of(ctx);
+    if (auto t = key_tenant_check(ctx, caller_key); !t) {
+        co_return es::fail(ctx, t.error());
+    }
     auto task = inference::task_type::any;
     if (auto t = es::url_task(ctx)) {
         auto parsed = inference::parse_task_type(*t);
@@ -238,6 +255,9 @@ awaitable<http_response> handle_inference_delete(request_context& ctx) {
             co_return es::fail(ctx, parsed.error());
         }
         task = *parsed;
+    }
+    if (!key_allows(caller_key, ctx.param("inference_id"))) {
+        co_return es::fail(ctx, inference::endpoint_not_found(ctx.param("inference_id")));
     }
     auto& reg = *ctx.app.registry;
     auto op =

@@ -8,9 +8,11 @@
 #include "registry/crypto.hpp"
 #include "registry/inference_call.hpp"
 #include "registry/inference_endpoint.hpp"
+#include "registry/key_limiter.hpp"
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/handlers/inference_support.hpp"
+#include "server/handlers/key_scope.hpp"
 #include "server/outbound.hpp"
 #include "server/sse_relay.hpp"
 
@@ -43,15 +45,17 @@ registry::error chat_needs_stream(std::string_view id) {
             std::string(id) + "/_stream URL."};
 }
 
-// The stored endpoint of this caller, or the Elasticsearch error for the request's task type.
+// The stored endpoint of this caller, or the Elasticsearch error for the request's task type. An endpoint
+// the API key may not call does not exist for it (security.md R16: the inference id is the model).
 registry::result<const registry::resource*> find_endpoint(
     const registry::snapshot& snap,
     std::string_view id,
     const registry::caller& who,
+    const request_key& caller_key,
     inference::task_type requested
 ) {
     const registry::resource* r = snap.find(registry::kind::inference_endpoint, id);
-    if (r == nullptr || r->tenant_id != who.tenant_id) {
+    if (r == nullptr || r->tenant_id != who.tenant_id || !key_allows(caller_key, id)) {
         return inference::endpoint_not_found(id);
     }
     const auto stored = inference::stored_task(r->doc);
@@ -67,6 +71,10 @@ awaitable<http_response> handle_inference_infer(request_context& ctx) {
     auto who = caller_of(ctx);
     if (!who) {
         co_return es::fail(ctx, who.error());
+    }
+    const auto caller_key = key_of(ctx);
+    if (auto t = key_tenant_check(ctx, caller_key); !t) {
+        co_return es::fail(ctx, t.error());
     }
     auto requested = requested_task(ctx);
     if (!requested) {
@@ -86,7 +94,7 @@ awaitable<http_response> handle_inference_infer(request_context& ctx) {
     }
     const std::string id(ctx.param("inference_id"));
     const auto snap = ctx.app.registry->current();
-    auto endpoint = find_endpoint(*snap, id, *who, *requested);
+    auto endpoint = find_endpoint(*snap, id, *who, caller_key, *requested);
     if (!endpoint) {
         co_return es::fail(ctx, endpoint.error());
     }
@@ -95,6 +103,11 @@ awaitable<http_response> handle_inference_infer(request_context& ctx) {
     if (task == inference::task_type::chat_completion) {
         co_return es::fail(ctx, chat_needs_stream(id));
     }
+    auto admitted = admit_key(ctx, caller_key, key_door::inference, key_estimate(caller_key, *body));
+    if (auto* refused = std::get_if<http_response>(&admitted)) {
+        co_return std::move(*refused);
+    }
+    auto& permit = std::get<key_permit>(admitted);
     auto key = ctx.app.registry->inference_api_key(**endpoint);
     if (!key) {
         co_return es::fail(ctx, key.error());
@@ -111,24 +124,39 @@ awaitable<http_response> handle_inference_infer(request_context& ctx) {
     if (res->status < 200 || res->status > 299) {
         co_return es::fail(ctx, inference::upstream_failure(id, url, res->status, res->body));
     }
+    permit.set_succeeded();
+    if (permit.counts_tokens()) {
+        if (auto used = registry::usage_total_tokens_of(res->body)) {
+            permit.add_usage(*used);
+        }
+    }
+    http_response out;
     if (task == inference::task_type::text_embedding) {
         auto vectors = inference::embeddings_of(id, res->body);
         if (!vectors) {
             co_return es::fail(ctx, vectors.error());
         }
-        co_return es::ok_text(ctx, inference::text_embedding_body(*vectors));
+        out = es::ok_text(ctx, inference::text_embedding_body(*vectors));
+    } else {
+        auto result = inference::completion_body(id, res->body);
+        if (!result) {
+            co_return es::fail(ctx, result.error());
+        }
+        out = es::ok_text(ctx, std::move(*result));
     }
-    auto result = inference::completion_body(id, res->body);
-    if (!result) {
-        co_return es::fail(ctx, result.error());
-    }
-    co_return es::ok_text(ctx, std::move(*result));
+    permit.finish();
+    permit.add_headers(out);
+    co_return out;
 }
 
 awaitable<http_response> handle_inference_stream(request_context& ctx) {
     auto who = caller_of(ctx);
     if (!who) {
         co_return es::fail(ctx, who.error());
+    }
+    const auto caller_key = key_of(ctx);
+    if (auto t = key_tenant_check(ctx, caller_key); !t) {
+        co_return es::fail(ctx, t.error());
     }
     auto requested = requested_task(ctx);
     if (!requested) {
@@ -157,7 +185,7 @@ awaitable<http_response> handle_inference_stream(request_context& ctx) {
     }
     const std::string id(ctx.param("inference_id"));
     const auto snap = ctx.app.registry->current();
-    auto endpoint = find_endpoint(*snap, id, *who, *requested);
+    auto endpoint = find_endpoint(*snap, id, *who, caller_key, *requested);
     if (!endpoint) {
         co_return es::sse_fail(ctx, endpoint.error());
     }
@@ -175,6 +203,11 @@ awaitable<http_response> handle_inference_stream(request_context& ctx) {
     if (task == inference::task_type::chat_completion && !unified) {
         co_return es::sse_fail(ctx, chat_needs_stream(id));
     }
+    auto admitted = admit_key(ctx, caller_key, key_door::inference_stream, key_estimate(caller_key, *body));
+    if (auto* refused = std::get_if<http_response>(&admitted)) {
+        co_return std::move(*refused);
+    }
+    auto& permit = std::get<key_permit>(admitted);
     auto key = ctx.app.registry->inference_api_key(**endpoint);
     if (!key) {
         co_return es::sse_fail(ctx, key.error());
@@ -190,9 +223,14 @@ awaitable<http_response> handle_inference_stream(request_context& ctx) {
     req.body = std::move(call.body);
 
     sse_relay_hooks hooks;
-    hooks.on_event = [unified, &id](const upstream::sse_event& ev, std::string& out) {
+    hooks.on_event = [unified, &id, &permit](const upstream::sse_event& ev, std::string& out) {
         if (ev.data == "[DONE]") {
             return relay_step::done;
+        }
+        if (permit.counts_tokens()) {
+            if (auto used = registry::usage_total_tokens_of(ev.data)) {
+                permit.set_usage(*used);
+            }
         }
         if (auto e = inference::stream_error_of(id, ev.data)) {
             out += es::error_frame(*e);
@@ -210,7 +248,12 @@ awaitable<http_response> handle_inference_stream(request_context& ctx) {
         return es::error_frame(e);
     };
     // A provider that cannot stream: the whole answer as one event, then [DONE] (clients.md §1.4).
-    hooks.on_json_body = [unified, &id](std::string_view upstream_body, std::string& out) {
+    hooks.on_json_body = [unified, &id, &permit](std::string_view upstream_body, std::string& out) {
+        if (permit.counts_tokens()) {
+            if (auto used = registry::usage_total_tokens_of(upstream_body)) {
+                permit.set_usage(*used);
+            }
+        }
         if (unified) {
             if (auto chunk = inference::chat_chunk_of_completion(upstream_body)) {
                 out += es::message_frame(*chunk);
@@ -226,6 +269,7 @@ awaitable<http_response> handle_inference_stream(request_context& ctx) {
         return relay_step::stop;
     };
     sse_relay_options opts;
+    opts.extra_headers = permit.headers();
     opts.extra_headers.emplace_back(std::string(es::product_header), std::string(es::product_name));
     const auto options = options_of(json::object{}, snap->settings->max_json_size());
     auto failed = co_await relay_sse(ctx, std::move(req), options, std::move(hooks), std::move(opts));
@@ -237,6 +281,7 @@ awaitable<http_response> handle_inference_stream(request_context& ctx) {
         }
         co_return es::sse_fail(ctx, failed->error);
     }
+    permit.set_succeeded();  // charged when the handler returns (the permit's destructor)
     co_return streamed_response();
 }
 

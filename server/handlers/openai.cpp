@@ -22,8 +22,10 @@
 #include <boost/json/serialize.hpp>
 
 #include "registry/ids.hpp"
+#include "registry/key_limiter.hpp"
 #include "registry/predict.hpp"
 #include "server/handlers/handlers.hpp"
+#include "server/handlers/key_scope.hpp"
 #include "server/handlers/model_access.hpp"
 #include "server/handlers/openai_format.hpp"
 #include "server/outbound.hpp"
@@ -86,8 +88,7 @@ openai::api_error model_not_found(std::string_view model) {
     e.status = 404;
     e.type = "invalid_request_error";
     e.message = "The model `" + std::string(model) + "` does not exist or you do not have access to it.";
-    e.param = "model";
-    e.code = "model_not_found";
+    e.code = "model_not_found";  // param null, as OpenAI answers it
     return e;
 }
 
@@ -107,20 +108,23 @@ bool callable(
 }
 
 // `model` as a model id, else as a model name: a unique deployed model of that name, else a unique model
-// of that name in any state (it is deployed on first use).
+// of that name in any state (it is deployed on first use). Models the API key may not call do not exist
+// here, so neither the answer nor the ambiguity error reveals them (security.md R16).
 std::variant<std::string, openai::api_error> resolve_model(
     const registry::snapshot& s,
     const registry::caller& who,
+    const request_key& key,
     std::string_view model,
     const registry::decide_options& opts
 ) {
-    if (const auto* m = s.find(registry::kind::model, model); m != nullptr && callable(s, *m, who, opts)) {
+    if (const auto* m = s.find(registry::kind::model, model);
+        m != nullptr && callable(s, *m, who, opts) && key_allows(key, model, name_of(*m))) {
         return std::string(model);
     }
     std::vector<std::string> deployed;
     std::vector<std::string> any;
     s.of(registry::kind::model).for_each([&](const std::string& id, const registry::resource& m) {
-        if (name_of(m) != model || !callable(s, m, who, opts)) {
+        if (name_of(m) != model || !callable(s, m, who, opts) || !key_allows(key, id, model)) {
             return;
         }
         any.push_back(id);
@@ -148,27 +152,38 @@ std::variant<std::string, openai::api_error> resolve_model(
     return pick.front();
 }
 
-// Resolves, checks and (auto-)deploys the model the body names.
-awaitable<std::variant<ready_model, openai::api_error>> model_for(
-    request_context& ctx, const registry::caller& who, const json::object& body
+// Resolves the model the body names, admits the call under the API key's limits (before anything else
+// can happen: a refused call neither deploys the model nor reaches the upstream), then checks and
+// (auto-)deploys the model. Errors come back as the finished response.
+awaitable<std::variant<ready_model, http_response>> model_for(
+    request_context& ctx,
+    const registry::caller& who,
+    const request_key& key,
+    const json::object& body,
+    key_permit& permit
 ) {
     const auto* m = body.if_contains("model");
     if (m == nullptr || !m->is_string() || m->get_string().empty()) {
-        co_return invalid_request("you must provide a model parameter", "model");
+        co_return openai_fail(ctx, invalid_request("you must provide a model parameter", "model"));
     }
     const std::string requested(m->get_string());
     const auto snap = ctx.app.registry->current();
-    auto id = resolve_model(*snap, who, requested, ctx.app.registry->access_options(*snap, who));
+    auto id = resolve_model(*snap, who, key, requested, ctx.app.registry->access_options(*snap, who));
     if (auto* e = std::get_if<openai::api_error>(&id)) {
-        co_return std::move(*e);
+        co_return openai_fail(ctx, *e);
     }
+    auto admitted = admit_key(ctx, key, key_door::openai, key_estimate(key, body));
+    if (auto* refused = std::get_if<http_response>(&admitted)) {
+        co_return std::move(*refused);
+    }
+    permit = std::move(std::get<key_permit>(admitted));
     std::string model_id = std::move(std::get<std::string>(id));
     auto ready = co_await prepare_model(ctx, who, std::move(model_id));
     if (!ready) {
         if (ready.error().code == errc::not_found) {
-            co_return model_not_found(requested);
+            co_return openai_fail(ctx, model_not_found(requested));
         }
-        co_return openai::from_error(ready.error());
+        co_return openai_fail(ctx, openai::from_error(ready.error()));
     }
     co_return std::move(*ready);
 }
@@ -183,9 +198,14 @@ upstream::request to_request(registry::upstream_call& call) {
 }
 
 // One buffered upstream exchange with the non-stream path's checks: trusted endpoint, SSRF guard; an
-// upstream non-2xx becomes the OpenAI error for it; a 2xx is shaped by finish_call.
+// upstream non-2xx becomes the OpenAI error for it; a 2xx is shaped by finish_call. The raw answer's
+// `usage` is charged to the key (before a response_filter can drop it).
 awaitable<std::variant<json::object, openai::api_error>> call_upstream(
-    request_context& ctx, const ready_model& ready, registry::predict_plan& plan, std::size_t i
+    request_context& ctx,
+    const ready_model& ready,
+    registry::predict_plan& plan,
+    std::size_t i,
+    key_permit& permit
 ) {
     const auto& settings = *ready.snap->settings;
     auto& call = plan.calls[i];
@@ -201,6 +221,12 @@ awaitable<std::variant<json::object, openai::api_error>> call_upstream(
     }
     if (res->status < 200 || res->status > 299) {
         co_return openai::from_upstream(res->status, res->body);
+    }
+    permit.set_succeeded();
+    if (permit.counts_tokens()) {
+        if (auto used = registry::usage_total_tokens_of(res->body)) {
+            permit.add_usage(*used);
+        }
     }
     auto element = registry::finish_call(plan, i, res->status, res->body, settings.max_json_size());
     if (!element) {
@@ -225,17 +251,6 @@ json::value response_value(const json::object& element) {
     return json::object{};
 }
 
-// Adds `stream_options` to a JSON-object upstream body that has none (the client asked for usage).
-void add_stream_options(std::string& body) {
-    boost::system::error_code ec;
-    json::value doc = json::parse(body, ec);
-    if (ec || !doc.is_object() || doc.get_object().contains("stream_options")) {
-        return;
-    }
-    doc.get_object()["stream_options"] = json::object{{"include_usage", true}};
-    body = registry::to_gson_json(doc, false, true, registry::key_order::insertion);
-}
-
 bool connector_defines(const ready_model& r, std::string_view key) {
     return registry::find_param(r.deployed->connector->parameters, key) != nullptr;
 }
@@ -255,6 +270,10 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
     auto who = caller_of(ctx);
     if (!who) {
         co_return openai_fail(ctx, who.error());
+    }
+    const auto key = key_of(ctx);
+    if (auto t = key_tenant_check(ctx, key); !t) {
+        co_return openai_fail(ctx, t.error());
     }
     json::object body;
     if (auto e = object_body_of(ctx, body)) {
@@ -277,9 +296,10 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
             include_usage = u->get_bool();
         }
     }
-    auto resolved = co_await model_for(ctx, *who, body);
-    if (auto* e = std::get_if<openai::api_error>(&resolved)) {
-        co_return openai_fail(ctx, *e);
+    key_permit permit;
+    auto resolved = co_await model_for(ctx, *who, key, body, permit);
+    if (auto* refused = std::get_if<http_response>(&resolved)) {
+        co_return std::move(*refused);
     }
     const auto& ready = std::get<ready_model>(resolved);
     const openai::reply_defaults defaults{
@@ -313,27 +333,43 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
     }
 
     if (!stream) {
-        auto element = co_await call_upstream(ctx, ready, *plan, 0);
+        auto element = co_await call_upstream(ctx, ready, *plan, 0, permit);
         if (auto* e = std::get_if<openai::api_error>(&element)) {
             co_return openai_fail(ctx, *e);
         }
-        co_return ok(ctx, openai::chat_completion(response_value(std::get<json::object>(element)), defaults));
+        auto res =
+            ok(ctx, openai::chat_completion(response_value(std::get<json::object>(element)), defaults));
+        permit.finish();
+        permit.add_headers(res);
+        co_return res;
     }
 
     auto& call = plan->calls.front();
-    if (include_usage) {
-        add_stream_options(call.body);
+    // A key charged by tokens needs the stream's usage even when the client did not ask for it; the
+    // relay then drops the usage chunk from what the client sees.
+    if (include_usage || permit.counts_tokens()) {
+        add_stream_usage_option(call.body);
     }
     const auto options = options_of(*ready.deployed->connector, ready.snap->settings->max_json_size());
     auto relay = std::make_shared<openai::chunk_relay>(defaults, include_usage);
     sse_relay_hooks hooks;
-    hooks.on_event = [relay](const upstream::sse_event& ev, std::string& out) {
+    hooks.on_event = [relay, &permit](const upstream::sse_event& ev, std::string& out) {
+        if (permit.counts_tokens()) {
+            if (auto used = registry::usage_total_tokens_of(ev.data)) {
+                permit.set_usage(*used);
+            }
+        }
         return relay->on_event(ev.data, out);
     };
     hooks.on_finish = [relay](std::string& out) {
         relay->on_finish(out);
     };
-    hooks.on_json_body = [relay](std::string_view b, std::string& out) {
+    hooks.on_json_body = [relay, &permit](std::string_view b, std::string& out) {
+        if (permit.counts_tokens()) {
+            if (auto used = registry::usage_total_tokens_of(b)) {
+                permit.set_usage(*used);
+            }
+        }
         return relay->on_completion(b, out);
     };
     hooks.error_frame = [](const registry::error& e) {
@@ -341,6 +377,7 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
     };
     auto req = to_request(call);
     sse_relay_options opts;
+    opts.extra_headers = permit.headers();
     auto failed = co_await relay_sse(ctx, std::move(req), options, std::move(hooks), std::move(opts));
     if (failed) {
         co_return openai_fail(
@@ -350,6 +387,7 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
                 : openai::from_error(failed->error)
         );
     }
+    permit.set_succeeded();  // charged when the handler returns (the permit's destructor)
     co_return streamed_response();
 }
 
@@ -357,6 +395,10 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
     auto who = caller_of(ctx);
     if (!who) {
         co_return openai_fail(ctx, who.error());
+    }
+    const auto key = key_of(ctx);
+    if (auto t = key_tenant_check(ctx, key); !t) {
+        co_return openai_fail(ctx, t.error());
     }
     json::object body;
     if (auto e = object_body_of(ctx, body)) {
@@ -394,9 +436,10 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
         }
         base64 = f->get_string() == "base64";
     }
-    auto resolved = co_await model_for(ctx, *who, body);
-    if (auto* e = std::get_if<openai::api_error>(&resolved)) {
-        co_return openai_fail(ctx, *e);
+    key_permit permit;
+    auto resolved = co_await model_for(ctx, *who, key, body, permit);
+    if (auto* refused = std::get_if<http_response>(&resolved)) {
+        co_return std::move(*refused);
     }
     const auto& ready = std::get<ready_model>(resolved);
     json::object extras;
@@ -415,7 +458,7 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
     }
     openai::embedding_batch all;
     for (std::size_t i = 0; i < plan->calls.size(); ++i) {
-        auto element = co_await call_upstream(ctx, ready, *plan, i);
+        auto element = co_await call_upstream(ctx, ready, *plan, i, permit);
         if (auto* e = std::get_if<openai::api_error>(&element)) {
             co_return openai_fail(ctx, *e);
         }
@@ -455,7 +498,7 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
         data.push_back(json::object{
             {"object", "embedding"}, {"index", i}, {"embedding", std::move(embedding)}});
     }
-    co_return ok(
+    auto res = ok(
         ctx,
         json::object{
             {"object", "list"},
@@ -463,12 +506,19 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
             {"model", body.at("model")},
             {"usage", json::object{{"prompt_tokens", all.prompt_tokens}, {"total_tokens", all.total_tokens}}}}
     );
+    permit.finish();
+    permit.add_headers(res);
+    co_return res;
 }
 
 awaitable<http_response> handle_openai_models(request_context& ctx) {
     auto who = caller_of(ctx);
     if (!who) {
         co_return openai_fail(ctx, who.error());
+    }
+    const auto key = key_of(ctx);
+    if (auto t = key_tenant_check(ctx, key); !t) {
+        co_return openai_fail(ctx, t.error());
     }
     const auto snap = ctx.app.registry->current();
     struct listed {
@@ -480,7 +530,9 @@ awaitable<http_response> handle_openai_models(request_context& ctx) {
     const auto opts = ctx.app.registry->access_options(*snap, *who);
     snap->deployed.for_each([&](const std::string& id, const registry::deployed_model& d) {
         const auto* m = snap->find(registry::kind::model, id);
-        if (m == nullptr || !callable(*snap, *m, *who, opts)) {
+        // Exactly the models the caller can call: its tenant's, the model ACL, and for an API key its
+        // allowed ones.
+        if (m == nullptr || !callable(*snap, *m, *who, opts) || !key_allows(key, id, name_of(*m))) {
             return;
         }
         auto entry = model_entry(id, *m);
@@ -515,9 +567,13 @@ awaitable<http_response> handle_openai_model_get(request_context& ctx) {
     if (!who) {
         co_return openai_fail(ctx, who.error());
     }
+    const auto key = key_of(ctx);
+    if (auto t = key_tenant_check(ctx, key); !t) {
+        co_return openai_fail(ctx, t.error());
+    }
     const std::string requested(ctx.param("model"));
     const auto snap = ctx.app.registry->current();
-    auto id = resolve_model(*snap, *who, requested, ctx.app.registry->access_options(*snap, *who));
+    auto id = resolve_model(*snap, *who, key, requested, ctx.app.registry->access_options(*snap, *who));
     if (auto* e = std::get_if<openai::api_error>(&id)) {
         co_return openai_fail(ctx, *e);
     }

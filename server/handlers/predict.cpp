@@ -4,7 +4,9 @@
 // upstream call. Planning and response shaping are pure (registry/predict.hpp).
 #include "registry/predict.hpp"
 
+#include "registry/key_limiter.hpp"
 #include "server/handlers/handlers.hpp"
+#include "server/handlers/key_scope.hpp"
 #include "server/handlers/model_access.hpp"
 #include "server/outbound.hpp"
 #include "server/upstream/client.hpp"
@@ -29,6 +31,21 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
     if (!input) {
         co_return fail(ctx, input.error());
     }
+    // An API key's allow-list and limits (security.md R16, R17) before the model is touched.
+    const auto key = key_of(ctx);
+    if (auto t = key_tenant_check(ctx, key); !t) {
+        co_return fail(ctx, t.error());
+    }
+    if (!key_allows(key, model_id, model_name_of(ctx, model_id))) {
+        co_return fail(
+            ctx, registry::not_found("Failed to find model with the provided model id: " + model_id)
+        );
+    }
+    auto admitted = admit_key(ctx, key, key_door::ml, key_estimate(key, *body));
+    if (auto* refused = std::get_if<http_response>(&admitted)) {
+        co_return std::move(*refused);
+    }
+    auto& permit = std::get<key_permit>(admitted);
     auto ready = co_await prepare_model(ctx, ctx.who, std::move(model_id));
     if (!ready) {
         co_return fail(ctx, ready.error());
@@ -58,13 +75,24 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
         if (!res) {
             co_return fail(ctx, res.error());
         }
+        if (res->status >= 200 && res->status <= 299) {
+            permit.set_succeeded();
+            if (permit.counts_tokens()) {
+                if (auto used = registry::usage_total_tokens_of(res->body)) {
+                    permit.add_usage(*used);
+                }
+            }
+        }
         auto element = registry::finish_call(*plan, i, res->status, res->body, settings.max_json_size());
         if (!element) {
             co_return fail(ctx, element.error());
         }
         elements.push_back(std::move(*element));
     }
-    co_return ok(ctx, registry::wrap_inference_results(std::move(elements)));
+    auto out = ok(ctx, registry::wrap_inference_results(std::move(elements)));
+    permit.finish();
+    permit.add_headers(out);
+    co_return out;
 }
 
 }  // namespace

@@ -16,8 +16,10 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "registry/key_limiter.hpp"
 #include "registry/predict.hpp"
 #include "server/handlers/handlers.hpp"
+#include "server/handlers/key_scope.hpp"
 #include "server/handlers/model_access.hpp"
 #include "server/outbound.hpp"
 #include "server/sse_relay.hpp"
@@ -172,6 +174,21 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
         co_return fail(ctx, input.error());
     }
     std::string model_id(ctx.param("model_id"));
+    // An API key's allow-list and limits (security.md R16, R17) before the model is touched.
+    const auto key = key_of(ctx);
+    if (auto t = key_tenant_check(ctx, key); !t) {
+        co_return fail(ctx, t.error());
+    }
+    if (!key_allows(key, model_id, model_name_of(ctx, model_id))) {
+        co_return fail(
+            ctx, registry::not_found("Failed to find model with the provided model id: " + model_id)
+        );
+    }
+    auto admitted = admit_key(ctx, key, key_door::ml, key_estimate(key, *body));
+    if (auto* refused = std::get_if<http_response>(&admitted)) {
+        co_return std::move(*refused);
+    }
+    auto& permit = std::get<key_permit>(admitted);
     auto ready =
         co_await prepare_model(ctx, ctx.who, std::move(model_id), registry::action::model_predict_stream);
     if (!ready) {
@@ -209,20 +226,40 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
     req.body = std::move(call.body);
     const auto options = options_of(connector, ready->snap->settings->max_json_size());
 
+    // A key charged by tokens needs the stream's usage (the ml chunks never show it).
+    if (permit.counts_tokens()) {
+        add_stream_usage_option(req.body);
+    }
     sse_relay_hooks hooks;
-    hooks.on_event = on_openai_event;
+    hooks.on_event = [&permit](const upstream::sse_event& ev, std::string& out) {
+        if (permit.counts_tokens()) {
+            if (auto used = registry::usage_total_tokens_of(ev.data)) {
+                permit.set_usage(*used);
+            }
+        }
+        return on_openai_event(ev, out);
+    };
     hooks.on_finish = [](std::string& out) {
         out += stream_chunk("", true);
     };
     hooks.error_frame = [](const registry::error& e) {
         return error_chunk(e.reason);
     };
-    hooks.on_json_body = on_openai_completion;
+    hooks.on_json_body = [&permit](std::string_view b, std::string& out) {
+        if (permit.counts_tokens()) {
+            if (auto used = registry::usage_total_tokens_of(b)) {
+                permit.set_usage(*used);
+            }
+        }
+        return on_openai_completion(b, out);
+    };
     sse_relay_options opts;
+    opts.extra_headers = permit.headers();
     auto failed = co_await relay_sse(ctx, std::move(req), options, std::move(hooks), std::move(opts));
     if (failed) {
         co_return fail(ctx, failed->error);
     }
+    permit.set_succeeded();  // charged when the handler returns (the permit's destructor)
     co_return streamed_response();
 }
 

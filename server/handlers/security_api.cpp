@@ -4,6 +4,7 @@
 // the plugin), so they answer the router's "no handler" error.
 #include <boost/json/parse.hpp>
 
+#include "registry/crypto.hpp"
 #include "registry/identity.hpp"
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
@@ -395,6 +396,137 @@ boost::asio::awaitable<http_response> delete_entity(request_context& ctx, entity
 }
 
 }  // namespace
+
+namespace {
+
+http_response token_error(const request_context& ctx, unsigned status, std::string message) {
+    return json_response(status, json::object{{"error", std::move(message)}, {"status", status}}, ctx.pretty);
+}
+
+bool token_name_ok(std::string_view n) {
+    return std::all_of(n.begin(), n.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+    });
+}
+
+constexpr std::size_t max_api_tokens = 100;
+
+}  // namespace
+
+// OpenSearch API tokens (security.md §2.4): create, list, revoke. Admin callers only, like the REST API.
+boost::asio::awaitable<http_response> handle_api_tokens_create(request_context& ctx) {
+    auto caller = admin_caller(ctx);
+    if (auto* res = std::get_if<http_response>(&caller)) {
+        co_return std::move(*res);
+    }
+    const principal& who = *std::get<const principal*>(caller);
+    boost::system::error_code ec;
+    auto body = json::parse(ctx.req.body(), ec);
+    if (ec || !body.is_object()) {
+        co_return token_error(ctx, 400, "Request body is not a JSON object.");
+    }
+    const auto& b = body.get_object();
+    const auto* name = b.if_contains("name");
+    if (name == nullptr || !name->is_string() || name->get_string().empty()) {
+        co_return token_error(ctx, 400, "Token name is required.");
+    }
+    const std::string n(name->get_string());
+    if (!token_name_ok(n)) {
+        co_return token_error(
+            ctx, 400, "Token name must contain only alphanumeric characters, hyphens, and underscores."
+        );
+    }
+    std::vector<std::string> cluster;
+    if (const auto* c = b.if_contains("cluster_permissions"); c != nullptr && c->is_array()) {
+        for (const auto& e : c->get_array()) {
+            if (e.is_string()) {
+                cluster.emplace_back(e.get_string());
+            }
+        }
+    }
+    json::array index;
+    if (const auto* i = b.if_contains("index_permissions"); i != nullptr && i->is_array()) {
+        index = i->get_array();
+    }
+    std::optional<std::int64_t> duration;
+    if (const auto* d = b.if_contains("duration_seconds"); d != nullptr && !d->is_null()) {
+        if (!d->is_int64() || d->get_int64() <= 0) {
+            co_return token_error(ctx, 400, "Token duration must be positive.");
+        }
+        duration = d->get_int64() * 1000;
+    }
+    auto& sec = *ctx.app.sec;
+    const auto state = sec.identity().current();
+    std::size_t active = 0;
+    for (const auto& [id, t] : state->api_tokens) {
+        if (!t.revoked_at) {
+            ++active;
+            if (t.name == n) {
+                co_return token_error(ctx, 400, "A token with name '" + n + "' already exists.");
+            }
+        }
+    }
+    if (active >= max_api_tokens) {
+        co_return token_error(
+            ctx,
+            429,
+            "Maximum limit of " + std::to_string(max_api_tokens) +
+                " API tokens reached. Please delete existing tokens before creating new ones."
+        );
+    }
+    auto op = [&sec, n, c = std::move(cluster), i = std::move(index), duration, by = who.name]() mutable {
+        return sec.identity().create_api_token(n, std::move(c), std::move(i), duration, by);
+    };
+    auto made = co_await on_store(ctx.app, std::move(op));
+    if (!made) {
+        co_return error_response(made.error(), ctx.pretty);
+    }
+    sec.audit().record(
+        "GRANTED_PRIVILEGES", &who, ctx.peer->remote_address, "restapi:admin/apitokens/create", made->token.id
+    );
+    auto res = json_response(200, json::object{{"id", made->token.id}, {"token", made->secret}}, ctx.pretty);
+    registry::secure_wipe(made->secret);
+    res.set(http::field::cache_control, "no-store");
+    co_return res;
+}
+
+boost::asio::awaitable<http_response> handle_api_tokens_get(request_context& ctx) {
+    auto caller = admin_caller(ctx);
+    if (auto* res = std::get_if<http_response>(&caller)) {
+        co_return std::move(*res);
+    }
+    json::array out;
+    for (const auto& [id, t] : ctx.app.sec->identity().current()->api_tokens) {
+        out.push_back(registry::token_to_json(t));
+    }
+    co_return json_response(200, out, ctx.pretty);
+}
+
+boost::asio::awaitable<http_response> handle_api_tokens_delete(request_context& ctx) {
+    auto caller = admin_caller(ctx);
+    if (auto* res = std::get_if<http_response>(&caller)) {
+        co_return std::move(*res);
+    }
+    const principal& who = *std::get<const principal*>(caller);
+    const std::string id(ctx.param("id"));
+    auto& sec = *ctx.app.sec;
+    auto op = [&sec, id] {
+        return sec.identity().revoke_api_token(id);
+    };
+    auto done = co_await on_store(ctx.app, std::move(op));
+    if (!done) {
+        co_return error_response(done.error(), ctx.pretty);
+    }
+    if (!*done) {
+        co_return token_error(ctx, 404, "Token " + id + " not found.");
+    }
+    sec.audit().record(
+        "GRANTED_PRIVILEGES", &who, ctx.peer->remote_address, "restapi:admin/apitokens/revoke", id
+    );
+    co_return json_response(
+        200, json::object{{"message", "Token " + id + " revoked successfully."}}, ctx.pretty
+    );
+}
 
 boost::asio::awaitable<http_response> handle_security_authinfo(request_context& ctx) {
     if (!ctx.app.sec || !ctx.app.sec->enabled()) {

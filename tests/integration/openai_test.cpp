@@ -392,8 +392,7 @@ TEST_F(openai_api, model_list_and_retrieve) {
         404,
         "invalid_request_error",
         "The model `nope` does not exist",
-        "model_not_found",
-        "model"
+        "model_not_found"
     );
     // The undeployed model is deployed on first use and then listed.
     ASSERT_EQ(chat(R"({"model":"not-deployed","messages":[]})").status, 200);
@@ -430,8 +429,7 @@ TEST_F(openai_api, every_error_has_the_openai_shape) {
         404,
         "invalid_request_error",
         "The model `ghost` does not exist",
-        "model_not_found",
-        "model"
+        "model_not_found"
     );
     expect_error(
         c().post("/v1/embeddings", R"({"model":"chat-model","input":[1,2]})"),

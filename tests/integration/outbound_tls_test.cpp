@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -163,6 +164,10 @@ TEST_F(outbound_tls, without_a_client_certificate_the_handshake_fails_with_a_cle
         << reason;
     EXPECT_NE(reason.find("certificate required"), std::string::npos) << reason;
     EXPECT_EQ(up.request_count(), 0U);
+    // The client sees the alert before the upstream's handshake handler has counted it: wait a little.
+    for (int i = 0; i < 200 && up.handshake_failure_count() == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     EXPECT_GE(up.handshake_failure_count(), 1U);
 
     // A certificate from a CA the upstream does not know fails the same way.

@@ -436,3 +436,71 @@ TEST(security_first_start, loopback_auto_mode_is_off_and_says_why) {
 
 }  // namespace
 }  // namespace modelrelay::test
+
+namespace modelrelay::test {
+namespace {
+
+TEST_F(security_on, opensearch_api_tokens_carry_their_own_permissions) {
+    auto made = srv_->admin(
+        "POST",
+        "/_plugins/_security/api/apitokens",
+        R"({"name":"ci","cluster_permissions":["cluster:admin/opensearch/ml/models/search"],"index_permissions":[{"index_pattern":["*"],"allowed_actions":["read"]}],"duration_seconds":86400})"
+    );
+    ASSERT_EQ(made.status, 200u) << made.body;
+    const std::string id(made.json().at("id").as_string());
+    const std::string token(made.json().at("token").as_string());
+    EXPECT_TRUE(token.starts_with("os_"));
+
+    auto who = with({{"Authorization", "ApiKey " + token}}, "GET", "/_plugins/_security/authinfo");
+    ASSERT_EQ(who.status, 200u) << who.body;
+    EXPECT_EQ(who.json().at("user_name"), "token:ci");
+    // The scheme name is case-insensitive.
+    EXPECT_EQ(
+        with({{"Authorization", "apikey " + token}}, "POST", "/_plugins/_ml/models/_search", "{}").status,
+        200u
+    );
+    auto denied =
+        with({{"Authorization", "ApiKey " + token}}, "POST", "/_plugins/_ml/connectors/_search", "{}");
+    EXPECT_EQ(denied.status, 403u);
+    EXPECT_EQ(
+        denied.json().at("error").at("reason").as_string(),
+        "no permissions for [cluster:admin/opensearch/ml/connectors/search] and User [name=token:ci, "
+        "backend_roles=[], "
+        "requestedTenant=null]"
+    );
+
+    auto list = srv_->admin("GET", "/_plugins/_security/api/apitokens");
+    ASSERT_EQ(list.status, 200u);
+    ASSERT_EQ(list.json().as_array().size(), 1u);
+    EXPECT_EQ(list.json().at(0).at("name"), "ci");
+    EXPECT_EQ(list.json().at(0).at("created_by"), "admin");
+    EXPECT_EQ(list.body.find(token), std::string::npos);
+
+    EXPECT_EQ(
+        srv_->admin("POST", "/_plugins/_security/api/apitokens", R"({"name":"ci"})").json().at("error"),
+        "A token with name 'ci' already exists."
+    );
+    EXPECT_EQ(
+        srv_->admin("POST", "/_plugins/_security/api/apitokens", R"({})").json().at("error"),
+        "Token name is required."
+    );
+    EXPECT_EQ(
+        srv_->admin("POST", "/_plugins/_security/api/apitokens", R"({"name":"a b"})").json().at("error"),
+        "Token name must contain only alphanumeric characters, hyphens, and underscores."
+    );
+    EXPECT_EQ(
+        srv_->admin("POST", "/_plugins/_security/api/apitokens", R"({"name":"x","duration_seconds":0})")
+            .json()
+            .at("error"),
+        "Token duration must be positive."
+    );
+
+    auto revoked = srv_->admin("DELETE", "/_plugins/_security/api/apitokens/" + id);
+    ASSERT_EQ(revoked.status, 200u) << revoked.body;
+    EXPECT_EQ(revoked.json().at("message").as_string(), "Token " + id + " revoked successfully.");
+    EXPECT_EQ(with({{"Authorization", "ApiKey " + token}}, "GET", "/").status, 401u);
+    EXPECT_EQ(read_file(tmp_.path() / "data" / "security.db").find(token), std::string::npos);
+}
+
+}  // namespace
+}  // namespace modelrelay::test

@@ -51,11 +51,12 @@ json::array string_array(const std::vector<std::string>& items) {
     return out;
 }
 
-}  // namespace
-
-std::pair<std::string, std::string> basic_auth(std::string_view user, std::string_view password) {
+// `Authorization: Basic base64(user:password)`.
+std::pair<std::string, std::string> authorization(std::string_view user, std::string_view password) {
     return {"Authorization", "Basic " + base64(std::string(user) + ":" + std::string(password))};
 }
+
+}  // namespace
 
 namespace {
 
@@ -158,7 +159,7 @@ http_result acl_server::as(
         return super_client_->request(method, target, body, extra);
     }
     header_list headers = extra;
-    headers.push_back(basic_auth(user, passwords_.at(user)));
+    headers.push_back(authorization(user, passwords_.at(user)));
     return client_->request(method, target, body, headers);
 }
 

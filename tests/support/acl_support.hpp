@@ -25,9 +25,6 @@ inline constexpr std::string_view acl_admin_password = "Relay-Admin-Passphrase-2
 inline constexpr std::string_view acl_user_password = "correct-horse-battery-42";
 inline constexpr std::string_view acl_super_admin = "superadmin";
 
-// `Authorization: Basic base64(user:password)`.
-std::pair<std::string, std::string> basic_auth(std::string_view user, std::string_view password);
-
 class acl_server {
 public:
     // Starts the server (security on) with `extra_args`, e.g. {"--multi-tenancy", "true"}; `tls` adds the

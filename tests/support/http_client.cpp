@@ -17,6 +17,8 @@
 #include <boost/json/parse.hpp>
 #include <openssl/ssl.h>
 
+#include "tests/support/sentinel_guard.hpp"
+
 namespace modelrelay::test {
 
 namespace net = boost::asio;
@@ -137,6 +139,18 @@ http_result to_result(http::response<http::string_body>& res) {
 }
 }  // namespace
 
+namespace {
+
+void scan_response(std::string_view target, const http_result& r) {
+    std::string all = r.body;
+    for (const auto& [k, v] : r.headers) {
+        all += '\n' + k + ": " + v;
+    }
+    scan_for_sentinels("response to " + std::string(target), all);
+}
+
+}  // namespace
+
 http_result http_client::request(
     std::string_view method,
     std::string_view target,
@@ -183,6 +197,7 @@ http_result http_client::request(
         auto res = parser.release();
         const bool keep = res.keep_alive();
         auto out = to_result(res);
+        scan_response(target, out);
         if (!keep) {
             impl_->drop();
         }
@@ -202,7 +217,9 @@ http_result http_client::raw(std::string_view bytes) {
         throw std::runtime_error("raw request failed: " + ec.message());
     }
     auto res = parser.release();
-    return to_result(res);
+    auto out = to_result(res);
+    scan_response("raw request", out);
+    return out;
 }
 
 }  // namespace modelrelay::test

@@ -12,6 +12,8 @@
 #include <thread>
 #include <unistd.h>
 
+#include "tests/support/sentinel_guard.hpp"
+
 #ifndef MODELRELAY_BINARY
 #define MODELRELAY_BINARY "modelrelay"
 #endif
@@ -135,6 +137,7 @@ int server_process::stop() {
     int status = 0;
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
+    scan_for_secrets();
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -146,6 +149,12 @@ void server_process::kill_hard() {
     int status = 0;
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
+    scan_for_secrets();
+}
+
+void server_process::scan_for_secrets() const {
+    scan_for_sentinels("server log " + log_file_.string(), log());
+    scan_dir_for_sentinels(data_dir_);
 }
 
 std::string server_process::log() const {

@@ -3,13 +3,12 @@
 // integration tests exercise exactly what users run, including restarts and kill -9.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace modelrelay::test {
@@ -30,8 +29,11 @@ private:
 class server_process {
 public:
     // `data_dir` persists across restart() so tests can check durability.
-    explicit server_process(std::filesystem::path data_dir, std::map<std::string, std::string> env = {},
-                            std::vector<std::string> extra_args = {});
+    explicit server_process(
+        std::filesystem::path data_dir,
+        std::map<std::string, std::string> env = {},
+        std::vector<std::string> extra_args = {}
+    );
     ~server_process();
     server_process(const server_process&) = delete;
     server_process& operator=(const server_process&) = delete;
@@ -55,6 +57,7 @@ public:
     int start_expect_failure(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 private:
+    void scan_for_secrets() const;  // R23 sentinel check of the log and data directory (sentinel_guard.hpp)
     std::filesystem::path data_dir_;
     std::map<std::string, std::string> env_;
     std::vector<std::string> args_;

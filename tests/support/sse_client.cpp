@@ -20,6 +20,7 @@
 #include <boost/beast/http/parser.hpp>
 
 #include "server/upstream/sse_parser.hpp"
+#include "tests/support/sentinel_guard.hpp"
 
 namespace modelrelay::test {
 
@@ -156,7 +157,9 @@ sse_client::sse_client(
     }
 }
 
-sse_client::~sse_client() = default;
+sse_client::~sse_client() {
+    scan_for_sentinels("event stream", body());
+}
 
 std::chrono::steady_clock::time_point sse_client::sent_at() const {
     return impl_->sent;
