@@ -189,6 +189,9 @@ struct decide_options {
     bool changes_acl_fields = false;    // update body has access_mode / backend_roles / add_all_backend_roles
     bool group_found_by_name = false;   // model register matched an existing group by its name
     const role_table* roles = nullptr;  // nullptr: builtin_roles()
+    // The route gate already matched the action name against the caller's roles (custom roles included):
+    // resource checks then skip step 1 of decide().
+    bool privileges_checked = false;
 };
 
 // The ES-style 403 for a missing privilege is `security_exception`; until error.hpp has a code for it,

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "registry/authz.hpp"
 #include "registry/compiled_connector.hpp"
 
 namespace modelrelay::registry {
@@ -41,6 +42,9 @@ struct deployed_model {
     std::shared_ptr<const compiled_connector> connector;
     std::int64_t ttl_minutes = -1;  // deploy_setting.model_ttl_minutes
     std::shared_ptr<model_runtime> runtime;
+    // The model's ACL (its group's owner/access/roles), built at deploy time and refreshed when the group
+    // changes, so the predict path decides without reading documents.
+    std::shared_ptr<const resource_acl> acl;
 };
 
 // Java TimeUnit names → nanoseconds; 0 for an unknown unit.

@@ -37,6 +37,15 @@ std::optional<kind> kind_from_name(std::string_view n) {
     return std::nullopt;
 }
 
+const error remote_disabled{
+    errc::bad_request,
+    "Remote Inference is currently disabled. To enable it, update the setting "
+    "\"plugins.ml_commons.remote_inference_enabled\" to true."};
+
+error connector_not_found(std::string_view id) {
+    return not_found("Failed to find connector with the provided connector id: " + std::string(id));
+}
+
 }  // namespace
 
 json::object write_response(kind k, const resource& r, std::string_view result_word) {
@@ -91,7 +100,7 @@ result<void> service::load() {
         all.push_back(
             {*k,
              std::make_shared<resource>(resource{
-                 row.id, row.tenant_id, row.version, row.seq_no, std::move(doc.get_object())})}
+                 row.id, row.tenant_id, row.version, row.seq_no, std::move(doc.get_object()), row.owner})}
         );
     }
     if (auto r = open_keys(all); !r) {
@@ -149,7 +158,8 @@ result<void> service::load() {
 
 stored_row make_row(kind k, const resource& r) {
     stored_row row{std::string(kind_name(k)), r.id, r.tenant_id, r.version, r.seq_no, json::serialize(r.doc)};
-    if (const auto* o = r.doc.if_contains("owner"); o != nullptr && o->is_object()) {
+    row.owner = r.owner_key;
+    if (const auto* o = r.doc.if_contains("owner"); row.owner.empty() && o != nullptr && o->is_object()) {
         if (const auto* n = o->get_object().if_contains("name"); n != nullptr && n->is_string()) {
             row.owner = std::string(n->get_string());
         }
@@ -217,6 +227,10 @@ result<std::optional<json::object>> service::connector_credential(
     return out;
 }
 
+decide_options service::access_options(const snapshot& s, const caller& who) const {
+    return registry::access_options(*s.settings, who, opts_.strict_write_acl);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Cluster settings
 
@@ -244,14 +258,19 @@ result<json::object> service::create_connector(const json::object& body, const c
     auto cur = current();
     const auto& settings = *cur->settings;
     if (!settings.remote_inference_enabled()) {
-        return error{
-            errc::bad_request,
-            "Remote Inference is currently disabled. To enable it, update the setting "
-            "\"plugins.ml_commons.remote_inference_enabled\" to true."};
+        return remote_disabled;
     }
-    auto draft = prepare_connector_create(body, connector_rules{settings, false, false});
+    const auto opts = access_options(*cur, who);
+    const principal* user = who.user.get();
+    auto draft = prepare_connector_create(
+        body, connector_rules{settings, user != nullptr && opts.connector_acl, false}
+    );
     if (!draft) {
         return draft.error();
+    }
+    auto grant = validate_connector_acl(user, acl_fields_of(body), opts.connector_acl);
+    if (!grant) {
+        return grant.error();
     }
     if (draft->dry_run) {
         return json::object{{"connector_id", "dryRunConnector"}};
@@ -276,7 +295,13 @@ result<json::object> service::create_connector(const json::object& body, const c
     res->tenant_id = who.tenant_id;
     res->version = 1;
     res->seq_no = cur->next_seq_no[idx(kind::connector)];
-    res->doc = std::move(draft->doc);
+    // R8: the owner is recorded whenever there is a principal, even with the ACL switch off.
+    std::optional<json::object> owner;
+    if (user != nullptr) {
+        owner = owner_snapshot(*user);
+        res->owner_key = owner_key(*user);
+    }
+    res->doc = with_acl_fields(draft->doc, "actions", *grant, owner ? &*owner : nullptr);
     auto cred = connector_credential(*draft, nullptr, who.tenant_id, kind::connector, id, "credential.");
     if (!cred) {
         return cred.error();
@@ -310,14 +335,15 @@ result<json::object> service::update_connector(
         return error{errc::parse_failed, "Failed to update connector: Request body is empty"};
     }
     if (!settings.remote_inference_enabled()) {
-        return error{
-            errc::bad_request,
-            "Remote Inference is currently disabled. To enable it, update the setting "
-            "\"plugins.ml_commons.remote_inference_enabled\" to true."};
+        return remote_disabled;
     }
+    const auto opts = access_options(*cur, who);
     const resource* existing = cur->find(kind::connector, id);
-    if (existing == nullptr || existing->tenant_id != who.tenant_id) {
-        return not_found("Failed to find connector with the provided connector id: " + std::string(id));
+    if (existing == nullptr || !in_scope(*existing, who, opts)) {
+        return connector_not_found(id);
+    }
+    if (auto d = authorize(who, action::connector_update, connector_acl(*existing), opts); !d) {
+        return d.error();
     }
     std::vector<std::string> deployed_users;
     cur->deployed.for_each([&](const std::string& mid, const deployed_model& d) {
@@ -336,12 +362,22 @@ result<json::object> service::update_connector(
             std::to_string(deployed_users.size()) +
                 " models are still using this connector, please undeploy the models first: [" + list + "]"};
     }
-    auto draft = prepare_connector_update(existing->doc, body, connector_rules{settings, false, false});
+    const bool acl_active = who.user != nullptr && opts.connector_acl;
+    auto draft = prepare_connector_update(existing->doc, body, connector_rules{settings, acl_active, false});
     if (!draft) {
         return draft.error();
     }
     auto res = std::make_shared<resource>(*existing);
     res->doc = std::move(draft->doc);
+    if (acl_active && has_acl_fields(body)) {
+        // HttpConnector.update: a given access_mode / backend_roles replaces the stored one (an unknown
+        // mode is ignored, add_all_backend_roles is not read). Who may do this is decide()'s business (R9).
+        const auto fields = acl_fields_of(body);
+        const auto current = connector_acl(*existing);
+        acl_grant next{
+            fields.access.value_or(current.access), fields.backend_roles.value_or(current.backend_roles)};
+        res->doc = with_acl_fields(res->doc, "actions", next, nullptr);
+    }
     const auto* stored = existing->doc.if_contains("credential");
     auto cred = connector_credential(
         *draft,
@@ -374,13 +410,34 @@ result<json::object> service::update_connector(
     return write_response(kind::connector, *res, "updated");
 }
 
+result<json::object> service::get_connector(std::string_view id, const caller& who) const {
+    auto cur = current();
+    const auto opts = access_options(*cur, who);
+    const resource* c = cur->find(kind::connector, id);
+    if (c == nullptr || !in_scope(*c, who, opts)) {
+        return connector_not_found(id);
+    }
+    if (auto d = authorize(who, action::connector_get, connector_acl(*c), opts); !d) {
+        return d.error();
+    }
+    return connector_public_view(c->doc);
+}
+
 result<json::object> service::delete_connector(std::string_view id, const caller& who) {
     auto cur = current();
+    const auto opts = access_options(*cur, who);
     const resource* existing = cur->find(kind::connector, id);
-    if (existing == nullptr || existing->tenant_id != who.tenant_id) {
-        // ml-commons answers 200 with result "not_found" when security is off.
+    if (existing == nullptr || !in_scope(*existing, who, opts)) {
+        // With connector ACL on ml-commons loads the connector first (404); otherwise it answers 200 with
+        // result "not_found".
+        if (who.user != nullptr && opts.connector_acl) {
+            return connector_not_found(id);
+        }
         resource ghost{std::string(id), who.tenant_id, 1, cur->next_seq_no[idx(kind::connector)], {}};
         return write_response(kind::connector, ghost, "not_found");
+    }
+    if (auto d = authorize(who, action::connector_delete, connector_acl(*existing), opts); !d) {
+        return d.error();
     }
     std::vector<std::string> users;
     cur->of(kind::model).for_each([&](const std::string& mid, const resource& m) {

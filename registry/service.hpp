@@ -18,6 +18,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "registry/access.hpp"
 #include "registry/caller.hpp"
 #include "registry/connector.hpp"
 #include "registry/connector_tls.hpp"
@@ -46,6 +47,7 @@ struct service_options {
     // Start-up events worth an info log line (KEK created, secrets migrated, rotation completed). Never
     // called with key material. May be empty.
     std::function<void(const std::string&)> notice;
+    bool strict_write_acl = true;  // security.md R9 (--strict-write-acl)
 };
 
 class service {
@@ -59,6 +61,15 @@ public:
     std::int64_t now_ms() const { return clock_(); }
     // Stable across restarts of the same data directory.
     const std::string& cluster_uuid() const { return cluster_uuid_; }
+
+    // The access-control switches of one request against snapshot `s` (registry/access.hpp).
+    decide_options access_options(const snapshot& s, const caller& who) const;
+
+    // --- reads (any thread; tenancy and ACL applied: 404 / 403 with the ml-commons texts) ---
+    result<boost::json::object> get_connector(std::string_view id, const caller& who) const;
+    result<boost::json::object> get_model_group(std::string_view id, const caller& who) const;
+    result<boost::json::object> get_model(std::string_view id, const caller& who) const;
+    result<boost::json::object> get_task(std::string_view id, const caller& who) const;
 
     // --- cluster settings ---
     result<boost::json::object> put_settings(const boost::json::value& body, bool flat);

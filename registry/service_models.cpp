@@ -135,11 +135,28 @@ resource make_task(
 
 }  // namespace
 
+result<json::object> service::get_task(std::string_view id, const caller& who) const {
+    auto cur = current();
+    const auto opts = access_options(*cur, who);
+    const resource* t = cur->find(kind::task, id);
+    if (t == nullptr || !in_scope(*t, who, opts)) {
+        return not_found("Failed to find task");
+    }
+    if (auto d = authorize(who, action::task_get, task_acl(*t), opts); !d) {
+        return d.error();
+    }
+    return t->doc;
+}
+
 result<json::object> service::delete_task(std::string_view id, const caller& who) {
     auto cur = current();
+    const auto opts = access_options(*cur, who);
     const resource* t = cur->find(kind::task, id);
-    if (t == nullptr || t->tenant_id != who.tenant_id) {
+    if (t == nullptr || !in_scope(*t, who, opts)) {
         return not_found("Failed to find task");
+    }
+    if (auto d = authorize(who, action::task_delete, task_acl(*t), opts); !d) {
+        return d.error();
     }
     const auto state = string_field(t->doc, "state").value_or("");
     if (state == "RUNNING" || state == "CREATED") {
@@ -169,32 +186,31 @@ const resource* find_group_by_name(const snapshot& s, std::string_view name, con
     return found;
 }
 
-bool has_model_acl_fields(const json::object& body) {
-    return field(body, "backend_roles") != nullptr || field(body, "access_mode") != nullptr ||
-           field(body, "add_all_backend_roles") != nullptr;
-}
-
-const error model_acl_disabled{
-    errc::illegal_argument,
-    "You cannot specify model access control parameters because the Security plugin or model access control "
-    "is disabled on your cluster."};
-
+// MLModelGroup.toXContent order: name, latest_version, description, backend_roles, owner, access, ...
 resource new_group(
     std::string id,
     std::string name,
     std::optional<std::string> description,
     std::int64_t now,
-    const std::string& tenant
+    const caller& who,
+    const acl_grant& grant
 ) {
     resource g;
     g.id = std::move(id);
-    g.tenant_id = tenant;
+    g.tenant_id = who.tenant_id;
     g.doc["name"] = std::move(name);
     g.doc["latest_version"] = 0;
     if (description) {
         g.doc["description"] = *description;
     }
-    g.doc["access"] = "public";
+    // R8: the owner is recorded whenever there is a principal, even with the ACL switch off.
+    std::optional<json::object> owner;
+    if (who.user != nullptr) {
+        owner = owner_snapshot(*who.user);
+        g.owner_key = owner_key(*who.user);
+    }
+    g.doc = with_acl_fields(g.doc, "", grant, owner ? &*owner : nullptr);
+    const std::string& tenant = who.tenant_id;
     g.doc["created_time"] = now;
     g.doc["last_updated_time"] = now;
     if (!tenant.empty()) {
@@ -214,8 +230,10 @@ result<json::object> service::register_model_group(const json::object& body, con
     if (!name || name->find_first_not_of(" \t\r\n") == std::string::npos) {
         return illegal_argument("Model group name is required and cannot be null or blank");
     }
-    if (has_model_acl_fields(body)) {
-        return model_acl_disabled;
+    const auto opts = access_options(*cur, who);
+    auto grant = validate_model_group_acl(who.user.get(), acl_fields_of(body), opts.model_acl);
+    if (!grant) {
+        return grant.error();
     }
     if (const auto* dup = find_group_by_name(*cur, *name, who.tenant_id)) {
         return illegal_argument(
@@ -239,7 +257,7 @@ result<json::object> service::register_model_group(const json::object& body, con
     changeset c(*this, cur);
     c.put(
         kind::model_group,
-        new_group(id, *name, string_field(body, "description"), now_ms(), who.tenant_id),
+        new_group(id, *name, string_field(body, "description"), now_ms(), who, *grant),
         true
     );
     if (auto r = c.commit(); !r) {
@@ -255,14 +273,29 @@ result<json::object> service::update_model_group(
     if (body.empty()) {
         return error{errc::io_error, "Model group request has empty body"};
     }
+    auto opts = access_options(*cur, who);
     const resource* g = cur->find(kind::model_group, id);
-    if (g == nullptr || g->tenant_id != who.tenant_id) {
+    if (g == nullptr || !in_scope(*g, who, opts)) {
         return not_found("Failed to find model group with the provided model group id: " + std::string(id));
     }
-    if (has_model_acl_fields(body)) {
-        return model_acl_disabled;
+    const auto group_acl = model_group_acl(*g);
+    opts.changes_acl_fields = has_acl_fields(body);
+    if (auto d = authorize(who, action::model_group_update, group_acl, opts); !d) {
+        return d.error();
+    }
+    auto grant = validate_model_group_acl_update(
+        who.user.get(),
+        acl_fields_of(body),
+        acl_grant{group_acl.access, group_acl.backend_roles},
+        opts.model_acl
+    );
+    if (!grant) {
+        return grant.error();
     }
     resource next = *g;
+    if (opts.changes_acl_fields && who.user != nullptr && opts.model_acl) {
+        next.doc = with_acl_fields(next.doc, "owner", *grant, nullptr);
+    }
     if (auto name = string_field(body, "name")) {
         const auto* dup = find_group_by_name(*cur, *name, who.tenant_id);
         if (dup != nullptr && dup->id != g->id) {
@@ -278,19 +311,45 @@ result<json::object> service::update_model_group(
     }
     next.doc["last_updated_time"] = now_ms();
     changeset c(*this, cur);
-    c.put(kind::model_group, std::move(next), false);
+    auto stored = c.put(kind::model_group, std::move(next), false);
+    // Deployed models of this group carry a pre-built ACL for the predict path: refresh it.
+    cur->deployed.for_each([&](const std::string& mid, const deployed_model& d) {
+        const resource* m = cur->find(kind::model, mid);
+        if (m != nullptr && string_field(m->doc, "model_group_id").value_or("") == id) {
+            auto copy = std::make_shared<deployed_model>(d);
+            copy->acl = std::make_shared<const resource_acl>(model_acl(*m, stored.get()));
+            c.set_deployed(std::move(copy));
+        }
+    });
     if (auto r = c.commit(); !r) {
         return r.error();
     }
     return json::object{{"status", "Updated"}};
 }
 
+result<json::object> service::get_model_group(std::string_view id, const caller& who) const {
+    auto cur = current();
+    const auto opts = access_options(*cur, who);
+    const resource* g = cur->find(kind::model_group, id);
+    if (g == nullptr || !in_scope(*g, who, opts)) {
+        return not_found("Failed to find model group with the provided model group id: " + std::string(id));
+    }
+    if (auto d = authorize(who, action::model_group_get, model_group_acl(*g), opts); !d) {
+        return d.error();
+    }
+    return g->doc;
+}
+
 result<json::object> service::delete_model_group(std::string_view id, const caller& who) {
     auto cur = current();
+    const auto opts = access_options(*cur, who);
     const resource* g = cur->find(kind::model_group, id);
-    if (g == nullptr || g->tenant_id != who.tenant_id) {
-        resource ghost{std::string(id), who.tenant_id, 1, cur->next_seq_no[idx(kind::model_group)], {}};
+    if (g == nullptr || !in_scope(*g, who, opts)) {
+        resource ghost{std::string(id), who.tenant_id, 1, cur->next_seq_no[idx(kind::model_group)], {}, {}};
         return write_response(kind::model_group, ghost, "not_found");
+    }
+    if (auto d = authorize(who, action::model_group_delete, model_group_acl(*g), opts); !d) {
+        return d.error();
     }
     bool used = false;
     cur->of(kind::model).for_each([&](const std::string&, const resource& m) {
@@ -387,6 +446,7 @@ result<std::shared_ptr<const deployed_model>> service::prepare_deployment(
     d->tenant_id = model.tenant_id;
     d->connector_id = connector_id;
     d->connector = std::make_shared<const compiled_connector>(std::move(*compiled));
+    d->acl = std::make_shared<const resource_acl>(model_acl(s, model));
     d->runtime = std::make_shared<model_runtime>();
     d->runtime->last_access_ms.store(now_ms());
     if (const auto* ds = field(model.doc, "deploy_setting"); ds != nullptr && ds->is_object()) {
@@ -445,9 +505,13 @@ void mark_undeployed(json::object& doc, std::int64_t now) {
 
 result<json::object> service::deploy_model(std::string_view id, const caller& who) {
     auto cur = current();
+    const auto opts = access_options(*cur, who);
     const resource* m = cur->find(kind::model, id);
-    if (m == nullptr || m->tenant_id != who.tenant_id) {
+    if (m == nullptr || !in_scope(*m, who, opts)) {
         return not_found("Failed to find model with the provided model id: " + std::string(id));
+    }
+    if (auto a = authorize(who, action::model_deploy, model_acl(*cur, *m), opts); !a) {
+        return a.error();
     }
     if (!cur->settings->remote_inference_enabled()) {
         return remote_disabled;
@@ -483,12 +547,23 @@ result<json::object> service::undeploy_models(const std::vector<std::string>& id
     if (ids.empty()) {
         return illegal_argument("Must set specific model ids to undeploy");
     }
+    // Every model is checked before anything changes: one refusal undeploys nothing.
+    const auto opts = access_options(*cur, who);
+    for (const auto& id : ids) {
+        const resource* m = cur->find(kind::model, id);
+        if (m == nullptr || !in_scope(*m, who, opts)) {
+            continue;
+        }
+        if (auto a = authorize(who, action::model_undeploy, model_acl(*cur, *m), opts); !a) {
+            return a.error();
+        }
+    }
     changeset c(*this, cur);
     json::object stats;
     const auto now = now_ms();
     for (const auto& id : ids) {
         const resource* m = cur->find(kind::model, id);
-        if (m == nullptr || m->tenant_id != who.tenant_id) {
+        if (m == nullptr || !in_scope(*m, who, opts)) {
             stats[id] = "not_found";
             continue;
         }
@@ -616,8 +691,13 @@ result<json::object> service::register_model(const json::object& body, bool depl
     if (!settings.remote_inference_enabled()) {
         return remote_disabled;
     }
-    if (has_model_acl_fields(body)) {
-        return model_acl_disabled;
+    const auto opts = access_options(*cur, who);
+    const principal* user = who.user.get();
+    // ACL fields only matter when this call creates the model group; off, they are refused at once.
+    if (has_acl_fields(body) && (user == nullptr || !opts.model_acl)) {
+        if (auto v = validate_model_group_acl(user, acl_fields_of(body), opts.model_acl); !v) {
+            return v.error();
+        }
     }
     std::string model_id;
     if (auto requested = string_field(body, "model_id")) {
@@ -641,8 +721,11 @@ result<json::object> service::register_model(const json::object& body, bool depl
     auto connector_id = string_field(body, "connector_id");
     if (connector_id) {
         const resource* c = cur->find(kind::connector, *connector_id);
-        if (c == nullptr || c->tenant_id != who.tenant_id) {
+        if (c == nullptr || !in_scope(*c, who, opts)) {
             return not_found("Failed to find connector:" + *connector_id);
+        }
+        if (auto a = authorize(who, action::model_register, connector_acl(*c), opts); !a) {
+            return a.error();
         }
         const auto protocol = string_field(c->doc, "protocol").value_or("");
         if (protocol == "mcp_sse" || protocol == "mcp_streamable_http") {
@@ -688,24 +771,36 @@ result<json::object> service::register_model(const json::object& body, bool depl
     std::shared_ptr<const resource> group;
     if (auto gid = string_field(body, "model_group_id")) {
         const resource* g = cur->find(kind::model_group, *gid);
-        if (g == nullptr || g->tenant_id != who.tenant_id) {
+        if (g == nullptr || !in_scope(*g, who, opts)) {
             return error{errc::ml_resource_not_found, "Model Group Response is empty for " + *gid};
+        }
+        if (auto a = authorize(who, action::model_register, model_group_acl(*g), opts); !a) {
+            return a.error();
         }
         resource next = *g;
         next.doc["latest_version"] = next.doc.at("latest_version").to_number<std::int64_t>() + 1;
         next.doc["last_updated_time"] = now;
         group = c.put(kind::model_group, std::move(next), false);
     } else if (const auto* existing = find_group_by_name(*cur, *name, who.tenant_id)) {
+        auto by_name = opts;
+        by_name.group_found_by_name = true;
+        if (auto a = authorize(who, action::model_register, model_group_acl(*existing), by_name); !a) {
+            return a.error();
+        }
         resource next = *existing;
         next.doc["latest_version"] = next.doc.at("latest_version").to_number<std::int64_t>() + 1;
         next.doc["last_updated_time"] = now;
         group = c.put(kind::model_group, std::move(next), false);
     } else {
+        auto grant = validate_model_group_acl(user, acl_fields_of(body), opts.model_acl);
+        if (!grant) {
+            return grant.error();
+        }
         std::string gid;
         do {
             gid = generate_id();
         } while (cur->find(kind::model_group, gid) != nullptr);
-        resource g = new_group(gid, *name, std::nullopt, now, who.tenant_id);
+        resource g = new_group(gid, *name, std::nullopt, now, who, *grant);
         g.doc["latest_version"] = 1;
         group = c.put(kind::model_group, std::move(g), true);
     }
@@ -730,7 +825,9 @@ result<json::object> service::register_model(const json::object& body, bool depl
     if (!who.tenant_id.empty()) {
         doc["tenant_id"] = who.tenant_id;
     }
-    resource model{model_id, who.tenant_id, 1, 0, std::move(doc)};
+    // Models have no owner field in ml-commons (they inherit the group's ACL); the store still records who
+    // registered it (R8).
+    resource model{model_id, who.tenant_id, 1, 0, std::move(doc), user != nullptr ? owner_key(*user) : ""};
     auto task = make_task(node_id_, "REGISTER_MODEL", model_id, false, now, who.tenant_id);
     const std::string task_id = task.id;
     c.put(kind::task, std::move(task), true);
@@ -763,9 +860,13 @@ result<json::object> service::update_model(std::string_view id, const json::obje
     if (body.empty()) {
         return illegal_argument("Update model request has empty body");
     }
+    const auto opts = access_options(*cur, who);
     const resource* m = cur->find(kind::model, id);
-    if (m == nullptr || m->tenant_id != who.tenant_id) {
+    if (m == nullptr || !in_scope(*m, who, opts)) {
         return not_found("Failed to find model to update with the provided model id: " + std::string(id));
+    }
+    if (auto a = authorize(who, action::model_update, model_acl(*cur, *m), opts); !a) {
+        return a.error();
     }
     if (field(body, "connector_id") != nullptr && field(body, "connector") != nullptr) {
         return illegal_argument(
@@ -793,8 +894,17 @@ result<json::object> service::update_model(std::string_view id, const json::obje
             );
         }
         const resource* c = cur->find(kind::connector, *cid);
-        if (c == nullptr || c->tenant_id != who.tenant_id) {
+        if (c == nullptr || !in_scope(*c, who, opts)) {
             return not_found("Failed to find connector:" + *cid);
+        }
+        // Switching to another connector is a use of it (the predicate, as for register); ml-commons
+        // words the refusal as an update of the connector, at 403.
+        if (auto a = authorize(who, action::model_register, connector_acl(*c), opts); !a) {
+            if (opts.multi_tenancy && c->tenant_id != opts.tenant) {
+                return a.error();
+            }
+            return error{
+                errc::forbidden, "You don't have permission to update the connector, connector id: " + *cid};
         }
         next.doc["connector_id"] = *cid;
     }
@@ -838,8 +948,11 @@ result<json::object> service::update_model(std::string_view id, const json::obje
     if (auto gid = string_field(body, "model_group_id");
         gid && *gid != string_field(m->doc, "model_group_id").value_or("")) {
         const resource* target = cur->find(kind::model_group, *gid);
-        if (target == nullptr || target->tenant_id != who.tenant_id) {
+        if (target == nullptr || !in_scope(*target, who, opts)) {
             return not_found("Failed to find model group with the provided model group id: " + *gid);
+        }
+        if (auto a = authorize(who, action::model_update, model_group_acl(*target), opts); !a) {
+            return a.error();
         }
         // Re-linking makes the model the next version of the target group.
         resource g = *target;
@@ -864,11 +977,32 @@ result<json::object> service::update_model(std::string_view id, const json::obje
     return write_response(kind::model, *stored, "updated");
 }
 
+result<json::object> service::get_model(std::string_view id, const caller& who) const {
+    auto cur = current();
+    const auto opts = access_options(*cur, who);
+    const resource* m = cur->find(kind::model, id);
+    if (m == nullptr || !in_scope(*m, who, opts)) {
+        return not_found("Failed to find model with the provided model id: " + std::string(id));
+    }
+    if (auto a = authorize(who, action::model_get, model_acl(*cur, *m), opts); !a) {
+        return a.error();
+    }
+    json::object view = m->doc;
+    if (auto* c = view.if_contains("connector"); c != nullptr && c->is_object()) {
+        c->get_object().erase("credential");
+    }
+    return view;
+}
+
 result<json::object> service::delete_model(std::string_view id, const caller& who) {
     auto cur = current();
+    const auto opts = access_options(*cur, who);
     const resource* m = cur->find(kind::model, id);
-    if (m == nullptr || m->tenant_id != who.tenant_id) {
+    if (m == nullptr || !in_scope(*m, who, opts)) {
         return not_found("Failed to find model");
+    }
+    if (auto a = authorize(who, action::model_delete, model_acl(*cur, *m), opts); !a) {
+        return a.error();
     }
     if (deployed_state(state_of(*m)) || cur->deployed.find(id) != nullptr) {
         return illegal_argument(

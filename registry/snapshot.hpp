@@ -33,6 +33,9 @@ struct resource {
     std::int64_t version = 1;
     std::int64_t seq_no = 0;
     boost::json::object doc;
+    // "realm:name" of the principal that created it (R8), "" when none; the store's `owner` column. Kept
+    // out of the document so GET answers the ml-commons shape.
+    std::string owner_key;
 };
 
 // The plain api_key of an `_inference` endpoint, decrypted once when the endpoint is loaded or written (as

@@ -175,6 +175,7 @@ int run_server(const config& cfg) {
     if (cfg.multi_tenancy) {
         opts.node_settings["plugins.ml_commons.multi_tenancy_enabled"] = true;
     }
+    opts.strict_write_acl = cfg.strict_write_acl;
     auto svc = registry::service::open(std::move(opts));
     if (!svc) {
         log::error("cannot open the registry", {{"reason", svc.error().reason}});

@@ -26,16 +26,11 @@ awaitable<http_response> handle_connector_create(request_context& ctx) {
 }
 
 awaitable<http_response> handle_connector_get(request_context& ctx) {
-    const auto id = ctx.param("connector_id");
-    const auto snap = ctx.app.registry->current();
-    const auto* c = snap->find(registry::kind::connector, id);
-    if (c == nullptr || c->tenant_id != ctx.who.tenant_id) {
-        co_return fail(
-            ctx,
-            registry::not_found("Failed to find connector with the provided connector id: " + std::string(id))
-        );
+    auto r = ctx.app.registry->get_connector(ctx.param("connector_id"), ctx.who);
+    if (!r) {
+        co_return fail(ctx, r.error());
     }
-    co_return ok(ctx, registry::connector_public_view(c->doc));
+    co_return ok(ctx, *r);
 }
 
 awaitable<http_response> handle_connector_update(request_context& ctx) {

@@ -25,13 +25,26 @@ registry::error model_not_found(const std::string& model_id) {
 }  // namespace
 
 boost::asio::awaitable<registry::result<ready_model>> prepare_model(
-    request_context& ctx, const registry::caller& who, std::string model_id
+    request_context& ctx, const registry::caller& who, std::string model_id, registry::action act
 ) {
     ready_model out;
     out.snap = ctx.app.registry->current();
     out.model = out.snap->find(registry::kind::model, model_id);
-    if (out.model == nullptr || out.model->tenant_id != who.tenant_id) {
+    const auto opts = ctx.app.registry->access_options(*out.snap, who);
+    if (out.model == nullptr || !registry::in_scope(*out.model, who, opts)) {
         co_return model_not_found(model_id);
+    }
+    out.deployed = out.snap->deployed.find_ptr(model_id);
+    // Tenancy and the model ACL come first (R10). Security off without tenancy cannot refuse anything; a
+    // deployed model carries its ACL pre-built, so the hot path reads no document.
+    if (who.user != nullptr || opts.multi_tenancy) {
+        const auto decided =
+            out.deployed && out.deployed->acl
+                ? registry::decide(who.user.get(), act, out.deployed->acl.get(), opts)
+                : registry::authorize(who, act, registry::model_acl(*out.snap, *out.model), opts);
+        if (!decided) {
+            co_return decided.error();
+        }
     }
     if (const auto* en = out.model->doc.if_contains("is_enabled");
         en != nullptr && en->is_bool() && !en->get_bool()) {
@@ -43,7 +56,6 @@ boost::asio::awaitable<registry::result<ready_model>> prepare_model(
             "Remote Inference is currently disabled. To enable it, update the setting "
             "\"plugins.ml_commons.remote_inference_enabled\" to true."};
     }
-    out.deployed = out.snap->deployed.find_ptr(model_id);
     if (!out.deployed) {
         // Auto-deploy on first use, unless switched off globally or for this model.
         bool per_model = true;

@@ -10,6 +10,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "registry/authz.hpp"
 #include "registry/error.hpp"
 #include "registry/service.hpp"
 #include "registry/snapshot.hpp"
@@ -23,12 +24,17 @@ struct ready_model {
     std::shared_ptr<const registry::deployed_model> deployed;  // never null on success
 };
 
-// Errors, in ml-commons order and text: 404 `Failed to find model with the provided model id: <id>` (also
-// for another tenant's model), 403 `Model is disabled.`, 400 remote inference disabled, 400 `Model not
+// Errors, in ml-commons order and text: 404 `Failed to find model with the provided model id: <id>`, the
+// tenancy / model ACL refusal of `act` (403 `You don't have permission to access this resource` for another
+// tenant's model, 403 `User doesn't have privilege to perform this operation on this model`), 403 `Model is
+// disabled.`, 400 remote inference disabled, 400 `Model not
 // ready yet. Please deploy the model first.` / `Auto deployment disabled for this model, please deploy
 // model first Model ID: <id>`, the deploy error itself, 429 `Request is throttled at model level.`
 boost::asio::awaitable<registry::result<ready_model>> prepare_model(
-    request_context& ctx, const registry::caller& who, std::string model_id
+    request_context& ctx,
+    const registry::caller& who,
+    std::string model_id,
+    registry::action act = registry::action::model_predict
 );
 
 }  // namespace modelrelay::server::handlers

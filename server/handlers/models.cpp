@@ -11,21 +11,8 @@ using registry::kind;
 
 namespace {
 
-// Answers a GET of one resource from the snapshot.
-http_response get_one(request_context& ctx, kind k, std::string_view id, std::string not_found_reason) {
-    const auto snap = ctx.app.registry->current();
-    const auto* r = snap->find(k, id);
-    if (r == nullptr || r->tenant_id != ctx.who.tenant_id) {
-        return fail(ctx, registry::not_found(std::move(not_found_reason)));
-    }
-    if (k != kind::model) {
-        return ok(ctx, r->doc);
-    }
-    json::object view = r->doc;
-    if (auto* c = view.if_contains("connector"); c != nullptr && c->is_object()) {
-        c->get_object().erase("credential");
-    }
-    return ok(ctx, view);
+http_response answer(request_context& ctx, const registry::result<json::object>& r) {
+    return r ? ok(ctx, *r) : fail(ctx, r.error());
 }
 
 }  // namespace
@@ -49,13 +36,7 @@ awaitable<http_response> handle_model_group_register(request_context& ctx) {
 }
 
 awaitable<http_response> handle_model_group_get(request_context& ctx) {
-    const auto id = ctx.param("model_group_id");
-    co_return get_one(
-        ctx,
-        kind::model_group,
-        id,
-        "Failed to find model group with the provided model group id: " + std::string(id)
-    );
+    co_return answer(ctx, ctx.app.registry->get_model_group(ctx.param("model_group_id"), ctx.who));
 }
 
 awaitable<http_response> handle_model_group_update(request_context& ctx) {
@@ -103,10 +84,7 @@ awaitable<http_response> handle_model_register(request_context& ctx) {
 }
 
 awaitable<http_response> handle_model_get(request_context& ctx) {
-    const auto id = ctx.param("model_id");
-    co_return get_one(
-        ctx, kind::model, id, "Failed to find model with the provided model id: " + std::string(id)
-    );
+    co_return answer(ctx, ctx.app.registry->get_model(ctx.param("model_id"), ctx.who));
 }
 
 awaitable<http_response> handle_model_update(request_context& ctx) {
@@ -187,7 +165,7 @@ awaitable<http_response> handle_models_undeploy(request_context& ctx) {
 // ---- tasks ----
 
 awaitable<http_response> handle_task_get(request_context& ctx) {
-    co_return get_one(ctx, kind::task, ctx.param("task_id"), "Failed to find task");
+    co_return answer(ctx, ctx.app.registry->get_task(ctx.param("task_id"), ctx.who));
 }
 
 awaitable<http_response> handle_task_delete(request_context& ctx) {

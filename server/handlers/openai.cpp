@@ -92,20 +92,39 @@ openai::api_error model_not_found(std::string_view model) {
     return e;
 }
 
+// Whether the caller may call `m`: its tenant, and the model ACL (registry/access.hpp). A model it may not
+// call looks nonexistent on /v1, in listings and by name (security.md R16).
+bool callable(
+    const registry::snapshot& s,
+    const registry::resource& m,
+    const registry::caller& who,
+    const registry::decide_options& opts
+) {
+    if (m.tenant_id != who.tenant_id) {
+        return false;
+    }
+    return who.user == nullptr ||
+           registry::authorize(who, registry::action::model_predict, registry::model_acl(s, m), opts);
+}
+
 // `model` as a model id, else as a model name: a unique deployed model of that name, else a unique model
 // of that name in any state (it is deployed on first use). Models the API key may not call do not exist
 // here, so neither the answer nor the ambiguity error reveals them (security.md R16).
 std::variant<std::string, openai::api_error> resolve_model(
-    const registry::snapshot& s, const registry::caller& who, const request_key& key, std::string_view model
+    const registry::snapshot& s,
+    const registry::caller& who,
+    const request_key& key,
+    std::string_view model,
+    const registry::decide_options& opts
 ) {
     if (const auto* m = s.find(registry::kind::model, model);
-        m != nullptr && m->tenant_id == who.tenant_id && key_allows(key, model, name_of(*m))) {
+        m != nullptr && callable(s, *m, who, opts) && key_allows(key, model, name_of(*m))) {
         return std::string(model);
     }
     std::vector<std::string> deployed;
     std::vector<std::string> any;
     s.of(registry::kind::model).for_each([&](const std::string& id, const registry::resource& m) {
-        if (m.tenant_id != who.tenant_id || name_of(m) != model || !key_allows(key, id, model)) {
+        if (name_of(m) != model || !callable(s, m, who, opts) || !key_allows(key, id, model)) {
             return;
         }
         any.push_back(id);
@@ -148,7 +167,8 @@ awaitable<std::variant<ready_model, http_response>> model_for(
         co_return openai_fail(ctx, invalid_request("you must provide a model parameter", "model"));
     }
     const std::string requested(m->get_string());
-    auto id = resolve_model(*ctx.app.registry->current(), who, key, requested);
+    const auto snap = ctx.app.registry->current();
+    auto id = resolve_model(*snap, who, key, requested, ctx.app.registry->access_options(*snap, who));
     if (auto* e = std::get_if<openai::api_error>(&id)) {
         co_return openai_fail(ctx, *e);
     }
@@ -507,10 +527,12 @@ awaitable<http_response> handle_openai_models(request_context& ctx) {
     };
     std::vector<listed> by_id;
     std::map<std::string, std::vector<std::string>> by_name;
+    const auto opts = ctx.app.registry->access_options(*snap, *who);
     snap->deployed.for_each([&](const std::string& id, const registry::deployed_model& d) {
         const auto* m = snap->find(registry::kind::model, id);
-        // Exactly the models the caller can call: its tenant's, and for an API key its allowed ones.
-        if (m == nullptr || m->tenant_id != who->tenant_id || !key_allows(key, id, name_of(*m))) {
+        // Exactly the models the caller can call: its tenant's, the model ACL, and for an API key its
+        // allowed ones.
+        if (m == nullptr || !callable(*snap, *m, *who, opts) || !key_allows(key, id, name_of(*m))) {
             return;
         }
         auto entry = model_entry(id, *m);
@@ -551,7 +573,7 @@ awaitable<http_response> handle_openai_model_get(request_context& ctx) {
     }
     const std::string requested(ctx.param("model"));
     const auto snap = ctx.app.registry->current();
-    auto id = resolve_model(*snap, *who, key, requested);
+    auto id = resolve_model(*snap, *who, key, requested, ctx.app.registry->access_options(*snap, *who));
     if (auto* e = std::get_if<openai::api_error>(&id)) {
         co_return openai_fail(ctx, *e);
     }

@@ -189,7 +189,8 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
         co_return std::move(*refused);
     }
     auto& permit = std::get<key_permit>(admitted);
-    auto ready = co_await prepare_model(ctx, ctx.who, std::move(model_id));
+    auto ready =
+        co_await prepare_model(ctx, ctx.who, std::move(model_id), registry::action::model_predict_stream);
     if (!ready) {
         co_return fail(ctx, ready.error());
     }

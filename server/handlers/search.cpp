@@ -1,6 +1,6 @@
 // File: search.cpp
 // The shared body of every ml-commons `_search` endpoint: candidate documents come from the snapshot
-// (tenant-filtered), the DSL is evaluated by registry::run_search.
+// (tenant- and ACL-filtered by registry::search_candidates), the DSL is evaluated by registry::run_search.
 #include "registry/search.hpp"
 
 #include <array>
@@ -63,16 +63,11 @@ http_response search_resources(request_context& ctx, registry::kind k, const reg
     if (!request) {
         return fail(ctx, request.error());
     }
+    // Tenancy and ACL pick the candidates before the DSL runs, so hits.total counts only what the caller
+    // may see (security.md §1.2 search filter, R13).
     const auto snap = ctx.app.registry->current();
-    std::vector<registry::search_doc> docs;
-    docs.reserve(snap->of(k).size());
-    snap->of(k).for_each([&](const std::string&, const registry::resource& r) {
-        if (r.tenant_id == who.tenant_id) {
-            docs.push_back({r.id, &r.doc, r.version, r.seq_no, 1});
-        }
-    });
-    // Index order: the order documents were written in.
-    std::sort(docs.begin(), docs.end(), [](const auto& a, const auto& b) { return a.seq_no < b.seq_no; });
+    const auto docs =
+        registry::search_candidates(*snap, k, who, ctx.app.registry->access_options(*snap, who));
     registry::search_options opts;
     opts.index_name = registry::index_name(k);
     opts.always_excluded = k == registry::kind::model ? std::span<const std::string_view>(model_hidden_fields)

@@ -517,8 +517,9 @@ TEST(multi_tenancy, tenant_header_is_required_and_scopes_everything) {
     ASSERT_EQ(created.status, 200) << created.body;
     const std::string id(created.json().at("connector_id").as_string());
     EXPECT_EQ(c.request("GET", "/_plugins/_ml/connectors/" + id, "", a).status, 200);
-    EXPECT_EQ(c.request("GET", "/_plugins/_ml/connectors/" + id, "", b).status, 404);
-    EXPECT_EQ(c.request("PUT", "/_plugins/_ml/connectors/" + id, R"({"description":"x"})", b).status, 404);
+    // Another tenant's resource answers ml-commons' 403 (TenantAwareHelper; security.md §3, R13).
+    EXPECT_EQ(c.request("GET", "/_plugins/_ml/connectors/" + id, "", b).status, 403);
+    EXPECT_EQ(c.request("PUT", "/_plugins/_ml/connectors/" + id, R"({"description":"x"})", b).status, 403);
     auto search_b = c.request("POST", "/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})", b);
     EXPECT_EQ(search_b.json().at("hits").at("total").at("value").to_number<int>(), 0);
     auto search_a = c.request("POST", "/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})", a);
@@ -527,10 +528,11 @@ TEST(multi_tenancy, tenant_header_is_required_and_scopes_everything) {
         c.request("GET", "/_plugins/_ml/connectors/" + id, "", a).json().at("tenant_id").as_string(),
         "tenant-a"
     );
-    // Deleting from the wrong tenant finds nothing and removes nothing.
+    // Deleting from the wrong tenant is refused and removes nothing.
+    auto wrong = c.request("DELETE", "/_plugins/_ml/connectors/" + id, "", b);
+    EXPECT_EQ(wrong.status, 403);
     EXPECT_EQ(
-        c.request("DELETE", "/_plugins/_ml/connectors/" + id, "", b).json().at("result").as_string(),
-        "not_found"
+        wrong.json().at("error").at("reason").as_string(), "You don't have permission to access this resource"
     );
     EXPECT_EQ(c.request("GET", "/_plugins/_ml/connectors/" + id, "", a).status, 200);
 }
