@@ -24,6 +24,13 @@ struct field {
 
 void set_format(log_format f);
 void write(level lv, std::string_view message, std::initializer_list<field> fields = {});
+// For the per-request line: buffered and written in batches (within 50 ms, or at 16 KB, or with the next
+// immediate line, whichever comes first), so a busy server makes one write per batch, not per request.
+// Lines are never reordered; the rest is written at exit, so a graceful shutdown loses nothing (a crash
+// may lose the last 50 ms of request lines).
+void write_batched(level lv, std::string_view message, std::initializer_list<field> fields = {});
+// Writes what is buffered now.
+void flush();
 
 inline void info(std::string_view m, std::initializer_list<field> f = {}) {
     write(level::info, m, f);

@@ -42,10 +42,16 @@ namespace {
 
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 
-// `tls`: the HTTPS listener's context, or null for plain HTTP.
-net::awaitable<void> accept_loop(app& a, tcp::acceptor& acceptor, net::ssl::context* tls) {
+// `tls`: the HTTPS listener's context, or null for plain HTTP. `workers`: one single-threaded io_context
+// per I/O thread; connections are dealt round-robin, and a session with its upstream connections stays
+// on its thread (no strand needed, no hop between threads).
+net::awaitable<void> accept_loop(
+    app& a, tcp::acceptor& acceptor, net::ssl::context* tls, const std::vector<net::io_context*>& workers
+) {
+    std::size_t next = 0;
     for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(a.ioc), use_nothrow);
+        auto worker = workers[next++ % workers.size()]->get_executor();
+        auto [ec, socket] = co_await acceptor.async_accept(worker, use_nothrow);
         if (ec) {
             if (ec == net::error::operation_aborted || a.stopping.load()) {
                 co_return;
@@ -103,7 +109,9 @@ net::awaitable<void> ttl_sweeper(app& a) {
     }
 }
 
-net::awaitable<void> drain_then_stop(app& a, tcp::acceptor& acceptor) {
+net::awaitable<void> drain_then_stop(
+    app& a, tcp::acceptor& acceptor, const std::vector<net::io_context*>& workers
+) {
     a.stopping.store(true);
     boost::system::error_code ignored;
     acceptor.close(ignored);
@@ -116,7 +124,9 @@ net::awaitable<void> drain_then_stop(app& a, tcp::acceptor& acceptor) {
     if (a.in_flight.load() > 0) {
         log::warn("shutdown grace expired", {{"in_flight", static_cast<long long>(a.in_flight.load())}});
     }
-    a.ioc.stop();
+    for (auto* w : workers) {
+        w->stop();
+    }
 }
 
 }  // namespace
@@ -183,7 +193,18 @@ int run_server(const config& cfg) {
         return 1;
     }
 
-    net::io_context ioc(static_cast<int>(threads));
+    // One io_context per I/O thread (as nginx workers): the first also runs the acceptor, the signals
+    // and the TTL sweeper. The work guards keep a thread with no session alive.
+    std::vector<std::unique_ptr<net::io_context>> contexts;
+    std::vector<net::io_context*> workers;
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
+    for (unsigned i = 0; i < threads; ++i) {
+        contexts.push_back(std::make_unique<net::io_context>(1));
+        workers.push_back(contexts.back().get());
+        keep_running.push_back(net::make_work_guard(*contexts.back()));
+    }
+    net::io_context& ioc = *contexts.front();
+    ucfg.thread_confined = true;
     app a(cfg, ioc, store_ioc.get_executor());
     a.registry = std::move(*svc);
     a.routes = std::make_unique<router>(handlers::all_routes());
@@ -259,7 +280,7 @@ int run_server(const config& cfg) {
                                                              : "none"}}
     );
 
-    net::co_spawn(ioc, accept_loop(a, acceptor, tls.get()), net::detached);
+    net::co_spawn(ioc, accept_loop(a, acceptor, tls.get(), workers), net::detached);
     net::co_spawn(ioc, ttl_sweeper(a), net::detached);
     net::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
@@ -267,12 +288,12 @@ int run_server(const config& cfg) {
             return;
         }
         log::info("shutting down", {{"signal", static_cast<long long>(sig)}});
-        net::co_spawn(ioc, drain_then_stop(a, acceptor), net::detached);
+        net::co_spawn(ioc, drain_then_stop(a, acceptor, workers), net::detached);
     });
 
     std::vector<std::thread> pool;
     for (unsigned i = 1; i < threads; ++i) {
-        pool.emplace_back([&] { ioc.run(); });
+        pool.emplace_back([w = workers[i]] { w->run(); });
     }
     ioc.run();
     for (auto& t : pool) {

@@ -103,7 +103,8 @@ inline void log_request(const http_request& req, unsigned status, long long micr
     std::string path(req.target().substr(0, req.target().find('?')));
     if (peer.client_cert) {
         // DNs are identities, not secrets: the log says who called.
-        log::info(
+        log::write_batched(
+            log::level::info,
             "request",
             {{"method", http::to_string(req.method())},
              {"path", path},
@@ -113,7 +114,8 @@ inline void log_request(const http_request& req, unsigned status, long long micr
         );
         return;
     }
-    log::info(
+    log::write_batched(
+        log::level::info,
         "request",
         {{"method", http::to_string(req.method())},
          {"path", path},

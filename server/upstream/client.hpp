@@ -37,7 +37,9 @@
 // All member functions may be called concurrently from any thread / executor. The pool is guarded by a
 // mutex that is never held across a co_await; every upstream connection has its own strand and all of
 // its I/O runs there (the awaiting coroutine just awaits the result), so a pooled connection can serve
-// sessions on any io thread.
+// sessions on any io thread. With client_config::thread_confined the connection's executor is its
+// creator's single-threaded io_context instead, the pool prefers idle connections of the caller's
+// thread, and I/O on such a connection runs inline in the caller (see thread_confined).
 //
 // @par Per-operation cancellation
 // Terminal cancellation of the awaiting coroutine (e.g. an `||` race in the caller) is forwarded by
@@ -92,6 +94,12 @@ struct client_config {
     std::string user_agent = "modelrelay";     // sent unless the request sets User-Agent
     std::size_t max_header_bytes = 64 * 1024;  // upstream response header limit
     resolve_function resolver;                 // empty: the system resolver (see resolve_function)
+    // Every executor that calls send()/send_streaming() is a plain executor of an io_context run by
+    // exactly one thread (the server's one-io_context-per-thread layout). New connections are then bound
+    // to the caller's executor, and a connection used from its own thread runs its I/O inline in the
+    // caller's coroutine: no strand, no executor hop. A connection taken from another thread's pool
+    // still runs there (co_spawn). False: every connection gets a strand on `io` (any executor may call).
+    bool thread_confined = false;
 };
 
 // The connector's client_config (ml-commons.md §2.3), converted to durations by the caller.

@@ -136,8 +136,14 @@ asio::awaitable<registry::result<pool::lease>> pool::acquire(
             --e->total;
         }
         if (!e->idle.empty()) {
-            auto c = std::move(e->idle.back());  // most recently used: least likely to be stale
-            e->idle.pop_back();
+            // Most recently used first (least likely to be stale), preferring one bound to the caller's
+            // executor: with one io_context per thread its I/O then needs no hop to another thread.
+            auto it = std::find_if(e->idle.rbegin(), e->idle.rend(), [&ex](const auto& c) {
+                return c->strand == ex;
+            });
+            auto pick = it == e->idle.rend() ? std::prev(e->idle.end()) : std::prev(it.base());
+            auto c = std::move(*pick);
+            e->idle.erase(pick);
             ready.emplace(lease(this, e, std::move(c), true));
         } else if (e->total < std::max(max_connections, 1)) {
             ++e->total;
