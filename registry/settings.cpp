@@ -6,6 +6,7 @@
 // values, so `{"a.*": null, "a.b": 1}` leaves `a.b` set.
 #include "registry/settings.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -511,6 +512,14 @@ std::vector<std::string> cluster_settings::get_list(std::string_view key) const 
 bool cluster_settings::remote_inference_enabled() const noexcept {
     return state_->remote_inference_enabled;
 }
+bool cluster_settings::private_ip_enabled_for(std::string_view tenant) const {
+    if (!private_ip_enabled() || !multi_tenancy_enabled()) {
+        return private_ip_enabled();
+    }
+    const auto tenants = get_list("plugins.ml_commons.connector.private_ip_enabled_tenants");
+    return tenants.empty() || std::find(tenants.begin(), tenants.end(), tenant) != tenants.end();
+}
+
 bool cluster_settings::private_ip_enabled() const noexcept {
     return state_->private_ip_enabled;
 }

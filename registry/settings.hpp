@@ -97,6 +97,9 @@ public:
     // Cached values of the keys modelrelay acts on.
     bool remote_inference_enabled() const noexcept;
     bool private_ip_enabled() const noexcept;
+    // R19 under multi-tenancy: private_ip_enabled, and the tenant is in connector.private_ip_enabled_tenants
+    // when that list is set (an admin-set per-tenant grant).
+    bool private_ip_enabled_for(std::string_view tenant) const;
     bool connector_access_control_enabled() const noexcept;
     bool model_access_control_enabled() const noexcept;
     bool multi_tenancy_enabled() const noexcept;

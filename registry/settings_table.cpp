@@ -174,6 +174,9 @@ constexpr std::array rows{
                  &validate_regex_list),
     list_setting(MR_KEY("trusted_connector_private_endpoints_regex"), empty_list, &validate_regex_list),
     bool_setting(MR_KEY("connector.private_ip_enabled"), false),
+    // modelrelay extension (security.md R19): under multi-tenancy, the tenants private_ip_enabled applies to
+    // (empty: every tenant, ml-commons' behaviour).
+    list_setting(MR_KEY("connector.private_ip_enabled_tenants"), empty_list),
     list_setting(MR_KEY("connector.restricted_ip_patterns"), empty_list, &validate_regex_list,
                  scope::final_only),
     // Node roles and batch job status parsing.

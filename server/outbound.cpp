@@ -47,9 +47,11 @@ upstream::client_options options_of(const registry::compiled_connector& connecto
     return o;
 }
 
-upstream::guard_policy guard_of(const app& a, const registry::cluster_settings& settings) {
+upstream::guard_policy guard_of(
+    const app& a, const registry::cluster_settings& settings, std::string_view tenant
+) {
     upstream::guard_policy guard;
-    guard.private_ip_enabled = settings.private_ip_enabled();
+    guard.private_ip_enabled = settings.private_ip_enabled_for(tenant);
     guard.is_restricted_ip = [&settings](std::string_view ip) {
         return settings.is_restricted_ip(ip);
     };

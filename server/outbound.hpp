@@ -24,6 +24,9 @@ upstream::client_options options_of(const registry::compiled_connector& connecto
 
 // private_ip_enabled, restricted_ip_patterns, trusted_connector_private_endpoints_regex and our own
 // listeners. The returned policy refers to `settings` and `a` by reference: both must outlive it.
-upstream::guard_policy guard_of(const app& a, const registry::cluster_settings& settings);
+// `tenant`: the request's tenant (R19: private addresses can be granted per tenant under multi-tenancy).
+upstream::guard_policy guard_of(
+    const app& a, const registry::cluster_settings& settings, std::string_view tenant = {}
+);
 
 }  // namespace modelrelay::server

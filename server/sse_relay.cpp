@@ -271,7 +271,7 @@ awaitable<std::optional<relay_failure>> relay_sse(
             co_return relay_failure{t.error(), 0, {}};
         }
     }
-    const auto guard = guard_of(ctx.app, settings);
+    const auto guard = guard_of(ctx.app, settings, ctx.who.tenant_id);
     auto run =
         std::make_unique<relay_run>(ctx, std::move(hooks), std::move(opts), options.max_response_bytes);
     relay_run* self = run.get();

@@ -154,7 +154,7 @@ boost::asio::awaitable<registry::result<upstream::response>> send_call(
     auto options = options_of(json::object{}, settings.max_json_size());
     options.read_timeout = timeout;
     options.total_timeout = timeout;
-    const auto guard = guard_of(ctx.app, settings);
+    const auto guard = guard_of(ctx.app, settings, ctx.who.tenant_id);
     auto res = co_await ctx.app.upstream->send(req, options, guard);
     for (auto& [name, value] : req.headers) {
         registry::secure_wipe(value);

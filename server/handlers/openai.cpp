@@ -213,7 +213,7 @@ awaitable<std::variant<json::object, openai::api_error>> call_upstream(
         co_return openai::from_error(t.error());
     }
     const auto options = options_of(*ready.deployed->connector, settings.max_json_size());
-    const auto guard = guard_of(ctx.app, settings);
+    const auto guard = guard_of(ctx.app, settings, ctx.who.tenant_id);
     const auto req = to_request(call);
     auto res = co_await ctx.app.upstream->send(req, options, guard);
     if (!res) {

@@ -57,7 +57,7 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
     }
     const auto& settings = *ready->snap->settings;
     const auto options = options_of(*deployed->connector, settings.max_json_size());
-    const auto guard = guard_of(ctx.app, settings);
+    const auto guard = guard_of(ctx.app, settings, ctx.who.tenant_id);
     std::vector<json::object> elements;
     elements.reserve(plan->calls.size());
     for (std::size_t i = 0; i < plan->calls.size(); ++i) {
