@@ -21,16 +21,15 @@ awaitable<http_response> handle_root(request_context& ctx) {
         {"minimum_wire_compatibility_version", "2.19.0"},
         {"minimum_index_compatibility_version", "2.0.0"},
     };
-    auto res = ok(
-        ctx,
-        json::object{
-            {"name", cfg.node_name},
-            {"cluster_name", cfg.cluster_name},
-            {"cluster_uuid", ctx.app.cluster_uuid},
-            {"version", std::move(version)},
-            {"tagline", "The OpenSearch Project: https://opensearch.org/"},
-        }
-    );
+    auto res =
+        ok(ctx,
+           json::object{
+               {"name", cfg.node_name},
+               {"cluster_name", cfg.cluster_name},
+               {"cluster_uuid", ctx.app.cluster_uuid},
+               {"version", std::move(version)},
+               {"tagline", "The OpenSearch Project: https://opensearch.org/"},
+           });
     // Elasticsearch clients refuse any answer without it (clients.md §0).
     res.set("X-Elastic-Product", "Elasticsearch");
     co_return res;

@@ -36,7 +36,8 @@ registry::result<void> authorize_route(request_context& ctx, const route& r) {
         // Security REST API routes: their handlers apply the Security plugin's own admin check. Anything else
         // without an action name fails closed (a unit test keeps the table complete).
         const bool self_checked = r.pattern.starts_with("/_plugins/_security/") ||
-                                  r.pattern.starts_with("/_opendistro/_security/") || r.pattern.starts_with("/_security/");
+                                  r.pattern.starts_with("/_opendistro/_security/") ||
+                                  r.pattern.starts_with("/_security/");
         if (self_checked || who == nullptr || registry::is_admin(*who)) {
             return {};
         }
@@ -72,6 +73,16 @@ registry::result<void> authorize_route(request_context& ctx, const route& r) {
             return tenant.error();
         }
         ctx.who.tenant_id = std::move(*tenant);
+        // A tenant-bound API key stays in its tenant even when its owner is an admin who could name another
+        // (R12): the one place this is checked for every front door.
+        if (who != nullptr && !who->api_key_id.empty() && snap->settings->multi_tenancy_enabled()) {
+            const auto* k = ctx.app.sec->identity().current()->find_key(who->api_key_id);
+            if (k != nullptr && k->has_limits && !k->limits.tenant.empty() &&
+                k->limits.tenant != ctx.who.tenant_id) {
+                return registry::error{
+                    registry::errc::forbidden, "You don't have permission to access this resource"};
+            }
+        }
     }
     return {};
 }

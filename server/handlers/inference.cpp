@@ -94,9 +94,6 @@ awaitable<http_response> handle_inference_put(request_context& ctx) {
         co_return es::fail(ctx, who.error());
     }
     const auto caller_key = key_of(ctx);
-    if (auto t = key_tenant_check(ctx, caller_key); !t) {
-        co_return es::fail(ctx, t.error());
-    }
     auto body = parse_body(ctx);
     if (!body) {
         co_return es::fail(ctx, body.error());
@@ -141,9 +138,6 @@ awaitable<http_response> handle_inference_update(request_context& ctx) {
         co_return es::fail(ctx, who.error());
     }
     const auto caller_key = key_of(ctx);
-    if (auto t = key_tenant_check(ctx, caller_key); !t) {
-        co_return es::fail(ctx, t.error());
-    }
     auto body = parse_body(ctx);
     if (!body) {
         co_return es::fail(ctx, body.error());
@@ -198,9 +192,6 @@ awaitable<http_response> handle_inference_get(request_context& ctx) {
         co_return es::fail(ctx, who.error());
     }
     const auto caller_key = key_of(ctx);
-    if (auto t = key_tenant_check(ctx, caller_key); !t) {
-        co_return es::fail(ctx, t.error());
-    }
     auto task = inference::task_type::any;
     if (auto t = es::url_task(ctx)) {
         auto parsed = inference::parse_task_type(*t);
@@ -245,9 +236,6 @@ awaitable<http_response> handle_inference_delete(request_context& ctx) {
         co_return es::fail(ctx, who.error());
     }
     const auto caller_key = key_of(ctx);
-    if (auto t = key_tenant_check(ctx, caller_key); !t) {
-        co_return es::fail(ctx, t.error());
-    }
     auto task = inference::task_type::any;
     if (auto t = es::url_task(ctx)) {
         auto parsed = inference::parse_task_type(*t);

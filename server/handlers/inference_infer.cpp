@@ -73,9 +73,6 @@ awaitable<http_response> handle_inference_infer(request_context& ctx) {
         co_return es::fail(ctx, who.error());
     }
     const auto caller_key = key_of(ctx);
-    if (auto t = key_tenant_check(ctx, caller_key); !t) {
-        co_return es::fail(ctx, t.error());
-    }
     auto requested = requested_task(ctx);
     if (!requested) {
         co_return es::fail(ctx, requested.error());
@@ -155,9 +152,6 @@ awaitable<http_response> handle_inference_stream(request_context& ctx) {
         co_return es::fail(ctx, who.error());
     }
     const auto caller_key = key_of(ctx);
-    if (auto t = key_tenant_check(ctx, caller_key); !t) {
-        co_return es::fail(ctx, t.error());
-    }
     auto requested = requested_task(ctx);
     if (!requested) {
         co_return es::fail(ctx, requested.error());

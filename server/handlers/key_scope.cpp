@@ -155,19 +155,6 @@ bool key_allows(const request_key& k, std::string_view id, std::string_view name
     });
 }
 
-registry::result<void> key_tenant_check(const request_context& ctx, const request_key& k) {
-    if (!k || !k.key->has_limits || k.key->limits.tenant.empty()) {
-        return {};
-    }
-    if (!ctx.app.registry->current()->settings->multi_tenancy_enabled()) {
-        return {};
-    }
-    if (ctx.who.tenant_id != k.key->limits.tenant) {
-        return registry::error{errc::forbidden, "You don't have permission to access this resource"};
-    }
-    return {};
-}
-
 std::string model_name_of(const request_context& ctx, std::string_view model_id) {
     const auto snap = ctx.app.registry->current();
     const auto* m = snap->find(registry::kind::model, model_id);

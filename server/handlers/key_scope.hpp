@@ -55,11 +55,6 @@ request_key key_of(const request_context& ctx);
 // R16 (rule above). Always true without a key.
 bool key_allows(const request_key& k, std::string_view id, std::string_view name = {});
 
-// R12: under multi-tenancy a key bound to a tenant works in that tenant only, even when its owner is an
-// admin who could otherwise pick a tenant with x-tenant-id. Otherwise 403 `You don't have permission to
-// access this resource`.
-registry::result<void> key_tenant_check(const request_context& ctx, const request_key& k);
-
 // Which envelope a refusal uses.
 enum class key_door { openai, inference, inference_stream, ml };
 

@@ -272,9 +272,6 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
         co_return openai_fail(ctx, who.error());
     }
     const auto key = key_of(ctx);
-    if (auto t = key_tenant_check(ctx, key); !t) {
-        co_return openai_fail(ctx, t.error());
-    }
     json::object body;
     if (auto e = object_body_of(ctx, body)) {
         co_return openai_fail(ctx, *e);
@@ -397,9 +394,6 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
         co_return openai_fail(ctx, who.error());
     }
     const auto key = key_of(ctx);
-    if (auto t = key_tenant_check(ctx, key); !t) {
-        co_return openai_fail(ctx, t.error());
-    }
     json::object body;
     if (auto e = object_body_of(ctx, body)) {
         co_return openai_fail(ctx, *e);
@@ -517,9 +511,6 @@ awaitable<http_response> handle_openai_models(request_context& ctx) {
         co_return openai_fail(ctx, who.error());
     }
     const auto key = key_of(ctx);
-    if (auto t = key_tenant_check(ctx, key); !t) {
-        co_return openai_fail(ctx, t.error());
-    }
     const auto snap = ctx.app.registry->current();
     struct listed {
         std::int64_t created;
@@ -568,9 +559,6 @@ awaitable<http_response> handle_openai_model_get(request_context& ctx) {
         co_return openai_fail(ctx, who.error());
     }
     const auto key = key_of(ctx);
-    if (auto t = key_tenant_check(ctx, key); !t) {
-        co_return openai_fail(ctx, t.error());
-    }
     const std::string requested(ctx.param("model"));
     const auto snap = ctx.app.registry->current();
     auto id = resolve_model(*snap, *who, key, requested, ctx.app.registry->access_options(*snap, *who));

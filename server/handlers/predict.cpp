@@ -33,9 +33,6 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
     }
     // An API key's allow-list and limits (security.md R16, R17) before the model is touched.
     const auto key = key_of(ctx);
-    if (auto t = key_tenant_check(ctx, key); !t) {
-        co_return fail(ctx, t.error());
-    }
     if (!key_allows(key, model_id, model_name_of(ctx, model_id))) {
         co_return fail(
             ctx, registry::not_found("Failed to find model with the provided model id: " + model_id)
