@@ -5,6 +5,7 @@
 // session.cpp and tls_session.cpp, which instantiate it; timeouts always act on the TCP layer.
 #pragma once
 
+#include <charconv>
 #include <chrono>
 #include <string>
 
@@ -25,6 +26,7 @@
 #include "server/log.hpp"
 #include "server/response.hpp"
 #include "server/session.hpp"
+#include "server/wire.hpp"
 
 namespace modelrelay::server::detail {
 
@@ -75,29 +77,50 @@ public:
 
     net::awaitable<bool> write_head(http::response<http::empty_body>& head) override {
         head.chunked(true);
-        http::response_serializer<http::empty_body> sr(head);
-        beast::get_lowest_layer(stream_).expires_after(timeout_);
-        auto [ec, n] = co_await http::async_write_header(stream_, sr, use_nothrow);
-        co_return !ec;
+        scratch_.clear();
+        wire::append_response_head(scratch_, head.base(), 0);
+        co_return co_await send(net::buffer(scratch_));
     }
     net::awaitable<bool> write_chunk(std::string_view data) override {
         if (data.empty()) {
             co_return true;  // an empty chunk would end the stream
         }
-        beast::get_lowest_layer(stream_).expires_after(timeout_);
-        auto [ec, n] = co_await net::async_write(stream_, http::make_chunk(net::buffer(data)), use_nothrow);
-        co_return !ec;
+        // "<hex size>\r\n<data>\r\n" in one buffer: one send, and one TLS record, per event.
+        char size_line[24];
+        const auto r = std::to_chars(size_line, size_line + sizeof size_line - 2, data.size(), 16);
+        scratch_.clear();
+        scratch_.append(size_line, r.ptr);
+        scratch_.append("\r\n");
+        scratch_.append(data);
+        scratch_.append("\r\n");
+        co_return co_await send(net::buffer(scratch_));
     }
     net::awaitable<bool> finish() override {
-        beast::get_lowest_layer(stream_).expires_after(timeout_);
-        auto [ec, n] = co_await net::async_write(stream_, http::make_chunk_last(), use_nothrow);
-        co_return !ec;
+        static constexpr std::string_view last = "0\r\n\r\n";
+        co_return co_await send(net::buffer(last));
     }
 
 private:
+    net::awaitable<bool> send(net::const_buffer b) {
+        beast::get_lowest_layer(stream_).expires_after(timeout_);
+        auto [ec, n] = co_await net::async_write(stream_, b, use_nothrow);
+        co_return !ec;
+    }
+
     Stream& stream_;
     std::chrono::milliseconds timeout_;
+    std::string scratch_;
 };
+
+// Writes a complete response from one contiguous head (see wire.hpp); `scratch` keeps its capacity.
+template <class Stream>
+net::awaitable<beast::error_code> write_response(
+    Stream& stream, const http_response& res, std::string& scratch
+) {
+    const auto buffers = wire::frame_response(res, scratch);
+    auto [ec, n] = co_await net::async_write(stream, buffers, use_nothrow);
+    co_return ec;
+}
 
 inline void log_request(const http_request& req, unsigned status, long long micros, const peer_info& peer) {
     std::string path(req.target().substr(0, req.target().find('?')));
@@ -130,6 +153,7 @@ net::awaitable<session_end> serve_requests(
 ) {
     auto& tcp = beast::get_lowest_layer(stream);
     chunked_response_stream<Stream> rs(stream, a.cfg.read_timeout);
+    std::string scratch;
     bool first = true;
     for (;;) {
         http::request_parser<http::string_body> parser;
@@ -165,14 +189,14 @@ net::awaitable<session_end> serve_requests(
             );
             res.keep_alive(false);
             tcp.expires_after(a.cfg.read_timeout);
-            co_await http::async_write(stream, res, use_nothrow);
+            co_await write_response(stream, res, scratch);
             co_await drain_and_drop(tcp, buffer);
             co_return session_end::abrupt;
         }
         if (ec) {
             auto res = simple_error_response(400, "Bad request: " + ec.message(), false);
             res.keep_alive(false);
-            auto [wec, wn] = co_await http::async_write(stream, res, use_nothrow);
+            const auto wec = co_await write_response(stream, res, scratch);
             co_return wec ? session_end::abrupt : session_end::polite;
         }
         const auto started = std::chrono::steady_clock::now();
@@ -190,7 +214,7 @@ net::awaitable<session_end> serve_requests(
                 res.body().clear();
             }
             tcp.expires_after(a.cfg.read_timeout);
-            auto [wec, wn] = co_await http::async_write(stream, res, use_nothrow);
+            const auto wec = co_await write_response(stream, res, scratch);
             write_ok = !wec;
         } else {
             status = res.result_int();

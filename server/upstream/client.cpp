@@ -8,6 +8,7 @@
 #include "server/upstream/client.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -47,7 +48,11 @@ using asio::awaitable;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-using outgoing = http::request<http::string_body>;
+// A framed request: the method (the response parser needs to know HEAD) and the bytes to send.
+struct outgoing {
+    http::verb method = http::verb::get;
+    std::string wire;
+};
 
 namespace {
 
@@ -176,31 +181,70 @@ bool has_control_chars(std::string_view s) {
     });
 }
 
+// The request as it goes on the wire, framed by us (Host, Content-Length, no Connection). Written into one
+// string once and re-sent as is on retries (see server/wire.hpp for why not Beast's serializer).
 registry::result<outgoing> build_message(const request& req, const parsed_url& u, const client_config& cfg) {
-    outgoing msg{req.method, u.target, 11};
-    msg.set(http::field::host, u.host_header);
+    // A connector's own Host replaces ours in its position (the last one wins), as Beast's fields.set did.
+    const std::pair<std::string, std::string>* connector_host = nullptr;
     bool has_user_agent = false;
-    for (const auto& [name, value] : req.headers) {
+    for (const auto& h : req.headers) {
+        const auto& [name, value] = h;
         if (name.empty() || has_control_chars(name) || has_control_chars(value) ||
             name.find_first_of(": ") != std::string::npos) {
             return registry::illegal_argument("Header value contains invalid control character");
         }
         if (beast::iequals(name, "host")) {
-            msg.set(http::field::host, value);
-        } else if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
-                   beast::iequals(name, "connection")) {
-            continue;  // framing is ours
-        } else {
-            has_user_agent = has_user_agent || beast::iequals(name, "user-agent");
-            msg.insert(name, value);
+            connector_host = &h;
         }
+        has_user_agent = has_user_agent || beast::iequals(name, "user-agent");
+    }
+    outgoing msg;
+    msg.method = req.method;
+    std::string& w = msg.wire;
+    w.reserve(256 + req.body.size());
+    const auto verb = http::to_string(req.method);
+    w.append(verb.data(), verb.size());
+    w.push_back(' ');
+    w.append(u.target);
+    w.append(" HTTP/1.1\r\n");
+    auto field = [&w](std::string_view name, std::string_view value) {
+        w.append(name);
+        w.append(": ");
+        w.append(value);
+        w.append("\r\n");
+    };
+    if (!connector_host) {
+        field("Host", u.host_header);
+    }
+    for (const auto& h : req.headers) {
+        const auto& [name, value] = h;
+        if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
+            beast::iequals(name, "connection")) {
+            continue;  // framing is ours
+        }
+        if (beast::iequals(name, "host")) {
+            if (&h == connector_host) {
+                field("Host", value);
+            }
+            continue;
+        }
+        field(name, value);
     }
     if (!has_user_agent) {
-        msg.set(http::field::user_agent, cfg.user_agent);
+        field("User-Agent", cfg.user_agent);
     }
-    msg.body() = req.body;
-    msg.keep_alive(true);
-    msg.prepare_payload();
+    // As HTTP/1.1 framing wants it (and Beast's prepare_payload did): a length whenever there is a body,
+    // and for POST, PUT and OPTIONS even when it is empty.
+    if (!req.body.empty() || req.method == http::verb::post || req.method == http::verb::put ||
+        req.method == http::verb::options) {
+        w.append("Content-Length: ");
+        char digits[24];
+        const auto r = std::to_chars(digits, digits + sizeof digits, req.body.size());
+        w.append(digits, r.ptr);
+        w.append("\r\n");
+    }
+    w.append("\r\n");
+    w.append(req.body);
     return msg;
 }
 
@@ -223,7 +267,7 @@ void configure_parser(
     } else {
         p.body_limit(o.max_response_bytes);
     }
-    if (msg.method() == http::verb::head) {
+    if (msg.method == http::verb::head) {
         p.skip(true);
     }
 }
@@ -254,7 +298,7 @@ awaitable<registry::result<void>> write_request(
         co_return transport_error(deadline_cause);
     }
     c.tcp().expires_after(b->limit);
-    auto [ec, n] = co_await http::async_write(s, msg, use_tuple);
+    auto [ec, n] = co_await asio::async_write(s, asio::buffer(msg.wire), use_tuple);
     if (ec) {
         prog.stale = is_closed_error(ec);
         co_return transport_error(
