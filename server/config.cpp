@@ -159,6 +159,17 @@ const std::vector<flag>& flags() {
              c.threads = static_cast<unsigned>(n);
              return true;
          }},
+        {"busy-poll-us",
+         "MODELRELAY_BUSY_POLL_US",
+         "microseconds an idle I/O thread polls before it sleeps (default 0: sleep at once)",
+         [](config& c, const std::string& v) {
+             unsigned long long n = 0;
+             if (!parse_unsigned(v, n) || n > 1'000'000) {
+                 return false;
+             }
+             c.busy_poll = std::chrono::microseconds(n);
+             return true;
+         }},
         {"log-format",
          "MODELRELAY_LOG_FORMAT",
          "text|json (default text)",

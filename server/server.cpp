@@ -18,6 +18,7 @@
 
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
+#include "server/io_loop.hpp"
 #include "server/key_gate.hpp"
 #include "server/log.hpp"
 #include "server/security.hpp"
@@ -293,9 +294,9 @@ int run_server(const config& cfg) {
 
     std::vector<std::thread> pool;
     for (unsigned i = 1; i < threads; ++i) {
-        pool.emplace_back([w = workers[i]] { w->run(); });
+        pool.emplace_back([w = workers[i], &cfg] { run_io(*w, cfg.busy_poll); });
     }
-    ioc.run();
+    run_io(ioc, cfg.busy_poll);
     for (auto& t : pool) {
         t.join();
     }
