@@ -24,8 +24,11 @@ struct app;
 class response_stream {
 public:
     virtual ~response_stream() = default;
-    // Sends the head with chunked transfer encoding. Returns false when the client is gone.
-    virtual boost::asio::awaitable<bool> write_head(http::response<http::empty_body>& head) = 0;
+    // Sends the head with chunked transfer encoding, and `first_chunk` (when not empty) in the same write.
+    // Returns false when the client is gone.
+    virtual boost::asio::awaitable<bool> write_head(
+        http::response<http::empty_body>& head, std::string_view first_chunk
+    ) = 0;
     // Sends one chunk and flushes it to the socket.
     virtual boost::asio::awaitable<bool> write_chunk(std::string_view data) = 0;
     virtual boost::asio::awaitable<bool> finish() = 0;

@@ -75,24 +75,20 @@ public:
     chunked_response_stream(Stream& s, std::chrono::milliseconds write_timeout)
         : stream_(s), timeout_(write_timeout) {}
 
-    net::awaitable<bool> write_head(http::response<http::empty_body>& head) override {
+    net::awaitable<bool> write_head(http::response<http::empty_body>& head, std::string_view first_chunk)
+        override {
         head.chunked(true);
         scratch_.clear();
         wire::append_response_head(scratch_, head.base(), 0);
+        append_chunk(first_chunk);
         co_return co_await send(net::buffer(scratch_));
     }
     net::awaitable<bool> write_chunk(std::string_view data) override {
         if (data.empty()) {
             co_return true;  // an empty chunk would end the stream
         }
-        // "<hex size>\r\n<data>\r\n" in one buffer: one send, and one TLS record, per event.
-        char size_line[24];
-        const auto r = std::to_chars(size_line, size_line + sizeof size_line - 2, data.size(), 16);
         scratch_.clear();
-        scratch_.append(size_line, r.ptr);
-        scratch_.append("\r\n");
-        scratch_.append(data);
-        scratch_.append("\r\n");
+        append_chunk(data);
         co_return co_await send(net::buffer(scratch_));
     }
     net::awaitable<bool> finish() override {
@@ -101,6 +97,19 @@ public:
     }
 
 private:
+    // "<hex size>\r\n<data>\r\n" into the one buffer: one send, and one TLS record, per event.
+    void append_chunk(std::string_view data) {
+        if (data.empty()) {
+            return;
+        }
+        char size_line[24];
+        const auto r = std::to_chars(size_line, size_line + sizeof size_line, data.size(), 16);
+        scratch_.append(size_line, r.ptr);
+        scratch_.append("\r\n");
+        scratch_.append(data);
+        scratch_.append("\r\n");
+    }
+
     net::awaitable<bool> send(net::const_buffer b) {
         beast::get_lowest_layer(stream_).expires_after(timeout_);
         auto [ec, n] = co_await net::async_write(stream_, b, use_nothrow);

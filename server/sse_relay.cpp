@@ -82,12 +82,25 @@ public:
             phase_ = phase::buffering;
             co_return true;
         }
+        // The client head waits for the first frames (one packet, one wake-up of the client for the first
+        // token); the upstream client calls on_chunk right after this, with whatever body bytes came with
+        // the head or none, and that call sends the head at the latest.
         phase_ = phase::relaying;
-        const bool ok = co_await write_head();
-        co_return ok;
+        head_pending_ = true;
+        co_return true;
     }
 
     awaitable<bool> on_chunk(std::string_view bytes) {
+        const bool more = co_await relay_chunk(bytes);
+        if (more && head_pending_) {
+            const bool ok = co_await write_head();
+            co_return ok;
+        }
+        co_return more;
+    }
+
+private:
+    awaitable<bool> relay_chunk(std::string_view bytes) {
         switch (phase_) {
             case phase::erroring: {
                 const std::size_t room = max_error_body - std::min(max_error_body, body_.size());
@@ -143,6 +156,7 @@ public:
         co_return true;
     }
 
+public:
     // After send_streaming returned. The co_awaits stay outside any switch or condition (gcc 12 miscompiles
     // some of those).
     awaitable<std::optional<relay_failure>> conclude(const registry::result<upstream::response_head>& r) {
@@ -182,7 +196,9 @@ public:
         }
         bool open = phase_ == phase::relaying;
         if (!open) {
-            open = co_await write_head();
+            head_pending_ = true;  // sent with the last frames
+            phase_ = phase::relaying;
+            open = true;
         }
         if (open) {
             co_await end_with(out_);
@@ -193,7 +209,9 @@ public:
     static constexpr std::size_t parser_limit = 16 * 1024 * 1024;
 
 private:
-    awaitable<bool> write_head() {
+    // Sends the pending head, with `first_frames` in the same write when there are any.
+    awaitable<bool> write_head(std::string_view first_frames = {}) {
+        head_pending_ = false;
         http::response<http::empty_body> head{http::status::ok, ctx_.req.version()};
         head.set(http::field::content_type, opts_.content_type);
         head.set(http::field::cache_control, "no-cache");
@@ -205,7 +223,7 @@ private:
         head.keep_alive(false);
         ctx_.streamed = true;
         phase_ = phase::relaying;
-        const bool ok = co_await ctx_.stream->write_head(head);
+        const bool ok = co_await ctx_.stream->write_head(head, first_frames);
         if (!ok) {
             phase_ = phase::gone;
         }
@@ -213,6 +231,10 @@ private:
     }
 
     awaitable<bool> write(std::string_view frames) {
+        if (head_pending_) {
+            const bool sent = co_await write_head(frames);
+            co_return sent;
+        }
         const bool ok = co_await ctx_.stream->write_chunk(frames);
         if (!ok) {
             phase_ = phase::gone;
@@ -225,6 +247,12 @@ private:
         if (!frames.empty()) {
             const bool ok = co_await write(frames);
             if (!ok) {
+                co_return false;
+            }
+        }
+        if (head_pending_) {
+            const bool sent = co_await write_head();
+            if (!sent) {
                 co_return false;
             }
         }
@@ -246,6 +274,7 @@ private:
     std::string body_;
     std::size_t drained_ = 0;
     bool overflow_ = false;
+    bool head_pending_ = false;  // relaying, but the client head is not written yet
     std::vector<upstream::sse_event> events_;
     std::string out_;
 };

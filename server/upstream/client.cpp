@@ -934,6 +934,15 @@ struct client::impl {
                 l.discard();
                 co_return head;
             }
+            // A flush point right after the head even when no body byte came with it: the handler may hold
+            // its own head back until the first data (client.hpp, chunk_handler).
+            if (st.piece.empty() && on_chunk) {
+                const bool more = co_await on_chunk(std::string_view());
+                if (!more) {
+                    l.discard();
+                    co_return head;
+                }
+            }
             connection& c = *l.get();
             const auto caller = co_await asio::this_coro::executor;
             const bool direct = runs_inline(c, caller);

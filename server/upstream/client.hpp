@@ -143,7 +143,9 @@ struct response_head {
 };
 
 // Streaming callbacks. Both run on the caller's executor; return false to stop (the upstream connection
-// is then closed, and send_streaming returns the head as a success).
+// is then closed, and send_streaming returns the head as a success). After on_head, on_chunk is called at
+// once: with the body bytes that arrived together with the head, or with an empty view when none did, so a
+// handler that holds its own head back for the first data knows when it must send it anyway.
 using head_handler = std::function<boost::asio::awaitable<bool>(const response_head&)>;
 using chunk_handler = std::function<boost::asio::awaitable<bool>(std::string_view chunk)>;
 

@@ -158,6 +158,29 @@ TEST_F(stream, chunks_arrive_as_the_upstream_produces_them) {
     EXPECT_LT(ttft, interval * 2 + 250ms) << "time to first token " << ttft.count() << " ms";
 }
 
+// The client head travels with the first event when both are at hand (one packet for the first token), but
+// it is never held back waiting for one: an upstream that sends its head and then thinks for a while must
+// not leave the client without a response head.
+TEST_F(stream, the_head_is_not_held_back_for_a_slow_first_event) {
+    const auto id = ready_model();
+    up_.enqueue(fake_reply::openai_stream({"late"}, 2500ms));  // head now, first event 2.5 s later
+    std::unique_ptr<sse_client> s;
+    ASSERT_NO_THROW(
+        s = std::make_unique<sse_client>(
+            server_->port(),
+            "POST",
+            path(id),
+            stream_body,
+            std::vector<std::pair<std::string, std::string>>{},
+            1000ms
+        )
+    ) << "no response head within 1 s although the upstream sent its own at once";
+    EXPECT_EQ(s->status(), 200U);
+    EXPECT_EQ(s->header("content-type"), "text/event-stream");
+    EXPECT_EQ(s->body().find("data:"), std::string::npos) << "an event arrived before the upstream sent one";
+    s->disconnect();
+}
+
 TEST_F(stream, upstream_dying_mid_stream_gives_an_error_event_and_a_clean_end) {
     const auto id = ready_model();
     up_.enqueue(fake_reply::openai_stream({"a", "b", "c", "d", "e", "f"}, 20ms)
