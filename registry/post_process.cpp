@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 #include <utility>
 
 #include <boost/json/array.hpp>
@@ -64,6 +66,15 @@ bool sanitize_utf8(std::string_view s, std::string& out) {
     };
     std::size_t i = 0;
     while (i < s.size()) {
+        // Upstream JSON is nearly all ASCII: eight bytes per step until a byte with the high bit set.
+        std::uint64_t word = 0;
+        if (i + sizeof word <= s.size()) {
+            std::memcpy(&word, s.data() + i, sizeof word);
+            if ((word & 0x8080808080808080ULL) == 0) {
+                i += sizeof word;
+                continue;
+            }
+        }
         if (static_cast<unsigned char>(s[i]) < 0x80) {
             ++i;
             continue;

@@ -1,6 +1,7 @@
 // File: response.cpp
 #include "server/response.hpp"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 
@@ -134,11 +135,20 @@ void indent(std::string& out, int depth) {
 // printing the largest item in the profile.
 void append_json_string(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
+    static constexpr auto needs_escape = [] {
+        std::array<bool, 256> t{};
+        for (int c = 0; c < 0x20; ++c) {
+            t[c] = true;
+        }
+        t['"'] = true;
+        t['\\'] = true;
+        return t;
+    }();
     out.push_back('"');
     std::size_t run = 0;  // start of the pending verbatim run
     for (std::size_t i = 0; i < s.size(); ++i) {
         const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') {
+        if (!needs_escape[c]) {
             continue;
         }
         out.append(s.data() + run, i - run);
