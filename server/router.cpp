@@ -13,6 +13,7 @@ namespace {
 
 std::vector<std::string_view> split_path(std::string_view path) {
     std::vector<std::string_view> out;
+    out.reserve(8);
     std::size_t i = 0;
     while (i < path.size()) {
         if (path[i] == '/') {
@@ -152,6 +153,11 @@ bool request_context::query_flag(std::string_view name, bool def) const {
 router::router(std::vector<route> routes) {
     for (auto& r : routes) {
         routes_.push_back({r, split_path(r.pattern)});
+        const std::size_t n = routes_.back().segments.size();
+        if (by_length_.size() <= n) {
+            by_length_.resize(n + 1);
+        }
+        by_length_[n].push_back(routes_.size() - 1);
     }
 }
 
@@ -163,10 +169,9 @@ dispatch_result router::match(request_context& ctx) const {
     std::vector<http::verb> allowed;
     unsigned best_path_score = 0;
     bool any_path = false;
-    for (const auto& cr : routes_) {
-        if (cr.segments.size() != segs.size()) {
-            continue;
-        }
+    static const std::vector<std::size_t> none;
+    for (const std::size_t index : segs.size() < by_length_.size() ? by_length_[segs.size()] : none) {
+        const compiled_route& cr = routes_[index];
         unsigned score = 0;
         bool ok = true;
         for (std::size_t i = 0; i < segs.size(); ++i) {

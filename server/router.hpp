@@ -76,6 +76,8 @@ private:
         std::vector<std::string_view> segments;  // "{x}" marks a parameter
     };
     std::vector<compiled_route> routes_;
+    // Indexes into routes_ by segment count: a path is only compared with routes of its own length.
+    std::vector<std::vector<std::size_t>> by_length_;
 };
 
 // Splits "a%20b/c" style paths; returns false on bad percent-encoding.
