@@ -578,6 +578,10 @@ result<void> cluster_settings::check_trusted_private_endpoint(std::string_view u
     return illegal_argument("Connector URL is not matching the trusted connector private endpoint regex");
 }
 
+bool cluster_settings::has_restricted_ips() const noexcept {
+    return !state_->restricted_ip_patterns->empty();
+}
+
 bool cluster_settings::is_restricted_ip(std::string_view ip_text) const {
     return state_->restricted_ip_patterns->full_match_any(ip_text);
 }

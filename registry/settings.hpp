@@ -125,6 +125,7 @@ public:
     // `connector.restricted_ip_patterns` (Final, node layer only): true when a pattern matches the whole
     // textual IP address.
     bool is_restricted_ip(std::string_view ip_text) const;
+    bool has_restricted_ips() const noexcept;  // false: is_restricted_ip is false for every address
 
 private:
     struct state;

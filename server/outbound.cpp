@@ -52,9 +52,13 @@ upstream::guard_policy guard_of(
 ) {
     upstream::guard_policy guard;
     guard.private_ip_enabled = settings.private_ip_enabled_for(tenant);
-    guard.is_restricted_ip = [&settings](std::string_view ip) {
-        return settings.is_restricted_ip(ip);
-    };
+    // Only with patterns configured: the check needs the address as text, and formatting it twice per
+    // call showed in the predict profile.
+    if (settings.has_restricted_ips()) {
+        guard.is_restricted_ip = [&settings](std::string_view ip) {
+            return settings.is_restricted_ip(ip);
+        };
+    }
     if (settings.has_trusted_private_endpoints()) {
         guard.private_endpoint_trusted = [&settings](std::string_view url) {
             return static_cast<bool>(settings.check_trusted_private_endpoint(url));

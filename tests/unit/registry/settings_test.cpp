@@ -653,6 +653,9 @@ TEST(settings_node, final_settings_come_from_the_node_layer) {
     EXPECT_TRUE(s->is_restricted_ip("192.168.0.1"));
     EXPECT_FALSE(s->is_restricted_ip("8.8.8.8"));
     EXPECT_FALSE(cluster_settings().is_restricted_ip("10.1.2.3"));
+    // The outbound guard installs the address check only when this says there is something to check.
+    EXPECT_TRUE(s->has_restricted_ips());
+    EXPECT_FALSE(cluster_settings().has_restricted_ips());
 }
 
 TEST(settings_node, node_values_sit_below_persistent) {
