@@ -161,7 +161,8 @@ const std::vector<flag>& flags() {
          }},
         {"busy-poll-us",
          "MODELRELAY_BUSY_POLL_US",
-         "microseconds an idle I/O thread polls before it sleeps (default 0: sleep at once)",
+         "microseconds an idle I/O thread with at most 4 connections polls before it sleeps (default 30; 0: "
+         "never)",
          [](config& c, const std::string& v) {
              unsigned long long n = 0;
              if (!parse_unsigned(v, n) || n > 1'000'000) {

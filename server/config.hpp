@@ -42,9 +42,9 @@ struct config {
     // Key-encryption key file (MODELRELAY_KEK_FILE); empty: DATA_DIR/kek.key.
     std::filesystem::path kek_file;
     unsigned threads = 0;  // 0: one per core
-    // After its last event an I/O thread keeps polling (yielding the core to anything runnable) this long
-    // before it sleeps in epoll_wait; 0 sleeps at once. See io_loop.hpp.
-    std::chrono::microseconds busy_poll{0};
+    // After its last event an I/O thread serving few connections keeps polling (yielding the core to
+    // anything runnable) this long before it sleeps in epoll_wait; 0 sleeps at once. See io_loop.hpp.
+    std::chrono::microseconds busy_poll{30};
     log_format log = log_format::text;
     bool sync_full = false;
     std::size_t max_body_bytes = 10 * 1024 * 1024;

@@ -6,6 +6,7 @@
 
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
+#include "server/io_loop.hpp"
 #include "server/log.hpp"
 #include "server/security.hpp"
 #include "server/session_loop.hpp"
@@ -93,6 +94,7 @@ net::awaitable<http_response> handle_request(
 }
 
 net::awaitable<void> run_session(app& a, tcp::socket socket) {
+    const thread_connection counted;  // runs on its worker thread until the end (io_loop.hpp)
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     peer_info peer;

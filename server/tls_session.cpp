@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "server/io_loop.hpp"
 #include "server/peer_certificate.hpp"
 #include "server/session_loop.hpp"
 
@@ -71,6 +72,7 @@ net::awaitable<void> refuse_plain_http(app& a, beast::tcp_stream& tcp, const pee
 }  // namespace
 
 net::awaitable<void> run_tls_session(app& a, tcp::socket socket, ssl::context& tls) {
+    const thread_connection counted;  // runs on its worker thread until the end (io_loop.hpp)
     beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), tls);
     beast::tcp_stream& transport = beast::get_lowest_layer(stream);
     peer_info peer;
