@@ -391,9 +391,23 @@ std::string escape_json(std::string_view in) {
 }
 
 void append_gson_escaped(std::string& out, std::string_view in, bool html_safe) {
+    // 1: always looked at (controls, quote, backslash, the lead byte of U+2028/2029); 2: only when html_safe.
+    static constexpr auto special = [] {
+        std::array<unsigned char, 256> t{};
+        for (int c = 0; c < 0x20; ++c) {
+            t[c] = 1;
+        }
+        t['"'] = t['\\'] = t[0xE2] = 1;
+        t['<'] = t['>'] = t['&'] = t['='] = t['\''] = 2;
+        return t;
+    }();
     std::size_t run = 0;
     for (std::size_t i = 0; i < in.size(); ++i) {
         const auto c = static_cast<unsigned char>(in[i]);
+        const auto kind = special[c];
+        if (kind == 0 || (kind == 2 && !html_safe)) {
+            continue;
+        }
         const char* rep = nullptr;
         std::size_t skip = 1;
         char ubuf[7];

@@ -3,6 +3,7 @@
 #include "server/router.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/url/parse.hpp>
 #include <gtest/gtest.h>
 
 namespace modelrelay::server {
@@ -81,6 +82,35 @@ TEST(router, unknown_query_parameters_are_rejected_with_suggestions) {
         "request [/_cluster/settings] contains unrecognized parameters: [flat_setting] -> did you mean "
         "[flat_settings]?, [zzz]"
     );
+}
+
+// decode_target's plain-path shortcut must give what Boost.URL gives, and refuse what it refuses.
+TEST(decode_target_test, plain_paths_agree_with_boost_url) {
+    for (std::string_view target :
+         {"/",
+          "/_plugins/_ml/models/abc-DEF_123/_predict",
+          "/a/b:c@d/!$&'()*+,;=~.",
+          "//x",
+          "/a%20b",
+          "/a?b=c&d",
+          "/_cluster/settings?pretty",
+          "/a%2Fb/c",
+          "/sp ace",
+          "/quote\"",
+          "relative",
+          "",
+          "/tab\there",
+          "/caf\xc3\xa9"}) {
+        std::string path;
+        std::vector<std::pair<std::string, std::string>> query;
+        const bool ours = decode_target(target, path, query);
+        auto parsed = boost::urls::parse_origin_form(target);
+        ASSERT_EQ(ours, static_cast<bool>(parsed)) << target;
+        if (parsed) {
+            EXPECT_EQ(path, std::string(parsed->path())) << target;
+            EXPECT_EQ(query.size(), parsed->params().size()) << target;
+        }
+    }
 }
 
 }  // namespace
