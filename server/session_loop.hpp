@@ -93,8 +93,13 @@ public:
     }
     net::awaitable<bool> finish() override {
         static constexpr std::string_view last = "0\r\n\r\n";
-        co_return co_await send(net::buffer(last));
+        ended_cleanly_ = co_await send(net::buffer(last));
+        co_return ended_cleanly_;
     }
+
+    // A stream that ended with its terminating chunk leaves the connection reusable, as any other answer.
+    bool ended_cleanly() const { return ended_cleanly_; }
+    void start_request() { ended_cleanly_ = false; }
 
 private:
     // "<hex size>\r\n<data>\r\n" into the one buffer: one send, and one TLS record, per event.
@@ -119,6 +124,7 @@ private:
     Stream& stream_;
     std::chrono::milliseconds timeout_;
     std::string scratch_;
+    bool ended_cleanly_ = false;
 };
 
 // Writes a complete response from one contiguous head (see wire.hpp); `scratch` keeps its capacity.
@@ -212,8 +218,10 @@ net::awaitable<session_end> serve_requests(
         http_request& req = parser.get();
         a.in_flight.fetch_add(1, std::memory_order_relaxed);
         bool streamed = false;
+        rs.start_request();
         http_response res = co_await handle_request(a, req, peer, &rs, streamed);
-        const bool keep = req.keep_alive() && !streamed && !a.stopping.load(std::memory_order_relaxed);
+        const bool keep = req.keep_alive() && (!streamed || rs.ended_cleanly()) &&
+                          !a.stopping.load(std::memory_order_relaxed);
         unsigned status = res.result_int();
         bool write_ok = true;
         if (!streamed) {

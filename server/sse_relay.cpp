@@ -219,8 +219,9 @@ private:
         for (const auto& [name, value] : opts_.extra_headers) {
             head.set(name, value);
         }
-        // The session closes the connection after a streamed answer; say so, so clients do not reuse it.
-        head.keep_alive(false);
+        // The connection stays open after a stream that ends with its terminating chunk (the session closes
+        // it after any other end, which tells the client the stream was cut short).
+        head.keep_alive(ctx_.req.keep_alive());
         ctx_.streamed = true;
         phase_ = phase::relaying;
         const bool ok = co_await ctx_.stream->write_head(head, first_frames);

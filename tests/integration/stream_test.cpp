@@ -6,6 +6,9 @@
 #include <chrono>
 #include <thread>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -179,6 +182,42 @@ TEST_F(stream, the_head_is_not_held_back_for_a_slow_first_event) {
     EXPECT_EQ(s->header("content-type"), "text/event-stream");
     EXPECT_EQ(s->body().find("data:"), std::string::npos) << "an event arrived before the upstream sent one";
     s->disconnect();
+}
+
+// A stream that ended with its terminating chunk leaves the connection usable for the next request (one
+// connection per conversation, as HTTP clients expect); one that was cut short closes it.
+TEST_F(stream, the_connection_is_kept_after_a_complete_stream) {
+    const auto id = ready_model();
+    up_.enqueue(fake_reply::openai_stream({"one", "two"}));
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket sock(ioc);
+    sock.connect({boost::asio::ip::make_address("127.0.0.1"), server_->port()});
+    const std::string body(stream_body);
+    const std::string request = "POST " + path(id) +
+                                " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                                std::to_string(body.size()) + "\r\n\r\n" + body;
+    boost::asio::write(sock, boost::asio::buffer(request));
+    std::string got;
+    char buf[4096];
+    while (got.find("\r\n0\r\n\r\n") == std::string::npos) {
+        boost::system::error_code ec;
+        const auto n = sock.read_some(boost::asio::buffer(buf), ec);
+        ASSERT_FALSE(ec) << ec.message() << " after: " << got;
+        got.append(buf, n);
+    }
+    EXPECT_EQ(got.rfind("HTTP/1.1 200 ", 0), 0u) << got;
+    EXPECT_EQ(got.find("Connection: close"), std::string::npos) << got;
+    EXPECT_NE(got.find(ml_chunk("", true)), std::string::npos) << got;
+    const std::string next = "GET /_plugins/_ml/models/" + id + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    boost::asio::write(sock, boost::asio::buffer(next));
+    std::string second;
+    while (second.find("\r\n\r\n") == std::string::npos) {
+        boost::system::error_code ec;
+        const auto n = sock.read_some(boost::asio::buffer(buf), ec);
+        ASSERT_FALSE(ec) << "the connection was closed after a complete stream: " << ec.message();
+        second.append(buf, n);
+    }
+    EXPECT_EQ(second.rfind("HTTP/1.1 200 ", 0), 0u) << second;
 }
 
 TEST_F(stream, upstream_dying_mid_stream_gives_an_error_event_and_a_clean_end) {
