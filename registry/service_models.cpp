@@ -3,6 +3,7 @@
 // write, each method validates against the current snapshot, commits one SQLite batch, then publishes.
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <unordered_map>
 
 #include <boost/json/serialize.hpp>
@@ -530,48 +531,59 @@ void service::redeploy_all(snapshot& s) {
     struct pending {
         const std::string* id;
         const resource* model;
-        connector_source source;
+        std::optional<connector_source> source;  // none: not restored
         std::shared_ptr<const connector_slot> slot;
     };
     std::vector<pending> models;
     models.reserve(s.of(kind::model).size());
-    const auto keys = std::shared_ptr<const keyring>(keys_);
-    const auto tls_contexts = std::make_shared<const tls_context_factory>(opts_.tls_contexts);
-    std::unordered_map<const resource*, std::shared_ptr<const connector_slot>> shared;
     s.of(kind::model).for_each([&](const std::string& id, const resource& m) {
-        const auto* state = m.doc.if_contains("model_state");
+        models.push_back({&id, &m, std::nullopt, nullptr});
+    });
+    const unsigned threads = worker_count(opts_.load_threads);
+    // 1. Which models are restored and where their connector lives (any thread: the snapshot is read-only).
+    parallel_for(models.size(), threads, [&](std::size_t i) {
+        auto& p = models[i];
+        const auto* state = p.model->doc.if_contains("model_state");
         if (state == nullptr || !state->is_string() || state->get_string() != "DEPLOYED") {
             return;
         }
-        auto src = connector_source_of(s, m);
-        if (!src) {
-            return;  // as a deploy would fail: the model stays out of the deployed set
+        if (auto src = connector_source_of(s, *p.model)) {
+            // The owner is the snapshot's own object (the connector, or the model itself): keep it alive.
+            src->keep = src->owner_kind == kind::connector ? s.of(kind::connector).find_ptr(src->connector_id)
+                                                           : s.of(kind::model).find_ptr(*p.id);
+            p.source = std::move(*src);
+        }  // else as a deploy would fail: the model stays out of the deployed set
+    });
+    // 2. One slot per stored connector (or inline connector).
+    const auto keys = std::shared_ptr<const keyring>(keys_);
+    const auto tls_contexts = std::make_shared<const tls_context_factory>(opts_.tls_contexts);
+    std::unordered_map<const resource*, std::shared_ptr<const connector_slot>> slots;
+    slots.reserve(models.size());
+    for (auto& p : models) {
+        if (!p.source) {
+            continue;
         }
-        auto& slot = shared[src->owner];
+        auto& slot = slots[p.source->owner];
         if (!slot) {
-            // The owner is the snapshot's own object (the connector, or `m` itself): keep it alive.
-            auto keep = src->owner_kind == kind::connector ? s.of(kind::connector).find_ptr(src->connector_id)
-                                                           : s.of(kind::model).find_ptr(id);
-            auto compile = [keys, tls_contexts, keep = std::move(keep), k = src->owner_kind] {
+            auto compile = [keys, tls_contexts, keep = p.source->keep, k = p.source->owner_kind] {
                 return compile_source(connector_source{keep.get(), k, {}, nullptr}, *keys, *tls_contexts);
             };
             slot = std::make_shared<const connector_slot>(connector_slot::compile_fn(std::move(compile)));
         }
-        models.push_back({&id, &m, std::move(*src), slot});
-    });
-    // The rest (ACL, runtime state) is per model: spread over the cores, each thread filling its own shards.
+        p.slot = slot;
+    }
+    // 3. The rest (ACL, runtime state) per model, each thread filling its own shards of the deployed set.
     const auto now = now_ms();
-    const unsigned threads = worker_count(opts_.load_threads);
     shard_map<deployed_model>::builder deployed;
     parallel_for(
         threads,
         threads,
         [&](std::size_t part) {
             for (auto& p : models) {
-                if (shard_map<deployed_model>::shard_of(*p.id) % threads == part) {
+                if (p.source && shard_map<deployed_model>::shard_of(*p.id) % threads == part) {
                     deployed.put(
                         *p.id,
-                        deployment_of(s, *p.model, std::move(p.source.connector_id), std::move(p.slot), now)
+                        deployment_of(s, *p.model, std::move(p.source->connector_id), std::move(p.slot), now)
                     );
                 }
             }
