@@ -9,15 +9,28 @@
 #include <cstddef>
 #include <exception>
 #include <mutex>
+#include <sched.h>
 #include <system_error>
 #include <thread>
 #include <vector>
 
 namespace modelrelay::registry {
 
-// How many threads start-up work should use: `requested`, or the hardware's count when 0, at least 1.
+// The cores this process may run on (its CPU affinity: taskset, cpusets), which can be fewer than the
+// machine's.
+inline unsigned available_cores() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        return static_cast<unsigned>(CPU_COUNT(&set));
+    }
+    return std::thread::hardware_concurrency();
+}
+
+// How many threads start-up work should use: `requested`, or when 0 one per available core up to 8 (past
+// that the single SQLite reader is the limit), at least 1.
 inline unsigned worker_count(unsigned requested) {
-    const unsigned n = requested != 0 ? requested : std::thread::hardware_concurrency();
+    const unsigned n = requested != 0 ? requested : std::min(8U, available_cores());
     return std::max(1U, n);
 }
 

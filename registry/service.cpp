@@ -137,18 +137,27 @@ result<void> service::load() {
     snap->settings = std::make_shared<const cluster_settings>(std::move(*settings));
     const std::string keys_ms = ms_since(t_keys);
     const auto t_maps = clock::now();
+    constexpr auto shards = shard_map<resource>::shard_count;
     std::vector<std::size_t> shard_of(all.size());
+    std::array<std::array<std::size_t, shards>, kind_count> per_shard{};
     for (std::size_t i = 0; i < all.size(); ++i) {
         auto& next = snap->next_seq_no[idx(all[i].k)];
         next = std::max(next, all[i].res->seq_no + 1);
         shard_of[i] = shard_map<resource>::shard_of(all[i].res->id);
+        ++per_shard[idx(all[i].k)][shard_of[i]];
     }
-    // Each thread fills its own shards of every kind's map, so the maps need no lock.
+    // Each thread fills its own shards of every kind's map, so the maps need no lock; sized up front, so
+    // they never rehash.
     std::array<shard_map<resource>::builder, kind_count> builders;
     parallel_for(
         threads,
         threads,
         [&](std::size_t part) {
+            for (std::size_t k = 0; k < kind_count; ++k) {
+                for (std::size_t sh = part; sh < shards; sh += threads) {
+                    builders[k].reserve(sh, per_shard[k][sh]);
+                }
+            }
             for (std::size_t i = 0; i < all.size(); ++i) {
                 if (shard_of[i] % threads == part) {
                     std::string id = all[i].res->id;

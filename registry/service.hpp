@@ -49,8 +49,8 @@ struct service_options {
     // called with key material. May be empty.
     std::function<void(const std::string&)> notice;
     bool strict_write_acl = true;  // security.md R9 (--strict-write-acl)
-    // Threads for start-up's parsing and redeploying (bulk_load.hpp, redeploy_all); 0: one per core. The
-    // result does not depend on it.
+    // Threads for start-up's parsing and redeploying (bulk_load.hpp, redeploy_all); 0: one per core, up to
+    // 8. The result does not depend on it.
     unsigned load_threads = 0;
 };
 

@@ -77,6 +77,7 @@ public:
     // no two of them put ids of the same shard (shard_of).
     class builder {
     public:
+        void reserve(std::size_t shard, std::size_t n) { shards_[shard].reserve(n); }
         void put(std::string id, value_ptr v) {
             auto& s = shards_[index(id)];
             s.insert_or_assign(std::move(id), std::move(v));

@@ -41,7 +41,8 @@ struct config {
     std::filesystem::path data_dir = "./data";
     // Key-encryption key file (MODELRELAY_KEK_FILE); empty: DATA_DIR/kek.key.
     std::filesystem::path kek_file;
-    unsigned threads = 0;  // 0: one per core
+    unsigned threads = 0;          // 0: one per core
+    unsigned startup_threads = 0;  // registry load (service_options::load_threads); 0: one per core, up to 8
     log_format log = log_format::text;
     bool sync_full = false;
     std::size_t max_body_bytes = 10 * 1024 * 1024;

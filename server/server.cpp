@@ -187,6 +187,7 @@ int run_server(const config& cfg) {
         opts.node_settings["plugins.ml_commons.multi_tenancy_enabled"] = true;
     }
     opts.strict_write_acl = cfg.strict_write_acl;
+    opts.load_threads = cfg.startup_threads;
     auto svc = registry::service::open(std::move(opts));
     if (!svc) {
         log::error("cannot open the registry", {{"reason", svc.error().reason}});
