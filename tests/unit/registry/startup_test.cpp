@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "registry/bulk_load.hpp"
+#include "registry/inference_endpoint.hpp"
 #include "registry/parallel.hpp"
 #include "registry/service.hpp"
 #include "tests/support/server_process.hpp"
@@ -328,6 +329,20 @@ protected:
                     expected[register_on(c, tenant, false)] = "";
                 }
             }
+            for (int i = 0; i < 5; ++i) {
+                const std::string id = "endpoint-" + tenant + "-" + std::to_string(i);
+                auto draft = registry::inference::prepare_create(
+                    id,
+                    std::string_view("completion"),
+                    json::parse(
+                        R"({"service":"openai","service_settings":{"api_key":"sk-endpoint-)" + id +
+                        R"(","model_id":"m","url":"https://example.com/v1/chat/completions"}})"
+                    )
+                );
+                EXPECT_TRUE(draft) << draft.error().reason;
+                EXPECT_TRUE(svc_->put_inference_endpoint(*draft, caller{tenant, {}}));
+                endpoints_.push_back(id);
+            }
             auto m = svc_->register_model(
                 json::parse(inline_model_body("sk-inline-" + tenant)).as_object(), true, caller{tenant, {}}
             );
@@ -379,6 +394,7 @@ protected:
     temp_dir tmp_;
     fs::path dir_;
     std::vector<std::string> notices_;
+    std::vector<std::string> endpoints_;
     std::unique_ptr<service> svc_;
 };
 
@@ -390,6 +406,13 @@ TEST_F(startup, one_thread_or_several_publish_the_same_snapshot_and_every_deploy
         EXPECT_EQ(view_of(*svc_->current()), before) << threads << " threads";
         for (const auto& [model, authorization] : expected) {
             EXPECT_EQ(authorization_of(model), authorization) << model << ", " << threads << " threads";
+        }
+        // _inference keys are bound (decrypted) at start-up, on every thread.
+        ASSERT_EQ(svc_->current()->inference_keys.size(), endpoints_.size());
+        for (const auto& id : endpoints_) {
+            const auto* b = svc_->current()->inference_keys.find(id);
+            ASSERT_NE(b, nullptr) << id;
+            EXPECT_EQ(b->plain, "sk-endpoint-" + id);
         }
         ASSERT_EQ(notices_.size(), 1U);
         EXPECT_NE(notices_.front().find("registry loaded: "), std::string::npos) << notices_.front();
