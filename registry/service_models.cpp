@@ -13,7 +13,6 @@
 #include "registry/json_util.hpp"
 #include "registry/parallel.hpp"
 #include "registry/service.hpp"
-#include "registry/string_hash.hpp"
 
 namespace modelrelay::registry {
 
