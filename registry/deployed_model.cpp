@@ -5,6 +5,32 @@
 
 namespace modelrelay::registry {
 
+connector_slot::connector_slot(std::shared_ptr<const compiled_connector> ready) : ready_(std::move(ready)) {
+    done_.store(true, std::memory_order_release);
+}
+
+connector_slot::connector_slot(compile_fn deferred) : compile_(std::move(deferred)) {}
+
+result<const compiled_connector*> connector_slot::get() const {
+    if (!done_.load(std::memory_order_acquire)) {
+        std::lock_guard lock(mu_);
+        if (!done_.load(std::memory_order_relaxed)) {
+            auto made = compile_();
+            if (made) {
+                ready_ = std::move(*made);
+            } else {
+                failed_ = made.error();
+            }
+            compile_ = nullptr;
+            done_.store(true, std::memory_order_release);
+        }
+    }
+    if (failed_) {
+        return *failed_;
+    }
+    return ready_.get();
+}
+
 token_bucket::token_bucket(double limit, std::int64_t unit_ns)
     : rate_per_ns_(unit_ns > 0 ? limit / static_cast<double>(unit_ns) : 0.0),
       capacity_(std::max(limit, 1.0)),

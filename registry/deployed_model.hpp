@@ -1,17 +1,21 @@
 // File: deployed_model.hpp
-// What the predict hot path needs about a deployed model, prepared once at deploy time: the compiled
-// connector (templates compiled, credentials bound), model switches, and a small mutable runtime part
-// (last access for TTL undeploy, the model-level token bucket) shared by all snapshots that hold it.
+// What the predict hot path needs about a deployed model, prepared once at deploy time (the connector of a
+// deployment restored at start-up: on its first call): the compiled connector (templates compiled,
+// credentials bound), model switches, and a small mutable runtime part (last access for TTL undeploy, the
+// model-level token bucket) shared by all snapshots that hold it.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "registry/authz.hpp"
 #include "registry/compiled_connector.hpp"
+#include "registry/error.hpp"
 
 namespace modelrelay::registry {
 
@@ -35,11 +39,39 @@ struct model_runtime {
     std::unique_ptr<token_bucket> limiter;  // null: no rate limiter
 };
 
+// A deployed model's compiled connector. A deploy compiles it at once (a failure is the deploy's answer).
+// Start-up restores thousands of deployments without compiling them: the slot then holds the recipe and
+// compiles on the first call, once, whichever thread gets there first, and every later call reads the
+// result without a lock (docs/benchmarks.md, "Start-up"). Models calling the same stored connector share
+// one slot.
+class connector_slot {
+public:
+    using compile_fn = std::function<result<std::shared_ptr<const compiled_connector>>()>;
+
+    explicit connector_slot(std::shared_ptr<const compiled_connector> ready);
+    explicit connector_slot(compile_fn deferred);
+    connector_slot(const connector_slot&) = delete;
+    connector_slot& operator=(const connector_slot&) = delete;
+
+    // The compiled connector (alive as long as the slot), or the compile's error: the same answer every
+    // time, since the stored connector cannot change while a model using it is deployed.
+    result<const compiled_connector*> get() const;
+    // Whether the compile has run.
+    bool compiled() const { return done_.load(std::memory_order_acquire); }
+
+private:
+    mutable std::mutex mu_;
+    mutable std::atomic<bool> done_{false};
+    mutable compile_fn compile_;  // dropped once run
+    mutable std::shared_ptr<const compiled_connector> ready_;
+    mutable std::optional<error> failed_;
+};
+
 struct deployed_model {
     std::string model_id;
     std::string tenant_id;
     std::string connector_id;  // "" for an inline connector
-    std::shared_ptr<const compiled_connector> connector;
+    std::shared_ptr<const connector_slot> connector;
     std::int64_t ttl_minutes = -1;  // deploy_setting.model_ttl_minutes
     std::shared_ptr<model_runtime> runtime;
     // The model's ACL (its group's owner/access/roles), built at deploy time and refreshed when the group

@@ -19,6 +19,7 @@
 #include <boost/json/value.hpp>
 
 #include "registry/access.hpp"
+#include "registry/bulk_load.hpp"
 #include "registry/caller.hpp"
 #include "registry/connector.hpp"
 #include "registry/connector_tls.hpp"
@@ -48,6 +49,9 @@ struct service_options {
     // called with key material. May be empty.
     std::function<void(const std::string&)> notice;
     bool strict_write_acl = true;  // security.md R9 (--strict-write-acl)
+    // Threads for start-up's parsing and redeploying (bulk_load.hpp, redeploy_all); 0: one per core, up to
+    // 8. The result does not depend on it.
+    unsigned load_threads = 0;
 };
 
 class service {
@@ -145,10 +149,7 @@ private:
 
     // Start-up: finds the KEK, unwraps the data keys and migrates v0 secrets in `all` (the parsed rows,
     // not yet published) to v1 in one transaction.
-    struct loaded {
-        kind k;
-        std::shared_ptr<resource> res;
-    };
+    using loaded = loaded_resource;
     result<void> open_keys(std::vector<loaded>& all);
     // The tenant's data key id, creating and committing one first if the tenant has none.
     result<std::string> tenant_dek(std::string_view tenant);
@@ -183,7 +184,7 @@ private:
     service_options opts_;
     std::unique_ptr<store> store_;
     std::filesystem::path kek_file_;
-    std::unique_ptr<keyring> keys_;
+    std::shared_ptr<keyring> keys_;  // shared with deployments restored at start-up (connector_slot)
     std::function<std::int64_t()> clock_;
     // libstdc++ 12's std::atomic<std::shared_ptr> corrupted reference counts under load in our tests; a
     // mutex held for one pointer copy is just as cheap here and obviously correct.
@@ -196,7 +197,15 @@ private:
     // Builds the deployed form of a model (decrypts credentials, compiles templates).
     result<std::shared_ptr<const deployed_model>> prepare_deployment(const snapshot& s, const resource& model)
         const;
-    // Deploys every model whose stored state is DEPLOYED (start-up).
+    // The model's own part (ACL, TTL, rate limiter) around its connector.
+    std::shared_ptr<const deployed_model> deployment_of(
+        const snapshot& s,
+        const resource& model,
+        std::string connector_id,
+        std::shared_ptr<const connector_slot> connector,
+        std::int64_t now
+    ) const;
+    // Deploys every model whose stored state is DEPLOYED (start-up; connectors compile on first use).
     void redeploy_all(snapshot& s);
     // Decrypts every _inference api_key into s.inference_keys (start-up).
     void bind_inference_keys(snapshot& s) const;

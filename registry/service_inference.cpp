@@ -5,6 +5,7 @@
 // the endpoint's tenant, id and field.
 #include "registry/inference_endpoint.hpp"
 #include "registry/json_util.hpp"
+#include "registry/parallel.hpp"
 #include "registry/service.hpp"
 
 namespace modelrelay::registry {
@@ -151,12 +152,29 @@ result<json::object> service::delete_inference_endpoint(
 }
 
 void service::bind_inference_keys(snapshot& s) const {
-    shard_map<bound_api_key>::builder keys;
+    // One decryption per endpoint: spread over the start-up threads, each filling its own shards.
+    std::vector<std::pair<const std::string*, const resource*>> endpoints;
+    endpoints.reserve(s.of(endpoint_kind).size());
     s.of(endpoint_kind).for_each([&](const std::string& id, const resource& r) {
-        if (auto plain = decrypt_api_key(r)) {
-            keys.put(id, bind_key(r, std::move(*plain)));
-        }
+        endpoints.emplace_back(&id, &r);
     });
+    const unsigned threads = worker_count(opts_.load_threads);
+    shard_map<bound_api_key>::builder keys;
+    parallel_for(
+        threads,
+        threads,
+        [&](std::size_t part) {
+            for (const auto& [id, r] : endpoints) {
+                if (shard_map<bound_api_key>::shard_of(*id) % threads != part) {
+                    continue;
+                }
+                if (auto plain = decrypt_api_key(*r)) {
+                    keys.put(*id, bind_key(*r, std::move(*plain)));
+                }
+            }
+        },
+        1
+    );
     s.inference_keys = keys.build();
 }
 

@@ -3,12 +3,15 @@
 // write, each method validates against the current snapshot, commits one SQLite batch, then publishes.
 #include <algorithm>
 #include <cctype>
+#include <optional>
+#include <unordered_map>
 
 #include <boost/json/serialize.hpp>
 
 #include "registry/connector.hpp"
 #include "registry/ids.hpp"
 #include "registry/json_util.hpp"
+#include "registry/parallel.hpp"
 #include "registry/service.hpp"
 
 namespace modelrelay::registry {
@@ -370,44 +373,65 @@ result<json::object> service::delete_model_group(std::string_view id, const call
 // ---------------------------------------------------------------------------------------------------------
 // Deployment
 
-result<std::shared_ptr<const deployed_model>> service::prepare_deployment(
-    const snapshot& s, const resource& model
-) const {
-    const json::object* connector_doc = nullptr;
-    // Where the credentials live, for their AAD (service_secrets.cpp).
-    const resource* owner = &model;
+namespace {
+
+// Where a model's connector and its credentials live: the stored connector it names, or its own inline
+// `connector` object. The credentials' AAD names the owner (service_secrets.cpp).
+struct connector_source {
+    const resource* owner = nullptr;  // the connector, or the model itself
     kind owner_kind = kind::model;
-    std::string_view field_prefix = "connector.credential.";
-    std::string connector_id;
+    std::string connector_id;  // "" for an inline connector
+    // Set when the source outlives the call that found it (a compile deferred to the first predict).
+    std::shared_ptr<const resource> keep;
+    const json::object* doc() const {
+        if (owner_kind == kind::connector) {
+            return &owner->doc;
+        }
+        const auto* inl = field(owner->doc, "connector");
+        return inl != nullptr && inl->is_object() ? &inl->get_object() : nullptr;
+    }
+    std::string_view field_prefix() const {
+        return owner_kind == kind::connector ? "credential." : "connector.credential.";
+    }
+};
+
+result<connector_source> connector_source_of(const snapshot& s, const resource& model) {
     if (auto cid = string_field(model.doc, "connector_id")) {
         const resource* c = s.find(kind::connector, *cid);
         if (c == nullptr) {
             return not_found("Failed to find connector with the provided connector id: " + *cid);
         }
-        connector_doc = &c->doc;
-        owner = c;
-        owner_kind = kind::connector;
-        field_prefix = "credential.";
-        connector_id = *cid;
-    } else if (const auto* inl = field(model.doc, "connector"); inl != nullptr && inl->is_object()) {
-        connector_doc = &inl->get_object();
-    } else {
-        return illegal_argument(
-            "This remote does not have a connector_id field, maybe it uses an internal connector."
-        );
+        return connector_source{c, kind::connector, std::move(*cid), nullptr};
     }
+    if (const auto* inl = field(model.doc, "connector"); inl != nullptr && inl->is_object()) {
+        return connector_source{&model, kind::model, {}, nullptr};
+    }
+    return illegal_argument(
+        "This remote does not have a connector_id field, maybe it uses an internal connector."
+    );
+}
+
+// Decrypts the credentials, compiles the templates with them bound, builds the TLS context. Any thread.
+result<std::shared_ptr<const compiled_connector>> compile_source(
+    const connector_source& src, const keyring& keys, const tls_context_factory& tls_contexts
+) {
+    const json::object* connector_doc = src.doc();
+    if (connector_doc == nullptr) {
+        return error{errc::internal, "the connector of model " + src.owner->id + " has no document"};
+    }
+    const resource& owner = *src.owner;
     param_map credentials;
     if (const auto* cred = field(*connector_doc, "credential"); cred != nullptr && cred->is_object()) {
         for (const auto& kv : cred->get_object()) {
-            const std::string field_name = std::string(field_prefix) + std::string(kv.key());
-            const secret_site site{owner->tenant_id, kind_name(owner_kind), owner->id, field_name};
+            const std::string field_name = std::string(src.field_prefix()) + std::string(kv.key());
+            const secret_site site{owner.tenant_id, kind_name(src.owner_kind), owner.id, field_name};
             auto plain =
-                keys_->decrypt(kv.value().is_string() ? std::string_view(kv.value().get_string()) : "", site);
+                keys.decrypt(kv.value().is_string() ? std::string_view(kv.value().get_string()) : "", site);
             if (!plain) {
                 for (auto& [k, v] : credentials) {
                     secure_wipe(v);
                 }
-                return error{errc::internal, "cannot decrypt the credentials of connector " + owner->id};
+                return error{errc::internal, "cannot decrypt the credentials of connector " + owner.id};
             }
             credentials.emplace(std::string(kv.key()), std::move(*plain));
         }
@@ -431,24 +455,36 @@ result<std::shared_ptr<const deployed_model>> service::prepare_deployment(
         if (!material) {
             return material.error();
         }
-        if (!opts_.tls_contexts) {
+        if (!tls_contexts) {
             return error{errc::internal, "client_config.tls is not supported by this process"};
         }
-        auto context = opts_.tls_contexts(*material);
+        auto context = tls_contexts(*material);
         if (!context) {
             return context.error();
         }
         compiled->tls = std::move(*context);
     }
     secure_wipe(tls_key);
+    return std::make_shared<const compiled_connector>(std::move(*compiled));
+}
+
+}  // namespace
+
+std::shared_ptr<const deployed_model> service::deployment_of(
+    const snapshot& s,
+    const resource& model,
+    std::string connector_id,
+    std::shared_ptr<const connector_slot> connector,
+    std::int64_t now
+) const {
     auto d = std::make_shared<deployed_model>();
     d->model_id = model.id;
     d->tenant_id = model.tenant_id;
-    d->connector_id = connector_id;
-    d->connector = std::make_shared<const compiled_connector>(std::move(*compiled));
+    d->connector_id = std::move(connector_id);
+    d->connector = std::move(connector);
     d->acl = std::make_shared<const resource_acl>(model_acl(s, model));
     d->runtime = std::make_shared<model_runtime>();
-    d->runtime->last_access_ms.store(now_ms());
+    d->runtime->last_access_ms.store(now);
     if (const auto* ds = field(model.doc, "deploy_setting"); ds != nullptr && ds->is_object()) {
         if (const auto* ttl = field(ds->get_object(), "model_ttl_minutes");
             ttl != nullptr && ttl->is_number()) {
@@ -462,20 +498,97 @@ result<std::shared_ptr<const deployed_model>> service::prepare_deployment(
             d->runtime->limiter = std::make_unique<token_bucket>(std::stod(*limit), time_unit_ns(*unit));
         }
     }
-    return std::shared_ptr<const deployed_model>(std::move(d));
+    return d;
+}
+
+result<std::shared_ptr<const deployed_model>> service::prepare_deployment(
+    const snapshot& s, const resource& model
+) const {
+    auto src = connector_source_of(s, model);
+    if (!src) {
+        return src.error();
+    }
+    auto compiled = compile_source(*src, *keys_, opts_.tls_contexts);
+    if (!compiled) {
+        return compiled.error();
+    }
+    return deployment_of(
+        s,
+        model,
+        std::move(src->connector_id),
+        std::make_shared<const connector_slot>(std::move(*compiled)),
+        now_ms()
+    );
 }
 
 void service::redeploy_all(snapshot& s) {
-    // Built in one pass: inserting one by one would copy a shard per model (quadratic at start-up).
-    shard_map<deployed_model>::builder deployed;
+    // Every model stored as DEPLOYED is in the deployed set as soon as the snapshot is published, so a call
+    // right after start-up finds it; its connector is compiled on that first call (connector_slot) rather
+    // than here, where ten thousand of them made up half of the start-up time. What can be checked without
+    // compiling is checked now, with the answers of a deploy: a model whose connector is gone stays out.
+    // Models naming the same stored connector share one slot, so it is decrypted and compiled once.
+    struct pending {
+        const std::string* id;
+        const resource* model;
+        std::optional<connector_source> source;  // none: not restored
+        std::shared_ptr<const connector_slot> slot;
+    };
+    std::vector<pending> models;
+    models.reserve(s.of(kind::model).size());
     s.of(kind::model).for_each([&](const std::string& id, const resource& m) {
-        if (state_of(m) != "DEPLOYED") {
+        models.push_back({&id, &m, std::nullopt, nullptr});
+    });
+    const unsigned threads = worker_count(opts_.load_threads);
+    // 1. Which models are restored and where their connector lives (any thread: the snapshot is read-only).
+    parallel_for(models.size(), threads, [&](std::size_t i) {
+        auto& p = models[i];
+        const auto* state = p.model->doc.if_contains("model_state");
+        if (state == nullptr || !state->is_string() || state->get_string() != "DEPLOYED") {
             return;
         }
-        if (auto d = prepare_deployment(s, m)) {
-            deployed.put(id, std::move(*d));
-        }
+        if (auto src = connector_source_of(s, *p.model)) {
+            // The owner is the snapshot's own object (the connector, or the model itself): keep it alive.
+            src->keep = src->owner_kind == kind::connector ? s.of(kind::connector).find_ptr(src->connector_id)
+                                                           : s.of(kind::model).find_ptr(*p.id);
+            p.source = std::move(*src);
+        }  // else as a deploy would fail: the model stays out of the deployed set
     });
+    // 2. One slot per stored connector (or inline connector).
+    const auto keys = std::shared_ptr<const keyring>(keys_);
+    const auto tls_contexts = std::make_shared<const tls_context_factory>(opts_.tls_contexts);
+    std::unordered_map<const resource*, std::shared_ptr<const connector_slot>> slots;
+    slots.reserve(models.size());
+    for (auto& p : models) {
+        if (!p.source) {
+            continue;
+        }
+        auto& slot = slots[p.source->owner];
+        if (!slot) {
+            auto compile = [keys, tls_contexts, keep = p.source->keep, k = p.source->owner_kind] {
+                return compile_source(connector_source{keep.get(), k, {}, nullptr}, *keys, *tls_contexts);
+            };
+            slot = std::make_shared<const connector_slot>(connector_slot::compile_fn(std::move(compile)));
+        }
+        p.slot = slot;
+    }
+    // 3. The rest (ACL, runtime state) per model, each thread filling its own shards of the deployed set.
+    const auto now = now_ms();
+    shard_map<deployed_model>::builder deployed;
+    parallel_for(
+        threads,
+        threads,
+        [&](std::size_t part) {
+            for (auto& p : models) {
+                if (p.source && shard_map<deployed_model>::shard_of(*p.id) % threads == part) {
+                    deployed.put(
+                        *p.id,
+                        deployment_of(s, *p.model, std::move(p.source->connector_id), std::move(p.slot), now)
+                    );
+                }
+            }
+        },
+        1
+    );
     s.deployed = deployed.build();
 }
 
@@ -755,7 +868,9 @@ result<json::object> service::register_model(const json::object& body, bool depl
             );
         }
         json::object connector = std::move(draft->doc);
-        auto cred = connector_credential(*draft, nullptr, who.tenant_id, kind::model, model_id, "connector.credential.");
+        auto cred = connector_credential(
+            *draft, nullptr, who.tenant_id, kind::model, model_id, "connector.credential."
+        );
         if (!cred) {
             return cred.error();
         }

@@ -148,7 +148,7 @@ result<void> service::open_keys(std::vector<loaded>& all) {
         wipe_legacy();
         return resolved.error();
     }
-    keys_ = std::make_unique<keyring>(resolved->active);
+    keys_ = std::make_shared<keyring>(resolved->active);
     for (const auto& row : store_->load_data_keys()) {
         if (auto r = keys_->add_wrapped(row); !r) {
             wipe_legacy();

@@ -39,6 +39,8 @@ public:
         return it == s.end() ? nullptr : it->second;
     }
     std::size_t size() const { return size_; }
+    // Which shard holds `id`: builders filled by several threads split the work by it.
+    static std::size_t shard_of(std::string_view id) { return index(id); }
 
     // Copy-on-write updates: return a new map sharing every untouched shard.
     shard_map with(const std::string& id, value_ptr v) const {
@@ -71,9 +73,11 @@ public:
         }
     }
 
-    // Bulk construction at start-up, without copy-on-write costs.
+    // Bulk construction at start-up, without copy-on-write costs. Threads may put() at the same time when
+    // no two of them put ids of the same shard (shard_of).
     class builder {
     public:
+        void reserve(std::size_t shard, std::size_t n) { shards_[shard].reserve(n); }
         void put(std::string id, value_ptr v) {
             auto& s = shards_[index(id)];
             s.insert_or_assign(std::move(id), std::move(v));

@@ -28,6 +28,15 @@ std::string_view kind_name(kind k) {
     return "unknown";
 }
 
+std::optional<kind> kind_from_name(std::string_view n) {
+    for (auto k : {kind::connector, kind::model_group, kind::model, kind::task, kind::inference_endpoint}) {
+        if (kind_name(k) == n) {
+            return k;
+        }
+    }
+    return std::nullopt;
+}
+
 std::string_view index_name(kind k) {
     switch (k) {
         case kind::connector:

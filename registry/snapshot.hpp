@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/json/object.hpp>
@@ -24,6 +25,7 @@ constexpr std::size_t kind_count = 5;
 
 // The row name in SQLite and the OpenSearch system index each kind stands for.
 std::string_view kind_name(kind k);
+std::optional<kind> kind_from_name(std::string_view name);  // nullopt for a name no kind has
 std::string_view index_name(kind k);
 
 // One stored resource as readers see it: the canonical document (credentials still ciphertext).

@@ -186,7 +186,7 @@ std::vector<stored_row> store::load_all() {
     sqlite3_prepare_v2(
         db_,
         "SELECT kind, id, tenant_id, version, seq_no, doc, owner, backend_roles, created_time, updated_time "
-        "FROM resources ORDER BY kind, seq_no;",
+        "FROM resources ORDER BY kind, id;",
         -1,
         &st,
         nullptr
@@ -211,6 +211,40 @@ std::vector<stored_row> store::load_all() {
     }
     sqlite3_finalize(st);
     return rows;
+}
+
+bool store::scan_resources(const std::function<void(const row_ref&)>& f) {
+    sqlite3_stmt* raw = nullptr;
+    // Primary-key order: no sort, so SQLite streams the rows straight from the b-tree (ORDER BY seq_no
+    // spilled the whole table through a temporary sorter file).
+    if (sqlite3_prepare_v2(
+            db_,
+            "SELECT kind, id, tenant_id, version, seq_no, doc, owner FROM resources ORDER BY kind, id;",
+            -1,
+            &raw,
+            nullptr
+        ) != SQLITE_OK) {
+        sqlite3_finalize(raw);
+        // Not migrated yet (start-up reads before migrating): no table, no rows.
+        return schema_version() == 0;
+    }
+    const std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> st(raw, sqlite3_finalize);
+    auto text = [&](int i) {
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(raw, i));
+        return std::string_view(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(raw, i)));
+    };
+    int rc = SQLITE_ROW;
+    while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+        f(row_ref{
+            text(0),
+            text(1),
+            text(2),
+            sqlite3_column_int64(raw, 3),
+            sqlite3_column_int64(raw, 4),
+            text(5),
+            text(6)});
+    }
+    return rc == SQLITE_DONE;
 }
 
 std::optional<std::string> store::get_meta(std::string_view key) {

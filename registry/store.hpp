@@ -39,6 +39,17 @@ struct stored_row {
 };
 
 // One data key (DEK) as stored: only ever wrapped (keyring.hpp has the format).
+// One resource row as SQLite holds it, valid only during the scan_resources() callback that receives it.
+struct row_ref {
+    std::string_view kind;
+    std::string_view id;
+    std::string_view tenant_id;
+    std::int64_t version = 1;
+    std::int64_t seq_no = 0;
+    std::string_view doc;
+    std::string_view owner;
+};
+
 struct stored_data_key {
     std::string dek_id;
     std::string tenant_id;
@@ -79,6 +90,9 @@ public:
     store& operator=(const store&) = delete;
 
     std::vector<stored_row> load_all();
+    // Start-up's bulk read: every resource row in primary-key order, handed over without copies (the caller
+    // keeps what it needs). Returns false if SQLite failed part-way (the rows seen so far were delivered).
+    bool scan_resources(const std::function<void(const row_ref&)>& f);
     std::optional<std::string> get_meta(std::string_view key);
     std::vector<stored_data_key> load_data_keys();
 

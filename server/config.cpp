@@ -171,6 +171,17 @@ const std::vector<flag>& flags() {
              c.busy_poll = std::chrono::microseconds(n);
              return true;
          }},
+        {"startup-threads",
+         "MODELRELAY_STARTUP_THREADS",
+         "threads that parse the registry at start-up (default: number of cores, up to 8)",
+         [](config& c, const std::string& v) {
+             unsigned long long n = 0;
+             if (!parse_unsigned(v, n) || n > 64) {
+                 return false;
+             }
+             c.startup_threads = static_cast<unsigned>(n);
+             return true;
+         }},
         {"log-format",
          "MODELRELAY_LOG_FORMAT",
          "text|json (default text)",

@@ -41,10 +41,11 @@ struct config {
     std::filesystem::path data_dir = "./data";
     // Key-encryption key file (MODELRELAY_KEK_FILE); empty: DATA_DIR/kek.key.
     std::filesystem::path kek_file;
-    unsigned threads = 0;  // 0: one per core
     // After its last event an I/O thread serving few connections keeps polling (yielding the core to
     // anything runnable) this long before it sleeps in epoll_wait; 0 sleeps at once. See io_loop.hpp.
     std::chrono::microseconds busy_poll{30};
+    unsigned threads = 0;          // 0: one per core
+    unsigned startup_threads = 0;  // registry load (service_options::load_threads); 0: one per core, up to 8
     log_format log = log_format::text;
     bool sync_full = false;
     std::size_t max_body_bytes = 10 * 1024 * 1024;

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -169,14 +170,14 @@ int run_server(const config& cfg) {
         ucfg.resolver = std::move(*resolver);
         log::warn("MODELRELAY_TEST_RESOLVE replaces DNS for upstream calls (a test seam)");
     }
+    // The trust store (the system CA bundle: ~20 ms of parsing) loads on its own thread while the registry
+    // loads (or, without a thread to be had, when first needed); the client and every connector's TLS
+    // context share it.
+    auto trust_store = std::async(std::launch::async | std::launch::deferred, [ucfg] {
+                           return upstream::load_trust_store(ucfg);
+                       }).share();
     registry::service_options opts;
-    try {
-        opts.tls_contexts = upstream::make_tls_context_factory(ucfg);
-    } catch (const std::exception& e) {
-        log::error("cannot set up the upstream client", {{"reason", e.what()}});
-        stop_store();
-        return 1;
-    }
+    opts.tls_contexts = upstream::make_tls_context_factory(trust_store);
     opts.data_dir = cfg.data_dir;
     opts.kek_file = cfg.kek_file;
     opts.notice = [](const std::string& message) {
@@ -187,9 +188,18 @@ int run_server(const config& cfg) {
         opts.node_settings["plugins.ml_commons.multi_tenancy_enabled"] = true;
     }
     opts.strict_write_acl = cfg.strict_write_acl;
+    opts.load_threads = cfg.startup_threads;
     auto svc = registry::service::open(std::move(opts));
     if (!svc) {
         log::error("cannot open the registry", {{"reason", svc.error().reason}});
+        stop_store();
+        return 1;
+    }
+    try {
+        ucfg.trust_store = trust_store.get();
+    } catch (const std::exception& e) {
+        log::error("cannot set up the upstream client", {{"reason", e.what()}});
+        svc->reset();
         stop_store();
         return 1;
     }

@@ -90,6 +90,11 @@ boost::asio::awaitable<registry::result<ready_model>> prepare_model(
                 errc::bad_request, "Model not ready yet. Please deploy the model first."};
         }
     }
+    auto connector = out.deployed->connector->get();
+    if (!connector) {
+        co_return connector.error();
+    }
+    out.connector = *connector;
     auto& runtime = *out.deployed->runtime;
     if (runtime.limiter && !runtime.limiter->try_acquire(steady_ns())) {
         co_return registry::error{errc::too_many_requests, "Request is throttled at model level."};

@@ -22,6 +22,9 @@ struct ready_model {
     std::shared_ptr<const registry::snapshot> snap;  // the snapshot `model` points into (settings too)
     const registry::resource* model = nullptr;
     std::shared_ptr<const registry::deployed_model> deployed;  // never null on success
+    // deployed's compiled connector (compiled here if this is the first call since a restart); never null on
+    // success, alive as long as `deployed`.
+    const registry::compiled_connector* connector = nullptr;
 };
 
 // Errors, in ml-commons order and text: 404 `Failed to find model with the provided model id: <id>`, the
@@ -29,7 +32,8 @@ struct ready_model {
 // tenant's model, 403 `User doesn't have privilege to perform this operation on this model`), 403 `Model is
 // disabled.`, 400 remote inference disabled, 400 `Model not
 // ready yet. Please deploy the model first.` / `Auto deployment disabled for this model, please deploy
-// model first Model ID: <id>`, the deploy error itself, 429 `Request is throttled at model level.`
+// model first Model ID: <id>`, the deploy error itself (also when the connector of a deployment restored at
+// start-up is compiled on this first call), 429 `Request is throttled at model level.`
 boost::asio::awaitable<registry::result<ready_model>> prepare_model(
     request_context& ctx,
     const registry::caller& who,

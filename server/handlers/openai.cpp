@@ -212,7 +212,7 @@ awaitable<std::variant<json::object, openai::api_error>> call_upstream(
     if (auto t = settings.check_trusted_endpoint(call.url); !t) {
         co_return openai::from_error(t.error());
     }
-    const auto options = options_of(*ready.deployed->connector, settings.max_json_size());
+    const auto options = options_of(*ready.connector, settings.max_json_size());
     const auto guard = guard_of(ctx.app, settings, ctx.who.tenant_id);
     const auto req = to_request(call);
     auto res = co_await ctx.app.upstream->send(req, options, guard);
@@ -252,7 +252,7 @@ json::value response_value(const json::object& element) {
 }
 
 bool connector_defines(const ready_model& r, std::string_view key) {
-    return registry::find_param(r.deployed->connector->parameters, key) != nullptr;
+    return registry::find_param(r.connector->parameters, key) != nullptr;
 }
 
 json::object model_entry(std::string id, const registry::resource& m) {
@@ -317,9 +317,8 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
         input.parameters["stream"] = "true";
         input.parameters["_llm_interface"] = "openai/v1/chat/completions";
     }
-    auto plan = registry::plan_predict(
-        *ready.deployed->connector, input, registry::predict_options{.streaming = stream}
-    );
+    auto plan =
+        registry::plan_predict(*ready.connector, input, registry::predict_options{.streaming = stream});
     if (!plan) {
         co_return openai_fail(ctx, plan.error());
     }
@@ -347,7 +346,7 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
     if (include_usage || permit.counts_tokens()) {
         add_stream_usage_option(call.body);
     }
-    const auto options = options_of(*ready.deployed->connector, ready.snap->settings->max_json_size());
+    const auto options = options_of(*ready.connector, ready.snap->settings->max_json_size());
     auto relay = std::make_shared<openai::chunk_relay>(defaults, include_usage);
     sse_relay_hooks hooks;
     hooks.on_event = [relay, &permit](const upstream::sse_event& ev, std::string& out) {
@@ -446,7 +445,7 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
         extras["model"] = body.at("model");
     }
     input.algorithm_parameters = registry::escape_request_parameters(registry::stringify_parameters(extras));
-    auto plan = registry::plan_predict(*ready.deployed->connector, input);
+    auto plan = registry::plan_predict(*ready.connector, input);
     if (!plan) {
         co_return openai_fail(ctx, plan.error());
     }

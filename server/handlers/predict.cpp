@@ -47,13 +47,12 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
     if (!ready) {
         co_return fail(ctx, ready.error());
     }
-    const auto& deployed = ready->deployed;
-    auto plan = registry::plan_predict(*deployed->connector, *input);
+    auto plan = registry::plan_predict(*ready->connector, *input);
     if (!plan) {
         co_return fail(ctx, plan.error());
     }
     const auto& settings = *ready->snap->settings;
-    const auto options = options_of(*deployed->connector, settings.max_json_size());
+    const auto options = options_of(*ready->connector, settings.max_json_size());
     const auto guard = guard_of(ctx.app, settings, ctx.who.tenant_id);
     std::vector<json::object> elements;
     elements.reserve(plan->calls.size());

@@ -191,7 +191,7 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
     if (!ready) {
         co_return fail(ctx, ready.error());
     }
-    const auto& connector = *ready->deployed->connector;
+    const auto& connector = *ready->connector;
     const auto iface = llm_interface_of(*input, connector);
     if (!iface) {
         co_return fail(

@@ -79,7 +79,7 @@ registry::result<std::shared_ptr<const tls_identity>> tls_identity::make(
     return std::shared_ptr<const tls_identity>(std::move(out));
 }
 
-registry::tls_context_factory make_tls_context_factory(const client_config& cfg) {
+std::shared_ptr<X509_STORE> load_trust_store(const client_config& cfg) {
     std::shared_ptr<X509_STORE> store(X509_STORE_new(), X509_STORE_free);
     if (!store) {
         throw std::runtime_error("cannot allocate an X509 store");
@@ -93,14 +93,31 @@ registry::tls_context_factory make_tls_context_factory(const client_config& cfg)
         throw std::runtime_error("cannot load CA file " + cfg.extra_ca_file);
     }
     ERR_clear_error();
-    return [store](const registry::tls_material& m
+    return store;
+}
+
+registry::tls_context_factory make_tls_context_factory(std::shared_future<std::shared_ptr<X509_STORE>> store
+) {
+    return [store = std::move(store)](const registry::tls_material& m
            ) -> registry::result<std::shared_ptr<const registry::outbound_tls_context>> {
-        auto made = tls_identity::make(m, store.get());
+        X509_STORE* trust = nullptr;
+        try {
+            trust = store.get().get();
+        } catch (const std::exception& e) {
+            return registry::error{registry::errc::internal, e.what()};
+        }
+        auto made = tls_identity::make(m, trust);
         if (!made) {
             return made.error();
         }
         return std::shared_ptr<const registry::outbound_tls_context>(std::move(*made));
     };
+}
+
+registry::tls_context_factory make_tls_context_factory(const client_config& cfg) {
+    std::promise<std::shared_ptr<X509_STORE>> loaded;
+    loaded.set_value(load_trust_store(cfg));
+    return make_tls_context_factory(loaded.get_future().share());
 }
 
 }  // namespace modelrelay::server::upstream

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <memory>
 
 #include <boost/asio/ssl/context.hpp>
@@ -49,9 +50,16 @@ private:
     std::uint64_t id_ = 0;
 };
 
-// The trust store of `cfg` (system CAs when enabled, plus extra_ca_file), loaded once, and a factory for
-// the registry (service_options::tls_contexts) that builds identities on it. Throws std::runtime_error
-// when the store cannot be loaded (a startup error, like client's constructor).
+// The trust store of `cfg` (system CAs when enabled, plus extra_ca_file). Throws std::runtime_error when
+// it cannot be loaded (a startup error, like client's constructor).
+std::shared_ptr<X509_STORE> load_trust_store(const client_config& cfg);
+
+// A factory for the registry (service_options::tls_contexts) that builds identities on `store`. The store
+// may still be loading (start-up loads it while the registry loads): the first identity built waits for it,
+// and answers 500 if it failed (the server refuses to start then anyway).
+registry::tls_context_factory make_tls_context_factory(std::shared_future<std::shared_ptr<X509_STORE>> store);
+
+// Both at once: loads the store now.
 registry::tls_context_factory make_tls_context_factory(const client_config& cfg);
 
 }  // namespace modelrelay::server::upstream

@@ -90,7 +90,7 @@ TEST_F(service_test, deployed_state_survives_reopen_and_is_redeployed) {
     ASSERT_TRUE(s);
     svc_ = std::move(*s);
     ASSERT_NE(svc_->current()->deployed.find(id), nullptr);
-    const auto& action = svc_->current()->deployed.find(id)->connector->actions.at(0);
+    const auto& action = svc_->current()->deployed.find(id)->connector->get().value()->actions.at(0);
     EXPECT_EQ(action.action_type, "PREDICT");
 }
 

@@ -114,15 +114,20 @@ TEST_F(service_tls, the_key_is_an_encrypted_credential_and_reaches_the_factory_a
     EXPECT_EQ(built_, 1);
     const auto* d = svc_->current()->deployed.find(std::string(m->at("model_id").as_string()));
     ASSERT_NE(d, nullptr);
-    const auto* ctx = dynamic_cast<const recorded_context*>(d->connector->tls.get());
+    const auto* ctx = dynamic_cast<const recorded_context*>(d->connector->get().value()->tls.get());
     ASSERT_NE(ctx, nullptr);
     EXPECT_EQ(ctx->material.verification, tls_verification::certificate);
     EXPECT_EQ(ctx->material.private_key_pem, client_cert().key_pem);
     EXPECT_EQ(ctx->material.certificate_pem, client_cert().cert_pem);
     EXPECT_TRUE(ctx->material.ca_pem.empty());
 
-    // Start-up redeploys with a fresh context.
+    // Start-up restores the deployment at once and builds a fresh context on its first call, once.
     open(true);
+    d = svc_->current()->deployed.find(std::string(m->at("model_id").as_string()));
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ(built_, 1);
+    ASSERT_TRUE(d->connector->get());
+    ASSERT_TRUE(d->connector->get());
     EXPECT_EQ(built_, 2);
 }
 
@@ -135,7 +140,7 @@ TEST_F(service_tls, a_header_cannot_bind_the_key) {
     }
     const auto* d = svc_->current()->deployed.find(std::string(m->at("model_id").as_string()));
     ASSERT_NE(d, nullptr);
-    for (const auto& a : d->connector->actions) {
+    for (const auto& a : d->connector->get().value()->actions) {
         for (const auto& [name, value] : a.headers) {
             EXPECT_EQ(value.source().find("PRIVATE KEY"), std::string::npos) << name;
         }

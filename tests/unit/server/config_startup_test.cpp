@@ -1,0 +1,46 @@
+// File: config_startup_test.cpp
+// --startup-threads / MODELRELAY_STARTUP_THREADS: how many threads load the registry at start-up.
+#include <cstdlib>
+
+#include <gtest/gtest.h>
+
+#include "server/config.hpp"
+
+namespace modelrelay::server {
+namespace {
+
+parse_outcome parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "modelrelay");
+    std::vector<char*> argv;
+    for (auto& a : args) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    return parse_config(static_cast<int>(args.size()), argv.data());
+}
+
+TEST(config_startup, threads_default_to_the_cores_and_take_a_count) {
+    auto none = parse({});
+    ASSERT_TRUE(none.cfg);
+    EXPECT_EQ(none.cfg->startup_threads, 0U);
+    auto three = parse({"--startup-threads", "3"});
+    ASSERT_TRUE(three.cfg) << three.message;
+    EXPECT_EQ(three.cfg->startup_threads, 3U);
+    ::setenv("MODELRELAY_STARTUP_THREADS", "1", 1);
+    auto from_env = parse({});
+    ::unsetenv("MODELRELAY_STARTUP_THREADS");
+    ASSERT_TRUE(from_env.cfg) << from_env.message;
+    EXPECT_EQ(from_env.cfg->startup_threads, 1U);
+}
+
+TEST(config_startup, a_bad_count_is_refused) {
+    for (const char* bad : {"x", "-1", "65"}) {
+        auto out = parse({"--startup-threads", bad});
+        EXPECT_FALSE(out.cfg) << bad;
+        EXPECT_NE(out.exit_code, 0) << bad;
+        EXPECT_NE(out.message.find("startup-threads"), std::string::npos) << out.message;
+    }
+}
+
+}  // namespace
+}  // namespace modelrelay::server
