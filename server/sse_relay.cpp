@@ -245,6 +245,10 @@ private:
 
     // Writes the last frames and the terminating chunk. False when the client is gone.
     awaitable<bool> end_with(std::string_view frames) {
+        if (hooks_.before_end && !ended_) {
+            ended_ = true;
+            hooks_.before_end();
+        }
         if (!frames.empty()) {
             const bool ok = co_await write(frames);
             if (!ok) {
@@ -276,6 +280,7 @@ private:
     std::size_t drained_ = 0;
     bool overflow_ = false;
     bool head_pending_ = false;  // relaying, but the client head is not written yet
+    bool ended_ = false;         // before_end was called
     std::vector<upstream::sse_event> events_;
     std::string out_;
 };

@@ -72,6 +72,10 @@ struct sse_relay_hooks {
     // Optional: a 2xx upstream answer with a JSON content type (a provider that cannot stream). Gets the
     // whole body once it has arrived; frames to `out`. Without this hook such a body is parsed as SSE.
     std::function<relay_step(std::string_view body, std::string& out)> on_json_body;
+    // Optional: called once, right before the relay writes the last frames and the terminating chunk (an
+    // answer's end or an error frame). A client may send its next request the moment it sees the end, so
+    // whatever the answer held (an API key's parallel slot) is released here, not after the write.
+    std::function<void()> before_end;
 };
 
 struct sse_relay_options {

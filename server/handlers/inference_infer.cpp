@@ -262,6 +262,11 @@ awaitable<http_response> handle_inference_stream(request_context& ctx) {
         );
         return relay_step::stop;
     };
+    // The key's parallel slot is free before the client sees the end (a client may ask again at once).
+    hooks.before_end = [&permit] {
+        permit.set_succeeded();
+        permit.finish();
+    };
     sse_relay_options opts;
     opts.extra_headers = permit.headers();
     opts.extra_headers.emplace_back(std::string(es::product_header), std::string(es::product_name));

@@ -372,6 +372,11 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
         return openai::error_frame(openai::from_error(e));
     };
     auto req = to_request(call);
+    // The key's parallel slot is free before the client sees the end (a client may ask again at once).
+    hooks.before_end = [&permit] {
+        permit.set_succeeded();
+        permit.finish();
+    };
     sse_relay_options opts;
     opts.extra_headers = permit.headers();
     auto failed = co_await relay_sse(ctx, std::move(req), options, std::move(hooks), std::move(opts));

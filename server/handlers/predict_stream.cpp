@@ -250,6 +250,11 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
         }
         return on_openai_completion(b, out);
     };
+    // The key's parallel slot is free before the client sees the end (a client may ask again at once).
+    hooks.before_end = [&permit] {
+        permit.set_succeeded();
+        permit.finish();
+    };
     sse_relay_options opts;
     opts.extra_headers = permit.headers();
     auto failed = co_await relay_sse(ctx, std::move(req), options, std::move(hooks), std::move(opts));
