@@ -679,7 +679,7 @@ struct client::impl {
         // Named, not a temporary inside `co_return co_await` (gcc 12 destroys such temporaries twice).
         const pool_key key{
             u.tls, u.canonical, u.port, u.tls && o.skip_ssl_verification, u.tls && o.tls ? o.tls->id() : 0};
-        auto lease = co_await connections.acquire(key, o.max_connection, b->limit);
+        auto lease = co_await connections.acquire(key, o.max_connection, b->limit, cfg.thread_confined);
         co_return lease;
     }
 

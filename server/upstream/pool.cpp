@@ -115,7 +115,7 @@ pool::~pool() {
 }
 
 asio::awaitable<registry::result<pool::lease>> pool::acquire(
-    const pool_key& key, int max_connections, std::chrono::milliseconds timeout
+    const pool_key& key, int max_connections, std::chrono::milliseconds timeout, bool local_first
 ) {
     const auto ex = co_await asio::this_coro::executor;
     std::vector<std::unique_ptr<connection>> expired;
@@ -135,17 +135,17 @@ asio::awaitable<registry::result<pool::lease>> pool::acquire(
             e->idle.pop_front();
             --e->total;
         }
-        if (!e->idle.empty()) {
-            // Most recently used first (least likely to be stale), preferring one bound to the caller's
-            // executor: with one io_context per thread its I/O then needs no hop to another thread.
-            auto it = std::find_if(e->idle.rbegin(), e->idle.rend(), [&ex](const auto& c) {
-                return c->strand == ex;
-            });
-            auto pick = it == e->idle.rend() ? std::prev(e->idle.end()) : std::prev(it.base());
+        // Most recently used first (least likely to be stale), preferring one bound to the caller's
+        // executor: with one io_context per thread its I/O then needs no hop to another thread.
+        const auto local =
+            std::find_if(e->idle.rbegin(), e->idle.rend(), [&ex](const auto& c) { return c->strand == ex; });
+        const bool room = e->total < std::max(max_connections, 1);
+        if (!e->idle.empty() && (local != e->idle.rend() || !local_first || !room)) {
+            auto pick = local == e->idle.rend() ? std::prev(e->idle.end()) : std::prev(local.base());
             auto c = std::move(*pick);
             e->idle.erase(pick);
             ready.emplace(lease(this, e, std::move(c), true));
-        } else if (e->total < std::max(max_connections, 1)) {
+        } else if (room) {
             ++e->total;
             ready.emplace(lease(this, e, nullptr, false));
         } else {

@@ -97,8 +97,11 @@ public:
     pool& operator=(const pool&) = delete;
 
     // Waits up to `timeout` for a slot of `key`. Error: errc::too_many_requests, acquire_timeout_message.
+    // `local_first` (thread-confined clients): when no idle connection is bound to the caller's executor, a
+    // new one is opened while the limit allows, rather than borrowing another thread's idle connection
+    // (whose every read and write would then hop to that thread and back).
     boost::asio::awaitable<registry::result<lease>> acquire(
-        const pool_key& key, int max_connections, std::chrono::milliseconds timeout
+        const pool_key& key, int max_connections, std::chrono::milliseconds timeout, bool local_first = false
     );
 
     pool_stats stats() const;

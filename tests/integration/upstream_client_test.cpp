@@ -199,6 +199,52 @@ TEST_F(upstream_client, keep_alive_reuses_one_connection) {
     EXPECT_EQ(c.stats().in_use, 0u);
 }
 
+// Thread-confined clients (one io_context per I/O thread, as the server runs them): a thread with no idle
+// connection of its own opens one while the limit allows, instead of borrowing another thread's (every
+// read and write of a borrowed one hops to its thread and back); at the limit it still borrows.
+TEST(upstream_client_confined, each_thread_uses_its_own_connection_while_the_limit_allows) {
+    for (const int limit : {8, 1}) {
+        fake_upstream fake;
+        asio::io_context a(1);
+        asio::io_context b(1);
+        auto work_a = asio::make_work_guard(a);
+        auto work_b = asio::make_work_guard(b);
+        std::thread ta([&] { a.run(); });
+        std::thread tb([&] { b.run(); });
+        {
+            up::client_config cfg;
+            cfg.thread_confined = true;
+            up::client c(a.get_executor(), cfg);
+            up::client_options o;
+            o.max_connection = limit;
+            up::guard_policy g;
+            g.private_ip_enabled = true;
+            const auto req = chat_request(fake.url("/v1/chat/completions"));
+            auto on = [&](asio::io_context& ioc) {
+                auto f = asio::co_spawn(ioc, c.send(req, o, g), asio::use_future);
+                auto r = f.get();
+                ASSERT_TRUE(r) << reason(r);
+            };
+            on(a);
+            on(b);
+            on(a);
+            on(b);
+            EXPECT_EQ(fake.connection_count(), limit == 1 ? 1u : 2u) << "limit " << limit;
+            const auto seen = fake.requests();
+            ASSERT_EQ(seen.size(), 4u);
+            if (limit != 1) {
+                EXPECT_EQ(seen[0].connection_id, seen[2].connection_id);
+                EXPECT_EQ(seen[1].connection_id, seen[3].connection_id);
+                EXPECT_NE(seen[0].connection_id, seen[1].connection_id);
+            }
+        }
+        work_a.reset();
+        work_b.reset();
+        ta.join();
+        tb.join();
+    }
+}
+
 TEST_F(upstream_client, connection_close_is_not_reused) {
     fake_upstream fake;
     fake.enqueue(fake_reply::json(200, "{}").with_close());
