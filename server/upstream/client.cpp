@@ -450,6 +450,29 @@ awaitable<registry::result<void>> read_stream_on(
     co_return registry::result<void>{};
 }
 
+// Body bytes that arrived in the same read as the head wait in the connection's buffer: parse them into
+// st.piece now, without I/O (the parser's put), so the caller sees them together with the head. Stops at
+// the first incomplete chunk or anything unusual; the normal read path takes over from there.
+void parse_buffered(connection& c, stream_state& st) {
+    auto& p = *st.parser;
+    while (c.buffer.size() > 0 && !p.is_done()) {
+        if (!st.scratch) {
+            st.scratch.reset(new char[stream_piece_bytes]);
+        }
+        p.get().body().data = st.scratch.get();
+        p.get().body().size = stream_piece_bytes;
+        beast::error_code ec;
+        const std::size_t used = p.put(c.buffer.data(), ec);
+        c.buffer.consume(used);
+        st.piece.append(st.scratch.get(), stream_piece_bytes - p.get().body().size);
+        // The parser stops after each element (chunk header, chunk data) unless eager: keep going while
+        // it makes progress; need_more (an incomplete chunk) or an error ends it.
+        if ((ec && ec != http::error::need_buffer) || used == 0) {
+            return;
+        }
+    }
+}
+
 awaitable<registry::result<void>> start_stream(
     connection& c,
     const outgoing& msg,
@@ -941,6 +964,12 @@ struct client::impl {
                 l.discard();
                 co_return head;
             }
+            connection& c = *l.get();
+            const auto caller = co_await asio::this_coro::executor;
+            const bool direct = runs_inline(c, caller);
+            if (direct && st.piece.empty()) {
+                parse_buffered(c, st);  // the first event usually arrived in the same read as the head
+            }
             // A flush point right after the head even when no body byte came with it: the handler may hold
             // its own head back until the first data (client.hpp, chunk_handler).
             if (st.piece.empty() && on_chunk) {
@@ -950,9 +979,6 @@ struct client::impl {
                     co_return head;
                 }
             }
-            connection& c = *l.get();
-            const auto caller = co_await asio::this_coro::executor;
-            const bool direct = runs_inline(c, caller);
             while (true) {
                 if (!st.piece.empty()) {
                     const bool more = !on_chunk || co_await on_chunk(std::string_view(st.piece));
