@@ -180,6 +180,16 @@ bool store::step_done(sqlite3_stmt* st) {
     return rc == SQLITE_DONE;
 }
 
+namespace {
+
+// A text column as a view into SQLite's buffer (valid until the next step); NULL reads as "".
+std::string_view column_view(sqlite3_stmt* st, int i) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
+    return std::string_view(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, i)));
+}
+
+}  // namespace
+
 std::vector<stored_row> store::load_all() {
     std::vector<stored_row> rows;
     sqlite3_stmt* st = nullptr;
@@ -193,8 +203,7 @@ std::vector<stored_row> store::load_all() {
     );
     while (sqlite3_step(st) == SQLITE_ROW) {
         auto text = [&](int i) {
-            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
-            return std::string(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, i)));
+            return std::string(column_view(st, i));
         };
         rows.push_back(
             {text(0),
@@ -230,8 +239,7 @@ bool store::scan_resources(const std::function<void(const row_ref&)>& f) {
     }
     const std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> st(raw, sqlite3_finalize);
     auto text = [&](int i) {
-        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(raw, i));
-        return std::string_view(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(raw, i)));
+        return column_view(raw, i);
     };
     int rc = SQLITE_ROW;
     while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
@@ -253,8 +261,7 @@ std::optional<std::string> store::get_meta(std::string_view key) {
     sqlite3_bind_text(st, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
     std::optional<std::string> out;
     if (sqlite3_step(st) == SQLITE_ROW) {
-        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-        out.emplace(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, 0)));
+        out.emplace(column_view(st, 0));
     }
     sqlite3_finalize(st);
     return out;
@@ -273,8 +280,7 @@ std::vector<stored_data_key> store::load_data_keys() {
     );
     while (sqlite3_step(st) == SQLITE_ROW) {
         auto text = [&](int i) {
-            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
-            return std::string(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, i)));
+            return std::string(column_view(st, i));
         };
         keys.push_back({text(0), text(1), text(2), text(3), sqlite3_column_int64(st, 4)});
     }
