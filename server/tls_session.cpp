@@ -63,7 +63,8 @@ net::awaitable<void> refuse_plain_http(app& a, beast::tcp_stream& tcp, const pee
     );
     res.keep_alive(false);
     tcp.expires_after(a.cfg.read_timeout);
-    auto [ec, n] = co_await http::async_write(tcp, res, use_nothrow);
+    std::string scratch;
+    const auto ec = co_await detail::write_response(tcp, res, scratch);
     if (!ec) {
         co_await detail::drain_and_drop(tcp, buffer);
     }
