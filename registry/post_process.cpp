@@ -13,6 +13,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/stream_parser.hpp>
 
+#include "registry/json_text.hpp"
 #include "registry/predict.hpp"
 #include "registry/predict_detail.hpp"
 #include "registry/utf8.hpp"
@@ -491,15 +492,41 @@ result<json::object> finish_call(
     return element(std::move(*output), status);
 }
 
-json::object wrap_inference_results(std::vector<json::object> elements) {
-    json::array results;
-    results.reserve(elements.size());
-    for (auto& e : elements) {
-        results.emplace_back(std::move(e));
+result<void> append_call_element(
+    std::string& out,
+    const predict_plan& plan,
+    std::size_t call_index,
+    unsigned status,
+    std::string_view body,
+    long long max_json_size
+) {
+    // The common answer (a 2xx JSON object relayed as dataAsMap) is rewritten straight from the text;
+    // everything else, errors included, goes through finish_call and prints its tree.
+    if (plan.post_process == nullptr && !plan.response_filter && status >= 200 && status <= 300) {
+        std::string fixed;
+        std::string_view text = body;
+        if (predict_detail::sanitize_utf8(text, fixed)) {
+            text = fixed;
+        }
+        const bool fits = max_json_size < 0 || text.size() <= static_cast<unsigned long long>(max_json_size);
+        if (fits && !predict_detail::is_blank(text)) {
+            const std::size_t mark = out.size();
+            out.append(R"({"output":[{"name":"response","dataAsMap":)");
+            if (append_compact_object_text(out, text)) {
+                out.append(R"(}],"status_code":)");
+                out.append(std::to_string(status));
+                out.push_back('}');
+                return {};
+            }
+            out.resize(mark);
+        }
     }
-    json::object out;
-    out.emplace("inference_results", std::move(results));
-    return out;
+    auto element = finish_call(plan, call_index, status, body, max_json_size);
+    if (!element) {
+        return element.error();
+    }
+    append_compact_json(out, *element);
+    return {};
 }
 
 }  // namespace modelrelay::registry

@@ -6,7 +6,7 @@
 //   2. plan_predict: everything ml-commons does before the HTTP call (RemoteConnectorExecutor and
 //      ConnectorUtils): parameter map, built-in pre-process functions, text_docs chunking, body, URL,
 //      headers, method checks. One upstream_call per upstream request (text_docs may need several);
-//   3. finish_call / wrap_inference_results: one upstream answer → one `inference_results` element, or the
+//   3. finish_call / append_call_element: one upstream answer → one `inference_results` element, or the
 //      ml-commons error for it (MLSdkAsyncHttpResponseHandler, ConnectorUtils.processOutput).
 // Response-side code lives in post_process.cpp.
 //
@@ -163,7 +163,20 @@ result<boost::json::object> finish_call(
     long long max_json_size
 );
 
-// {"inference_results":[elements...]}
-boost::json::object wrap_inference_results(std::vector<boost::json::object> elements);
+// Appends the compact JSON of finish_call's element (byte for byte what append_compact_json prints for
+// it) or returns finish_call's error, leaving `out` as it was. A 2xx object answer with no post-process
+// function or response filter is rewritten from its text without a tree.
+result<void> append_call_element(
+    std::string& out,
+    const predict_plan& plan,
+    std::size_t call_index,
+    unsigned status,
+    std::string_view body,
+    long long max_json_size
+);
+
+// {"inference_results":[elements...]} is printed as open + elements joined by ',' + close.
+inline constexpr std::string_view inference_results_open = R"({"inference_results":[)";
+inline constexpr std::string_view inference_results_close = "]}";
 
 }  // namespace modelrelay::registry

@@ -8,7 +8,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "registry/parameters.hpp"
+#include "registry/json_text.hpp"
 
 namespace modelrelay::server {
 
@@ -129,135 +129,6 @@ void indent(std::string& out, int depth) {
     out.append(static_cast<std::size_t>(depth) * 2, ' ');
 }
 
-// A JSON string exactly as json::serialize writes it (`"`, `\\` and control characters escaped, \b \t \n
-// \f \r short forms, \u00xx lower-case, everything else verbatim), without the temporary string and the
-// serializer set-up json::serialize costs per call: on _predict, one call per key and scalar made response
-// printing the largest item in the profile.
-void append_json_string(std::string& out, std::string_view s) {
-    static constexpr char hex[] = "0123456789abcdef";
-    static constexpr auto needs_escape = [] {
-        std::array<bool, 256> t{};
-        for (int c = 0; c < 0x20; ++c) {
-            t[c] = true;
-        }
-        t['"'] = true;
-        t['\\'] = true;
-        return t;
-    }();
-    out.push_back('"');
-    std::size_t run = 0;  // start of the pending verbatim run
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (!needs_escape[c]) {
-            continue;
-        }
-        out.append(s.data() + run, i - run);
-        run = i + 1;
-        switch (c) {
-            case '"':
-                out.append("\\\"");
-                break;
-            case '\\':
-                out.append("\\\\");
-                break;
-            case '\b':
-                out.append("\\b");
-                break;
-            case '\t':
-                out.append("\\t");
-                break;
-            case '\n':
-                out.append("\\n");
-                break;
-            case '\f':
-                out.append("\\f");
-                break;
-            case '\r':
-                out.append("\\r");
-                break;
-            default: {
-                const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
-                out.append(u, sizeof u);
-            }
-        }
-    }
-    out.append(s.data() + run, s.size() - run);
-    out.push_back('"');
-}
-
-template <class Int>
-void append_integer(std::string& out, Int n) {
-    char digits[24];
-    const auto r = std::to_chars(digits, digits + sizeof digits, n);
-    out.append(digits, r.ptr);
-}
-
-// Scalars as Jackson writes them: doubles like Java's Double.toString (`0.5`, `1.0E-4`), not Boost.JSON's
-// `5E-1`, so numbers relayed from upstream bodies read the way OpenSearch would print them.
-void write_scalar(std::string& out, const json::value& v) {
-    switch (v.kind()) {
-        case json::kind::string:
-            append_json_string(out, v.get_string());
-            return;
-        case json::kind::int64:
-            append_integer(out, v.get_int64());
-            return;
-        case json::kind::uint64:
-            append_integer(out, v.get_uint64());
-            return;
-        case json::kind::bool_:
-            out.append(v.get_bool() ? "true" : "false");
-            return;
-        case json::kind::null:
-            out.append("null");
-            return;
-        case json::kind::double_:
-            if (std::isfinite(v.get_double())) {
-                out += registry::java_double_to_string(v.get_double());
-                return;
-            }
-            break;
-        default:
-            break;
-    }
-    out += json::serialize(v);
-}
-
-void compact_print(std::string& out, const json::value& v) {
-    switch (v.kind()) {
-        case json::kind::object: {
-            out += '{';
-            bool first = true;
-            for (const auto& kv : v.get_object()) {
-                if (!first) {
-                    out += ',';
-                }
-                first = false;
-                append_json_string(out, kv.key());
-                out += ':';
-                compact_print(out, kv.value());
-            }
-            out += '}';
-            return;
-        }
-        case json::kind::array: {
-            out += '[';
-            bool first = true;
-            for (const auto& e : v.get_array()) {
-                if (!first) {
-                    out += ',';
-                }
-                first = false;
-                compact_print(out, e);
-            }
-            out += ']';
-            return;
-        }
-        default:
-            write_scalar(out, v);
-    }
-}
-
 // Boost.JSON 1.81 has no pretty printer; this one matches OpenSearch's layout closely enough
 // ("key" : value, two-space indent) for humans, which is all ?pretty promises.
 void pretty_print(std::string& out, const json::value& v, int depth) {
@@ -276,7 +147,7 @@ void pretty_print(std::string& out, const json::value& v, int depth) {
                 }
                 first = false;
                 indent(out, depth + 1);
-                append_json_string(out, kv.key());
+                registry::append_json_string(out, kv.key());
                 out += " : ";
                 pretty_print(out, kv.value(), depth + 1);
             }
@@ -307,7 +178,7 @@ void pretty_print(std::string& out, const json::value& v, int depth) {
             return;
         }
         default:
-            write_scalar(out, v);
+            registry::append_json_scalar(out, v);
     }
 }
 
@@ -325,7 +196,7 @@ std::string serialize(const json::value& v, bool pretty) {
     if (!pretty) {
         std::string out;
         out.reserve(256);
-        compact_print(out, v);
+        registry::append_compact_json(out, v);
         return out;
     }
     std::string out;
@@ -336,6 +207,13 @@ std::string serialize(const json::value& v, bool pretty) {
 
 http_response json_response(unsigned status, const json::value& body, bool pretty) {
     return make_response(status, serialize(body, pretty));
+}
+
+http_response json_text_response(unsigned status, std::string compact, bool pretty) {
+    if (pretty) {
+        return json_response(status, json::parse(compact), true);
+    }
+    return make_response(status, std::move(compact));
 }
 
 http_response error_response(const registry::error& e, bool pretty) {

@@ -26,6 +26,8 @@ std::string_view type_name(registry::errc code);
 std::string serialize(const boost::json::value& v, bool pretty);
 
 http_response json_response(unsigned status, const boost::json::value& body, bool pretty);
+// A body already printed compact (registry/json_text.hpp); re-read and indented only for ?pretty.
+http_response json_text_response(unsigned status, std::string compact, bool pretty);
 // {"error":{"root_cause":[{"type","reason"}],"type","reason"},"status"}
 http_response error_response(const registry::error& e, bool pretty);
 // The simple form OpenSearch core uses for routing errors: {"error":"<text>","status":<n>}

@@ -33,14 +33,7 @@ http_response ok(const request_context& ctx, const json::value& body) {
 }
 
 http_response ok_text(const request_context& ctx, std::string body) {
-    if (ctx.pretty) {
-        return ok(ctx, json::parse(body));
-    }
-    http_response res{http::status::ok, 11};
-    res.set(http::field::content_type, "application/json; charset=UTF-8");
-    res.body() = std::move(body);
-    res.prepare_payload();
-    return with_product(std::move(res));
+    return with_product(json_text_response(200, std::move(body), ctx.pretty));
 }
 
 std::string error_json(const registry::error& e, const registry::error* caused_by) {

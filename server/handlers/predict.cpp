@@ -54,8 +54,7 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
     const auto& settings = *ready->snap->settings;
     const auto options = options_of(*ready->connector, settings.max_json_size());
     const auto guard = guard_of(ctx.app, settings, ctx.who.tenant_id);
-    std::vector<json::object> elements;
-    elements.reserve(plan->calls.size());
+    std::string text(registry::inference_results_open);
     for (std::size_t i = 0; i < plan->calls.size(); ++i) {
         auto& call = plan->calls[i];
         // Every outbound call is checked against the trusted list with its fully rendered URL.
@@ -79,13 +78,17 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
                 }
             }
         }
-        auto element = registry::finish_call(*plan, i, res->status, res->body, settings.max_json_size());
-        if (!element) {
-            co_return fail(ctx, element.error());
+        if (i != 0) {
+            text.push_back(',');
         }
-        elements.push_back(std::move(*element));
+        auto appended =
+            registry::append_call_element(text, *plan, i, res->status, res->body, settings.max_json_size());
+        if (!appended) {
+            co_return fail(ctx, appended.error());
+        }
     }
-    auto out = ok(ctx, registry::wrap_inference_results(std::move(elements)));
+    text.append(registry::inference_results_close);
+    auto out = json_text_response(200, std::move(text), ctx.pretty);
     permit.finish();
     permit.add_headers(out);
     co_return out;

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "registry/compiled_connector.hpp"
+#include "registry/json_text.hpp"
 
 namespace modelrelay::test {
 namespace {
@@ -100,6 +101,15 @@ std::string finish(
 ) {
     auto r = registry::finish_call(p, 0, status, body, max);
     EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().reason);
+    // The handler's printer, with or without the tree, must give the bytes of this tree printed.
+    std::string printed = "[";
+    auto appended = registry::append_call_element(printed, p, 0, status, body, max);
+    EXPECT_TRUE(appended.has_value());
+    if (r) {
+        std::string expected = "[";
+        registry::append_compact_json(expected, *r);
+        EXPECT_EQ(printed, expected);
+    }
     return r ? json::serialize(*r) : std::string();
 }
 
@@ -108,6 +118,15 @@ registry::error finish_error(
 ) {
     auto r = registry::finish_call(p, 0, status, body, max);
     EXPECT_FALSE(r.has_value()) << (r ? json::serialize(*r) : "");
+    std::string printed = "[";
+    auto appended = registry::append_call_element(printed, p, 0, status, body, max);
+    EXPECT_FALSE(appended.has_value());
+    EXPECT_EQ(printed, "[");  // nothing half-written
+    if (!r && !appended) {
+        EXPECT_EQ(appended.error().code, r.error().code);
+        EXPECT_EQ(appended.error().reason, r.error().reason);
+        EXPECT_EQ(appended.error().status, r.error().status);
+    }
     return r ? registry::error{} : r.error();
 }
 
@@ -191,12 +210,11 @@ TEST(predict, seed_001_response_is_wrapped_as_data_as_map) {
         R"({"choices":[{"finish_reason":"stop","index":0,"message":{"role":"assistant","content":"Rayleigh."}}],)"
         R"("created":1757369906,"model":"qwen3:4b","object":"chat.completion",)"
         R"("usage":{"completion_tokens":264,"prompt_tokens":563,"total_tokens":827}})";
-    auto element = registry::finish_call(p, 0, 200, upstream, 100'000'000);
-    ASSERT_TRUE(element.has_value()) << element.error().reason;
-    std::vector<json::object> elements;
-    elements.push_back(std::move(*element));
+    std::string text(registry::inference_results_open);
+    ASSERT_TRUE(registry::append_call_element(text, p, 0, 200, upstream, 100'000'000).has_value());
+    text.append(registry::inference_results_close);
     EXPECT_EQ(
-        json::serialize(registry::wrap_inference_results(std::move(elements))),
+        text,
         std::string(R"({"inference_results":[{"output":[{"name":"response","dataAsMap":)") +
             std::string(upstream) + R"(}],"status_code":200}]})"
     );
@@ -759,17 +777,6 @@ TEST(predict, bad_successful_bodies) {
         finish(p, 200, R"({"a":"0123456789"})", -1),
         R"({"output":[{"name":"response","dataAsMap":{"a":"0123456789"}}],"status_code":200})"
     );
-}
-
-TEST(predict, wrap_inference_results_keeps_call_order) {
-    std::vector<json::object> elements;
-    elements.push_back(json::object{{"status_code", 200}});
-    elements.push_back(json::object{{"status_code", 201}});
-    EXPECT_EQ(
-        json::serialize(registry::wrap_inference_results(std::move(elements))),
-        R"({"inference_results":[{"status_code":200},{"status_code":201}]})"
-    );
-    EXPECT_EQ(json::serialize(registry::wrap_inference_results({})), R"({"inference_results":[]})");
 }
 
 // ---------------------------------------------------------------------------------------------------
