@@ -1,6 +1,7 @@
 // File: json_text.cpp
 #include "registry/json_text.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -25,6 +26,19 @@ void append_integer(std::string& out, Int n) {
     out.append(digits, r.ptr);
 }
 
+// Whether any of the 8 bytes at p may be a control character, '"' or '\\' (false positives only
+// past a true one: the caller then looks byte by byte).
+inline bool may_need_escape(const char* p) {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t highs = 0x8080808080808080ULL;
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    const auto has_zero = [](std::uint64_t x) {
+        return (x - ones) & ~x & highs;
+    };
+    return (((v - ones * 0x20) & ~v & highs) | has_zero(v ^ (ones * '"')) | has_zero(v ^ (ones * '\\'))) != 0;
+}
+
 }  // namespace
 
 // A JSON string exactly as json::serialize writes it (`"`, `\\` and control characters escaped, \b \t \n
@@ -42,14 +56,25 @@ void append_json_escaped(std::string& out, std::string_view s) {
         t['\\'] = true;
         return t;
     }();
+    const std::size_t n = s.size();
     std::size_t run = 0;  // start of the pending verbatim run
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (!needs_escape[c]) {
+    std::size_t i = 0;
+    while (i < n) {
+        // Eight clean bytes at a time (long model output has few escapes), then the block that may
+        // hold one byte by byte.
+        while (i + 8 <= n && !may_need_escape(s.data() + i)) {
+            i += 8;
+        }
+        const std::size_t stop = std::min(n, i + 8);
+        while (i < stop && !needs_escape[static_cast<unsigned char>(s[i])]) {
+            ++i;
+        }
+        if (i == stop) {
             continue;
         }
-        out.append(s.data() + run, i - run);
-        run = i + 1;
+        const auto c = static_cast<unsigned char>(s[i++]);
+        out.append(s.data() + run, i - 1 - run);
+        run = i;
         switch (c) {
             case '"':
                 out.append("\\\"");
@@ -165,7 +190,7 @@ public:
     static constexpr std::size_t max_key_size = json::string::max_size();
     static constexpr std::size_t max_string_size = json::string::max_size();
 
-    explicit compact_rewriter(std::string& out) : out_(out) {}
+    compact_rewriter(std::string& out, std::string_view text) : out_(out), text_(text) {}
 
     bool on_document_begin(boost::system::error_code&) { return true; }
     bool on_document_end(boost::system::error_code&) { return true; }
@@ -317,7 +342,17 @@ private:
             out_ += '"';
             in_key_ = true;
         }
-        append_json_escaped(out_, std::string_view(s.data(), s.size()));
+        append_text(s);
+    }
+
+    // A view into the input is a run the parser found without escapes, and valid JSON has no control
+    // character, '"' or '\\' there: it is already in the printed form. Other views hold unescaped text.
+    void append_text(json::string_view s) {
+        if (s.data() >= text_.data() && s.data() + s.size() <= text_.data() + text_.size()) {
+            out_.append(s.data(), s.size());
+        } else {
+            append_json_escaped(out_, std::string_view(s.data(), s.size()));
+        }
     }
 
     bool string_part(json::string_view s, boost::system::error_code& ec) {
@@ -328,11 +363,12 @@ private:
             out_ += '"';
             in_string_ = true;
         }
-        append_json_escaped(out_, std::string_view(s.data(), s.size()));
+        append_text(s);
         return true;
     }
 
     std::string& out_;
+    std::string_view text_;
     std::size_t depth_ = 0;
     std::size_t keys_ = 0;
     std::size_t key_start_ = 0;
@@ -348,7 +384,7 @@ bool append_compact_object_text(std::string& out, std::string_view text) {
     const std::size_t mark = out.size();
     json::parse_options opt;
     opt.max_depth = 1000;  // the upstream tree parser's limit; the rewriter gives up far earlier
-    json::basic_parser<compact_rewriter> parser(opt, out);
+    json::basic_parser<compact_rewriter> parser(opt, out, text);
     boost::system::error_code ec;
     const std::size_t used = parser.write_some(false, text.data(), text.size(), ec);
     if (ec || used != text.size() || !parser.done()) {

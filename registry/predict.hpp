@@ -72,7 +72,8 @@ enum class predict_input_kind {
 
 struct predict_request {
     predict_input_kind kind = predict_input_kind::parameters;
-    // Remote parser: the request `parameters` as sent (stringified and escaped by plan_predict).
+    // Remote parser: the request `parameters` as sent (stringified and escaped by plan_predict), in the
+    // body's storage: a request parsed into an arena must not outlive it.
     boost::json::object parameters;
     // text_embedding / sparse_* parser: the `parameters` object read as ml-commons'
     // AsymmetricTextEmbeddingParameters and written back as strings (`content_type`: QUERY|PASSAGE when

@@ -246,7 +246,9 @@ result<predict_request> parse_predict_body(const json::value& body, std::string_
                 std::string(token_name(body)) + "]"};
     }
     const auto& obj = body.get_object();
-    predict_request out;
+    // `parameters` is built in the body's storage (an arena, on the _predict path): assignment keeps a
+    // json::object's storage, so it has to be chosen here, at construction.
+    predict_request out{predict_input_kind::parameters, json::object(body.storage())};
     result<void> parsed;
     if (function == "REMOTE") {
         parsed = parse_remote(obj, out);

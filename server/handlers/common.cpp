@@ -8,15 +8,15 @@ namespace modelrelay::server::handlers {
 
 namespace json = boost::json;
 
-registry::result<json::value> parse_body(const request_context& ctx) {
+registry::result<json::value> parse_body(const request_context& ctx, json::storage_ptr sp) {
     const auto& body = ctx.req.body();
     if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
-        return json::value(nullptr);
+        return json::value(nullptr, std::move(sp));
     }
     boost::system::error_code ec;
     json::parse_options opts;
     opts.max_depth = 256;
-    auto v = json::parse(body, ec, {}, opts);
+    auto v = json::parse(body, ec, std::move(sp), opts);
     if (ec) {
         return registry::error{registry::errc::json_parse, "Failed to parse request body: " + ec.message()};
     }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 
 #include "registry/error.hpp"
@@ -20,7 +21,8 @@ using boost::asio::awaitable;
 std::vector<route> all_routes();
 
 // Parses the request body as JSON. An empty body gives `null`.
-registry::result<boost::json::value> parse_body(const request_context& ctx);
+// The request body as JSON (null when blank), its tree allocated from `sp`.
+registry::result<boost::json::value> parse_body(const request_context& ctx, boost::json::storage_ptr sp = {});
 
 http_response ok(const request_context& ctx, const boost::json::value& body);
 http_response fail(const request_context& ctx, const registry::error& e);

@@ -8,6 +8,8 @@
 #include <string_view>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
 #include <gtest/gtest.h>
 
 namespace modelrelay::test {
@@ -66,6 +68,23 @@ TEST(json_text, escapes_every_control_character_and_keeps_utf8) {
     }
     text += "\xc3\xa9\xf0\x9f\x98\x80\\\\\\\"\"}";
     expect_same_as_tree(text);
+}
+
+TEST(json_text, strings_escape_as_boost_json_at_every_offset) {
+    // The escaper skips 8 clean bytes at a time: put each special byte at every offset of every length.
+    const std::string specials[] = {
+        "\"", "\\", std::string(1, '\0'), "\x01", "\x1f", " ", "\x7f", "\xc3\xa9", "!"};
+    for (std::size_t len = 0; len <= 40; ++len) {
+        for (std::size_t pos = 0; pos <= len; ++pos) {
+            for (const auto& sp : specials) {
+                std::string text(len, 'a');
+                text.insert(pos, sp);
+                std::string out;
+                registry::append_json_string(out, text);
+                ASSERT_EQ(out, json::serialize(json::string(text))) << len << " " << pos;
+            }
+        }
+    }
 }
 
 TEST(json_text, gives_what_only_the_tree_decides_back) {
