@@ -5,8 +5,11 @@
 // not mistaken for quantifiers or parentheses.
 #include "registry/regex_guard.hpp"
 
+#include <atomic>
 #include <cctype>
+#include <cstdint>
 #include <optional>
+#include <utility>
 
 #include <re2/re2.h>
 
@@ -279,8 +282,16 @@ result<void> validate_regex_list(const std::vector<std::string>& patterns) {
 
 regex_list::regex_list() = default;
 regex_list::~regex_list() = default;
-regex_list::regex_list(regex_list&&) noexcept = default;
-regex_list& regex_list::operator=(regex_list&&) noexcept = default;
+// A moved-from list is empty: it must not keep the id its accepted texts are cached under.
+regex_list::regex_list(regex_list&& o) noexcept
+    : patterns_(std::move(o.patterns_)), compiled_(std::move(o.compiled_)), id_(std::exchange(o.id_, 0)) {}
+
+regex_list& regex_list::operator=(regex_list&& o) noexcept {
+    patterns_ = std::move(o.patterns_);
+    compiled_ = std::move(o.compiled_);
+    id_ = std::exchange(o.id_, 0);
+    return *this;
+}
 
 result<regex_list> regex_list::compile(const std::vector<std::string>& patterns) {
     regex_list out;
@@ -296,13 +307,26 @@ result<regex_list> regex_list::compile(const std::vector<std::string>& patterns)
         }
         out.compiled_.push_back(std::move(re));
     }
+    static std::atomic<std::uint64_t> next_id{1};
+    out.id_ = next_id.fetch_add(1, std::memory_order_relaxed);
     return out;
 }
 
 bool regex_list::full_match_any(std::string_view text) const {
+    // Every _predict checks its rendered URL, nearly always the one it checked last: remember the last
+    // text each thread saw accepted, per list (a list never changes; its id is never reused).
+    thread_local struct {
+        std::uint64_t id = 0;
+        std::string text;
+    } last_accepted;
+    if (id_ != 0 && last_accepted.id == id_ && last_accepted.text == text) {
+        return true;
+    }
     const re2::StringPiece piece(text.data(), text.size());
     for (const auto& re : compiled_) {
         if (re2::RE2::FullMatch(piece, *re)) {
+            last_accepted.id = id_;
+            last_accepted.text.assign(text);
             return true;
         }
     }

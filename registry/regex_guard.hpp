@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -70,6 +71,7 @@ public:
 private:
     std::vector<std::string> patterns_;
     std::vector<std::unique_ptr<const re2::RE2>> compiled_;
+    std::uint64_t id_ = 0;  // unique per compiled list (0: empty or moved from); keys the match cache
 };
 
 }  // namespace modelrelay::registry

@@ -10,8 +10,7 @@
 #include <string>
 #include <thread>
 
-#include <boost/json/serialize.hpp>
-#include <boost/json/string.hpp>
+#include "registry/json_text.hpp"
 
 namespace modelrelay::server::log {
 
@@ -41,22 +40,29 @@ void put_digits(char* at, int value, int width) {
 }
 
 // Hand-formatted: snprintf showed up in profiles at a log line per request.
-std::string timestamp() {
+void append_timestamp(std::string& line) {
     using namespace std::chrono;
     const auto now = system_clock::now();
     const auto t = system_clock::to_time_t(now);
     const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    std::string out = "0000-00-00T00:00:00.000Z";
-    put_digits(out.data(), tm.tm_year + 1900, 4);
-    put_digits(out.data() + 5, tm.tm_mon + 1, 2);
-    put_digits(out.data() + 8, tm.tm_mday, 2);
-    put_digits(out.data() + 11, tm.tm_hour, 2);
-    put_digits(out.data() + 14, tm.tm_min, 2);
-    put_digits(out.data() + 17, tm.tm_sec, 2);
-    put_digits(out.data() + 20, static_cast<int>(ms), 3);
-    return out;
+    // gmtime_r is most of a line's cost; a thread formats each second once.
+    thread_local std::time_t cached_second = -1;
+    thread_local char cached[] = "0000-00-00T00:00:00.";
+    if (t != cached_second) {
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        put_digits(cached, tm.tm_year + 1900, 4);
+        put_digits(cached + 5, tm.tm_mon + 1, 2);
+        put_digits(cached + 8, tm.tm_mday, 2);
+        put_digits(cached + 11, tm.tm_hour, 2);
+        put_digits(cached + 14, tm.tm_min, 2);
+        put_digits(cached + 17, tm.tm_sec, 2);
+        cached_second = t;
+    }
+    char millis[5] = "000Z";
+    put_digits(millis, static_cast<int>(ms), 3);
+    line.append(cached, sizeof cached - 1);
+    line.append(millis, 4);
 }
 
 // Batched lines wait here until the flusher thread's next tick, until the buffer holds
@@ -138,19 +144,25 @@ std::string format_line(level lv, std::string_view message, std::initializer_lis
     std::string line;
     line.reserve(160);
     if (g_format == log_format::json) {
-        line += R"({"ts":")" + timestamp() + R"(","level":")" + std::string(level_name(lv)) + R"(","msg":)";
-        line += boost::json::serialize(boost::json::string_view(message.data(), message.size()));
+        line += R"({"ts":")";
+        append_timestamp(line);
+        line += R"(","level":")";
+        line += level_name(lv);
+        line += R"(","msg":)";
+        registry::append_json_string(line, message);
         for (const auto& f : fields) {
             line += ',';
-            line += boost::json::serialize(boost::json::string_view(f.key.data(), f.key.size()));
+            registry::append_json_string(line, f.key);
             line += ':';
-            line += f.is_number
-                        ? std::to_string(f.number)
-                        : boost::json::serialize(boost::json::string_view(f.text.data(), f.text.size()));
+            if (f.is_number) {
+                line += std::to_string(f.number);
+            } else {
+                registry::append_json_string(line, f.text);
+            }
         }
         line += "}\n";
     } else {
-        line += timestamp();
+        append_timestamp(line);
         line += ' ';
         line += level_name(lv);
         line += ' ';

@@ -11,30 +11,38 @@ namespace modelrelay::server {
 
 namespace json = boost::json;
 
-namespace {
-
-std::int64_t int_of(const json::object& o, std::string_view key, std::int64_t def) {
-    const auto* v = o.if_contains(key);
-    return v != nullptr && v->is_number() ? v->to_number<std::int64_t>() : def;
-}
-
-}  // namespace
-
 upstream::client_options options_of(const json::object& cc, long long max_json_size) {
     upstream::client_options o;
-    o.max_connection = static_cast<int>(int_of(cc, "max_connection", 30));
-    o.connect_timeout = std::chrono::seconds(int_of(cc, "connection_timeout", 30));
-    o.read_timeout = std::chrono::seconds(int_of(cc, "read_timeout", 30));
-    o.max_retry_times = static_cast<int>(int_of(cc, "max_retry_times", 0));
-    o.retry_backoff = std::chrono::milliseconds(int_of(cc, "retry_backoff_millis", 200));
-    o.retry_timeout = std::chrono::seconds(int_of(cc, "retry_timeout_seconds", 30));
-    if (const auto* p = cc.if_contains("retry_backoff_policy"); p != nullptr && p->is_string()) {
-        if (auto policy = upstream::parse_backoff_policy(p->get_string())) {
-            o.retry_backoff_policy = *policy;
+    // One pass over the small canonical object: six lookups by key were 1 % of a _predict's instructions.
+    for (const auto& kv : cc) {
+        const std::string_view key = kv.key();
+        const json::value& v = kv.value();
+        if (key == "retry_backoff_policy") {
+            if (v.is_string()) {
+                if (auto policy = upstream::parse_backoff_policy(v.get_string())) {
+                    o.retry_backoff_policy = *policy;
+                }
+            }
+        } else if (key == "skip_ssl_verification") {
+            if (v.is_bool()) {
+                o.skip_ssl_verification = v.get_bool();
+            }
+        } else if (v.is_number()) {
+            const auto n = v.to_number<std::int64_t>();
+            if (key == "max_connection") {
+                o.max_connection = static_cast<int>(n);
+            } else if (key == "connection_timeout") {
+                o.connect_timeout = std::chrono::seconds(n);
+            } else if (key == "read_timeout") {
+                o.read_timeout = std::chrono::seconds(n);
+            } else if (key == "max_retry_times") {
+                o.max_retry_times = static_cast<int>(n);
+            } else if (key == "retry_backoff_millis") {
+                o.retry_backoff = std::chrono::milliseconds(n);
+            } else if (key == "retry_timeout_seconds") {
+                o.retry_timeout = std::chrono::seconds(n);
+            }
         }
-    }
-    if (const auto* s = cc.if_contains("skip_ssl_verification"); s != nullptr && s->is_bool()) {
-        o.skip_ssl_verification = s->get_bool();
     }
     o.max_response_bytes = max_json_size < 0 ? 0 : static_cast<std::size_t>(max_json_size);
     return o;

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -79,10 +80,19 @@ std::vector<json::object> log_lines(const server_process& s) {
     std::vector<json::object> out;
     std::istringstream in(s.log());
     std::string line;
+    // Every line of --log-format json is one JSON object with an ISO-8601 UTC millisecond timestamp.
+    static const std::regex ts(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
     while (std::getline(in, line)) {
+        if (line.empty()) {
+            continue;
+        }
         boost::system::error_code ec;
         auto v = json::parse(line, ec);
+        EXPECT_FALSE(ec) << line;
         if (!ec && v.is_object()) {
+            const auto* t = v.as_object().if_contains("ts");
+            EXPECT_TRUE(t != nullptr && t->is_string() && std::regex_match(std::string(t->get_string()), ts))
+                << line;
             out.push_back(v.as_object());
         }
     }

@@ -130,6 +130,25 @@ TEST(regex_guard, full_match_semantics) {
     EXPECT_FALSE(empty->full_match_any("anything"));
 }
 
+TEST(regex_guard, an_accepted_text_is_remembered_per_list_only) {
+    // Each thread remembers the last accepted text: another list, a moved-from list or a different
+    // text must still be matched for real.
+    auto wide = regex_list::compile({"^http://a/.*$"});
+    auto narrow = regex_list::compile({"^http://b/.*$"});
+    ASSERT_TRUE(wide && narrow);
+    EXPECT_TRUE(wide->full_match_any("http://a/x"));
+    EXPECT_TRUE(wide->full_match_any("http://a/x"));
+    EXPECT_FALSE(narrow->full_match_any("http://a/x"));
+    EXPECT_FALSE(wide->full_match_any("http://b/x"));
+    regex_list moved_to = std::move(*wide);
+    EXPECT_TRUE(moved_to.full_match_any("http://a/x"));
+    EXPECT_FALSE(wide->full_match_any("http://a/x"));  // NOLINT(bugprone-use-after-move): emptied on purpose
+    *wide = std::move(*narrow);
+    EXPECT_FALSE(wide->full_match_any("http://a/x"));
+    EXPECT_TRUE(wide->full_match_any("http://b/y"));
+    EXPECT_FALSE(narrow->full_match_any("http://b/y"));  // NOLINT(bugprone-use-after-move)
+}
+
 TEST(regex_guard, compile_rejects_like_validate) {
     auto r = regex_list::compile({".*", "(a+)+"});
     ASSERT_FALSE(r);
