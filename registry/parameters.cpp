@@ -482,37 +482,61 @@ param_map stringify_parameters(const json::object& params, key_order order) {
     return out;
 }
 
-param_map escape_request_parameters(const param_map& in) {
-    // no_escape_params: Java `split(",")` then trim; trailing empty names vanish in split but an empty
-    // name can never match a key that is worth escaping differently, so keeping them is harmless.
-    std::vector<std::string_view> no_escape;
-    if (const auto* list = find_param(in, no_escape_params_key); list != nullptr && !list->empty()) {
-        std::string_view rest = *list;
-        while (true) {
-            const auto comma = rest.find(',');
-            no_escape.push_back(java_trim(rest.substr(0, comma)));
-            if (comma == std::string_view::npos) {
-                break;
-            }
-            rest.remove_prefix(comma + 1);
-        }
+namespace {
+
+// no_escape_params: Java `split(",")` then trim; trailing empty names vanish in split but an empty name
+// can never match a key that is worth escaping differently, so keeping them is harmless.
+std::vector<std::string_view> split_no_escape(std::string_view list) {
+    std::vector<std::string_view> names;
+    if (list.empty()) {
+        return names;
     }
+    while (true) {
+        const auto comma = list.find(',');
+        names.push_back(java_trim(list.substr(0, comma)));
+        if (comma == std::string_view::npos) {
+            return names;
+        }
+        list.remove_prefix(comma + 1);
+    }
+}
+
+bool listed(const std::vector<std::string_view>& names, std::string_view key) {
+    return std::find(names.begin(), names.end(), key) != names.end();
+}
+
+}  // namespace
+
+param_map escape_request_parameters(const param_map& in) {
+    const auto* list = find_param(in, no_escape_params_key);
+    const auto no_escape = split_no_escape(list != nullptr ? std::string_view(*list) : std::string_view());
     param_map out;
     out.reserve(in.size());
     for (const auto& [key, value] : in) {
-        const bool raw =
-            is_json_container(value) ||
-            std::find(no_escape.begin(), no_escape.end(), std::string_view(key)) != no_escape.end();
+        const bool raw = is_json_container(value) || listed(no_escape, key);
         out.emplace(key, raw ? value : escape_json(value));
     }
     return out;
 }
 
+void overlay_request_parameters(param_map& into, const json::object& request_params, key_order order) {
+    std::string list;
+    if (const auto* v = request_params.if_contains(no_escape_params_key)) {
+        list = stringify_parameter(*v, order);
+    }
+    const auto no_escape = split_no_escape(list);
+    for (const auto& kv : request_params) {
+        std::string text = stringify_parameter(kv.value(), order);
+        // An object or array stringifies to a complete JSON container: no need to parse it to know.
+        const bool raw = kv.value().is_structured() || is_json_container(text) || listed(no_escape, kv.key());
+        into.insert_or_assign(std::string(kv.key()), raw ? std::move(text) : escape_json(text));
+    }
+}
+
 param_map merge_request_parameters(const param_map& connector_params, const json::object& request_params) {
     param_map merged = connector_params;
-    for (auto& [key, value] : escape_request_parameters(stringify_parameters(request_params))) {
-        merged.insert_or_assign(key, std::move(value));
-    }
+    merged.reserve(merged.size() + request_params.size());
+    overlay_request_parameters(merged, request_params);
     return merged;
 }
 

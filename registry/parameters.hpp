@@ -90,6 +90,12 @@ param_map stringify_parameters(const boost::json::object& params, key_order orde
 // `no_escape_params` entry (split on ',', each name trimmed) is passed through escape_json, once.
 param_map escape_request_parameters(const param_map& stringified);
 
+// escape_request_parameters(stringify_parameters(request_params, order)) laid over `into` (request wins),
+// without the intermediate maps, and without re-parsing the text of object and array values.
+void overlay_request_parameters(
+    param_map& into, const boost::json::object& request_params, key_order order = key_order::java_hash_map
+);
+
 // Spec §3.1 steps 1-3 without the model-function/pre-process layers: connector parameters (never escaped)
 // overlaid by the stringified-and-escaped request parameters (request wins). If the caller adds more layers
 // (algorithm parameters, pre-process output), it should re-apply escape_request_parameters' output last,

@@ -524,14 +524,10 @@ result<predict_plan> plan_predict(
     plan.action_type = request.action_type;
 
     // §3.1: connector parameters (never escaped) → escaped request parameters → algorithm parameters.
-    param_map escaped_request;
-    if (request.kind == predict_input_kind::parameters && !request.parameters.empty()) {
-        escaped_request = escape_request_parameters(stringify_parameters(request.parameters));
-    }
     param_map base = connector.parameters;
-    base.reserve(base.size() + escaped_request.size() + request.algorithm_parameters.size());
-    for (const auto& [k, v] : escaped_request) {
-        base.insert_or_assign(k, v);
+    base.reserve(base.size() + request.parameters.size() + request.algorithm_parameters.size());
+    if (request.kind == predict_input_kind::parameters) {
+        overlay_request_parameters(base, request.parameters);
     }
     for (const auto& [k, v] : request.algorithm_parameters) {
         base.insert_or_assign(k, v);
@@ -576,8 +572,8 @@ result<predict_plan> plan_predict(
         for (auto& [k, v] : *produced) {
             merged.insert_or_assign(k, std::move(v));
         }
-        for (const auto& [k, v] : escaped_request) {
-            merged.insert_or_assign(k, v);
+        if (request.kind == predict_input_kind::parameters) {
+            overlay_request_parameters(merged, request.parameters);
         }
         auto call = build_call(*action, plan.action_type, merged, options);
         if (!call) {

@@ -264,6 +264,33 @@ TEST(parameters, merge_request_parameters) {
     EXPECT_EQ(merged.size(), 10u);
 }
 
+TEST(parameters, overlay_is_escape_of_stringify_laid_over) {
+    // The one-pass overlay the predict planner uses must equal the two-map definition for every kind of
+    // value, with and without no_escape_params (given as a string and as an array).
+    const char* const requests[] = {
+        R"({"prompt":"a\"b\n</s>","messages":[{"role":"user","content":"x\"y <b>"}],"o":{"k":[1,2.5,null]},)"
+        R"("raw":"{\"a\": 1}","arr":"[1,2]","n":7,"d":0.1,"t":true,"z":null,"u":"日本 😀","model":"mine"})",
+        R"({"keep":"a\"b","also":"x\ny","other":"p\"q","no_escape_params":" keep , also "})",
+        R"({"keep":"a\"b","no_escape_params":["keep"]})",
+        R"({"no_escape_params":""})",
+        R"({})",
+    };
+    const param_map connector{{"model", "gpt-4o"}, {"endpoint", "api.openai.com"}};
+    for (const char* text : requests) {
+        const json::object request = json::parse(text).as_object();
+        for (auto order : {registry::key_order::java_hash_map, registry::key_order::insertion}) {
+            param_map expected = connector;
+            for (auto& [k, v] :
+                 registry::escape_request_parameters(registry::stringify_parameters(request, order))) {
+                expected.insert_or_assign(k, v);
+            }
+            param_map overlaid = connector;
+            registry::overlay_request_parameters(overlaid, request, order);
+            EXPECT_EQ(overlaid, expected) << text;
+        }
+    }
+}
+
 TEST(parameters, heterogeneous_lookup) {
     const param_map m{{"a.b", "1"}};
     constexpr std::string_view key = "a.b";
