@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 
+#include <boost/container/small_vector.hpp>
 #include <boost/url/parse.hpp>
 
 #include "registry/error.hpp"
@@ -12,9 +13,11 @@ namespace modelrelay::server {
 
 namespace {
 
-std::vector<std::string_view> split_path(std::string_view path) {
-    std::vector<std::string_view> out;
-    out.reserve(8);
+// Eight segments cover every route; longer paths spill to the heap.
+using segment_list = boost::container::small_vector<std::string_view, 8>;
+
+segment_list split_path(std::string_view path) {
+    segment_list out;
     std::size_t i = 0;
     while (i < path.size()) {
         if (path[i] == '/') {
@@ -153,7 +156,8 @@ bool request_context::query_flag(std::string_view name, bool def) const {
 
 router::router(std::vector<route> routes) {
     for (auto& r : routes) {
-        routes_.push_back({r, split_path(r.pattern)});
+        const auto segs = split_path(r.pattern);
+        routes_.push_back({r, std::vector<std::string_view>(segs.begin(), segs.end())});
         const std::size_t n = routes_.back().segments.size();
         if (by_length_.size() <= n) {
             by_length_.resize(n + 1);
@@ -167,7 +171,7 @@ dispatch_result router::match(request_context& ctx) const {
     const http::verb verb = ctx.req.method();
     const compiled_route* best = nullptr;
     unsigned best_score = 0;
-    std::vector<http::verb> allowed;
+    boost::container::small_vector<http::verb, 8> allowed;
     unsigned best_path_score = 0;
     bool any_path = false;
     static const std::vector<std::size_t> none;
@@ -175,7 +179,9 @@ dispatch_result router::match(request_context& ctx) const {
         const compiled_route& cr = routes_[index];
         unsigned score = 0;
         bool ok = true;
-        for (std::size_t i = 0; i < segs.size(); ++i) {
+        // Last segment first: routes of one length share their leading segments (`_plugins/_ml/...`)
+        // and differ at the end, so most are rejected by the first comparison.
+        for (std::size_t i = segs.size(); i-- > 0;) {
             if (is_param(cr.segments[i])) {
                 // OpenSearch never binds a path parameter to an empty segment.
                 continue;
