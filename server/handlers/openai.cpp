@@ -236,15 +236,15 @@ awaitable<std::variant<json::object, openai::api_error>> call_upstream(
 }
 
 // The first `response` tensor's dataAsMap (the upstream JSON after post-processing).
-json::value response_value(const json::object& element) {
-    const auto* output = element.if_contains("output");
+json::value response_value(json::object element) {
+    auto* output = element.if_contains("output");
     if (output != nullptr && output->is_array()) {
-        for (const auto& t : output->get_array()) {
-            if (const auto* tensor = t.if_object()) {
-                if (const auto* map = tensor->if_contains("dataAsMap")) {
-                    return *map;
+        for (auto& t : output->get_array()) {
+            if (auto* tensor = t.if_object()) {
+                if (auto* map = tensor->if_contains("dataAsMap")) {
+                    return std::move(*map);
                 }
-                return *tensor;
+                return std::move(*tensor);
             }
         }
     }
@@ -334,7 +334,8 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
             co_return openai_fail(ctx, *e);
         }
         auto res =
-            ok(ctx, openai::chat_completion(response_value(std::get<json::object>(element)), defaults));
+            ok(ctx,
+               openai::chat_completion(response_value(std::move(std::get<json::object>(element))), defaults));
         permit.finish();
         permit.add_headers(res);
         co_return res;

@@ -250,11 +250,11 @@ json::object complete_usage(const json::value* usage) {
     return out;
 }
 
-json::object chat_completion(const json::value& upstream, const reply_defaults& d) {
+json::object chat_completion(json::value upstream, const reply_defaults& d) {
     const json::object* obj = upstream.if_object();
     if (obj != nullptr) {
         if (const auto* choices = obj->if_contains("choices"); choices != nullptr && choices->is_array()) {
-            json::object out = *obj;
+            json::object out = std::move(upstream.get_object());
             out["object"] = "chat.completion";
             if (!out["id"].is_string()) {
                 out["id"] = d.id;
@@ -281,7 +281,8 @@ json::object chat_completion(const json::value& upstream, const reply_defaults& 
                     message.get_object()["role"] = "assistant";
                 }
             }
-            out["usage"] = complete_usage(obj->if_contains("usage"));
+            auto usage = complete_usage(out.if_contains("usage"));
+            out["usage"] = std::move(usage);
             return out;
         }
     }
@@ -378,7 +379,8 @@ void chunk_relay::on_finish(std::string& out) {
 
 relay_step chunk_relay::on_completion(std::string_view body, std::string& out) {
     auto parsed = parse_json(body);
-    const json::object completion = chat_completion(parsed ? *parsed : json::value(std::string(body)), d_);
+    const json::object completion =
+        chat_completion(parsed ? std::move(*parsed) : json::value(std::string(body)), d_);
     json::array choices;
     for (const auto& c : completion.at("choices").get_array()) {
         const auto* choice = c.if_object();

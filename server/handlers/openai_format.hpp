@@ -64,7 +64,7 @@ boost::json::object complete_usage(const boost::json::value* usage);
 // `choices[].message.role` and a complete `usage` filled in when missing; anything else becomes the
 // assistant message content: `{"response": "<text>"}` or `{"message":{"content": "<text>"}}` give the
 // text, other JSON is serialised.
-boost::json::object chat_completion(const boost::json::value& upstream, const reply_defaults& d);
+boost::json::object chat_completion(boost::json::value upstream, const reply_defaults& d);
 
 // Turns the upstream's OpenAI chunk stream into the client's, one upstream event at a time.
 //  - `[DONE]` ends the answer; the closing frames are the usage chunk (when include_usage and the upstream
