@@ -13,6 +13,7 @@
 // responses with their status, where ml-commons has already sent `200 text/event-stream`; a missing
 // `_llm_interface` is a 400 (ml-commons fails with a NullPointerException); an upstream event carrying an
 // `error` member is relayed as an error chunk (ml-commons skips it).
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -152,6 +153,8 @@ relay_step on_openai_completion(std::string_view body, std::string& out) {
 }  // namespace
 
 awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
+    // As on _predict: the request's JSON in one arena that outlives everything pointing into it.
+    json::monotonic_resource arena;
     if (!ctx.app.registry->current()->settings->stream_enabled()) {
         co_return fail(
             ctx,
@@ -160,7 +163,7 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
              "\"plugins.ml_commons.stream_enabled\" to true."}
         );
     }
-    auto body = parse_body(ctx);
+    auto body = parse_body(ctx, &arena);
     if (!body) {
         co_return fail(ctx, body.error());
     }
