@@ -17,9 +17,10 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/parser.hpp>
 
 #include "server/app.hpp"
+#include "server/http_read.hpp"
 #include "server/log.hpp"
 #include "server/response.hpp"
 #include "server/session.hpp"
@@ -182,8 +183,19 @@ net::awaitable<session_end> serve_requests(
             }
             buffer.commit(n0);
         }
-        tcp.expires_after(a.cfg.read_timeout);
-        auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+        // From here the read timeout bounds the rest of the request; it is armed at the first read the
+        // request still needs (usually none: the whole request came with its first byte).
+        bool armed = false;
+        const auto arm = [&] {
+            if (!armed) {
+                tcp.expires_after(a.cfg.read_timeout);
+                armed = true;
+            }
+        };
+        beast::error_code ec;
+        while (!ec && !parser.is_done()) {
+            ec = co_await read_some_direct(stream, buffer, parser, arm);
+        }
         if (ec == http::error::end_of_stream || ec == net::error::eof) {
             co_return session_end::polite;
         }

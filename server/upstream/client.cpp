@@ -35,6 +35,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "server/http_read.hpp"
 #include "server/upstream/connection.hpp"
 #include "server/upstream/url.hpp"
 
@@ -322,8 +323,10 @@ awaitable<registry::result<void>> read_step(
     if (!b) {
         co_return transport_error(deadline_cause);
     }
-    c.tcp().expires_after(b->limit);
-    auto [ec, n] = co_await http::async_read_some(s, c.buffer, p, use_tuple);
+    const auto arm = [&] {
+        c.tcp().expires_after(b->limit);
+    };
+    auto ec = co_await read_some_direct(s, c.buffer, p, arm);
     prog.received_any = prog.received_any || p.got_some();
     if (ec == http::error::need_buffer) {
         ec = {};

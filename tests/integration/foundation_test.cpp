@@ -3,10 +3,18 @@
 // and secrets on disk. Seed 001 steps 1-3 are sent as the walkthrough writes them (host and port aside,
 // `<...>` placeholders filled in as a user would).
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -352,6 +360,132 @@ TEST_F(foundation, oversized_body_gets_413) {
     auto r = c().post("/_plugins/_ml/connectors/_create", big);
     EXPECT_EQ(r.status, 413);
     EXPECT_EQ(r.json().at("status").to_number<int>(), 413);
+}
+
+// Request framing over a raw socket: the server parses what it has buffered before reading again, so
+// pipelined requests, requests split across segments and a request cut short must all still be right.
+class raw_socket {
+public:
+    explicit raw_socket(std::uint16_t port) : socket_(io_) {
+        socket_.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+        socket_.set_option(boost::asio::ip::tcp::no_delay(true));
+    }
+    void send(std::string_view bytes) { boost::asio::write(socket_, boost::asio::buffer(bytes)); }
+    void shutdown_send() { socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_send); }
+    // One complete response, read with Beast; what follows it stays buffered for the next call. A server
+    // that does not answer within 10 s fails the test (std::runtime_error) instead of hanging it.
+    boost::beast::http::response<boost::beast::http::string_body> read() {
+        boost::beast::http::response<boost::beast::http::string_body> res;
+        boost::system::error_code ec = boost::asio::error::would_block;
+        boost::beast::http::async_read(socket_, buffer_, res, [&](boost::system::error_code e, std::size_t) {
+            ec = e;
+        });
+        io_.restart();
+        io_.run_for(std::chrono::seconds(10));
+        if (ec == boost::asio::error::would_block) {
+            socket_.cancel();
+            io_.run();
+            throw std::runtime_error("no answer within 10 s");
+        }
+        if (ec) {
+            throw boost::system::system_error(ec);
+        }
+        return res;
+    }
+
+private:
+    boost::asio::io_context io_;
+    boost::asio::ip::tcp::socket socket_;
+    boost::beast::flat_buffer buffer_;
+};
+
+std::string get_request(std::string_view target) {
+    return "GET " + std::string(target) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+}
+
+TEST_F(foundation, pipelined_requests_are_answered_in_order) {
+    raw_socket s(server_->port());
+    const std::string put =
+        "PUT /_cluster/settings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(std::string_view(seed_step1).size()) + "\r\n\r\n" + seed_step1;
+    s.send(
+        get_request("/") + put + get_request("/_cluster/settings?flat_settings=true") + get_request("/nope")
+    );
+    auto root = s.read();
+    EXPECT_EQ(root.result_int(), 200);
+    EXPECT_NE(root.body().find("\"tagline\""), std::string::npos) << root.body();
+    auto put_res = s.read();
+    EXPECT_EQ(put_res.result_int(), 200) << put_res.body();
+    auto settings = s.read();
+    EXPECT_EQ(settings.result_int(), 200);
+    EXPECT_NE(settings.body().find("trusted_connector_endpoints_regex"), std::string::npos)
+        << settings.body();
+    auto missing = s.read();
+    EXPECT_EQ(missing.result_int(), 400) << missing.body();
+}
+
+TEST_F(foundation, a_request_split_across_segments_is_read_whole) {
+    raw_socket s(server_->port());
+    const std::string body = seed_step1;
+    const std::string head =
+        "PUT /_cluster/settings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n";
+    // Pieces: inside the request line, inside a header, the end of the head, half the body, the rest.
+    const std::size_t cuts[] = {5, 40, head.size(), head.size() + body.size() / 2};
+    const std::string all = head + body;
+    std::size_t at = 0;
+    for (std::size_t cut : cuts) {
+        s.send(std::string_view(all).substr(at, cut - at));
+        at = cut;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    s.send(std::string_view(all).substr(at));
+    auto res = s.read();
+    EXPECT_EQ(res.result_int(), 200) << res.body();
+    EXPECT_NE(c().get("/_cluster/settings").body.find(".*$"), std::string::npos);
+}
+
+TEST_F(foundation, a_request_cut_short_gets_400_and_changes_nothing) {
+    const auto before = state();
+    raw_socket s(server_->port());
+    const std::string body = seed_step1;
+    s.send(
+        "PUT /_cluster/settings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, body.size() / 2)
+    );
+    s.shutdown_send();
+    auto res = s.read();
+    EXPECT_EQ(res.result_int(), 400);
+    EXPECT_NE(res.body().find("partial message"), std::string::npos) << res.body();
+    EXPECT_EQ(state(), before);
+}
+
+TEST(request_timeout, a_request_that_stops_arriving_is_dropped_without_an_answer) {
+    // The read timeout bounds a request once its first byte is in, also when the rest never comes.
+    temp_dir tmp;
+    server_process server(tmp.path() / "data", {}, {"--read-timeout-ms", "300"});
+    server.start();
+    raw_socket s(server.port());
+    // A first request on the connection, so the stalled one waits under the idle timeout (120 s by
+    // default) until its first byte, and under the read timeout after it.
+    s.send(get_request("/"));
+    EXPECT_EQ(s.read().result_int(), 200);
+    s.send("PUT /_cluster/settings HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"per");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    try {
+        s.read();
+        ADD_FAILURE() << "the stalled request was answered";
+    } catch (const boost::system::system_error& e) {
+        // Closed by the server (not our own 10 s receive limit running out), with nothing written.
+        EXPECT_TRUE(
+            e.code() == boost::beast::http::error::end_of_stream ||
+            e.code() == boost::asio::error::connection_reset
+        ) << e.code().message();
+    }
+    http_client fresh(server.port());
+    EXPECT_EQ(fresh.get("/").status, 200);  // the server itself is fine
 }
 
 TEST_F(foundation, connector_update_merges_and_delete_answers_opensearch_shapes) {
