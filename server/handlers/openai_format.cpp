@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstring>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <openssl/evp.h>
@@ -34,9 +35,9 @@ std::string_view type_for(unsigned status) {
     }
 }
 
-std::optional<json::value> parse_json(std::string_view text) {
+std::optional<json::value> parse_json(std::string_view text, json::storage_ptr sp = {}) {
     boost::system::error_code ec;
-    json::value v = json::parse(text, ec);
+    json::value v = json::parse(text, ec, std::move(sp));
     if (ec) {
         return std::nullopt;
     }
@@ -329,7 +330,10 @@ relay_step chunk_relay::on_event(std::string_view data, std::string& out) {
     if (data == "[DONE]") {
         return relay_step::done;
     }
-    auto parsed = parse_json(data);
+    // Each event's tree lives on this stack frame: no heap allocation per event, nothing to free.
+    unsigned char scratch[4096];
+    json::monotonic_resource arena(scratch, sizeof scratch);
+    auto parsed = parse_json(data, &arena);
     if (!parsed || !parsed->is_object()) {
         return relay_step::more;
     }

@@ -17,6 +17,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "registry/json_text.hpp"
 #include "registry/key_limiter.hpp"
 #include "registry/predict.hpp"
 #include "server/handlers/handlers.hpp"
@@ -34,12 +35,18 @@ namespace {
 
 constexpr std::string_view openai_chat_interface = "openai/v1/chat/completions";
 
+// data: {"inference_results":[{"output":[{"name":"response","dataAsMap":{"content":…,"is_last":…}}]}]}
+// written directly (one per relayed event: the tree and its serialisation were most of an event's cost).
 std::string stream_chunk(std::string_view content, bool is_last) {
-    json::object data_as_map{{"content", content}, {"is_last", is_last}};
-    json::object tensor{{"name", "response"}, {"dataAsMap", std::move(data_as_map)}};
-    json::object out{
-        {"inference_results", json::array{json::object{{"output", json::array{std::move(tensor)}}}}}};
-    return "data: " + json::serialize(out) + "\n\n";
+    constexpr std::string_view head =
+        R"(data: {"inference_results":[{"output":[{"name":"response","dataAsMap":{"content":)";
+    std::string out;
+    out.reserve(head.size() + content.size() + 32);
+    out.append(head);
+    registry::append_json_string(out, content);
+    out.append(is_last ? R"(,"is_last":true}}]}]})" : R"(,"is_last":false}}]}]})");
+    out.append("\n\n");
+    return out;
 }
 
 // RestMLPredictionStreamAction's error chunk (the space after the colon is theirs).
@@ -88,8 +95,11 @@ relay_step on_openai_event(const upstream::sse_event& ev, std::string& out) {
     if (ev.data == "[DONE]") {
         return relay_step::done;
     }
+    // The event's tree lives on this stack frame: no heap allocation per event, nothing to free.
+    unsigned char scratch[4096];
+    json::monotonic_resource arena(scratch, sizeof scratch);
     boost::system::error_code ec;
-    const json::value v = json::parse(ev.data, ec);
+    const json::value v = json::parse(ev.data, ec, &arena);
     if (ec || !v.is_object()) {
         return relay_step::more;  // ml-commons skips malformed chunks
     }

@@ -264,6 +264,22 @@ TEST_F(stream, client_disconnect_cancels_the_upstream_request) {
     EXPECT_EQ(again->read_all().back().data, ml_chunk("", true));
 }
 
+TEST_F(stream, content_that_needs_escaping_is_relayed_exactly) {
+    // Quotes, backslashes, control characters and non-ASCII text in a delta, through the chunk writer.
+    const auto id = ready_model();
+    const std::vector<std::string> words = {"say \"hi\"", "a\\b", "line\nnext\ttab\u0001", "日本 😀 </s>"};
+    up_.enqueue(fake_reply::openai_stream(words));
+    auto s = open(id);
+    ASSERT_EQ(s->status(), 200U);
+    auto events = s->read_all();
+    ASSERT_EQ(events.size(), words.size() + 1) << s->body();
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        // The fake joins words with a space at the front of every word after the first.
+        EXPECT_EQ(events[i].data, ml_chunk((i == 0 ? "" : " ") + words[i], false));
+    }
+    EXPECT_EQ(events.back().data, ml_chunk("", true));
+}
+
 TEST_F(stream, an_upstream_that_cannot_stream_gives_its_answer_as_one_chunk) {
     const auto id = ready_model();
     up_.enqueue(fake_reply::json(
