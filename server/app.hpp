@@ -46,6 +46,7 @@ struct app {
     std::atomic<std::size_t> connections{0};
     std::atomic<std::size_t> in_flight{0};
     std::atomic<bool> stopping{false};
+    std::atomic<bool> io_finished{false};  // set just before the I/O threads' io_contexts are stopped
 
     app(config c, boost::asio::io_context& io, boost::asio::any_io_executor store_ex);
     ~app();

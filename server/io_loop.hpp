@@ -6,9 +6,11 @@
 // request, the upstream's answer); polling through the short gap between them halves the added latency at
 // low load (docs/benchmarks.md). It only pays at low concurrency: the thread polls only while it serves at
 // most `poll_below` connections. With more, the next event comes soon anyway, and the polling would take
-// CPU from the processes sharing the machine (measured: about −10 % throughput at 32 connections).
+// CPU from the processes sharing the machine (measured: about −10 % throughput at 32 connections), so a
+// thread above the threshold runs a plain run() until its connection count comes back down.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 
@@ -28,9 +30,12 @@ public:
 
 inline constexpr std::size_t busy_poll_max_connections = 4;
 
+// Runs `ioc` until it is stopped with `finished` set (set it before calling stop(): a thread that leaves
+// run() to go back to polling restarts its io_context, and checks `finished` to know a stop is final).
 void run_io(
     boost::asio::io_context& ioc,
     std::chrono::microseconds busy_poll,
+    const std::atomic<bool>& finished,
     std::size_t poll_below = busy_poll_max_connections
 );
 

@@ -126,6 +126,7 @@ net::awaitable<void> drain_then_stop(
     if (a.in_flight.load() > 0) {
         log::warn("shutdown grace expired", {{"in_flight", static_cast<long long>(a.in_flight.load())}});
     }
+    a.io_finished.store(true, std::memory_order_release);
     for (auto* w : workers) {
         w->stop();
     }
@@ -304,9 +305,9 @@ int run_server(const config& cfg) {
 
     std::vector<std::thread> pool;
     for (unsigned i = 1; i < threads; ++i) {
-        pool.emplace_back([w = workers[i], &cfg] { run_io(*w, cfg.busy_poll); });
+        pool.emplace_back([w = workers[i], &cfg, &a] { run_io(*w, cfg.busy_poll, a.io_finished); });
     }
-    run_io(ioc, cfg.busy_poll);
+    run_io(ioc, cfg.busy_poll, a.io_finished);
     for (auto& t : pool) {
         t.join();
     }

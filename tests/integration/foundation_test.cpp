@@ -5,8 +5,10 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -486,6 +488,36 @@ TEST(request_timeout, a_request_that_stops_arriving_is_dropped_without_an_answer
     }
     http_client fresh(server.port());
     EXPECT_EQ(fresh.get("/").status, 200);  // the server itself is fine
+}
+
+TEST(io_threads, a_thread_above_its_polling_threshold_serves_and_shuts_down) {
+    // One I/O thread, more than the 4 connections it busy-polls for: it runs a plain run() until enough
+    // of them close, then polls again; requests must be served in both modes and SIGTERM must end it.
+    temp_dir tmp;
+    server_process server(tmp.path() / "data", {}, {"--threads", "1"});
+    server.start();
+    std::vector<std::unique_ptr<http_client>> clients;
+    for (int round = 0; round < 2; ++round) {
+        for (int i = 0; i < 8; ++i) {
+            clients.push_back(std::make_unique<http_client>(server.port()));
+            EXPECT_EQ(clients.back()->get("/").status, 200);
+        }
+        for (auto& c : clients) {
+            EXPECT_EQ(c->get("/_cluster/settings").status, 200);
+        }
+        clients.resize(2);  // back under the threshold
+        for (auto& c : clients) {
+            EXPECT_EQ(c->get("/").status, 200);
+        }
+    }
+    clients.resize(7);
+    for (auto& c : clients) {
+        if (!c) {
+            c = std::make_unique<http_client>(server.port());
+        }
+        EXPECT_EQ(c->get("/").status, 200);
+    }
+    EXPECT_EQ(server.stop(), 0);  // with 7 connections open
 }
 
 TEST_F(foundation, connector_update_merges_and_delete_answers_opensearch_shapes) {

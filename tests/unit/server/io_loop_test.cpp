@@ -4,9 +4,13 @@
 // context runs out of work or is stopped.
 #include "server/io_loop.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <ctime>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -33,7 +37,8 @@ TEST(io_loop, busy_poll_runs_early_and_late_handlers_then_returns) {
         soon.async_wait([&](auto) { ++ran; });
         net::steady_timer late(ioc, 20ms);  // long after it: the thread must have slept and woken
         late.async_wait([&](auto) { ++ran; });
-        server::run_io(ioc, window);
+        const std::atomic<bool> finished{false};
+        server::run_io(ioc, window, finished);
         EXPECT_EQ(ran, 3) << window.count();
         EXPECT_TRUE(ioc.stopped());
     }
@@ -61,21 +66,77 @@ TEST(io_loop, a_busy_thread_sleeps_instead_of_polling) {
     net::steady_timer late(ioc, 50ms);
     late.async_wait([&](auto) { ++ran; });
     const auto cpu_before = thread_cpu();
-    server::run_io(ioc, 1s, 0);
+    const std::atomic<bool> finished{false};
+    server::run_io(ioc, 1s, finished, 0);
     EXPECT_EQ(ran, 1);
     EXPECT_LT(thread_cpu() - cpu_before, 10ms) << "the thread polled instead of sleeping";
 }
 
-TEST(io_loop, stop_from_another_thread_ends_the_loop) {
+TEST(io_loop, stop_from_another_thread_ends_the_loop_polling_or_not) {
+    // poll_below 4 with no connection: the polling loop; poll_below 0 with one: the plain run().
+    for (std::size_t poll_below : {4u, 0u}) {
+        const server::thread_connection counted;
+        net::io_context ioc(1);
+        auto guard = net::make_work_guard(ioc);
+        std::atomic<bool> finished{false};
+        std::thread stopper([&] {
+            std::this_thread::sleep_for(20ms);
+            finished = true;
+            ioc.stop();
+        });
+        server::run_io(ioc, 100us, finished, poll_below);
+        stopper.join();
+        EXPECT_TRUE(ioc.stopped()) << poll_below;
+    }
+}
+
+TEST(io_loop, a_thread_goes_back_to_polling_when_its_connections_drop_to_the_threshold) {
+    // Two connections (above poll_below = 1) put the thread in run(); closing one must end that run() and
+    // the loop must go on (handlers after it still run) until the final stop.
     net::io_context ioc(1);
     auto guard = net::make_work_guard(ioc);
-    std::thread stopper([&] {
-        std::this_thread::sleep_for(20ms);
+    std::atomic<bool> finished{false};
+    std::optional<server::thread_connection> a;
+    std::optional<server::thread_connection> b;
+    std::vector<std::string> ran;
+    net::post(ioc, [&] {
+        a.emplace();
+        b.emplace();
+        ran.emplace_back("open");
+    });
+    net::steady_timer close_one(ioc, 20ms);
+    close_one.async_wait([&](auto) {
+        b.reset();
+        ran.emplace_back("close");
+    });
+    net::steady_timer after(ioc, 40ms);
+    after.async_wait([&](auto) {
+        ran.emplace_back("after");
+        a.reset();
+        finished = true;
         ioc.stop();
     });
-    server::run_io(ioc, 100us);
-    stopper.join();
-    EXPECT_TRUE(ioc.stopped());
+    server::run_io(ioc, 100us, finished, 1);
+    EXPECT_EQ(ran, (std::vector<std::string>{"open", "close", "after"}));
+    EXPECT_EQ(server::thread_connection::count(), 0u);
+}
+
+TEST(io_loop, a_final_stop_that_meets_a_return_to_polling_still_ends_the_loop) {
+    // The connection that brings the thread back to its threshold closes in the handler that also stops
+    // the loop for good: run_io must return, not restart the context and wait forever.
+    net::io_context ioc(1);
+    auto guard = net::make_work_guard(ioc);
+    std::atomic<bool> finished{false};
+    std::optional<server::thread_connection> a;
+    net::post(ioc, [&] { a.emplace(); });
+    net::steady_timer t(ioc, 10ms);
+    t.async_wait([&](auto) {
+        finished = true;
+        ioc.stop();
+        a.reset();
+    });
+    server::run_io(ioc, 100us, finished, 0);
+    EXPECT_TRUE(finished);
 }
 
 }  // namespace
