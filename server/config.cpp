@@ -171,6 +171,18 @@ const std::vector<flag>& flags() {
              c.busy_poll = std::chrono::microseconds(n);
              return true;
          }},
+        {"busy-poll-upstream-us",
+         "MODELRELAY_BUSY_POLL_UPSTREAM_US",
+         "microseconds such a thread polls while it waits for an upstream answer's head (default 200; 0: "
+         "the --busy-poll-us window)",
+         [](config& c, const std::string& v) {
+             unsigned long long n = 0;
+             if (!parse_unsigned(v, n) || n > 1'000'000) {
+                 return false;
+             }
+             c.busy_poll_upstream = std::chrono::microseconds(n);
+             return true;
+         }},
         {"startup-threads",
          "MODELRELAY_STARTUP_THREADS",
          "threads that parse the registry at start-up (default: number of cores, up to 8)",

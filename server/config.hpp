@@ -44,6 +44,8 @@ struct config {
     // After its last event an I/O thread serving few connections keeps polling (yielding the core to
     // anything runnable) this long before it sleeps in epoll_wait; 0 sleeps at once. See io_loop.hpp.
     std::chrono::microseconds busy_poll{30};
+    // The window while the thread waits for an upstream answer's head (it is coming: the request is out).
+    std::chrono::microseconds busy_poll_upstream{200};
     unsigned threads = 0;          // 0: one per core
     unsigned startup_threads = 0;  // registry load (service_options::load_threads); 0: one per core, up to 8
     log_format log = log_format::text;

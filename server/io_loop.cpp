@@ -1,6 +1,7 @@
 // File: io_loop.cpp
 #include "server/io_loop.hpp"
 
+#include <algorithm>
 #include <sched.h>
 
 namespace modelrelay::server {
@@ -8,6 +9,7 @@ namespace modelrelay::server {
 namespace {
 
 thread_local std::size_t connections_on_this_thread = 0;
+thread_local std::size_t upstream_waits_on_this_thread = 0;
 // While the thread sits in io_context::run() because it serves more than `blocking_threshold`
 // connections: its io_context, so the connection that brings it back to the threshold can end run().
 thread_local boost::asio::io_context* blocking_ioc = nullptr;
@@ -32,13 +34,21 @@ std::size_t thread_connection::count() noexcept {
     return connections_on_this_thread;
 }
 
+awaiting_upstream::awaiting_upstream() noexcept {
+    ++upstream_waits_on_this_thread;
+}
+
+awaiting_upstream::~awaiting_upstream() {
+    --upstream_waits_on_this_thread;
+}
+
 void run_io(
     boost::asio::io_context& ioc,
-    std::chrono::microseconds busy_poll,
+    poll_windows windows,
     const std::atomic<bool>& finished,
     std::size_t poll_below
 ) {
-    if (busy_poll.count() <= 0) {
+    if (windows.idle.count() <= 0) {
         ioc.run();
         return;
     }
@@ -71,7 +81,9 @@ void run_io(
             continue;
         }
         bool woke = false;
-        const auto until = clock::now() + busy_poll;
+        const auto window =
+            upstream_waits_on_this_thread > 0 ? std::max(windows.upstream, windows.idle) : windows.idle;
+        const auto until = clock::now() + window;
         while (!ioc.stopped() && clock::now() < until) {
             sched_yield();
             if (ioc.poll() > 0) {

@@ -28,13 +28,29 @@ public:
     static std::size_t count() noexcept;
 };
 
+// While alive, the calling thread is waiting for an upstream answer's head: the request is out and the
+// answer is coming, so an idle thread polls for the longer `upstream_window` of run_io before it sleeps
+// (the wake-up it saves is on the time to first token).
+class awaiting_upstream {
+public:
+    awaiting_upstream() noexcept;
+    ~awaiting_upstream();
+    awaiting_upstream(const awaiting_upstream&) = delete;
+    awaiting_upstream& operator=(const awaiting_upstream&) = delete;
+};
+
 inline constexpr std::size_t busy_poll_max_connections = 4;
+
+struct poll_windows {
+    std::chrono::microseconds idle{0};      // after the last event; 0: never poll
+    std::chrono::microseconds upstream{0};  // instead, while an awaiting_upstream is alive on the thread
+};
 
 // Runs `ioc` until it is stopped with `finished` set (set it before calling stop(): a thread that leaves
 // run() to go back to polling restarts its io_context, and checks `finished` to know a stop is final).
 void run_io(
     boost::asio::io_context& ioc,
-    std::chrono::microseconds busy_poll,
+    poll_windows windows,
     const std::atomic<bool>& finished,
     std::size_t poll_below = busy_poll_max_connections
 );

@@ -305,9 +305,11 @@ int run_server(const config& cfg) {
 
     std::vector<std::thread> pool;
     for (unsigned i = 1; i < threads; ++i) {
-        pool.emplace_back([w = workers[i], &cfg, &a] { run_io(*w, cfg.busy_poll, a.io_finished); });
+        pool.emplace_back([w = workers[i], &cfg, &a] {
+            run_io(*w, {cfg.busy_poll, cfg.busy_poll_upstream}, a.io_finished);
+        });
     }
-    run_io(ioc, cfg.busy_poll, a.io_finished);
+    run_io(ioc, {cfg.busy_poll, cfg.busy_poll_upstream}, a.io_finished);
     for (auto& t : pool) {
         t.join();
     }

@@ -36,6 +36,7 @@
 #include <openssl/x509v3.h>
 
 #include "server/http_read.hpp"
+#include "server/io_loop.hpp"
 #include "server/upstream/connection.hpp"
 #include "server/upstream/url.hpp"
 
@@ -326,7 +327,13 @@ awaitable<registry::result<void>> read_step(
     const auto arm = [&] {
         c.tcp().expires_after(b->limit);
     };
+    // Until the head arrives the answer is known to be on its way: the thread may poll for it longer.
+    std::optional<awaiting_upstream> waiting;
+    if (!p.is_header_done()) {
+        waiting.emplace();
+    }
     auto ec = co_await read_some_direct(s, c.buffer, p, arm);
+    waiting.reset();
     prog.received_any = prog.received_any || p.got_some();
     if (ec == http::error::need_buffer) {
         ec = {};

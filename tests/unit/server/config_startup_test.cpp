@@ -1,5 +1,6 @@
 // File: config_startup_test.cpp
 // --startup-threads / MODELRELAY_STARTUP_THREADS: how many threads load the registry at start-up.
+#include <chrono>
 #include <cstdlib>
 
 #include <gtest/gtest.h>
@@ -31,6 +32,20 @@ TEST(config_startup, threads_default_to_the_cores_and_take_a_count) {
     ::unsetenv("MODELRELAY_STARTUP_THREADS");
     ASSERT_TRUE(from_env.cfg) << from_env.message;
     EXPECT_EQ(from_env.cfg->startup_threads, 1U);
+}
+
+TEST(config_startup, busy_poll_windows_default_and_parse) {
+    auto none = parse({});
+    ASSERT_TRUE(none.cfg);
+    EXPECT_EQ(none.cfg->busy_poll, std::chrono::microseconds(30));
+    EXPECT_EQ(none.cfg->busy_poll_upstream, std::chrono::microseconds(200));
+    auto set = parse({"--busy-poll-us", "0", "--busy-poll-upstream-us", "500"});
+    ASSERT_TRUE(set.cfg) << set.message;
+    EXPECT_EQ(set.cfg->busy_poll, std::chrono::microseconds(0));
+    EXPECT_EQ(set.cfg->busy_poll_upstream, std::chrono::microseconds(500));
+    auto bad = parse({"--busy-poll-upstream-us", "x"});
+    EXPECT_FALSE(bad.cfg);
+    EXPECT_NE(bad.message.find("busy-poll-upstream-us"), std::string::npos) << bad.message;
 }
 
 TEST(config_startup, a_bad_count_is_refused) {

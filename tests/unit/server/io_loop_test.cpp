@@ -38,7 +38,7 @@ TEST(io_loop, busy_poll_runs_early_and_late_handlers_then_returns) {
         net::steady_timer late(ioc, 20ms);  // long after it: the thread must have slept and woken
         late.async_wait([&](auto) { ++ran; });
         const std::atomic<bool> finished{false};
-        server::run_io(ioc, window, finished);
+        server::run_io(ioc, {window, 0us}, finished);
         EXPECT_EQ(ran, 3) << window.count();
         EXPECT_TRUE(ioc.stopped());
     }
@@ -67,9 +67,35 @@ TEST(io_loop, a_busy_thread_sleeps_instead_of_polling) {
     late.async_wait([&](auto) { ++ran; });
     const auto cpu_before = thread_cpu();
     const std::atomic<bool> finished{false};
-    server::run_io(ioc, 1s, finished, 0);
+    server::run_io(ioc, {1s, 1s}, finished, 0);
     EXPECT_EQ(ran, 1);
     EXPECT_LT(thread_cpu() - cpu_before, 10ms) << "the thread polled instead of sleeping";
+}
+
+TEST(io_loop, a_thread_awaiting_an_upstream_head_polls_for_the_longer_window) {
+    // A 50 ms timer with a 10 µs idle window: the thread sleeps (almost no CPU). With an upstream head
+    // awaited and a 1 s upstream window it polls through the 50 ms instead (yielding, so the CPU it
+    // shows is at least a good part of them on an otherwise idle core).
+    for (bool awaiting : {false, true}) {
+        std::optional<server::awaiting_upstream> waiting;
+        if (awaiting) {
+            waiting.emplace();
+        }
+        net::io_context ioc(1);
+        int ran = 0;
+        net::steady_timer late(ioc, 50ms);
+        late.async_wait([&](auto) { ++ran; });
+        const std::atomic<bool> finished{false};
+        const auto cpu_before = thread_cpu();
+        server::run_io(ioc, {10us, 1s}, finished);
+        const auto used = thread_cpu() - cpu_before;
+        EXPECT_EQ(ran, 1);
+        if (awaiting) {
+            EXPECT_GT(used, 10ms) << "the thread slept while an upstream head was awaited";
+        } else {
+            EXPECT_LT(used, 10ms) << "the thread polled past its idle window";
+        }
+    }
 }
 
 TEST(io_loop, stop_from_another_thread_ends_the_loop_polling_or_not) {
@@ -84,7 +110,7 @@ TEST(io_loop, stop_from_another_thread_ends_the_loop_polling_or_not) {
             finished = true;
             ioc.stop();
         });
-        server::run_io(ioc, 100us, finished, poll_below);
+        server::run_io(ioc, {100us, 0us}, finished, poll_below);
         stopper.join();
         EXPECT_TRUE(ioc.stopped()) << poll_below;
     }
@@ -116,7 +142,7 @@ TEST(io_loop, a_thread_goes_back_to_polling_when_its_connections_drop_to_the_thr
         finished = true;
         ioc.stop();
     });
-    server::run_io(ioc, 100us, finished, 1);
+    server::run_io(ioc, {100us, 0us}, finished, 1);
     EXPECT_EQ(ran, (std::vector<std::string>{"open", "close", "after"}));
     EXPECT_EQ(server::thread_connection::count(), 0u);
 }
@@ -135,7 +161,7 @@ TEST(io_loop, a_final_stop_that_meets_a_return_to_polling_still_ends_the_loop) {
         ioc.stop();
         a.reset();
     });
-    server::run_io(ioc, 100us, finished, 0);
+    server::run_io(ioc, {100us, 0us}, finished, 0);
     EXPECT_TRUE(finished);
 }
 
