@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <utility>
+#include <variant>
 
 #include <boost/json/array.hpp>
 #include <boost/json/stream_parser.hpp>
@@ -441,20 +442,24 @@ json::object element(json::array output, unsigned status) {
 
 }  // namespace
 
-result<json::object> finish_call(
+namespace {
+
+// What every upstream answer goes through before its JSON is read (MLSdkAsyncHttpResponseHandler):
+// an error, an element already decided (a blank answer to a batch cancel), or the text to parse, with
+// invalid UTF-8 repaired into `fixed`.
+using checked_answer = std::variant<json::object, std::string_view>;
+
+result<checked_answer> check_answer(
     const predict_plan& plan,
-    std::size_t call_index,
     unsigned status,
     std::string_view body,
-    long long max_json_size
+    long long max_json_size,
+    std::string& fixed
 ) {
-    BOOST_ASSERT(call_index < plan.calls.size());
-    (void)call_index;  // every call of a plan is shaped the same way
-    std::string fixed;
     if (predict_detail::sanitize_utf8(body, fixed)) {
         body = fixed;
     }
-    // MLSdkAsyncHttpResponseHandler.response: success is 200..300 inclusive.
+    // Success is 200..300 inclusive.
     if (status < 200 || status > 300) {
         if (predict_detail::is_blank(body)) {
             return error{
@@ -474,14 +479,19 @@ result<json::object> finish_call(
         // Cancelling a batch job legitimately answers with nothing; report that text as it is.
         json::array out;
         out.emplace_back(response_tensor(wrapped(json::string(body))));
-        return element(std::move(out), status);
+        return checked_answer(element(std::move(out), status));
     }
     if (max_json_size >= 0 && body.size() > static_cast<unsigned long long>(max_json_size)) {
         return illegal_argument(
             "JSON string size exceeds maximum allowed size (" + std::to_string(max_json_size) + " bytes)"
         );
     }
-    auto doc = parse_json(body);
+    return checked_answer(body);
+}
+
+// A checked answer's text → its element, through the JSON tree.
+result<json::object> shape_answer(const predict_plan& plan, unsigned status, std::string_view text) {
+    auto doc = parse_json(text);
     if (!doc) {
         return doc.error();
     }
@@ -492,6 +502,28 @@ result<json::object> finish_call(
     return element(std::move(*output), status);
 }
 
+}  // namespace
+
+result<json::object> finish_call(
+    const predict_plan& plan,
+    std::size_t call_index,
+    unsigned status,
+    std::string_view body,
+    long long max_json_size
+) {
+    BOOST_ASSERT(call_index < plan.calls.size());
+    (void)call_index;  // every call of a plan is shaped the same way
+    std::string fixed;
+    auto checked = check_answer(plan, status, body, max_json_size, fixed);
+    if (!checked) {
+        return checked.error();
+    }
+    if (auto* decided = std::get_if<json::object>(&*checked)) {
+        return std::move(*decided);
+    }
+    return shape_answer(plan, status, std::get<std::string_view>(*checked));
+}
+
 result<void> append_call_element(
     std::string& out,
     const predict_plan& plan,
@@ -500,32 +532,36 @@ result<void> append_call_element(
     std::string_view body,
     long long max_json_size
 ) {
-    // The common answer (a 2xx JSON object relayed as dataAsMap) is rewritten straight from the text;
-    // everything else, errors included, goes through finish_call and prints its tree.
-    if (plan.post_process == nullptr && !plan.response_filter && status >= 200 && status <= 300) {
-        std::string fixed;
-        std::string_view text = body;
-        if (predict_detail::sanitize_utf8(text, fixed)) {
-            text = fixed;
-        }
-        const bool fits = max_json_size < 0 || text.size() <= static_cast<unsigned long long>(max_json_size);
-        if (fits && !predict_detail::is_blank(text)) {
-            const std::size_t mark = out.size();
-            out.append(R"({"output":[{"name":"response","dataAsMap":)");
-            if (append_compact_object_text(out, text)) {
-                out.append(R"(}],"status_code":)");
-                out.append(std::to_string(status));
-                out.push_back('}');
-                return {};
-            }
-            out.resize(mark);
-        }
+    BOOST_ASSERT(call_index < plan.calls.size());
+    (void)call_index;
+    std::string fixed;
+    auto checked = check_answer(plan, status, body, max_json_size, fixed);
+    if (!checked) {
+        return checked.error();
     }
-    auto element = finish_call(plan, call_index, status, body, max_json_size);
-    if (!element) {
-        return element.error();
+    if (auto* decided = std::get_if<json::object>(&*checked)) {
+        append_compact_json(out, *decided);
+        return {};
     }
-    append_compact_json(out, *element);
+    const std::string_view text = std::get<std::string_view>(*checked);
+    // The common answer (a JSON object relayed as dataAsMap) is rewritten straight from the text; when
+    // the rewriter gives up, the tree decides.
+    if (plan.post_process == nullptr && !plan.response_filter) {
+        const std::size_t mark = out.size();
+        out.append(R"({"output":[{"name":"response","dataAsMap":)");
+        if (append_compact_object_text(out, text)) {
+            out.append(R"(}],"status_code":)");
+            out.append(std::to_string(status));
+            out.push_back('}');
+            return {};
+        }
+        out.resize(mark);
+    }
+    auto shaped = shape_answer(plan, status, text);
+    if (!shaped) {
+        return shaped.error();
+    }
+    append_compact_json(out, *shaped);
     return {};
 }
 
