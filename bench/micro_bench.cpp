@@ -110,7 +110,7 @@ void BM_request_parse_full(benchmark::State& state) {
     for (auto _ : state) {
         auto v = json::parse(request_body);
         auto ok = schemas::validate(schemas::schema_id::predict, v);
-        auto req = reg::parse_predict_body(v, "");
+        auto req = reg::parse_predict_body(std::move(v), "");
         benchmark::DoNotOptimize(ok);
         benchmark::DoNotOptimize(req);
     }
@@ -213,7 +213,7 @@ void BM_predict_cpu_path(benchmark::State& state) {
     for (auto _ : state) {
         auto v = json::parse(request_body);
         auto ok = schemas::validate(schemas::schema_id::predict, v);
-        auto req = reg::parse_predict_body(v, "");
+        auto req = reg::parse_predict_body(json::value(v), "");
         auto plan = reg::plan_predict(connector, *req);
         auto trusted = settings.check_trusted_endpoint(plan->calls.front().url);
         std::string text(reg::inference_results_open);

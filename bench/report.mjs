@@ -57,6 +57,9 @@ for (const s of scenario_names) {
       added_p50_us: s === 'direct' ? 0 : round(added('p50_us')),
       added_p99_us: s === 'direct' ? 0 : round(added('p99_us')),
       rss_peak_kb: Math.max(...runs.map((r) => r.rss_max_kb || 0)),
+      cpu_user_us: round(median(runs.map((r) => r.cpu_user_us_per_req ?? NaN)), 1),
+      cpu_sys_us: round(median(runs.map((r) => r.cpu_sys_us_per_req ?? NaN)), 1),
+      upstream_cpu_us: round(median(runs.map((r) => r.upstream_cpu_us_per_req ?? NaN)), 1),
       requests,
       errors,
     };
@@ -181,6 +184,10 @@ const micro = micro_row
 // Summary and the issue's targets (reported, never asserted)
 const c32 = (s) => scenarios[s]?.c32?.rps ?? null;
 const c1 = (s, f) => scenarios[s]?.c1?.[f] ?? null;
+const cpu32 = (s) => {
+  const r = scenarios[s]?.c32;
+  return r && r.cpu_user_us !== null && r.cpu_sys_us !== null ? round(r.cpu_user_us + r.cpu_sys_us, 1) : null;
+};
 const summary = {
   mode: meta.mode,
   direct_rps_c32: c32('direct'),
@@ -192,6 +199,8 @@ const summary = {
   predict_vs_portkey_rps: round(rps_ratio('predict', 'portkey'), 2),
   predict_bp_vs_nginx_rps: round(rps_ratio('predict_bp', 'nginx'), 3),
   chat_vs_nginx_rps: round(rps_ratio('chat', 'nginx'), 3),
+  nginx_cpu_us_per_req_c32: cpu32('nginx'),
+  predict_cpu_us_per_req_c32: cpu32('predict'),
   nginx_added_p50_us_c1: c1('nginx', 'added_p50_us'),
   predict_added_p50_us_c1: c1('predict', 'added_p50_us'),
   predict_added_p99_us_c1: c1('predict', 'added_p99_us'),
@@ -288,6 +297,19 @@ for (const s of scenario_names) {
 }
 md.push('', `Ratios at c=32 (per-round, median): predict/nginx ${fmt(summary.predict_vs_nginx_rps)}, ` +
   `predict/Portkey ${fmt(summary.predict_vs_portkey_rps)}, chat/nginx ${fmt(summary.chat_vs_nginx_rps)}.`, '');
+
+md.push('## CPU time per request at c=32 (from /proc, medians over rounds)', '');
+md.push('Everything shares the same cores, so requests/s at c=32 is set by the sum of what wrk, the proxy and ' +
+  'the upstream spend per request; these columns say where it goes.', '');
+md.push('| scenario | proxy user µs | proxy kernel µs | proxy total µs | upstream µs |', '|---|---|---|---|---|');
+for (const s of scenario_names) {
+  const r = scenarios[s]?.c32;
+  if (!r) continue;
+  const total = r.cpu_user_us === null || r.cpu_sys_us === null ? null : round(r.cpu_user_us + r.cpu_sys_us, 1);
+  const proxy = (x) => (s === 'direct' ? '—' : fmt(x));
+  md.push(`| ${scenario_titles[s]} | ${proxy(r.cpu_user_us)} | ${proxy(r.cpu_sys_us)} | ${proxy(total)} | ${fmt(r.upstream_cpu_us)} |`);
+}
+md.push('');
 
 md.push(`## Streaming (${meta.stream_chunks} events ${meta.stream_interval_us} µs apart, ${meta.streams} streams per target, alternating)`, '');
 md.push('| target | ok | TTFC p50 µs | TTFC p99 µs | added TTFC p50 µs | gap p50 µs | gap p99 µs | batched gaps |');

@@ -114,10 +114,13 @@ using predict_detail::post_process_failure;
 // Jackson's default StreamReadConstraints nesting limit.
 constexpr std::size_t max_json_depth = 1000;
 
-result<json::value> parse_json(std::string_view text) {
+result<json::value> parse_json(std::string_view text, json::storage_ptr sp = {}) {
     json::parse_options opt;
     opt.max_depth = max_json_depth;
-    json::stream_parser p({}, opt);
+    // The parser's working stack starts in this buffer instead of the heap (deep documents still grow it).
+    unsigned char temp[4096];
+    json::stream_parser p({}, opt, temp, sizeof temp);
+    p.reset(std::move(sp));  // the constructor's storage is for the parser's own stack; this is the tree's
     boost::system::error_code ec;
     const std::size_t used = p.write(text.data(), text.size(), ec);
     if (!ec) {
@@ -131,8 +134,10 @@ result<json::value> parse_json(std::string_view text) {
     return p.release();
 }
 
+// The wrappers below build in their input's storage: a tree parsed into an arena stays there, and a
+// value moved into it is taken, not copied.
 json::object response_tensor(json::object data_as_map) {
-    json::object t;
+    json::object t(data_as_map.storage());
     t.reserve(2);
     t.emplace("name", "response");
     t.emplace("dataAsMap", std::move(data_as_map));
@@ -141,7 +146,7 @@ json::object response_tensor(json::object data_as_map) {
 
 // {"response": v}: how parseResponse wraps anything that is not a JSON object.
 json::object wrapped(json::value v) {
-    json::object m;
+    json::object m(v.storage());
     m.emplace("response", std::move(v));
     return m;
 }
@@ -407,7 +412,7 @@ result<json::object> data_as_map_of(json::value v) {
 
 // No built-in function: optional response_filter, then the final wrapping.
 result<json::array> generic_tensors(const predict_plan& plan, json::value& doc) {
-    json::array out;
+    json::array out(doc.storage());
     if (!plan.response_filter) {
         if (doc.is_object()) {
             out.emplace_back(response_tensor(std::move(doc.get_object())));
@@ -431,7 +436,7 @@ result<json::array> generic_tensors(const predict_plan& plan, json::value& doc) 
 }
 
 json::object element(json::array output, unsigned status) {
-    json::object e;
+    json::object e(output.storage());
     e.reserve(2);
     if (!output.empty()) {
         e.emplace("output", std::move(output));
@@ -490,8 +495,10 @@ result<checked_answer> check_answer(
 }
 
 // A checked answer's text → its element, through the JSON tree.
-result<json::object> shape_answer(const predict_plan& plan, unsigned status, std::string_view text) {
-    auto doc = parse_json(text);
+result<json::object> shape_answer(
+    const predict_plan& plan, unsigned status, std::string_view text, json::storage_ptr sp = {}
+) {
+    auto doc = parse_json(text, std::move(sp));
     if (!doc) {
         return doc.error();
     }
@@ -509,7 +516,8 @@ result<json::object> finish_call(
     std::size_t call_index,
     unsigned status,
     std::string_view body,
-    long long max_json_size
+    long long max_json_size,
+    json::storage_ptr sp
 ) {
     BOOST_ASSERT(call_index < plan.calls.size());
     (void)call_index;  // every call of a plan is shaped the same way
@@ -521,7 +529,7 @@ result<json::object> finish_call(
     if (auto* decided = std::get_if<json::object>(&*checked)) {
         return std::move(*decided);
     }
-    return shape_answer(plan, status, std::get<std::string_view>(*checked));
+    return shape_answer(plan, status, std::get<std::string_view>(*checked), std::move(sp));
 }
 
 result<void> append_call_element(

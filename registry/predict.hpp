@@ -93,7 +93,8 @@ struct predict_request {
 // element → 500 illegal_state `Can't get text on a START_OBJECT`; text_embedding without docs →
 // `empty docs`; text_similarity → `No text documents were provided` / `No query text was provided`;
 // bad `content_type` / `sparse_embedding_format` → `No enum constant ...` (the Java text).
-result<predict_request> parse_predict_body(const boost::json::value& body, std::string_view algorithm);
+// `parameters` is moved out of `body` (no copy when both share the arena), so `body` is spent afterwards.
+result<predict_request> parse_predict_body(boost::json::value&& body, std::string_view algorithm);
 
 // ---------------------------------------------------------------------------------------------------
 // Planning
@@ -155,13 +156,15 @@ result<predict_plan> plan_predict(
 // "shape":[n],"data":[...]}` (one per embedding; rerank: `similarity`); otherwise one
 // `{"name":"response","dataAsMap":{...}}` where an object becomes dataAsMap itself and anything else is
 // wrapped as {"response": v}. Upstream numbers keep their Boost.JSON kind (int64/uint64/double).
+// The element is built in `sp` (an arena must outlive it).
 // REQUIRES: call_index < plan.calls.size() (the plan's calls may have been moved from).
 result<boost::json::object> finish_call(
     const predict_plan& plan,
     std::size_t call_index,
     unsigned status,
     std::string_view body,
-    long long max_json_size
+    long long max_json_size,
+    boost::json::storage_ptr sp = {}
 );
 
 // Appends the compact JSON of finish_call's element (byte for byte what append_compact_json prints for

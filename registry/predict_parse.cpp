@@ -104,16 +104,17 @@ result<std::vector<std::optional<std::string>>> parse_text_docs(const json::valu
     return docs;
 }
 
-result<void> parse_remote(const json::object& body, predict_request& out) {
+result<void> parse_remote(json::object& body, predict_request& out) {
     out.kind = predict_input_kind::parameters;
-    if (const auto* p = body.if_contains("parameters"); p != nullptr && !p->is_null()) {
+    if (auto* p = body.if_contains("parameters"); p != nullptr && !p->is_null()) {
         if (!p->is_object()) {
             return error{
                 errc::parsing,
                 "Failed to parse object: expecting token of type [START_OBJECT] but found [" +
                     std::string(token_name(*p)) + "]"};
         }
-        out.parameters = p->get_object();
+        // Same storage on both sides, so this takes the body's object instead of copying it.
+        out.parameters = std::move(p->get_object());
     }
     if (const auto* a = body.if_contains("action_type"); a != nullptr && !a->is_null()) {
         auto text = element_text(*a);
@@ -231,7 +232,7 @@ result<void> parse_text_similarity(const json::object& body, predict_request& ou
 
 }  // namespace
 
-result<predict_request> parse_predict_body(const json::value& body, std::string_view algorithm) {
+result<predict_request> parse_predict_body(json::value&& body, std::string_view algorithm) {
     const std::string function = algorithm.empty() ? std::string("REMOTE") : to_upper(algorithm);
     if (std::find(function_names.begin(), function_names.end(), function) == function_names.end()) {
         return illegal_argument("Wrong function name");
@@ -245,7 +246,7 @@ result<predict_request> parse_predict_body(const json::value& body, std::string_
             "Failed to parse object: expecting token of type [START_OBJECT] but found [" +
                 std::string(token_name(body)) + "]"};
     }
-    const auto& obj = body.get_object();
+    auto& obj = body.get_object();
     // `parameters` is built in the body's storage (an arena, on the _predict path): assignment keeps a
     // json::object's storage, so it has to be chosen here, at construction.
     predict_request out{predict_input_kind::parameters, json::object(body.storage())};

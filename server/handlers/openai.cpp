@@ -18,6 +18,7 @@
 #include <map>
 #include <variant>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -64,8 +65,9 @@ std::int64_t now_seconds() {
 }
 
 // The JSON object body, or the OpenAI error for it.
+// Parses into `out`'s storage, so a caller that gives `out` an arena gets the whole tree there.
 std::optional<openai::api_error> object_body_of(const request_context& ctx, json::object& out) {
-    auto body = parse_body(ctx);
+    auto body = parse_body(ctx, out.storage());
     if (!body) {
         return invalid_request(
             "We could not parse the JSON body of your request. (" + body.error().reason + ")"
@@ -205,7 +207,8 @@ awaitable<std::variant<json::object, openai::api_error>> call_upstream(
     const ready_model& ready,
     registry::predict_plan& plan,
     std::size_t i,
-    key_permit& permit
+    key_permit& permit,
+    json::storage_ptr sp = {}
 ) {
     const auto& settings = *ready.snap->settings;
     auto& call = plan.calls[i];
@@ -228,7 +231,8 @@ awaitable<std::variant<json::object, openai::api_error>> call_upstream(
             permit.add_usage(*used);
         }
     }
-    auto element = registry::finish_call(plan, i, res->status, res->body, settings.max_json_size());
+    auto element =
+        registry::finish_call(plan, i, res->status, res->body, settings.max_json_size(), std::move(sp));
     if (!element) {
         co_return openai::from_error(element.error());
     }
@@ -272,7 +276,9 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
         co_return openai_fail(ctx, who.error());
     }
     const auto key = key_of(ctx);
-    json::object body;
+    // The request's JSON and the parameters moved out of it live in one arena (as on _predict).
+    json::monotonic_resource arena;
+    json::object body(&arena);
     if (auto e = object_body_of(ctx, body)) {
         co_return openai_fail(ctx, *e);
     }
@@ -302,15 +308,16 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
     const openai::reply_defaults defaults{
         "chatcmpl-" + registry::generate_id(), now_seconds(), std::string(body.at("model").get_string())};
 
-    registry::predict_request input;
-    input.kind = registry::predict_input_kind::parameters;
-    for (const auto& kv : body) {
+    // A json::object keeps the storage it was built with, so the arena is chosen here, at construction.
+    registry::predict_request input{.parameters = json::object(&arena)};
+    // `body` is not read after this: its values move (same storage, so no copy of the messages).
+    for (auto& kv : body) {
         const std::string_view key = kv.key();
         if (key == "stream" || key == "stream_options" ||
             (key == "model" && connector_defines(ready, "model"))) {
             continue;
         }
-        input.parameters[key] = kv.value();
+        input.parameters[key] = std::move(kv.value());
     }
     if (stream) {
         // As _predict/stream does: the planner then sets "stream":true in the upstream body (§3.2.5).
@@ -329,7 +336,8 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
     }
 
     if (!stream) {
-        auto element = co_await call_upstream(ctx, ready, *plan, 0, permit);
+        // The answer's tree goes into the request's arena too: it is printed and dropped with the frame.
+        auto element = co_await call_upstream(ctx, ready, *plan, 0, permit, &arena);
         if (auto* e = std::get_if<openai::api_error>(&element)) {
             co_return openai_fail(ctx, *e);
         }

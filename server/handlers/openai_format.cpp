@@ -237,8 +237,8 @@ std::string error_frame(const api_error& e) {
 // ---------------------------------------------------------------------------------------------------
 // Chat completions
 
-json::object complete_usage(const json::value* usage) {
-    json::object out;
+json::object complete_usage(const json::value* usage, json::storage_ptr sp) {
+    json::object out(std::move(sp));
     if (usage != nullptr && usage->is_object()) {
         out = usage->get_object();
     }
@@ -282,7 +282,7 @@ json::object chat_completion(json::value upstream, const reply_defaults& d) {
                     message.get_object()["role"] = "assistant";
                 }
             }
-            auto usage = complete_usage(out.if_contains("usage"));
+            auto usage = complete_usage(out.if_contains("usage"), out.storage());
             out["usage"] = std::move(usage);
             return out;
         }

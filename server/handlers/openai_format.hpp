@@ -57,7 +57,7 @@ struct reply_defaults {
 
 // `{"prompt_tokens":p,"completion_tokens":c,"total_tokens":t}` with every missing or non-integer member
 // 0 (total_tokens defaults to p + c).
-boost::json::object complete_usage(const boost::json::value* usage);
+boost::json::object complete_usage(const boost::json::value* usage, boost::json::storage_ptr sp = {});
 
 // The non-stream reply from the model's predict output (the `dataAsMap` of its response tensor, or the
 // wrapped value). An OpenAI chat.completion passes through with `object`, `id`, `created`, `model`,

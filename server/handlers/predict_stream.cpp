@@ -182,19 +182,21 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
             co_return fail(ctx, v.error());
         }
     }
-    auto input = registry::parse_predict_body(*body, "");
+    // The key's token estimate reads the whole body, before parse_predict_body moves `parameters` out.
+    const auto key = key_of(ctx);
+    const auto estimated_tokens = key_estimate(key, *body);
+    auto input = registry::parse_predict_body(std::move(*body), "");
     if (!input) {
         co_return fail(ctx, input.error());
     }
     std::string model_id(ctx.param("model_id"));
     // An API key's allow-list and limits (security.md R16, R17) before the model is touched.
-    const auto key = key_of(ctx);
     if (!key_allows(key, model_id, model_name_of(ctx, model_id))) {
         co_return fail(
             ctx, registry::not_found("Failed to find model with the provided model id: " + model_id)
         );
     }
-    auto admitted = admit_key(ctx, key, key_door::ml, key_estimate(key, *body));
+    auto admitted = admit_key(ctx, key, key_door::ml, estimated_tokens);
     if (auto* refused = std::get_if<http_response>(&admitted)) {
         co_return std::move(*refused);
     }

@@ -5,6 +5,8 @@
 
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -46,6 +48,31 @@ TEST(ids_generate, unique) {
         seen.insert(registry::generate_id());
     }
     EXPECT_EQ(seen.size(), 20000u);
+}
+
+TEST(ids_generate, unique_across_threads) {
+    // Each thread draws its ids from its own block of random bytes: no two threads may hand out the
+    // same bytes, and no block may be handed out twice (20 ids per thread spans two refills).
+    constexpr int threads = 4;
+    constexpr int per_thread = 2000;
+    std::vector<std::vector<std::string>> made(threads);
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+        workers.emplace_back([&made, t] {
+            for (int i = 0; i < per_thread; ++i) {
+                made[t].push_back(registry::generate_id());
+            }
+        });
+    }
+    for (auto& w : workers) {
+        w.join();
+    }
+    std::set<std::string> seen;
+    for (const auto& ids : made) {
+        seen.insert(ids.begin(), ids.end());
+    }
+    seen.insert(registry::generate_id());
+    EXPECT_EQ(seen.size(), static_cast<std::size_t>(threads * per_thread + 1));
 }
 
 TEST(ids_generate, uses_the_whole_alphabet) {

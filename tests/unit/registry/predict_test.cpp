@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
@@ -110,6 +111,13 @@ std::string finish(
         registry::append_compact_json(expected, *r);
         EXPECT_EQ(printed, expected);
     }
+    // Built in an arena (as /v1 does), the element is the same.
+    json::monotonic_resource arena;
+    auto in_arena = registry::finish_call(p, 0, status, body, max, &arena);
+    EXPECT_TRUE(in_arena.has_value());
+    if (r && in_arena) {
+        EXPECT_EQ(json::serialize(*in_arena), json::serialize(*r));
+    }
     return r ? json::serialize(*r) : std::string();
 }
 
@@ -122,6 +130,12 @@ registry::error finish_error(
     auto appended = registry::append_call_element(printed, p, 0, status, body, max);
     EXPECT_FALSE(appended.has_value());
     EXPECT_EQ(printed, "[");  // nothing half-written
+    json::monotonic_resource arena;
+    auto in_arena = registry::finish_call(p, 0, status, body, max, &arena);
+    EXPECT_FALSE(in_arena.has_value());
+    if (!r && !in_arena) {
+        EXPECT_EQ(in_arena.error().reason, r.error().reason);
+    }
     if (!r && !appended) {
         EXPECT_EQ(appended.error().code, r.error().code);
         EXPECT_EQ(appended.error().reason, r.error().reason);
@@ -691,6 +705,28 @@ TEST(predict, response_filter_and_wrapping) {
     // A bad filter is refused before the call.
     e = plan_error(c, R"({"parameters":{"prompt":"x","response_filter":"$[?(@.a)]"}})");
     EXPECT_EQ(e.code, errc::illegal_argument);
+}
+
+TEST(predict, element_is_built_in_the_given_storage) {
+    // /v1 hands finish_call its request arena: the element, its tensor and the upstream's object under
+    // dataAsMap all live there (a copy into the default heap anywhere on the way would show up here).
+    const auto c = connector(chat_action, chat_params);
+    const auto p = plan(c, R"({"parameters":{"prompt":"x"}})");
+    json::monotonic_resource arena;
+    auto e = registry::finish_call(
+        p, 0, 200, R"({"choices":[{"index":0}],"usage":{"total_tokens":3}})", -1, &arena
+    );
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->storage().get(), &arena);
+    const auto& tensor = e->at("output").get_array().at(0).get_object();
+    EXPECT_EQ(tensor.storage().get(), &arena);
+    const auto& map = tensor.at("dataAsMap").get_object();
+    EXPECT_EQ(map.storage().get(), &arena);
+    EXPECT_EQ(map.at("usage").get_object().storage().get(), &arena);
+    // Without one, the default heap, as before.
+    auto d = registry::finish_call(p, 0, 200, R"({"choices":[]})", -1);
+    ASSERT_TRUE(d.has_value());
+    EXPECT_NE(d->storage().get(), &arena);
 }
 
 TEST(predict, array_and_scalar_bodies) {
