@@ -10,6 +10,7 @@
 #include "server/handlers/handlers.hpp"
 #include "server/handlers/key_scope.hpp"
 #include "server/handlers/model_access.hpp"
+#include "server/handlers/predict_admission.hpp"
 #include "server/outbound.hpp"
 #include "server/upstream/client.hpp"
 
@@ -20,41 +21,20 @@ namespace json = boost::json;
 namespace {
 
 awaitable<http_response> run_predict(request_context& ctx, std::string model_id, std::string algorithm) {
-    // The request's JSON (and the parameters copied from it) in one arena: one allocation, and nothing
+    // The request's JSON (and the parameters moved out of it) in one arena: one allocation, and nothing
     // to walk when it is freed. Declared first, so it outlives everything that points into it.
     json::monotonic_resource arena;
-    auto body = parse_body(ctx, &arena);
-    if (!body) {
-        co_return fail(ctx, body.error());
-    }
-    if (!body->is_null()) {
-        if (auto v = schemas::validate(schemas::schema_id::predict, *body); !v) {
-            co_return fail(ctx, v.error());
-        }
-    }
-    // The key's token estimate reads the whole body, before parse_predict_body moves `parameters` out.
-    const auto key = key_of(ctx);
-    const auto estimated_tokens = key_estimate(key, *body);
-    auto input = registry::parse_predict_body(std::move(*body), algorithm);
-    if (!input) {
-        co_return fail(ctx, input.error());
-    }
-    // An API key's allow-list and limits (security.md R16, R17) before the model is touched.
-    if (!key_allows(key, model_id, model_name_of(ctx, model_id))) {
-        co_return fail(
-            ctx, registry::not_found("Failed to find model with the provided model id: " + model_id)
-        );
-    }
-    auto admitted = admit_key(ctx, key, key_door::ml, estimated_tokens);
-    if (auto* refused = std::get_if<http_response>(&admitted)) {
+    auto admission = admit_predict(ctx, arena, model_id, algorithm);
+    if (auto* refused = std::get_if<http_response>(&admission)) {
         co_return std::move(*refused);
     }
-    auto& permit = std::get<key_permit>(admitted);
+    auto& input = std::get<predict_admission>(admission).input;
+    auto& permit = std::get<predict_admission>(admission).permit;
     auto ready = co_await prepare_model(ctx, ctx.who, std::move(model_id));
     if (!ready) {
         co_return fail(ctx, ready.error());
     }
-    auto plan = registry::plan_predict(*ready->connector, *input);
+    auto plan = registry::plan_predict(*ready->connector, input);
     if (!plan) {
         co_return fail(ctx, plan.error());
     }

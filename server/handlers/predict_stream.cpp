@@ -23,6 +23,7 @@
 #include "server/handlers/handlers.hpp"
 #include "server/handlers/key_scope.hpp"
 #include "server/handlers/model_access.hpp"
+#include "server/handlers/predict_admission.hpp"
 #include "server/outbound.hpp"
 #include "server/sse_relay.hpp"
 
@@ -173,41 +174,20 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
              "\"plugins.ml_commons.stream_enabled\" to true."}
         );
     }
-    auto body = parse_body(ctx, &arena);
-    if (!body) {
-        co_return fail(ctx, body.error());
-    }
-    if (!body->is_null()) {
-        if (auto v = schemas::validate(schemas::schema_id::predict, *body); !v) {
-            co_return fail(ctx, v.error());
-        }
-    }
-    // The key's token estimate reads the whole body, before parse_predict_body moves `parameters` out.
-    const auto key = key_of(ctx);
-    const auto estimated_tokens = key_estimate(key, *body);
-    auto input = registry::parse_predict_body(std::move(*body), "");
-    if (!input) {
-        co_return fail(ctx, input.error());
-    }
     std::string model_id(ctx.param("model_id"));
-    // An API key's allow-list and limits (security.md R16, R17) before the model is touched.
-    if (!key_allows(key, model_id, model_name_of(ctx, model_id))) {
-        co_return fail(
-            ctx, registry::not_found("Failed to find model with the provided model id: " + model_id)
-        );
-    }
-    auto admitted = admit_key(ctx, key, key_door::ml, estimated_tokens);
-    if (auto* refused = std::get_if<http_response>(&admitted)) {
+    auto admission = admit_predict(ctx, arena, model_id, "");
+    if (auto* refused = std::get_if<http_response>(&admission)) {
         co_return std::move(*refused);
     }
-    auto& permit = std::get<key_permit>(admitted);
+    auto& input = std::get<predict_admission>(admission).input;
+    auto& permit = std::get<predict_admission>(admission).permit;
     auto ready =
         co_await prepare_model(ctx, ctx.who, std::move(model_id), registry::action::model_predict_stream);
     if (!ready) {
         co_return fail(ctx, ready.error());
     }
     const auto& connector = *ready->connector;
-    const auto iface = llm_interface_of(*input, connector);
+    const auto iface = llm_interface_of(input, connector);
     if (!iface) {
         co_return fail(
             ctx,
@@ -222,8 +202,8 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
     }
     // RestMLPredictionStreamAction puts stream:"true" into the parameters; with the OpenAI interface the
     // planner then sets "stream":true in the body (§3.2.5).
-    input->parameters["stream"] = "true";
-    auto plan = registry::plan_predict(connector, *input, registry::predict_options{.streaming = true});
+    input.parameters["stream"] = "true";
+    auto plan = registry::plan_predict(connector, input, registry::predict_options{.streaming = true});
     if (!plan) {
         co_return fail(ctx, plan.error());
     }

@@ -1,0 +1,45 @@
+// File: predict_admission.cpp
+// The pre-flight shared by _predict and _predict/stream (see predict_admission.hpp).
+#include "server/handlers/predict_admission.hpp"
+
+#include <string>
+#include <utility>
+
+namespace modelrelay::server::handlers {
+
+std::variant<predict_admission, http_response> admit_predict(
+    request_context& ctx,
+    boost::json::monotonic_resource& arena,
+    std::string_view model_id,
+    std::string_view algorithm
+) {
+    auto body = parse_body(ctx, &arena);
+    if (!body) {
+        return fail(ctx, body.error());
+    }
+    if (!body->is_null()) {
+        if (auto v = schemas::validate(schemas::schema_id::predict, *body); !v) {
+            return fail(ctx, v.error());
+        }
+    }
+    // The key's token estimate reads the whole body, before parse_predict_body moves `parameters` out.
+    const auto key = key_of(ctx);
+    const auto estimated_tokens = key_estimate(key, *body);
+    auto input = registry::parse_predict_body(std::move(*body), algorithm);
+    if (!input) {
+        return fail(ctx, input.error());
+    }
+    if (!key_allows(key, model_id, model_name_of(ctx, model_id))) {
+        return fail(
+            ctx,
+            registry::not_found("Failed to find model with the provided model id: " + std::string(model_id))
+        );
+    }
+    auto admitted = admit_key(ctx, key, key_door::ml, estimated_tokens);
+    if (auto* refused = std::get_if<http_response>(&admitted)) {
+        return std::move(*refused);
+    }
+    return predict_admission{std::move(*input), std::move(std::get<key_permit>(admitted))};
+}
+
+}  // namespace modelrelay::server::handlers
