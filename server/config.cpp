@@ -7,6 +7,8 @@
 #include <functional>
 #include <map>
 
+#include <boost/json/parse.hpp>
+
 namespace modelrelay::server {
 
 namespace {
@@ -87,6 +89,32 @@ bool set_cert_attribute(cert_attribute& out, const std::string& v) {
 }
 
 // Splits on `sep` unless it is escaped with a backslash (DNs escape `;` as `\;`), trimming spaces.
+// KEY=VALUE. A VALUE that starts with `[` is a JSON array (a list setting: regexes may hold commas, so
+// there is no comma splitting); anything else is the text itself, which the settings table reads the way
+// OpenSearch reads a yml scalar ("true", "10", "^https://.*"). A repeated key: the last one wins.
+bool add_node_setting(config& c, const std::string& v) {
+    const auto eq = v.find('=');
+    if (eq == std::string::npos || eq == 0) {
+        return false;
+    }
+    const std::string key = v.substr(0, eq);
+    if (std::any_of(key.begin(), key.end(), [](unsigned char ch) { return std::isspace(ch) != 0; })) {
+        return false;
+    }
+    const std::string text = v.substr(eq + 1);
+    if (!text.empty() && text.front() == '[') {
+        boost::system::error_code ec;
+        auto parsed = boost::json::parse(text, ec);
+        if (ec || !parsed.is_array()) {
+            return false;
+        }
+        c.node_settings[key] = std::move(parsed);
+        return true;
+    }
+    c.node_settings[key] = text;
+    return true;
+}
+
 std::vector<std::string> split_list(const std::string& v, char sep) {
     std::vector<std::string> out;
     std::string cur;
@@ -254,6 +282,13 @@ const std::vector<flag>& flags() {
              c.multi_tenancy = v == "true";
              return true;
          }},
+        {"setting",
+         "MODELRELAY_SETTINGS",
+         "KEY=VALUE: a node-level cluster setting, as in opensearch.yml; VALUE is text, or a JSON array "
+         "for a list (repeatable; env: ;-separated)",
+         [](config& c, const std::string& v) { return add_node_setting(c, v); },
+         [](config& c) { c.node_settings.clear(); },
+         ';'},
         {"upstream-ca-file",
          "MODELRELAY_UPSTREAM_CA_FILE",
          "extra CA certificates (PEM) trusted for HTTPS upstreams",

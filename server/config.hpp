@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/object.hpp>
+
 #include "server/cert_identity.hpp"
 
 namespace modelrelay::server {
@@ -59,6 +61,10 @@ struct config {
     std::string cluster_name = "modelrelay";
     std::string node_name = "modelrelay-node";
     bool multi_tenancy = false;
+    // --setting KEY=VALUE: the node layer of the cluster settings (opensearch.yml in OpenSearch), the only
+    // place for Final settings such as connector.restricted_ip_patterns. Checked against the settings
+    // table when the registry opens.
+    boost::json::object node_settings;
     std::string port_file;
     security_mode security = security_mode::automatic;
     bool strict_write_acl = true;      // security.md R9

@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "registry/settings.hpp"
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/io_loop.hpp"
@@ -139,6 +140,17 @@ int run_server(const config& cfg) {
     const unsigned threads =
         cfg.threads != 0 ? cfg.threads : std::max(1U, std::thread::hardware_concurrency());
 
+    // --setting values one by one, so the error names the setting (the registry's texts are OpenSearch's,
+    // which often do not), and before anything touches the data directory.
+    for (const auto& kv : cfg.node_settings) {
+        auto checked =
+            registry::cluster_settings().with_node_settings(boost::json::object{{kv.key(), kv.value()}});
+        if (!checked) {
+            log::error("invalid --setting", {{"setting", kv.key()}, {"reason", checked.error().reason}});
+            return 2;
+        }
+    }
+
     // TLS files are checked before anything touches the data directory.
     std::unique_ptr<net::ssl::context> tls;
     if (cfg.tls.enabled()) {
@@ -185,6 +197,7 @@ int run_server(const config& cfg) {
         log::info(message);
     };
     opts.sync = cfg.sync_full ? registry::durability::full : registry::durability::normal;
+    opts.node_settings = cfg.node_settings;
     if (cfg.multi_tenancy) {
         opts.node_settings["plugins.ml_commons.multi_tenancy_enabled"] = true;
     }

@@ -6,19 +6,12 @@
 #include <gtest/gtest.h>
 
 #include "server/config.hpp"
+#include "tests/unit/server/config_args.hpp"
 
 namespace modelrelay::server {
 namespace {
 
-parse_outcome parse(std::vector<std::string> args) {
-    args.insert(args.begin(), "modelrelay");
-    std::vector<char*> argv;
-    for (auto& a : args) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    return parse_config(static_cast<int>(args.size()), argv.data());
-}
+using test_support::parse;
 
 // Sets a variable for one test and removes it afterwards.
 class scoped_env {
