@@ -35,21 +35,6 @@ std::vector<std::string> with_restricted(const std::string& patterns) {
     return args;
 }
 
-std::string host_connector() {
-    return R"({"name": "host from parameters", "version": "1", "protocol": "http",
-  "parameters": {"model": "m", "host": "api.openai.com", "_llm_interface": "openai/v1/chat/completions"},
-  "credential": {"openAI_key": "sk-node-settings"},
-  "actions": [{"action_type": "predict", "method": "POST", "url": "http://${parameters.host}/v1/chat/completions",
-    "headers": {"Authorization": "Bearer ${credential.openAI_key}"},
-    "request_body": "{ \"model\": \"${parameters.model}\", \"messages\": ${parameters.messages} }"}]})";
-}
-
-std::string body_for(const std::string& host) {
-    json::object params{
-        {"host", host}, {"messages", json::array{json::object{{"role", "user"}, {"content", "x"}}}}};
-    return json::serialize(json::object{{"parameters", std::move(params)}});
-}
-
 json::value envelope(const std::string& type, const std::string& reason, int status) {
     return json::value{
         {"error",
@@ -68,12 +53,12 @@ TEST(node_settings, restricted_ip_patterns_from_a_flag_refuse_matching_addresses
         server_process server(tmp.path() / "data", {}, with_restricted(R"(["10\\..*","127\\.0\\.0\\.1"])"));
         server.start();
         http_client c(server.port());
-        model = register_model(c, host_connector(), "restricted");
+        model = register_model(c, host_parameter_connector("sk-node-settings"), "restricted");
         ASSERT_FALSE(model.empty());
         const auto path = "/_plugins/_ml/models/" + model + "/_predict";
         // The check is on the resolved address, so every spelling of it is refused, with the host as given.
         for (const std::string host : {"127.0.0.1", "127.1", "2130706433"}) {
-            auto r = c.post(path, body_for(host + port));
+            auto r = c.post(path, host_predict_body(host + port));
             EXPECT_EQ(r.status, 400) << host << ": " << r.body;
             EXPECT_EQ(
                 json::parse(r.body),
@@ -84,7 +69,7 @@ TEST(node_settings, restricted_ip_patterns_from_a_flag_refuse_matching_addresses
                 )
             ) << r.body;
         }
-        auto streamed = c.post(path + "/stream", body_for("127.0.0.1" + port));
+        auto streamed = c.post(path + "/stream", host_predict_body("127.0.0.1" + port));
         EXPECT_NE(streamed.body.find("restricted ip address"), std::string::npos) << streamed.body;
         EXPECT_EQ(up.connection_count(), 0U);
 
@@ -106,14 +91,16 @@ TEST(node_settings, restricted_ip_patterns_from_a_flag_refuse_matching_addresses
         EXPECT_EQ(got.at("defaults").at(restricted_key), json::parse(R"(["10\\..*","127\\.0\\.0\\.1"])"))
             << got;
         EXPECT_FALSE(got.at("persistent").as_object().contains(restricted_key)) << got;
-        EXPECT_EQ(c.post(path, body_for("127.0.0.1" + port)).status, 400);  // the refused PUT changed nothing
+        EXPECT_EQ(
+            c.post(path, host_predict_body("127.0.0.1" + port)).status, 400
+        );  // the refused PUT changed nothing
         server.stop();
     }
     // The same data without the pattern: the same call goes through.
     server_process open(tmp.path() / "data", {}, with_restricted(R"(["10\\..*"])"));
     open.start();
     http_client c(open.port());
-    auto r = c.post("/_plugins/_ml/models/" + model + "/_predict", body_for("127.0.0.1" + port));
+    auto r = c.post("/_plugins/_ml/models/" + model + "/_predict", host_predict_body("127.0.0.1" + port));
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(up.request_count(), 1U);
 }

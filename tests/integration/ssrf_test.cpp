@@ -31,21 +31,6 @@ constexpr const char* trust_all_private_off =
 constexpr const char* private_on =
     R"({"persistent":{"plugins.ml_commons.connector.private_ip_enabled":true}})";
 
-std::string host_connector() {
-    return R"({"name": "host from parameters", "version": "1", "protocol": "http",
-  "parameters": {"model": "m", "host": "api.openai.com", "_llm_interface": "openai/v1/chat/completions"},
-  "credential": {"openAI_key": "sk-ssrf-sentinel"},
-  "actions": [{"action_type": "predict", "method": "POST", "url": "http://${parameters.host}/v1/chat/completions",
-    "headers": {"Authorization": "Bearer ${credential.openAI_key}"},
-    "request_body": "{ \"model\": \"${parameters.model}\", \"messages\": ${parameters.messages} }"}]})";
-}
-
-std::string body_for(const std::string& host) {
-    json::object params{
-        {"host", host}, {"messages", json::array{json::object{{"role", "user"}, {"content", "x"}}}}};
-    return json::serialize(json::object{{"parameters", std::move(params)}});
-}
-
 class ssrf : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -57,17 +42,17 @@ protected:
         client_ = std::make_unique<http_client>(server_->port());
         auto s = c().put("/_cluster/settings", trust_all_private_off);
         ASSERT_EQ(s.status, 200) << s.body;
-        model_ = register_model(c(), host_connector(), "ssrf-model");
+        model_ = register_model(c(), host_parameter_connector("sk-ssrf-sentinel"), "ssrf-model");
         ASSERT_FALSE(model_.empty());
         port_ = ":" + std::to_string(up_.port());
     }
     http_client& c() { return *client_; }
 
     http_result predict(const std::string& host) {
-        return c().post("/_plugins/_ml/models/" + model_ + "/_predict", body_for(host));
+        return c().post("/_plugins/_ml/models/" + model_ + "/_predict", host_predict_body(host));
     }
     http_result predict_stream(const std::string& host) {
-        return c().post("/_plugins/_ml/models/" + model_ + "/_predict/stream", body_for(host));
+        return c().post("/_plugins/_ml/models/" + model_ + "/_predict/stream", host_predict_body(host));
     }
     // The exact ml-commons refusal, as a 400 illegal_argument_exception in the OpenSearch envelope.
     void expect_refused(const http_result& r, const std::string& host) {

@@ -1,6 +1,7 @@
 // File: model_setup.cpp
 #include "tests/support/model_setup.hpp"
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 namespace modelrelay::test {
@@ -12,6 +13,23 @@ void open_cluster_settings(http_client& c, bool stream_enabled) {
         (stream_enabled ? "true" : "false") + "}}";
     auto r = c.put("/_cluster/settings", body);
     EXPECT_EQ(r.status, 200) << r.body;
+}
+
+std::string host_parameter_connector(std::string_view api_key) {
+    return R"({"name": "host from parameters", "version": "1", "protocol": "http",
+  "parameters": {"model": "m", "host": "api.openai.com", "_llm_interface": "openai/v1/chat/completions"},
+  "credential": {"openAI_key": ")" +
+           std::string(api_key) + R"("},
+  "actions": [{"action_type": "predict", "method": "POST", "url": "http://${parameters.host}/v1/chat/completions",
+    "headers": {"Authorization": "Bearer ${credential.openAI_key}"},
+    "request_body": "{ \"model\": \"${parameters.model}\", \"messages\": ${parameters.messages} }"}]})";
+}
+
+std::string host_predict_body(const std::string& host) {
+    boost::json::object params{
+        {"host", host},
+        {"messages", boost::json::array{boost::json::object{{"role", "user"}, {"content", "x"}}}}};
+    return boost::json::serialize(boost::json::object{{"parameters", std::move(params)}});
 }
 
 std::string chat_connector(

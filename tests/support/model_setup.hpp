@@ -29,6 +29,14 @@ std::string chat_connector(
         R"({ \"model\": \"${parameters.model}\", \"messages\": ${parameters.messages} })"
 );
 
+// An OpenAI chat connector whose URL host (with port) comes from the predict parameter `host`
+// (`http://${parameters.host}/v1/chat/completions`), for the outbound-guard tests; `api_key` is its
+// credential.
+std::string host_parameter_connector(std::string_view api_key);
+
+// `{"parameters":{"host":<host>,"messages":[{"role":"user","content":"x"}]}}`.
+std::string host_predict_body(const std::string& host);
+
 // The openai_connector_embedding_blueprint connector for `up` (built-in pre/post-process functions when
 // `builtin_functions`, else the "standard" blueprint without them).
 std::string embedding_connector(const fake_upstream& up, bool builtin_functions = true);
