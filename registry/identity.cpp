@@ -437,6 +437,68 @@ result<internal_user> user_from_body(
     return u;
 }
 
+account_password_change::~account_password_change() {
+    secure_wipe(current_password);
+    secure_wipe(password);
+}
+
+result<account_password_change> account_change_from_body(
+    std::string_view user, const json::value& body, const password_policy& policy
+) {
+    auto obj = body_object(body);
+    if (!obj) {
+        return obj.error();
+    }
+    const json::object& b = **obj;
+    if (auto r = check_fields(
+            b,
+            {{"current_password", field_type::string},
+             {"password", field_type::string},
+             {"hash", field_type::string}}
+        );
+        !r) {
+        return r.error();
+    }
+    if (!b.contains("current_password")) {
+        return security_validation(
+            "Invalid configuration",
+            json::object{{"missing_mandatory_keys", json::object{{"keys", "current_password"}}}}
+        );
+    }
+    account_password_change change;
+    change.current_password = std::string(b.at("current_password").get_string());
+    if (const auto* pw = b.if_contains("password")) {
+        change.password = std::string(pw->get_string());
+    }
+    if (const auto* h = b.if_contains("hash")) {
+        change.hash = std::string(h->get_string());
+    }
+    // An empty password falls through to `hash`, as the Security plugin does, so it is not rated.
+    if (!change.password.empty()) {
+        if (auto weak = check_password(user, change.password, policy)) {
+            return security_validation(*weak);
+        }
+    } else if (!change.hash.empty() && !change.hash.starts_with("$2")) {
+        return security_validation(
+            "Invalid configuration", json::object{{"invalid_keys", json::object{{"keys", "hash"}}}}
+        );
+    }
+    return change;
+}
+
+result<std::string> account_new_hash(const account_password_change& change, std::string_view current_hash) {
+    if (current_hash.empty() || !verify_password(change.current_password, current_hash)) {
+        return security_status(400, "BAD_REQUEST", "Could not validate your current password.");
+    }
+    if (!change.password.empty()) {
+        return hash_password(change.password);
+    }
+    if (!change.hash.empty()) {
+        return change.hash;
+    }
+    return security_status(400, "BAD_REQUEST", "Both provided password and hash cannot be null/empty.");
+}
+
 result<role_definition> role_from_body(std::string_view name, const json::value& body) {
     auto obj = body_object(body);
     if (!obj) {

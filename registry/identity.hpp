@@ -172,6 +172,28 @@ result<internal_user> user_from_body(
     const internal_user* existing,
     const password_policy& policy
 );
+// PUT /_plugins/_security/api/account (the Security plugin's AccountApiAction): a user changes its own
+// password. The body's shape and the new password's strength are checked first (no hashing), then, on the
+// hashing pool, the current password against the stored hash. The secrets are wiped when this is destroyed.
+struct account_password_change {
+    std::string current_password;
+    std::string password;  // "" when absent
+    std::string hash;      // "" when absent; `password` wins when both are given
+    account_password_change() = default;
+    account_password_change(account_password_change&&) noexcept = default;
+    account_password_change& operator=(account_password_change&&) noexcept = default;
+    account_password_change(const account_password_change&) = delete;
+    account_password_change& operator=(const account_password_change&) = delete;
+    ~account_password_change();
+};
+// Keys: current_password (mandatory), password, hash (strings); otherwise the §2.2 validation envelopes.
+result<account_password_change> account_change_from_body(
+    std::string_view user, const boost::json::value& body, const password_policy& policy
+);
+// The hash to store: 400 `Could not validate your current password.` when `current_hash` does not verify,
+// 400 `Both provided password and hash cannot be null/empty.` when neither is given. Slow (bcrypt).
+result<std::string> account_new_hash(const account_password_change& change, std::string_view current_hash);
+
 result<role_definition> role_from_body(std::string_view name, const boost::json::value& body);
 result<role_mapping> mapping_from_body(std::string_view name, const boost::json::value& body);
 

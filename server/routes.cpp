@@ -70,6 +70,7 @@ std::vector<route> all_routes() {
         {v::get, "/_opendistro/_security/authinfo", handle_security_authinfo, "verbose,auth_type"},
         {v::post, "/_opendistro/_security/authinfo", handle_security_authinfo, "verbose,auth_type"},
         {v::get, "/_plugins/_security/api/account", handle_security_account, ""},
+        {v::put, "/_plugins/_security/api/account", handle_security_account_put, ""},
         {v::get, "/_plugins/_security/api/internalusers", handle_security_users_get, ""},
         {v::get, "/_plugins/_security/api/internalusers/{name}", handle_security_users_get, ""},
         {v::put, "/_plugins/_security/api/internalusers/{name}", handle_security_user_put, ""},

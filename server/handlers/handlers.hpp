@@ -36,6 +36,7 @@ awaitable<http_response> handle_cluster_settings_put(request_context&);
 // Security plugin REST API (security_api.cpp) and Elasticsearch API keys (api_keys.cpp)
 awaitable<http_response> handle_security_authinfo(request_context&);
 awaitable<http_response> handle_security_account(request_context&);
+awaitable<http_response> handle_security_account_put(request_context&);
 awaitable<http_response> handle_security_users_get(request_context&);
 awaitable<http_response> handle_security_user_put(request_context&);
 awaitable<http_response> handle_security_user_delete(request_context&);

@@ -576,6 +576,58 @@ boost::asio::awaitable<http_response> handle_security_account(request_context& c
     co_return json_response(200, out, ctx.pretty);
 }
 
+// PUT /api/account: any authenticated internal user changes its own password (AccountApiAction). The
+// order of the checks is the plugin's: the body, then the user, its write guards, the current password.
+boost::asio::awaitable<http_response> handle_security_account_put(request_context& ctx) {
+    if (!ctx.app.sec || !ctx.app.sec->enabled()) {
+        co_return no_handler(ctx);
+    }
+    const principal& who = *ctx.who.user;
+    auto body = json_body(ctx);
+    if (!body) {
+        co_return error_response(body.error(), ctx.pretty);
+    }
+    auto change = registry::account_change_from_body(who.name, *body, registry::password_policy{});
+    if (!change) {
+        co_return error_response(change.error(), ctx.pretty);
+    }
+    auto& sec = *ctx.app.sec;
+    const auto state = sec.identity().current();
+    // Only a user signed in with its password: an API key acting for its owner is not that user.
+    const auto* existing =
+        who.realm == "internal" && who.api_key_id.empty() ? state->find_user(who.name) : nullptr;
+    if (existing == nullptr) {
+        co_return error_response(
+            registry::security_status(404, "NOT_FOUND", "Could not find user."), ctx.pretty
+        );
+    }
+    if (auto g = guard_existing(who, who.name, existing->reserved, existing->hidden, false)) {
+        co_return error_response(*g, ctx.pretty);
+    }
+    // bcrypt twice (verify, hash): on the hashing pool, never an I/O thread.
+    auto rehash = [c = std::move(*change), current = existing->hash]() {
+        return registry::account_new_hash(c, current);
+    };
+    auto hash = co_await on_pool(sec.hash_pool(), std::move(rehash));
+    if (!hash) {
+        co_return error_response(hash.error(), ctx.pretty);
+    }
+    registry::internal_user updated = *existing;
+    updated.hash = std::move(*hash);
+    auto op = [&sec, u = std::move(updated)]() mutable {
+        return sec.identity().put_user(std::move(u));
+    };
+    auto done = co_await on_store(ctx.app, std::move(op));
+    if (!done) {
+        co_return error_response(done.error(), ctx.pretty);
+    }
+    sec.invalidate_cache();
+    sec.audit().record(
+        "GRANTED_PRIVILEGES", &who, ctx.peer->remote_address, "restapi:admin/account/put", who.name
+    );
+    co_return write_done(ctx, who.name, false);
+}
+
 boost::asio::awaitable<http_response> handle_security_users_get(request_context& ctx) {
     co_return get_entities(ctx, entity::user);
 }

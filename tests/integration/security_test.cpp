@@ -194,6 +194,75 @@ TEST_F(security_on, internal_users_api_shapes_and_texts) {
     EXPECT_EQ(srv_->as("alice", alice_pw, "GET", "/").status, 401u);
 }
 
+// PUT api/account: a user changes its own password (the Security plugin's AccountApiAction texts).
+TEST_F(security_on, account_password_change_checks_the_body_then_the_current_password) {
+    srv_->create_user("alice", alice_pw, {"ml_full_access"}, {"analyst"});
+    const std::string path = "/_plugins/_security/api/account";
+    const std::string new_pw = "violet-staple-orbit-77";
+    auto put = [&](std::string_view password, std::string_view body) {
+        return srv_->as("alice", password, "PUT", path, body);
+    };
+    const auto bad_request = [](std::string_view message) {
+        return json::value{{"status", "BAD_REQUEST"}, {"message", message}};
+    };
+
+    auto wrong = put(alice_pw, R"({"current_password":"not-it","password":")" + new_pw + R"("})");
+    EXPECT_EQ(wrong.status, 400u);
+    EXPECT_EQ(wrong.json(), bad_request("Could not validate your current password."));
+    auto missing = put(alice_pw, R"({"password":")" + new_pw + R"("})");
+    EXPECT_EQ(missing.status, 400u);
+    EXPECT_EQ(
+        missing.json(),
+        json::parse(
+            R"({"status":"error","reason":"Invalid configuration","missing_mandatory_keys":{"keys":"current_password"}})"
+        )
+    );
+    auto unknown = put(alice_pw, R"({"current_password":"x","password":"y","saved_tenant":"z"})");
+    EXPECT_EQ(unknown.json().at("invalid_keys").at("keys"), "saved_tenant") << unknown.body;
+    auto weak =
+        put(alice_pw, R"({"current_password":")" + std::string(alice_pw) + R"(","password":"password"})");
+    EXPECT_EQ(weak.json(), json::parse(R"({"status":"error","reason":"Weak password"})"));
+    auto neither = put(alice_pw, R"({"current_password":")" + std::string(alice_pw) + R"("})");
+    EXPECT_EQ(neither.status, 400u);
+    EXPECT_EQ(neither.json(), bad_request("Both provided password and hash cannot be null/empty."));
+    // Every refusal left the password as it was.
+    EXPECT_EQ(srv_->as("alice", alice_pw, "GET", "/_plugins/_security/authinfo").status, 200u);
+
+    auto changed =
+        put(alice_pw,
+            R"({"current_password":")" + std::string(alice_pw) + R"(","password":")" + new_pw + R"("})");
+    EXPECT_EQ(changed.status, 200u) << changed.body;
+    EXPECT_EQ(changed.json(), json::parse(R"({"status":"OK","message":"'alice' updated."})"));
+    EXPECT_EQ(srv_->as("alice", alice_pw, "GET", "/_plugins/_security/authinfo").status, 401u);
+    auto who = srv_->as("alice", new_pw, "GET", "/_plugins/_security/authinfo");
+    EXPECT_EQ(who.status, 200u);
+    EXPECT_EQ(who.json().at("backend_roles"), json::parse(R"(["analyst"])"));  // only the password changed
+    EXPECT_EQ(changed.body.find(new_pw), std::string::npos);
+
+    // The reserved admin may not (as in the plugin, only the admin certificate may), nor may an API key
+    // act as its owner here.
+    auto admin = srv_->admin(
+        "PUT",
+        path,
+        R"({"current_password":")" + std::string(admin_password) + R"(","password":")" + new_pw + R"("})"
+    );
+    EXPECT_EQ(admin.status, 403u);
+    EXPECT_EQ(
+        admin.json(), json::parse(R"({"status":"FORBIDDEN","message":"Resource 'admin' is reserved."})")
+    );
+    auto key = srv_->as("alice", new_pw, "POST", "/_security/api_key", R"({"name":"k"})");
+    ASSERT_EQ(key.status, 200u) << key.body;
+    auto by_key = with(
+        api_key_header(std::string(key.json().at("encoded").as_string())),
+        "PUT",
+        path,
+        R"({"current_password":")" + new_pw + R"(","password":"another-strong-pass-93"})"
+    );
+    EXPECT_EQ(by_key.status, 404u);
+    EXPECT_EQ(by_key.json(), json::parse(R"({"status":"NOT_FOUND","message":"Could not find user."})"));
+    EXPECT_EQ(srv_->as("alice", new_pw, "GET", "/_plugins/_security/authinfo").status, 200u);
+}
+
 TEST_F(security_on, route_gate_checks_the_action_name_before_any_work) {
     srv_->create_user("alice", alice_pw, {}, {"analyst"});
     const std::string alice = "User [name=alice, backend_roles=[analyst], requestedTenant=null]";

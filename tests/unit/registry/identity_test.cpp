@@ -47,6 +47,54 @@ TEST(identity, password_rules_have_the_security_plugin_texts) {
     EXPECT_EQ(check_password("alice", "correct-horse-battery-42", p), std::nullopt);
 }
 
+TEST(identity, account_password_change_rules) {
+    const password_policy p;
+    const std::string demo = "$2a$12$VcCDgh2NDk07JGN0rjGbM.Ad41qVR/YFJcgHp0UGns5JDymv..TOG";  // "admin"
+    auto change = [&](std::string_view body) {
+        return account_change_from_body("alice", json::parse(body), p);
+    };
+
+    // The shape first; a bad hash is an invalid key, as on internalusers.
+    EXPECT_EQ(body_of(change(R"([])").error()).at("reason"), "Wrong datatype");
+    EXPECT_EQ(body_of(change(R"({"current_password":1})").error()).at("current_password"), "string expected");
+    EXPECT_EQ(
+        body_of(change(R"({"current_password":"a","hash":"plain"})").error()).at("invalid_keys").at("keys"),
+        "hash"
+    );
+    EXPECT_EQ(
+        body_of(change(R"({"current_password":"a","password":"alice1"})").error()).at("reason"),
+        "Password is too short"
+    );
+
+    // The password wins over a hash; an empty password falls through to the hash.
+    auto both =
+        change(R"({"current_password":"admin","password":"violet-staple-orbit-77","hash":"$2y$12$x"})");
+    ASSERT_TRUE(both);
+    auto hashed = account_new_hash(*both, demo);
+    ASSERT_TRUE(hashed);
+    EXPECT_TRUE(verify_password("violet-staple-orbit-77", *hashed));
+    auto by_hash = change(R"({"current_password":"admin","password":"","hash":"$2y$12$given"})");
+    ASSERT_TRUE(by_hash);
+    EXPECT_EQ(account_new_hash(*by_hash, demo).value(), "$2y$12$given");
+
+    // Then the current password, and nothing to set.
+    auto wrong = account_new_hash(
+        *change(R"({"current_password":"Admin","password":"violet-staple-orbit-77"})"), demo
+    );
+    ASSERT_FALSE(wrong);
+    EXPECT_EQ(
+        body_of(wrong.error()),
+        json::parse(R"({"status":"BAD_REQUEST","message":"Could not validate your current password."})")
+    );
+    auto none = account_new_hash(*change(R"({"current_password":"admin"})"), demo);
+    ASSERT_FALSE(none);
+    EXPECT_EQ(body_of(none.error()).at("message"), "Both provided password and hash cannot be null/empty.");
+    // A user without a stored hash can never pass the check.
+    EXPECT_FALSE(
+        account_new_hash(*change(R"({"current_password":"","password":"violet-staple-orbit-77"})"), "")
+    );
+}
+
 TEST(identity, user_body_validation_texts) {
     const password_policy p;
     auto unknown = user_from_body(
