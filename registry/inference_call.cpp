@@ -14,6 +14,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "registry/crypto.hpp"
+#include "registry/json_text.hpp"
 #include "registry/json_util.hpp"
 #include "registry/parameters.hpp"
 
@@ -23,49 +24,12 @@ namespace json = boost::json;
 
 namespace {
 
-// Compact JSON as Jackson writes it (Elasticsearch's side of every body): doubles like Java's Double.toString
-// (`0.7`, not Boost.JSON's `7E-1`).
-void append_json(std::string& out, const json::value& v) {
-    switch (v.kind()) {
-        case json::kind::object: {
-            out += '{';
-            bool first = true;
-            for (const auto& kv : v.get_object()) {
-                out += first ? "" : ",";
-                first = false;
-                out += json::serialize(json::string_view(kv.key()));
-                out += ':';
-                append_json(out, kv.value());
-            }
-            out += '}';
-            return;
-        }
-        case json::kind::array: {
-            out += '[';
-            bool first = true;
-            for (const auto& e : v.get_array()) {
-                out += first ? "" : ",";
-                first = false;
-                append_json(out, e);
-            }
-            out += ']';
-            return;
-        }
-        case json::kind::double_:
-            if (std::isfinite(v.get_double())) {
-                out += java_double_to_string(v.get_double());
-                return;
-            }
-            [[fallthrough]];
-        default:
-            out += json::serialize(v);
-    }
-}
-
+// Compact JSON as Jackson writes it (Elasticsearch's side of every body): doubles like Java's
+// Double.toString (`0.7`, not Boost.JSON's `7E-1`).
 std::string json_text(const json::value& v) {
     std::string out;
     out.reserve(256);
-    append_json(out, v);
+    append_compact_json(out, v);
     return out;
 }
 
