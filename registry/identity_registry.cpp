@@ -245,6 +245,45 @@ result<bool> identity_registry::delete_mapping(std::string_view name) {
     return true;
 }
 
+result<void> identity_registry::apply_changes(const identity_changes& c, std::uint64_t generation) {
+    if (current()->generation != generation) {
+        return error{errc::conflict, "the security configuration changed while the patch was prepared"};
+    }
+    auto next = copy();
+    batch b;
+    const auto now = clock_();
+    const std::string_view kind = c.kind == identity_kind::user   ? k_user
+                                  : c.kind == identity_kind::role ? k_role
+                                                                  : k_mapping;
+    for (const auto& name : c.removed) {
+        b.erases.emplace_back(std::string(kind), name);
+        switch (c.kind) {
+            case identity_kind::user:
+                next->users.erase(name);
+                break;
+            case identity_kind::role:
+                next->roles.erase(name);
+                break;
+            case identity_kind::mapping:
+                next->mappings.erase(name);
+                break;
+        }
+    }
+    for (const auto& u : c.users) {
+        b.puts.push_back(row_of(k_user, u.name, user_to_doc(u), now));
+        next->users[u.name] = u;
+    }
+    for (const auto& r : c.roles) {
+        b.puts.push_back(row_of(k_role, r.name, role_to_doc(r), now));
+        next->roles[r.name] = r;
+    }
+    for (const auto& m : c.mappings) {
+        b.puts.push_back(row_of(k_mapping, m.name, mapping_to_doc(m), now));
+        next->mappings[m.name] = m;
+    }
+    return commit(b, std::move(next));
+}
+
 std::string identity_registry::key_hash(std::string_view secret) const {
     unsigned char mac[32];
     unsigned int len = sizeof mac;

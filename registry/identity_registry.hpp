@@ -16,6 +16,7 @@
 
 #include "registry/crypto.hpp"
 #include "registry/identity.hpp"
+#include "registry/identity_patch.hpp"
 #include "registry/store.hpp"
 
 namespace modelrelay::registry {
@@ -54,6 +55,9 @@ public:
     result<bool> delete_role(std::string_view name);
     result<bool> put_mapping(role_mapping m);
     result<bool> delete_mapping(std::string_view name);
+    // A PATCH (identity_patch.hpp): its removals and writes in one transaction, refused with errc::conflict
+    // when anything was written since the state of `generation` it was planned on.
+    result<void> apply_changes(const identity_changes& c, std::uint64_t generation);
 
     result<created_api_key> create_api_key(const api_key_request& req, const principal& owner);
     result<invalidation_result> invalidate_api_keys(const std::vector<std::string>& ids);

@@ -6,6 +6,8 @@
 
 #include "registry/crypto.hpp"
 #include "registry/identity.hpp"
+#include "registry/identity_patch.hpp"
+#include "registry/json_patch.hpp"
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/peer.hpp"
@@ -179,24 +181,11 @@ http_response get_entities(request_context& ctx, entity e) {
     return raw(ctx, 200, std::move(out));
 }
 
-// Reserved / static / hidden guards shared by PUT and DELETE (§2.2 entity errors).
+// Reserved / static / hidden guards shared by PUT, DELETE and PATCH (§2.2 entity errors).
 std::optional<error> guard_existing(
     const principal& who, std::string_view name, bool reserved, bool hidden, bool is_static
 ) {
-    if (hidden) {
-        return registry::security_status(
-            404, "NOT_FOUND", "Resource '" + std::string(name) + "' is not available."
-        );
-    }
-    if (is_static) {
-        return registry::security_status(403, "FORBIDDEN", "Resource '" + std::string(name) + "' is static.");
-    }
-    if (reserved && !who.super_admin) {
-        return registry::security_status(
-            403, "FORBIDDEN", "Resource '" + std::string(name) + "' is reserved."
-        );
-    }
-    return std::nullopt;
+    return registry::entity_write_guard(name, reserved, hidden, is_static, who.super_admin);
 }
 
 bool builtin_role(std::string_view name) {
@@ -217,13 +206,8 @@ boost::asio::awaitable<http_response> put_entity(request_context& ctx, entity e)
     }
     const principal& who = *std::get<const principal*>(caller);
     const std::string name(ctx.param("name"));
-    if (!registry::valid_entity_name(name)) {
-        co_return error_response(
-            registry::security_validation(
-                "Invalid name '" + name + "': names must match ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
-            ),
-            ctx.pretty
-        );
+    if (auto bad = registry::entity_name_error(name)) {
+        co_return error_response(*bad, ctx.pretty);
     }
     auto body = json_body(ctx);
     if (!body) {
@@ -283,13 +267,8 @@ boost::asio::awaitable<http_response> put_entity(request_context& ctx, entity e)
             break;
         }
         case entity::mapping: {
-            if (!builtin_role(name) && !state->roles.contains(name)) {
-                co_return error_response(
-                    registry::security_status(
-                        404, "NOT_FOUND", "Role '" + name + "' is not available for role-mapping."
-                    ),
-                    ctx.pretty
-                );
+            if (auto missing = registry::mapping_role_error(*state, name)) {
+                co_return error_response(*missing, ctx.pretty);
             }
             if (const auto it = state->mappings.find(name); it != state->mappings.end()) {
                 if (auto g = guard_existing(who, name, it->second.reserved, it->second.hidden, false)) {
@@ -393,6 +372,67 @@ boost::asio::awaitable<http_response> delete_entity(request_context& ctx, entity
         name
     );
     co_return raw(ctx, 200, json::object{{"status", "OK"}, {"message", "'" + name + "' deleted."}});
+}
+
+// PATCH of one entity or of the collection (AbstractApiAction.processPatchRequest): the body's checks,
+// then the guards and the patch on the state as it is, the PUT rules for what changed (on the hashing pool:
+// a patch may set a password), and one transaction. A write that lands in between makes the commit refuse;
+// the patch is then planned again on the new state.
+boost::asio::awaitable<http_response> patch_entities(request_context& ctx, registry::identity_kind kind) {
+    auto caller = admin_caller(ctx);
+    if (auto* res = std::get_if<http_response>(&caller)) {
+        co_return std::move(*res);
+    }
+    const principal& who = *std::get<const principal*>(caller);
+    const std::string name(ctx.param("name"));
+    auto ops = registry::parse_security_patch(ctx.req.body());
+    if (!ops) {
+        co_return error_response(ops.error(), ctx.pretty);
+    }
+    auto& sec = *ctx.app.sec;
+    registry::result<void> done;
+    for (int attempt = 0;; ++attempt) {
+        auto state = sec.identity().current();
+        auto plan = registry::plan_identity_patch(*state, kind, name, *ops, who.super_admin);
+        if (!plan) {
+            co_return error_response(plan.error(), ctx.pretty);
+        }
+        const std::uint64_t generation = plan->generation;
+        auto validate = [state, p = std::move(*plan), admin = who.super_admin]() mutable {
+            return registry::validate_identity_patch(
+                *state, std::move(p), admin, registry::password_policy{}
+            );
+        };
+        auto changes = co_await on_pool(sec.hash_pool(), std::move(validate));
+        if (!changes) {
+            co_return error_response(changes.error(), ctx.pretty);
+        }
+        auto op = [&sec, c = std::move(*changes), generation] {
+            return sec.identity().apply_changes(c, generation);
+        };
+        done = co_await on_store(ctx.app, std::move(op));
+        if (done || done.error().code != errc::conflict || attempt == 2) {
+            break;
+        }
+    }
+    if (!done) {
+        co_return error_response(done.error(), ctx.pretty);
+    }
+    sec.invalidate_cache();
+    sec.audit().record(
+        "GRANTED_PRIVILEGES",
+        &who,
+        ctx.peer->remote_address,
+        "restapi:admin/" + std::string(registry::identity_word(kind)) + "/patch",
+        name
+    );
+    co_return raw(
+        ctx,
+        200,
+        json::object{
+            {"status", "OK"},
+            {"message", name.empty() ? std::string("Resource updated.") : "'" + name + "' updated."}}
+    );
 }
 
 }  // namespace
@@ -654,6 +694,15 @@ boost::asio::awaitable<http_response> handle_security_mapping_put(request_contex
 }
 boost::asio::awaitable<http_response> handle_security_mapping_delete(request_context& ctx) {
     co_return co_await delete_entity(ctx, entity::mapping);
+}
+boost::asio::awaitable<http_response> handle_security_users_patch(request_context& ctx) {
+    co_return co_await patch_entities(ctx, registry::identity_kind::user);
+}
+boost::asio::awaitable<http_response> handle_security_roles_patch(request_context& ctx) {
+    co_return co_await patch_entities(ctx, registry::identity_kind::role);
+}
+boost::asio::awaitable<http_response> handle_security_mappings_patch(request_context& ctx) {
+    co_return co_await patch_entities(ctx, registry::identity_kind::mapping);
 }
 
 }  // namespace modelrelay::server::handlers
