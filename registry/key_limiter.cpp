@@ -56,6 +56,12 @@ std::int64_t whole(std::int64_t level) {
     return level <= 0 ? 0 : level / unit;
 }
 
+// Milliseconds until a bucket of `capacity` per minute is full again.
+std::int64_t ms_to_full(std::int64_t level, std::int64_t capacity) {
+    const std::int64_t full = capacity * unit;
+    return level >= full ? 0 : (full - level + capacity - 1) / capacity;
+}
+
 std::optional<std::int64_t> integer_of(const json::value* v) {
     if (v == nullptr) {
         return std::nullopt;
@@ -128,15 +134,41 @@ void key_limiter::roll(state& s, const key_limits& l, std::int64_t created_ms, s
     }
 }
 
+std::string go_duration(std::int64_t ms) {
+    if (ms <= 0) {
+        return "0s";
+    }
+    if (ms < 1000) {
+        return std::to_string(ms) + "ms";
+    }
+    const std::int64_t h = ms / 3'600'000;
+    const std::int64_t m = ms / 60'000 % 60;
+    std::string seconds = std::to_string(ms / 1000 % 60);
+    if (const std::int64_t frac = ms % 1000; frac != 0) {
+        std::string digits = std::to_string(1000 + frac).substr(1);
+        digits.erase(digits.find_last_not_of('0') + 1);
+        seconds += "." + digits;
+    }
+    std::string out;
+    if (h > 0) {
+        out = std::to_string(h) + "h" + std::to_string(m) + "m";
+    } else if (m > 0) {
+        out = std::to_string(m) + "m";
+    }
+    return out + seconds + "s";
+}
+
 key_rate_state key_limiter::rate_of(const state& s, const key_limits& l) const {
     key_rate_state r;
     if (l.rpm > 0) {
         r.limit_requests = l.rpm;
         r.remaining_requests = whole(s.requests.level);
+        r.reset_requests_ms = ms_to_full(s.requests.level, l.rpm);
     }
     if (l.tpm > 0) {
         r.limit_tokens = l.tpm;
         r.remaining_tokens = whole(s.tokens.level);
+        r.reset_tokens_ms = ms_to_full(s.tokens.level, l.tpm);
     }
     return r;
 }

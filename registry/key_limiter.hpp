@@ -48,7 +48,15 @@ struct key_rate_state {
     std::int64_t remaining_requests = 0;
     std::int64_t limit_tokens = 0;
     std::int64_t remaining_tokens = 0;
+    // Milliseconds until the bucket is full again (OpenAI's x-ratelimit-reset-*: "the time until the rate
+    // limit resets to its initial state"); 0 when it is full.
+    std::int64_t reset_requests_ms = 0;
+    std::int64_t reset_tokens_ms = 0;
 };
+
+// A duration as Go prints it, which is what OpenAI sends in x-ratelimit-reset-*: "0s", "120ms", "8.64s",
+// "6m0s", "1h0m0s" (millisecond precision).
+std::string go_duration(std::int64_t ms);
 
 struct key_admission {
     key_breach breach = key_breach::none;

@@ -72,10 +72,12 @@ std::vector<std::pair<std::string, std::string>> rate_headers(const registry::ke
     if (r.limit_requests > 0) {
         out.emplace_back("x-ratelimit-limit-requests", std::to_string(r.limit_requests));
         out.emplace_back("x-ratelimit-remaining-requests", std::to_string(r.remaining_requests));
+        out.emplace_back("x-ratelimit-reset-requests", registry::go_duration(r.reset_requests_ms));
     }
     if (r.limit_tokens > 0) {
         out.emplace_back("x-ratelimit-limit-tokens", std::to_string(r.limit_tokens));
         out.emplace_back("x-ratelimit-remaining-tokens", std::to_string(r.remaining_tokens));
+        out.emplace_back("x-ratelimit-reset-tokens", registry::go_duration(r.reset_tokens_ms));
     }
     return out;
 }

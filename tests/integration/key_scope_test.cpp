@@ -230,6 +230,16 @@ TEST_F(key_scope, rpm_admits_n_requests_then_answers_429_with_headers) {
         EXPECT_EQ(r.header("x-ratelimit-limit-requests"), "3");
         EXPECT_EQ(r.header("x-ratelimit-remaining-requests"), std::to_string(3 - i));
         EXPECT_EQ(r.header("x-ratelimit-limit-tokens"), "");  // no tpm
+        EXPECT_EQ(r.header("x-ratelimit-reset-tokens"), "");
+        // 20 s per request taken at 3 rpm, less what refilled meanwhile (Go duration text, as OpenAI).
+        const std::string reset = r.header("x-ratelimit-reset-requests");
+        ASSERT_TRUE(reset.ends_with("s") && !reset.ends_with("ms")) << reset;
+        const auto minutes_end = reset.find('m');
+        const double reset_s =
+            (minutes_end == std::string::npos ? 0.0 : 60.0 * std::stod(reset.substr(0, minutes_end))) +
+            std::stod(reset.substr(minutes_end == std::string::npos ? 0 : minutes_end + 1));
+        EXPECT_GT(reset_s, 20.0 * i - 10) << reset;
+        EXPECT_LE(reset_s, 20.0 * i) << reset;
     }
     EXPECT_EQ(up_.request_count(), 3U);
     auto r = chat(k, "m1");  // N+1

@@ -49,6 +49,36 @@ TEST(key_limiter, rpm_admits_n_requests_then_refuses_the_next) {
     EXPECT_EQ(refused.breach, key_breach::requests);
     EXPECT_EQ(refused.retry_after_s, 20);  // one request per 20 s at 3 rpm
     EXPECT_EQ(refused.rate.remaining_requests, 0);
+    EXPECT_EQ(refused.rate.reset_requests_ms, 60'000);  // empty: a whole minute to be full again
+}
+
+TEST(key_limiter, reset_is_the_time_until_the_bucket_is_full_again) {
+    fixture f;
+    const auto l = limits(3, 600, 0, 0);
+    const auto first = f.limiter.admit("k", l, created, 100);
+    ASSERT_EQ(first.breach, key_breach::none);
+    EXPECT_EQ(first.rate.reset_requests_ms, 20'000);  // one of 3 per minute taken
+    EXPECT_EQ(first.rate.reset_tokens_ms, 10'000);    // 100 of 600 per minute reserved
+    f.now += 4'000;
+    const auto later = f.limiter.finish("k", l, created, 100, 100, true);
+    EXPECT_EQ(later.reset_requests_ms, 16'000);
+    EXPECT_EQ(later.reset_tokens_ms, 6'000);
+    f.now += 60'000;
+    const auto full = f.limiter.peek("k", l);
+    EXPECT_EQ(full.reset_requests_ms, 0);
+    EXPECT_EQ(full.reset_tokens_ms, 0);
+}
+
+TEST(key_limiter, go_duration_prints_like_openai) {
+    EXPECT_EQ(go_duration(0), "0s");
+    EXPECT_EQ(go_duration(17), "17ms");
+    EXPECT_EQ(go_duration(1'000), "1s");
+    EXPECT_EQ(go_duration(8'640), "8.64s");
+    EXPECT_EQ(go_duration(8'005), "8.005s");
+    EXPECT_EQ(go_duration(360'000), "6m0s");
+    EXPECT_EQ(go_duration(90'500), "1m30.5s");
+    EXPECT_EQ(go_duration(3'600'000), "1h0m0s");
+    EXPECT_EQ(go_duration(3'723'000), "1h2m3s");
 }
 
 TEST(key_limiter, rpm_refills_continuously) {
