@@ -19,6 +19,8 @@
 
 namespace modelrelay::registry {
 
+class guardrails;
+
 // ml-commons' model-level rate limiter: a token bucket of rate limit/unit with a burst of max(limit, 1).
 class token_bucket {
 public:
@@ -77,6 +79,9 @@ struct deployed_model {
     // The model's ACL (its group's owner/access/roles), built at deploy time and refreshed when the group
     // changes, so the predict path decides without reading documents.
     std::shared_ptr<const resource_acl> acl;
+    // The model's guardrails (null: none), compiled at deploy time.
+    std::shared_ptr<const guardrails> guard;
+    bool guard_broken = false;  // stored guardrails that no longer compile: every call is refused
 };
 
 // Java TimeUnit names → nanoseconds; 0 for an unknown unit.

@@ -9,6 +9,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "registry/connector.hpp"
+#include "registry/guardrails.hpp"
 #include "registry/ids.hpp"
 #include "registry/json_util.hpp"
 #include "registry/parallel.hpp"
@@ -491,6 +492,12 @@ std::shared_ptr<const deployed_model> service::deployment_of(
             d->ttl_minutes = ttl->to_number<std::int64_t>();
         }
     }
+    if (const auto* g = field(model.doc, "guardrails"); g != nullptr && !g->is_null()) {
+        auto compiled = guardrails::compile(*g);
+        // Checked when stored; a document that no longer compiles blocks every call rather than none.
+        d->guard = compiled ? std::move(*compiled) : nullptr;
+        d->guard_broken = !compiled;
+    }
     if (const auto* rl = field(model.doc, "rate_limiter"); rl != nullptr && rl->is_object()) {
         const auto limit = string_field(rl->get_object(), "limit");
         const auto unit = string_field(rl->get_object(), "unit");
@@ -757,7 +764,11 @@ result<void> copy_model_fields(const json::object& body, json::object& doc) {
         }
         doc["deploy_setting"] = std::move(out);
     }
-    if (const auto* g = field(body, "guardrails"); g != nullptr && g->is_object()) {
+    if (const auto* g = field(body, "guardrails"); g != nullptr && !g->is_null()) {
+        // Compiled now so a bad one is the register / update answer, not a failure on every predict.
+        if (auto compiled = guardrails::compile(*g); !compiled) {
+            return compiled.error();
+        }
         doc["guardrails"] = *g;
     }
     if (const auto* i = field(body, "interface"); i != nullptr && i->is_object()) {

@@ -22,6 +22,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "registry/deployed_model.hpp"
+#include "registry/guardrails.hpp"
 #include "registry/ids.hpp"
 #include "registry/key_limiter.hpp"
 #include "registry/predict.hpp"
@@ -212,6 +214,10 @@ awaitable<std::variant<json::object, openai::api_error>> call_upstream(
 ) {
     const auto& settings = *ready.snap->settings;
     auto& call = plan.calls[i];
+    const auto& deployed = *ready.deployed;
+    if (auto g = registry::guard_user_input(deployed.guard.get(), deployed.guard_broken, call.body)) {
+        co_return openai::from_error(*g);
+    }
     if (auto t = settings.check_trusted_endpoint(call.url); !t) {
         co_return openai::from_error(t.error());
     }
@@ -224,6 +230,9 @@ awaitable<std::variant<json::object, openai::api_error>> call_upstream(
     }
     if (res->status < 200 || res->status > 299) {
         co_return openai::from_upstream(res->status, res->body);
+    }
+    if (auto g = registry::guard_llm_output(deployed.guard.get(), deployed.guard_broken, res->body)) {
+        co_return openai::from_error(*g);
     }
     permit.set_succeeded();
     if (permit.counts_tokens()) {
@@ -380,6 +389,11 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
     hooks.error_frame = [](const registry::error& e) {
         return openai::error_frame(openai::from_error(e));
     };
+    if (auto g = registry::guard_user_input(
+            ready.deployed->guard.get(), ready.deployed->guard_broken, call.body
+        )) {
+        co_return openai_fail(ctx, openai::from_error(*g));
+    }
     auto req = to_request(call);
     // The key's parallel slot is free before the client sees the end (a client may ask again at once).
     hooks.before_end = [&permit] {

@@ -6,6 +6,8 @@
 
 #include <boost/json/monotonic_resource.hpp>
 
+#include "registry/deployed_model.hpp"
+#include "registry/guardrails.hpp"
 #include "registry/key_limiter.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/handlers/key_scope.hpp"
@@ -44,6 +46,10 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
     std::string text(registry::inference_results_open);
     for (std::size_t i = 0; i < plan->calls.size(); ++i) {
         auto& call = plan->calls[i];
+        const auto& deployed = *ready->deployed;
+        if (auto g = registry::guard_user_input(deployed.guard.get(), deployed.guard_broken, call.body)) {
+            co_return fail(ctx, *g);
+        }
         // Every outbound call is checked against the trusted list with its fully rendered URL.
         if (auto t = settings.check_trusted_endpoint(call.url); !t) {
             co_return fail(ctx, t.error());
@@ -58,6 +64,9 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
             co_return fail(ctx, res.error());
         }
         if (res->status >= 200 && res->status <= 299) {
+            if (auto g = registry::guard_llm_output(deployed.guard.get(), deployed.guard_broken, res->body)) {
+                co_return fail(ctx, *g);
+            }
             permit.set_succeeded();
             if (permit.counts_tokens()) {
                 if (auto used = registry::usage_total_tokens_of(res->body)) {

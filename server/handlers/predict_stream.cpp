@@ -17,6 +17,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "registry/deployed_model.hpp"
+#include "registry/guardrails.hpp"
 #include "registry/json_text.hpp"
 #include "registry/key_limiter.hpp"
 #include "registry/predict.hpp"
@@ -211,6 +213,13 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
         co_return fail(ctx, registry::illegal_argument("Streaming supports exactly one upstream call"));
     }
     auto& call = plan->calls.front();
+    // The input guardrail as for _predict; the output one needs the whole answer, which a stream relays as
+    // it comes, so it is not applied here (docs/api.md).
+    if (auto g = registry::guard_user_input(
+            ready->deployed->guard.get(), ready->deployed->guard_broken, call.body
+        )) {
+        co_return fail(ctx, *g);
+    }
     upstream::request req;
     req.method = http::string_to_verb(call.method);
     req.url = std::move(call.url);
