@@ -20,6 +20,7 @@
 namespace modelrelay::registry {
 
 class guardrails;
+struct model_interface;
 
 // ml-commons' model-level rate limiter: a token bucket of rate limit/unit with a burst of max(limit, 1).
 class token_bucket {
@@ -82,6 +83,9 @@ struct deployed_model {
     // The model's guardrails (null: none), compiled at deploy time.
     std::shared_ptr<const guardrails> guard;
     bool guard_broken = false;  // stored guardrails that no longer compile: every call is refused
+    // The model's interface schemas (null: none), compiled at deploy time.
+    std::shared_ptr<const model_interface> iface;
+    bool iface_broken = false;  // a stored interface that no longer compiles: every call is refused
 };
 
 // Java TimeUnit names → nanoseconds; 0 for an unknown unit.

@@ -12,6 +12,7 @@
 #include "registry/guardrails.hpp"
 #include "registry/ids.hpp"
 #include "registry/json_util.hpp"
+#include "registry/model_interface.hpp"
 #include "registry/parallel.hpp"
 #include "registry/service.hpp"
 
@@ -498,6 +499,11 @@ std::shared_ptr<const deployed_model> service::deployment_of(
         d->guard = compiled ? std::move(*compiled) : nullptr;
         d->guard_broken = !compiled;
     }
+    if (const auto* i = field(model.doc, "interface"); i != nullptr && i->is_object()) {
+        auto compiled = compile_interface(*i);
+        d->iface = compiled ? std::move(*compiled) : nullptr;
+        d->iface_broken = !compiled;
+    }
     if (const auto* rl = field(model.doc, "rate_limiter"); rl != nullptr && rl->is_object()) {
         const auto limit = string_field(rl->get_object(), "limit");
         const auto unit = string_field(rl->get_object(), "unit");
@@ -777,6 +783,10 @@ result<void> copy_model_fields(const json::object& body, json::object& doc) {
             if (const auto* v = field(i->get_object(), k)) {
                 out[k] = v->is_string() ? json::value(v->get_string()) : json::value(json::serialize(*v));
             }
+        }
+        // Compiled now so a broken schema is the register / update answer, not a failure on every predict.
+        if (auto compiled = compile_interface(out); !compiled) {
+            return compiled.error();
         }
         doc["interface"] = std::move(out);
     }

@@ -9,6 +9,7 @@
 #include "registry/deployed_model.hpp"
 #include "registry/guardrails.hpp"
 #include "registry/key_limiter.hpp"
+#include "registry/model_interface.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/handlers/key_scope.hpp"
 #include "server/handlers/model_access.hpp"
@@ -35,6 +36,17 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
     auto ready = co_await prepare_model(ctx, ctx.who, std::move(model_id));
     if (!ready) {
         co_return fail(ctx, ready.error());
+    }
+    if (ready->deployed->iface_broken) {
+        co_return fail(
+            ctx,
+            registry::error{
+                registry::errc::illegal_state,
+                "The interface stored with this model no longer compiles; update the model"}
+        );
+    }
+    if (auto bad = registry::check_interface_input(ready->deployed->iface.get(), input)) {
+        co_return fail(ctx, *bad);
     }
     auto plan = registry::plan_predict(*ready->connector, input);
     if (!plan) {
@@ -84,6 +96,9 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
         }
     }
     text.append(registry::inference_results_close);
+    if (auto bad = registry::check_interface_output(ready->deployed->iface.get(), text)) {
+        co_return fail(ctx, *bad);
+    }
     auto out = json_text_response(200, std::move(text), ctx.pretty);
     permit.finish();
     permit.add_headers(out);

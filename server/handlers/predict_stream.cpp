@@ -21,6 +21,7 @@
 #include "registry/guardrails.hpp"
 #include "registry/json_text.hpp"
 #include "registry/key_limiter.hpp"
+#include "registry/model_interface.hpp"
 #include "registry/predict.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/handlers/key_scope.hpp"
@@ -187,6 +188,17 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
         co_await prepare_model(ctx, ctx.who, std::move(model_id), registry::action::model_predict_stream);
     if (!ready) {
         co_return fail(ctx, ready.error());
+    }
+    if (ready->deployed->iface_broken) {
+        co_return fail(
+            ctx,
+            registry::error{
+                registry::errc::illegal_state,
+                "The interface stored with this model no longer compiles; update the model"}
+        );
+    }
+    if (auto bad = registry::check_interface_input(ready->deployed->iface.get(), input)) {
+        co_return fail(ctx, *bad);
     }
     const auto& connector = *ready->connector;
     const auto iface = llm_interface_of(input, connector);
