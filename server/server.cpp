@@ -1,9 +1,11 @@
 // File: server.cpp
 #include "server/server.hpp"
 
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <thread>
 #include <vector>
@@ -45,11 +47,17 @@ namespace {
 
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 
+// The HTTPS listener's context. SIGHUP builds a new one from the same files and swaps it in; each
+// connection takes the one current when it is accepted and keeps it to its end.
+struct listener_tls {
+    std::atomic<std::shared_ptr<net::ssl::context>> current;
+};
+
 // `tls`: the HTTPS listener's context, or null for plain HTTP. `workers`: one single-threaded io_context
 // per I/O thread; connections are dealt round-robin, and a session with its upstream connections stays
 // on its thread (no strand needed, no hop between threads).
 net::awaitable<void> accept_loop(
-    app& a, tcp::acceptor& acceptor, net::ssl::context* tls, const std::vector<net::io_context*>& workers
+    app& a, tcp::acceptor& acceptor, listener_tls* tls, const std::vector<net::io_context*>& workers
 ) {
     std::size_t next = 0;
     for (;;) {
@@ -74,9 +82,11 @@ net::awaitable<void> accept_loop(
         a.connections.fetch_add(1);
         auto ex = socket.get_executor();
         // A named non-coroutine lambda returning the awaitable (gcc bug 107288 workaround, see style.md).
-        auto session_logic = [&a, tls, s = std::move(socket)]() mutable {
-            return tls != nullptr ? run_tls_session(a, std::move(s), *tls) : run_session(a, std::move(s));
-        };
+        auto session_logic =
+            [&a, ctx = tls != nullptr ? tls->current.load() : nullptr, s = std::move(socket)]() mutable {
+                return ctx != nullptr ? run_tls_session(a, std::move(s), std::move(ctx))
+                                      : run_session(a, std::move(s));
+            };
         net::co_spawn(ex, std::move(session_logic), [&a](std::exception_ptr e) {
             a.connections.fetch_sub(1);
             if (e) {
@@ -152,14 +162,15 @@ int run_server(const config& cfg) {
     }
 
     // TLS files are checked before anything touches the data directory.
-    std::unique_ptr<net::ssl::context> tls;
+    std::unique_ptr<listener_tls> tls;
     if (cfg.tls.enabled()) {
         auto made = make_listener_tls_context(cfg.tls);
         if (!made) {
             log::error("cannot set up TLS", {{"reason", made.error().reason}});
             return 1;
         }
-        tls = std::move(*made);
+        tls = std::make_unique<listener_tls>();
+        tls->current.store(std::shared_ptr<net::ssl::context>(std::move(*made)));
     }
 
     net::io_context store_ioc(1);
@@ -307,11 +318,38 @@ int run_server(const config& cfg) {
 
     net::co_spawn(ioc, accept_loop(a, acceptor, tls.get(), workers), net::detached);
     net::co_spawn(ioc, ttl_sweeper(a), net::detached);
+    // SIGHUP reloads the listener's certificate, key and client CA (rotated certificates are taken without
+    // a restart); a reload that fails keeps the current ones. Without TLS there is nothing to reload, and
+    // SIGHUP no longer ends the process either.
+    net::signal_set hangup(ioc, SIGHUP);
+    std::function<void(const boost::system::error_code&, int)> on_hangup =
+        [&](const boost::system::error_code& ec, int) {
+            if (ec) {
+                return;
+            }
+            if (tls) {
+                auto made = make_listener_tls_context(cfg.tls);
+                if (made) {
+                    tls->current.store(std::shared_ptr<net::ssl::context>(std::move(*made)));
+                    log::info("TLS certificate reloaded", {{"cert", cfg.tls.cert_file}});
+                } else {
+                    log::error(
+                        "TLS reload failed; the current certificate stays in use",
+                        {{"reason", made.error().reason}}
+                    );
+                }
+            } else {
+                log::info("SIGHUP ignored: no TLS listener to reload");
+            }
+            hangup.async_wait(on_hangup);
+        };
+    hangup.async_wait(on_hangup);
     net::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
         if (ec) {
             return;
         }
+        hangup.cancel();
         log::info("shutting down", {{"signal", static_cast<long long>(sig)}});
         net::co_spawn(ioc, drain_then_stop(a, acceptor, workers), net::detached);
     });

@@ -3,6 +3,7 @@
 // Plain TCP (session.cpp) or TLS (tls_session.cpp); the request loop is shared (session_loop.hpp).
 #pragma once
 
+#include <memory>
 #include <string_view>
 
 #include <boost/asio/awaitable.hpp>
@@ -37,9 +38,10 @@ public:
 boost::asio::awaitable<void> run_session(app& a, boost::asio::ip::tcp::socket socket);
 // The same over TLS: handshake within the read timeout (a failed one is logged and closes the
 // connection), peer_info from the verified client certificate, then the request loop, then a bounded
-// close_notify. Plain HTTP sent to this port gets a 400 saying so.
+// close_notify. Plain HTTP sent to this port gets a 400 saying so. The session keeps `tls` alive: a
+// certificate reload (SIGHUP) replaces the listener's context for new connections only.
 boost::asio::awaitable<void> run_tls_session(
-    app& a, boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& tls
+    app& a, boost::asio::ip::tcp::socket socket, std::shared_ptr<boost::asio::ssl::context> tls
 );
 
 // Routes and runs one request (no I/O of its own unless the handler streams).

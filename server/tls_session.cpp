@@ -72,9 +72,9 @@ net::awaitable<void> refuse_plain_http(app& a, beast::tcp_stream& tcp, const pee
 
 }  // namespace
 
-net::awaitable<void> run_tls_session(app& a, tcp::socket socket, ssl::context& tls) {
+net::awaitable<void> run_tls_session(app& a, tcp::socket socket, std::shared_ptr<ssl::context> tls) {
     const thread_connection counted;  // runs on its worker thread until the end (io_loop.hpp)
-    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), tls);
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
     beast::tcp_stream& transport = beast::get_lowest_layer(stream);
     peer_info peer;
     peer.remote_address = detail::remote_address_of(transport.socket());

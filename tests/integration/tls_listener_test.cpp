@@ -7,6 +7,7 @@
 // certificate.
 #include <array>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <future>
@@ -451,6 +452,50 @@ TEST_F(tls_listener, bad_files_stop_start_up_naming_the_file) {
         // Nothing was created in the data directory.
         EXPECT_FALSE(std::filesystem::exists(data / "modelrelay.db")) << data;
     }
+}
+
+TEST_F(tls_listener, sighup_reloads_the_certificate_for_new_connections_and_a_bad_one_is_not_taken) {
+    // Start with a certificate from an independent CA, at paths the test then rewrites.
+    test_ca other;
+    const auto first = other.issue({"localhost"}, {"127.0.0.1"});
+    const auto cert = tmp_.path() / "server.pem";
+    const auto key = tmp_.path() / "server.key";
+    auto write = [](const std::filesystem::path& p, const std::string& text) {
+        std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
+    };
+    write(cert, first.cert_pem);
+    write(key, first.key_pem);
+    server_ = std::make_unique<server_process>(
+        tmp_.path() / "data",
+        std::map<std::string, std::string>{},
+        std::vector<std::string>{
+            "--log-format", "json", "--tls-cert", cert.string(), "--tls-key", key.string()}
+    );
+    server_->start();
+    tls_client_options trusts_other;
+    trusts_other.ca_file = other.ca_file();
+    http_client kept(port(), trusts_other);  // a keep-alive connection from before the reload
+    ASSERT_EQ(kept.get("/").status, 200U);
+
+    // New files are not read until SIGHUP.
+    write(cert, ca().localhost().cert_pem);
+    write(key, ca().localhost().key_pem);
+    EXPECT_THROW(http_client(port(), trusted()).connect(), std::runtime_error);
+    server().signal(SIGHUP);
+    ASSERT_EQ(wait_for_log(server(), "TLS certificate reloaded", 1).size(), 1U);
+    http_client now(port(), trusted());
+    EXPECT_EQ(now.get("/").status, 200U);
+    EXPECT_THROW(http_client(port(), trusts_other).connect(), std::runtime_error);
+    EXPECT_EQ(kept.get("/").status, 200U);  // the open connection keeps the context it started with
+
+    // A reload that fails keeps the current certificate, and the process keeps running.
+    write(cert, "not a certificate");
+    server().signal(SIGHUP);
+    const auto failed = wait_for_log(server(), "TLS reload failed; the current certificate stays in use", 1);
+    ASSERT_EQ(failed.size(), 1U);
+    EXPECT_NE(std::string(failed[0].at("reason").as_string()).find(cert.string()), std::string::npos);
+    EXPECT_EQ(http_client(port(), trusted()).get("/").status, 200U);
+    EXPECT_EQ(server().stop(), 0);
 }
 
 TEST_F(tls_listener, client_auth_without_a_client_ca_is_a_start_up_error) {

@@ -129,6 +129,12 @@ int server_process::start_expect_failure(std::chrono::milliseconds timeout) {
     return 0;
 }
 
+void server_process::signal(int sig) const {
+    if (pid_ > 0) {
+        ::kill(pid_, sig);
+    }
+}
+
 int server_process::stop() {
     if (pid_ <= 0) {
         return -1;

@@ -44,6 +44,8 @@ public:
     int stop();
     // SIGKILL: no chance to clean up.
     void kill_hard();
+    // Sends `sig` (e.g. SIGHUP) and returns at once.
+    void signal(int sig) const;
     void restart() {
         stop();
         start();
