@@ -90,7 +90,13 @@ json::value interface_input_instance(const predict_request& request, const schem
     return out;
 }
 
-std::optional<error> check_interface_input(const model_interface* iface, const predict_request& request) {
+std::optional<error> check_interface_input(
+    const model_interface* iface, bool broken, const predict_request& request
+) {
+    if (broken) {
+        return error{
+            errc::illegal_state, "The interface stored with this model no longer compiles; update the model"};
+    }
     if (iface == nullptr || !iface->input) {
         return std::nullopt;
     }

@@ -39,8 +39,11 @@ boost::json::value interface_input_instance(
 
 // 400 status_exception `Error validating input schema, if you think this is expected, please update your
 // 'input' field in the 'interface' field for this model: Validation failed: [...] for instance: <json> with
-// schema: <schema>`; nullopt when valid or when there is no input schema.
-std::optional<error> check_interface_input(const model_interface* iface, const predict_request& request);
+// schema: <schema>`; nullopt when valid or when there is no input schema. `broken` (a stored interface
+// that no longer compiles) refuses every request.
+std::optional<error> check_interface_input(
+    const model_interface* iface, bool broken, const predict_request& request
+);
 // The same for the answer (`'output' field`), given the `{"inference_results":[...]}` text.
 std::optional<error> check_interface_output(const model_interface* iface, std::string_view answer);
 

@@ -8,6 +8,8 @@
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 
+#include "schemas/json_type.hpp"
+
 namespace modelrelay::schemas {
 
 namespace json = boost::json;
@@ -99,25 +101,6 @@ location locate(
     return at;
 }
 
-std::string_view type_name(const json::value& v) {
-    switch (v.kind()) {
-        case json::kind::object:
-            return "object";
-        case json::kind::array:
-            return "array";
-        case json::kind::string:
-            return "string";
-        case json::kind::bool_:
-            return "boolean";
-        case json::kind::null:
-            return "null";
-        case json::kind::double_:
-            return "number";
-        default:
-            return "integer";
-    }
-}
-
 // networknt's wording for the two problems nearly every interface schema meets; Valijson's otherwise.
 std::string describe(
     const valijson::ValidationResults::Error& err, const json::value& instance, const json::value& schema
@@ -144,7 +127,7 @@ std::string describe(
                 expected = "[" + expected + "]";
             }
             if (!expected.empty()) {
-                return at.path + ": " + std::string(type_name(*at.value)) + " found, " + expected +
+                return at.path + ": " + std::string(json_type_name(*at.value, true)) + " found, " + expected +
                        " expected";
             }
         }

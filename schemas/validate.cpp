@@ -14,6 +14,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "schemas/embedded.hpp"
+#include "schemas/json_type.hpp"
 
 #define VALIJSON_USE_EXCEPTIONS 1
 #include <algorithm>
@@ -273,23 +274,6 @@ void append_pointer_segment(std::string& ptr, std::string_view seg) {
     }
 }
 
-std::string_view type_of(const json::value& v) {
-    switch (v.kind()) {
-        case json::kind::object:
-            return "object";
-        case json::kind::array:
-            return "array";
-        case json::kind::string:
-            return "string";
-        case json::kind::bool_:
-            return "boolean";
-        case json::kind::null:
-            return "null";
-        default:
-            return "number";
-    }
-}
-
 // The place Valijson reported, found again in the body and in the schema.
 struct location {
     const json::value* value = nullptr;
@@ -409,7 +393,7 @@ std::optional<problem> describe(
         return problem{
             loc->order,
             where + "expected " + expected_types(schema->at("type")) + " but got " +
-                std::string(type_of(*loc->value))};
+                std::string(json_type_name(*loc->value, false))};
     }
     if (starts_with(d, "Object contains a property that could not be validated") && loc->value->is_object()) {
         const json::object* props = nullptr;

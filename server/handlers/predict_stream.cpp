@@ -189,15 +189,9 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
     if (!ready) {
         co_return fail(ctx, ready.error());
     }
-    if (ready->deployed->iface_broken) {
-        co_return fail(
-            ctx,
-            registry::error{
-                registry::errc::illegal_state,
-                "The interface stored with this model no longer compiles; update the model"}
-        );
-    }
-    if (auto bad = registry::check_interface_input(ready->deployed->iface.get(), input)) {
+    if (auto bad = registry::check_interface_input(
+            ready->deployed->iface.get(), ready->deployed->iface_broken, input
+        )) {
         co_return fail(ctx, *bad);
     }
     const auto& connector = *ready->connector;

@@ -89,18 +89,15 @@ http_response raw(const request_context& ctx, unsigned status, json::object body
     return json_response(status, body, ctx.pretty);
 }
 
-enum class entity { user, role, mapping };
+using registry::identity_kind;
 
-std::string_view entity_word(entity e) {
-    switch (e) {
-        case entity::user:
-            return "user";
-        case entity::role:
-            return "role";
-        case entity::mapping:
-            return "rolesmapping";
-    }
-    return "user";
+// After a committed write: credentials cached under the old state are dropped, and the audit log says who
+// changed what (`what`: "user/put", "role/patch", ...).
+void record_write(request_context& ctx, const principal& who, std::string_view what, std::string_view name) {
+    ctx.app.sec->invalidate_cache();
+    ctx.app.sec->audit().record(
+        "GRANTED_PRIVILEGES", &who, ctx.peer->remote_address, "restapi:admin/" + std::string(what), name
+    );
 }
 
 // Common preamble: security on, caller allowed. Returns the principal or the response to send.
@@ -131,7 +128,7 @@ registry::result<json::value> json_body(const request_context& ctx) {
 }
 
 // GET of one entity or all of them (hidden entities are invisible).
-http_response get_entities(request_context& ctx, entity e) {
+http_response get_entities(request_context& ctx, identity_kind e) {
     auto caller = admin_caller(ctx);
     if (auto* res = std::get_if<http_response>(&caller)) {
         return std::move(*res);
@@ -145,14 +142,14 @@ http_response get_entities(request_context& ctx, entity e) {
         }
     };
     switch (e) {
-        case entity::user:
+        case identity_kind::user:
             for (const auto& [n, u] : state->users) {
                 if (!u.hidden) {
                     add(n, registry::user_to_json(u));
                 }
             }
             break;
-        case entity::role:
+        case identity_kind::role:
             for (const auto& r : registry::builtin_role_definitions()) {
                 add(r.name, registry::role_to_json(r));
             }
@@ -162,7 +159,7 @@ http_response get_entities(request_context& ctx, entity e) {
                 }
             }
             break;
-        case entity::mapping:
+        case identity_kind::mapping:
             for (const auto& [n, m] : state->mappings) {
                 if (!m.hidden) {
                     add(n, registry::mapping_to_json(m));
@@ -173,7 +170,9 @@ http_response get_entities(request_context& ctx, entity e) {
     if (!name.empty() && out.empty()) {
         return error_response(
             registry::security_status(
-                404, "NOT_FOUND", std::string(entity_word(e)) + " '" + std::string(name) + "' not found."
+                404,
+                "NOT_FOUND",
+                std::string(registry::identity_word(e)) + " '" + std::string(name) + "' not found."
             ),
             ctx.pretty
         );
@@ -199,7 +198,7 @@ http_response write_done(request_context& ctx, std::string_view name, bool creat
     );
 }
 
-boost::asio::awaitable<http_response> put_entity(request_context& ctx, entity e) {
+boost::asio::awaitable<http_response> put_entity(request_context& ctx, identity_kind e) {
     auto caller = admin_caller(ctx);
     if (auto* res = std::get_if<http_response>(&caller)) {
         co_return std::move(*res);
@@ -217,7 +216,7 @@ boost::asio::awaitable<http_response> put_entity(request_context& ctx, entity e)
     const auto state = sec.identity().current();
     registry::result<bool> done = false;
     switch (e) {
-        case entity::user: {
+        case identity_kind::user: {
             const auto* existing = state->find_user(name);
             if (existing != nullptr) {
                 if (auto g = guard_existing(who, name, existing->reserved, existing->hidden, false)) {
@@ -247,7 +246,7 @@ boost::asio::awaitable<http_response> put_entity(request_context& ctx, entity e)
             done = co_await on_store(ctx.app, std::move(op));
             break;
         }
-        case entity::role: {
+        case identity_kind::role: {
             if (builtin_role(name)) {
                 co_return error_response(*guard_existing(who, name, true, false, true), ctx.pretty);
             }
@@ -266,7 +265,7 @@ boost::asio::awaitable<http_response> put_entity(request_context& ctx, entity e)
             done = co_await on_store(ctx.app, std::move(op));
             break;
         }
-        case entity::mapping: {
+        case identity_kind::mapping: {
             if (auto missing = registry::mapping_role_error(*state, name)) {
                 co_return error_response(*missing, ctx.pretty);
             }
@@ -289,18 +288,11 @@ boost::asio::awaitable<http_response> put_entity(request_context& ctx, entity e)
     if (!done) {
         co_return error_response(done.error(), ctx.pretty);
     }
-    sec.invalidate_cache();
-    sec.audit().record(
-        "GRANTED_PRIVILEGES",
-        &who,
-        ctx.peer->remote_address,
-        "restapi:admin/" + std::string(entity_word(e)) + "/put",
-        name
-    );
+    record_write(ctx, who, std::string(registry::identity_word(e)) + "/put", name);
     co_return write_done(ctx, name, *done);
 }
 
-boost::asio::awaitable<http_response> delete_entity(request_context& ctx, entity e) {
+boost::asio::awaitable<http_response> delete_entity(request_context& ctx, identity_kind e) {
     auto caller = admin_caller(ctx);
     if (auto* res = std::get_if<http_response>(&caller)) {
         co_return std::move(*res);
@@ -310,11 +302,11 @@ boost::asio::awaitable<http_response> delete_entity(request_context& ctx, entity
     auto& sec = *ctx.app.sec;
     const auto state = sec.identity().current();
     const error missing = registry::security_status(
-        404, "NOT_FOUND", std::string(entity_word(e)) + " '" + name + "' not found."
+        404, "NOT_FOUND", std::string(registry::identity_word(e)) + " '" + name + "' not found."
     );
     registry::result<bool> done = false;
     switch (e) {
-        case entity::user: {
+        case identity_kind::user: {
             const auto* u = state->find_user(name);
             if (u == nullptr) {
                 co_return error_response(missing, ctx.pretty);
@@ -328,7 +320,7 @@ boost::asio::awaitable<http_response> delete_entity(request_context& ctx, entity
             done = co_await on_store(ctx.app, std::move(op));
             break;
         }
-        case entity::role: {
+        case identity_kind::role: {
             if (builtin_role(name)) {
                 co_return error_response(*guard_existing(who, name, true, false, true), ctx.pretty);
             }
@@ -345,7 +337,7 @@ boost::asio::awaitable<http_response> delete_entity(request_context& ctx, entity
             done = co_await on_store(ctx.app, std::move(op));
             break;
         }
-        case entity::mapping: {
+        case identity_kind::mapping: {
             const auto it = state->mappings.find(name);
             if (it == state->mappings.end()) {
                 co_return error_response(missing, ctx.pretty);
@@ -363,14 +355,7 @@ boost::asio::awaitable<http_response> delete_entity(request_context& ctx, entity
     if (!done) {
         co_return error_response(done.error(), ctx.pretty);
     }
-    sec.invalidate_cache();
-    sec.audit().record(
-        "GRANTED_PRIVILEGES",
-        &who,
-        ctx.peer->remote_address,
-        "restapi:admin/" + std::string(entity_word(e)) + "/delete",
-        name
-    );
+    record_write(ctx, who, std::string(registry::identity_word(e)) + "/delete", name);
     co_return raw(ctx, 200, json::object{{"status", "OK"}, {"message", "'" + name + "' deleted."}});
 }
 
@@ -418,14 +403,7 @@ boost::asio::awaitable<http_response> patch_entities(request_context& ctx, regis
     if (!done) {
         co_return error_response(done.error(), ctx.pretty);
     }
-    sec.invalidate_cache();
-    sec.audit().record(
-        "GRANTED_PRIVILEGES",
-        &who,
-        ctx.peer->remote_address,
-        "restapi:admin/" + std::string(registry::identity_word(kind)) + "/patch",
-        name
-    );
+    record_write(ctx, who, std::string(registry::identity_word(kind)) + "/patch", name);
     co_return raw(
         ctx,
         200,
@@ -661,39 +639,36 @@ boost::asio::awaitable<http_response> handle_security_account_put(request_contex
     if (!done) {
         co_return error_response(done.error(), ctx.pretty);
     }
-    sec.invalidate_cache();
-    sec.audit().record(
-        "GRANTED_PRIVILEGES", &who, ctx.peer->remote_address, "restapi:admin/account/put", who.name
-    );
+    record_write(ctx, who, "account/put", who.name);
     co_return write_done(ctx, who.name, false);
 }
 
 boost::asio::awaitable<http_response> handle_security_users_get(request_context& ctx) {
-    co_return get_entities(ctx, entity::user);
+    co_return get_entities(ctx, identity_kind::user);
 }
 boost::asio::awaitable<http_response> handle_security_user_put(request_context& ctx) {
-    co_return co_await put_entity(ctx, entity::user);
+    co_return co_await put_entity(ctx, identity_kind::user);
 }
 boost::asio::awaitable<http_response> handle_security_user_delete(request_context& ctx) {
-    co_return co_await delete_entity(ctx, entity::user);
+    co_return co_await delete_entity(ctx, identity_kind::user);
 }
 boost::asio::awaitable<http_response> handle_security_roles_get(request_context& ctx) {
-    co_return get_entities(ctx, entity::role);
+    co_return get_entities(ctx, identity_kind::role);
 }
 boost::asio::awaitable<http_response> handle_security_role_put(request_context& ctx) {
-    co_return co_await put_entity(ctx, entity::role);
+    co_return co_await put_entity(ctx, identity_kind::role);
 }
 boost::asio::awaitable<http_response> handle_security_role_delete(request_context& ctx) {
-    co_return co_await delete_entity(ctx, entity::role);
+    co_return co_await delete_entity(ctx, identity_kind::role);
 }
 boost::asio::awaitable<http_response> handle_security_mappings_get(request_context& ctx) {
-    co_return get_entities(ctx, entity::mapping);
+    co_return get_entities(ctx, identity_kind::mapping);
 }
 boost::asio::awaitable<http_response> handle_security_mapping_put(request_context& ctx) {
-    co_return co_await put_entity(ctx, entity::mapping);
+    co_return co_await put_entity(ctx, identity_kind::mapping);
 }
 boost::asio::awaitable<http_response> handle_security_mapping_delete(request_context& ctx) {
-    co_return co_await delete_entity(ctx, entity::mapping);
+    co_return co_await delete_entity(ctx, identity_kind::mapping);
 }
 boost::asio::awaitable<http_response> handle_security_users_patch(request_context& ctx) {
     co_return co_await patch_entities(ctx, registry::identity_kind::user);

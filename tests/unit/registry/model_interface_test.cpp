@@ -45,12 +45,12 @@ TEST(model_interface, string_parameters_holding_json_are_read_back_unless_typed_
             R"({"algorithm":"REMOTE","parameters":{"messages":[{"role":"user"}],"note":"{\"a\":1}","n":5,"text":"hello"}})"
         )
     );
-    EXPECT_FALSE(check_interface_input(i.get(), with_parameters(R"({"messages":"[]","n":"5"})")));
+    EXPECT_FALSE(check_interface_input(i.get(), false, with_parameters(R"({"messages":"[]","n":"5"})")));
 }
 
 TEST(model_interface, failures_carry_the_ml_commons_prefix_and_networknt_shaped_details) {
     const auto i = iface(input_schema);
-    auto missing = check_interface_input(i.get(), with_parameters(R"({"prompt":"hi"})"));
+    auto missing = check_interface_input(i.get(), false, with_parameters(R"({"prompt":"hi"})"));
     ASSERT_TRUE(missing);
     EXPECT_EQ(missing->code, errc::bad_request);
     EXPECT_EQ(
@@ -62,15 +62,17 @@ TEST(model_interface, failures_carry_the_ml_commons_prefix_and_networknt_shaped_
         "schema: " +
             input_schema
     );
-    auto wrong = check_interface_input(i.get(), with_parameters(R"({"messages":"plain text","n":"x"})"));
+    auto wrong =
+        check_interface_input(i.get(), false, with_parameters(R"({"messages":"plain text","n":"x"})"));
     ASSERT_TRUE(wrong);
     EXPECT_NE(wrong->reason.find("[$.parameters.messages: string found, array expected, "), std::string::npos)
         << wrong->reason;
     EXPECT_NE(wrong->reason.find("$.parameters.n: string found, integer expected]"), std::string::npos)
         << wrong->reason;
     // No interface, or no input schema: nothing is checked.
-    EXPECT_FALSE(check_interface_input(nullptr, with_parameters("{}")));
-    EXPECT_FALSE(check_interface_input(iface("", "{}").get(), with_parameters("{}")));
+    EXPECT_FALSE(check_interface_input(nullptr, false, with_parameters("{}")));
+    EXPECT_FALSE(check_interface_input(iface("", "{}").get(), false, with_parameters("{}")));
+    EXPECT_TRUE(check_interface_input(nullptr, true, with_parameters("{}")));  // stored, no longer compiles
 }
 
 TEST(model_interface, the_output_schema_checks_the_whole_answer) {
