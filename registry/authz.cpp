@@ -18,7 +18,7 @@ namespace {
 constexpr std::string_view ml = "cluster:admin/opensearch/ml/";
 
 // Indexed by the enum value; the static_assert below keeps the two in step.
-constexpr std::array<action_info, 32> actions{{
+constexpr std::array<action_info, 36> actions{{
     {action::cluster_main, "cluster:monitor/main", false},
     {action::cluster_health, "cluster:monitor/health", false},
     {action::settings_get, "cluster:monitor/state", false},
@@ -51,8 +51,12 @@ constexpr std::array<action_info, 32> actions{{
     {action::inference_update, "cluster:admin/xpack/inference/update", true},
     {action::inference_delete, "cluster:admin/xpack/inference/delete", true},
     {action::kek_rotate, "cluster:admin/modelrelay/kek/rotate", false},
+    {action::controller_create, "cluster:admin/opensearch/ml/controllers/create", true},
+    {action::controller_get, "cluster:admin/opensearch/ml/controllers/get", true},
+    {action::controller_update, "cluster:admin/opensearch/ml/controllers/update", true},
+    {action::controller_delete, "cluster:admin/opensearch/ml/controllers/delete", true},
 }};
-static_assert(actions.size() == static_cast<std::size_t>(action::kek_rotate) + 1);
+static_assert(actions.size() == static_cast<std::size_t>(action::controller_delete) + 1);
 
 constexpr route_action routes[] = {
     {"GET", "/", action::cluster_main},
@@ -123,6 +127,11 @@ constexpr route_action routes[] = {
     {"GET", "/v1/models/{model}", action::model_get},
 
     {"POST", "/_plugins/_modelrelay/_rotate_kek", action::kek_rotate},
+
+    {"POST", "/_plugins/_ml/controllers/{model_id}", action::controller_create},
+    {"GET", "/_plugins/_ml/controllers/{model_id}", action::controller_get},
+    {"PUT", "/_plugins/_ml/controllers/{model_id}", action::controller_update},
+    {"DELETE", "/_plugins/_ml/controllers/{model_id}", action::controller_delete},
 };
 
 // --- matching --------------------------------------------------------------------------------------------
@@ -264,6 +273,14 @@ error acl_denial(action act, const resource_acl& r, const decide_options& opts) 
             return {errc::forbidden, model_denied + ", model ID " + r.id};
         case action::model_undeploy:
             return {errc::illegal_argument, "No permission to undeploy model " + r.id};
+        case action::controller_create:
+        case action::controller_get:
+        case action::controller_update:
+        case action::controller_delete:
+            return {
+                errc::forbidden,
+                "User doesn't have privilege to perform this operation on this model controller. Model ID: " +
+                    r.id};
         default:
             return {errc::forbidden, model_denied};
     }

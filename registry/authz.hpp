@@ -97,6 +97,10 @@ enum class action : std::uint8_t {
     inference_update,
     inference_delete,
     kek_rotate,  // modelrelay's own: POST /_plugins/_modelrelay/_rotate_kek, all_access only
+    controller_create,
+    controller_get,
+    controller_update,
+    controller_delete,
 };
 
 // Which ACL switch governs the resources an ACL is built for.

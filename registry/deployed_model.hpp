@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,6 +41,9 @@ private:
 struct model_runtime {
     std::atomic<std::int64_t> last_access_ms{0};
     std::unique_ptr<token_bucket> limiter;  // null: no rate limiter
+    // The model controller's per-user limiters (registry/controller.hpp), by user name; fixed for the
+    // deployment (a controller write redeploys the model's runtime).
+    std::map<std::string, std::unique_ptr<token_bucket>, std::less<>> user_limiters;
 };
 
 // A deployed model's compiled connector. A deploy compiles it at once (a failure is the deploy's answer).

@@ -31,6 +31,8 @@
 
 namespace modelrelay::registry {
 
+class changeset;
+
 namespace inference {
 struct endpoint_draft;
 enum class task_type;
@@ -104,6 +106,16 @@ public:
     result<boost::json::object> undeploy_models(const std::vector<std::string>& ids, const caller& who);
     // Undeploys models idle for longer than their deploy_setting.model_ttl_minutes; returns how many.
     std::size_t undeploy_idle(std::int64_t now_ms);
+
+    // --- model controllers (service_controllers.cpp, registry/controller.hpp) ---
+    result<boost::json::object> create_controller(
+        std::string_view model_id, const boost::json::object& body, const caller& who
+    );
+    result<boost::json::object> update_controller(
+        std::string_view model_id, const boost::json::object& body, const caller& who
+    );
+    result<boost::json::object> get_controller(std::string_view model_id, const caller& who) const;
+    result<boost::json::object> delete_controller(std::string_view model_id, const caller& who);
 
     // --- tasks ---
     result<boost::json::object> delete_task(std::string_view id, const caller& who);
@@ -205,6 +217,8 @@ private:
         std::shared_ptr<const connector_slot> connector,
         std::int64_t now
     ) const;
+    // Rebuilds a deployed model's runtime in `c` from its view (controller changes apply at once).
+    void redeploy_runtime(changeset& c, std::string_view model_id) const;
     // Deploys every model whose stored state is DEPLOYED (start-up; connectors compile on first use).
     void redeploy_all(snapshot& s);
     // Decrypts every _inference api_key into s.inference_keys (start-up).

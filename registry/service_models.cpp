@@ -8,7 +8,9 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "registry/changeset.hpp"
 #include "registry/connector.hpp"
+#include "registry/controller.hpp"
 #include "registry/guardrails.hpp"
 #include "registry/ids.hpp"
 #include "registry/json_util.hpp"
@@ -56,54 +58,6 @@ const error remote_disabled{
     "\"plugins.ml_commons.remote_inference_enabled\" to true."};
 
 }  // namespace
-
-// Accumulates the changes of one write against a base snapshot, then commits them as one batch.
-class changeset {
-public:
-    changeset(service& svc, const std::shared_ptr<const snapshot>& base)
-        : svc_(svc), next_(std::make_shared<snapshot>(*base)) {}
-
-    const snapshot& view() const { return *next_; }
-
-    // Stores `r` as the new version of its resource (version and seq_no are assigned here).
-    std::shared_ptr<const resource> put(kind k, resource r, bool is_new) {
-        auto& seq = next_->next_seq_no[idx(k)];
-        r.seq_no = seq++;
-        if (!is_new) {
-            r.version += 1;
-        }
-        auto ptr = std::make_shared<const resource>(std::move(r));
-        batch_.puts.push_back(make_row(k, *ptr));
-        next_->resources[idx(k)] = next_->resources[idx(k)].with(ptr->id, ptr);
-        return ptr;
-    }
-    resource erase(kind k, const resource& r) {
-        resource gone = r;
-        gone.version += 1;
-        gone.seq_no = next_->next_seq_no[idx(k)]++;
-        batch_.erases.emplace_back(std::string(kind_name(k)), r.id);
-        next_->resources[idx(k)] = next_->resources[idx(k)].without(r.id);
-        return gone;
-    }
-    void set_deployed(std::shared_ptr<const deployed_model> d) {
-        const std::string id = d->model_id;
-        next_->deployed = next_->deployed.with(id, std::move(d));
-    }
-    void clear_deployed(std::string_view id) { next_->deployed = next_->deployed.without(id); }
-
-    result<void> commit() {
-        if (auto r = svc_.store_->apply(batch_); !r) {
-            return r;
-        }
-        svc_.publish(std::move(next_));
-        return {};
-    }
-
-private:
-    service& svc_;
-    std::shared_ptr<snapshot> next_;
-    batch batch_;
-};
 
 // ---------------------------------------------------------------------------------------------------------
 // Tasks
@@ -503,6 +457,9 @@ std::shared_ptr<const deployed_model> service::deployment_of(
         auto compiled = compile_interface(*i);
         d->iface = compiled ? std::move(*compiled) : nullptr;
         d->iface_broken = !compiled;
+    }
+    if (const resource* ctl = s.find(kind::controller, model.id)) {
+        d->runtime->user_limiters = user_buckets(limits_of_doc(ctl->doc));
     }
     if (const auto* rl = field(model.doc, "rate_limiter"); rl != nullptr && rl->is_object()) {
         const auto limit = string_field(rl->get_object(), "limit");
@@ -1147,6 +1104,10 @@ result<json::object> service::delete_model(std::string_view id, const caller& wh
     }
     changeset c(*this, cur);
     auto gone = c.erase(kind::model, *m);
+    // DeleteModelTransportAction also deletes the model's controller.
+    if (const resource* ctl = cur->find(kind::controller, id)) {
+        c.erase(kind::controller, *ctl);
+    }
     if (auto r = c.commit(); !r) {
         return r.error();
     }

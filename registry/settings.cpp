@@ -34,6 +34,7 @@ struct cluster_settings::state {
     bool multi_tenancy_enabled = false;
     bool model_auto_deploy_enabled = true;
     bool stream_enabled = false;
+    bool controller_enabled = true;
     long long max_json_size = 0;
     long long sync_up_job_interval_seconds = 0;
     std::shared_ptr<const regex_list> trusted_endpoints;
@@ -315,6 +316,7 @@ std::shared_ptr<const cluster_settings::state> cluster_settings::finish(state ne
     next.multi_tenancy_enabled = flag(setting_keys::multi_tenancy_enabled);
     next.model_auto_deploy_enabled = flag(setting_keys::model_auto_deploy_enable);
     next.stream_enabled = flag(setting_keys::stream_enabled);
+    next.controller_enabled = flag(setting_keys::controller_enabled);
     next.max_json_size = number(setting_keys::max_json_size);
     next.sync_up_job_interval_seconds = number(setting_keys::sync_up_job_interval_in_seconds);
 
@@ -537,6 +539,9 @@ bool cluster_settings::model_auto_deploy_enabled() const noexcept {
 }
 bool cluster_settings::stream_enabled() const noexcept {
     return state_->stream_enabled;
+}
+bool cluster_settings::controller_enabled() const noexcept {
+    return state_->controller_enabled;
 }
 long long cluster_settings::max_json_size() const noexcept {
     return state_->max_json_size;

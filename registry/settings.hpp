@@ -105,6 +105,7 @@ public:
     bool multi_tenancy_enabled() const noexcept;
     bool model_auto_deploy_enabled() const noexcept;
     bool stream_enabled() const noexcept;
+    bool controller_enabled() const noexcept;
     long long max_json_size() const noexcept;  // -1 = unlimited
     long long sync_up_job_interval_seconds() const noexcept;
 

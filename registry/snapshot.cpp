@@ -24,12 +24,20 @@ std::string_view kind_name(kind k) {
             return "task";
         case kind::inference_endpoint:
             return "inference_endpoint";
+        case kind::controller:
+            return "controller";
     }
     return "unknown";
 }
 
 std::optional<kind> kind_from_name(std::string_view n) {
-    for (auto k : {kind::connector, kind::model_group, kind::model, kind::task, kind::inference_endpoint}) {
+    for (auto k :
+         {kind::connector,
+          kind::model_group,
+          kind::model,
+          kind::task,
+          kind::inference_endpoint,
+          kind::controller}) {
         if (kind_name(k) == n) {
             return k;
         }
@@ -49,6 +57,8 @@ std::string_view index_name(kind k) {
             return ".plugins-ml-task";
         case kind::inference_endpoint:
             return ".inference";
+        case kind::controller:
+            return ".plugins-ml-controller";
     }
     return "";
 }

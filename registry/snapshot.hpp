@@ -20,8 +20,9 @@ namespace modelrelay::registry {
 // inference_endpoint: Elasticsearch `_inference` endpoints (registry/inference_endpoint.hpp), listed only by
 // the
 // `_inference` GETs, never by an ml-commons search.
-enum class kind { connector, model_group, model, task, inference_endpoint };
-constexpr std::size_t kind_count = 5;
+// controller: ml-commons' per-user rate limiters of a model (id = the model id, registry/controller.hpp).
+enum class kind { connector, model_group, model, task, inference_endpoint, controller };
+constexpr std::size_t kind_count = 6;
 
 // The row name in SQLite and the OpenSearch system index each kind stands for.
 std::string_view kind_name(kind k);

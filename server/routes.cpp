@@ -59,6 +59,11 @@ std::vector<route> all_routes() {
         {v::post, "/_plugins/_ml/_predict/{algorithm}/{model_id}", handle_algorithm_predict, ""},
         {v::post, "/_plugins/_ml/models/{model_id}/_predict/stream", handle_model_predict_stream, ""},
 
+        {v::post, "/_plugins/_ml/controllers/{model_id}", handle_controller_create, ""},
+        {v::get, "/_plugins/_ml/controllers/{model_id}", handle_controller_get, ""},
+        {v::put, "/_plugins/_ml/controllers/{model_id}", handle_controller_update, ""},
+        {v::delete_, "/_plugins/_ml/controllers/{model_id}", handle_controller_delete, ""},
+
         {v::get, "/_plugins/_ml/tasks/_search", handle_task_search, search_params},
         {v::post, "/_plugins/_ml/tasks/_search", handle_task_search, search_params},
         {v::get, "/_plugins/_ml/tasks/{task_id}", handle_task_get, ""},

@@ -113,6 +113,11 @@ awaitable<http_response> handle_model_search(request_context&);
 awaitable<http_response> handle_model_deploy(request_context&);
 awaitable<http_response> handle_model_undeploy(request_context&);
 awaitable<http_response> handle_models_undeploy(request_context&);
+// Model controllers (controllers.cpp)
+awaitable<http_response> handle_controller_create(request_context&);
+awaitable<http_response> handle_controller_get(request_context&);
+awaitable<http_response> handle_controller_update(request_context&);
+awaitable<http_response> handle_controller_delete(request_context&);
 awaitable<http_response> handle_task_get(request_context&);
 awaitable<http_response> handle_task_delete(request_context&);
 awaitable<http_response> handle_task_search(request_context&);

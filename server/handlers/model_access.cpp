@@ -96,8 +96,20 @@ boost::asio::awaitable<registry::result<ready_model>> prepare_model(
     }
     out.connector = *connector;
     auto& runtime = *out.deployed->runtime;
-    if (runtime.limiter && !runtime.limiter->try_acquire(steady_ns())) {
+    const auto now_ns = steady_ns();
+    if (runtime.limiter && !runtime.limiter->try_acquire(now_ns)) {
         co_return registry::error{errc::too_many_requests, "Request is throttled at model level."};
+    }
+    // The model controller's limiter of this user (by name; none without security, as without a user).
+    if (who.user && !runtime.user_limiters.empty()) {
+        const auto it = runtime.user_limiters.find(who.user->name);
+        if (it != runtime.user_limiters.end() && !it->second->try_acquire(now_ns)) {
+            co_return registry::error{
+                errc::too_many_requests,
+                "Request is throttled at user level. If you think there's an issue, please contact your "
+                "cluster "
+                "admin."};
+        }
     }
     runtime.last_access_ms.store(ctx.app.registry->now_ms(), std::memory_order_relaxed);
     co_return out;

@@ -33,7 +33,9 @@ struct ready_model {
 // disabled.`, 400 remote inference disabled, 400 `Model not
 // ready yet. Please deploy the model first.` / `Auto deployment disabled for this model, please deploy
 // model first Model ID: <id>`, the deploy error itself (also when the connector of a deployment restored at
-// start-up is compiled on this first call), 429 `Request is throttled at model level.`
+// start-up is compiled on this first call), 429 `Request is throttled at model level.`, then the model
+// controller's 429 `Request is throttled at user level. If you think there's an issue, please contact your
+// cluster admin.` for a caller it limits
 boost::asio::awaitable<registry::result<ready_model>> prepare_model(
     request_context& ctx,
     const registry::caller& who,

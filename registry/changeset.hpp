@@ -1,0 +1,65 @@
+// File: changeset.hpp
+// The write side of registry::service, shared by its translation units (service_models.cpp,
+// service_controllers.cpp): the changes of one write against a base snapshot, committed as one SQLite
+// batch, then published. Not for use outside the service (it reaches into its store).
+#pragma once
+
+#include <memory>
+
+#include "registry/service.hpp"
+#include "registry/snapshot.hpp"
+#include "registry/store.hpp"
+
+namespace modelrelay::registry {
+
+// Accumulates the changes of one write against a base snapshot, then commits them as one batch.
+class changeset {
+public:
+    changeset(service& svc, const std::shared_ptr<const snapshot>& base)
+        : svc_(svc), next_(std::make_shared<snapshot>(*base)) {}
+
+    const snapshot& view() const { return *next_; }
+
+    // Stores `r` as the new version of its resource (version and seq_no are assigned here).
+    std::shared_ptr<const resource> put(kind k, resource r, bool is_new) {
+        auto& seq = next_->next_seq_no[static_cast<std::size_t>(k)];
+        r.seq_no = seq++;
+        if (!is_new) {
+            r.version += 1;
+        }
+        auto ptr = std::make_shared<const resource>(std::move(r));
+        batch_.puts.push_back(make_row(k, *ptr));
+        next_->resources[static_cast<std::size_t>(k)] =
+            next_->resources[static_cast<std::size_t>(k)].with(ptr->id, ptr);
+        return ptr;
+    }
+    resource erase(kind k, const resource& r) {
+        resource gone = r;
+        gone.version += 1;
+        gone.seq_no = next_->next_seq_no[static_cast<std::size_t>(k)]++;
+        batch_.erases.emplace_back(std::string(kind_name(k)), r.id);
+        next_->resources[static_cast<std::size_t>(k)] =
+            next_->resources[static_cast<std::size_t>(k)].without(r.id);
+        return gone;
+    }
+    void set_deployed(std::shared_ptr<const deployed_model> d) {
+        const std::string id = d->model_id;
+        next_->deployed = next_->deployed.with(id, std::move(d));
+    }
+    void clear_deployed(std::string_view id) { next_->deployed = next_->deployed.without(id); }
+
+    result<void> commit() {
+        if (auto r = svc_.store_->apply(batch_); !r) {
+            return r;
+        }
+        svc_.publish(std::move(next_));
+        return {};
+    }
+
+private:
+    service& svc_;
+    std::shared_ptr<snapshot> next_;
+    batch batch_;
+};
+
+}  // namespace modelrelay::registry
