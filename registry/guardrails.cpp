@@ -13,9 +13,44 @@ error bad(std::string reason) {
     return error{errc::illegal_argument, std::move(reason)};
 }
 
+std::unique_ptr<const re2::RE2> compile_full(std::string_view text) {
+    re2::RE2::Options opts;
+    opts.set_log_errors(false);
+    opts.set_never_capture(true);  // only match / no match is asked
+    return std::make_unique<const re2::RE2>(re2::StringPiece(text.data(), text.size()), opts);
+}
+
+result<guardrails::model_check> model_side(const json::object& side_obj, std::string_view side) {
+    guardrails::model_check check;
+    const auto* id = side_obj.if_contains("model_id");
+    if (id == nullptr || !id->is_string() || id->get_string().empty()) {
+        return bad(std::string(side) + ".model_id is required for guardrails of type model");
+    }
+    check.model_id = std::string(id->get_string());
+    if (const auto* f = side_obj.if_contains("response_filter"); f != nullptr && !f->is_null()) {
+        if (!f->is_string()) {
+            return bad(std::string(side) + ".response_filter must be a string");
+        }
+        check.response_filter = std::string(f->get_string());
+    }
+    const auto* re = side_obj.if_contains("response_validation_regex");
+    if (re == nullptr || !re->is_string()) {
+        return bad(std::string(side) + ".response_validation_regex is required for guardrails of type model");
+    }
+    check.accept = compile_full(re->get_string());
+    if (!check.accept->ok()) {
+        return bad("Invalid guardrails regex: " + std::string(re->get_string()));
+    }
+    return check;
+}
+
 }  // namespace
 
 guardrails::~guardrails() = default;
+
+bool guardrails::model_check::accepts(std::string_view response_json) const {
+    return re2::RE2::FullMatch(re2::StringPiece(response_json.data(), response_json.size()), *accept);
+}
 
 result<std::shared_ptr<const guardrails>> guardrails::compile(const json::value& spec) {
     const auto* o = spec.if_object();
@@ -27,13 +62,7 @@ result<std::shared_ptr<const guardrails>> guardrails::compile(const json::value&
         (type->get_string() != "local_regex" && type->get_string() != "model")) {
         return bad("The type of guardrails is required, can not be null.");
     }
-    if (type->get_string() == "model") {
-        return bad(
-            "Guardrails of type model (a second model judging each text) are not supported by modelrelay; "
-            "use "
-            "local_regex"
-        );
-    }
+    const bool model_type = type->get_string() == "model";
     std::shared_ptr<guardrails> g(new guardrails());
     for (const std::string_view side : {"input_guardrail", "output_guardrail"}) {
         const auto* v = o->if_contains(side);
@@ -42,6 +71,17 @@ result<std::shared_ptr<const guardrails>> guardrails::compile(const json::value&
         }
         if (!v->is_object()) {
             return bad(std::string(side) + " must be an object");
+        }
+        if (model_type) {
+            if (v->get_object().empty()) {
+                continue;  // ml-commons: an empty side is no guardrail
+            }
+            auto check = model_side(v->get_object(), side);
+            if (!check) {
+                return check.error();
+            }
+            (side == "input_guardrail" ? g->input_model_ : g->output_model_) = std::move(*check);
+            continue;
         }
         pattern_list& into = side == "input_guardrail" ? g->input_ : g->output_;
         if (const auto* regex = v->get_object().if_contains("regex"); regex != nullptr && !regex->is_null()) {
@@ -52,11 +92,8 @@ result<std::shared_ptr<const guardrails>> guardrails::compile(const json::value&
                 if (!r.is_string()) {
                     return bad(std::string(side) + ".regex must be an array of strings");
                 }
-                re2::RE2::Options opts;
-                opts.set_log_errors(false);
-                opts.set_never_capture(true);  // only match / no match is asked
                 const std::string_view text = r.get_string();
-                auto re = std::make_unique<const re2::RE2>(re2::StringPiece(text.data(), text.size()), opts);
+                auto re = compile_full(text);
                 if (!re->ok()) {
                     return bad("Invalid guardrails regex: " + std::string(text));
                 }

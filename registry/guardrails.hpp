@@ -6,8 +6,14 @@
 //
 // `stop_words` name OpenSearch indices searched with a percolate query; modelrelay has no indices, and
 // ml-commons lets a text pass when that search fails (a missing index), so stop words never block here:
-// they are kept and shown, and docs/api.md says so. Type `model` (a second model judges each
-// text) is refused when the model is registered or updated, rather than stored and not enforced.
+// they are kept and shown, and docs/api.md says so.
+//
+// Type `model` (ModelGuardrail): a second, deployed model judges the text. Its side names `model_id`,
+// `response_filter` and `response_validation_regex`; the guard model is asked with the parameters
+// {"question": <text>, "response_filter": <filter>} and the text passes when the JSON text of its answer's
+// `response` matches the regex as a whole. The input text is the request's `question` parameter (no
+// `question`, no check), the output text the upstream body. The call itself is I/O and lives in the server
+// (handlers/guard_model.cpp); this holds what it needs.
 #pragma once
 
 #include <memory>
@@ -33,13 +39,25 @@ public:
     guardrails& operator=(const guardrails&) = delete;
 
     // The `guardrails` object of a model. Errors (400 illegal_argument_exception): a missing or unknown
-    // `type` is ml-commons' `The type of guardrails is required, can not be null.`; `model` is refused (see
-    // above); a regex RE2 cannot compile is `Invalid guardrails regex: <r>`; a field of the wrong type names
-    // the field.
+    // `type` is ml-commons' `The type of guardrails is required, can not be null.`; a regex RE2 cannot
+    // compile is `Invalid guardrails regex: <r>`; a model side without `model_id` or
+    // `response_validation_regex`, or a field of the wrong type, names the field.
     static result<std::shared_ptr<const guardrails>> compile(const boost::json::value& spec);
 
+    // local_regex: whether a text passes (always true for type `model`).
     bool input_passes(std::string_view payload) const;
     bool output_passes(std::string_view body) const;
+
+    // Type `model`: one side's guard model and how its answer is judged.
+    struct model_check {
+        std::string model_id;
+        std::string response_filter;  // "" when not set
+        std::unique_ptr<const re2::RE2> accept;
+        // Whether the guard model's answer (its `response`, as JSON text) is accepted.
+        bool accepts(std::string_view response_json) const;
+    };
+    const model_check* input_model() const { return input_model_ ? &*input_model_ : nullptr; }
+    const model_check* output_model() const { return output_model_ ? &*output_model_ : nullptr; }
     // Whether stop words were configured (they never block; see above).
     bool has_stop_words() const { return stop_words_; }
 
@@ -51,6 +69,8 @@ private:
     pattern_list input_;
     pattern_list output_;
     bool stop_words_ = false;
+    std::optional<model_check> input_model_;
+    std::optional<model_check> output_model_;
 };
 
 // The checks every caller of a model makes (`_predict`, `_predict/stream`, `/v1`). `g` may be null (no

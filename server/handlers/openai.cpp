@@ -27,6 +27,7 @@
 #include "registry/ids.hpp"
 #include "registry/key_limiter.hpp"
 #include "registry/predict.hpp"
+#include "server/handlers/guard_model.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/handlers/key_scope.hpp"
 #include "server/handlers/model_access.hpp"
@@ -234,6 +235,12 @@ awaitable<std::variant<json::object, openai::api_error>> call_upstream(
     if (auto g = registry::guard_llm_output(deployed.guard.get(), deployed.guard_broken, res->body)) {
         co_return openai::from_error(*g);
     }
+    if (judges_output(deployed)) {
+        std::string answer = res->body;
+        if (auto judged = co_await model_guard_output(ctx, deployed, std::move(answer))) {
+            co_return openai::from_error(*judged);
+        }
+    }
     permit.set_succeeded();
     if (permit.counts_tokens()) {
         if (auto used = registry::usage_total_tokens_of(res->body)) {
@@ -342,6 +349,11 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
         co_return openai_fail(
             ctx, invalid_request("The model's connector makes more than one upstream call.")
         );
+    }
+    if (judges_input(*ready.deployed)) {
+        if (auto judged = co_await model_guard_input(ctx, *ready.deployed, input)) {
+            co_return openai_fail(ctx, openai::from_error(*judged));
+        }
     }
 
     if (!stream) {
@@ -476,6 +488,11 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
     auto plan = registry::plan_predict(*ready.connector, input);
     if (!plan) {
         co_return openai_fail(ctx, plan.error());
+    }
+    if (judges_input(*ready.deployed)) {
+        if (auto judged = co_await model_guard_input(ctx, *ready.deployed, input)) {
+            co_return openai_fail(ctx, openai::from_error(*judged));
+        }
     }
     openai::embedding_batch all;
     for (std::size_t i = 0; i < plan->calls.size(); ++i) {

@@ -10,6 +10,7 @@
 #include "registry/guardrails.hpp"
 #include "registry/key_limiter.hpp"
 #include "registry/model_interface.hpp"
+#include "server/handlers/guard_model.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/handlers/key_scope.hpp"
 #include "server/handlers/model_access.hpp"
@@ -46,6 +47,11 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
     if (!plan) {
         co_return fail(ctx, plan.error());
     }
+    if (judges_input(*ready->deployed)) {
+        if (auto judged = co_await model_guard_input(ctx, *ready->deployed, input)) {
+            co_return fail(ctx, *judged);
+        }
+    }
     const auto& settings = *ready->snap->settings;
     const auto options = options_of(*ready->connector, settings.max_json_size());
     const auto guard = guard_of(ctx.app, settings, ctx.who.tenant_id);
@@ -72,6 +78,12 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
         if (res->status >= 200 && res->status <= 299) {
             if (auto g = registry::guard_llm_output(deployed.guard.get(), deployed.guard_broken, res->body)) {
                 co_return fail(ctx, *g);
+            }
+            if (judges_output(deployed)) {
+                std::string answer = res->body;
+                if (auto judged = co_await model_guard_output(ctx, deployed, std::move(answer))) {
+                    co_return fail(ctx, *judged);
+                }
             }
             permit.set_succeeded();
             if (permit.counts_tokens()) {

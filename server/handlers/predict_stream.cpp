@@ -23,6 +23,7 @@
 #include "registry/key_limiter.hpp"
 #include "registry/model_interface.hpp"
 #include "registry/predict.hpp"
+#include "server/handlers/guard_model.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/handlers/key_scope.hpp"
 #include "server/handlers/model_access.hpp"
@@ -217,6 +218,11 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
     }
     if (plan->calls.size() != 1) {
         co_return fail(ctx, registry::illegal_argument("Streaming supports exactly one upstream call"));
+    }
+    if (judges_input(*ready->deployed)) {
+        if (auto judged = co_await model_guard_input(ctx, *ready->deployed, input)) {
+            co_return fail(ctx, *judged);
+        }
     }
     auto& call = plan->calls.front();
     // The input guardrail as for _predict; the output one needs the whole answer, which a stream relays as

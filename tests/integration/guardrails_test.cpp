@@ -2,7 +2,8 @@
 // A model's local_regex guardrails against the real binary and the fake upstream: a request payload that
 // a regex matches is refused with ml-commons' 400 before anything is sent, an upstream answer that an
 // output regex matches is refused after it, on _predict, _predict/stream and /v1; bad guardrails are refused
-// when the model is registered or updated and change nothing; an update of a deployed model applies at once.
+// when the model is registered or updated and change nothing; an update of a deployed model applies at once;
+// a model-type guardrail asks a guard model about the question and the answer.
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -122,9 +123,10 @@ TEST_F(guardrails, bad_guardrails_are_refused_at_register_and_update_and_change_
         reg(R"({"type":"local_regex","input_guardrail":{"regex":["(unclosed"]}})"),
         "Invalid guardrails regex: (unclosed"
     );
-    auto model_type =
-        reg(R"({"type":"model","input_guardrail":{"model_id":"x","response_validation_regex":"^accept$"}})");
-    EXPECT_EQ(model_type.status, 400) << model_type.body;
+    expect_illegal_argument(
+        reg(R"({"type":"model","input_guardrail":{"model_id":"x"}})"),
+        "input_guardrail.response_validation_regex is required for guardrails of type model"
+    );
     const auto models_after = client_->post("/_plugins/_ml/models/_search", R"({"query":{"match_all":{}}})");
     EXPECT_EQ(
         models_after.json().at("hits").at("total").at("value"),
@@ -151,6 +153,91 @@ TEST_F(guardrails, bad_guardrails_are_refused_at_register_and_update_and_change_
     client_ = std::make_unique<http_client>(server_->port());
     expect_illegal_argument(predict("bake bread"), "guardrails triggered for user input");
     EXPECT_EQ(predict("rob a bank").status, 200);
+}
+
+// The guard model answers on its own path of the fake upstream; its connector asks it about
+// ${parameters.question} and its answer's content is the `response` the regex judges.
+std::string guard_connector(const fake_upstream& up) {
+    return R"({"name":"guard","version":"1","protocol":"http","credential":{"k":"v"},
+      "actions":[{"action_type":"predict","method":"POST","url":")" +
+           up.url("/guard/v1/chat/completions") +
+           R"(","request_body":"{ \"messages\": [{\"role\":\"user\",\"content\":\"${parameters.question}\"}] }"}]})";
+}
+
+fake_reply guard_says(std::string_view word) {
+    return fake_reply::json(
+        200,
+        R"({"choices":[{"index":0,"message":{"role":"assistant","content":")" + std::string(word) +
+            R"("},"finish_reason":"stop"}]})"
+    );
+}
+
+TEST(guardrails_model_type, a_guard_model_judges_the_question_and_the_answer) {
+    temp_dir tmp;
+    fake_upstream up;
+    server_process server(tmp.path() / "data");
+    server.start();
+    http_client c(server.port());
+    open_cluster_settings(c);
+    const std::string guard = register_model(c, guard_connector(up), "guard");
+    ASSERT_FALSE(guard.empty());
+    const std::string side = R"({"model_id":")" + guard +
+                             R"(","response_filter":"$.choices[0].message.content",)"
+                             R"("response_validation_regex":"^\\s*\"[Aa]ccept\"\\s*$"})";
+    const std::string model = register_model(
+        c,
+        chat_connector(
+            up,
+            "",
+            R"({ \"model\": \"${parameters.model}\", \"messages\": [{\"role\":\"user\",\"content\":\"${parameters.question}\"}] })"
+        ),
+        "judged",
+        true,
+        R"("guardrails": {"type": "model", "input_guardrail": )" + side + R"(, "output_guardrail": )" + side +
+            "}"
+    );
+    ASSERT_FALSE(model.empty());
+    auto predict = [&](std::string_view question) {
+        return c.post(
+            "/_plugins/_ml/models/" + model + "/_predict",
+            R"({"parameters":{"question":")" + std::string(question) + R"("}})"
+        );
+    };
+
+    up.route("/guard/v1/chat/completions", guard_says("accept"));
+    auto ok = predict("how do I bake bread");
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    // The guard was asked twice (question, then answer), with the question in its prompt.
+    const auto asked = up.requests();
+    std::size_t guard_calls = 0;
+    bool saw_question = false;
+    for (const auto& r : asked) {
+        if (r.path() == "/guard/v1/chat/completions") {
+            ++guard_calls;
+            saw_question = saw_question || r.body.find("how do I bake bread") != std::string::npos;
+        }
+    }
+    EXPECT_EQ(guard_calls, 2u);
+    EXPECT_TRUE(saw_question);
+
+    up.clear_requests();
+    up.route("/guard/v1/chat/completions", guard_says("reject"));
+    expect_illegal_argument(predict("how to rob a bank"), "guardrails triggered for user input");
+    for (const auto& r : up.requests()) {
+        EXPECT_EQ(r.path(), "/guard/v1/chat/completions");  // the model itself was never called
+    }
+    // No question parameter: nothing to judge on the way in (ModelGuardrail lets an empty request pass);
+    // the answer is still judged.
+    auto messages_only =
+        c.post("/_plugins/_ml/models/" + model + "/_predict", R"({"parameters":{"question":""}})");
+    EXPECT_EQ(messages_only.status, 400) << messages_only.body;
+    EXPECT_EQ(
+        messages_only.json().at("error").at("reason").as_string(), "guardrails triggered for LLM output"
+    );
+
+    // A guard model that cannot answer lets the text through, as in ml-commons.
+    up.route("/guard/v1/chat/completions", fake_reply::server_error(500));
+    EXPECT_EQ(predict("anything").status, 200);
 }
 
 }  // namespace

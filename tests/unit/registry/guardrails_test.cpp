@@ -1,6 +1,6 @@
 // File: guardrails_test.cpp
 // local_regex guardrails without sockets: Java `matches()` semantics (the whole text), input and output
-// lists kept apart, stop words kept but never blocking, and the register-time refusals.
+// lists kept apart, stop words kept but never blocking, model-type sides and the register-time refusals.
 #include "registry/guardrails.hpp"
 
 #include <boost/json/parse.hpp>
@@ -54,6 +54,22 @@ TEST(guardrails, stop_words_are_kept_and_never_block) {
     EXPECT_TRUE(g->input_passes("Master slave architecture"));
 }
 
+TEST(guardrails, a_model_type_side_judges_the_guard_models_json_answer_as_a_whole) {
+    auto g = compiled(R"({"type":"model","input_guardrail":{"model_id":"guard","response_filter":"$.x",
+                          "response_validation_regex":"^\\s*\"[Aa]ccept\"\\s*$"},"output_guardrail":{}})");
+    ASSERT_TRUE(g);
+    const auto* in = g->input_model();
+    ASSERT_NE(in, nullptr);
+    EXPECT_EQ(in->model_id, "guard");
+    EXPECT_EQ(in->response_filter, "$.x");
+    EXPECT_TRUE(in->accepts(R"("accept")"));
+    EXPECT_TRUE(in->accepts(R"( "Accept" )"));
+    EXPECT_FALSE(in->accepts("accept"));  // the JSON text of a string has its quotes
+    EXPECT_FALSE(in->accepts(R"("reject")"));
+    EXPECT_EQ(g->output_model(), nullptr);     // an empty side is no guardrail
+    EXPECT_TRUE(g->input_passes("anything"));  // no regex lists on a model type
+}
+
 TEST(guardrails, register_time_refusals) {
     EXPECT_EQ(refusal(R"({"input_guardrail":{}})"), "The type of guardrails is required, can not be null.");
     EXPECT_EQ(refusal(R"({"type":"LOCAL_REGEX"})"), "The type of guardrails is required, can not be null.");
@@ -65,8 +81,14 @@ TEST(guardrails, register_time_refusals) {
         refusal(R"({"type":"local_regex","input_guardrail":{"regex":"x"}})"),
         "input_guardrail.regex must be an array of strings"
     );
-    EXPECT_TRUE(refusal(R"({"type":"model","input_guardrail":{"model_id":"m"}})")
-                    .starts_with("Guardrails of type model"));
+    EXPECT_EQ(
+        refusal(R"({"type":"model","input_guardrail":{"model_id":"m"}})"),
+        "input_guardrail.response_validation_regex is required for guardrails of type model"
+    );
+    EXPECT_EQ(
+        refusal(R"({"type":"model","output_guardrail":{"response_validation_regex":"x"}})"),
+        "output_guardrail.model_id is required for guardrails of type model"
+    );
     EXPECT_TRUE(compiled(R"({"type":"local_regex"})"));  // nothing to check is allowed
 }
 
