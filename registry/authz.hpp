@@ -101,6 +101,7 @@ enum class action : std::uint8_t {
     controller_get,
     controller_update,
     controller_delete,
+    profile,
 };
 
 // Which ACL switch governs the resources an ACL is built for.

@@ -17,6 +17,7 @@
 #include "registry/authz.hpp"
 #include "registry/compiled_connector.hpp"
 #include "registry/error.hpp"
+#include "registry/latency_window.hpp"
 
 namespace modelrelay::registry {
 
@@ -44,6 +45,9 @@ struct model_runtime {
     // The model controller's per-user limiters (registry/controller.hpp), by user name; fixed for the
     // deployment (a controller write redeploys the model's runtime).
     std::map<std::string, std::unique_ptr<token_bucket>, std::less<>> user_limiters;
+    // The profile API's windows: upstream calls that answered 2xx, and whole _predict requests.
+    latency_window inference;
+    latency_window requests;
 };
 
 // A deployed model's compiled connector. A deploy compiles it at once (a failure is the deploy's answer).

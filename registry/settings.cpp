@@ -35,6 +35,7 @@ struct cluster_settings::state {
     bool model_auto_deploy_enabled = true;
     bool stream_enabled = false;
     bool controller_enabled = true;
+    long long monitoring_request_count = 100;
     long long max_json_size = 0;
     long long sync_up_job_interval_seconds = 0;
     std::shared_ptr<const regex_list> trusted_endpoints;
@@ -317,6 +318,7 @@ std::shared_ptr<const cluster_settings::state> cluster_settings::finish(state ne
     next.model_auto_deploy_enabled = flag(setting_keys::model_auto_deploy_enable);
     next.stream_enabled = flag(setting_keys::stream_enabled);
     next.controller_enabled = flag(setting_keys::controller_enabled);
+    next.monitoring_request_count = number(setting_keys::monitoring_request_count);
     next.max_json_size = number(setting_keys::max_json_size);
     next.sync_up_job_interval_seconds = number(setting_keys::sync_up_job_interval_in_seconds);
 
@@ -542,6 +544,9 @@ bool cluster_settings::stream_enabled() const noexcept {
 }
 bool cluster_settings::controller_enabled() const noexcept {
     return state_->controller_enabled;
+}
+long long cluster_settings::monitoring_request_count() const noexcept {
+    return state_->monitoring_request_count;
 }
 long long cluster_settings::max_json_size() const noexcept {
     return state_->max_json_size;

@@ -106,6 +106,8 @@ public:
     bool model_auto_deploy_enabled() const noexcept;
     bool stream_enabled() const noexcept;
     bool controller_enabled() const noexcept;
+    // plugins.ml_commons.monitoring_request_count: the profile API's window.
+    long long monitoring_request_count() const noexcept;
     long long max_json_size() const noexcept;  // -1 = unlimited
     long long sync_up_job_interval_seconds() const noexcept;
 

@@ -73,6 +73,7 @@ inline constexpr std::string_view multi_tenancy_enabled = "plugins.ml_commons.mu
 inline constexpr std::string_view model_auto_deploy_enable = "plugins.ml_commons.model_auto_deploy.enable";
 inline constexpr std::string_view stream_enabled = "plugins.ml_commons.stream_enabled";
 inline constexpr std::string_view controller_enabled = "plugins.ml_commons.controller_enabled";
+inline constexpr std::string_view monitoring_request_count = "plugins.ml_commons.monitoring_request_count";
 inline constexpr std::string_view max_json_size = "plugins.ml_commons.max_json_size";
 inline constexpr std::string_view sync_up_job_interval_in_seconds =
     "plugins.ml_commons.sync_up_job_interval_in_seconds";

@@ -113,6 +113,8 @@ awaitable<http_response> handle_model_search(request_context&);
 awaitable<http_response> handle_model_deploy(request_context&);
 awaitable<http_response> handle_model_undeploy(request_context&);
 awaitable<http_response> handle_models_undeploy(request_context&);
+// GET /_plugins/_ml/profile... (profile.cpp)
+awaitable<http_response> handle_profile(request_context&);
 // Model controllers (controllers.cpp)
 awaitable<http_response> handle_controller_create(request_context&);
 awaitable<http_response> handle_controller_get(request_context&);

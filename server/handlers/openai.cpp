@@ -225,6 +225,7 @@ awaitable<std::variant<json::object, openai::api_error>> call_upstream(
     const auto options = options_of(*ready.connector, settings.max_json_size());
     const auto guard = guard_of(ctx.app, settings, ctx.who.tenant_id);
     const auto req = to_request(call);
+    const auto sent_at = std::chrono::steady_clock::now();
     auto res = co_await ctx.app.upstream->send(req, options, guard);
     if (!res) {
         co_return openai::from_error(res.error());
@@ -232,6 +233,11 @@ awaitable<std::variant<json::object, openai::api_error>> call_upstream(
     if (res->status < 200 || res->status > 299) {
         co_return openai::from_upstream(res->status, res->body);
     }
+    // The model's profile counts every successful upstream call, whichever door asked.
+    deployed.runtime->inference.add(
+        registry::scoped_latency::elapsed_ms(sent_at),
+        static_cast<std::size_t>(std::max(0LL, settings.monitoring_request_count()))
+    );
     if (auto g = registry::guard_llm_output(deployed.guard.get(), deployed.guard_broken, res->body)) {
         co_return openai::from_error(*g);
     }

@@ -43,6 +43,11 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
         )) {
         co_return fail(ctx, *bad);
     }
+    const auto& settings = *ready->snap->settings;
+    auto& runtime = *ready->deployed->runtime;
+    const auto window = static_cast<std::size_t>(std::max(0LL, settings.monitoring_request_count()));
+    // predict_request_stats: from here (the model found, allowed, enabled and admitted) to the answer.
+    const registry::scoped_latency whole_request(runtime.requests, window);
     auto plan = registry::plan_predict(*ready->connector, input);
     if (!plan) {
         co_return fail(ctx, plan.error());
@@ -52,7 +57,6 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
             co_return fail(ctx, *judged);
         }
     }
-    const auto& settings = *ready->snap->settings;
     const auto options = options_of(*ready->connector, settings.max_json_size());
     const auto guard = guard_of(ctx.app, settings, ctx.who.tenant_id);
     std::string text(registry::inference_results_open);
@@ -71,11 +75,13 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
         req.url = std::move(call.url);
         req.headers = std::move(call.headers);
         req.body = std::move(call.body);
+        const auto sent_at = std::chrono::steady_clock::now();
         auto res = co_await ctx.app.upstream->send(req, options, guard);
         if (!res) {
             co_return fail(ctx, res.error());
         }
         if (res->status >= 200 && res->status <= 299) {
+            runtime.inference.add(registry::scoped_latency::elapsed_ms(sent_at), window);
             if (auto g = registry::guard_llm_output(deployed.guard.get(), deployed.guard_broken, res->body)) {
                 co_return fail(ctx, *g);
             }

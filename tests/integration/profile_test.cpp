@@ -1,0 +1,102 @@
+// File: profile_test.cpp
+// GET /_plugins/_ml/profile against the real binary and the fake upstream: the deployed model's profile
+// in ml-commons' node and model views with counts that follow the predicts, the window setting, `{}` when
+// nothing is selected, and a model leaving the profile when undeployed.
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "tests/support/fake_upstream.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/model_setup.hpp"
+#include "tests/support/server_process.hpp"
+
+namespace modelrelay::test {
+namespace {
+
+namespace json = boost::json;
+
+class profile : public ::testing::Test {
+protected:
+    void SetUp() override {
+        server_ = std::make_unique<server_process>(tmp_.path() / "data");
+        server_->start();
+        client_ = std::make_unique<http_client>(server_->port());
+        open_cluster_settings(*client_);
+        model_ = register_model(*client_, chat_connector(up_), "profiled");
+        ASSERT_FALSE(model_.empty());
+    }
+    void predicts(int n) {
+        for (int i = 0; i < n; ++i) {
+            auto r = client_->post(
+                "/_plugins/_ml/models/" + model_ + "/_predict",
+                R"({"parameters":{"messages":[{"role":"user","content":"hi"}]}})"
+            );
+            ASSERT_EQ(r.status, 200) << r.body;
+        }
+    }
+    // The one node's entry of the node view.
+    json::object node_models(const json::value& v) {
+        const auto& nodes = v.at("nodes").as_object();
+        EXPECT_EQ(nodes.size(), 1u);
+        return nodes.begin()->value().at("models").as_object();
+    }
+
+    temp_dir tmp_;
+    fake_upstream up_;
+    std::unique_ptr<server_process> server_;
+    std::unique_ptr<http_client> client_;
+    std::string model_;
+};
+
+TEST_F(profile, the_deployed_model_with_its_latency_windows) {
+    auto before = client_->get("/_plugins/_ml/profile/models");
+    ASSERT_EQ(before.status, 200) << before.body;
+    auto m = node_models(before.json()).at(model_).as_object();
+    EXPECT_EQ(m.at("model_state"), "DEPLOYED");
+    EXPECT_TRUE(std::string(m.at("predictor").as_string())
+                    .starts_with("org.opensearch.ml.engine.algorithms.remote.RemoteModel@"));
+    EXPECT_EQ(m.at("worker_nodes").as_array().size(), 1u);
+    EXPECT_FALSE(m.contains("model_inference_stats"));  // nothing measured yet
+
+    predicts(3);
+    auto after = client_->get("/_plugins/_ml/profile/models/" + model_);
+    m = node_models(after.json()).at(model_).as_object();
+    for (const char* k : {"model_inference_stats", "predict_request_stats"}) {
+        const auto& s = m.at(k).as_object();
+        EXPECT_EQ(s.at("count").to_number<int>(), 3) << k;
+        EXPECT_LE(s.at("min").to_number<double>(), s.at("p50").to_number<double>()) << k;
+        EXPECT_LE(s.at("p50").to_number<double>(), s.at("max").to_number<double>()) << k;
+    }
+    // The whole request takes at least as long as its upstream call.
+    EXPECT_GE(
+        m.at("predict_request_stats").at("max").to_number<double>(),
+        m.at("model_inference_stats").at("min").to_number<double>()
+    );
+
+    const auto model_view = client_->get("/_plugins/_ml/profile?view=model").json();
+    const auto& entry = model_view.at("models").at(model_).as_object();
+    EXPECT_TRUE(entry.contains("worker_nodes"));
+    EXPECT_EQ(entry.at("nodes").as_object().begin()->value().at("model_state"), "DEPLOYED");
+
+    // The window follows plugins.ml_commons.monitoring_request_count.
+    ASSERT_EQ(
+        client_
+            ->put("/_cluster/settings", R"({"persistent":{"plugins.ml_commons.monitoring_request_count":2}})")
+            .status,
+        200
+    );
+    predicts(3);
+    m = node_models(client_->get("/_plugins/_ml/profile/models").json()).at(model_).as_object();
+    EXPECT_EQ(m.at("model_inference_stats").at("count").to_number<int>(), 2);
+}
+
+TEST_F(profile, nothing_selected_is_an_empty_object) {
+    EXPECT_EQ(client_->get("/_plugins/_ml/profile/tasks").json(), json::object{});
+    EXPECT_EQ(client_->get("/_plugins/_ml/profile/models/not-a-model").json(), json::object{});
+    EXPECT_EQ(client_->get("/_plugins/_ml/profile?view=other").json(), json::object{});
+    ASSERT_EQ(client_->post("/_plugins/_ml/models/" + model_ + "/_undeploy", "").status, 200);
+    EXPECT_EQ(client_->get("/_plugins/_ml/profile").json(), json::object{});
+}
+
+}  // namespace
+}  // namespace modelrelay::test
