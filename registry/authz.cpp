@@ -18,7 +18,7 @@ namespace {
 constexpr std::string_view ml = "cluster:admin/opensearch/ml/";
 
 // Indexed by the enum value; the static_assert below keeps the two in step.
-constexpr std::array<action_info, 37> actions{{
+constexpr std::array<action_info, 38> actions{{
     {action::cluster_main, "cluster:monitor/main", false},
     {action::cluster_health, "cluster:monitor/health", false},
     {action::settings_get, "cluster:monitor/state", false},
@@ -56,8 +56,9 @@ constexpr std::array<action_info, 37> actions{{
     {action::controller_update, "cluster:admin/opensearch/ml/controllers/update", true},
     {action::controller_delete, "cluster:admin/opensearch/ml/controllers/delete", true},
     {action::profile, "cluster:admin/opensearch/ml/profile/nodes", true},
+    {action::stats, "cluster:admin/opensearch/ml/stats/nodes", true},
 }};
-static_assert(actions.size() == static_cast<std::size_t>(action::profile) + 1);
+static_assert(actions.size() == static_cast<std::size_t>(action::stats) + 1);
 
 constexpr route_action routes[] = {
     {"GET", "/", action::cluster_main},
@@ -134,6 +135,8 @@ constexpr route_action routes[] = {
     {"PUT", "/_plugins/_ml/controllers/{model_id}", action::controller_update},
     {"DELETE", "/_plugins/_ml/controllers/{model_id}", action::controller_delete},
 
+    {"GET", "/_plugins/_ml/stats", action::stats},
+    {"GET", "/_plugins/_ml/stats/{stat}", action::stats},
     {"GET", "/_plugins/_ml/profile", action::profile},
     {"GET", "/_plugins/_ml/profile/models", action::profile},
     {"GET", "/_plugins/_ml/profile/models/{model_id}", action::profile},

@@ -102,6 +102,7 @@ enum class action : std::uint8_t {
     controller_update,
     controller_delete,
     profile,
+    stats,
 };
 
 // Which ACL switch governs the resources an ACL is built for.

@@ -20,6 +20,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "registry/ml_stats.hpp"
 #include "registry/service.hpp"
 #include "server/config.hpp"
 #include "server/router.hpp"
@@ -42,6 +43,7 @@ struct app {
     std::unique_ptr<server::security> sec;  // always set once running; sec->enabled() tells the mode
     std::unique_ptr<key_gate> keys;         // API-key limits (key_gate.hpp); null when security is off
     std::string cluster_uuid;
+    registry::ml_stats stats;  // the stats API's counters (registry/ml_stats.hpp)
     std::vector<boost::asio::ip::tcp::endpoint> self_endpoints;  // our listeners: never an upstream
     std::atomic<std::size_t> connections{0};
     std::atomic<std::size_t> in_flight{0};

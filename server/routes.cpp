@@ -59,6 +59,8 @@ std::vector<route> all_routes() {
         {v::post, "/_plugins/_ml/_predict/{algorithm}/{model_id}", handle_algorithm_predict, ""},
         {v::post, "/_plugins/_ml/models/{model_id}/_predict/stream", handle_model_predict_stream, ""},
 
+        {v::get, "/_plugins/_ml/stats", handle_stats, ""},
+        {v::get, "/_plugins/_ml/stats/{stat}", handle_stats, ""},
         {v::get, "/_plugins/_ml/profile", handle_profile, "view"},
         {v::get, "/_plugins/_ml/profile/models", handle_profile, "view"},
         {v::get, "/_plugins/_ml/profile/models/{model_id}", handle_profile, "view"},

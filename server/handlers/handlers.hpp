@@ -113,8 +113,9 @@ awaitable<http_response> handle_model_search(request_context&);
 awaitable<http_response> handle_model_deploy(request_context&);
 awaitable<http_response> handle_model_undeploy(request_context&);
 awaitable<http_response> handle_models_undeploy(request_context&);
-// GET /_plugins/_ml/profile... (profile.cpp)
+// GET /_plugins/_ml/profile... (profile.cpp), GET /_plugins/_ml/stats... (stats.cpp)
 awaitable<http_response> handle_profile(request_context&);
+awaitable<http_response> handle_stats(request_context&);
 // Model controllers (controllers.cpp)
 awaitable<http_response> handle_controller_create(request_context&);
 awaitable<http_response> handle_controller_get(request_context&);

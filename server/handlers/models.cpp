@@ -1,5 +1,7 @@
 // File: models.cpp
 // /_plugins/_ml/model_groups, /models (register, get, update, delete, search, deploy, undeploy), /tasks.
+#include <boost/json/parse.hpp>
+
 #include "registry/connector.hpp"
 #include "server/handlers/handlers.hpp"
 
@@ -13,6 +15,17 @@ namespace {
 
 http_response answer(request_context& ctx, const registry::result<json::object>& r) {
     return r ? ok(ctx, *r) : fail(ctx, r.error());
+}
+
+// The stats API's counters for a model action that reached the registry: its request, and a failure
+// ml-commons tracks (a server-side one: not a 4xx).
+void count_model_action(
+    request_context& ctx, registry::ml_action a, std::string_view model_id, const http_response& res
+) {
+    ctx.app.stats.request(a, model_id);
+    if (res.result_int() >= 500) {
+        ctx.app.stats.failure(a, model_id);
+    }
 }
 
 }  // namespace
@@ -77,10 +90,23 @@ awaitable<http_response> handle_model_register(request_context& ctx) {
         co_return fail(ctx, body.error());
     }
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, b = std::move(*body), deploy = ctx.query_flag("deploy"), w = ctx.who] {
+    const bool deploy = ctx.query_flag("deploy");
+    auto op = [&reg, b = std::move(*body), deploy, w = ctx.who] {
         return reg.register_model(b, deploy, w);
     };
-    co_return co_await store_write(ctx, std::move(op));
+    auto res = co_await store_write(ctx, std::move(op));
+    count_model_action(ctx, registry::ml_action::register_, "", res);
+    if (deploy && res.result_int() == 200) {
+        boost::system::error_code ec;
+        const auto answer = json::parse(res.body(), ec);
+        if (!ec && answer.is_object()) {
+            if (const auto* id = answer.get_object().if_contains("model_id");
+                id != nullptr && id->is_string()) {
+                count_model_action(ctx, registry::ml_action::deploy, id->get_string(), res);
+            }
+        }
+    }
+    co_return res;
 }
 
 awaitable<http_response> handle_model_get(request_context& ctx) {
@@ -128,7 +154,9 @@ awaitable<http_response> handle_model_deploy(request_context& ctx) {
     auto op = [&reg, id = std::string(ctx.param("model_id")), w = ctx.who] {
         return reg.deploy_model(id, w);
     };
-    co_return co_await store_write(ctx, std::move(op));
+    auto res = co_await store_write(ctx, std::move(op));
+    count_model_action(ctx, registry::ml_action::deploy, ctx.param("model_id"), res);
+    co_return res;
 }
 
 awaitable<http_response> handle_model_undeploy(request_context& ctx) {
@@ -136,7 +164,9 @@ awaitable<http_response> handle_model_undeploy(request_context& ctx) {
     auto op = [&reg, ids = std::vector<std::string>{std::string(ctx.param("model_id"))}, w = ctx.who] {
         return reg.undeploy_models(ids, w);
     };
-    co_return co_await store_write(ctx, std::move(op));
+    auto res = co_await store_write(ctx, std::move(op));
+    count_model_action(ctx, registry::ml_action::undeploy, ctx.param("model_id"), res);
+    co_return res;
 }
 
 awaitable<http_response> handle_models_undeploy(request_context& ctx) {

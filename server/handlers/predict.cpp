@@ -9,6 +9,7 @@
 #include "registry/deployed_model.hpp"
 #include "registry/guardrails.hpp"
 #include "registry/key_limiter.hpp"
+#include "registry/ml_stats.hpp"
 #include "registry/model_interface.hpp"
 #include "server/handlers/guard_model.hpp"
 #include "server/handlers/handlers.hpp"
@@ -24,7 +25,12 @@ namespace json = boost::json;
 
 namespace {
 
-awaitable<http_response> run_predict(request_context& ctx, std::string model_id, std::string algorithm) {
+awaitable<http_response> run_predict(
+    request_context& ctx,
+    std::string model_id,
+    std::string algorithm,
+    std::optional<registry::predict_accounting>& counted
+) {
     // The request's JSON (and the parameters moved out of it) in one arena: one allocation, and nothing
     // to walk when it is freed. Declared first, so it outlives everything that points into it.
     json::monotonic_resource arena;
@@ -43,6 +49,7 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
         )) {
         co_return fail(ctx, *bad);
     }
+    counted.emplace(ctx.app.stats, ready->deployed->model_id);
     const auto& settings = *ready->snap->settings;
     auto& runtime = *ready->deployed->runtime;
     const auto window = static_cast<std::size_t>(std::max(0LL, settings.monitoring_request_count()));
@@ -117,14 +124,25 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
     co_return out;
 }
 
+// The stats API counts a predict once its model is ready (ml-commons: when it reaches the task runner),
+// and its failure unless it is a 400.
+awaitable<http_response> counted_predict(request_context& ctx, std::string model_id, std::string algorithm) {
+    std::optional<registry::predict_accounting> counted;
+    auto res = co_await run_predict(ctx, std::move(model_id), std::move(algorithm), counted);
+    if (counted && res.result_int() >= 400) {
+        counted->fail(static_cast<int>(res.result_int()));
+    }
+    co_return res;
+}
+
 }  // namespace
 
 awaitable<http_response> handle_model_predict(request_context& ctx) {
-    co_return co_await run_predict(ctx, std::string(ctx.param("model_id")), "");
+    co_return co_await counted_predict(ctx, std::string(ctx.param("model_id")), "");
 }
 
 awaitable<http_response> handle_algorithm_predict(request_context& ctx) {
-    co_return co_await run_predict(
+    co_return co_await counted_predict(
         ctx, std::string(ctx.param("model_id")), std::string(ctx.param("algorithm"))
     );
 }

@@ -21,6 +21,7 @@
 #include "registry/guardrails.hpp"
 #include "registry/json_text.hpp"
 #include "registry/key_limiter.hpp"
+#include "registry/ml_stats.hpp"
 #include "registry/model_interface.hpp"
 #include "registry/predict.hpp"
 #include "server/handlers/guard_model.hpp"
@@ -190,6 +191,8 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
     if (!ready) {
         co_return fail(ctx, ready.error());
     }
+    // The stats API counts the request (a failure inside a stream is not seen here).
+    const registry::predict_accounting counted(ctx.app.stats, ready->deployed->model_id);
     if (auto bad = registry::check_interface_input(
             ready->deployed->iface.get(), ready->deployed->iface_broken, input
         )) {

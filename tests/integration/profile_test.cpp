@@ -1,7 +1,9 @@
 // File: profile_test.cpp
-// GET /_plugins/_ml/profile against the real binary and the fake upstream: the deployed model's profile
-// in ml-commons' node and model views with counts that follow the predicts, the window setting, `{}` when
-// nothing is selected, and a model leaving the profile when undeployed.
+// The monitoring APIs against the real binary and the fake upstream. GET /_plugins/_ml/profile: the
+// deployed model's profile in ml-commons' node and model views with counts that follow the predicts, the
+// window setting, `{}` when nothing is selected, and a model leaving the profile when undeployed.
+// GET /_plugins/_ml/stats: cluster stats, the node counters after register, deploy, predicts and a tracked
+// upstream failure, stat filters and the unknown-stat 400.
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -96,6 +98,52 @@ TEST_F(profile, nothing_selected_is_an_empty_object) {
     EXPECT_EQ(client_->get("/_plugins/_ml/profile?view=other").json(), json::object{});
     ASSERT_EQ(client_->post("/_plugins/_ml/models/" + model_ + "/_undeploy", "").status, 200);
     EXPECT_EQ(client_->get("/_plugins/_ml/profile").json(), json::object{});
+}
+
+TEST_F(profile, stats_count_requests_and_tracked_failures) {
+    predicts(3);
+    up_.enqueue(fake_reply::server_error(503));
+    auto failed = client_->post(
+        "/_plugins/_ml/models/" + model_ + "/_predict",
+        R"({"parameters":{"messages":[{"role":"user","content":"x"}]}})"
+    );
+    ASSERT_EQ(failed.status, 503) << failed.body;
+    // A 400 is not a tracked failure, and a request for a missing model never reaches the counters.
+    EXPECT_EQ(
+        client_->post("/_plugins/_ml/models/" + model_ + "/_predict", R"({"parameters":{}})").status, 400
+    );
+    EXPECT_EQ(client_->post("/_plugins/_ml/models/nope/_predict", R"({"parameters":{}})").status, 404);
+
+    const auto all = client_->get("/_plugins/_ml/stats").json().as_object();
+    EXPECT_EQ(all.at("ml_model_index_status"), "green");
+    EXPECT_EQ(all.at("ml_controller_index_status"), "non-existent");
+    EXPECT_EQ(all.at("ml_model_count").to_number<int>(), 1);
+    EXPECT_EQ(all.at("ml_connector_count").to_number<int>(), 1);
+    const auto& node = all.at("nodes").as_object().begin()->value().as_object();
+    EXPECT_EQ(node.at("ml_deployed_model_count").to_number<int>(), 1);
+    EXPECT_EQ(node.at("ml_executing_task_count").to_number<int>(), 0);
+    EXPECT_EQ(node.at("ml_failure_count").to_number<int>(), 1);
+    // register + deploy + 5 predicts that reached the model.
+    EXPECT_EQ(node.at("ml_request_count").to_number<int>(), 7);
+    const auto& predict = node.at("algorithms").at("remote").at("predict").as_object();
+    EXPECT_EQ(predict.at("ml_action_request_count").to_number<int>(), 5);
+    EXPECT_EQ(predict.at("ml_action_failure_count").to_number<int>(), 1);
+    const auto& per_model = node.at("models").at(model_).as_object();
+    EXPECT_EQ(per_model.at("predict").at("ml_action_request_count").to_number<int>(), 5);
+    EXPECT_EQ(per_model.at("predict").at("ml_action_failure_count").to_number<int>(), 0);  // as ml-commons
+    EXPECT_EQ(per_model.at("deploy").at("ml_action_request_count").to_number<int>(), 1);
+    EXPECT_EQ(per_model.at("is_hidden"), false);
+
+    EXPECT_EQ(
+        client_->get("/_plugins/_ml/stats/ml_model_count,ML_CONNECTOR_COUNT").json(),
+        json::parse(R"({"ml_model_count":1,"ml_connector_count":1})")
+    );
+    const auto one = client_->get("/_plugins/_ml/stats/ml_request_count").json().as_object();
+    EXPECT_FALSE(one.contains("ml_model_count"));
+    EXPECT_EQ(one.at("nodes").as_object().begin()->value().at("ml_request_count").to_number<int>(), 7);
+    auto unknown = client_->get("/_plugins/_ml/stats/ml_nothing");
+    EXPECT_EQ(unknown.status, 400);
+    EXPECT_EQ(unknown.json().at("error").at("reason").as_string(), "Wrong ML cluster level stat");
 }
 
 }  // namespace

@@ -779,7 +779,7 @@ TEST(AuthzPrivileges, EveryActionHasARouteAndRoutesAreUnique) {
         seen.insert(r.act);
         EXPECT_TRUE(keys.insert({r.method, r.path}).second) << r.method << " " << r.path;
     }
-    EXPECT_EQ(seen.size(), std::size_t{37});
+    EXPECT_EQ(seen.size(), std::size_t{38});
     EXPECT_EQ(action_for_route("POST", "/_plugins/_modelrelay/_rotate_kek"), action::kek_rotate);
     EXPECT_EQ(action_for_route("PUT", "/_plugins/_ml/controllers/{model_id}"), action::controller_update);
     EXPECT_EQ(action_name(action::controller_get), "cluster:admin/opensearch/ml/controllers/get");
