@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -54,10 +55,11 @@ private:
 };
 
 // Counts one predict while it runs (ml_executing_task_count) and its request; fail() records a tracked
-// failure.
+// failure. `model_id` must outlive it (callers pass the id inside the deployment they hold).
 class predict_accounting {
 public:
-    predict_accounting(ml_stats& s, std::string_view model_id) : stats_(s), model_id_(model_id) {
+    predict_accounting(ml_stats& s, std::shared_ptr<const void> keep_alive, std::string_view model_id)
+        : stats_(s), keep_alive_(std::move(keep_alive)), model_id_(model_id) {
         stats_.executing(1);
         stats_.request(ml_action::predict, model_id_);
     }
@@ -73,7 +75,8 @@ public:
 
 private:
     ml_stats& stats_;
-    std::string model_id_;
+    std::shared_ptr<const void> keep_alive_;  // what model_id_ points into
+    std::string_view model_id_;
 };
 
 }  // namespace modelrelay::registry

@@ -25,12 +25,7 @@ namespace json = boost::json;
 
 namespace {
 
-awaitable<http_response> run_predict(
-    request_context& ctx,
-    std::string model_id,
-    std::string algorithm,
-    std::optional<registry::predict_accounting>& counted
-) {
+awaitable<http_response> run_predict(request_context& ctx, std::string model_id, std::string algorithm) {
     // The request's JSON (and the parameters moved out of it) in one arena: one allocation, and nothing
     // to walk when it is freed. Declared first, so it outlives everything that points into it.
     json::monotonic_resource arena;
@@ -49,7 +44,14 @@ awaitable<http_response> run_predict(
         )) {
         co_return fail(ctx, *bad);
     }
-    counted.emplace(ctx.app.stats, ready->deployed->model_id);
+    // The stats API counts a predict once its model is ready (ml-commons: when it reaches the task
+    // runner), and its failure unless it is a 400.
+    registry::predict_accounting counted(ctx.app.stats, ready->deployed, ready->deployed->model_id);
+    const auto refuse = [&](const registry::error& e) {
+        auto res = fail(ctx, e);
+        counted.fail(static_cast<int>(res.result_int()));
+        return res;
+    };
     const auto& settings = *ready->snap->settings;
     auto& runtime = *ready->deployed->runtime;
     const auto window = static_cast<std::size_t>(std::max(0LL, settings.monitoring_request_count()));
@@ -57,11 +59,11 @@ awaitable<http_response> run_predict(
     const registry::scoped_latency whole_request(runtime.requests, window);
     auto plan = registry::plan_predict(*ready->connector, input);
     if (!plan) {
-        co_return fail(ctx, plan.error());
+        co_return refuse(plan.error());
     }
     if (judges_input(*ready->deployed)) {
         if (auto judged = co_await model_guard_input(ctx, *ready->deployed, input)) {
-            co_return fail(ctx, *judged);
+            co_return refuse(*judged);
         }
     }
     const auto options = options_of(*ready->connector, settings.max_json_size());
@@ -71,11 +73,11 @@ awaitable<http_response> run_predict(
         auto& call = plan->calls[i];
         const auto& deployed = *ready->deployed;
         if (auto g = registry::guard_user_input(deployed.guard.get(), deployed.guard_broken, call.body)) {
-            co_return fail(ctx, *g);
+            co_return refuse(*g);
         }
         // Every outbound call is checked against the trusted list with its fully rendered URL.
         if (auto t = settings.check_trusted_endpoint(call.url); !t) {
-            co_return fail(ctx, t.error());
+            co_return refuse(t.error());
         }
         upstream::request req;
         req.method = http::string_to_verb(call.method);
@@ -85,17 +87,17 @@ awaitable<http_response> run_predict(
         const auto sent_at = std::chrono::steady_clock::now();
         auto res = co_await ctx.app.upstream->send(req, options, guard);
         if (!res) {
-            co_return fail(ctx, res.error());
+            co_return refuse(res.error());
         }
         if (res->status >= 200 && res->status <= 299) {
             runtime.inference.add(registry::scoped_latency::elapsed_ms(sent_at), window);
             if (auto g = registry::guard_llm_output(deployed.guard.get(), deployed.guard_broken, res->body)) {
-                co_return fail(ctx, *g);
+                co_return refuse(*g);
             }
             if (judges_output(deployed)) {
                 std::string answer = res->body;
                 if (auto judged = co_await model_guard_output(ctx, deployed, std::move(answer))) {
-                    co_return fail(ctx, *judged);
+                    co_return refuse(*judged);
                 }
             }
             permit.set_succeeded();
@@ -111,12 +113,12 @@ awaitable<http_response> run_predict(
         auto appended =
             registry::append_call_element(text, *plan, i, res->status, res->body, settings.max_json_size());
         if (!appended) {
-            co_return fail(ctx, appended.error());
+            co_return refuse(appended.error());
         }
     }
     text.append(registry::inference_results_close);
     if (auto bad = registry::check_interface_output(ready->deployed->iface.get(), text)) {
-        co_return fail(ctx, *bad);
+        co_return refuse(*bad);
     }
     auto out = json_text_response(200, std::move(text), ctx.pretty);
     permit.finish();
@@ -124,25 +126,14 @@ awaitable<http_response> run_predict(
     co_return out;
 }
 
-// The stats API counts a predict once its model is ready (ml-commons: when it reaches the task runner),
-// and its failure unless it is a 400.
-awaitable<http_response> counted_predict(request_context& ctx, std::string model_id, std::string algorithm) {
-    std::optional<registry::predict_accounting> counted;
-    auto res = co_await run_predict(ctx, std::move(model_id), std::move(algorithm), counted);
-    if (counted && res.result_int() >= 400) {
-        counted->fail(static_cast<int>(res.result_int()));
-    }
-    co_return res;
-}
-
 }  // namespace
 
 awaitable<http_response> handle_model_predict(request_context& ctx) {
-    co_return co_await counted_predict(ctx, std::string(ctx.param("model_id")), "");
+    co_return co_await run_predict(ctx, std::string(ctx.param("model_id")), "");
 }
 
 awaitable<http_response> handle_algorithm_predict(request_context& ctx) {
-    co_return co_await counted_predict(
+    co_return co_await run_predict(
         ctx, std::string(ctx.param("model_id")), std::string(ctx.param("algorithm"))
     );
 }

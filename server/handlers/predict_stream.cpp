@@ -192,7 +192,7 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
         co_return fail(ctx, ready.error());
     }
     // The stats API counts the request (a failure inside a stream is not seen here).
-    const registry::predict_accounting counted(ctx.app.stats, ready->deployed->model_id);
+    const registry::predict_accounting counted(ctx.app.stats, ready->deployed, ready->deployed->model_id);
     if (auto bad = registry::check_interface_input(
             ready->deployed->iface.get(), ready->deployed->iface_broken, input
         )) {
