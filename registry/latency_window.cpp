@@ -7,16 +7,36 @@
 
 namespace modelrelay::registry {
 
+std::deque<double> latency_window::ordered() const {
+    std::deque<double> out;
+    const std::size_t cap = ring_.size();
+    for (std::size_t i = 0; i < size_; ++i) {
+        out.push_back(ring_[(next_ + cap - size_ + i) % cap]);
+    }
+    return out;
+}
+
 void latency_window::add(double ms, std::size_t capacity) {
     std::lock_guard lock(mu_);
     if (capacity == 0) {
-        values_.clear();
+        ring_ = {};
+        next_ = size_ = 0;
         return;
     }
-    while (values_.size() >= capacity) {
-        values_.pop_front();
+    if (ring_.size() != capacity) {
+        // The window setting changed (or this is the first value): keep the newest that still fit.
+        auto kept = ordered();
+        while (kept.size() > capacity) {
+            kept.pop_front();
+        }
+        ring_.assign(capacity, 0.0);
+        std::copy(kept.begin(), kept.end(), ring_.begin());
+        size_ = kept.size();
+        next_ = size_ % capacity;
     }
-    values_.push_back(ms);
+    ring_[next_] = ms;
+    next_ = (next_ + 1) % capacity;
+    size_ = std::min(size_ + 1, capacity);
 }
 
 double legacy_percentile(const std::deque<double>& sorted, double p) {
@@ -38,10 +58,10 @@ std::optional<latency_window::summary> latency_window::summarize() const {
     std::deque<double> sorted;
     {
         std::lock_guard lock(mu_);
-        if (values_.empty()) {
+        if (size_ == 0) {
             return std::nullopt;
         }
-        sorted = values_;
+        sorted = ordered();
     }
     std::sort(sorted.begin(), sorted.end());
     summary s;

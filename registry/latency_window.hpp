@@ -2,7 +2,8 @@
 // The last N durations of a deployed model (ml-commons' MLModelCache queues behind the profile API's
 // `model_inference_stats` and `predict_request_stats`): a bounded window, summarised as count, max, min,
 // average and the p50 / p90 / p99 of Apache Commons Math's default (LEGACY) percentile, in milliseconds.
-// Thread-safe; add() takes a short lock and allocates only when the window grows.
+// Thread-safe; add() takes a short lock. A window allocates its ring on first use, so thousands of deployed
+// models that are never called cost no memory for it.
 #pragma once
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
@@ -28,8 +30,12 @@ public:
     std::optional<summary> summarize() const;  // nullopt when empty
 
 private:
+    std::deque<double> ordered() const;  // oldest first; REQUIRES: mu_ held
+
     mutable std::mutex mu_;
-    std::deque<double> values_;
+    std::vector<double> ring_;  // `capacity` slots once used
+    std::size_t next_ = 0;      // the slot the next value goes to
+    std::size_t size_ = 0;      // values held
 };
 
 // Adds the time from its construction to its destruction to a window (a whole request, whatever path it

@@ -20,6 +20,21 @@ TEST(latency_window, keeps_the_newest_values_and_zero_clears) {
     EXPECT_DOUBLE_EQ(s->min, 1.0);
     EXPECT_DOUBLE_EQ(s->max, 3.0);
     EXPECT_DOUBLE_EQ(s->average, 2.0);
+    // A larger window keeps what it has; a smaller one keeps the newest.
+    w.add(4.0, 10);
+    EXPECT_EQ(w.summarize()->count, 4u);
+    w.add(7.0, 2);
+    auto small = w.summarize();
+    ASSERT_TRUE(small);
+    EXPECT_EQ(small->count, 2u);
+    EXPECT_DOUBLE_EQ(small->min, 4.0);
+    EXPECT_DOUBLE_EQ(small->max, 7.0);
+    // The ring wraps: after many values only the newest two remain.
+    for (int i = 0; i < 25; ++i) {
+        w.add(100.0 + i, 2);
+    }
+    EXPECT_DOUBLE_EQ(w.summarize()->min, 123.0);
+    EXPECT_DOUBLE_EQ(w.summarize()->max, 124.0);
     w.add(9.0, 0);
     EXPECT_FALSE(w.summarize());
 }
