@@ -10,6 +10,7 @@
 #include "tests/support/fake_upstream.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/model_setup.hpp"
+#include "tests/support/one_model.hpp"
 #include "tests/support/server_process.hpp"
 
 namespace modelrelay::test {
@@ -36,25 +37,12 @@ void expect_illegal_argument(const http_result& r, std::string_view reason) {
     EXPECT_EQ(j.at("error").at("reason").as_string(), reason) << r.body;
 }
 
-class guardrails : public ::testing::Test {
+class guardrails : public one_model_test {
 protected:
-    void SetUp() override {
-        server_ = std::make_unique<server_process>(tmp_.path() / "data");
-        server_->start();
-        client_ = std::make_unique<http_client>(server_->port());
-        open_cluster_settings(*client_);
-        model_ = register_model(*client_, chat_connector(up_), "guarded", true, guarded);
-        ASSERT_FALSE(model_.empty());
-    }
+    void SetUp() override { start("guarded", guarded); }
     http_result predict(std::string_view content) {
         return client_->post("/_plugins/_ml/models/" + model_ + "/_predict", predict_body(content));
     }
-
-    temp_dir tmp_;
-    fake_upstream up_;
-    std::unique_ptr<server_process> server_;
-    std::unique_ptr<http_client> client_;
-    std::string model_;
 };
 
 TEST_F(guardrails, input_that_a_regex_matches_is_refused_before_anything_is_sent) {

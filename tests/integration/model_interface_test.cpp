@@ -9,6 +9,7 @@
 #include "tests/support/fake_upstream.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/model_setup.hpp"
+#include "tests/support/one_model.hpp"
 #include "tests/support/server_process.hpp"
 
 namespace modelrelay::test {
@@ -26,34 +27,20 @@ const std::string input_prefix =
     "Error validating input schema, if you think this is expected, please update your 'input' field in the "
     "'interface' field for this model: Validation failed: [";
 
-class model_interface : public ::testing::Test {
+class model_interface : public one_model_test {
 protected:
     void SetUp() override {
-        server_ = std::make_unique<server_process>(tmp_.path() / "data");
-        server_->start();
-        client_ = std::make_unique<http_client>(server_->port());
-        open_cluster_settings(*client_);
-        model_ = register_model(
-            *client_,
-            chat_connector(up_),
+        start(
             "typed",
-            true,
             std::string(R"("interface": {"input": ")") + messages_required + R"(", "output": ")" +
                 answer_has_choices + R"("})"
         );
-        ASSERT_FALSE(model_.empty());
     }
     http_result predict(std::string_view params) {
         return client_->post(
             "/_plugins/_ml/models/" + model_ + "/_predict", R"({"parameters":)" + std::string(params) + "}"
         );
     }
-
-    temp_dir tmp_;
-    fake_upstream up_;
-    std::unique_ptr<server_process> server_;
-    std::unique_ptr<http_client> client_;
-    std::string model_;
 };
 
 TEST_F(model_interface, an_input_that_breaks_the_schema_is_refused_before_anything_is_sent) {

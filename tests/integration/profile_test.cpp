@@ -10,6 +10,7 @@
 #include "tests/support/fake_upstream.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/model_setup.hpp"
+#include "tests/support/one_model.hpp"
 #include "tests/support/server_process.hpp"
 
 namespace modelrelay::test {
@@ -17,16 +18,9 @@ namespace {
 
 namespace json = boost::json;
 
-class profile : public ::testing::Test {
+class profile : public one_model_test {
 protected:
-    void SetUp() override {
-        server_ = std::make_unique<server_process>(tmp_.path() / "data");
-        server_->start();
-        client_ = std::make_unique<http_client>(server_->port());
-        open_cluster_settings(*client_);
-        model_ = register_model(*client_, chat_connector(up_), "profiled");
-        ASSERT_FALSE(model_.empty());
-    }
+    void SetUp() override { start("profiled"); }
     void predicts(int n) {
         for (int i = 0; i < n; ++i) {
             auto r = client_->post(
@@ -42,12 +36,6 @@ protected:
         EXPECT_EQ(nodes.size(), 1u);
         return nodes.begin()->value().at("models").as_object();
     }
-
-    temp_dir tmp_;
-    fake_upstream up_;
-    std::unique_ptr<server_process> server_;
-    std::unique_ptr<http_client> client_;
-    std::string model_;
 };
 
 TEST_F(profile, the_deployed_model_with_its_latency_windows) {
