@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "registry/model_interface.hpp"
 #include "server/app.hpp"
 
 namespace modelrelay::server::handlers {
@@ -25,7 +26,11 @@ registry::error model_not_found(const std::string& model_id) {
 }  // namespace
 
 boost::asio::awaitable<registry::result<ready_model>> prepare_model(
-    request_context& ctx, const registry::caller& who, std::string model_id, registry::action act
+    request_context& ctx,
+    const registry::caller& who,
+    std::string model_id,
+    registry::action act,
+    const registry::predict_request* input
 ) {
     ready_model out;
     out.snap = ctx.app.registry->current();
@@ -49,6 +54,22 @@ boost::asio::awaitable<registry::result<ready_model>> prepare_model(
     if (const auto* en = out.model->doc.if_contains("is_enabled");
         en != nullptr && en->is_bool() && !en->get_bool()) {
         co_return registry::error{errc::forbidden, "Model is disabled."};
+    }
+    if (input != nullptr) {
+        // A deployed model has its interface compiled; one not deployed yet is compiled from its document
+        // here (the auto-deploy path, once).
+        std::optional<registry::error> bad;
+        if (out.deployed) {
+            bad = registry::check_interface_input(
+                out.deployed->iface.get(), out.deployed->iface_broken, *input
+            );
+        } else if (const auto* i = out.model->doc.if_contains("interface"); i != nullptr && i->is_object()) {
+            auto compiled = registry::compile_interface(*i);
+            bad = registry::check_interface_input(compiled ? compiled->get() : nullptr, !compiled, *input);
+        }
+        if (bad) {
+            co_return *bad;
+        }
     }
     if (!out.snap->settings->remote_inference_enabled()) {
         co_return registry::error{

@@ -12,6 +12,7 @@
 
 #include "registry/authz.hpp"
 #include "registry/error.hpp"
+#include "registry/predict.hpp"
 #include "registry/service.hpp"
 #include "registry/snapshot.hpp"
 #include "server/router.hpp"
@@ -36,11 +37,14 @@ struct ready_model {
 // start-up is compiled on this first call), 429 `Request is throttled at model level.`, then the model
 // controller's 429 `Request is throttled at user level. If you think there's an issue, please contact your
 // cluster admin.` for a caller it limits
+// With `input` (the ml-commons predict routes), the model's interface input schema is checked where
+// ml-commons checks it: after the disabled check, before deploy-on-first-use and the rate limiters.
 boost::asio::awaitable<registry::result<ready_model>> prepare_model(
     request_context& ctx,
     const registry::caller& who,
     std::string model_id,
-    registry::action act = registry::action::model_predict
+    registry::action act = registry::action::model_predict,
+    const registry::predict_request* input = nullptr
 );
 
 }  // namespace modelrelay::server::handlers

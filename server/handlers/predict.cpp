@@ -35,14 +35,10 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
     }
     auto& input = std::get<predict_admission>(admission).input;
     auto& permit = std::get<predict_admission>(admission).permit;
-    auto ready = co_await prepare_model(ctx, ctx.who, std::move(model_id));
+    auto ready =
+        co_await prepare_model(ctx, ctx.who, std::move(model_id), registry::action::model_predict, &input);
     if (!ready) {
         co_return fail(ctx, ready.error());
-    }
-    if (auto bad = registry::check_interface_input(
-            ready->deployed->iface.get(), ready->deployed->iface_broken, input
-        )) {
-        co_return fail(ctx, *bad);
     }
     // The stats API counts a predict once its model is ready (ml-commons: when it reaches the task
     // runner), and its failure unless it is a 400.

@@ -186,18 +186,14 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
     }
     auto& input = std::get<predict_admission>(admission).input;
     auto& permit = std::get<predict_admission>(admission).permit;
-    auto ready =
-        co_await prepare_model(ctx, ctx.who, std::move(model_id), registry::action::model_predict_stream);
+    auto ready = co_await prepare_model(
+        ctx, ctx.who, std::move(model_id), registry::action::model_predict_stream, &input
+    );
     if (!ready) {
         co_return fail(ctx, ready.error());
     }
     // The stats API counts the request (a failure inside a stream is not seen here).
     const registry::predict_accounting counted(ctx.app.stats, ready->deployed, ready->deployed->model_id);
-    if (auto bad = registry::check_interface_input(
-            ready->deployed->iface.get(), ready->deployed->iface_broken, input
-        )) {
-        co_return fail(ctx, *bad);
-    }
     const auto& connector = *ready->connector;
     const auto iface = llm_interface_of(input, connector);
     if (!iface) {

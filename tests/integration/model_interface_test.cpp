@@ -90,5 +90,33 @@ TEST_F(model_interface, broken_schemas_are_refused_when_stored_and_updates_apply
     EXPECT_EQ(predict(R"({"prompt":"hi","messages":[]})").status, 200);
 }
 
+TEST_F(model_interface, the_input_is_checked_before_deploy_on_first_use_as_in_ml_commons) {
+    // A second model with the same schema, not deployed and with auto-deploy off: the schema answers
+    // first, then the deploy refusal.
+    const std::string idle = register_model(
+        *client_,
+        chat_connector(up_),
+        "typed-idle",
+        false,
+        std::string(R"("deploy_setting": {"is_auto_deploy_enabled": false}, "interface": {"input": ")") +
+            messages_required + R"("})"
+    );
+    ASSERT_FALSE(idle.empty());
+    auto bad =
+        client_->post("/_plugins/_ml/models/" + idle + "/_predict", R"({"parameters":{"prompt":"hi"}})");
+    EXPECT_EQ(bad.status, 400) << bad.body;
+    EXPECT_TRUE(std::string(bad.json().at("error").at("reason").as_string()).starts_with(input_prefix))
+        << bad.body;
+    auto good = client_->post(
+        "/_plugins/_ml/models/" + idle + "/_predict",
+        R"({"parameters":{"messages":[{"role":"user","content":"hi"}]}})"
+    );
+    EXPECT_EQ(good.status, 400) << good.body;
+    EXPECT_EQ(
+        good.json().at("error").at("reason").as_string(),
+        "Auto deployment disabled for this model, please deploy model first Model ID: " + idle
+    );
+}
+
 }  // namespace
 }  // namespace modelrelay::test
