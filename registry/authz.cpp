@@ -129,6 +129,7 @@ constexpr route_action routes[] = {
     {"GET", "/v1/models/{model}", action::model_get},
 
     {"POST", "/_plugins/_modelrelay/_rotate_kek", action::kek_rotate},
+    {"POST", "/_plugins/_modelrelay/_rotate_data_keys", action::kek_rotate},
 
     {"POST", "/_plugins/_ml/controllers/{model_id}", action::controller_create},
     {"GET", "/_plugins/_ml/controllers/{model_id}", action::controller_get},

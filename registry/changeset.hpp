@@ -48,6 +48,9 @@ public:
     }
     void clear_deployed(std::string_view id) { next_->deployed = next_->deployed.without(id); }
 
+    // The batch itself, for rows that are not resources (data key rotation's key rows).
+    batch& rows() { return batch_; }
+
     result<void> commit() {
         if (auto r = svc_.store_->apply(batch_); !r) {
             return r;

@@ -408,6 +408,42 @@ result<std::string> keyring::encrypt(
     return out;
 }
 
+std::string keyring::encrypt_with(
+    std::string_view dek_id, const secret_key& dek, std::string_view plaintext, const secret_site& site
+) const {
+    std::shared_lock lock(mu_);
+    std::string out(value_prefix);
+    out.append(active_.id).append(":").append(dek_id).append(":");
+    out += base64_encode(seal(dek, plaintext, site.aad()));
+    return out;
+}
+
+std::map<std::string, std::vector<std::string>, std::less<>> keyring::dek_ids_by_tenant() const {
+    std::shared_lock lock(mu_);
+    std::map<std::string, std::vector<std::string>, std::less<>> out;
+    for (const auto& [id, e] : by_id_) {
+        out[e.tenant].push_back(id);
+    }
+    return out;
+}
+
+void keyring::remove(const std::vector<std::string>& dek_ids) {
+    std::unique_lock lock(mu_);
+    for (const auto& id : dek_ids) {
+        by_id_.erase(id);
+    }
+    // The newest key of each tenant, among those left.
+    newest_by_tenant_.clear();
+    for (const auto& [id, e] : by_id_) {
+        auto it = newest_by_tenant_.find(e.tenant);
+        if (it == newest_by_tenant_.end()) {
+            newest_by_tenant_.emplace(e.tenant, id);
+        } else if (by_id_.at(it->second).created_time <= e.created_time) {
+            it->second = id;
+        }
+    }
+}
+
 result<std::string> keyring::decrypt(std::string_view value, const secret_site& site) const {
     auto parsed = parse_value(value);
     if (!parsed) {

@@ -144,6 +144,15 @@ public:
     // another tenant, or authentication failure (wrong place, tampered value).
     result<std::string> decrypt(std::string_view value, const secret_site& site) const;
 
+    // Seals `plaintext` under a DEK not added yet (data key rotation seals under the new keys before it
+    // commits them). `site.tenant` must be the DEK's tenant.
+    std::string encrypt_with(
+        std::string_view dek_id, const secret_key& dek, std::string_view plaintext, const secret_site& site
+    ) const;
+    // The ids of every DEK, by tenant (data key rotation).
+    std::map<std::string, std::vector<std::string>, std::less<>> dek_ids_by_tenant() const;
+    // Forgets DEKs (after a committed data key rotation removed their rows).
+    void remove(const std::vector<std::string>& dek_ids);
     // Every DEK wrapped under `next` (rotation); the keyring itself is unchanged.
     std::vector<stored_data_key> rewrap_all(const kek& next) const;
     // Whether `dek` is the plain key of `dek_id` (rotation's verification), in constant time.

@@ -142,6 +142,10 @@ public:
     // the commit, then the new KEK file replaces the old one, which stays as `<kek file>.retired-<id>`.
     // Returns {"rewrapped":N}. Bad input (400) and failures before the commit change nothing.
     result<boost::json::object> rotate_kek(const std::optional<std::filesystem::path>& source);
+    // POST /_plugins/_modelrelay/_rotate_data_keys (security.md §7 step 5, "on compromise also rotate DEKs"):
+    // a new data key for every tenant that has one, every stored secret re-encrypted under it, the old keys'
+    // rows deleted, all in one transaction. Answers {"data_keys":N,"reencrypted":M}.
+    result<boost::json::object> rotate_data_keys();
     std::string active_kek_id() const { return keys_->active_kek_id(); }
     const std::filesystem::path& kek_file() const { return kek_file_; }
 

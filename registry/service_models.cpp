@@ -43,15 +43,6 @@ std::string state_of(const resource& m) {
     return string_field(m.doc, "model_state").value_or("");
 }
 
-std::string join_ids(std::vector<std::string> ids) {
-    std::sort(ids.begin(), ids.end());
-    std::string out;
-    for (const auto& i : ids) {
-        out += (out.empty() ? "" : ", ") + i;
-    }
-    return out;
-}
-
 const error remote_disabled{
     errc::bad_request,
     "Remote Inference is currently disabled. To enable it, update the setting "

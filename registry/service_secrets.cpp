@@ -9,6 +9,7 @@
 // of those is detected before the first write, so a refused start changes nothing.
 #include <boost/json/string.hpp>
 
+#include "registry/changeset.hpp"
 #include "registry/json_util.hpp"
 #include "registry/key_file.hpp"
 #include "registry/legacy_master_key.hpp"
@@ -348,6 +349,81 @@ result<json::object> service::rotate_kek(const std::optional<std::filesystem::pa
                 pending_kek_path(kek_file_, next->id).string() + ": do not delete that file"};
     }
     return json::object{{"rewrapped", n}};
+}
+
+result<json::object> service::rotate_data_keys() {
+    auto cur = current();
+    const auto old_ids = keys_->dek_ids_by_tenant();
+    // 1. A new data key for every tenant that has one (wrapped under the active KEK).
+    std::map<std::string, std::pair<stored_data_key, secret_key>, std::less<>> fresh;
+    for (const auto& [tenant, ids] : old_ids) {
+        fresh.emplace(tenant, keys_->generate(tenant, now_ms()));
+    }
+    // 2. Every stored secret opened with its key and sealed under its tenant's new one; the documents keep
+    // their versions (nothing a client wrote changed).
+    changeset c(*this, cur);
+    std::size_t reencrypted = 0;
+    std::optional<error> failure;
+    for (kind k : {kind::connector, kind::model, kind::inference_endpoint}) {
+        std::vector<resource> changed;
+        cur->of(k).for_each([&](const std::string&, const resource& r) {
+            if (failure) {
+                return;
+            }
+            resource copy = r;
+            bool touched = false;
+            for_each_secret(k, copy.doc, [&](json::value& v, std::string field) {
+                if (failure || !v.is_string()) {
+                    return;
+                }
+                const secret_site site{r.tenant_id, kind_name(k), r.id, field};
+                auto plain = keys_->decrypt(v.get_string(), site);
+                const auto it = fresh.find(r.tenant_id);
+                if (!plain || it == fresh.end()) {
+                    failure = error{
+                        errc::illegal_state,
+                        "data key rotation: a secret of " + std::string(kind_name(k)) + " " + r.id +
+                            " did not open; nothing was changed"};
+                    return;
+                }
+                v = keys_->encrypt_with(it->second.first.dek_id, it->second.second, *plain, site);
+                secure_wipe(*plain);
+                touched = true;
+                ++reencrypted;
+            });
+            if (touched) {
+                changed.push_back(std::move(copy));
+            }
+        });
+        if (failure) {
+            return *failure;
+        }
+        for (auto& r : changed) {
+            c.put(k, std::move(r), true);
+        }
+    }
+    // 3. Deployments restored at start-up compile their connector (decrypting it) on first use, from the
+    // document they were restored with: compile them now, while the old keys are still here.
+    cur->deployed.for_each([](const std::string&, const deployed_model& d) { (void)d.connector->get(); });
+    // 4. The new key rows in, the old ones out, in the same transaction.
+    std::vector<std::string> retired;
+    for (const auto& [tenant, ids] : old_ids) {
+        retired.insert(retired.end(), ids.begin(), ids.end());
+    }
+    for (const auto& [tenant, made] : fresh) {
+        c.rows().key_puts.push_back(made.first);
+    }
+    c.rows().key_erases = retired;
+    if (auto r = c.commit(); !r) {
+        return r.error();
+    }
+    for (const auto& [tenant, made] : fresh) {
+        keys_->add(made.first, made.second);
+    }
+    keys_->remove(retired);
+    // Best effort: the old key rows leave the WAL now rather than at the next automatic checkpoint.
+    (void)store_->checkpoint();
+    return json::object{{"data_keys", fresh.size()}, {"reencrypted", reencrypted}};
 }
 
 }  // namespace modelrelay::registry

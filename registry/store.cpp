@@ -49,6 +49,7 @@ enum stmt_slot {
     slot_meta_put,
     slot_meta_erase,
     slot_key_put,
+    slot_key_erase,
     slot_count
 };
 
@@ -380,6 +381,15 @@ result<void> store::apply(const batch& b) {
         bind(st, 3, k.kek_id);
         bind(st, 4, k.wrapped);
         sqlite3_bind_int64(st, 5, k.created_time);
+        ok = step_done(st);
+    }
+    for (std::size_t i = 0; ok && i < b.key_erases.size(); ++i) {
+        auto* st = prepare_cached(slot_key_erase, "DELETE FROM data_keys WHERE dek_id = ?1;");
+        if (st == nullptr) {
+            ok = false;
+            break;
+        }
+        bind(st, 1, b.key_erases[i]);
         ok = step_done(st);
     }
     if (ok && b.before_commit) {

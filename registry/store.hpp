@@ -64,11 +64,13 @@ struct batch {
     std::vector<std::pair<std::string, std::string>> meta_puts;  // (key, value)
     std::vector<std::string> meta_erases;
     std::vector<stored_data_key> key_puts;  // insert or replace by dek_id
+    std::vector<std::string> key_erases;    // dek_ids (data key rotation retires the old ones)
     // Runs inside the transaction after every write, before COMMIT; it sees the uncommitted rows (e.g.
     // through load_data_keys()). An error rolls everything back and is returned by apply().
     std::function<result<void>()> before_commit;
     bool empty() const {
-        return puts.empty() && erases.empty() && meta_puts.empty() && meta_erases.empty() && key_puts.empty();
+        return puts.empty() && erases.empty() && meta_puts.empty() && meta_erases.empty() &&
+               key_puts.empty() && key_erases.empty();
     }
 };
 

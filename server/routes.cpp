@@ -154,6 +154,7 @@ std::vector<route> all_routes() {
 
         // Key management (kek.cpp), admin only.
         {v::post, "/_plugins/_modelrelay/_rotate_kek", handle_kek_rotate, ""},
+        {v::post, "/_plugins/_modelrelay/_rotate_data_keys", handle_data_keys_rotate, ""},
     };
 }
 

@@ -146,5 +146,6 @@ awaitable<http_response> handle_inference_stream(request_context&);
 
 // Key management (kek.cpp)
 awaitable<http_response> handle_kek_rotate(request_context&);
+awaitable<http_response> handle_data_keys_rotate(request_context&);
 
 }  // namespace modelrelay::server::handlers

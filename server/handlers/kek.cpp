@@ -2,6 +2,8 @@
 // POST /_plugins/_modelrelay/_rotate_kek (security.md R22): replaces the key-encryption key. The work is
 // registry::service::rotate_kek on the store executor, so no write runs between the rewrap and the switch.
 // Admin only: authorization maps the route to `cluster:admin/modelrelay/kek/rotate` (registry/authz.cpp).
+// POST /_plugins/_modelrelay/_rotate_data_keys (security.md §7 step 5): new data keys, every secret
+// re-encrypted, the old keys deleted; same action, same executor.
 #include <optional>
 
 #include "server/app.hpp"
@@ -65,6 +67,31 @@ awaitable<http_response> handle_kek_rotate(request_context& ctx) {
         {{"kek_id", id},
          {"rewrapped", static_cast<long long>(r->at("rewrapped").to_number<std::int64_t>())},
          {"kek_file", reg.kek_file().string()}}
+    );
+    co_return ok(ctx, *r);
+}
+
+awaitable<http_response> handle_data_keys_rotate(request_context& ctx) {
+    auto body = parse_body(ctx);
+    if (!body) {
+        co_return fail(ctx, body.error());
+    }
+    if (!body->is_null() && !(body->is_object() && body->get_object().empty())) {
+        co_return fail(ctx, registry::illegal_argument("the _rotate_data_keys request takes no body"));
+    }
+    auto& reg = *ctx.app.registry;
+    auto op = [&reg] {
+        return reg.rotate_data_keys();
+    };
+    auto r = co_await on_store(ctx.app, std::move(op));
+    if (!r) {
+        log::warn("data key rotation failed", {{"reason", r.error().reason}});
+        co_return fail(ctx, r.error());
+    }
+    log::info(
+        "rotated the data keys",
+        {{"data_keys", static_cast<long long>(r->at("data_keys").to_number<std::int64_t>())},
+         {"reencrypted", static_cast<long long>(r->at("reencrypted").to_number<std::int64_t>())}}
     );
     co_return ok(ctx, *r);
 }

@@ -373,6 +373,60 @@ TEST_F(envelope, rotate_then_delete_the_old_kek_and_restart_everything_still_wor
     EXPECT_EQ(upstream_.last_request()->header("authorization"), "Bearer sk-rotate-42");
 }
 
+TEST_F(envelope, rotating_the_data_keys_reencrypts_every_secret_and_drops_the_old_keys) {
+    start();
+    ASSERT_EQ(c().put("/_cluster/settings", settings).status, 200);
+    const auto model = deployed_model("sk-dek-42");
+    put_endpoint("dek-endpoint", "sk-dek-endpoint-42");
+    auto connectors = c().post("/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})");
+    ASSERT_EQ(connectors.status, 200);
+    const auto connector_id =
+        std::string(connectors.json().at("hits").at("hits").at(0).at("_id").as_string());
+    const auto version_before = c().get("/_plugins/_ml/connectors/" + connector_id).json();
+
+    server_->stop();
+    std::vector<registry::stored_data_key> old_keys;
+    {
+        auto st = registry::store::open(data_ / "modelrelay.db");
+        ASSERT_TRUE(st);
+        old_keys = (*st)->load_data_keys();
+    }
+    ASSERT_EQ(old_keys.size(), 1U);
+    start();
+
+    auto r = c().post("/_plugins/_modelrelay/_rotate_data_keys", "");
+    ASSERT_EQ(r.status, 200) << r.body;
+    // One tenant, one key; the connector's credential and the endpoint's api_key re-encrypted.
+    EXPECT_EQ(r.json(), json::parse(R"({"data_keys":1,"reencrypted":2})"));
+    EXPECT_NE(server_->log().find("rotated the data keys"), std::string::npos);
+    EXPECT_EQ(predict_auth(model), "Bearer sk-dek-42");  // live state untouched
+    // What a client sees did not change (no credential, same version).
+    EXPECT_EQ(c().get("/_plugins/_ml/connectors/" + connector_id).json(), version_before);
+
+    // The old key's row and its id are gone from the database and its WAL.
+    for (const char* f : {"modelrelay.db", "modelrelay.db-wal"}) {
+        const auto live = read_all(data_ / f);
+        EXPECT_EQ(live.find(old_keys[0].wrapped), std::string::npos) << f;
+        EXPECT_EQ(live.find(":" + old_keys[0].dek_id + ":"), std::string::npos)
+            << f << ": a value still names it";
+    }
+    restart();
+    EXPECT_EQ(predict_auth(model), "Bearer sk-dek-42");
+    EXPECT_EQ(infer_auth("dek-endpoint"), "Bearer sk-dek-endpoint-42");
+    {
+        server_->stop();
+        auto st = registry::store::open(data_ / "modelrelay.db");
+        ASSERT_TRUE(st);
+        const auto rows = (*st)->load_data_keys();
+        ASSERT_EQ(rows.size(), 1U);
+        EXPECT_NE(rows[0].dek_id, old_keys[0].dek_id);
+        start();
+    }
+    // New secrets after the rotation go under the new key, and a body is refused.
+    EXPECT_EQ(deployed_model("sk-after-43").empty(), false);
+    EXPECT_EQ(c().post("/_plugins/_modelrelay/_rotate_data_keys", R"({"x":1})").status, 400);
+}
+
 TEST_F(envelope, rotate_to_an_operator_file_and_bad_requests_change_nothing) {
     start();
     ASSERT_EQ(c().put("/_cluster/settings", settings).status, 200);
