@@ -299,11 +299,9 @@ std::optional<std::pair<std::string, std::string>> split_key(std::string_view to
 }  // namespace
 
 net::awaitable<auth_outcome> security::authenticate(request_context& ctx) {
-    const front_door door = door_of(ctx.path);
     const std::string& ip_full = ctx.peer != nullptr ? ctx.peer->remote_address : std::string();
     // Throttle by address without the port.
     std::string ip = ip_full.substr(0, ip_full.rfind(':'));
-    const auto target = ctx.req.target();
     const auto state = identity_->current();
 
     if (ip_throttle_.blocked(ip)) {
