@@ -362,6 +362,28 @@ TEST_F(keyring_values, newest_dek_per_tenant_wins) {
     EXPECT_EQ(ring_.size(), 2U);
 }
 
+TEST_F(keyring_values, a_data_key_rotation_seals_under_a_key_added_later_and_forgets_the_old_one) {
+    const auto old_dek = new_dek("acme", 10);
+    new_dek("globex", 10);
+    const secret_site site{"acme", "connector", "c1", "credential.k"};
+    const auto before = ring_.encrypt(old_dek, "value", site).value();
+    EXPECT_EQ(ring_.dek_ids_by_tenant().at("acme"), std::vector<std::string>{old_dek});
+
+    // Sealed under the new key before the keyring knows it (the rotation commits first) ...
+    auto [row, dek] = ring_.generate("acme", 20);
+    const auto after = ring_.encrypt_with(row.dek_id, dek, "value", site);
+    EXPECT_TRUE(after.starts_with("v1:" + ring_.active_kek_id() + ":" + row.dek_id + ":")) << after;
+    EXPECT_FALSE(ring_.decrypt(after, site));  // not added yet
+    // ... then added, and the old key forgotten: the new value opens, the old one no longer does.
+    ring_.add(row, dek);
+    ring_.remove({old_dek});
+    EXPECT_EQ(ring_.decrypt(after, site).value(), "value");
+    EXPECT_FALSE(ring_.decrypt(before, site));
+    EXPECT_EQ(ring_.dek_for("acme"), row.dek_id);
+    EXPECT_TRUE(ring_.dek_for("globex"));  // other tenants keep theirs
+    EXPECT_EQ(ring_.size(), 2U);
+}
+
 TEST_F(keyring_values, rewrap_leaves_values_readable_and_the_old_kek_useless) {
     const auto dek = new_dek("acme");
     const secret_site site{"acme", "connector", "c1", "credential.k"};
