@@ -19,6 +19,25 @@ constexpr std::string_view model_missing_create =
 constexpr std::string_view model_missing_get =
     "Failed to find model to get the corresponding model controller with the provided model ID";
 
+// The controller's model, in scope and allowed for `act`; `missing` is the not-found text of the route.
+result<const resource*> controller_model(
+    const snapshot& s,
+    std::string_view model_id,
+    const caller& who,
+    const decide_options& opts,
+    action act,
+    std::string_view missing
+) {
+    const resource* m = s.find(kind::model, model_id);
+    if (m == nullptr || !in_scope(*m, who, opts)) {
+        return not_found(std::string(missing));
+    }
+    if (auto a = authorize(who, act, model_acl(s, *m), opts); !a) {
+        return a.error();
+    }
+    return m;
+}
+
 }  // namespace
 
 // A deployed model's runtime rebuilt from `view` (its connector slot is kept: nothing to recompile), so a
@@ -37,13 +56,11 @@ result<json::object> service::create_controller(
 ) {
     auto cur = current();
     const auto opts = access_options(*cur, who);
-    const resource* m = cur->find(kind::model, model_id);
-    if (m == nullptr || !in_scope(*m, who, opts)) {
-        return not_found(std::string(model_missing_create));
+    auto found = controller_model(*cur, model_id, who, opts, action::controller_create, model_missing_create);
+    if (!found) {
+        return found.error();
     }
-    if (auto a = authorize(who, action::controller_create, model_acl(*cur, *m), opts); !a) {
-        return a.error();
-    }
+    const resource* m = *found;
     if (string_field(m->doc, "model_state").value_or("") == "DEPLOYING") {
         return error{
             errc::conflict,
@@ -80,13 +97,12 @@ result<json::object> service::update_controller(
 ) {
     auto cur = current();
     const auto opts = access_options(*cur, who);
-    const resource* m = cur->find(kind::model, model_id);
-    if (m == nullptr || !in_scope(*m, who, opts)) {
-        return not_found(std::string(model_missing_create));  // ml-commons reuses the create text
+    // ml-commons reuses the create text.
+    auto found = controller_model(*cur, model_id, who, opts, action::controller_update, model_missing_create);
+    if (!found) {
+        return found.error();
     }
-    if (auto a = authorize(who, action::controller_update, model_acl(*cur, *m), opts); !a) {
-        return a.error();
-    }
+    const resource* m = *found;
     const resource* existing = cur->find(kind::controller, model_id);
     if (existing == nullptr) {
         const auto* enabled = m->doc.if_contains("is_controller_enabled");
@@ -126,12 +142,9 @@ result<json::object> service::get_controller(std::string_view model_id, const ca
     if (ctl == nullptr || !in_scope(*ctl, who, opts)) {
         return not_found("Failed to find model controller with the provided model ID");
     }
-    const resource* m = cur->find(kind::model, model_id);
-    if (m == nullptr || !in_scope(*m, who, opts)) {
-        return not_found(std::string(model_missing_get));
-    }
-    if (auto a = authorize(who, action::controller_get, model_acl(*cur, *m), opts); !a) {
-        return a.error();
+    if (auto found = controller_model(*cur, model_id, who, opts, action::controller_get, model_missing_get);
+        !found) {
+        return found.error();
     }
     return ctl->doc;
 }

@@ -76,4 +76,13 @@ upstream::guard_policy guard_of(
     return guard;
 }
 
+upstream::request to_request(registry::upstream_call& call) {
+    upstream::request req;
+    req.method = boost::beast::http::string_to_verb(call.method);
+    req.url = std::move(call.url);
+    req.headers = std::move(call.headers);
+    req.body = std::move(call.body);
+    return req;
+}
+
 }  // namespace modelrelay::server

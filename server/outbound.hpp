@@ -7,6 +7,7 @@
 #include <boost/json/object.hpp>
 
 #include "registry/compiled_connector.hpp"
+#include "registry/predict.hpp"
 #include "registry/settings.hpp"
 #include "server/upstream/address_guard.hpp"
 #include "server/upstream/client.hpp"
@@ -25,6 +26,9 @@ upstream::client_options options_of(const registry::compiled_connector& connecto
 // private_ip_enabled, restricted_ip_patterns, trusted_connector_private_endpoints_regex and our own
 // listeners. The returned policy refers to `settings` and `a` by reference: both must outlive it.
 // `tenant`: the request's tenant (R19: private addresses can be granted per tenant under multi-tenancy).
+// A planned predict call as the outbound request (its url, headers and body moved out).
+upstream::request to_request(registry::upstream_call& call);
+
 upstream::guard_policy guard_of(
     const app& a, const registry::cluster_settings& settings, std::string_view tenant = {}
 );

@@ -53,11 +53,7 @@ awaitable<std::optional<std::string>> ask_guard(
     if (auto t = settings.check_trusted_endpoint(call.url); !t) {
         co_return give_up(t.error().reason);
     }
-    upstream::request out;
-    out.method = http::string_to_verb(call.method);
-    out.url = std::move(call.url);
-    out.headers = std::move(call.headers);
-    out.body = std::move(call.body);
+    const auto out = to_request(call);
     auto res = co_await ctx.app.upstream->send(
         out,
         options_of(*ready->connector, settings.max_json_size()),

@@ -193,15 +193,6 @@ awaitable<std::variant<ready_model, http_response>> model_for(
     co_return std::move(*ready);
 }
 
-upstream::request to_request(registry::upstream_call& call) {
-    upstream::request req;
-    req.method = http::string_to_verb(call.method);
-    req.url = std::move(call.url);
-    req.headers = std::move(call.headers);
-    req.body = std::move(call.body);
-    return req;
-}
-
 // One buffered upstream exchange with the non-stream path's checks: trusted endpoint, SSRF guard; an
 // upstream non-2xx becomes the OpenAI error for it; a 2xx is shaped by finish_call. The raw answer's
 // `usage` is charged to the key (before a response_filter can drop it).

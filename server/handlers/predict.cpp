@@ -75,11 +75,7 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
         if (auto t = settings.check_trusted_endpoint(call.url); !t) {
             co_return refuse(t.error());
         }
-        upstream::request req;
-        req.method = http::string_to_verb(call.method);
-        req.url = std::move(call.url);
-        req.headers = std::move(call.headers);
-        req.body = std::move(call.body);
+        const auto req = to_request(call);
         const auto sent_at = std::chrono::steady_clock::now();
         auto res = co_await ctx.app.upstream->send(req, options, guard);
         if (!res) {

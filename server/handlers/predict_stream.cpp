@@ -231,11 +231,7 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
         )) {
         co_return fail(ctx, *g);
     }
-    upstream::request req;
-    req.method = http::string_to_verb(call.method);
-    req.url = std::move(call.url);
-    req.headers = std::move(call.headers);
-    req.body = std::move(call.body);
+    auto req = to_request(call);
     const auto options = options_of(connector, ready->snap->settings->max_json_size());
 
     // A key charged by tokens needs the stream's usage (the ml chunks never show it).
