@@ -65,69 +65,88 @@ void append_timestamp(std::string& line) {
     line.append(millis, 4);
 }
 
-// Batched lines wait here until the flusher thread's next tick, until the buffer holds
-// flush_bytes, or until an immediate line is written (which flushes them first, so the order of
-// lines is kept). Never destroyed (threads may log until the process ends); an atexit hook writes the
-// rest, so a normal exit, including after a graceful shutdown, loses nothing.
+// Batched lines wait here until the flusher thread's next tick, until the buffer holds flush_bytes, or
+// until an immediate line is written (which flushes them first, so the order of lines is kept). Never
+// destroyed (threads may log until the process ends); an atexit hook writes the rest, so a normal exit,
+// including after a graceful shutdown, loses nothing.
+//
+// Two locks, so that no I/O thread waits behind a write to stderr: `buffer_mu_` guards the buffer and is
+// held only to append or to swap it out; `out_mu_` serialises the writes, and is taken before the buffer
+// lock is released, so batches are written in the order they were swapped out. The flusher ticks by
+// itself while lines keep coming and is woken only from an idle wait: a busy server makes no futex call
+// per line (round 7 in docs/benchmarks.md).
 class sink {
 public:
     static constexpr std::size_t flush_bytes = 16 * 1024;
     static constexpr std::chrono::milliseconds flush_interval{50};
 
     void write_now(const std::string& line) {
-        std::lock_guard lock(mutex_);
+        std::unique_lock lock(buffer_mu_);
         buffer_ += line;
-        flush_locked();
+        write_out(lock);
     }
 
     void write_batched(const std::string& line) {
-        std::unique_lock lock(mutex_);
-        const bool was_empty = buffer_.empty();
+        std::unique_lock lock(buffer_mu_);
         buffer_ += line;
         if (buffer_.size() >= flush_bytes) {
-            flush_locked();
+            write_out(lock);
             return;
         }
         if (!started_) {
             started_ = true;
             flusher_ = std::thread([this] { run(); });
+            return;
         }
-        if (was_empty) {
+        if (flusher_idle_) {
+            flusher_idle_ = false;
             lock.unlock();
             wake_.notify_one();
         }
     }
 
     void flush() {
-        std::lock_guard lock(mutex_);
-        flush_locked();
+        std::unique_lock lock(buffer_mu_);
+        write_out(lock);
     }
 
 private:
-    void flush_locked() {
-        if (!buffer_.empty()) {
-            std::fwrite(buffer_.data(), 1, buffer_.size(), stderr);
-            std::fflush(stderr);
-            buffer_.clear();
+    // Swaps the buffer out and writes it; `lock` holds buffer_mu_ on entry and is released on return.
+    void write_out(std::unique_lock<std::mutex>& lock) {
+        if (buffer_.empty()) {
+            lock.unlock();
+            return;
         }
+        std::unique_lock out(out_mu_);
+        out_.swap(buffer_);
+        lock.unlock();
+        std::fwrite(out_.data(), 1, out_.size(), stderr);
+        std::fflush(stderr);
+        out_.clear();  // keeps its capacity for the next swap
     }
 
     void run() {
-        std::unique_lock lock(mutex_);
         for (;;) {
-            if (buffer_.empty()) {
-                wake_.wait(lock, [this] { return !buffer_.empty(); });
-                continue;
+            {
+                std::unique_lock lock(buffer_mu_);
+                if (buffer_.empty()) {
+                    flusher_idle_ = true;
+                    wake_.wait(lock, [this] { return !flusher_idle_; });
+                }
             }
-            wake_.wait_for(lock, flush_interval);
-            flush_locked();
+            std::this_thread::sleep_for(flush_interval);
+            std::unique_lock lock(buffer_mu_);
+            write_out(lock);
         }
     }
 
-    std::mutex mutex_;
+    std::mutex buffer_mu_;
+    std::string buffer_;         // guarded by buffer_mu_
+    bool started_ = false;       // guarded by buffer_mu_
+    bool flusher_idle_ = false;  // guarded by buffer_mu_: the flusher waits for a line
     std::condition_variable wake_;
-    std::string buffer_;
-    bool started_ = false;
+    std::mutex out_mu_;
+    std::string out_;  // guarded by out_mu_
     std::thread flusher_;
 };
 
@@ -140,9 +159,10 @@ sink& the_sink() {
     return *s;
 }
 
-std::string format_line(level lv, std::string_view message, std::initializer_list<field> fields) {
-    std::string line;
-    line.reserve(160);
+// Into a per-thread string that keeps its capacity: a line costs no allocation.
+const std::string& format_line(level lv, std::string_view message, std::initializer_list<field> fields) {
+    thread_local std::string line;
+    line.clear();
     if (g_format == log_format::json) {
         line += R"({"ts":")";
         append_timestamp(line);
