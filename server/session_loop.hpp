@@ -5,6 +5,7 @@
 // session.cpp and tls_session.cpp, which instantiate it; timeouts always act on the TCP layer.
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <string>
@@ -14,6 +15,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -25,6 +27,7 @@
 #include "server/response.hpp"
 #include "server/session.hpp"
 #include "server/wire.hpp"
+#include "server/write_now.hpp"
 
 namespace modelrelay::server::detail {
 
@@ -114,6 +117,16 @@ private:
     }
 
     net::awaitable<bool> send(net::const_buffer b) {
+        if constexpr (writes_now<Stream>) {
+            boost::system::error_code ec;
+            b += write_now(stream_.socket(), b, ec);
+            if (ec) {
+                co_return false;
+            }
+            if (b.size() == 0) {
+                co_return true;
+            }
+        }
         beast::get_lowest_layer(stream_).expires_after(timeout_);
         auto [ec, n] = co_await net::async_write(stream_, b, use_nothrow);
         co_return !ec;
@@ -131,12 +144,22 @@ net::awaitable<beast::error_code> write_response(
     Stream& stream, const http_response& res, std::string& scratch
 ) {
     const auto buffers = wire::frame_response(res, scratch);
-    auto [ec, n] = co_await net::async_write(stream, buffers, use_nothrow);
+    beast::buffers_suffix<decltype(buffers)> rest(buffers);
+    if constexpr (writes_now<Stream>) {
+        boost::system::error_code ec;
+        const std::size_t n = write_now(stream.socket(), buffers, ec);
+        if (ec || n == net::buffer_size(buffers)) {
+            co_return ec;
+        }
+        rest.consume(n);
+    }
+    auto [ec, n] = co_await net::async_write(stream, rest, use_nothrow);
     co_return ec;
 }
 
 inline void log_request(const http_request& req, unsigned status, long long micros, const peer_info& peer) {
-    std::string path(req.target().substr(0, req.target().find('?')));
+    const auto target = req.target();
+    const std::string_view path(target.data(), std::min(target.size(), target.find('?')));
     if (peer.client_cert) {
         // DNs are identities, not secrets: the log says who called.
         log::write_batched(

@@ -39,6 +39,7 @@
 #include "server/io_loop.hpp"
 #include "server/upstream/connection.hpp"
 #include "server/upstream/url.hpp"
+#include "server/write_now.hpp"
 
 namespace modelrelay::server::upstream {
 
@@ -299,8 +300,20 @@ awaitable<registry::result<void>> write_request(
     if (!b) {
         co_return transport_error(deadline_cause);
     }
+    asio::const_buffer rest = asio::buffer(msg.wire);
+    if constexpr (writes_now<Stream>) {
+        boost::system::error_code ec;
+        rest += write_now(c.tcp().socket(), rest, ec);
+        if (ec) {
+            prog.stale = is_closed_error(ec);
+            co_return transport_error(io_cause(ec, "Write timed out", b->by_deadline));
+        }
+        if (rest.size() == 0) {
+            co_return registry::result<void>{};
+        }
+    }
     c.tcp().expires_after(b->limit);
-    auto [ec, n] = co_await asio::async_write(s, asio::buffer(msg.wire), use_tuple);
+    auto [ec, n] = co_await asio::async_write(s, rest, use_tuple);
     if (ec) {
         prog.stale = is_closed_error(ec);
         co_return transport_error(

@@ -1,0 +1,45 @@
+// File: write_now.hpp
+// The first attempt of a write, made synchronously on a non-blocking socket. A small HTTP message almost
+// always fits in the socket's send buffer, and then an asynchronous write is pure overhead: a timer armed
+// and cancelled (whose cancelled wait still runs as a handler), Beast's transfer operation, and the
+// completion posted back through the scheduler to resume the coroutine. Callers fall back to the
+// asynchronous write, with its timeout, for whatever the socket did not take. Round 7 in
+// docs/benchmarks.md.
+#pragma once
+
+#include <cstddef>
+#include <type_traits>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/system/error_code.hpp>
+
+namespace modelrelay::server {
+
+// Plain TCP streams only: over TLS the bytes must go through the TLS engine.
+template <class Stream>
+inline constexpr bool writes_now = std::is_same_v<Stream, boost::beast::tcp_stream>;
+
+// Writes what `socket` takes without blocking; returns the bytes written. `ec` is set only for a real
+// error (not for a full send buffer). The socket is switched to non-blocking mode on first use, which
+// Asio's asynchronous operations do not mind.
+template <class ConstBuffers>
+std::size_t write_now(
+    boost::asio::ip::tcp::socket& socket, const ConstBuffers& buffers, boost::system::error_code& ec
+) {
+    if (!socket.non_blocking()) {
+        socket.non_blocking(true, ec);
+        if (ec) {
+            return 0;
+        }
+    }
+    const std::size_t n = socket.write_some(buffers, ec);
+    if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) {
+        ec = {};
+    }
+    return n;
+}
+
+}  // namespace modelrelay::server
