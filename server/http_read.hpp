@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <stdexcept>
+#include <type_traits>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -16,10 +17,22 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/read_size.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 
 namespace modelrelay::server {
+
+// One read. On a plain tcp_stream it goes to the socket itself: Beast's transfer operation only serves its
+// per-operation timer, which these streams leave off (their timeouts are lazy_deadline's).
+template <class Stream>
+auto read_some_from(Stream& stream, const boost::asio::mutable_buffer& into) {
+    if constexpr (std::is_same_v<Stream, boost::beast::tcp_stream>) {
+        return stream.socket().async_read_some(into, boost::asio::as_tuple(boost::asio::use_awaitable));
+    } else {
+        return stream.async_read_some(into, boost::asio::as_tuple(boost::asio::use_awaitable));
+    }
+}
 
 // One step: parses buffered bytes and reads at most once; returns success after parsing progress or one
 // read (callers loop until the parser is done), http::error::end_of_stream when the stream ends before a
@@ -52,8 +65,7 @@ boost::asio::awaitable<boost::beast::error_code> read_some_direct(
         co_return http::error::buffer_overflow;
     }
     on_read();
-    auto [read_ec, n] =
-        co_await stream.async_read_some(space, boost::asio::as_tuple(boost::asio::use_awaitable));
+    auto [read_ec, n] = co_await read_some_from(stream, space);
     buffer.commit(n);
     if (read_ec == boost::asio::error::eof) {
         if (!parser.got_some()) {

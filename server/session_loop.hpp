@@ -23,6 +23,7 @@
 
 #include "server/app.hpp"
 #include "server/http_read.hpp"
+#include "server/lazy_deadline.hpp"
 #include "server/log.hpp"
 #include "server/response.hpp"
 #include "server/session.hpp"
@@ -73,8 +74,8 @@ inline net::awaitable<void> drain_and_drop(beast::tcp_stream& tcp, beast::flat_b
 template <class Stream>
 class chunked_response_stream final : public response_stream {
 public:
-    chunked_response_stream(Stream& s, std::chrono::milliseconds write_timeout)
-        : stream_(s), timeout_(write_timeout) {}
+    chunked_response_stream(Stream& s, lazy_deadline& deadline, std::chrono::milliseconds write_timeout)
+        : stream_(s), deadline_(deadline), timeout_(write_timeout) {}
 
     net::awaitable<bool> write_head(http::response<http::empty_body>& head, std::string_view first_chunk)
         override {
@@ -127,21 +128,29 @@ private:
                 co_return true;
             }
         }
-        beast::get_lowest_layer(stream_).expires_after(timeout_);
+        deadline_.expires_after(timeout_);
         auto [ec, n] = co_await net::async_write(stream_, b, use_nothrow);
+        deadline_.expires_never();
         co_return !ec;
     }
 
     Stream& stream_;
+    lazy_deadline& deadline_;
     std::chrono::milliseconds timeout_;
     std::string scratch_;
     bool ended_cleanly_ = false;
 };
 
 // Writes a complete response from one contiguous head (see wire.hpp); `scratch` keeps its capacity.
+// `deadline` (optional) bounds the write when the socket does not take it at once; without one, the
+// stream's own timeout applies.
 template <class Stream>
 net::awaitable<beast::error_code> write_response(
-    Stream& stream, const http_response& res, std::string& scratch
+    Stream& stream,
+    const http_response& res,
+    std::string& scratch,
+    lazy_deadline* deadline = nullptr,
+    std::chrono::milliseconds timeout = {}
 ) {
     const auto buffers = wire::frame_response(res, scratch);
     beast::buffers_suffix<decltype(buffers)> rest(buffers);
@@ -153,7 +162,13 @@ net::awaitable<beast::error_code> write_response(
         }
         rest.consume(n);
     }
+    if (deadline != nullptr) {
+        deadline->expires_after(timeout);
+    }
     auto [ec, n] = co_await net::async_write(stream, rest, use_nothrow);
+    if (deadline != nullptr) {
+        deadline->expires_never();
+    }
     co_return ec;
 }
 
@@ -188,7 +203,11 @@ net::awaitable<session_end> serve_requests(
     app& a, Stream& stream, beast::flat_buffer& buffer, const peer_info& peer
 ) {
     auto& tcp = beast::get_lowest_layer(stream);
-    chunked_response_stream<Stream> rs(stream, a.cfg.read_timeout);
+    // The session's timeouts (Beast's per-operation timer stays off: expires_never); see lazy_deadline.hpp.
+    tcp.expires_never();
+    lazy_deadline deadline(tcp.get_executor());
+    deadline.watch(&tcp.socket());
+    chunked_response_stream<Stream> rs(stream, deadline, a.cfg.read_timeout);
     std::string scratch;
     bool first = true;
     for (;;) {
@@ -197,10 +216,10 @@ net::awaitable<session_end> serve_requests(
         parser.header_limit(static_cast<std::uint32_t>(a.cfg.max_header_bytes));
         // Waiting for the next request on a kept-alive connection may take up to the idle timeout; once its
         // first byte is in, the read timeout bounds the whole request so slow clients cannot hold it open.
-        tcp.expires_after(first ? a.cfg.read_timeout : a.cfg.idle_timeout);
+        deadline.expires_after(first ? a.cfg.read_timeout : a.cfg.idle_timeout);
         first = false;
         if (buffer.size() == 0) {
-            auto [ec0, n0] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
+            auto [ec0, n0] = co_await read_some_from(stream, buffer.prepare(4096));
             if (ec0) {
                 co_return ec0 == net::error::eof ? session_end::polite : session_end::abrupt;
             }
@@ -211,7 +230,7 @@ net::awaitable<session_end> serve_requests(
         bool armed = false;
         const auto arm = [&] {
             if (!armed) {
-                tcp.expires_after(a.cfg.read_timeout);
+                deadline.expires_after(a.cfg.read_timeout);
                 armed = true;
             }
         };
@@ -219,11 +238,12 @@ net::awaitable<session_end> serve_requests(
         while (!ec && !parser.is_done()) {
             ec = co_await read_some_direct(stream, buffer, parser, arm);
         }
+        if (ec && deadline.expired()) {
+            co_return session_end::abrupt;
+        }
+        deadline.expires_never();
         if (ec == http::error::end_of_stream || ec == net::error::eof) {
             co_return session_end::polite;
-        }
-        if (ec == beast::error::timeout) {
-            co_return session_end::abrupt;
         }
         if (ec == http::error::body_limit) {
             auto res = error_response(
@@ -235,15 +255,14 @@ net::awaitable<session_end> serve_requests(
                 false
             );
             res.keep_alive(false);
-            tcp.expires_after(a.cfg.read_timeout);
-            co_await write_response(stream, res, scratch);
+            co_await write_response(stream, res, scratch, &deadline, a.cfg.read_timeout);
             co_await drain_and_drop(tcp, buffer);
             co_return session_end::abrupt;
         }
         if (ec) {
             auto res = simple_error_response(400, "Bad request: " + ec.message(), false);
             res.keep_alive(false);
-            const auto wec = co_await write_response(stream, res, scratch);
+            const auto wec = co_await write_response(stream, res, scratch, &deadline, a.cfg.read_timeout);
             co_return wec ? session_end::abrupt : session_end::polite;
         }
         const auto started = std::chrono::steady_clock::now();
@@ -262,8 +281,7 @@ net::awaitable<session_end> serve_requests(
             if (req.method() == http::verb::head) {
                 res.body().clear();
             }
-            tcp.expires_after(a.cfg.read_timeout);
-            const auto wec = co_await write_response(stream, res, scratch);
+            const auto wec = co_await write_response(stream, res, scratch, &deadline, a.cfg.read_timeout);
             write_ok = !wec;
         } else {
             status = res.result_int();

@@ -312,8 +312,13 @@ awaitable<registry::result<void>> write_request(
             co_return registry::result<void>{};
         }
     }
-    c.tcp().expires_after(b->limit);
-    auto [ec, n] = co_await asio::async_write(s, rest, use_tuple);
+    c.deadline.expires_after(b->limit);
+    auto [write_ec, n] = co_await asio::async_write(s, rest, use_tuple);
+    c.deadline.expires_never();
+    boost::system::error_code ec = write_ec;
+    if (ec && c.deadline.expired()) {
+        ec = beast::error::timeout;
+    }
     if (ec) {
         prog.stale = is_closed_error(ec);
         co_return transport_error(
@@ -338,7 +343,7 @@ awaitable<registry::result<void>> read_step(
         co_return transport_error(deadline_cause);
     }
     const auto arm = [&] {
-        c.tcp().expires_after(b->limit);
+        c.deadline.expires_after(b->limit);
     };
     // Until the head arrives the answer is known to be on its way: the thread may poll for it longer.
     std::optional<awaiting_upstream> waiting;
@@ -346,6 +351,9 @@ awaitable<registry::result<void>> read_step(
         waiting.emplace();
     }
     auto ec = co_await read_some_direct(s, c.buffer, p, arm);
+    if (ec && c.deadline.expired()) {
+        ec = beast::error::timeout;
+    }
     waiting.reset();
     prog.received_any = prog.received_any || p.got_some();
     if (ec == http::error::need_buffer) {
@@ -401,7 +409,7 @@ awaitable<registry::result<response>> exchange_on(
         }
         break;
     }
-    c.tcp().expires_never();
+    c.deadline.expires_never();
     ++c.uses;
     prog.reusable = p->keep_alive();
     response out;
@@ -469,7 +477,7 @@ awaitable<registry::result<void>> read_stream_on(
             st.piece.clear();
         }
     }
-    c.tcp().expires_never();
+    c.deadline.expires_never();
     co_return registry::result<void>{};
 }
 
@@ -653,7 +661,8 @@ awaitable<registry::result<std::unique_ptr<connection>>> connect_new(
             co_return transport_error(tls_failure_cause(hec, native));
         }
     }
-    conn->tcp().expires_never();
+    conn->tcp().expires_never();  // from here on, timeouts are the connection's lazy deadline
+    conn->deadline.watch(&conn->tcp().socket());
     co_return conn;
 }
 

@@ -1,6 +1,6 @@
 // File: connection.hpp
 // One keep-alive upstream connection. Each connection owns a strand, and every operation on it (connect,
-// TLS handshake, write, read, the tcp_stream timeout timer, destruction) runs on that strand, whichever
+// TLS handshake, write, read, the timeout timers, destruction) runs on that strand, whichever
 // inbound session is using it. That is what lets pooled connections move between io threads safely.
 #pragma once
 
@@ -15,13 +15,18 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "server/lazy_deadline.hpp"
+
 namespace modelrelay::server::upstream {
 
 struct connection {
-    explicit connection(boost::asio::any_io_executor strand_executor) : strand(std::move(strand_executor)) {}
+    explicit connection(boost::asio::any_io_executor strand_executor)
+        : strand(std::move(strand_executor)), deadline(strand) {}
 
-    boost::asio::any_io_executor strand;            // all I/O of this connection runs here
-    std::optional<boost::beast::tcp_stream> plain;  // http
+    boost::asio::any_io_executor strand;  // all I/O of this connection runs here
+    // Read and write timeouts once connected (connect and the TLS handshake use the tcp_stream's own).
+    lazy_deadline deadline;
+    std::optional<boost::beast::tcp_stream> plain;                          // http
     std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls;  // https
     boost::beast::flat_buffer buffer;  // bytes read past the end of a response stay here for the next one
     boost::asio::ip::tcp::endpoint remote;  // the vetted address actually connected to

@@ -599,6 +599,21 @@ TEST_F(upstream_client, read_timeout_is_idle_time_not_total_time) {
     EXPECT_NE(r->body.find("data: 7"), std::string::npos);
 }
 
+TEST_F(upstream_client, a_pooled_connection_idle_longer_than_the_read_timeout_is_reused) {
+    // The read timeout guards a read in progress only: a connection resting in the pool is not closed
+    // by the deadline of its last exchange.
+    fake_upstream fake;
+    auto& c = make_client();
+    options_.read_timeout = milliseconds(200);
+    for (int i = 0; i < 2; ++i) {
+        auto r = send(c, chat_request(fake.url("/v1/chat/completions")));
+        ASSERT_TRUE(r) << reason(r);
+        std::this_thread::sleep_for(milliseconds(600));
+    }
+    EXPECT_EQ(fake.connection_count(), 1u);
+    EXPECT_EQ(c.stats().idle, 1u);
+}
+
 TEST_F(upstream_client, total_deadline) {
     fake_upstream fake;
     fake.enqueue(fake_reply::json(200, "{}").with_delay(milliseconds(3000)));
