@@ -2,9 +2,10 @@
 // The outbound client: the retry loop and pool hand-off run in the caller's coroutine; everything that
 // touches a socket runs in a coroutine co_spawned on the connection's strand (connection.hpp), or, with
 // client_config::thread_confined, inline in the caller when the connection lives on the caller's thread.
-// Timeouts use beast::tcp_stream::expires_after per operation (Boost 1.81 has no cancel_after), with the
-// limit being the smaller of the per-operation timeout and what is left of the total deadline, so the error
-// can say which one fired.
+// Timeouts: connect and the TLS handshake use beast::tcp_stream::expires_after; reads and writes on an
+// established connection use its lazy_deadline (one timer per connection, not per operation). Either way
+// the limit is the smaller of the per-operation timeout and what is left of the total deadline, so the
+// error can say which one fired.
 #include "server/upstream/client.hpp"
 
 #include <algorithm>
