@@ -138,6 +138,8 @@ constexpr route_action routes[] = {
 
     {"GET", "/_plugins/_ml/stats", action::stats},
     {"GET", "/_plugins/_ml/stats/{stat}", action::stats},
+    {"GET", "/_plugins/_ml/{node_id}/stats", action::stats},
+    {"GET", "/_plugins/_ml/{node_id}/stats/{stat}", action::stats},
     {"GET", "/_plugins/_ml/profile", action::profile},
     {"GET", "/_plugins/_ml/profile/models", action::profile},
     {"GET", "/_plugins/_ml/profile/models/{model_id}", action::profile},

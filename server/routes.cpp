@@ -61,6 +61,8 @@ std::vector<route> all_routes() {
 
         {v::get, "/_plugins/_ml/stats", handle_stats, ""},
         {v::get, "/_plugins/_ml/stats/{stat}", handle_stats, ""},
+        {v::get, "/_plugins/_ml/{node_id}/stats", handle_stats, ""},
+        {v::get, "/_plugins/_ml/{node_id}/stats/{stat}", handle_stats, ""},
         {v::get, "/_plugins/_ml/profile", handle_profile, "view"},
         {v::get, "/_plugins/_ml/profile/models", handle_profile, "view"},
         {v::get, "/_plugins/_ml/profile/models/{model_id}", handle_profile, "view"},

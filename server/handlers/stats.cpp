@@ -1,7 +1,10 @@
 // File: stats.cpp
-// GET /_plugins/_ml/stats[/{stat}] (ml-commons.md §1.6): cluster stats at the top (index status and
-// counts) and this node's counters under "nodes" (registry/ml_stats.hpp). `{stat}` is a comma-separated,
-// case-insensitive list; an unknown name is ml-commons' 400 `Wrong ML cluster level stat`. Under
+// GET /_plugins/_ml[/{node_id}]/stats[/{stat}] (ml-commons.md §1.6): cluster stats at the top (index
+// status and counts) and this node's counters under "nodes" (registry/ml_stats.hpp). `{stat}` is a
+// comma-separated, case-insensitive list; an unknown name is ml-commons' 400 `Wrong ML cluster level stat`.
+// `{node_id}` is a comma-separated list resolved as OpenSearch's DiscoveryNodes does for the one node
+// there is (its id or name, `*` patterns, `_local`, `_all`, `_cluster_manager`, `_master`); when nothing
+// names this node, "nodes" is left out, as ml-commons leaves out an empty node list. Under
 // multi-tenancy counts and model entries are the caller's tenant's.
 #include <algorithm>
 #include <array>
@@ -11,6 +14,7 @@
 #include <unistd.h>
 
 #include "registry/ml_stats.hpp"
+#include "registry/search_text.hpp"
 #include "registry/snapshot.hpp"
 #include "server/handlers/handlers.hpp"
 
@@ -46,6 +50,23 @@ std::int64_t memory_usage_percent() {
     statm >> size >> resident;
     const long pages = sysconf(_SC_PHYS_PAGES);
     return pages > 0 ? resident * 100 / pages : 0;
+}
+
+bool names_this_node(std::string_view list, std::string_view id, std::string_view name) {
+    while (!list.empty()) {
+        const auto comma = list.find(',');
+        const auto one = list.substr(0, comma);
+        if (one == id || one == "_local" || one == "_all" || one == "_cluster_manager" || one == "_master" ||
+            registry::search_detail::wildcard_match(one, id, false) ||
+            registry::search_detail::wildcard_match(one, name, false)) {
+            return true;
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        list.remove_prefix(comma + 1);
+    }
+    return false;
 }
 
 }  // namespace
@@ -137,7 +158,10 @@ awaitable<http_response> handle_stats(request_context& ctx) {
             node[n] = memory_usage_percent();
         }
     }
-    if (any_node || !any_cluster) {
+    const auto node_ids = ctx.param("node_id");
+    const bool this_node =
+        node_ids.empty() || names_this_node(node_ids, ctx.app.registry->node_id(), ctx.app.cfg.node_name);
+    if (this_node && (any_node || !any_cluster)) {
         // Algorithm counters only when every stat is asked for (ml-commons collects them for its ALGORITHM
         // and ACTION levels, not for a node-stat request).
         node["algorithms"] = wanted.empty() ? stats.algorithms_json() : json::object{};

@@ -134,5 +134,41 @@ TEST_F(profile, stats_count_requests_and_tracked_failures) {
     EXPECT_EQ(unknown.json().at("error").at("reason").as_string(), "Wrong ML cluster level stat");
 }
 
+TEST_F(profile, stats_for_named_nodes) {
+    predicts(1);
+    const auto all = client_->get("/_plugins/_ml/stats").json().as_object();
+    const std::string node_id(all.at("nodes").as_object().begin()->key());
+    // Every way OpenSearch resolves a node id that names the one node there is.
+    for (const std::string ids :
+         {node_id,
+          std::string("_local"),
+          std::string("_all"),
+          std::string("*"),
+          "nobody," + node_id,
+          std::string("_cluster_manager")}) {
+        const auto r = client_->get("/_plugins/_ml/" + ids + "/stats");
+        ASSERT_EQ(r.status, 200U) << ids << r.body;
+        const auto doc = r.json().as_object();
+        EXPECT_EQ(doc.at("ml_model_count").to_number<int>(), 1) << ids;
+        EXPECT_EQ(doc.at("nodes").at(node_id).at("ml_request_count").to_number<int>(), 3) << ids;
+    }
+    const auto one = client_->get("/_plugins/_ml/" + node_id + "/stats/ml_request_count").json();
+    EXPECT_EQ(
+        one,
+        json::parse(
+            R"({"nodes":{")" + node_id + R"(":{"ml_request_count":3,"algorithms":{},"models":{")" + model_ +
+            R"(":{"deploy":{"ml_action_request_count":1},"predict":{"ml_action_request_count":1},"is_hidden":false}}}}})"
+        )
+    );
+    // A node that does not exist: the cluster stats, no node list.
+    const auto none = client_->get("/_plugins/_ml/nobody/stats").json().as_object();
+    EXPECT_EQ(none.at("ml_connector_count").to_number<int>(), 1);
+    EXPECT_FALSE(none.contains("nodes"));
+    EXPECT_EQ(client_->get("/_plugins/_ml/nobody/stats/ml_request_count").json(), json::object{});
+    EXPECT_EQ(client_->get("/_plugins/_ml/nobody/stats/ml_nothing").status, 400U);
+    // A literal route still wins over the node pattern: this is the connector named "stats".
+    EXPECT_EQ(client_->get("/_plugins/_ml/connectors/stats").status, 404U);
+}
+
 }  // namespace
 }  // namespace modelrelay::test
