@@ -310,6 +310,20 @@ TEST_F(tls_listener, keep_alive_over_tls) {
     EXPECT_EQ(log_lines(server(), "TLS client certificate").size(), 1U);
 }
 
+TEST_F(tls_listener, a_kept_alive_tls_connection_waits_up_to_the_idle_timeout) {
+    // The session's lazy deadline over TLS: the handshake's timeout must not leak into the request loop,
+    // and the idle wait is the idle timeout, not the read timeout.
+    start("none", {"--read-timeout-ms", "300", "--idle-timeout-ms", "1500"});
+    http_client c(port(), trusted());
+    ASSERT_EQ(c.get("/").status, 200U);
+    std::this_thread::sleep_for(700ms);  // past the read timeout, within the idle timeout
+    ASSERT_EQ(c.get("/").status, 200U);
+    EXPECT_EQ(c.connects(), 1U);
+    std::this_thread::sleep_for(2500ms);  // past the idle timeout: the server has closed it
+    ASSERT_EQ(c.get("/").status, 200U);
+    EXPECT_EQ(c.connects(), 2U);
+}
+
 TEST_F(tls_listener, oversized_body_gets_413_over_tls) {
     start("none", {"--max-body-bytes", "1024"});
     http_client c(port(), trusted());
