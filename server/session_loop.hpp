@@ -15,7 +15,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -118,20 +117,7 @@ private:
     }
 
     net::awaitable<bool> send(net::const_buffer b) {
-        if constexpr (writes_now<Stream>) {
-            boost::system::error_code ec;
-            b += write_now(stream_.socket(), b, ec);
-            if (ec) {
-                co_return false;
-            }
-            if (b.size() == 0) {
-                co_return true;
-            }
-        }
-        deadline_.expires_after(timeout_);
-        auto [ec, n] = co_await net::async_write(stream_, b, use_nothrow);
-        deadline_.expires_never();
-        co_return !ec;
+        co_return !co_await write_all(stream_, b, &deadline_, timeout_);
     }
 
     Stream& stream_;
@@ -141,9 +127,9 @@ private:
     bool ended_cleanly_ = false;
 };
 
-// Writes a complete response from one contiguous head (see wire.hpp); `scratch` keeps its capacity.
-// `deadline` (optional) bounds the write when the socket does not take it at once; without one, the
-// stream's own timeout applies.
+// Writes a complete response from one contiguous head (see wire.hpp); `scratch` keeps its capacity, and
+// `res` and `scratch` must outlive the returned operation. `deadline` (optional) bounds the write when the
+// socket does not take it at once; without one, the stream's own timeout applies.
 template <class Stream>
 net::awaitable<beast::error_code> write_response(
     Stream& stream,
@@ -152,24 +138,7 @@ net::awaitable<beast::error_code> write_response(
     lazy_deadline* deadline = nullptr,
     std::chrono::milliseconds timeout = {}
 ) {
-    const auto buffers = wire::frame_response(res, scratch);
-    beast::buffers_suffix<decltype(buffers)> rest(buffers);
-    if constexpr (writes_now<Stream>) {
-        boost::system::error_code ec;
-        const std::size_t n = write_now(stream.socket(), buffers, ec);
-        if (ec || n == net::buffer_size(buffers)) {
-            co_return ec;
-        }
-        rest.consume(n);
-    }
-    if (deadline != nullptr) {
-        deadline->expires_after(timeout);
-    }
-    auto [ec, n] = co_await net::async_write(stream, rest, use_nothrow);
-    if (deadline != nullptr) {
-        deadline->expires_never();
-    }
-    co_return ec;
+    return write_all(stream, wire::frame_response(res, scratch), deadline, timeout);
 }
 
 inline void log_request(const http_request& req, unsigned status, long long micros, const peer_info& peer) {

@@ -2,19 +2,28 @@
 // The first attempt of a write, made synchronously on a non-blocking socket. A small HTTP message almost
 // always fits in the socket's send buffer, and then an asynchronous write is pure overhead: a timer armed
 // and cancelled (whose cancelled wait still runs as a handler), Beast's transfer operation, and the
-// completion posted back through the scheduler to resume the coroutine. Callers fall back to the
+// completion posted back through the scheduler to resume the coroutine. write_all() falls back to the
 // asynchronous write, with its timeout, for whatever the socket did not take. Round 7 in
 // docs/benchmarks.md.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <type_traits>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/system/error_code.hpp>
+
+#include "server/lazy_deadline.hpp"
 
 namespace modelrelay::server {
 
@@ -40,6 +49,39 @@ std::size_t write_now(
         ec = {};
     }
     return n;
+}
+
+// Writes all of `buffers` (which must stay valid until the write completes): write_now on a plain TCP
+// stream, then an asynchronous write of the rest bounded by `deadline` (cleared afterwards) when one is
+// given, else by the stream's own timeout. A deadline that passed reports beast::error::timeout.
+template <class Stream, class ConstBuffers>
+boost::asio::awaitable<boost::system::error_code> write_all(
+    Stream& stream,
+    ConstBuffers buffers,
+    lazy_deadline* deadline = nullptr,
+    std::chrono::steady_clock::duration timeout = {}
+) {
+    boost::beast::buffers_suffix<ConstBuffers> rest(buffers);
+    if constexpr (writes_now<Stream>) {
+        boost::system::error_code ec;
+        const std::size_t n = write_now(stream.socket(), buffers, ec);
+        if (ec || n == boost::asio::buffer_size(buffers)) {
+            co_return ec;
+        }
+        rest.consume(n);
+    }
+    if (deadline != nullptr) {
+        deadline->expires_after(timeout);
+    }
+    auto [ec, n] =
+        co_await boost::asio::async_write(stream, rest, boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (deadline != nullptr) {
+        deadline->expires_never();
+        if (ec && deadline->expired()) {
+            ec = boost::beast::error::timeout;
+        }
+    }
+    co_return ec;
 }
 
 }  // namespace modelrelay::server

@@ -301,25 +301,7 @@ awaitable<registry::result<void>> write_request(
     if (!b) {
         co_return transport_error(deadline_cause);
     }
-    asio::const_buffer rest = asio::buffer(msg.wire);
-    if constexpr (writes_now<Stream>) {
-        boost::system::error_code ec;
-        rest += write_now(c.tcp().socket(), rest, ec);
-        if (ec) {
-            prog.stale = is_closed_error(ec);
-            co_return transport_error(io_cause(ec, "Write timed out", b->by_deadline));
-        }
-        if (rest.size() == 0) {
-            co_return registry::result<void>{};
-        }
-    }
-    c.deadline.expires_after(b->limit);
-    auto [write_ec, n] = co_await asio::async_write(s, rest, use_tuple);
-    c.deadline.expires_never();
-    boost::system::error_code ec = write_ec;
-    if (ec && c.deadline.expired()) {
-        ec = beast::error::timeout;
-    }
+    const auto ec = co_await write_all(s, asio::buffer(msg.wire), &c.deadline, b->limit);
     if (ec) {
         prog.stale = is_closed_error(ec);
         co_return transport_error(

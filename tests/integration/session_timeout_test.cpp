@@ -95,6 +95,13 @@ protected:
     std::unique_ptr<server_process> server_;
 };
 
+std::string predict_request(const std::string& model) {
+    const std::string body = R"({"parameters":{"messages":[]}})";
+    return "POST /_plugins/_ml/models/" + model + "/_predict HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+           "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+           body;
+}
+
 const std::string get_settings = "GET /_cluster/settings HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 
 TEST_F(session_timeout, a_client_that_sends_nothing_is_dropped_after_the_read_timeout) {
@@ -143,15 +150,7 @@ TEST_F(session_timeout, a_client_that_stops_reading_a_large_answer_is_dropped_af
     ASSERT_FALSE(model.empty());
 
     auto s = connect(4096);
-    const std::string body = R"({"parameters":{"messages":[]}})";
-    net::write(
-        s,
-        net::buffer(
-            "POST /_plugins/_ml/models/" + model + "/_predict HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-            "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
-            body
-        )
-    );
+    net::write(s, net::buffer(predict_request(model)));
     std::this_thread::sleep_for(read_timeout * 5);  // the server's write is stuck past its timeout
     const auto [took, bytes] = time_to_close(s);
     EXPECT_GT(bytes, 0U);
@@ -170,15 +169,7 @@ TEST_F(session_timeout, a_handler_slower_than_the_read_timeout_still_answers) {
         fake_reply::json(200, R"({"choices":[{"message":{"content":"late"}}]})").with_delay(read_timeout * 3)
     );
     auto s = connect();
-    const std::string body = R"({"parameters":{"messages":[]}})";
-    net::write(
-        s,
-        net::buffer(
-            "POST /_plugins/_ml/models/" + model + "/_predict HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-            "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
-            body
-        )
-    );
+    net::write(s, net::buffer(predict_request(model)));
     boost::beast::flat_buffer b;
     const auto res = read_response(s, b);
     EXPECT_EQ(res.result_int(), 200U) << res.body();
