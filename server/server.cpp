@@ -194,12 +194,24 @@ int run_server(const config& cfg) {
         ucfg.resolver = std::move(*resolver);
         log::warn("MODELRELAY_TEST_RESOLVE replaces DNS for upstream calls (a test seam)");
     }
-    // The trust store (the system CA bundle: ~20 ms of parsing) loads on its own thread while the registry
-    // loads (or, without a thread to be had, when first needed); the client and every connector's TLS
-    // context share it.
-    auto trust_store = std::async(std::launch::async | std::launch::deferred, [ucfg] {
-                           return upstream::load_trust_store(ucfg);
-                       }).share();
+    // The trust store (the system CA bundle: ~35 ms of CPU to parse) is loaded when first needed: by the
+    // first HTTPS connection, a connector with its own TLS settings being deployed, or the warm-up thread
+    // started once the port is open. On two cores, loading it during start-up delayed the registry load.
+    // An unreadable extra CA file is still refused at start-up (it alone is quick to read).
+    if (!ucfg.extra_ca_file.empty()) {
+        upstream::client_config only_file = ucfg;
+        only_file.use_system_ca_store = false;
+        try {
+            upstream::load_trust_store(only_file);
+        } catch (const std::exception& e) {
+            log::error("cannot set up the upstream client", {{"reason", e.what()}});
+            stop_store();
+            return 1;
+        }
+    }
+    auto trust_store =
+        std::async(std::launch::deferred, [ucfg] { return upstream::load_trust_store(ucfg); }).share();
+    ucfg.trust_store = trust_store;
     registry::service_options opts;
     opts.tls_contexts = upstream::make_tls_context_factory(trust_store);
     opts.data_dir = cfg.data_dir;
@@ -217,14 +229,6 @@ int run_server(const config& cfg) {
     auto svc = registry::service::open(std::move(opts));
     if (!svc) {
         log::error("cannot open the registry", {{"reason", svc.error().reason}});
-        stop_store();
-        return 1;
-    }
-    try {
-        ucfg.trust_store = trust_store.get();
-    } catch (const std::exception& e) {
-        log::error("cannot set up the upstream client", {{"reason", e.what()}});
-        svc->reset();
         stop_store();
         return 1;
     }
@@ -316,6 +320,10 @@ int run_server(const config& cfg) {
                                                              : "none"}}
     );
 
+    // Loads the trust store now that start-up is done, so the first HTTPS call rarely waits for it. A
+    // failure is reported by the call that needs the store.
+    std::thread trust_warm_up([trust_store] { trust_store.wait(); });
+
     net::co_spawn(ioc, accept_loop(a, acceptor, tls.get(), workers), net::detached);
     net::co_spawn(ioc, ttl_sweeper(a), net::detached);
     // SIGHUP reloads the listener's certificate, key and client CA (rotated certificates are taken without
@@ -364,6 +372,7 @@ int run_server(const config& cfg) {
     for (auto& t : pool) {
         t.join();
     }
+    trust_warm_up.join();
     // Writes already queued on the store finish before the store closes.
     stop_store();
     a.upstream.reset();

@@ -9,7 +9,10 @@
 #include "server/upstream/client.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <future>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -523,6 +526,57 @@ awaitable<registry::result<void>> continue_stream(
     co_return co_await read_stream_on(*c.plain, c, msg, st, o, deadline, header_limit, false);
 }
 
+// The process-wide TLS client context (connectors without their own `client_config.tls`). The trust
+// store arrives through a future (client_config::trust_store): it is installed once, at the first HTTPS
+// connection, so start-up does not wait for the system CA bundle to be parsed.
+class process_tls {
+public:
+    explicit process_tls(const client_config& cfg) : ctx_(ssl::context::tls_client), trust_(cfg.trust_store) {
+        SSL_CTX_set_min_proto_version(ctx_.native_handle(), TLS1_2_VERSION);
+        ctx_.set_verify_mode(ssl::verify_peer);
+        if (trust_.valid()) {
+            return;
+        }
+        boost::system::error_code ec;
+        if (cfg.use_system_ca_store) {
+            ctx_.set_default_verify_paths(ec);
+            if (ec) {
+                throw std::runtime_error("cannot load the system CA store: " + ec.message());
+            }
+        }
+        if (!cfg.extra_ca_file.empty()) {
+            ctx_.load_verify_file(cfg.extra_ca_file, ec);
+            if (ec) {
+                throw std::runtime_error("cannot load CA file " + cfg.extra_ca_file + ": " + ec.message());
+            }
+        }
+        ready_.store(true, std::memory_order_release);
+    }
+
+    // The context, with its trust store installed. May block the first caller while the store loads (the
+    // server warms it on its own thread right after it starts listening).
+    registry::result<ssl::context*> get() {
+        if (!ready_.load(std::memory_order_acquire)) {
+            try {
+                std::call_once(once_, [this] {
+                    const std::shared_ptr<X509_STORE> store = trust_.get();
+                    SSL_CTX_set1_cert_store(ctx_.native_handle(), store.get());  // takes its own reference
+                    ready_.store(true, std::memory_order_release);
+                });
+            } catch (const std::exception& e) {
+                return transport_error(e.what());
+            }
+        }
+        return &ctx_;
+    }
+
+private:
+    ssl::context ctx_;
+    std::shared_future<std::shared_ptr<X509_STORE>> trust_;
+    std::once_flag once_;
+    std::atomic<bool> ready_{false};
+};
+
 // Resolve, vet, connect, re-check, TLS. Runs on the new connection's strand.
 awaitable<registry::result<std::unique_ptr<connection>>> connect_new(
     asio::any_io_executor strand,
@@ -531,7 +585,7 @@ awaitable<registry::result<std::unique_ptr<connection>>> connect_new(
     const client_options& o,
     const guard_policy& guard,
     steady::time_point deadline,
-    ssl::context& process_ctx,
+    process_tls& process_ctx,
     const resolve_function& resolver
 ) {
     std::vector<tcp::endpoint> endpoints;
@@ -607,7 +661,15 @@ awaitable<registry::result<std::unique_ptr<connection>>> connect_new(
     conn->plain->socket().set_option(tcp::no_delay(true), ec);
 
     if (u.tls) {
-        conn->tls.emplace(std::move(*conn->plain), o.tls ? o.tls->context() : process_ctx);
+        ssl::context* tls_ctx = nullptr;
+        if (o.tls) {
+            tls_ctx = &o.tls->context();
+        } else if (auto c = process_ctx.get(); c) {
+            tls_ctx = *c;
+        } else {
+            co_return c.error();
+        }
+        conn->tls.emplace(std::move(*conn->plain), *tls_ctx);
         conn->plain.reset();
         SSL* native = conn->tls->native_handle();
         if (!u.literal) {
@@ -666,31 +728,12 @@ struct client::impl {
     impl(asio::any_io_executor executor, client_config config)
         : io(std::move(executor)),
           cfg(std::move(config)),
-          ctx(ssl::context::tls_client),
-          connections(std::chrono::duration_cast<milliseconds>(cfg.idle_connection_ttl)) {
-        SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-        ctx.set_verify_mode(ssl::verify_peer);
-        boost::system::error_code ec;
-        if (cfg.trust_store) {
-            // Loading the system bundle costs ~20 ms: the server loads it once for every context.
-            SSL_CTX_set1_cert_store(ctx.native_handle(), cfg.trust_store.get());
-        } else if (cfg.use_system_ca_store) {
-            ctx.set_default_verify_paths(ec);
-            if (ec) {
-                throw std::runtime_error("cannot load the system CA store: " + ec.message());
-            }
-        }
-        if (!cfg.trust_store && !cfg.extra_ca_file.empty()) {
-            ctx.load_verify_file(cfg.extra_ca_file, ec);
-            if (ec) {
-                throw std::runtime_error("cannot load CA file " + cfg.extra_ca_file + ": " + ec.message());
-            }
-        }
-    }
+          ctx(cfg),
+          connections(std::chrono::duration_cast<milliseconds>(cfg.idle_connection_ttl)) {}
 
     asio::any_io_executor io;
     client_config cfg;
-    ssl::context ctx;
+    process_tls ctx;
     pool connections;
 
     // A connection's I/O may run in the calling coroutine itself when both are bound to the same

@@ -55,6 +55,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -89,9 +90,11 @@ using resolve_function =
 struct client_config {
     bool use_system_ca_store = true;  // SSL_CTX_set_default_verify_paths
     std::string extra_ca_file;        // PEM file of additional trust anchors (tests, private CAs)
-    // The two above, already loaded (load_trust_store in tls_identity.hpp), shared with the per-connector
-    // TLS contexts. Null: the client loads them itself.
-    std::shared_ptr<X509_STORE> trust_store;
+    // The two above (load_trust_store in tls_identity.hpp), shared with the per-connector TLS contexts.
+    // Parsing the system bundle costs ~35 ms of CPU, so the server passes a deferred future: the client
+    // takes the store at its first HTTPS connection, not at construction. Invalid (default): the client
+    // loads the two itself, at construction.
+    std::shared_future<std::shared_ptr<X509_STORE>> trust_store;
     // Idle pooled connections older than this are dropped (below common server keep-alive timeouts).
     std::chrono::milliseconds idle_connection_ttl{std::chrono::seconds(55)};
     std::string user_agent = "modelrelay";     // sent unless the request sets User-Agent

@@ -1,6 +1,7 @@
 // File: predict_test.cpp
 // Models, tasks and _predict against the real binary and a fake OpenAI-compatible upstream over real
 // sockets (HTTPS with a test CA, as in seed 001, whose connector URL is https://${parameters.endpoint}).
+#include <fstream>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -484,6 +485,59 @@ TEST_F(predict, model_groups_and_tasks_lifecycle) {
     expect_error(c().get("/_plugins/_ml/tasks/" + task_id), 404, "Failed to find task");
     ASSERT_EQ(c().del("/_plugins/_ml/models/" + model_id).status, 200);
     EXPECT_EQ(c().del("/_plugins/_ml/model_groups/" + group_id).json().at("result").as_string(), "deleted");
+}
+
+// The system trust store is loaded lazily (at the first HTTPS connection), but an extra CA file that
+// cannot be read is still refused before the server listens.
+TEST(predict_trust, an_unreadable_upstream_ca_file_is_a_startup_error) {
+    temp_dir tmp;
+    const auto garbage = tmp.path() / "garbage.pem";
+    std::ofstream(garbage) << "not a certificate\n";
+    for (const auto& file : {garbage, tmp.path() / "missing.pem"}) {
+        server_process s(tmp.path() / "data", {{"MODELRELAY_UPSTREAM_CA_FILE", file.string()}});
+        EXPECT_NE(s.start_expect_failure(), 0);
+        EXPECT_NE(s.log().find("cannot set up the upstream client"), std::string::npos) << s.log();
+        EXPECT_NE(s.log().find("cannot load CA file " + file.string()), std::string::npos) << s.log();
+    }
+}
+
+// The HTTPS connection made right after the port file appears installs the trust store itself when the
+// warm-up has not finished: a burst of first calls on fresh processes all verify the upstream.
+TEST(predict_trust, https_calls_right_after_start_up_verify_the_upstream) {
+    fake_upstream upstream(fake_upstream_options::https());
+    for (int round = 0; round < 3; ++round) {
+        temp_dir tmp;
+        server_process s(
+            tmp.path() / "data", {{"MODELRELAY_UPSTREAM_CA_FILE", test_ca::instance().ca_file()}}
+        );
+        s.start();
+        http_client c(s.port());
+        ASSERT_EQ(
+            c.put(
+                 "/_cluster/settings",
+                 R"({"persistent":{"plugins.ml_commons.trusted_connector_endpoints_regex":[".*"],)"
+                 R"("plugins.ml_commons.connector.private_ip_enabled":true}})"
+            )
+                .status,
+            200
+        );
+        auto created = c.post(
+            "/_plugins/_ml/connectors/_create", seed_connector("127.0.0.1:" + std::to_string(upstream.port()))
+        );
+        ASSERT_EQ(created.status, 200) << created.body;
+        auto model = c.post(
+            "/_plugins/_ml/models/_register?deploy=true",
+            R"({"name":"m","function_name":"remote","connector_id":")" +
+                std::string(created.json().at("connector_id").as_string()) + R"("})"
+        );
+        ASSERT_EQ(model.status, 200) << model.body;
+        const std::string id(model.json().at("model_id").as_string());
+        auto r = c.post(
+            "/_plugins/_ml/models/" + id + "/_predict",
+            R"({"parameters":{"messages":[{"role":"user","content":"hi"}]}})"
+        );
+        EXPECT_EQ(r.status, 200) << r.body;
+    }
 }
 
 }  // namespace
