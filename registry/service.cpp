@@ -186,6 +186,31 @@ result<void> service::load() {
     return {};
 }
 
+result<void> service::begin_writes() {
+    if (auto r = store_->begin_group(); !r) {
+        return r;
+    }
+    staged_ = current();
+    group_deks_.clear();
+    group_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    grouping_.store(true, std::memory_order_release);
+    return {};
+}
+
+result<void> service::end_writes() {
+    grouping_.store(false, std::memory_order_release);
+    auto staged = std::move(staged_);
+    staged_.reset();
+    auto r = store_->commit_group();
+    if (r) {
+        publish(std::move(staged));
+    } else if (!group_deks_.empty()) {
+        keys_->remove(group_deks_);  // their rows were rolled back with the group
+    }
+    group_deks_.clear();
+    return r;
+}
+
 stored_row make_row(kind k, const resource& r) {
     stored_row row{std::string(kind_name(k)), r.id, r.tenant_id, r.version, r.seq_no, json::serialize(r.doc)};
     row.owner = r.owner_key;

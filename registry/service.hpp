@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -61,9 +62,21 @@ public:
     static result<std::unique_ptr<service>> open(service_options opts);
 
     std::shared_ptr<const snapshot> current() const {
+        if (grouping_.load(std::memory_order_relaxed) &&
+            std::this_thread::get_id() == group_thread_.load(std::memory_order_relaxed)) {
+            return staged_;
+        }
         std::lock_guard lock(snap_mutex_);
         return snap_;
     }
+
+    // Group commit, on the store executor: the writes between begin_writes() and end_writes() share one
+    // SQLite transaction (store.hpp). Each still validates, and fails, on its own; what the successful ones
+    // publish is seen by the later writes of the group but by nobody else until end_writes() has committed.
+    // When the COMMIT fails, end_writes() returns its error, and the group's snapshots and the data keys
+    // created for it are dropped: the group's writes all fail and change nothing.
+    result<void> begin_writes();
+    result<void> end_writes();
     std::int64_t now_ms() const { return clock_(); }
     // Stable across restarts of the same data directory.
     const std::string& cluster_uuid() const { return cluster_uuid_; }
@@ -159,6 +172,11 @@ private:
     service(service_options opts, std::unique_ptr<store> st);
     result<void> load();
     void publish(std::shared_ptr<const snapshot> s) {
+        if (grouping_.load(std::memory_order_relaxed) &&
+            std::this_thread::get_id() == group_thread_.load(std::memory_order_relaxed)) {
+            staged_ = std::move(s);
+            return;
+        }
         std::lock_guard lock(snap_mutex_);
         snap_.swap(s);
     }
@@ -206,6 +224,11 @@ private:
     // mutex held for one pointer copy is just as cheap here and obviously correct.
     mutable std::mutex snap_mutex_;
     std::shared_ptr<const snapshot> snap_;
+    // The open write group (begin_writes): its thread, its latest snapshot, the data keys it created.
+    std::atomic<bool> grouping_{false};
+    std::atomic<std::thread::id> group_thread_;
+    std::shared_ptr<const snapshot> staged_;
+    std::vector<std::string> group_deks_;
     std::string cluster_uuid_;
     std::string node_id_;
 

@@ -243,6 +243,9 @@ result<std::string> service::tenant_dek(std::string_view tenant) {
         return r.error();
     }
     keys_->add(row, dek);
+    if (store_->in_group()) {
+        group_deks_.push_back(row.dek_id);  // forgotten again if the group's COMMIT fails
+    }
     return row.dek_id;
 }
 

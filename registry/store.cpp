@@ -50,6 +50,9 @@ enum stmt_slot {
     slot_meta_erase,
     slot_key_put,
     slot_key_erase,
+    slot_savepoint,
+    slot_release,
+    slot_rollback_to,
     slot_count
 };
 
@@ -299,6 +302,30 @@ result<void> store::checkpoint() {
     return {};
 }
 
+result<void> store::begin_group() {
+    if (in_group_) {
+        return error{errc::internal, "a write group is already open"};
+    }
+    if (!step_done(prepare_cached(slot_begin, "BEGIN IMMEDIATE;"))) {
+        return sqlite_error(db_, "begin");
+    }
+    in_group_ = true;
+    return {};
+}
+
+result<void> store::commit_group() {
+    if (!in_group_) {
+        return error{errc::internal, "no write group is open"};
+    }
+    in_group_ = false;
+    if (step_done(prepare_cached(slot_commit, "COMMIT;"))) {
+        return {};
+    }
+    auto err = sqlite_error(db_, "write");
+    sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+    return err;
+}
+
 result<void> store::apply(const batch& b) {
     if (b.empty()) {
         return {};
@@ -306,9 +333,18 @@ result<void> store::apply(const batch& b) {
     auto bind = [](sqlite3_stmt* st, int i, std::string_view s) {
         sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
     };
-    if (!step_done(prepare_cached(slot_begin, "BEGIN IMMEDIATE;"))) {
+    // Inside a group the batch is a savepoint: it lands with the group's COMMIT, or alone rolls back.
+    const bool nested = in_group_;
+    if (nested ? !step_done(prepare_cached(slot_savepoint, "SAVEPOINT batch;"))
+               : !step_done(prepare_cached(slot_begin, "BEGIN IMMEDIATE;"))) {
         return sqlite_error(db_, "begin");
     }
+    auto undo = [&] {
+        // Not subject to fault injection: it is the recovery path.
+        sqlite3_exec(
+            db_, nested ? "ROLLBACK TO batch; RELEASE batch;" : "ROLLBACK;", nullptr, nullptr, nullptr
+        );
+    };
     bool ok = true;
     for (const auto& row : b.puts) {
         auto* st = prepare_cached(
@@ -394,16 +430,16 @@ result<void> store::apply(const batch& b) {
     }
     if (ok && b.before_commit) {
         if (auto r = b.before_commit(); !r) {
-            sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+            undo();
             return r.error();
         }
     }
-    if (ok && step_done(prepare_cached(slot_commit, "COMMIT;"))) {
+    if (ok && (nested ? step_done(prepare_cached(slot_release, "RELEASE batch;"))
+                      : step_done(prepare_cached(slot_commit, "COMMIT;")))) {
         return {};
     }
     auto err = sqlite_error(db_, "write");
-    // ROLLBACK must not be subject to fault injection: it is the recovery path.
-    sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+    undo();
     return err;
 }
 

@@ -101,6 +101,15 @@ public:
     // Applies the batch atomically. On failure nothing of it is visible.
     result<void> apply(const batch& b);
 
+    // Group commit: between begin_group() and commit_group() every apply() is a savepoint of one
+    // transaction, so a batch that fails still changes nothing while the others wait for the group's one
+    // COMMIT (one WAL append and, with durability::full, one fsync for all of them). A failed COMMIT rolls
+    // the whole group back. A batch's before_commit then runs before its savepoint is released, not before
+    // the COMMIT: writes that need it (data key rotation) are never grouped.
+    result<void> begin_group();
+    result<void> commit_group();
+    bool in_group() const { return in_group_; }
+
     // Test seam (LevelDB's FaultInjectionTestEnv idea): called before each statement step inside apply();
     // returning true makes that step fail as if SQLite had reported an I/O error.
     void set_fault_injector(std::function<bool()> f) { fault_ = std::move(f); }
@@ -122,6 +131,7 @@ private:
     sqlite3* db_;
     std::vector<sqlite3_stmt*> stmts_;
     std::function<bool()> fault_;
+    bool in_group_ = false;
 };
 
 }  // namespace modelrelay::registry

@@ -24,6 +24,7 @@
 #include "registry/service.hpp"
 #include "server/config.hpp"
 #include "server/router.hpp"
+#include "server/write_queue.hpp"
 
 namespace modelrelay::server {
 
@@ -38,6 +39,7 @@ struct app {
     boost::asio::io_context& ioc;
     boost::asio::any_io_executor store_executor;  // one thread: all registry writes
     std::unique_ptr<registry::service> registry;
+    write_queue writes{registry, store_executor};  // the handlers' registry writes (group commit)
     std::unique_ptr<upstream::client> upstream;
     std::unique_ptr<router> routes;
     std::unique_ptr<server::security> sec;  // always set once running; sec->enabled() tells the mode
@@ -78,6 +80,23 @@ boost::asio::awaitable<std::invoke_result_t<F>> on_store(app& a, F f) {
     auto out = co_await boost::asio::
         async_initiate<const boost::asio::use_awaitable_t<>&, void(std::exception_ptr, std::optional<R>)>(
             initiation, boost::asio::use_awaitable, a.store_executor, std::move(f)
+        );
+    co_return std::move(*out);
+}
+
+// Runs the registry write `f` (returning registry::result<T>) on the store executor through the write
+// queue, so it may share its commit with writes that arrive at the same time (write_queue.hpp); resumes the
+// caller on its own executor once the write is committed or has failed.
+template <class F>
+boost::asio::awaitable<std::invoke_result_t<F>> on_store_write(app& a, F f) {
+    using R = std::invoke_result_t<F>;
+    auto initiation = [](auto handler, write_queue* q, F fn) {
+        using job = write_queue_detail::job_for<F, decltype(handler)>;
+        q->push(std::make_unique<job>(std::move(fn), std::move(handler)));
+    };
+    auto out = co_await boost::asio::
+        async_initiate<const boost::asio::use_awaitable_t<>&, void(std::exception_ptr, std::optional<R>)>(
+            initiation, boost::asio::use_awaitable, &a.writes, std::move(f)
         );
     co_return std::move(*out);
 }

@@ -82,11 +82,12 @@ http_response front_door_error(const request_context& ctx, const registry::error
 
 namespace modelrelay::server::handlers {
 
-// Runs a registry write on the store executor and answers 200 with its result or the error envelope.
-// `op` must be a named object (gcc 12 mishandles capturing temporaries inside co_await expressions).
+// Runs a registry write on the store executor (group commit: write_queue.hpp) and answers 200 with its
+// result or the error envelope. `op` must be a named object (gcc 12 mishandles capturing temporaries inside
+// co_await expressions) and is called once.
 template <class Op>
 awaitable<http_response> store_write(request_context& ctx, Op op) {
-    auto r = co_await on_store(ctx.app, std::move(op));
+    auto r = co_await on_store_write(ctx.app, std::move(op));
     if (!r) {
         co_return fail(ctx, r.error());
     }

@@ -621,6 +621,56 @@ TEST_F(foundation, wrong_kek_refuses_to_start_and_destroys_nothing) {
     EXPECT_EQ(q.json().at("hits").at("total").at("value").to_number<int>(), 1);
 }
 
+// Many writers at once share commits (group commit): every valid create answers 200 and is readable at
+// once, every create the registry rejects (no name) answers its own 400 inside the same groups, and after a
+// SIGKILL exactly the acknowledged connectors are stored.
+TEST_F(foundation, concurrent_creates_commit_in_groups_and_each_answer_stands_alone) {
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    std::string nameless = seed_step3;
+    const std::string name_member = R"("name": "Local LLM connector",)";
+    nameless.erase(nameless.find(name_member), name_member.size());
+    constexpr int writers = 16;
+    constexpr int per_writer = 24;
+    std::mutex mu;
+    std::vector<std::string> acked;
+    std::vector<std::string> problems;
+    std::vector<std::thread> threads;
+    const auto port = server_->port();
+    for (int t = 0; t < writers; ++t) {
+        threads.emplace_back([&, port, t] {
+            http_client w(port);
+            for (int i = 0; i < per_writer; ++i) {
+                const bool valid = (i + t) % 2 == 0;
+                auto r =
+                    w.post("/_plugins/_ml/connectors/_create", valid ? std::string(seed_step3) : nameless);
+                std::lock_guard lock(mu);
+                if (valid && r.status == 200) {
+                    const std::string id(r.json().at("connector_id").as_string());
+                    acked.push_back(id);
+                    if (w.get("/_plugins/_ml/connectors/" + id).status != 200) {
+                        problems.push_back("not readable after its 200: " + id);
+                    }
+                } else if (valid || r.status != 400 || r.body.find("Connector name is null") == std::string::npos) {
+                    problems.push_back(std::to_string(r.status) + " " + r.body);
+                }
+            }
+        });
+    }
+    for (auto& th : threads) {
+        th.join();
+    }
+    EXPECT_TRUE(problems.empty()) << problems.front();
+    ASSERT_EQ(acked.size(), static_cast<std::size_t>(writers * per_writer / 2));
+    server_->kill_hard();
+    server_->start();
+    client_ = std::make_unique<http_client>(server_->port());
+    for (const auto& id : acked) {
+        EXPECT_EQ(c().get("/_plugins/_ml/connectors/" + id).status, 200) << id;
+    }
+    auto all = c().post("/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}},"size":1000})");
+    EXPECT_EQ(all.json().at("hits").at("total").at("value").to_number<std::size_t>(), acked.size());
+}
+
 // Writers race a SIGKILL; every connector acknowledged with 200 must be there after restart.
 TEST_F(foundation, kill_minus_9_loses_no_acknowledged_connector) {
     ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);

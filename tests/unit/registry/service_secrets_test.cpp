@@ -10,6 +10,7 @@
 #include <iterator>
 #include <set>
 #include <sys/stat.h>
+#include <thread>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -593,6 +594,61 @@ TEST_F(secrets_test, v0_master_key_from_the_environment_and_an_interrupted_renam
     EXPECT_FALSE(fs::exists(dir_ / "master.key"));
     EXPECT_EQ(read_all(dir_ / "master.key.migrated"), "older");
     EXPECT_EQ(api_key_of("legacy-completion-default"), "sk-legacy-inference-default");
+}
+
+// Group commit (service::begin_writes): the group's writes see each other, nobody else sees them before the
+// COMMIT, a write that fails inside the group fails alone, and everything lands together.
+TEST_F(secrets_test, a_write_group_commits_together_and_only_then_becomes_visible) {
+    open();
+    ASSERT_TRUE(svc_->begin_writes());
+    const auto a = create_connector("sk-ga");
+    const auto seen_elsewhere = [&](const std::string& id) {
+        bool seen = false;
+        std::thread([&] { seen = svc_->current()->find(kind::connector, id) != nullptr; }).join();
+        return seen;
+    };
+    EXPECT_NE(svc_->current()->find(kind::connector, a), nullptr);  // the group's own later writes see it
+    EXPECT_FALSE(seen_elsewhere(a));
+    auto bad = svc_->create_connector(
+        json::parse(R"({"version":"1","protocol":"http","actions":[]})").as_object(), caller{}
+    );
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().reason, "Connector name is null");
+    const auto b = create_connector("sk-gb", "acme");  // acme's data key is created inside the group
+    const auto m = deploy_on(b, "acme");
+    EXPECT_FALSE(seen_elsewhere(b));
+    ASSERT_TRUE(svc_->end_writes());
+    EXPECT_TRUE(seen_elsewhere(a));
+    EXPECT_TRUE(seen_elsewhere(b));
+    open();
+    EXPECT_EQ(bound_authorization(*svc_, deploy_on(a)), "Bearer sk-ga");
+    EXPECT_EQ(bound_authorization(*svc_, m), "Bearer sk-gb");
+}
+
+// A COMMIT that fails takes the whole group with it: its rows, its snapshots and the data key it created
+// (kept in memory, that key would encrypt later secrets under a key the database does not have).
+TEST_F(secrets_test, a_failed_group_commit_undoes_the_group_and_forgets_its_new_data_keys) {
+    open();
+    const auto before = create_connector("sk-before");
+    ASSERT_TRUE(svc_->begin_writes());
+    const auto a = create_connector("sk-a");
+    const auto b = create_connector("sk-b", "newco");
+    int steps = 0;
+    svc_->underlying_store().set_fault_injector([&steps] { return ++steps == 1; });  // the COMMIT
+    auto r = svc_->end_writes();
+    svc_->underlying_store().set_fault_injector(nullptr);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(stored(kind::connector, a), "<missing>");
+    EXPECT_EQ(stored(kind::connector, b), "<missing>");
+    EXPECT_NE(stored(kind::connector, before), "<missing>");
+    // Outside a group again: newco gets a data key that is stored, so its secrets survive a restart.
+    const auto c = create_connector("sk-c", "newco");
+    const auto m = deploy_on(c, "newco");
+    open();
+    EXPECT_EQ(stored(kind::connector, a), "<missing>");
+    EXPECT_EQ(stored(kind::connector, b), "<missing>");
+    EXPECT_EQ(bound_authorization(*svc_, m), "Bearer sk-c");
+    EXPECT_EQ(bound_authorization(*svc_, deploy_on(before)), "Bearer sk-before");
 }
 
 }  // namespace

@@ -96,6 +96,67 @@ TEST_F(store_test, a_failed_statement_leaves_nothing_of_its_batch) {
     ASSERT_EQ(s->load_data_keys().size(), 1U);
 }
 
+// Inside a group each batch is a savepoint: failing any statement of one batch (savepoint + 2 puts + 1 meta
+// put + release = 5 steps) leaves nothing of it, the group's other batches still land with the COMMIT, and
+// nothing of the group is on disk before it.
+TEST_F(store_test, a_failed_batch_inside_a_group_leaves_the_rest_of_the_group) {
+    for (int n = 1; n <= 5; ++n) {
+        std::filesystem::remove_all(dir_);
+        std::filesystem::create_directories(dir_);
+        auto s = open();
+        ASSERT_TRUE(s->begin_group());
+        EXPECT_TRUE(s->in_group());
+        batch first;
+        first.puts.push_back(row("first", 0));
+        ASSERT_TRUE(s->apply(first));
+        batch bad;
+        bad.puts.push_back(row("bad1", 1));
+        bad.puts.push_back(row("bad2", 2));
+        bad.meta_puts.emplace_back("bad", "1");
+        int count = 0;
+        s->set_fault_injector([&count, n] { return ++count == n; });
+        EXPECT_FALSE(s->apply(bad)) << "statement " << n;
+        s->set_fault_injector(nullptr);
+        batch last;
+        last.puts.push_back(row("last", 3));
+        ASSERT_TRUE(s->apply(last));
+        {
+            auto other = store::open(dir_ / "db.sqlite");  // another connection sees only committed data
+            ASSERT_TRUE(other);
+            EXPECT_TRUE((*other)->load_all().empty()) << "statement " << n;
+        }
+        ASSERT_TRUE(s->commit_group());
+        EXPECT_FALSE(s->in_group());
+        s.reset();
+        auto again = open();
+        const auto rows = again->load_all();
+        ASSERT_EQ(rows.size(), 2U) << "statement " << n;
+        EXPECT_EQ(rows[0].id, "first");
+        EXPECT_EQ(rows[1].id, "last");
+        EXPECT_FALSE(again->get_meta("bad").has_value());
+    }
+}
+
+// A group whose COMMIT fails is rolled back whole, and the store works normally afterwards.
+TEST_F(store_test, a_failed_group_commit_leaves_nothing_of_the_group) {
+    auto s = open();
+    ASSERT_TRUE(s->begin_group());
+    EXPECT_FALSE(s->begin_group());  // no nesting
+    batch a;
+    a.puts.push_back(row("a", 0));
+    ASSERT_TRUE(s->apply(a));
+    s->set_fault_injector([] { return true; });
+    EXPECT_FALSE(s->commit_group());
+    s->set_fault_injector(nullptr);
+    EXPECT_FALSE(s->in_group());
+    EXPECT_TRUE(s->load_all().empty());
+    batch b;
+    b.puts.push_back(row("b", 1));
+    ASSERT_TRUE(s->apply(b));
+    ASSERT_EQ(s->load_all().size(), 1U);
+    EXPECT_FALSE(s->commit_group());  // none open
+}
+
 TEST_F(store_test, data_keys_round_trip_and_replace_by_id) {
     {
         auto s = open();
