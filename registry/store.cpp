@@ -2,6 +2,10 @@
 #include "registry/store.hpp"
 
 #include <array>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 namespace modelrelay::registry {
 
@@ -63,9 +67,95 @@ error sqlite_error(sqlite3* db, std::string_view what) {
 
 }  // namespace
 
+// SQLite checkpoints a WAL database (copies its committed pages into the database file, with an fsync
+// under both durability levels) inside the COMMIT that takes the WAL past 1,000 pages, that is on the store
+// thread, and every write queued behind that COMMIT waited for the disk. Here the COMMIT only pokes this
+// thread, which checkpoints on a connection of its own in PASSIVE mode: it copies what no reader still
+// needs and never blocks the writer. What a commit guarantees does not change (the WAL holds it either way).
+class store::background_checkpointer {
+public:
+    static constexpr int wal_pages = 1000;  // SQLite's own auto-checkpoint threshold
+
+    static std::unique_ptr<background_checkpointer> start(const std::filesystem::path& file, durability d) {
+        sqlite3* db = nullptr;
+        if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+            SQLITE_OK) {
+            sqlite3_close_v2(db);
+            return nullptr;
+        }
+        sqlite3_busy_timeout(db, 5000);
+        const char* sync = d == durability::full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;";
+        if (sqlite3_exec(db, sync, nullptr, nullptr, nullptr) != SQLITE_OK) {
+            sqlite3_close_v2(db);
+            return nullptr;
+        }
+        return std::unique_ptr<background_checkpointer>(new background_checkpointer(db));
+    }
+    ~background_checkpointer() {
+        {
+            std::lock_guard lock(mu_);
+            stopping_ = true;
+        }
+        cv_.notify_one();
+        thread_.join();
+        sqlite3_close_v2(db_);
+    }
+    background_checkpointer(const background_checkpointer&) = delete;
+    background_checkpointer& operator=(const background_checkpointer&) = delete;
+
+    void poke() {
+        {
+            std::lock_guard lock(mu_);
+            pending_ = true;
+        }
+        cv_.notify_one();
+    }
+    std::size_t runs() const { return runs_.load(std::memory_order_relaxed); }
+
+private:
+    explicit background_checkpointer(sqlite3* db) : db_(db), thread_([this] { loop(); }) {}
+
+    void loop() {
+        std::unique_lock lock(mu_);
+        for (;;) {
+            cv_.wait(lock, [this] { return pending_ || stopping_; });
+            if (stopping_) {
+                return;
+            }
+            pending_ = false;
+            lock.unlock();
+            // A failure (another checkpoint running, a disk error) leaves the pages in the WAL, where they
+            // are just as committed; the next poke tries again and closing the store checkpoints too.
+            sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+            runs_.fetch_add(1, std::memory_order_relaxed);
+            lock.lock();
+        }
+    }
+
+    sqlite3* db_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool pending_ = false;
+    bool stopping_ = false;
+    std::atomic<std::size_t> runs_{0};
+    std::thread thread_;  // last: started once everything above exists
+};
+
+int store::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
+    if (pages >= background_checkpointer::wal_pages) {
+        static_cast<store*>(self)->checkpointer_->poke();
+    }
+    return SQLITE_OK;
+}
+
+std::size_t store::background_checkpoints() const {
+    return checkpointer_ ? checkpointer_->runs() : 0;
+}
+
 store::store(sqlite3* db) : db_(db), stmts_(slot_count, nullptr) {}
 
 store::~store() {
+    checkpointer_.reset();  // before the last connection closes (that close folds the WAL in)
     for (auto* st : stmts_) {
         sqlite3_finalize(st);
     }
@@ -108,6 +198,10 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& file, du
         if (auto r = s->migrate(); !r) {
             return r.error();
         }
+    }
+    // Without a second connection SQLite keeps checkpointing inline, as before.
+    if ((s->checkpointer_ = background_checkpointer::start(file, d))) {
+        sqlite3_wal_hook(db, &store::on_wal_commit, s.get());  // replaces the inline auto-checkpoint
     }
     return s;
 }

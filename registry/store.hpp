@@ -121,7 +121,13 @@ public:
     // by a retired KEK) do not linger in the WAL.
     result<void> checkpoint();
 
+    // WAL checkpoints run on a thread of the store's own (see store.cpp); how many have run (tests).
+    std::size_t background_checkpoints() const;
+
 private:
+    class background_checkpointer;
+    static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
+
     explicit store(sqlite3* db);
     result<void> migrate();
     result<void> exec(const char* sql);
@@ -132,6 +138,7 @@ private:
     std::vector<sqlite3_stmt*> stmts_;
     std::function<bool()> fault_;
     bool in_group_ = false;
+    std::unique_ptr<background_checkpointer> checkpointer_;  // null: SQLite checkpoints inline
 };
 
 }  // namespace modelrelay::registry

@@ -3,7 +3,9 @@
 // statement of a batch in turn; nothing of a failed batch may remain).
 #include "registry/store.hpp"
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -155,6 +157,32 @@ TEST_F(store_test, a_failed_group_commit_leaves_nothing_of_the_group) {
     ASSERT_TRUE(s->apply(b));
     ASSERT_EQ(s->load_all().size(), 1U);
     EXPECT_FALSE(s->commit_group());  // none open
+}
+
+// Checkpoints run on the store's own thread once the WAL passes 1,000 pages, not inside the COMMIT that
+// crossed the mark, and what they copy is the committed data (read back after the store closed).
+TEST_F(store_test, checkpoints_run_in_the_background_once_the_wal_is_large) {
+    const std::string big_doc = R"({"pad":")" + std::string(6000, 'x') + R"("})";  // two pages a row
+    {
+        auto s = open();
+        EXPECT_EQ(s->background_checkpoints(), 0U);
+        for (int i = 0; i < 600; ++i) {
+            batch b;
+            auto r = row("r" + std::to_string(i), i);
+            r.doc = big_doc;
+            b.puts.push_back(std::move(r));
+            ASSERT_TRUE(s->apply(b));
+        }
+        for (int i = 0; i < 500 && s->background_checkpoints() == 0; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        EXPECT_GE(s->background_checkpoints(), 1U);
+        EXPECT_EQ(s->load_all().size(), 600U);
+    }
+    auto s = open();
+    const auto rows = s->load_all();
+    ASSERT_EQ(rows.size(), 600U);
+    EXPECT_EQ(rows[0].doc, big_doc);
 }
 
 TEST_F(store_test, data_keys_round_trip_and_replace_by_id) {
