@@ -1,7 +1,8 @@
 // File: shard_map.hpp
 // An immutable map from id to shared_ptr<const T>, split into 64 shards so that publishing a new snapshot
 // after a write copies one shard (≈ n/64 pointers) instead of the whole registry. Readers share shards
-// freely; nothing is ever mutated after publication.
+// freely; nothing is ever mutated after publication. The shard table itself sits behind one pointer, so
+// copying a map (every snapshot copy copies a dozen of them) is one reference count, not 64.
 #pragma once
 
 #include <array>
@@ -23,18 +24,15 @@ public:
     using shard = std::unordered_map<std::string, value_ptr, string_hash, std::equal_to<>>;
     static constexpr std::size_t shard_count = 64;
 
-    shard_map() {
-        static const auto empty = std::make_shared<const shard>();
-        shards_.fill(empty);
-    }
+    shard_map() : shards_(empty_table()) {}
 
     const T* find(std::string_view id) const {
-        const auto& s = *shards_[index(id)];
+        const auto& s = *(*shards_)[index(id)];
         auto it = s.find(id);
         return it == s.end() ? nullptr : it->second.get();
     }
     value_ptr find_ptr(std::string_view id) const {
-        const auto& s = *shards_[index(id)];
+        const auto& s = *(*shards_)[index(id)];
         auto it = s.find(id);
         return it == s.end() ? nullptr : it->second;
     }
@@ -44,29 +42,25 @@ public:
 
     // Copy-on-write updates: return a new map sharing every untouched shard.
     shard_map with(const std::string& id, value_ptr v) const {
-        shard_map out = *this;
-        auto copy = std::make_shared<shard>(*shards_[index(id)]);
+        const auto i = index(id);
+        auto copy = std::make_shared<shard>(*(*shards_)[i]);
         auto [it, inserted] = copy->insert_or_assign(id, std::move(v));
-        out.size_ += inserted ? 1 : 0;
-        out.shards_[index(id)] = std::move(copy);
-        return out;
+        return replaced(i, std::move(copy), size_ + (inserted ? 1 : 0));
     }
     shard_map without(std::string_view id) const {
         const auto i = index(id);
-        if (shards_[i]->find(id) == shards_[i]->end()) {
+        const auto& s = *(*shards_)[i];
+        if (s.find(id) == s.end()) {
             return *this;
         }
-        shard_map out = *this;
-        auto copy = std::make_shared<shard>(*shards_[i]);
+        auto copy = std::make_shared<shard>(s);
         copy->erase(copy->find(id));
-        out.size_ -= 1;
-        out.shards_[i] = std::move(copy);
-        return out;
+        return replaced(i, std::move(copy), size_ - 1);
     }
 
     template <class F>
     void for_each(F&& f) const {
-        for (const auto& s : shards_) {
+        for (const auto& s : *shards_) {
             for (const auto& [k, v] : *s) {
                 f(k, *v);
             }
@@ -84,10 +78,12 @@ public:
         }
         shard_map build() {
             shard_map out;
+            auto table = std::make_shared<shard_table>();
             for (std::size_t i = 0; i < shard_count; ++i) {
                 out.size_ += shards_[i].size();
-                out.shards_[i] = std::make_shared<const shard>(std::move(shards_[i]));
+                (*table)[i] = std::make_shared<const shard>(std::move(shards_[i]));
             }
+            out.shards_ = std::move(table);
             return out;
         }
 
@@ -96,9 +92,28 @@ public:
     };
 
 private:
-    static std::size_t index(std::string_view id) { return string_hash{}(id) % shard_count; }
+    using shard_table = std::array<std::shared_ptr<const shard>, shard_count>;
 
-    std::array<std::shared_ptr<const shard>, shard_count> shards_;
+    static std::size_t index(std::string_view id) { return string_hash{}(id) % shard_count; }
+    static const std::shared_ptr<const shard_table>& empty_table() {
+        static const std::shared_ptr<const shard_table> empty = [] {
+            auto table = std::make_shared<shard_table>();
+            table->fill(std::make_shared<const shard>());
+            return table;
+        }();
+        return empty;
+    }
+    // This map with shard `i` replaced: a new table sharing every other shard.
+    shard_map replaced(std::size_t i, std::shared_ptr<const shard> s, std::size_t size) const {
+        auto table = std::make_shared<shard_table>(*shards_);
+        (*table)[i] = std::move(s);
+        shard_map out;
+        out.shards_ = std::move(table);
+        out.size_ = size;
+        return out;
+    }
+
+    std::shared_ptr<const shard_table> shards_;
     std::size_t size_ = 0;
 };
 
