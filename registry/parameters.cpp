@@ -13,6 +13,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value.hpp>
 
@@ -160,15 +161,26 @@ void write_gson_object(std::string& out, const json::object& obj, const gson_sty
         while (obj.size() > capacity / 4 * 3) {
             capacity *= 2;
         }
-        std::vector<std::pair<std::size_t, const json::key_value_pair*>> entries;
+        // Small objects (chat messages: role, content) stay on the stack and are insertion-sorted, which is
+        // stable like std::stable_sort but needs neither its buffer nor a vector.
+        boost::container::small_vector<std::pair<std::size_t, const json::key_value_pair*>, 8> entries;
         entries.reserve(obj.size());
         for (const auto& kv : obj) {
             const auto h = static_cast<std::uint32_t>(java_string_hash(kv.key()));
             entries.emplace_back((h ^ (h >> 16)) & (capacity - 1), &kv);
         }
-        std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+        const auto by_bucket = [](const auto& a, const auto& b) {
             return a.first < b.first;
-        });
+        };
+        if (entries.size() <= 16) {
+            for (std::size_t i = 1; i < entries.size(); ++i) {
+                for (std::size_t j = i; j > 0 && by_bucket(entries[j], entries[j - 1]); --j) {
+                    std::swap(entries[j], entries[j - 1]);
+                }
+            }
+        } else {
+            std::stable_sort(entries.begin(), entries.end(), by_bucket);
+        }
         for (const auto& e : entries) {
             write_member(*e.second);
         }
@@ -314,6 +326,7 @@ std::string stringify_parameter(const json::value& v, key_order order) {
         return std::string(s.data(), s.size());
     }
     std::string out;
+    out.reserve(256);  // a chat transcript; growing from empty reallocated it four times
     write_gson(out, v, gson_style{true, false, order});
     return out;
 }

@@ -156,6 +156,7 @@ bool request_context::query_flag(std::string_view name, bool def) const {
 
 router::router(std::vector<route> routes) {
     for (auto& r : routes) {
+        r.action = registry::action_for_route(http::to_string(r.verb), r.pattern);
         const auto segs = split_path(r.pattern);
         routes_.push_back({r, std::vector<std::string_view>(segs.begin(), segs.end())});
         const std::size_t n = routes_.back().segments.size();

@@ -17,6 +17,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include "registry/authz.hpp"
 #include "registry/caller.hpp"
 #include "server/response.hpp"
 
@@ -35,6 +36,8 @@ struct route {
     std::string_view pattern;  // "/_plugins/_ml/connectors/{connector_id}"
     handler_fn handler;
     std::string_view params;  // accepted query parameters, comma separated
+    // The route's action name (registry::action_for_route), looked up once by the router, not per request.
+    std::optional<registry::action> action = std::nullopt;
 };
 
 // Everything a handler needs about the request. Views point into the request, which outlives the handler.

@@ -31,7 +31,7 @@ registry::front_door authz_door(front_door d) {
 
 registry::result<void> authorize_route(request_context& ctx, const route& r) {
     const registry::principal* who = ctx.who.user.get();
-    const auto act = registry::action_for_route(http::to_string(ctx.req.method()), r.pattern);
+    const auto& act = r.action;  // the matched route's verb is the request's
     if (!act) {
         // Security REST API routes: their handlers apply the Security plugin's own admin check. Anything else
         // without an action name fails closed (a unit test keeps the table complete).
