@@ -62,8 +62,7 @@ public:
     static result<std::unique_ptr<service>> open(service_options opts);
 
     std::shared_ptr<const snapshot> current() const {
-        if (grouping_.load(std::memory_order_relaxed) &&
-            std::this_thread::get_id() == group_thread_.load(std::memory_order_relaxed)) {
+        if (in_open_group()) {
             return staged_;
         }
         std::lock_guard lock(snap_mutex_);
@@ -172,8 +171,7 @@ private:
     service(service_options opts, std::unique_ptr<store> st);
     result<void> load();
     void publish(std::shared_ptr<const snapshot> s) {
-        if (grouping_.load(std::memory_order_relaxed) &&
-            std::this_thread::get_id() == group_thread_.load(std::memory_order_relaxed)) {
+        if (in_open_group()) {
             staged_ = std::move(s);
             return;
         }
@@ -224,6 +222,11 @@ private:
     // mutex held for one pointer copy is just as cheap here and obviously correct.
     mutable std::mutex snap_mutex_;
     std::shared_ptr<const snapshot> snap_;
+    // Whether the caller is the thread of the open write group (its reads and publications are staged).
+    bool in_open_group() const {
+        return grouping_.load(std::memory_order_relaxed) &&
+               std::this_thread::get_id() == group_thread_.load(std::memory_order_relaxed);
+    }
     // The open write group (begin_writes): its thread, its latest snapshot, the data keys it created.
     std::atomic<bool> grouping_{false};
     std::atomic<std::thread::id> group_thread_;

@@ -531,26 +531,12 @@ awaitable<registry::result<void>> continue_stream(
 // connection, so start-up does not wait for the system CA bundle to be parsed.
 class process_tls {
 public:
-    explicit process_tls(const client_config& cfg) : ctx_(ssl::context::tls_client), trust_(cfg.trust_store) {
+    // Without a store from the server, the client loads its own now (load_trust_store's errors throw).
+    explicit process_tls(const client_config& cfg)
+        : ctx_(ssl::context::tls_client),
+          trust_(cfg.trust_store.valid() ? cfg.trust_store : loaded_trust_store(cfg)) {
         SSL_CTX_set_min_proto_version(ctx_.native_handle(), TLS1_2_VERSION);
         ctx_.set_verify_mode(ssl::verify_peer);
-        if (trust_.valid()) {
-            return;
-        }
-        boost::system::error_code ec;
-        if (cfg.use_system_ca_store) {
-            ctx_.set_default_verify_paths(ec);
-            if (ec) {
-                throw std::runtime_error("cannot load the system CA store: " + ec.message());
-            }
-        }
-        if (!cfg.extra_ca_file.empty()) {
-            ctx_.load_verify_file(cfg.extra_ca_file, ec);
-            if (ec) {
-                throw std::runtime_error("cannot load CA file " + cfg.extra_ca_file + ": " + ec.message());
-            }
-        }
-        ready_.store(true, std::memory_order_release);
     }
 
     // The context, with its trust store installed. May block the first caller while the store loads (the

@@ -114,10 +114,14 @@ registry::tls_context_factory make_tls_context_factory(std::shared_future<std::s
     };
 }
 
-registry::tls_context_factory make_tls_context_factory(const client_config& cfg) {
+std::shared_future<std::shared_ptr<X509_STORE>> loaded_trust_store(const client_config& cfg) {
     std::promise<std::shared_ptr<X509_STORE>> loaded;
     loaded.set_value(load_trust_store(cfg));
-    return make_tls_context_factory(loaded.get_future().share());
+    return loaded.get_future().share();
+}
+
+registry::tls_context_factory make_tls_context_factory(const client_config& cfg) {
+    return make_tls_context_factory(loaded_trust_store(cfg));
 }
 
 }  // namespace modelrelay::server::upstream

@@ -53,13 +53,15 @@ private:
 // The trust store of `cfg` (system CAs when enabled, plus extra_ca_file). Throws std::runtime_error when
 // it cannot be loaded (a startup error, like client's constructor).
 std::shared_ptr<X509_STORE> load_trust_store(const client_config& cfg);
+// The same, loaded now, as an already satisfied future (for the factories that take one).
+std::shared_future<std::shared_ptr<X509_STORE>> loaded_trust_store(const client_config& cfg);
 
 // A factory for the registry (service_options::tls_contexts) that builds identities on `store`. The store
-// may still be loading (start-up loads it while the registry loads): the first identity built waits for it,
-// and answers 500 if it failed (the server refuses to start then anyway).
+// may not be loaded yet (the server's is deferred until first needed): the first identity built waits for
+// it, and answers 500 if it failed.
 registry::tls_context_factory make_tls_context_factory(std::shared_future<std::shared_ptr<X509_STORE>> store);
 
-// Both at once: loads the store now.
+// Both at once: loads the store now (loaded_trust_store).
 registry::tls_context_factory make_tls_context_factory(const client_config& cfg);
 
 }  // namespace modelrelay::server::upstream
