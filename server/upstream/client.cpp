@@ -264,9 +264,48 @@ header_list copy_headers(const Fields& fields) {
     return out;
 }
 
-template <class Body>
+// A whole answer parsed straight into `response`: Beast's basic_parser does the HTTP/1.1 framing and the
+// limits, and the headers go to the header_list the caller keeps, not through basic_fields first (an
+// allocation and a case-insensitive tree insert per header, then a copy of each).
+class response_reader final : public http::basic_parser<false> {
+public:
+    response& get() { return out_; }
+
+private:
+    // Beyond this the body grows as it arrives: a Content-Length alone does not get memory reserved.
+    static constexpr std::uint64_t max_reserve = 1 << 20;
+
+    void on_request_impl(http::verb, beast::string_view, beast::string_view, int, beast::error_code&)
+        override {}
+    void on_response_impl(int code, beast::string_view, int, beast::error_code&) override {
+        out_.status = static_cast<unsigned>(code);
+    }
+    void on_field_impl(http::field, beast::string_view name, beast::string_view value, beast::error_code&)
+        override {
+        out_.headers.emplace_back(std::string(name), std::string(value));
+    }
+    void on_header_impl(beast::error_code&) override {}
+    void on_body_init_impl(const boost::optional<std::uint64_t>& length, beast::error_code&) override {
+        if (length) {
+            out_.body.reserve(static_cast<std::size_t>(std::min(*length, max_reserve)));
+        }
+    }
+    std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+        out_.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
+        out_.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_finish_impl(beast::error_code&) override {}
+
+    response out_;
+};
+
 void configure_parser(
-    http::response_parser<Body>& p, const outgoing& msg, const client_options& o, std::size_t header_limit
+    http::basic_parser<false>& p, const outgoing& msg, const client_options& o, std::size_t header_limit
 ) {
     p.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(header_limit, UINT32_MAX)));
     if (o.max_response_bytes == 0) {
@@ -315,11 +354,11 @@ awaitable<registry::result<void>> write_request(
 }
 
 // One read step; maps the error (if any) and handles EOF-delimited bodies over TLS.
-template <class Stream, class Body>
+template <class Stream>
 awaitable<registry::result<void>> read_step(
     Stream& s,
     connection& c,
-    http::response_parser<Body>& p,
+    http::basic_parser<false>& p,
     const client_options& o,
     steady::time_point deadline,
     progress& prog
@@ -378,7 +417,7 @@ awaitable<registry::result<response>> exchange_on(
     if (auto w = co_await write_request(s, c, msg, o, deadline, prog); !w) {
         co_return w.error();
     }
-    std::optional<http::response_parser<http::string_body>> p;
+    std::optional<response_reader> p;
     p.emplace();
     configure_parser(*p, msg, o, header_limit);
     while (true) {
@@ -388,7 +427,7 @@ awaitable<registry::result<response>> exchange_on(
         if (!p->is_done()) {
             continue;
         }
-        if (is_interim(p->get().result_int())) {
+        if (is_interim(p->get().status)) {
             p.emplace();  // 100 Continue and friends: the real response follows
             configure_parser(*p, msg, o, header_limit);
             continue;
@@ -398,11 +437,7 @@ awaitable<registry::result<response>> exchange_on(
     c.deadline.expires_never();
     ++c.uses;
     prog.reusable = p->keep_alive();
-    response out;
-    out.status = p->get().result_int();
-    out.headers = copy_headers(p->get().base());
-    out.body = std::move(p->get().body());
-    co_return out;
+    co_return std::move(p->get());
 }
 
 awaitable<registry::result<response>> exchange(
