@@ -37,13 +37,16 @@ bool is_param(std::string_view seg) {
 }
 
 // OpenSearch lists allowed methods in RestRequest.Method enum order.
-constexpr std::array<http::verb, 6> method_order{
+constexpr std::array<http::verb, 9> method_order{
     http::verb::get,
     http::verb::post,
     http::verb::put,
     http::verb::delete_,
     http::verb::options,
-    http::verb::head};
+    http::verb::head,
+    http::verb::patch,
+    http::verb::trace,
+    http::verb::connect};
 
 // Lucene's LevenshteinDistance similarity, used by OpenSearch to suggest parameter names.
 float similarity(std::string_view a, std::string_view b) {
@@ -163,7 +166,19 @@ router::router(std::vector<route> routes) {
         if (by_length_.size() <= n) {
             by_length_.resize(n + 1);
         }
-        by_length_[n].push_back(routes_.size() - 1);
+    }
+    for (std::size_t index = 0; index < routes_.size(); ++index) {
+        const auto& segments = routes_[index].segments;
+        auto& slot = by_length_[segments.size()];
+        std::size_t i = segments.size();
+        while (i > 0 && is_param(segments[i - 1])) {
+            --i;
+        }
+        if (i == 0) {
+            slot.all_params.push_back(index);
+            continue;
+        }
+        slot.keyed.push_back({i - 1, segments[i - 1], index});
     }
 }
 
@@ -175,8 +190,19 @@ dispatch_result router::match(request_context& ctx) const {
     boost::container::small_vector<http::verb, 8> allowed;
     unsigned best_path_score = 0;
     bool any_path = false;
-    static const std::vector<std::size_t> none;
-    for (const std::size_t index : segs.size() < by_length_.size() ? by_length_[segs.size()] : none) {
+    // Candidates in table order, so ties resolve as they would over the whole table.
+    boost::container::small_vector<std::size_t, 8> candidates;
+    if (segs.size() < by_length_.size()) {
+        const auto& slot = by_length_[segs.size()];
+        candidates.assign(slot.all_params.begin(), slot.all_params.end());
+        for (const auto& k : slot.keyed) {
+            if (segs[k.position] == k.literal) {
+                candidates.push_back(k.index);
+            }
+        }
+        std::sort(candidates.begin(), candidates.end());
+    }
+    for (const std::size_t index : candidates) {
         const compiled_route& cr = routes_[index];
         unsigned score = 0;
         bool ok = true;

@@ -78,9 +78,24 @@ private:
         route r;
         std::vector<std::string_view> segments;  // "{x}" marks a parameter
     };
+    // The routes of one length, by their rightmost literal segment and its position: a path is compared
+    // only with the routes whose rightmost literal it has at that position (a _predict path with 1 of the
+    // 25 five-segment routes; 20 of them end in a parameter, so the last segment alone does not narrow it).
+    // The routes of one length with their rightmost literal segment: a path is compared in full only with
+    // the routes whose rightmost literal it has at that position (a _predict path with 1 of the 25
+    // five-segment routes; 20 of them end in a parameter, so the last segment alone does not narrow it).
+    // A scan with a length check first is cheaper here than hashing every segment of the path.
+    struct keyed_route {
+        std::size_t position;
+        std::string_view literal;
+        std::size_t index;
+    };
+    struct length_index {
+        std::vector<keyed_route> keyed;       // table order
+        std::vector<std::size_t> all_params;  // routes without a literal segment (also "/")
+    };
     std::vector<compiled_route> routes_;
-    // Indexes into routes_ by segment count: a path is only compared with routes of its own length.
-    std::vector<std::vector<std::size_t>> by_length_;
+    std::vector<length_index> by_length_;
 };
 
 // Splits "a%20b/c" style paths; returns false on bad percent-encoding.

@@ -6,6 +6,8 @@
 #include <boost/url/parse.hpp>
 #include <gtest/gtest.h>
 
+#include "server/handlers/handlers.hpp"
+
 namespace modelrelay::server {
 namespace {
 
@@ -82,6 +84,96 @@ TEST(router, unknown_query_parameters_are_rejected_with_suggestions) {
         "request [/_cluster/settings] contains unrecognized parameters: [flat_setting] -> did you mean "
         "[flat_settings]?, [zzz]"
     );
+}
+
+// The index by last segment must find routes whose last segment is literal, a parameter, or absent, and
+// list for 405 every method of the best-matching paths (literal and parameter routes alike).
+TEST(router, last_segment_index_keeps_every_candidate) {
+    router r{{
+        {http::verb::get, "/", dummy, ""},
+        {http::verb::post, "/_plugins/_ml/models/{model_id}/_predict", dummy, ""},
+        {http::verb::post, "/_plugins/_ml/models/{model_id}/_deploy", other, ""},
+        {http::verb::get, "/_plugins/_ml/models/{model_id}/{extra}", other, ""},
+        {http::verb::put, "/_plugins/_ml/models/_search/_predict", other, ""},
+    }};
+    const auto run = [&](http::verb v, std::string_view target, std::string_view* param = nullptr) {
+        static thread_local std::unique_ptr<http_request> req;
+        static thread_local std::unique_ptr<request_context> ctx;
+        static thread_local std::string path;
+        req = std::make_unique<http_request>(v, target, 11);
+        ctx.reset(new request_context{*reinterpret_cast<app*>(&r), *req, {}, {}});
+        EXPECT_TRUE(decode_target(target, path, ctx->query));
+        ctx->path = path;
+        auto out = r.match(*ctx);
+        if (param) {
+            *param = ctx->param("model_id");
+        }
+        return out;
+    };
+    EXPECT_NE(run(http::verb::get, "/").matched, nullptr);
+    std::string_view id;
+    auto predict = run(http::verb::post, "/_plugins/_ml/models/m1/_predict", &id);
+    ASSERT_NE(predict.matched, nullptr);
+    EXPECT_EQ(predict.matched->handler, &dummy);
+    EXPECT_EQ(id, "m1");
+    auto deploy = run(http::verb::post, "/_plugins/_ml/models/m1/_deploy");
+    ASSERT_NE(deploy.matched, nullptr);
+    EXPECT_EQ(deploy.matched->handler, &other);
+    // A last segment no literal route has still reaches the parameter route.
+    auto extra = run(http::verb::get, "/_plugins/_ml/models/m1/anything");
+    ASSERT_NE(extra.matched, nullptr);
+    EXPECT_EQ(extra.matched->handler, &other);
+    // GET …/_predict: the parameter route matches the path too, but the literal `_predict` wins, and that
+    // path only has POST.
+    auto wrong = run(http::verb::get, "/_plugins/_ml/models/m1/_predict");
+    ASSERT_TRUE(wrong.early);
+    EXPECT_EQ(wrong.early->result_int(), 405);
+    EXPECT_NE(wrong.early->body().find("allowed: [POST]"), std::string::npos) << wrong.early->body();
+    // The literal middle segment wins for PUT; for POST the best path is that literal one, which has no
+    // POST: a 405 listing PUT.
+    auto search = run(http::verb::put, "/_plugins/_ml/models/_search/_predict");
+    ASSERT_NE(search.matched, nullptr);
+    EXPECT_EQ(search.matched->handler, &other);
+    auto search_post = run(http::verb::post, "/_plugins/_ml/models/_search/_predict");
+    ASSERT_TRUE(search_post.early);
+    EXPECT_NE(search_post.early->body().find("allowed: [PUT]"), std::string::npos)
+        << search_post.early->body();
+}
+
+// Over the real route table: every route is found by its own verb with its parameters filled in, and every
+// other verb on that path gets a 405 that lists the route's verb.
+TEST(router, every_route_of_the_table_is_found) {
+    const auto routes = handlers::all_routes();
+    router r{routes};
+    const auto filled = [](std::string_view pattern) {
+        std::string out;
+        std::size_t i = 0;
+        while (i < pattern.size()) {
+            if (pattern[i] == '{') {
+                out += "p1";
+                i = pattern.find('}', i) + 1;
+            } else {
+                out += pattern[i++];
+            }
+        }
+        return out;
+    };
+    for (const auto& want : routes) {
+        const std::string target = filled(want.pattern);
+        http_request req(want.verb, target, 11);
+        request_context ctx{*reinterpret_cast<app*>(&r), req, target, {}};
+        const auto m = r.match(ctx);
+        ASSERT_NE(m.matched, nullptr) << want.pattern;
+        EXPECT_EQ(m.matched->pattern, want.pattern);
+        EXPECT_EQ(m.matched->verb, want.verb) << want.pattern;
+        http_request patch(http::verb::trace, target, 11);
+        request_context pctx{*reinterpret_cast<app*>(&r), patch, target, {}};
+        const auto wrong = r.match(pctx);
+        ASSERT_TRUE(wrong.early) << want.pattern;
+        EXPECT_EQ(wrong.early->result_int(), 405) << want.pattern;
+        EXPECT_NE(wrong.early->body().find(std::string(http::to_string(want.verb))), std::string::npos)
+            << want.pattern << " " << wrong.early->body();
+    }
 }
 
 // decode_target's plain-path shortcut must give what Boost.URL gives, and refuse what it refuses.
