@@ -78,9 +78,6 @@ private:
         route r;
         std::vector<std::string_view> segments;  // "{x}" marks a parameter
     };
-    // The routes of one length, by their rightmost literal segment and its position: a path is compared
-    // only with the routes whose rightmost literal it has at that position (a _predict path with 1 of the
-    // 25 five-segment routes; 20 of them end in a parameter, so the last segment alone does not narrow it).
     // The routes of one length with their rightmost literal segment: a path is compared in full only with
     // the routes whose rightmost literal it has at that position (a _predict path with 1 of the 25
     // five-segment routes; 20 of them end in a parameter, so the last segment alone does not narrow it).
