@@ -21,6 +21,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -399,6 +400,34 @@ TEST_F(upstream_client, non_2xx_and_odd_bodies_are_returned_not_errors) {
     EXPECT_TRUE(empty->body.empty());
 
     EXPECT_EQ(fake.connection_count(), 1u);  // all of these kept the connection
+}
+
+// A chunked whole answer is joined, and repeated headers keep their order and spelling.
+TEST_F(upstream_client, chunked_answer_and_repeated_headers) {
+    fake_upstream fake;
+    auto reply = fake_reply::json(200, "").with_header("X-Trace", "one").with_header("x-trace", "two");
+    reply.chunks = {R"({"id":"c1",)", R"("object":"chat.completion",)", R"("choices":[]})"};
+    fake.enqueue(std::move(reply));
+    auto& c = make_client();
+    auto r = send(c, chat_request(fake.url("/v1/chat/completions")));
+    ASSERT_TRUE(r) << reason(r);
+    EXPECT_EQ(r->status, 200u);
+    EXPECT_EQ(r->body, R"({"id":"c1","object":"chat.completion","choices":[]})");
+    std::vector<std::pair<std::string, std::string>> traces;
+    for (const auto& [name, value] : r->headers) {
+        if (boost::beast::iequals(name, "x-trace")) {
+            traces.emplace_back(name, value);
+        }
+    }
+    const std::vector<std::pair<std::string, std::string>> want{{"X-Trace", "one"}, {"x-trace", "two"}};
+    EXPECT_EQ(traces, want);
+    EXPECT_EQ(r->header("transfer-encoding"), "chunked");
+    // The connection stays usable after the terminating chunk.
+    fake.enqueue(fake_reply::json(200, R"({"ok":true})"));
+    auto again = send(c, chat_request(fake.url("/v1/chat/completions")));
+    ASSERT_TRUE(again) << reason(again);
+    EXPECT_EQ(again->body, R"({"ok":true})");
+    EXPECT_EQ(fake.connection_count(), 1u);
 }
 
 TEST_F(upstream_client, redirects_are_not_followed) {
