@@ -28,18 +28,24 @@ struct fixture {
     }};
 };
 
-dispatch_result match(fixture& f, http::verb v, std::string_view target, request_context** out = nullptr) {
+dispatch_result match(
+    const router& r, http::verb v, std::string_view target, request_context** out = nullptr
+) {
     static thread_local std::unique_ptr<http_request> req;
     static thread_local std::unique_ptr<request_context> ctx;
     static thread_local std::string path;
     req = std::make_unique<http_request>(v, target, 11);
-    ctx.reset(new request_context{*reinterpret_cast<app*>(&f), *req, {}, {}});
+    ctx.reset(new request_context{*reinterpret_cast<app*>(const_cast<router*>(&r)), *req, {}, {}});
     EXPECT_TRUE(decode_target(target, path, ctx->query));
     ctx->path = path;
     if (out) {
         *out = ctx.get();
     }
-    return f.r.match(*ctx);
+    return r.match(*ctx);
+}
+
+dispatch_result match(fixture& f, http::verb v, std::string_view target, request_context** out = nullptr) {
+    return match(f.r, v, target, out);
 }
 
 TEST(router, literal_segment_beats_parameter) {
@@ -97,14 +103,8 @@ TEST(router, last_segment_index_keeps_every_candidate) {
         {http::verb::put, "/_plugins/_ml/models/_search/_predict", other, ""},
     }};
     const auto run = [&](http::verb v, std::string_view target, std::string_view* param = nullptr) {
-        static thread_local std::unique_ptr<http_request> req;
-        static thread_local std::unique_ptr<request_context> ctx;
-        static thread_local std::string path;
-        req = std::make_unique<http_request>(v, target, 11);
-        ctx.reset(new request_context{*reinterpret_cast<app*>(&r), *req, {}, {}});
-        EXPECT_TRUE(decode_target(target, path, ctx->query));
-        ctx->path = path;
-        auto out = r.match(*ctx);
+        request_context* ctx = nullptr;
+        auto out = match(r, v, target, &ctx);
         if (param) {
             *param = ctx->param("model_id");
         }
