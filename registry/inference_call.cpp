@@ -11,7 +11,6 @@
 #include <cstring>
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include "registry/crypto.hpp"
 #include "registry/json_text.hpp"
@@ -632,7 +631,7 @@ std::optional<std::string> chat_chunk_of_completion(std::string_view upstream_bo
         }
     }
     (*obj)["object"] = "chat.completion.chunk";
-    return chat_chunk(json::serialize(*obj));
+    return chat_chunk(json_text(*obj));
 }
 
 std::optional<error> stream_error_of(std::string_view inference_id, std::string_view upstream_data) {

@@ -114,7 +114,7 @@ void append_json_string(std::string& out, std::string_view s) {
 
 // Scalars as Jackson writes them: doubles like Java's Double.toString (`0.5`, `1.0E-4`), not Boost.JSON's
 // `5E-1`, so numbers relayed from upstream bodies read the way OpenSearch would print them.
-void append_json_scalar(std::string& out, const json::value& v) {
+void append_json_scalar(std::string& out, const json::value& v, number_style style) {
     switch (v.kind()) {
         case json::kind::string:
             append_json_string(out, v.get_string());
@@ -133,7 +133,8 @@ void append_json_scalar(std::string& out, const json::value& v) {
             return;
         case json::kind::double_:
             if (std::isfinite(v.get_double())) {
-                out += java_double_to_string(v.get_double());
+                out += style == number_style::plain ? plain_double_to_string(v.get_double())
+                                                    : java_double_to_string(v.get_double());
                 return;
             }
             break;
@@ -143,7 +144,7 @@ void append_json_scalar(std::string& out, const json::value& v) {
     out += json::serialize(v);
 }
 
-void append_compact_json(std::string& out, const json::value& v) {
+void append_compact_json(std::string& out, const json::value& v, number_style style) {
     switch (v.kind()) {
         case json::kind::object: {
             out += '{';
@@ -155,7 +156,7 @@ void append_compact_json(std::string& out, const json::value& v) {
                 first = false;
                 append_json_string(out, kv.key());
                 out += ':';
-                append_compact_json(out, kv.value());
+                append_compact_json(out, kv.value(), style);
             }
             out += '}';
             return;
@@ -168,14 +169,20 @@ void append_compact_json(std::string& out, const json::value& v) {
                     out += ',';
                 }
                 first = false;
-                append_compact_json(out, e);
+                append_compact_json(out, e, style);
             }
             out += ']';
             return;
         }
         default:
-            append_json_scalar(out, v);
+            append_json_scalar(out, v, style);
     }
+}
+
+std::string compact_json_text(const json::value& v, number_style style) {
+    std::string out;
+    append_compact_json(out, v, style);
+    return out;
 }
 
 namespace {

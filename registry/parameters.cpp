@@ -320,6 +320,57 @@ std::string java_double_to_string(double d) {
     return format_java_double(negative, digits, exp10);
 }
 
+// Shortest round-trip digits laid out as JSON.stringify does (decimal from 1e-6 up to 1e21, else
+// `1e-7` / `1.5e+21`), plus `.0` on whole numbers: a double the upstream printed as `1.0` must not come
+// back to an OpenAI client as the integer `1`.
+std::string plain_double_to_string(double d) {
+    if (!std::isfinite(d)) {
+        return java_double_to_string(d);
+    }
+    if (d == 0) {
+        return std::signbit(d) ? "-0.0" : "0.0";
+    }
+    char buf[64];
+    const auto r = std::to_chars(buf, buf + sizeof buf, std::fabs(d), std::chars_format::scientific);
+    std::string digits;
+    int exp10 = 0;
+    split_scientific(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)), digits, exp10);
+    std::string out;
+    out.reserve(digits.size() + 10);
+    if (d < 0) {
+        out.push_back('-');
+    }
+    if (exp10 >= -6 && exp10 < 21) {
+        if (exp10 >= 0) {
+            const auto int_len = static_cast<std::size_t>(exp10) + 1;
+            if (digits.size() <= int_len) {
+                out.append(digits);
+                out.append(int_len - digits.size(), '0');
+                out.append(".0");
+            } else {
+                out.append(digits, 0, int_len);
+                out.push_back('.');
+                out.append(digits, int_len);
+            }
+        } else {
+            out.append("0.");
+            out.append(static_cast<std::size_t>(-exp10 - 1), '0');
+            out.append(digits);
+        }
+        return out;
+    }
+    out.push_back(digits[0]);
+    if (digits.size() > 1) {
+        out.push_back('.');
+        out.append(digits, 1);
+    }
+    out.push_back('e');
+    out.push_back(exp10 < 0 ? '-' : '+');
+    const auto e = std::to_chars(buf, buf + sizeof buf, exp10 < 0 ? -exp10 : exp10);
+    out.append(buf, e.ptr);
+    return out;
+}
+
 std::string stringify_parameter(const json::value& v, key_order order) {
     if (v.is_string()) {
         const auto& s = v.get_string();

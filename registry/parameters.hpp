@@ -59,6 +59,11 @@ std::string to_gson_json(const boost::json::value& v, bool html_safe, bool seria
 // Java `Double.toString(d)` (JDK 19+ shortest-repr algorithm): `1.0`, `0.001`, `1.0E7`, `1.0E-4`, `NaN`.
 std::string java_double_to_string(double d);
 
+// The shortest text that reads back as `d`, as OpenAI-compatible servers print floats: decimal from 1e-6
+// up to 1e21 (`0.5`, `0.00042`, `1.0`, `123.25`), exponent form outside (`1e-7`, `1.5e+21`); whole
+// numbers keep `.0`. Non-finite values as java_double_to_string.
+std::string plain_double_to_string(double d);
+
 // commons-text `StringEscapeUtils.escapeJson`, exactly: `"`→`\"`, `\`→`\\`, `/`→`\/`, `\b \f \n \r \t`,
 // every other code point outside [0x20, 0x7E] (so DEL and everything from U+0080 up) → `\uXXXX` with
 // upper-case hex, astral code points as a UTF-16 surrogate pair (`\uD83D\uDE00`): commons-text's

@@ -131,7 +131,7 @@ void indent(std::string& out, int depth) {
 
 // Boost.JSON 1.81 has no pretty printer; this one matches OpenSearch's layout closely enough
 // ("key" : value, two-space indent) for humans, which is all ?pretty promises.
-void pretty_print(std::string& out, const json::value& v, int depth) {
+void pretty_print(std::string& out, const json::value& v, int depth, registry::number_style style) {
     switch (v.kind()) {
         case json::kind::object: {
             const auto& obj = v.get_object();
@@ -149,7 +149,7 @@ void pretty_print(std::string& out, const json::value& v, int depth) {
                 indent(out, depth + 1);
                 registry::append_json_string(out, kv.key());
                 out += " : ";
-                pretty_print(out, kv.value(), depth + 1);
+                pretty_print(out, kv.value(), depth + 1, style);
             }
             out += '\n';
             indent(out, depth);
@@ -170,7 +170,7 @@ void pretty_print(std::string& out, const json::value& v, int depth) {
                 }
                 first = false;
                 indent(out, depth + 1);
-                pretty_print(out, e, depth + 1);
+                pretty_print(out, e, depth + 1, style);
             }
             out += '\n';
             indent(out, depth);
@@ -178,7 +178,7 @@ void pretty_print(std::string& out, const json::value& v, int depth) {
             return;
         }
         default:
-            registry::append_json_scalar(out, v);
+            registry::append_json_scalar(out, v, style);
     }
 }
 
@@ -192,21 +192,23 @@ http_response make_response(unsigned status, std::string body) {
 
 }  // namespace
 
-std::string serialize(const json::value& v, bool pretty) {
+std::string serialize(const json::value& v, bool pretty, registry::number_style style) {
     if (!pretty) {
         std::string out;
         out.reserve(256);
-        registry::append_compact_json(out, v);
+        registry::append_compact_json(out, v, style);
         return out;
     }
     std::string out;
-    pretty_print(out, v, 0);
+    pretty_print(out, v, 0, style);
     out += '\n';
     return out;
 }
 
-http_response json_response(unsigned status, const json::value& body, bool pretty) {
-    return make_response(status, serialize(body, pretty));
+http_response json_response(
+    unsigned status, const json::value& body, bool pretty, registry::number_style style
+) {
+    return make_response(status, serialize(body, pretty, style));
 }
 
 http_response json_text_response(unsigned status, std::string compact, bool pretty) {

@@ -11,6 +11,7 @@
 #include <boost/json/value.hpp>
 
 #include "registry/error.hpp"
+#include "registry/json_text.hpp"
 
 namespace modelrelay::server {
 
@@ -22,10 +23,18 @@ unsigned to_status(const registry::error& e);
 // The OpenSearch snake-case exception type for an errc.
 std::string_view type_name(registry::errc code);
 
-// Serialises `v`, indented when `pretty` (OpenSearch's ?pretty).
-std::string serialize(const boost::json::value& v, bool pretty);
+// Serialises `v`, indented when `pretty` (OpenSearch's ?pretty); doubles Java-style unless `/v1` asks
+// for the plain form.
+std::string serialize(
+    const boost::json::value& v, bool pretty, registry::number_style style = registry::number_style::java
+);
 
-http_response json_response(unsigned status, const boost::json::value& body, bool pretty);
+http_response json_response(
+    unsigned status,
+    const boost::json::value& body,
+    bool pretty,
+    registry::number_style style = registry::number_style::java
+);
 // A body already printed compact (registry/json_text.hpp); re-read and indented only for ?pretty.
 http_response json_text_response(unsigned status, std::string compact, bool pretty);
 // {"error":{"root_cause":[{"type","reason"}],"type","reason"},"status"}

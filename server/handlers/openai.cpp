@@ -20,7 +20,6 @@
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include "registry/deployed_model.hpp"
 #include "registry/guardrails.hpp"
@@ -45,7 +44,12 @@ namespace {
 constexpr std::string_view owned_by = "modelrelay";
 
 http_response openai_fail(const request_context& ctx, const openai::api_error& e) {
-    return json_response(e.status, openai::error_body(e), ctx.pretty);
+    return json_response(e.status, openai::error_body(e), ctx.pretty, registry::number_style::plain);
+}
+
+// OpenAI-compatible servers print floats the way JSON.stringify does, not Java's `1.0E-4`.
+http_response openai_ok(const request_context& ctx, const json::value& body) {
+    return json_response(200, body, ctx.pretty, registry::number_style::plain);
 }
 
 http_response openai_fail(const request_context& ctx, const registry::error& e) {
@@ -359,9 +363,9 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
         if (auto* e = std::get_if<openai::api_error>(&element)) {
             co_return openai_fail(ctx, *e);
         }
-        auto res =
-            ok(ctx,
-               openai::chat_completion(response_value(std::move(std::get<json::object>(element))), defaults));
+        auto res = openai_ok(
+            ctx, openai::chat_completion(response_value(std::move(std::get<json::object>(element))), defaults)
+        );
         permit.finish();
         permit.add_headers(res);
         co_return res;
@@ -533,7 +537,7 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
         data.push_back(json::object{
             {"object", "embedding"}, {"index", i}, {"embedding", std::move(embedding)}});
     }
-    auto res = ok(
+    auto res = openai_ok(
         ctx,
         json::object{
             {"object", "list"},
@@ -591,7 +595,7 @@ awaitable<http_response> handle_openai_models(request_context& ctx) {
     for (auto& l : by_id) {
         data.push_back(std::move(l.entry));
     }
-    co_return ok(ctx, json::object{{"object", "list"}, {"data", std::move(data)}});
+    co_return openai_ok(ctx, json::object{{"object", "list"}, {"data", std::move(data)}});
 }
 
 awaitable<http_response> handle_openai_model_get(request_context& ctx) {
@@ -606,7 +610,9 @@ awaitable<http_response> handle_openai_model_get(request_context& ctx) {
     if (auto* e = std::get_if<openai::api_error>(&id)) {
         co_return openai_fail(ctx, *e);
     }
-    co_return ok(ctx, model_entry(requested, *snap->find(registry::kind::model, std::get<std::string>(id))));
+    co_return openai_ok(
+        ctx, model_entry(requested, *snap->find(registry::kind::model, std::get<std::string>(id)))
+    );
 }
 
 }  // namespace modelrelay::server::handlers

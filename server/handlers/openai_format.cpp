@@ -7,9 +7,9 @@
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <openssl/evp.h>
 
+#include "registry/json_text.hpp"
 #include "server/response.hpp"
 #include "server/upstream/client.hpp"
 
@@ -44,6 +44,12 @@ std::optional<json::value> parse_json(std::string_view text, json::storage_ptr s
     return v;
 }
 
+// Every JSON this front door prints: doubles as OpenAI-compatible servers print them (`0.5`), not
+// Boost.JSON's `5E-1` or Java's `1.0E-4`.
+std::string text_of(const json::value& v) {
+    return registry::compact_json_text(v, registry::number_style::plain);
+}
+
 std::optional<std::string> string_or_number(const json::value* v) {
     if (v == nullptr) {
         return std::nullopt;
@@ -52,7 +58,7 @@ std::optional<std::string> string_or_number(const json::value* v) {
         return std::string(v->get_string());
     }
     if (v->is_number()) {
-        return json::serialize(*v);
+        return text_of(*v);
     }
     return std::nullopt;
 }
@@ -64,14 +70,14 @@ void read_error_object(const json::value& err, api_error& e) {
         return;
     }
     if (!err.is_object()) {
-        e.message = json::serialize(err);
+        e.message = text_of(err);
         return;
     }
     const auto& o = err.get_object();
     if (auto m = string_or_number(o.if_contains("message"))) {
         e.message = *m;
     } else {
-        e.message = json::serialize(err);
+        e.message = text_of(err);
     }
     if (const auto* t = o.if_contains("type"); t != nullptr && t->is_string() && !t->get_string().empty()) {
         e.type = std::string(t->get_string());
@@ -231,7 +237,7 @@ json::object error_body(const api_error& e) {
 }
 
 std::string error_frame(const api_error& e) {
-    return sse_data_frame(json::serialize(error_body(e)));
+    return sse_data_frame(text_of(error_body(e)));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -297,7 +303,7 @@ json::object chat_completion(json::value upstream, const reply_defaults& d) {
                msg->get_object().at("content").is_string()) {
         text = std::string(msg->get_object().at("content").get_string());
     } else {
-        text = json::serialize(upstream);
+        text = text_of(upstream);
     }
     json::object message{{"role", "assistant"}, {"content", std::move(text)}};
     json::object choice{{"index", 0}, {"message", std::move(message)}, {"finish_reason", "stop"}};
@@ -367,7 +373,7 @@ relay_step chunk_relay::on_event(std::string_view data, std::string& out) {
         }
     }
     add_defaults(chunk);
-    out += sse_data_frame(json::serialize(chunk));
+    out += sse_data_frame(text_of(chunk));
     return relay_step::more;
 }
 
@@ -375,7 +381,7 @@ void chunk_relay::on_finish(std::string& out) {
     if (include_usage_ && !saw_usage_) {
         json::object chunk{{"choices", json::array{}}, {"usage", complete_usage(nullptr)}};
         add_defaults(chunk);
-        out += sse_data_frame(json::serialize(chunk));
+        out += sse_data_frame(text_of(chunk));
         saw_usage_ = true;
     }
     out += "data: [DONE]\n\n";
@@ -419,7 +425,7 @@ relay_step chunk_relay::on_completion(std::string_view body, std::string& out) {
         {"created", completion.at("created")},
         {"model", completion.at("model")},
         {"choices", std::move(choices)}};
-    out += sse_data_frame(json::serialize(chunk));
+    out += sse_data_frame(text_of(chunk));
     if (include_usage_) {
         json::object usage_chunk{
             {"id", completion.at("id")},
@@ -428,7 +434,7 @@ relay_step chunk_relay::on_completion(std::string_view body, std::string& out) {
             {"model", completion.at("model")},
             {"choices", json::array{}},
             {"usage", completion.at("usage")}};
-        out += sse_data_frame(json::serialize(usage_chunk));
+        out += sse_data_frame(text_of(usage_chunk));
         saw_usage_ = true;
     }
     return relay_step::done;

@@ -369,6 +369,57 @@ TEST_F(openai_api, embeddings_float_and_base64) {
     EXPECT_EQ(s.json().at("data").at(0).at("embedding"), raw.at("data").at(0).at("embedding"));
 }
 
+// An OpenAI client gets floats as OpenAI-compatible servers print them, whole and streamed, while
+// `_predict` on the same model keeps OpenSearch's Java-style doubles.
+TEST_F(openai_api, floats_read_as_the_upstream_printed_them) {
+    const std::string logprobs =
+        R"("logprobs":{"content":[{"token":"Hi","logprob":-0.31725305,"top_logprobs":[{"token":"x","logprob":-0.0001}]}]})";
+    const std::string answer =
+        R"({"id":"c1","object":"chat.completion","created":1700000000,"model":"m","choices":[{"index":0,)"
+        R"("message":{"role":"assistant","content":"Hi"},)" +
+        logprobs +
+        R"(,"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}})";
+    up_.enqueue(fake_reply::json(200, answer));
+    auto r = chat(R"({"model":"chat-model","messages":[{"role":"user","content":"hi"}]})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find(logprobs), std::string::npos) << r.body;
+
+    up_.enqueue(fake_reply::sse({
+        R"(data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi"},)" +
+            logprobs + "}]}\n\n",
+        "data: [DONE]\n\n",
+    }));
+    sse_client s(
+        server_->port(),
+        "POST",
+        "/v1/chat/completions",
+        R"({"model":"chat-model","messages":[{"role":"user","content":"hi"}],"stream":true})",
+        sdk_headers
+    );
+    ASSERT_EQ(s.status(), 200U);
+    auto events = s.read_all();
+    ASSERT_GE(events.size(), 2U) << s.body();
+    EXPECT_NE(events[0].data.find(logprobs), std::string::npos) << events[0].data;
+
+    up_.enqueue(fake_reply::json(200, answer));
+    auto p = c().post(
+        "/_plugins/_ml/models/" + chat_id_ + "/_predict",
+        R"({"parameters":{"messages":[{"role":"user","content":"hi"}]}})"
+    );
+    ASSERT_EQ(p.status, 200) << p.body;
+    EXPECT_NE(p.body.find(R"("logprob":-1.0E-4})"), std::string::npos) << p.body;
+
+    register_model(c(), embedding_connector(up_, false), "embed-standard");
+    up_.enqueue(fake_reply::json(
+        200,
+        R"({"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.5,-0.00042,1.0,1e-7,123.25]}],)"
+        R"("model":"e","usage":{"prompt_tokens":2,"total_tokens":2}})"
+    ));
+    auto e = c().post("/v1/embeddings", R"({"model":"embed-standard","input":"hi"})");
+    ASSERT_EQ(e.status, 200) << e.body;
+    EXPECT_NE(e.body.find(R"("embedding":[0.5,-0.00042,1.0,1e-7,123.25])"), std::string::npos) << e.body;
+}
+
 TEST_F(openai_api, model_list_and_retrieve) {
     const auto undeployed = register_model(c(), chat_connector(up_), "not-deployed", false);
     auto r = c().get("/v1/models");

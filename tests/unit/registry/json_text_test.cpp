@@ -59,6 +59,17 @@ TEST(json_text, rewrites_an_openai_answer_as_the_tree_prints_it) {
     );
 }
 
+TEST(json_text, doubles_print_java_style_or_plain) {
+    const auto v = json::parse(R"({"a":[0.5,1.0,-0.00042,1e-7,2e21,7,-0.0]})");
+    std::string java;
+    registry::append_compact_json(java, v);
+    EXPECT_EQ(java, R"({"a":[0.5,1.0,-4.2E-4,1.0E-7,2.0E21,7,-0.0]})");
+    EXPECT_EQ(
+        registry::compact_json_text(v, registry::number_style::plain),
+        R"({"a":[0.5,1.0,-0.00042,1e-7,2e+21,7,-0.0]})"
+    );
+}
+
 TEST(json_text, escapes_every_control_character_and_keeps_utf8) {
     std::string text = R"({"k\u0000\u001f":")";
     for (int c = 1; c < 0x20; ++c) {

@@ -128,6 +128,32 @@ TEST(parameters, java_double_to_string) {
     EXPECT_EQ(java_double_to_string(0.0 / 0.0), "NaN");
 }
 
+// What JSON.stringify prints, with `.0` kept on whole numbers; every text must read back as the same
+// double.
+TEST(parameters, plain_double_to_string) {
+    using registry::plain_double_to_string;
+    EXPECT_EQ(plain_double_to_string(0.5), "0.5");
+    EXPECT_EQ(plain_double_to_string(1.0), "1.0");
+    EXPECT_EQ(plain_double_to_string(-0.0), "-0.0");
+    EXPECT_EQ(plain_double_to_string(0.0), "0.0");
+    EXPECT_EQ(plain_double_to_string(100.0), "100.0");
+    EXPECT_EQ(plain_double_to_string(123.25), "123.25");
+    EXPECT_EQ(plain_double_to_string(-0.00042), "-0.00042");
+    EXPECT_EQ(plain_double_to_string(-0.31725305), "-0.31725305");
+    EXPECT_EQ(plain_double_to_string(1e-6), "0.000001");
+    EXPECT_EQ(plain_double_to_string(1e-7), "1e-7");
+    EXPECT_EQ(plain_double_to_string(-1.25e-7), "-1.25e-7");
+    EXPECT_EQ(plain_double_to_string(1e7), "10000000.0");
+    EXPECT_EQ(plain_double_to_string(1e20), "100000000000000000000.0");
+    EXPECT_EQ(plain_double_to_string(1e21), "1e+21");
+    EXPECT_EQ(plain_double_to_string(1.5e300), "1.5e+300");
+    EXPECT_EQ(plain_double_to_string(0.1 + 0.2), "0.30000000000000004");
+    EXPECT_EQ(plain_double_to_string(5e-324), "5e-324");
+    for (double d : {0.1, 2.0 / 3, 1e-300, 6.02214076e23, -9007199254740993.0, 0.0023064255}) {
+        EXPECT_EQ(std::stod(plain_double_to_string(d)), d) << plain_double_to_string(d);
+    }
+}
+
 struct escape_case {
     std::string_view input;
     std::string_view expected;

@@ -144,6 +144,21 @@ TEST(openai_format, chunk_relay_normalises_chunks_and_honours_include_usage) {
     EXPECT_EQ(frames(out)[0].at("error").at("message").as_string(), "boom");
 }
 
+// A relayed chunk is re-printed from its tree: its floats must read as the upstream printed them, not as
+// Boost.JSON's `-3.1725305E-1` or Java's `1.0E-4`.
+TEST(openai_format, relayed_chunks_print_floats_plainly) {
+    chunk_relay r(defaults, false);
+    std::string out;
+    r.on_event(
+        R"({"id":"c","choices":[{"index":0,"delta":{"content":"Hi"},"logprobs":{"content":[{"token":"Hi",)"
+        R"("logprob":-0.31725305,"top_logprobs":[{"token":"x","logprob":-0.0001}]}]}}]})",
+        out
+    );
+    EXPECT_NE(out.find(R"("logprob":-0.31725305,)"), std::string::npos) << out;
+    EXPECT_NE(out.find(R"("logprob":-0.0001})"), std::string::npos) << out;
+    EXPECT_EQ(out.find('E'), std::string::npos) << out;
+}
+
 TEST(openai_format, a_whole_completion_becomes_chunks) {
     chunk_relay r(defaults, true);
     std::string out;
