@@ -7,9 +7,9 @@
 #include <optional>
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include "registry/identity.hpp"
+#include "registry/json_text.hpp"
 
 namespace modelrelay::registry {
 
@@ -34,7 +34,7 @@ std::string as_text(const json::value& v) {
         case json::kind::array:
             return "";
         default:
-            return json::serialize(v);
+            return compact_json_text(v, number_style::java);  // Jackson's text: `1.5`, not `1.5E0`
     }
 }
 

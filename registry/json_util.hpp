@@ -2,12 +2,12 @@
 // Small accessors over Boost.JSON objects used by the request parsers.
 #pragma once
 
-#include <boost/json/object.hpp>
-#include <boost/json/value.hpp>
-
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 namespace modelrelay::registry {
 
@@ -33,7 +33,8 @@ inline std::optional<bool> bool_field(const boost::json::object& o, std::string_
     return v->get_bool();
 }
 
-// Scalars as the Java parsers read them with parser.text(): strings raw, numbers and booleans as text.
+// Scalars as the Java parsers read them with parser.text(): strings raw, numbers and booleans as text
+// (doubles as plain_double_to_string: `10.5`, `0.0001`).
 std::optional<std::string> scalar_text(const boost::json::value& v);
 
 }  // namespace modelrelay::registry

@@ -2,8 +2,8 @@
 #include "registry/model_interface.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
+#include "registry/json_text.hpp"
 #include "schemas/user_schema.hpp"
 
 namespace modelrelay::registry {
@@ -37,7 +37,7 @@ error schema_failure(
         "Error validating " + std::string(side) +
             " schema, if you think this is expected, please update your '" + std::string(side) +
             "' field in the 'interface' field for this model: Validation failed: " + problems +
-            " for instance: " + json::serialize(instance) + " with schema: " + schema};
+            " for instance: " + compact_json_text(instance, number_style::java) + " with schema: " + schema};
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "registry/crypto.hpp"
 #include "registry/json_util.hpp"
+#include "registry/parameters.hpp"
 
 namespace modelrelay::registry {
 
@@ -71,8 +72,11 @@ std::optional<std::string> scalar_text(const boost::json::value& v) {
             return std::string(v.get_bool() ? "true" : "false");
         case boost::json::kind::int64:
         case boost::json::kind::uint64:
-        case boost::json::kind::double_:
             return boost::json::serialize(v);
+        case boost::json::kind::double_:
+            // parser.text() gives the number as written; the tree kept only its value, and `10.5` is how
+            // it is almost always written (Boost.JSON would print `1.05E1`).
+            return plain_double_to_string(v.get_double());
         default:
             return std::nullopt;
     }

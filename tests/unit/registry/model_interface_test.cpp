@@ -91,6 +91,12 @@ TEST(model_interface, the_output_schema_checks_the_whole_answer) {
                                 "[$.inference_results[0].status_code: string found, "
                                 "integer expected]")
     ) << bad->reason;
+    // The instance prints as Jackson prints it: doubles Java-style, not Boost.JSON's `5E-1`.
+    auto floats = check_interface_output(
+        i.get(), R"({"inference_results":[{"status_code":"200","output":[{"data":[0.5,-0.00042]}]}]})"
+    );
+    ASSERT_TRUE(floats);
+    EXPECT_NE(floats->reason.find(R"("data":[0.5,-4.2E-4])"), std::string::npos) << floats->reason;
 }
 
 TEST(model_interface, a_broken_schema_is_refused_when_stored) {

@@ -94,6 +94,27 @@ TEST_F(service_test, deployed_state_survives_reopen_and_is_redeployed) {
     EXPECT_EQ(action.action_type, "PREDICT");
 }
 
+// Fields ml-commons reads with parser.text() keep a number as it is written, not Boost.JSON's `1.05E1`.
+TEST_F(service_test, numbers_in_text_fields_read_as_written) {
+    const auto id = deployed_model(R"("rate_limiter":{"limit":10.5,"unit":"MINUTES"},)");
+    const auto& doc = svc_->current()->find(kind::model, id)->doc;
+    EXPECT_EQ(doc.at("rate_limiter").at("limit"), json::value("10.5"));
+    auto c = svc_->create_connector(
+        json::parse(R"({"name":"c","version":"1","protocol":"http","credential":{"k":"v"},
+          "actions":[{"action_type":"predict","method":"POST","url":"https://example.com/v1",
+          "headers":{"x-weight":0.25,"x-big":1e21},"request_body":"{}"}]})")
+            .as_object(),
+        {}
+    );
+    ASSERT_TRUE(c);
+    const auto* stored =
+        svc_->current()->find(kind::connector, std::string(c->at("connector_id").as_string()));
+    ASSERT_NE(stored, nullptr);
+    EXPECT_EQ(
+        stored->doc.at("actions").at(0).at("headers"), json::parse(R"({"x-weight":"0.25","x-big":"1e+21"})")
+    );
+}
+
 TEST(token_bucket, allows_a_burst_of_limit_then_refills_at_the_rate) {
     token_bucket b(2, time_unit_ns("SECONDS"));
     std::int64_t t = 0;
