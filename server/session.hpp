@@ -25,14 +25,16 @@ struct app;
 class response_stream {
 public:
     virtual ~response_stream() = default;
-    // Sends the head with chunked transfer encoding, and `first_chunk` (when not empty) in the same write.
-    // Returns false when the client is gone.
+    // Sends the head with chunked transfer encoding, and `first_chunk` (when not empty) in the same write;
+    // with `last`, the terminating chunk too (the whole stream in one write). Returns false when the client
+    // is gone.
     virtual boost::asio::awaitable<bool> write_head(
-        http::response<http::empty_body>& head, std::string_view first_chunk
+        http::response<http::empty_body>& head, std::string_view first_chunk, bool last
     ) = 0;
     // Sends one chunk and flushes it to the socket.
     virtual boost::asio::awaitable<bool> write_chunk(std::string_view data) = 0;
-    virtual boost::asio::awaitable<bool> finish() = 0;
+    // Sends `last_chunk` (when not empty) and the terminating chunk, in one write.
+    virtual boost::asio::awaitable<bool> finish(std::string_view last_chunk) = 0;
 };
 
 boost::asio::awaitable<void> run_session(app& a, boost::asio::ip::tcp::socket socket);

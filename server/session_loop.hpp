@@ -76,13 +76,19 @@ public:
     chunked_response_stream(Stream& s, lazy_deadline& deadline, std::chrono::milliseconds write_timeout)
         : stream_(s), deadline_(deadline), timeout_(write_timeout) {}
 
-    net::awaitable<bool> write_head(http::response<http::empty_body>& head, std::string_view first_chunk)
-        override {
+    net::awaitable<bool> write_head(
+        http::response<http::empty_body>& head, std::string_view first_chunk, bool last
+    ) override {
         head.chunked(true);
         scratch_.clear();
         wire::append_response_head(scratch_, head.base(), 0);
         append_chunk(first_chunk);
-        co_return co_await send(net::buffer(scratch_));
+        if (last) {
+            scratch_.append(last_chunk_);
+        }
+        const bool ok = co_await send(net::buffer(scratch_));
+        ended_cleanly_ = last && ok;
+        co_return ok;
     }
     net::awaitable<bool> write_chunk(std::string_view data) override {
         if (data.empty()) {
@@ -92,9 +98,11 @@ public:
         append_chunk(data);
         co_return co_await send(net::buffer(scratch_));
     }
-    net::awaitable<bool> finish() override {
-        static constexpr std::string_view last = "0\r\n\r\n";
-        ended_cleanly_ = co_await send(net::buffer(last));
+    net::awaitable<bool> finish(std::string_view last_chunk) override {
+        scratch_.clear();
+        append_chunk(last_chunk);
+        scratch_.append(last_chunk_);
+        ended_cleanly_ = co_await send(net::buffer(scratch_));
         co_return ended_cleanly_;
     }
 
@@ -103,6 +111,8 @@ public:
     void start_request() { ended_cleanly_ = false; }
 
 private:
+    static constexpr std::string_view last_chunk_ = "0\r\n\r\n";
+
     // "<hex size>\r\n<data>\r\n" into the one buffer: one send, and one TLS record, per event.
     void append_chunk(std::string_view data) {
         if (data.empty()) {

@@ -93,7 +93,7 @@ public:
     awaitable<bool> on_chunk(std::string_view bytes) {
         const bool more = co_await relay_chunk(bytes);
         if (more && head_pending_) {
-            const bool ok = co_await write_head();
+            const bool ok = co_await write_head({}, false);
             co_return ok;
         }
         co_return more;
@@ -209,8 +209,9 @@ public:
     static constexpr std::size_t parser_limit = 16 * 1024 * 1024;
 
 private:
-    // Sends the pending head, with `first_frames` in the same write when there are any.
-    awaitable<bool> write_head(std::string_view first_frames = {}) {
+    // Sends the pending head, with `first_frames` in the same write when there are any, and with `last` the
+    // end of the stream too.
+    awaitable<bool> write_head(std::string_view first_frames, bool last) {
         head_pending_ = false;
         http::response<http::empty_body> head{http::status::ok, ctx_.req.version()};
         head.set(http::field::content_type, opts_.content_type);
@@ -224,7 +225,7 @@ private:
         head.keep_alive(ctx_.req.keep_alive());
         ctx_.streamed = true;
         phase_ = phase::relaying;
-        const bool ok = co_await ctx_.stream->write_head(head, first_frames);
+        const bool ok = co_await ctx_.stream->write_head(head, first_frames, last);
         if (!ok) {
             phase_ = phase::gone;
         }
@@ -233,7 +234,7 @@ private:
 
     awaitable<bool> write(std::string_view frames) {
         if (head_pending_) {
-            const bool sent = co_await write_head(frames);
+            const bool sent = co_await write_head(frames, false);
             co_return sent;
         }
         const bool ok = co_await ctx_.stream->write_chunk(frames);
@@ -243,29 +244,20 @@ private:
         co_return ok;
     }
 
-    // Writes the last frames and the terminating chunk. False when the client is gone.
+    // Writes the last frames and the terminating chunk, in one send (with the head when it is still
+    // pending). False when the client is gone.
     awaitable<bool> end_with(std::string_view frames) {
         if (hooks_.before_end && !ended_) {
             ended_ = true;
             hooks_.before_end();
         }
-        if (!frames.empty()) {
-            const bool ok = co_await write(frames);
-            if (!ok) {
-                co_return false;
-            }
-        }
+        bool ok = false;
         if (head_pending_) {
-            const bool sent = co_await write_head();
-            if (!sent) {
-                co_return false;
-            }
+            ok = co_await write_head(frames, true);
+        } else {
+            ok = co_await ctx_.stream->finish(frames);
         }
-        phase_ = phase::finished;
-        const bool ok = co_await ctx_.stream->finish();
-        if (!ok) {
-            phase_ = phase::gone;
-        }
+        phase_ = ok ? phase::finished : phase::gone;
         co_return ok;
     }
 

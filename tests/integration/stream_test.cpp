@@ -186,9 +186,15 @@ TEST_F(stream, the_head_is_not_held_back_for_a_slow_first_event) {
 
 // A stream that ended with its terminating chunk leaves the connection usable for the next request (one
 // connection per conversation, as HTTP clients expect); one that was cut short closes it.
+// Both ways a stream ends cleanly: after relayed events (the last frames and the terminating chunk in one
+// write), and as one write with the head when the upstream answered with plain JSON.
 TEST_F(stream, the_connection_is_kept_after_a_complete_stream) {
     const auto id = ready_model();
     up_.enqueue(fake_reply::openai_stream({"one", "two"}));
+    up_.enqueue(fake_reply::json(
+        200,
+        R"({"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"x"},"finish_reason":"stop"}]})"
+    ));
     boost::asio::io_context ioc;
     boost::asio::ip::tcp::socket sock(ioc);
     sock.connect({boost::asio::ip::make_address("127.0.0.1"), server_->port()});
@@ -196,18 +202,21 @@ TEST_F(stream, the_connection_is_kept_after_a_complete_stream) {
     const std::string request = "POST " + path(id) +
                                 " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
                                 std::to_string(body.size()) + "\r\n\r\n" + body;
-    boost::asio::write(sock, boost::asio::buffer(request));
-    std::string got;
     char buf[4096];
-    while (got.find("\r\n0\r\n\r\n") == std::string::npos) {
-        boost::system::error_code ec;
-        const auto n = sock.read_some(boost::asio::buffer(buf), ec);
-        ASSERT_FALSE(ec) << ec.message() << " after: " << got;
-        got.append(buf, n);
+    for (int round = 0; round < 2; ++round) {
+        SCOPED_TRACE(round == 0 ? "relayed stream" : "JSON answer as one chunk");
+        boost::asio::write(sock, boost::asio::buffer(request));
+        std::string got;
+        while (got.find("\r\n0\r\n\r\n") == std::string::npos) {
+            boost::system::error_code ec;
+            const auto n = sock.read_some(boost::asio::buffer(buf), ec);
+            ASSERT_FALSE(ec) << ec.message() << " after: " << got;
+            got.append(buf, n);
+        }
+        EXPECT_EQ(got.rfind("HTTP/1.1 200 ", 0), 0u) << got;
+        EXPECT_EQ(got.find("Connection: close"), std::string::npos) << got;
+        EXPECT_NE(got.find(ml_chunk("", true)), std::string::npos) << got;
     }
-    EXPECT_EQ(got.rfind("HTTP/1.1 200 ", 0), 0u) << got;
-    EXPECT_EQ(got.find("Connection: close"), std::string::npos) << got;
-    EXPECT_NE(got.find(ml_chunk("", true)), std::string::npos) << got;
     const std::string next = "GET /_plugins/_ml/models/" + id + " HTTP/1.1\r\nHost: x\r\n\r\n";
     boost::asio::write(sock, boost::asio::buffer(next));
     std::string second;
