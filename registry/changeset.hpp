@@ -29,8 +29,12 @@ public:
         }
         auto ptr = std::make_shared<const resource>(std::move(r));
         batch_.puts.push_back(make_row(k, *ptr));
+        auto before = next_->of(k).find_ptr(ptr->id);
         next_->resources[static_cast<std::size_t>(k)] =
             next_->resources[static_cast<std::size_t>(k)].with(ptr->id, ptr);
+        if (k == kind::model_group) {
+            index_group_name(*next_, before.get(), ptr.get());
+        }
         return ptr;
     }
     resource erase(kind k, const resource& r) {
@@ -38,8 +42,12 @@ public:
         gone.version += 1;
         gone.seq_no = next_->next_seq_no[static_cast<std::size_t>(k)]++;
         batch_.erases.emplace_back(std::string(kind_name(k)), r.id);
+        auto before = next_->of(k).find_ptr(r.id);
         next_->resources[static_cast<std::size_t>(k)] =
             next_->resources[static_cast<std::size_t>(k)].without(r.id);
+        if (k == kind::model_group) {
+            index_group_name(*next_, before.get(), nullptr);
+        }
         return gone;
     }
     void set_deployed(std::shared_ptr<const deployed_model> d) {

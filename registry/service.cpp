@@ -170,6 +170,7 @@ result<void> service::load() {
     for (std::size_t i = 0; i < kind_count; ++i) {
         snap->resources[i] = builders[i].build();
     }
+    index_all_group_names(*snap);
     const std::string maps_ms = ms_since(t_maps);
     const auto t_deploy = clock::now();
     redeploy_all(*snap);

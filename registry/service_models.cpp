@@ -125,17 +125,6 @@ result<json::object> service::delete_task(std::string_view id, const caller& who
 
 namespace {
 
-const resource* find_group_by_name(const snapshot& s, std::string_view name, const std::string& tenant) {
-    const resource* found = nullptr;
-    s.of(kind::model_group).for_each([&](const std::string&, const resource& g) {
-        const auto* n = g.doc.if_contains("name");
-        if (g.tenant_id == tenant && n != nullptr && n->is_string() && n->get_string() == name) {
-            found = &g;
-        }
-    });
-    return found;
-}
-
 // MLModelGroup.toXContent order: name, latest_version, description, backend_roles, owner, access, ...
 resource new_group(
     std::string id,
@@ -185,7 +174,7 @@ result<json::object> service::register_model_group(const json::object& body, con
     if (!grant) {
         return grant.error();
     }
-    if (const auto* dup = find_group_by_name(*cur, *name, who.tenant_id)) {
+    if (const auto* dup = cur->find_group_by_name(*name, who.tenant_id)) {
         return illegal_argument(
             "The name you provided is already being used by a model group with ID: " + dup->id + "."
         );
@@ -247,7 +236,7 @@ result<json::object> service::update_model_group(
         next.doc = with_acl_fields(next.doc, "owner", *grant, nullptr);
     }
     if (auto name = string_field(body, "name")) {
-        const auto* dup = find_group_by_name(*cur, *name, who.tenant_id);
+        const auto* dup = cur->find_group_by_name(*name, who.tenant_id);
         if (dup != nullptr && dup->id != g->id) {
             return illegal_argument(
                 "The name you provided is already being used by another model with ID: " + dup->id +
@@ -865,7 +854,7 @@ result<json::object> service::register_model(const json::object& body, bool depl
         next.doc["latest_version"] = next.doc.at("latest_version").to_number<std::int64_t>() + 1;
         next.doc["last_updated_time"] = now;
         group = c.put(kind::model_group, std::move(next), false);
-    } else if (const auto* existing = find_group_by_name(*cur, *name, who.tenant_id)) {
+    } else if (const auto* existing = cur->find_group_by_name(*name, who.tenant_id)) {
         auto by_name = opts;
         by_name.group_found_by_name = true;
         if (auto a = authorize(who, action::model_register, model_group_acl(*existing), by_name); !a) {

@@ -64,6 +64,70 @@ std::string_view index_name(kind k) {
     return "";
 }
 
+namespace {
+
+std::optional<std::string> group_key_of(const resource* g) {
+    if (g == nullptr) {
+        return std::nullopt;
+    }
+    const auto* n = g->doc.if_contains("name");
+    if (n == nullptr || !n->is_string()) {
+        return std::nullopt;
+    }
+    return group_name_key(g->tenant_id, n->get_string());
+}
+
+}  // namespace
+
+std::string group_name_key(std::string_view tenant, std::string_view name) {
+    std::string key;
+    key.reserve(tenant.size() + 1 + name.size());
+    key.append(tenant);
+    key.push_back('\0');  // tenant ids never hold NUL, so no two (tenant, name) pairs share a key
+    key.append(name);
+    return key;
+}
+
+const resource* snapshot::find_group_by_name(std::string_view name, std::string_view tenant) const {
+    const std::string* id = group_ids_by_name.find(group_name_key(tenant, name));
+    return id == nullptr ? nullptr : find(kind::model_group, *id);
+}
+
+void index_group_name(snapshot& s, const resource* before, const resource* after) {
+    const auto old_key = group_key_of(before);
+    const auto new_key = group_key_of(after);
+    if (old_key && old_key != new_key) {
+        const std::string* indexed = s.group_ids_by_name.find(*old_key);
+        if (indexed != nullptr && *indexed == before->id) {
+            s.group_ids_by_name = s.group_ids_by_name.without(*old_key);
+            // Rare (a delete or a rename): another group of that name, if any, takes the entry.
+            s.of(kind::model_group).for_each([&](const std::string& id, const resource& g) {
+                if (id != before->id && group_key_of(&g) == old_key) {
+                    s.group_ids_by_name =
+                        s.group_ids_by_name.with(*old_key, std::make_shared<const std::string>(id));
+                }
+            });
+        }
+    }
+    if (new_key) {
+        const std::string* indexed = s.group_ids_by_name.find(*new_key);
+        if (indexed == nullptr || *indexed != after->id) {
+            s.group_ids_by_name =
+                s.group_ids_by_name.with(*new_key, std::make_shared<const std::string>(after->id));
+        }
+    }
+}
+
+void index_all_group_names(snapshot& s) {
+    shard_map<std::string>::builder b;
+    s.of(kind::model_group).for_each([&](const std::string& id, const resource& g) {
+        if (auto key = group_key_of(&g)) {
+            b.put(std::move(*key), std::make_shared<const std::string>(id));
+        }
+    });
+    s.group_ids_by_name = b.build();
+}
+
 std::optional<std::string> scalar_text(const boost::json::value& v) {
     switch (v.kind()) {
         case boost::json::kind::string:

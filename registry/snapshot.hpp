@@ -57,9 +57,23 @@ struct snapshot {
     std::array<std::int64_t, kind_count> next_seq_no{};
     shard_map<deployed_model> deployed;       // models ready for predict, by model id
     shard_map<bound_api_key> inference_keys;  // by _inference endpoint id
+    // Model group ids by group_name_key: register and group updates look groups up by name, and a scan
+    // of every group made registering n models O(n²). Kept by index_group_name.
+    shard_map<std::string> group_ids_by_name;
 
     const shard_map<resource>& of(kind k) const { return resources[static_cast<std::size_t>(k)]; }
     const resource* find(kind k, std::string_view id) const { return of(k).find(id); }
+    // The tenant's model group called `name`, or null.
+    const resource* find_group_by_name(std::string_view name, std::string_view tenant) const;
 };
+
+// The group_ids_by_name key of a group name in a tenant.
+std::string group_name_key(std::string_view tenant, std::string_view name);
+// Updates group_ids_by_name after a model group changed from `before` to `after` (null: it did not exist /
+// no longer exists); s.resources must already hold the change. When two groups share a name (concurrent
+// registers can create both), the index names one of them, and the other once that one goes.
+void index_group_name(snapshot& s, const resource* before, const resource* after);
+// group_ids_by_name for every group in s.resources (start-up).
+void index_all_group_names(snapshot& s);
 
 }  // namespace modelrelay::registry

@@ -115,6 +115,88 @@ TEST_F(service_test, numbers_in_text_fields_read_as_written) {
     );
 }
 
+// Register and group updates find groups by name through an index: it must follow every change of a
+// group's name, survive a restart, and stay per tenant.
+TEST_F(service_test, model_groups_are_found_by_name_through_every_change) {
+    const auto group_of = [&](const std::string& model_id) {
+        return std::string(svc_->current()->find(kind::model, model_id)->doc.at("model_group_id").as_string()
+        );
+    };
+    const auto first = deployed_model("");  // name "m": a new group
+    const auto second = deployed_model("");
+    const std::string gid = group_of(first);
+    EXPECT_EQ(group_of(second), gid);
+    EXPECT_EQ(svc_->current()->find(kind::model_group, gid)->doc.at("latest_version"), json::value(2));
+
+    auto other = svc_->register_model_group(json::parse(R"({"name":"other"})").as_object(), {});
+    ASSERT_TRUE(other);
+    auto dup = svc_->register_model_group(json::parse(R"({"name":"m"})").as_object(), {});
+    ASSERT_FALSE(dup);
+    EXPECT_EQ(
+        dup.error().reason,
+        "The name you provided is already being used by a model group with ID: " + gid + "."
+    );
+    caller tenant_b;
+    tenant_b.tenant_id = "b";
+    EXPECT_TRUE(svc_->register_model_group(json::parse(R"({"name":"m"})").as_object(), tenant_b));
+
+    // Renamed: the old name is free, the new one taken.
+    ASSERT_TRUE(svc_->update_model_group(gid, json::parse(R"({"name":"renamed"})").as_object(), {}));
+    EXPECT_EQ(
+        svc_->current()->find_group_by_name("renamed", ""), svc_->current()->find(kind::model_group, gid)
+    );
+    EXPECT_EQ(svc_->current()->find_group_by_name("m", ""), nullptr);
+    auto clash = svc_->update_model_group(
+        std::string(other->at("model_group_id").as_string()),
+        json::parse(R"({"name":"renamed"})").as_object(),
+        {}
+    );
+    EXPECT_FALSE(clash);
+
+    // After a restart the index is rebuilt from the stored groups.
+    svc_.reset();
+    service_options opts;
+    opts.data_dir = dir_;
+    auto s = service::open(opts);
+    ASSERT_TRUE(s);
+    svc_ = std::move(*s);
+    EXPECT_NE(svc_->current()->find_group_by_name("renamed", ""), nullptr);
+    EXPECT_NE(svc_->current()->find_group_by_name("m", "b"), nullptr);
+    EXPECT_EQ(svc_->current()->find_group_by_name("m", ""), nullptr);
+    const auto third = deployed_model("");  // "m" is free again in the default tenant: a new group
+    EXPECT_NE(group_of(third), gid);
+
+    // Deleted: gone from the index too.
+    const auto other_id = std::string(other->at("model_group_id").as_string());
+    ASSERT_TRUE(svc_->delete_model_group(other_id, {}));
+    EXPECT_EQ(svc_->current()->find_group_by_name("other", ""), nullptr);
+}
+
+// Two groups may share a name (two registers racing); when the indexed one goes, the other is found.
+TEST(group_name_index, another_group_of_the_same_name_takes_over) {
+    snapshot s;
+    const auto group = [](std::string id, std::string name) {
+        resource g;
+        g.id = std::move(id);
+        g.doc["name"] = std::move(name);
+        return std::make_shared<const resource>(std::move(g));
+    };
+    const auto a = group("a", "same");
+    const auto b = group("b", "same");
+    auto& groups = s.resources[static_cast<std::size_t>(kind::model_group)];
+    groups = groups.with("a", a);
+    index_group_name(s, nullptr, a.get());
+    groups = groups.with("b", b);
+    index_group_name(s, nullptr, b.get());
+    ASSERT_NE(s.find_group_by_name("same", ""), nullptr);
+    const std::string indexed = s.find_group_by_name("same", "")->id;
+    const auto gone = indexed == "a" ? a : b;
+    groups = groups.without(gone->id);
+    index_group_name(s, gone.get(), nullptr);
+    ASSERT_NE(s.find_group_by_name("same", ""), nullptr);
+    EXPECT_NE(s.find_group_by_name("same", "")->id, indexed);
+}
+
 TEST(token_bucket, allows_a_burst_of_limit_then_refills_at_the_rate) {
     token_bucket b(2, time_unit_ns("SECONDS"));
     std::int64_t t = 0;
