@@ -1,8 +1,10 @@
 // File: shard_map.hpp
-// An immutable map from id to shared_ptr<const T>, split into 64 shards so that publishing a new snapshot
-// after a write copies one shard (≈ n/64 pointers) instead of the whole registry. Readers share shards
-// freely; nothing is ever mutated after publication. The shard table itself sits behind one pointer, so
-// copying a map (every snapshot copy copies a dozen of them) is one reference count, not 64.
+// An immutable map from id to shared_ptr<const T>, split into 256 shards so that publishing a new snapshot
+// after a write copies one shard (≈ n/256 entries) and the shard table (256 pointers) instead of the whole
+// registry. Both costs grow with the other's shrinking; at 10,000 models (20,000 tasks) 256 registered
+// models 1.5× as fast as 64 did, and 1,024 was no faster (docs/benchmarks.md, round 10). Readers share
+// shards freely; nothing is ever mutated after publication. The shard table itself sits behind one
+// pointer, so copying a map (every snapshot copy copies a dozen of them) is one reference count.
 #pragma once
 
 #include <array>
@@ -22,7 +24,7 @@ class shard_map {
 public:
     using value_ptr = std::shared_ptr<const T>;
     using shard = std::unordered_map<std::string, value_ptr, string_hash, std::equal_to<>>;
-    static constexpr std::size_t shard_count = 64;
+    static constexpr std::size_t shard_count = 256;
 
     shard_map() : shards_(empty_table()) {}
 
