@@ -1,7 +1,9 @@
 // File: security.cpp
 #include "server/security.hpp"
 
+#include <array>
 #include <fcntl.h>
+#include <stdexcept>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
@@ -9,7 +11,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
 #include "registry/crypto.hpp"
 #include "server/app.hpp"
@@ -248,15 +250,24 @@ http_response security::unauthorized(
 
 namespace {
 
+struct md_ctx_deleter {
+    void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
+};
+
+// Three updates rather than one EVP_Digest over a joined buffer: joining would make one more copy of the
+// password to wipe.
 std::string sha256_hex(std::string_view a, std::string_view b) {
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256_CTX c;
-    SHA256_Init(&c);
-    SHA256_Update(&c, a.data(), a.size());
-    SHA256_Update(&c, "\0", 1);
-    SHA256_Update(&c, b.data(), b.size());
-    SHA256_Final(md, &c);
-    return std::string(reinterpret_cast<const char*>(md), sizeof md);
+    const std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx(EVP_MD_CTX_new());
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int md_len = 0;
+    if (ctx == nullptr || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
+        EVP_DigestUpdate(ctx.get(), a.data(), a.size()) != 1 || EVP_DigestUpdate(ctx.get(), "\0", 1) != 1 ||
+        EVP_DigestUpdate(ctx.get(), b.data(), b.size()) != 1 ||
+        EVP_DigestFinal_ex(ctx.get(), md.data(), &md_len) != 1) {
+        // Never hand back a digest that was not computed: it keys the credential cache.
+        throw std::runtime_error("OpenSSL: SHA-256 failed");
+    }
+    return std::string(reinterpret_cast<const char*>(md.data()), md_len);
 }
 
 bool iequals(std::string_view a, std::string_view b) {
