@@ -70,18 +70,19 @@ enum class predict_input_kind {
     none,             // any other ml-commons function name: no data set a remote connector can use
 };
 
+// The `{}` let callers name only the members they set without -Wmissing-field-initializers.
 struct predict_request {
     predict_input_kind kind = predict_input_kind::parameters;
     // Remote parser: the request `parameters` as sent (stringified and escaped by plan_predict), in the
     // body's storage: a request parsed into an arena must not outlive it.
-    boost::json::object parameters;
+    boost::json::object parameters{};
     // text_embedding / sparse_* parser: the `parameters` object read as ml-commons'
     // AsymmetricTextEmbeddingParameters and written back as strings (`content_type`: QUERY|PASSAGE when
     // given, `sparse_embedding_format`: WORD|TOKEN_ID, default WORD). Never escaped. Request parameters
     // other than these two are dropped, as in ml-commons (issue #4105).
-    param_map algorithm_parameters;
-    std::vector<std::optional<std::string>> text_docs;  // nullopt: a JSON null element
-    std::optional<std::string> query_text;
+    param_map algorithm_parameters{};
+    std::vector<std::optional<std::string>> text_docs{};  // nullopt: a JSON null element
+    std::optional<std::string> query_text{};
     std::string action_type = "PREDICT";  // upper case; remote parser `action_type`
 };
 

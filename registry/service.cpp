@@ -213,23 +213,30 @@ result<void> service::end_writes() {
 }
 
 stored_row make_row(kind k, const resource& r) {
-    stored_row row{std::string(kind_name(k)), r.id, r.tenant_id, r.version, r.seq_no, json::serialize(r.doc)};
-    row.owner = r.owner_key;
-    if (const auto* o = r.doc.if_contains("owner"); row.owner.empty() && o != nullptr && o->is_object()) {
+    std::string owner = r.owner_key;
+    if (const auto* o = r.doc.if_contains("owner"); owner.empty() && o != nullptr && o->is_object()) {
         if (const auto* n = o->get_object().if_contains("name"); n != nullptr && n->is_string()) {
-            row.owner = std::string(n->get_string());
+            owner = std::string(n->get_string());
         }
     }
     const auto* roles = r.doc.if_contains("backend_roles");
-    row.backend_roles = roles != nullptr && roles->is_array() ? json::serialize(*roles) : "[]";
     auto time_of = [&](std::string_view key) -> std::int64_t {
         const auto* t = r.doc.if_contains(key);
         return t != nullptr && t->is_int64() ? t->get_int64() : 0;
     };
-    row.created_time = time_of("created_time") != 0 ? time_of("created_time") : time_of("create_time");
-    row.updated_time =
-        time_of("last_updated_time") != 0 ? time_of("last_updated_time") : time_of("last_update_time");
-    return row;
+    return stored_row{
+        .kind = std::string(kind_name(k)),
+        .id = r.id,
+        .tenant_id = r.tenant_id,
+        .version = r.version,
+        .seq_no = r.seq_no,
+        .doc = json::serialize(r.doc),
+        .owner = std::move(owner),
+        .backend_roles = roles != nullptr && roles->is_array() ? json::serialize(*roles) : "[]",
+        .created_time = time_of("created_time") != 0 ? time_of("created_time") : time_of("create_time"),
+        .updated_time =
+            time_of("last_updated_time") != 0 ? time_of("last_updated_time") : time_of("last_update_time"),
+    };
 }
 
 result<std::optional<json::object>> service::connector_credential(
@@ -489,7 +496,7 @@ result<json::object> service::delete_connector(std::string_view id, const caller
         if (who.user != nullptr && opts.connector_acl) {
             return connector_not_found(id);
         }
-        resource ghost{std::string(id), who.tenant_id, 1, cur->next_seq_no[idx(kind::connector)], {}};
+        resource ghost{std::string(id), who.tenant_id, 1, cur->next_seq_no[idx(kind::connector)], {}, {}};
         return write_response(kind::connector, ghost, "not_found");
     }
     if (auto d = authorize(who, action::connector_delete, connector_acl(*existing), opts); !d) {

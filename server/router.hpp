@@ -41,16 +41,17 @@ struct route {
 };
 
 // Everything a handler needs about the request. Views point into the request, which outlives the handler.
+// The `{}` let a session or test name only the members it sets without -Wmissing-field-initializers.
 struct request_context {
     server::app& app;
     const http_request& req;
-    std::string_view path;                                   // decoded path, no query
-    std::vector<std::pair<std::string, std::string>> query;  // decoded query parameters
+    std::string_view path{};                                   // decoded path, no query
+    std::vector<std::pair<std::string, std::string>> query{};  // decoded query parameters
     std::array<std::pair<std::string_view, std::string>, 3> route_params{};
     bool pretty = false;
     response_stream* stream = nullptr;  // set by the session; used by streaming handlers
     bool streamed = false;              // a handler that wrote through `stream` sets this
-    registry::caller who;               // resolved once before the handler on ml-commons routes (session.cpp)
+    registry::caller who{};             // resolved once before the handler on ml-commons routes (session.cpp)
     const peer_info* peer = nullptr;    // the connection's remote end (never null once the session runs)
 
     // A path parameter by name ("" when absent).

@@ -105,11 +105,12 @@ private:
 };
 
 // `who` is null when authentication failed; the other fields pick the 401 wording (never what was presented
-// as a secret: a key id and a user name are identifiers, which Elasticsearch echoes too).
+// as a secret: a key id and a user name are identifiers, which Elasticsearch echoes too). The `{}` let a
+// designated initialiser name only the field it sets without -Wmissing-field-initializers.
 struct auth_outcome {
-    std::shared_ptr<const registry::principal> who;
-    std::string bad_key_id;
-    std::string bad_user;
+    std::shared_ptr<const registry::principal> who{};
+    std::string bad_key_id{};
+    std::string bad_user{};
     bool blocked = false;
 };
 

@@ -269,7 +269,7 @@ TEST_F(secrets_test, a_value_moved_to_another_resource_or_field_does_not_decrypt
     {
         auto st = registry::store::open(dir_ / "modelrelay.db");
         ASSERT_TRUE(st);
-        registry::resource r{b, "", 1, 1, doc};
+        registry::resource r{b, "", 1, 1, doc, {}};
         registry::batch batch;
         batch.puts.push_back(registry::make_row(kind::connector, r));
         ASSERT_TRUE((*st)->apply(batch));
