@@ -28,6 +28,8 @@ registry::index_mapping mapping_of(registry::kind k) {
             return registry::task_index_mapping();
         case registry::kind::inference_endpoint:
             break;  // never searched: listed by the `_inference` GETs only
+        case registry::kind::controller:
+            break;  // never searched: ml-commons has no controller `_search`, only GET by model id
     }
     return registry::connector_index_mapping();
 }
