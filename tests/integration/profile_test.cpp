@@ -139,7 +139,7 @@ TEST_F(profile, stats_for_named_nodes) {
     const auto all = client_->get("/_plugins/_ml/stats").json().as_object();
     const std::string node_id(all.at("nodes").as_object().begin()->key());
     // Every way OpenSearch resolves a node id that names the one node there is.
-    for (const std::string ids :
+    for (const std::string& ids :
          {node_id,
           std::string("_local"),
           std::string("_all"),
