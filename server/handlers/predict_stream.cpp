@@ -192,35 +192,39 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
     if (!ready) {
         co_return fail(ctx, ready.error());
     }
-    // The stats API counts the request (a failure inside a stream is not seen here).
-    const registry::predict_accounting counted(ctx.app.stats, ready->deployed, ready->deployed->model_id);
+    // The stats API counts the request, and its failure unless it is a 400, as on _predict; a failure
+    // after the head (an error frame) counts too.
+    registry::predict_accounting counted(ctx.app.stats, ready->deployed, ready->deployed->model_id);
+    const auto refuse = [&](const registry::error& e) {
+        auto res = fail(ctx, e);
+        counted.fail(static_cast<int>(res.result_int()));
+        return res;
+    };
+    bool failed_in_stream = false;
     const auto& connector = *ready->connector;
     const auto iface = llm_interface_of(input, connector);
     if (!iface) {
-        co_return fail(
-            ctx,
-            registry::illegal_argument(
-                "Streaming requires the _llm_interface parameter; supported: " +
-                std::string(openai_chat_interface)
-            )
-        );
+        co_return refuse(registry::illegal_argument(
+            "Streaming requires the _llm_interface parameter; supported: " +
+            std::string(openai_chat_interface)
+        ));
     }
     if (lower_trimmed(*iface) != openai_chat_interface) {
-        co_return fail(ctx, registry::illegal_argument("Unsupported LLM interface: " + *iface));
+        co_return refuse(registry::illegal_argument("Unsupported LLM interface: " + *iface));
     }
     // RestMLPredictionStreamAction puts stream:"true" into the parameters; with the OpenAI interface the
     // planner then sets "stream":true in the body (§3.2.5).
     input.parameters["stream"] = "true";
     auto plan = registry::plan_predict(connector, input, registry::predict_options{.streaming = true});
     if (!plan) {
-        co_return fail(ctx, plan.error());
+        co_return refuse(plan.error());
     }
     if (plan->calls.size() != 1) {
-        co_return fail(ctx, registry::illegal_argument("Streaming supports exactly one upstream call"));
+        co_return refuse(registry::illegal_argument("Streaming supports exactly one upstream call"));
     }
     if (judges_input(*ready->deployed)) {
         if (auto judged = co_await model_guard_input(ctx, *ready->deployed, input)) {
-            co_return fail(ctx, *judged);
+            co_return refuse(*judged);
         }
     }
     auto& call = plan->calls.front();
@@ -229,7 +233,7 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
     if (auto g = registry::guard_user_input(
             ready->deployed->guard.get(), ready->deployed->guard_broken, call.body
         )) {
-        co_return fail(ctx, *g);
+        co_return refuse(*g);
     }
     auto req = to_request(call);
     const auto options = options_of(connector, ready->snap->settings->max_json_size());
@@ -239,18 +243,21 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
         add_stream_usage_option(req.body);
     }
     sse_relay_hooks hooks;
-    hooks.on_event = [&permit](const upstream::sse_event& ev, std::string& out) {
+    hooks.on_event = [&permit, &failed_in_stream](const upstream::sse_event& ev, std::string& out) {
         if (permit.counts_tokens()) {
             if (auto used = registry::usage_total_tokens_of(ev.data)) {
                 permit.set_usage(*used);
             }
         }
-        return on_openai_event(ev, out);
+        const relay_step step = on_openai_event(ev, out);
+        failed_in_stream = failed_in_stream || step == relay_step::stop;  // the upstream's error event
+        return step;
     };
     hooks.on_finish = [](std::string& out) {
         out += stream_chunk("", true);
     };
-    hooks.error_frame = [](const registry::error& e) {
+    hooks.error_frame = [&failed_in_stream](const registry::error& e) {
+        failed_in_stream = true;
         return error_chunk(e.reason);
     };
     hooks.on_json_body = [&permit](std::string_view b, std::string& out) {
@@ -270,7 +277,10 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
     opts.extra_headers = permit.headers();
     auto failed = co_await relay_sse(ctx, std::move(req), options, std::move(hooks), std::move(opts));
     if (failed) {
-        co_return fail(ctx, failed->error);
+        co_return refuse(failed->error);
+    }
+    if (failed_in_stream) {
+        counted.fail(500);
     }
     permit.set_succeeded();  // charged when the handler returns (the permit's destructor)
     co_return streamed_response();

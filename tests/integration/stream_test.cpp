@@ -254,6 +254,48 @@ TEST_F(stream, upstream_dying_mid_stream_gives_an_error_event_and_a_clean_end) {
     EXPECT_EQ(p.status, 200) << p.body;
 }
 
+// The stats API counts streams as _predict: each request, and each failure but a 400, whether it comes
+// before the head (a plain error response) or after it (an error frame).
+TEST_F(stream, stats_count_stream_requests_and_failures) {
+    const auto id = ready_model();
+    const auto counters = [&] {
+        const auto all = c().get("/_plugins/_ml/stats").json();
+        const auto& p =
+            all.at("nodes").as_object().begin()->value().at("algorithms").at("remote").at("predict");
+        const auto* failures = p.as_object().if_contains("ml_action_failure_count");
+        return std::pair<int, int>(
+            p.at("ml_action_request_count").to_number<int>(), failures ? failures->to_number<int>() : 0
+        );
+    };
+    open(id)->read_all();
+    EXPECT_EQ(counters(), std::make_pair(1, 0));
+
+    up_.enqueue(fake_reply::server_error(503));
+    auto before_head = c().post(path(id), stream_body);
+    EXPECT_EQ(before_head.status, 503) << before_head.body;
+    EXPECT_EQ(counters(), std::make_pair(2, 1));
+
+    up_.enqueue(
+        fake_reply::openai_stream({"a", "b", "c"}, 20ms).with_fault(fake_reply::fault::reset_mid_response)
+    );
+    auto cut = open(id);
+    ASSERT_EQ(cut->status(), 200U);
+    cut->read_all();
+    EXPECT_EQ(counters(), std::make_pair(3, 2));
+
+    up_.enqueue(fake_reply::sse({"data: {\"error\":{\"message\":\"overloaded\"}}\n\n"}));
+    auto error_event = open(id);
+    ASSERT_EQ(error_event->status(), 200U);
+    error_event->read_all();
+    EXPECT_EQ(counters(), std::make_pair(4, 3));
+
+    // A 400 (an interface modelrelay does not stream) is counted as a request only.
+    auto bad =
+        c().post(path(id), R"({"parameters":{"messages":[],"_llm_interface":"bedrock/converse/claude"}})");
+    EXPECT_EQ(bad.status, 400) << bad.body;
+    EXPECT_EQ(counters(), std::make_pair(5, 3));
+}
+
 TEST_F(stream, client_disconnect_cancels_the_upstream_request) {
     const auto id = ready_model();
     std::vector<std::string> words(40, "tick");
