@@ -42,6 +42,26 @@ constexpr bool needs_json_escape(unsigned char c) {
 // ---------------------------------------------------------------------------------------------------
 // Java Double.toString
 
+// d1.d2d3... × 10^exp10 in decimal notation, whole numbers with `.0` (`100.0`, `0.001`, `12.5`).
+void append_decimal(std::string& out, std::string_view digits, int exp10) {
+    if (exp10 >= 0) {
+        const auto int_len = static_cast<std::size_t>(exp10) + 1;
+        if (digits.size() <= int_len) {
+            out.append(digits);
+            out.append(int_len - digits.size(), '0');
+            out.append(".0");
+        } else {
+            out.append(digits.substr(0, int_len));
+            out.push_back('.');
+            out.append(digits.substr(int_len));
+        }
+    } else {
+        out.append("0.");
+        out.append(static_cast<std::size_t>(-exp10 - 1), '0');
+        out.append(digits);
+    }
+}
+
 std::string format_java_double(bool negative, std::string_view digits, int exp10) {
     // value = 0.d1d2d3... is not the convention here: value = d1.d2d3... × 10^exp10.
     std::string out;
@@ -50,22 +70,7 @@ std::string format_java_double(bool negative, std::string_view digits, int exp10
         out.push_back('-');
     }
     if (exp10 >= -3 && exp10 < 7) {
-        if (exp10 >= 0) {
-            const auto int_len = static_cast<std::size_t>(exp10) + 1;
-            if (digits.size() <= int_len) {
-                out.append(digits);
-                out.append(int_len - digits.size(), '0');
-                out.append(".0");
-            } else {
-                out.append(digits.substr(0, int_len));
-                out.push_back('.');
-                out.append(digits.substr(int_len));
-            }
-        } else {
-            out.append("0.");
-            out.append(static_cast<std::size_t>(-exp10 - 1), '0');
-            out.append(digits);
-        }
+        append_decimal(out, digits, exp10);
         return out;
     }
     out.push_back(digits[0]);
@@ -341,22 +346,7 @@ std::string plain_double_to_string(double d) {
         out.push_back('-');
     }
     if (exp10 >= -6 && exp10 < 21) {
-        if (exp10 >= 0) {
-            const auto int_len = static_cast<std::size_t>(exp10) + 1;
-            if (digits.size() <= int_len) {
-                out.append(digits);
-                out.append(int_len - digits.size(), '0');
-                out.append(".0");
-            } else {
-                out.append(digits, 0, int_len);
-                out.push_back('.');
-                out.append(digits, int_len);
-            }
-        } else {
-            out.append("0.");
-            out.append(static_cast<std::size_t>(-exp10 - 1), '0');
-            out.append(digits);
-        }
+        append_decimal(out, digits, exp10);
         return out;
     }
     out.push_back(digits[0]);

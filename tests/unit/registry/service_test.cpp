@@ -21,14 +21,7 @@ protected:
                ("service-test-" + std::to_string(::getpid()) + "-" +
                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
         std::filesystem::remove_all(dir_);
-        service_options opts;
-        opts.data_dir = dir_;
-        opts.clock_ms = [this] {
-            return now_;
-        };
-        auto s = service::open(opts);
-        ASSERT_TRUE(s) << s.error().reason;
-        svc_ = std::move(*s);
+        ASSERT_NO_FATAL_FAILURE(reopen());
         ASSERT_TRUE(svc_->put_settings(
             json::parse(R"({"persistent":{"plugins.ml_commons.trusted_connector_endpoints_regex":[".*$"]}})"),
             false
@@ -53,6 +46,18 @@ protected:
         auto m = svc_->register_model(json::parse(body).as_object(), true, {});
         EXPECT_TRUE(m);
         return std::string(m->at("model_id").as_string());
+    }
+    // Opens the service on dir_ with the injected clock, closing the open one first (a restart).
+    void reopen() {
+        svc_.reset();
+        service_options opts;
+        opts.data_dir = dir_;
+        opts.clock_ms = [this] {
+            return now_;
+        };
+        auto s = service::open(opts);
+        ASSERT_TRUE(s) << s.error().reason;
+        svc_ = std::move(*s);
     }
     std::string state(const std::string& id) {
         return std::string(svc_->current()->find(kind::model, id)->doc.at("model_state").as_string());
@@ -83,12 +88,7 @@ TEST_F(service_test, idle_models_are_undeployed_after_their_ttl_and_only_then) {
 
 TEST_F(service_test, deployed_state_survives_reopen_and_is_redeployed) {
     const auto id = deployed_model("");
-    svc_.reset();
-    service_options opts;
-    opts.data_dir = dir_;
-    auto s = service::open(opts);
-    ASSERT_TRUE(s);
-    svc_ = std::move(*s);
+    ASSERT_NO_FATAL_FAILURE(reopen());
     ASSERT_NE(svc_->current()->deployed.find(id), nullptr);
     const auto& action = svc_->current()->deployed.find(id)->connector->get().value()->actions.at(0);
     EXPECT_EQ(action.action_type, "PREDICT");
@@ -154,12 +154,7 @@ TEST_F(service_test, model_groups_are_found_by_name_through_every_change) {
     EXPECT_FALSE(clash);
 
     // After a restart the index is rebuilt from the stored groups.
-    svc_.reset();
-    service_options opts;
-    opts.data_dir = dir_;
-    auto s = service::open(opts);
-    ASSERT_TRUE(s);
-    svc_ = std::move(*s);
+    ASSERT_NO_FATAL_FAILURE(reopen());
     EXPECT_NE(svc_->current()->find_group_by_name("renamed", ""), nullptr);
     EXPECT_NE(svc_->current()->find_group_by_name("m", "b"), nullptr);
     EXPECT_EQ(svc_->current()->find_group_by_name("m", ""), nullptr);
