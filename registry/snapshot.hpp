@@ -70,8 +70,9 @@ struct snapshot {
 // The group_ids_by_name key of a group name in a tenant.
 std::string group_name_key(std::string_view tenant, std::string_view name);
 // Updates group_ids_by_name after a model group changed from `before` to `after` (null: it did not exist /
-// no longer exists); s.resources must already hold the change. When two groups share a name (concurrent
-// registers can create both), the index names one of them, and the other once that one goes.
+// no longer exists); s.resources must already hold the change. Should two groups share a name (the API
+// refuses it, but a data directory written otherwise may hold it), the index names one of them, and the
+// other once that one goes.
 void index_group_name(snapshot& s, const resource* before, const resource* after);
 // group_ids_by_name for every group in s.resources (start-up).
 void index_all_group_names(snapshot& s);

@@ -167,7 +167,8 @@ TEST_F(service_test, model_groups_are_found_by_name_through_every_change) {
     EXPECT_EQ(svc_->current()->find_group_by_name("other", ""), nullptr);
 }
 
-// Two groups may share a name (two registers racing); when the indexed one goes, the other is found.
+// Should two groups share a name (a data directory the API did not write), the other is found once the
+// indexed one goes.
 TEST(group_name_index, another_group_of_the_same_name_takes_over) {
     snapshot s;
     const auto group = [](std::string id, std::string name) {
