@@ -29,7 +29,8 @@ public:
         }
         auto ptr = std::make_shared<const resource>(std::move(r));
         batch_.puts.push_back(make_row(k, *ptr));
-        auto before = next_->of(k).find_ptr(ptr->id);
+        // Only groups are indexed by name; the old version is looked up for them alone.
+        auto before = k == kind::model_group ? next_->of(k).find_ptr(ptr->id) : nullptr;
         next_->resources[static_cast<std::size_t>(k)] =
             next_->resources[static_cast<std::size_t>(k)].with(ptr->id, ptr);
         if (k == kind::model_group) {
@@ -42,7 +43,7 @@ public:
         gone.version += 1;
         gone.seq_no = next_->next_seq_no[static_cast<std::size_t>(k)]++;
         batch_.erases.emplace_back(std::string(kind_name(k)), r.id);
-        auto before = next_->of(k).find_ptr(r.id);
+        auto before = k == kind::model_group ? next_->of(k).find_ptr(r.id) : nullptr;
         next_->resources[static_cast<std::size_t>(k)] =
             next_->resources[static_cast<std::size_t>(k)].without(r.id);
         if (k == kind::model_group) {

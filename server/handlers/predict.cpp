@@ -44,9 +44,7 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
     // runner), and its failure unless it is a 400.
     registry::predict_accounting counted(ctx.app.stats, ready->deployed, ready->deployed->model_id);
     const auto refuse = [&](const registry::error& e) {
-        auto res = fail(ctx, e);
-        counted.fail(static_cast<int>(res.result_int()));
-        return res;
+        return fail_counted(ctx, counted, e);
     };
     const auto& settings = *ready->snap->settings;
     auto& runtime = *ready->deployed->runtime;

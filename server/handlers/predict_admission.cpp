@@ -42,4 +42,12 @@ std::variant<predict_admission, http_response> admit_predict(
     return predict_admission{std::move(*input), std::move(std::get<key_permit>(admitted))};
 }
 
+http_response fail_counted(
+    const request_context& ctx, registry::predict_accounting& counted, const registry::error& e
+) {
+    auto res = fail(ctx, e);
+    counted.fail(static_cast<int>(res.result_int()));
+    return res;
+}
+
 }  // namespace modelrelay::server::handlers

@@ -9,6 +9,7 @@
 
 #include <boost/json/monotonic_resource.hpp>
 
+#include "registry/ml_stats.hpp"
 #include "registry/predict.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/handlers/key_scope.hpp"
@@ -26,6 +27,12 @@ std::variant<predict_admission, http_response> admit_predict(
     boost::json::monotonic_resource& arena,
     std::string_view model_id,
     std::string_view algorithm
+);
+
+// The error answer of a predict the stats API already counts, with its failure recorded (every status but
+// 400, as ml-commons tracks them).
+http_response fail_counted(
+    const request_context& ctx, registry::predict_accounting& counted, const registry::error& e
 );
 
 }  // namespace modelrelay::server::handlers

@@ -196,9 +196,7 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
     // after the head (an error frame) counts too.
     registry::predict_accounting counted(ctx.app.stats, ready->deployed, ready->deployed->model_id);
     const auto refuse = [&](const registry::error& e) {
-        auto res = fail(ctx, e);
-        counted.fail(static_cast<int>(res.result_int()));
-        return res;
+        return fail_counted(ctx, counted, e);
     };
     bool failed_in_stream = false;
     const auto& connector = *ready->connector;
