@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 
+#include "registry/ascii.hpp"
 #include "registry/json_util.hpp"
 
 namespace modelrelay::registry {
@@ -12,13 +13,6 @@ namespace json = boost::json;
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::toupper(static_cast<unsigned char>(x)) ==
-                      std::toupper(static_cast<unsigned char>(y));
-           });
-}
-
 constexpr std::array<std::string_view, 5> action_types{
     "PREDICT", "EXECUTE", "BATCH_PREDICT", "CANCEL_BATCH_PREDICT", "BATCH_PREDICT_STATUS"};
 
@@ -26,9 +20,9 @@ constexpr std::array<std::string_view, 5> action_types{
 
 const compiled_action* compiled_connector::find_action(std::string_view x) const {
     const bool is_type =
-        std::any_of(action_types.begin(), action_types.end(), [&](auto t) { return iequals(t, x); });
+        std::any_of(action_types.begin(), action_types.end(), [&](auto t) { return iequals_ascii(t, x); });
     for (const auto& a : actions) {
-        if (is_type ? iequals(a.action_type, x) : a.name == x) {
+        if (is_type ? iequals_ascii(a.action_type, x) : a.name == x) {
             return &a;
         }
     }

@@ -5,36 +5,25 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <string>
 #include <string_view>
 
+#include "registry/ascii.hpp"
 #include "registry/error.hpp"
 
 namespace modelrelay::registry::predict_detail {
 
 // Java `toUpperCase(Locale.ROOT)` / `toLowerCase` for the ASCII names they are used on here.
 inline std::string to_upper(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    }
-    return out;
+    return ascii_upper_copy(s);
 }
 
 inline std::string to_lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
+    return ascii_lower_copy(s);
 }
 
 inline bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
+    return iequals_ascii(a, b);
 }
 
 // ml-commons MLResultDataType names, in declaration order.

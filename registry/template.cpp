@@ -11,6 +11,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "registry/ascii.hpp"
+
 namespace modelrelay::registry {
 
 namespace json = boost::json;
@@ -20,19 +22,8 @@ namespace {
 constexpr std::string_view value_delimiter = ":-";
 constexpr char escape_char = '$';
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        auto lower = [](char c) {
-            return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-        };
-        if (lower(a[i]) != lower(b[i])) {
-            return false;
-        }
-    }
-    return true;
+constexpr bool iequals(std::string_view a, std::string_view b) {
+    return iequals_ascii(a, b);
 }
 
 bool is_java_word_char(char c) {

@@ -4,6 +4,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include "registry/ascii.hpp"
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/io_loop.hpp"
@@ -28,12 +29,13 @@ bool acceptable_content_type(std::string_view ct) {
     while (!media.empty() && media.back() == ' ') {
         media.remove_suffix(1);
     }
-    std::string lower(media);
-    for (auto& c : lower) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (media == "application/json") {  // what nearly every client sends
+        return true;
     }
-    return lower == "application/json" || lower == "application/vnd.elasticsearch+json" ||
-           lower == "application/x-ndjson" || lower == "application/vnd.opensearch+json";
+    return registry::iequals_ascii(media, "application/json") ||
+           registry::iequals_ascii(media, "application/vnd.elasticsearch+json") ||
+           registry::iequals_ascii(media, "application/x-ndjson") ||
+           registry::iequals_ascii(media, "application/vnd.opensearch+json");
 }
 
 }  // namespace

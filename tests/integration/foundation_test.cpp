@@ -147,6 +147,30 @@ TEST_F(foundation, routing_errors_have_opensearch_shapes) {
     EXPECT_EQ(ok.status, 200);
 }
 
+// OpenSearch's RestController: media types compare without regard to case, parameters after ';' are
+// ignored, anything else is a 406 before the handler runs.
+TEST_F(foundation, content_type_is_checked_without_regard_to_case) {
+    const std::string before = state();
+    for (const char* ct : {"text/plain", "application/xml", "application/json-seq", "json"}) {
+        auto r = c().request("PUT", "/_cluster/settings", seed_step1, {{"Content-Type", ct}});
+        EXPECT_EQ(r.status, 406) << ct;
+        EXPECT_EQ(
+            r.body,
+            std::string(R"({"error":"Content-Type header [)") + ct + R"(] is not supported","status":406})"
+        );
+    }
+    EXPECT_EQ(state(), before);
+    for (const char* ct :
+         {"application/json",
+          "Application/JSON; charset=UTF-8",
+          "APPLICATION/X-NDJSON",
+          "application/vnd.opensearch+json;compatible-with=2",
+          "Application/Vnd.Elasticsearch+Json ; compatible-with=8"}) {
+        auto r = c().request("PUT", "/_cluster/settings", seed_step1, {{"Content-Type", ct}});
+        EXPECT_EQ(r.status, 200) << ct << ": " << r.body;
+    }
+}
+
 TEST_F(foundation, seed_001_steps_1_to_3) {
     auto s1 = c().put("/_cluster/settings", seed_step1);
     ASSERT_EQ(s1.status, 200) << s1.body;
