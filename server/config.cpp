@@ -9,6 +9,8 @@
 
 #include <boost/json/parse.hpp>
 
+#include "registry/json_util.hpp"
+
 namespace modelrelay::server {
 
 namespace {
@@ -22,6 +24,8 @@ struct flag {
     // line (flags win), and the environment variable holds a list split on unescaped `list_separator`.
     std::function<void(config&)> reset = nullptr;
     char list_separator = '\0';
+    // Reads the environment variable instead of the list split, when set.
+    std::function<bool(config&, const std::string&)> set_env = nullptr;
 };
 
 bool parse_unsigned(const std::string& s, unsigned long long& out) {
@@ -112,6 +116,60 @@ bool add_node_setting(config& c, const std::string& v) {
         return true;
     }
     c.node_settings[key] = text;
+    return true;
+}
+
+std::vector<std::string> split_list(const std::string& v, char sep);
+
+// MODELRELAY_SETTINGS as one JSON object, {"KEY": VALUE, ...}, for values the `;` list cannot carry (a
+// JSON array whose strings hold a `;`). VALUE is a string, number or boolean (its text, as opensearch.yml
+// gives it) or an array of those (a list).
+bool add_node_settings_object(config& c, const std::string& v) {
+    boost::system::error_code ec;
+    auto parsed = boost::json::parse(v, ec);
+    if (ec || !parsed.is_object()) {
+        return false;
+    }
+    using registry::scalar_text;
+    boost::json::object settings;
+    for (const auto& kv : parsed.get_object()) {
+        const std::string_view key = kv.key();
+        if (key.empty() ||
+            std::any_of(key.begin(), key.end(), [](unsigned char ch) { return std::isspace(ch) != 0; })) {
+            return false;
+        }
+        if (kv.value().is_array()) {
+            boost::json::array list;
+            for (const auto& e : kv.value().get_array()) {
+                auto t = scalar_text(e);
+                if (!t) {
+                    return false;
+                }
+                list.emplace_back(*t);
+            }
+            settings[key] = std::move(list);
+        } else if (auto t = scalar_text(kv.value())) {
+            settings[key] = *t;
+        } else {
+            return false;
+        }
+    }
+    for (auto& kv : settings) {
+        c.node_settings[kv.key()] = std::move(kv.value());
+    }
+    return true;
+}
+
+bool add_node_settings_env(config& c, const std::string& v) {
+    const auto first = v.find_first_not_of(" \t\n\r");
+    if (first != std::string::npos && v[first] == '{') {
+        return add_node_settings_object(c, v);
+    }
+    for (const auto& item : split_list(v, ';')) {
+        if (!add_node_setting(c, item)) {
+            return false;
+        }
+    }
     return true;
 }
 
@@ -285,10 +343,11 @@ const std::vector<flag>& flags() {
         {"setting",
          "MODELRELAY_SETTINGS",
          "KEY=VALUE: a node-level cluster setting, as in opensearch.yml; VALUE is text, or a JSON array "
-         "for a list (repeatable; env: ;-separated)",
+         "for a list (repeatable; env: ;-separated, or one JSON object {\"KEY\": VALUE, ...})",
          [](config& c, const std::string& v) { return add_node_setting(c, v); },
          [](config& c) { c.node_settings.clear(); },
-         ';'},
+         ';',
+         add_node_settings_env},
         {"upstream-ca-file",
          "MODELRELAY_UPSTREAM_CA_FILE",
          "extra CA certificates (PEM) trusted for HTTPS upstreams",
@@ -423,7 +482,9 @@ parse_outcome parse_config(int argc, char** argv) {
     for (const auto& f : flags()) {
         if (const char* v = std::getenv(f.env); v != nullptr && *v != '\0') {
             bool ok = true;
-            if (f.list_separator != '\0') {
+            if (f.set_env) {
+                ok = f.set_env(c, v);
+            } else if (f.list_separator != '\0') {
                 for (const auto& item : split_list(v, f.list_separator)) {
                     ok = ok && f.set(c, item);
                 }
