@@ -119,7 +119,30 @@ bool add_node_setting(config& c, const std::string& v) {
     return true;
 }
 
-std::vector<std::string> split_list(const std::string& v, char sep);
+std::vector<std::string> split_list(const std::string& v, char sep) {
+    std::vector<std::string> out;
+    std::string cur;
+    auto flush = [&] {
+        const auto b = cur.find_first_not_of(' ');
+        const auto e = cur.find_last_not_of(' ');
+        if (b != std::string::npos) {
+            out.push_back(cur.substr(b, e - b + 1));
+        }
+        cur.clear();
+    };
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (v[i] == '\\' && i + 1 < v.size()) {
+            cur += v[i];
+            cur += v[++i];
+        } else if (v[i] == sep) {
+            flush();
+        } else {
+            cur += v[i];
+        }
+    }
+    flush();
+    return out;
+}
 
 // MODELRELAY_SETTINGS as one JSON object, {"KEY": VALUE, ...}, for values the `;` list cannot carry (a
 // JSON array whose strings hold a `;`). VALUE is a string, number or boolean (its text, as opensearch.yml
@@ -171,31 +194,6 @@ bool add_node_settings_env(config& c, const std::string& v) {
         }
     }
     return true;
-}
-
-std::vector<std::string> split_list(const std::string& v, char sep) {
-    std::vector<std::string> out;
-    std::string cur;
-    auto flush = [&] {
-        const auto b = cur.find_first_not_of(' ');
-        const auto e = cur.find_last_not_of(' ');
-        if (b != std::string::npos) {
-            out.push_back(cur.substr(b, e - b + 1));
-        }
-        cur.clear();
-    };
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        if (v[i] == '\\' && i + 1 < v.size()) {
-            cur += v[i];
-            cur += v[++i];
-        } else if (v[i] == sep) {
-            flush();
-        } else {
-            cur += v[i];
-        }
-    }
-    flush();
-    return out;
 }
 
 // Cross-flag rules for the HTTPS listener; "" when consistent.
