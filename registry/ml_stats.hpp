@@ -55,7 +55,8 @@ private:
 };
 
 // Counts one predict while it runs (ml_executing_task_count) and its request; fail() records a tracked
-// failure. `model_id` must outlive it (callers pass the id inside the deployment they hold).
+// failure, at most one per request. `model_id` must outlive it (callers pass the id inside the
+// deployment they hold).
 class predict_accounting {
 public:
     predict_accounting(ml_stats& s, std::shared_ptr<const void> keep_alive, std::string_view model_id)
@@ -68,7 +69,8 @@ public:
     predict_accounting& operator=(const predict_accounting&) = delete;
     // ml-commons' shouldTrackRemoteFailure: everything but a 400.
     void fail(int http_status) {
-        if (http_status != 400) {
+        if (http_status != 400 && !failed_) {
+            failed_ = true;
             stats_.failure(ml_action::predict, model_id_);
         }
     }
@@ -77,6 +79,7 @@ private:
     ml_stats& stats_;
     std::shared_ptr<const void> keep_alive_;  // what model_id_ points into
     std::string_view model_id_;
+    bool failed_ = false;
 };
 
 }  // namespace modelrelay::registry

@@ -17,6 +17,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "registry/ascii.hpp"
 #include "registry/deployed_model.hpp"
 #include "registry/guardrails.hpp"
 #include "registry/json_text.hpp"
@@ -67,11 +68,7 @@ std::string lower_trimmed(std::string_view s) {
     while (!s.empty() && static_cast<unsigned char>(s.back()) <= ' ') {
         s.remove_suffix(1);
     }
-    std::string out(s);
-    for (auto& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
+    return registry::ascii_lower_copy(s);
 }
 
 // `_llm_interface` from the request parameters, else from the connector's.
@@ -266,8 +263,12 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
         }
         return on_openai_completion(b, out);
     };
-    // The key's parallel slot is free before the client sees the end (a client may ask again at once).
-    hooks.before_end = [&permit] {
+    // The key's parallel slot is free, and a failure counted, before the client sees the end: a client
+    // may ask again, or read the stats, at once.
+    hooks.before_end = [&permit, &counted, &failed_in_stream] {
+        if (failed_in_stream) {
+            counted.fail(500);
+        }
         permit.set_succeeded();
         permit.finish();
     };
@@ -277,7 +278,7 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
     if (failed) {
         co_return refuse(failed->error);
     }
-    if (failed_in_stream) {
+    if (failed_in_stream) {  // also when the client left before the end was written
         counted.fail(500);
     }
     permit.set_succeeded();  // charged when the handler returns (the permit's destructor)
