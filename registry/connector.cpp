@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 #include <re2/re2.h>
 
+#include "registry/ascii.hpp"
 #include "registry/connector_tls.hpp"
 #include "registry/json_util.hpp"
 #include "registry/parameters.hpp"
@@ -27,12 +28,6 @@ bool is_mcp(std::string_view protocol) {
     return protocol == "mcp_sse" || protocol == "mcp_streamable_http";
 }
 
-std::string upper(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::toupper(c); });
-    return out;
-}
-
 // ConnectorAction.validateName.
 result<void> validate_action_name(std::string_view name) {
     if (std::any_of(name.begin(), name.end(), [](unsigned char c) { return c < 32; })) {
@@ -51,7 +46,7 @@ result<void> validate_action_name(std::string_view name) {
             "allowed"
         );
     }
-    if (std::find(action_types.begin(), action_types.end(), upper(name)) != action_types.end()) {
+    if (std::find(action_types.begin(), action_types.end(), ascii_upper_copy(name)) != action_types.end()) {
         return illegal_argument(
             "name can't be one of action type [PREDICT, EXECUTE, BATCH_PREDICT, CANCEL_BATCH_PREDICT, "
             "BATCH_PREDICT_STATUS]"
@@ -72,7 +67,7 @@ result<json::object> parse_action(const json::object& in) {
             continue;
         }
         if (key == "action_type") {
-            const std::string t = upper(scalar_text(v).value_or(""));
+            const std::string t = ascii_upper_copy(scalar_text(v).value_or(""));
             if (std::find(action_types.begin(), action_types.end(), t) == action_types.end()) {
                 return illegal_argument(
                     "No enum constant org.opensearch.ml.common.connector.ConnectorAction.ActionType." + t
@@ -179,10 +174,7 @@ result<json::object> parse_client_config(const json::object& in, std::optional<p
         const std::string_view key = kv.key();
         if (key == "retry_backoff_policy") {
             const std::string p = std::string(scalar_text(v).value_or(""));
-            std::string lower = p;
-            std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) {
-                return std::tolower(c);
-            });
+            const std::string lower = ascii_lower_copy(p);
             if (lower != "constant" && lower != "exponential_equal_jitter" &&
                 lower != "exponential_full_jitter") {
                 return illegal_argument("Unsupported retry backoff policy");

@@ -12,6 +12,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "registry/ascii.hpp"
 #include "registry/crypto.hpp"
 #include "registry/json_text.hpp"
 #include "registry/json_util.hpp"
@@ -275,10 +276,7 @@ result<infer_request> parse_infer_request(std::string_view raw, const json::valu
         } else if (key == "input_type") {
             static constexpr std::array<std::string_view, 6> types{
                 "ingest", "search", "classification", "clustering", "internal_ingest", "internal_search"};
-            std::string t = v.is_string() ? std::string(v.get_string()) : "";
-            for (auto& c : t) {
-                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-            }
+            const std::string t = ascii_lower_copy(v.is_string() ? std::string_view(v.get_string()) : "");
             if (std::find(types.begin(), types.end(), t) == types.end()) {
                 return parse_error(raw, key, infer_parser, "failed to parse field [input_type]");
             }

@@ -5,12 +5,12 @@
 #include "registry/inference_endpoint.hpp"
 
 #include <array>
-#include <cctype>
 #include <cstdint>
 #include <vector>
 
 #include <boost/json/serialize.hpp>
 
+#include "registry/ascii.hpp"
 #include "registry/crypto.hpp"
 #include "registry/json_util.hpp"
 #include "registry/parameters.hpp"
@@ -375,10 +375,8 @@ result<parsed_service_settings> parse_openai_settings(json::object& map, task_ty
             json::value v = it->value();
             map.erase(it);
             if (!v.is_null()) {
-                std::string text = v.is_string() ? std::string(v.get_string()) : java_text(v);
-                for (auto& c : text) {
-                    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-                }
+                const std::string text =
+                    ascii_lower_copy(v.is_string() ? std::string(v.get_string()) : java_text(v));
                 if (text == "cosine" || text == "dot_product" || text == "l2_norm") {
                     s["similarity"] = text;
                 } else {
@@ -510,10 +508,7 @@ std::string_view name_of(task_type t) {
 }
 
 result<task_type> parse_task_type(std::string_view name) {
-    std::string lower(name);
-    for (auto& c : lower) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
+    const std::string lower = ascii_lower_copy(name);
     for (const auto& [k, n] : task_names) {
         if (n == lower) {
             return k;

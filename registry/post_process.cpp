@@ -5,7 +5,6 @@
 // parsed once; sub-trees are moved into the result rather than copied whenever the selection allows.
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cstdint>
 #include <cstring>
 #include <utility>
@@ -34,9 +33,6 @@ bool is_blank(std::string_view s) {
 
 std::string_view data_type_of_filter(std::string_view filter) {
     // The first match in declaration order wins, as in the Java loop.
-    const auto lower = [](char c) {
-        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    };
     for (const std::string_view name : predict_detail::result_data_types) {
         // containsIgnoreCase(filter, "." + name)
         for (std::size_t i = 0; i + name.size() < filter.size(); ++i) {
@@ -45,7 +41,7 @@ std::string_view data_type_of_filter(std::string_view filter) {
             }
             bool match = true;
             for (std::size_t k = 0; k < name.size() && match; ++k) {
-                match = lower(filter[i + 1 + k]) == lower(name[k]);
+                match = ascii_lower(filter[i + 1 + k]) == ascii_lower(name[k]);
             }
             if (match) {
                 return name;

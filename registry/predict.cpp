@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <limits>
 #include <memory>
@@ -25,10 +24,6 @@ namespace modelrelay::registry {
 namespace json = boost::json;
 
 namespace {
-
-using predict_detail::iequals;
-using predict_detail::to_lower;
-using predict_detail::to_upper;
 
 // ---------------------------------------------------------------------------------------------------
 // Built-in pre-process functions (MLPreProcessFunction)
@@ -217,7 +212,7 @@ result<pre_process_step> choose_pre_process(
         // A custom script only runs on `parameters` input when asked to (issue #2986); otherwise ml-commons
         // ignores it silently, and so do we.
         const auto* run = find_param(params, process_remote_inference_input_key);
-        if (run == nullptr || !iequals(*run, "true")) {
+        if (run == nullptr || !iequals_ascii(*run, "true")) {
             return step;
         }
     }
@@ -287,7 +282,7 @@ result<charset> charset_of(const param_map& params) {
     if (name == nullptr) {
         return charset::utf8;
     }
-    const std::string n = to_lower(*name);
+    const std::string n = ascii_lower_copy(*name);
     static constexpr std::array<std::string_view, 3> utf8_names{"utf-8", "utf8", "unicode-1-1-utf-8"};
     static constexpr std::array<std::string_view, 14> ascii_names{
         "us-ascii",
@@ -363,7 +358,7 @@ result<void> check_url(std::string_view url) {
         return illegal_argument(std::string(invalid_uri_text));
     }
     const auto scheme = u->scheme();
-    if (!iequals(scheme, "http") && !iequals(scheme, "https")) {
+    if (!iequals_ascii(scheme, "http") && !iequals_ascii(scheme, "https")) {
         return illegal_argument("Protocol is not http or https: " + std::string(scheme));
     }
     last_accepted.assign(url);
@@ -410,7 +405,7 @@ result<upstream_call> build_call(
     if (!payload) {
         return payload.error();
     }
-    call.method = to_upper(action.method);
+    call.method = ascii_upper_copy(action.method);
     if (call.method != "POST" && call.method != "GET" && call.method != "PUT" && call.method != "DELETE") {
         return illegal_argument("unsupported http method");
     }

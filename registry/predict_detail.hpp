@@ -13,19 +13,6 @@
 
 namespace modelrelay::registry::predict_detail {
 
-// Java `toUpperCase(Locale.ROOT)` / `toLowerCase` for the ASCII names they are used on here.
-inline std::string to_upper(std::string_view s) {
-    return ascii_upper_copy(s);
-}
-
-inline std::string to_lower(std::string_view s) {
-    return ascii_lower_copy(s);
-}
-
-inline bool iequals(std::string_view a, std::string_view b) {
-    return iequals_ascii(a, b);
-}
-
 // ml-commons MLResultDataType names, in declaration order.
 inline constexpr std::array<std::string_view, 10> result_data_types{
     "FLOAT32", "FLOAT64", "FLOAT16", "UINT8", "INT32", "INT8", "INT64", "BOOLEAN", "UNKNOWN", "STRING"};

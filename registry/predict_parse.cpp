@@ -15,8 +15,6 @@ namespace json = boost::json;
 
 namespace {
 
-using predict_detail::to_upper;
-
 // The XContent token a JSON value starts with, for parser error texts.
 std::string_view token_name(const json::value& v) {
     switch (v.kind()) {
@@ -122,7 +120,7 @@ result<void> parse_remote(json::object& body, predict_request& out) {
             return text.error();
         }
         const std::string raw = text->value_or("");
-        std::string upper = to_upper(raw);
+        std::string upper = ascii_upper_copy(raw);
         if (std::find(action_types.begin(), action_types.end(), upper) == action_types.end()) {
             return illegal_argument("Wrong Action Type of " + raw);
         }
@@ -143,7 +141,7 @@ result<void> parse_text_embedding_parameters(const json::object& p, param_map& o
         if (!text) {
             return text.error();
         }
-        const std::string upper = to_upper(text->value_or(""));
+        const std::string upper = ascii_upper_copy(text->value_or(""));
         if (kv.key() == "content_type") {
             if (upper != "QUERY" && upper != "PASSAGE") {
                 return illegal_argument(
@@ -233,7 +231,7 @@ result<void> parse_text_similarity(const json::object& body, predict_request& ou
 }  // namespace
 
 result<predict_request> parse_predict_body(json::value&& body, std::string_view algorithm) {
-    const std::string function = algorithm.empty() ? std::string("REMOTE") : to_upper(algorithm);
+    const std::string function = algorithm.empty() ? std::string("REMOTE") : ascii_upper_copy(algorithm);
     if (std::find(function_names.begin(), function_names.end(), function) == function_names.end()) {
         return illegal_argument("Wrong function name");
     }

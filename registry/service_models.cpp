@@ -2,12 +2,12 @@
 // Model groups, models, tasks and the deploy lifecycle (spec §1.2, §1.3, §1.5, §6). Like every service
 // write, each method validates against the current snapshot, commits one SQLite batch, then publishes.
 #include <algorithm>
-#include <cctype>
 #include <optional>
 #include <unordered_map>
 
 #include <boost/json/serialize.hpp>
 
+#include "registry/ascii.hpp"
 #include "registry/changeset.hpp"
 #include "registry/connector.hpp"
 #include "registry/controller.hpp"
@@ -26,12 +26,6 @@ namespace {
 
 std::size_t idx(kind k) {
     return static_cast<std::size_t>(k);
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
 }
 
 bool deployed_state(std::string_view state) {
@@ -742,7 +736,7 @@ result<json::object> service::register_model(const json::object& body, bool depl
     if (!function_name) {
         return illegal_argument("model format is null");
     }
-    if (lower(*function_name) != "remote") {
+    if (ascii_lower_copy(*function_name) != "remote") {
         static const std::array<std::string_view, 6> known{
             "text_embedding",
             "sparse_encoding",
@@ -750,7 +744,7 @@ result<json::object> service::register_model(const json::object& body, bool depl
             "text_similarity",
             "question_answering",
             "agent"};
-        if (std::find(known.begin(), known.end(), lower(*function_name)) == known.end()) {
+        if (std::find(known.begin(), known.end(), ascii_lower_copy(*function_name)) == known.end()) {
             return illegal_argument("Wrong function name");
         }
         return illegal_argument("model format is null");

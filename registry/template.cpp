@@ -22,10 +22,6 @@ namespace {
 constexpr std::string_view value_delimiter = ":-";
 constexpr char escape_char = '$';
 
-constexpr bool iequals(std::string_view a, std::string_view b) {
-    return iequals_ascii(a, b);
-}
-
 bool is_java_word_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
@@ -513,7 +509,7 @@ bool is_json_or_ndjson(std::string_view payload) {
 
 result<void> check_missing_parameters(std::string_view payload, const param_map& params) {
     if (const auto* skip = find_param(params, skip_validating_missing_parameters_key);
-        skip != nullptr && iequals(*skip, "true")) {
+        skip != nullptr && iequals_ascii(*skip, "true")) {
         return {};
     }
     if (payload.find("${parameters") == std::string_view::npos) {
@@ -784,7 +780,7 @@ bool is_blocked_dynamic_header(std::string_view name) {
         "X-Originating-IP",
     };
     return std::any_of(std::begin(blocked), std::end(blocked), [&](std::string_view b) {
-        return iequals(b, name);
+        return iequals_ascii(b, name);
     });
 }
 
@@ -846,7 +842,9 @@ result<void> check_total_header_size(const header_list& headers) {
 }
 
 bool has_header(const header_list& headers, std::string_view name) {
-    return std::any_of(headers.begin(), headers.end(), [&](const auto& h) { return iequals(h.first, name); });
+    return std::any_of(headers.begin(), headers.end(), [&](const auto& h) {
+        return iequals_ascii(h.first, name);
+    });
 }
 
 void add_default_content_type(header_list& headers) {

@@ -7,21 +7,17 @@
 #include <algorithm>
 #include <cctype>
 
+#include "registry/ascii.hpp"
+
 namespace modelrelay::server {
 
 namespace {
 
-char upper(char c) {
-    return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return upper(x) == upper(y); });
-}
+using registry::ascii_upper;
+using registry::iequals_ascii;
 
 bool istarts_with(std::string_view s, std::string_view prefix) {
-    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+    return s.size() >= prefix.size() && iequals_ascii(s.substr(0, prefix.size()), prefix);
 }
 
 int hex_digit(char c) {
@@ -210,14 +206,6 @@ private:
     std::size_t i_ = 0;
 };
 
-std::string to_upper(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) {
-        c = upper(c);
-    }
-    return out;
-}
-
 // A string that is equal for two DNs exactly when same_dn() holds: length-prefixed upper-cased parts, so
 // no value can imitate a separator.
 std::optional<std::string> canonical_key(std::string_view dn) {
@@ -229,8 +217,8 @@ std::optional<std::string> canonical_key(std::string_view dn) {
     for (const auto& rdn : *rdns) {
         std::vector<std::string> parts;
         for (const auto& a : rdn) {
-            const auto t = to_upper(a.type);
-            const auto v = to_upper(a.value);
+            const auto t = registry::ascii_upper_copy(a.type);
+            const auto v = registry::ascii_upper_copy(a.value);
             parts.push_back(std::to_string(t.size()) + ":" + t + std::to_string(v.size()) + ":" + v);
         }
         std::sort(parts.begin(), parts.end());
@@ -253,7 +241,7 @@ bool glob_matches(std::string_view value, std::string_view pattern) {
         if (p < pattern.size() && pattern[p] == '*') {
             star = p++;
             resume = v;
-        } else if (p < pattern.size() && upper(pattern[p]) == upper(value[v])) {
+        } else if (p < pattern.size() && ascii_upper(pattern[p]) == ascii_upper(value[v])) {
             ++p;
             ++v;
         } else if (star != std::string_view::npos) {
@@ -282,7 +270,7 @@ std::vector<std::string> values_of(
         case cert_attribute::source::dn:
             for (const auto& rdn : rdns) {
                 for (const auto& a : rdn) {
-                    if (iequals(a.type, attr.name) && !a.value.empty()) {
+                    if (iequals_ascii(a.type, attr.name) && !a.value.empty()) {
                         out.push_back(a.value);
                     }
                 }
@@ -322,16 +310,17 @@ bool valid_attribute_name(std::string_view n) {
 }
 
 std::optional<san_type> san_kind(std::string_view token) {
-    if (iequals(token, "email") || iequals(token, "rfc822name")) {
+    if (iequals_ascii(token, "email") || iequals_ascii(token, "rfc822name")) {
         return san_type::email;
     }
-    if (iequals(token, "dns") || iequals(token, "dnsname")) {
+    if (iequals_ascii(token, "dns") || iequals_ascii(token, "dnsname")) {
         return san_type::dns;
     }
-    if (iequals(token, "uri") || iequals(token, "uniformresourceidentifier")) {
+    if (iequals_ascii(token, "uri") || iequals_ascii(token, "uniformresourceidentifier")) {
         return san_type::uri;
     }
-    if (iequals(token, "ip") || iequals(token, "ipaddress") || iequals(token, "ip_address")) {
+    if (iequals_ascii(token, "ip") || iequals_ascii(token, "ipaddress") ||
+        iequals_ascii(token, "ip_address")) {
         return san_type::ip;
     }
     return std::nullopt;

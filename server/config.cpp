@@ -9,6 +9,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "registry/ascii.hpp"
 #include "registry/json_util.hpp"
 
 namespace modelrelay::server {
@@ -92,6 +93,12 @@ bool set_cert_attribute(cert_attribute& out, const std::string& v) {
     return true;
 }
 
+// A setting key: not empty, no whitespace.
+bool valid_setting_key(std::string_view key) {
+    return !key.empty() &&
+           std::none_of(key.begin(), key.end(), [](unsigned char ch) { return std::isspace(ch) != 0; });
+}
+
 // Splits on `sep` unless it is escaped with a backslash (DNs escape `;` as `\;`), trimming spaces.
 // KEY=VALUE. A VALUE that starts with `[` is a JSON array (a list setting: regexes may hold commas, so
 // there is no comma splitting); anything else is the text itself, which the settings table reads the way
@@ -102,7 +109,7 @@ bool add_node_setting(config& c, const std::string& v) {
         return false;
     }
     const std::string key = v.substr(0, eq);
-    if (std::any_of(key.begin(), key.end(), [](unsigned char ch) { return std::isspace(ch) != 0; })) {
+    if (!valid_setting_key(key)) {
         return false;
     }
     const std::string text = v.substr(eq + 1);
@@ -157,8 +164,7 @@ bool add_node_settings_object(config& c, const std::string& v) {
     boost::json::object settings;
     for (const auto& kv : parsed.get_object()) {
         const std::string_view key = kv.key();
-        if (key.empty() ||
-            std::any_of(key.begin(), key.end(), [](unsigned char ch) { return std::isspace(ch) != 0; })) {
+        if (!valid_setting_key(key)) {
             return false;
         }
         if (kv.value().is_array()) {
@@ -410,10 +416,7 @@ const std::vector<flag>& flags() {
          "MODELRELAY_TLS_CLIENT_AUTH",
          "none|optional|require: ask for client certificates (default none)",
          [](config& c, const std::string& v) {
-             std::string lower = v;
-             for (auto& ch : lower) {
-                 ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-             }
+             const std::string lower = registry::ascii_lower_copy(v);
              if (lower == "none") {
                  c.tls.client_auth = tls_client_auth::none;
              } else if (lower == "optional") {

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "registry/ascii.hpp"
 #include "registry/crypto.hpp"
 #include "server/app.hpp"
 #include "server/cert_identity.hpp"
@@ -270,12 +271,7 @@ std::string sha256_hex(std::string_view a, std::string_view b) {
     return std::string(reinterpret_cast<const char*>(md.data()), md_len);
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
+using registry::iequals_ascii;
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
@@ -330,7 +326,7 @@ net::awaitable<auth_outcome> security::authenticate(request_context& ctx) {
         space == std::string_view::npos ? std::string_view() : trim(auth.substr(space + 1));
 
     const bool has_cert = ctx.peer != nullptr && ctx.peer->client_cert;
-    if ((auth.empty() || (iequals(scheme, "Bearer") && token.empty())) && has_cert) {
+    if ((auth.empty() || (iequals_ascii(scheme, "Bearer") && token.empty())) && has_cert) {
         if (auto who = cert_principal(ctx, *state)) {
             co_return auth_outcome{.who = std::make_shared<const principal>(std::move(*who))};
         }
@@ -339,7 +335,7 @@ net::awaitable<auth_outcome> security::authenticate(request_context& ctx) {
         co_return auth_outcome{};
     }
 
-    if (iequals(scheme, "Basic")) {
+    if (iequals_ascii(scheme, "Basic")) {
         auto decoded = registry::base64_decode(token);
         const auto colon = decoded ? decoded->find(':') : std::string::npos;
         if (!decoded || colon == std::string::npos) {
@@ -387,7 +383,7 @@ net::awaitable<auth_outcome> security::authenticate(request_context& ctx) {
         co_return auth_outcome{.who = std::move(who)};
     }
 
-    const bool api_key_scheme = iequals(scheme, "ApiKey");
+    const bool api_key_scheme = iequals_ascii(scheme, "ApiKey");
     if (api_key_scheme && token.starts_with("os_")) {
         // OpenSearch API token (§2.4): looked up by SHA-256 of the whole token, compared by the map lookup of
         // a digest (the token itself is never compared or stored).
@@ -400,7 +396,7 @@ net::awaitable<auth_outcome> security::authenticate(request_context& ctx) {
         }
         co_return auth_outcome{.who = std::make_shared<const principal>(registry::principal_for_token(*t))};
     }
-    if (api_key_scheme || iequals(scheme, "Bearer")) {
+    if (api_key_scheme || iequals_ascii(scheme, "Bearer")) {
         auto parts = split_key(token);
         if (!parts) {
             ip_throttle_.record_failure(ip);

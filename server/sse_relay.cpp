@@ -10,6 +10,7 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
 
+#include "registry/ascii.hpp"
 #include "server/app.hpp"
 #include "server/outbound.hpp"
 #include "server/session.hpp"
@@ -35,9 +36,7 @@ bool is_json_media_type(std::string_view content_type) {
         std::remove_if(media.begin(), media.end(), [](unsigned char c) { return std::isspace(c); }),
         media.end()
     );
-    std::transform(media.begin(), media.end(), media.begin(), [](unsigned char c) {
-        return static_cast<char>(std::tolower(c));
-    });
+    media = registry::ascii_lower_copy(media);
     return media == "application/json" || media.ends_with("+json");
 }
 

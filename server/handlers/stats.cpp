@@ -8,11 +8,11 @@
 // multi-tenancy counts and model entries are the caller's tenant's.
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <fstream>
 #include <set>
 #include <unistd.h>
 
+#include "registry/ascii.hpp"
 #include "registry/ml_stats.hpp"
 #include "registry/search_text.hpp"
 #include "registry/snapshot.hpp"
@@ -76,10 +76,7 @@ awaitable<http_response> handle_stats(request_context& ctx) {
     std::string_view list = ctx.param("stat");
     while (!list.empty()) {
         const auto comma = list.find(',');
-        std::string name(list.substr(0, comma));
-        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
-            return std::tolower(c);
-        });
+        std::string name = registry::ascii_lower_copy(list.substr(0, comma));
         const bool known =
             std::find(cluster_stats.begin(), cluster_stats.end(), name) != cluster_stats.end() ||
             std::find(node_stats.begin(), node_stats.end(), name) != node_stats.end();

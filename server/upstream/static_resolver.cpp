@@ -3,13 +3,14 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <boost/asio/ip/address.hpp>
+
+#include "registry/ascii.hpp"
 
 namespace modelrelay::server::upstream {
 
@@ -26,11 +27,7 @@ std::string canonical_name(std::string_view n) {
     if (!n.empty() && n.back() == '.') {
         n.remove_suffix(1);
     }
-    std::string out(n);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-        return static_cast<char>(std::tolower(c));
-    });
-    return out;
+    return registry::ascii_lower_copy(n);
 }
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
