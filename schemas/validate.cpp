@@ -15,6 +15,7 @@
 
 #include "schemas/embedded.hpp"
 #include "schemas/json_type.hpp"
+#include "schemas/type_check.hpp"
 
 #define VALIJSON_USE_EXCEPTIONS 1
 #include <algorithm>
@@ -207,7 +208,8 @@ void check_keywords(const json::value& schema, std::string_view file, const std:
 struct compiled_schema {
     json::value doc;  // the inlined schema: Valijson's source, and what messages are phrased from
     valijson::Schema schema;
-    std::string label;  // names the body in messages (the schema's "title")
+    std::optional<type_check> fast;  // says "valid" without Valijson (type_check.hpp)
+    std::string label;               // names the body in messages (the schema's "title")
 };
 
 class schema_set {
@@ -223,6 +225,7 @@ public:
                 schema_bug(file_names[i], "needs a \"title\" (it names the body in error messages)");
             }
             cs->label = std::string(title->get_string());
+            cs->fast.emplace(cs->doc);
             valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
             valijson::adapters::BoostJsonAdapter adapter(cs->doc);
             try {
@@ -431,10 +434,32 @@ void init() {
     (void)schemas();
 }
 
-registry::result<void> validate(schema_id id, const json::value& body) {
+namespace detail {
+
+bool valijson_accepts(schema_id id, const json::value& body) {
     const compiled_schema& cs = schemas().get(id);
     valijson::adapters::BoostJsonAdapter target(body);
-    // Fast path: without a results object Valijson stops at the first failure and records nothing.
+    valijson::Validator validator(valijson::Validator::kStrongTypes);
+    return validator.validate(cs.schema, target, nullptr);
+}
+
+const json::value& inlined_schema(schema_id id) {
+    return schemas().get(id).doc;
+}
+
+bool type_check_accepts(schema_id id, const json::value& body) {
+    return schemas().get(id).fast->accepts(body);
+}
+
+}  // namespace detail
+
+registry::result<void> validate(schema_id id, const json::value& body) {
+    const compiled_schema& cs = schemas().get(id);
+    if (cs.fast->accepts(body)) {
+        return {};
+    }
+    valijson::adapters::BoostJsonAdapter target(body);
+    // Without a results object Valijson stops at the first failure and records nothing.
     {
         valijson::Validator validator(valijson::Validator::kStrongTypes);
         if (validator.validate(cs.schema, target, nullptr)) {

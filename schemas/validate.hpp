@@ -50,4 +50,11 @@ void init();
 // Success, or the first problem as described above.
 registry::result<void> validate(schema_id id, const boost::json::value& body);
 
+namespace detail {
+// The two deciders behind validate(), for the test that compares them (type_check.hpp).
+bool valijson_accepts(schema_id id, const boost::json::value& body);
+bool type_check_accepts(schema_id id, const boost::json::value& body);
+const boost::json::value& inlined_schema(schema_id id);  // the schema both deciders were built from
+}  // namespace detail
+
 }  // namespace modelrelay::schemas
