@@ -187,6 +187,69 @@ std::string compact_json_text(const json::value& v, number_style style) {
 
 namespace {
 
+// Appends to a std::string through a raw cursor. libstdc++'s std::string is an extern template, so
+// push_back stays an out-of-line call of about 30 instructions; the rewriter puts out some 50 single bytes
+// per `_predict` answer. The string is grown ahead (zero-filled, in doubling steps) and cut to the bytes
+// written by finish().
+class char_sink {
+public:
+    char_sink(std::string& s, std::size_t expect) : s_(s) {
+        const std::size_t used = s_.size();
+        s_.resize(used + expect + 64);
+        p_ = s_.data() + used;
+        end_ = s_.data() + s_.size();
+    }
+
+    void put(char c) {
+        if (p_ == end_) {
+            grow(1);
+        }
+        *p_++ = c;
+    }
+    void append(const char* d, std::size_t n) {
+        if (static_cast<std::size_t>(end_ - p_) < n) {
+            grow(n);
+        }
+        std::memcpy(p_, d, n);
+        p_ += n;
+    }
+    void append(std::string_view v) { append(v.data(), v.size()); }
+    template <class Int>
+    void append_integer(Int n) {
+        if (end_ - p_ < 24) {
+            grow(24);
+        }
+        p_ = std::to_chars(p_, p_ + 24, n).ptr;
+    }
+    // For the rare writer that needs the string itself: cut it to the bytes written, let `write` append,
+    // then go on after what it wrote.
+    template <class Write>
+    void through_string(Write&& write) {
+        finish();
+        write(s_);
+        const std::size_t used = s_.size();
+        s_.resize(used + 64 + used / 2);
+        p_ = s_.data() + used;
+        end_ = s_.data() + s_.size();
+    }
+
+    std::size_t size() const { return static_cast<std::size_t>(p_ - s_.data()); }
+    const char* data() const { return s_.data(); }
+    void finish() { s_.resize(size()); }
+
+private:
+    void grow(std::size_t n) {
+        const std::size_t used = size();
+        s_.resize(std::max(s_.size() * 2, used + n + 64));
+        p_ = s_.data() + used;
+        end_ = s_.data() + s_.size();
+    }
+
+    std::string& s_;
+    char* p_ = nullptr;
+    char* end_ = nullptr;
+};
+
 // basic_parser handler that writes the compact form while parsing. It gives up (fails the parse) on
 // whatever only the tree can decide: a root that is not an object, a repeated key (the tree keeps one of
 // them), nesting beyond its fixed stack, a double that is not finite, more open keys than it tracks.
@@ -197,7 +260,7 @@ public:
     static constexpr std::size_t max_key_size = json::string::max_size();
     static constexpr std::size_t max_string_size = json::string::max_size();
 
-    compact_rewriter(std::string& out, std::string_view text) : out_(out), text_(text) {}
+    compact_rewriter(char_sink& out, std::string_view text) : out_(out), text_(text) {}
 
     bool on_document_begin(boost::system::error_code&) { return true; }
     bool on_document_end(boost::system::error_code&) { return true; }
@@ -206,12 +269,12 @@ public:
         if (!value_begin(true, ec) || depth_ == max_depth) {
             return give_up(ec);
         }
-        out_ += '{';
+        out_.put('{');
         frames_[depth_++] = frame{keys_, true, true};
         return true;
     }
     bool on_object_end(std::size_t, boost::system::error_code&) {
-        out_ += '}';
+        out_.put('}');
         keys_ = frames_[--depth_].keys_begin;
         return true;
     }
@@ -219,12 +282,12 @@ public:
         if (!value_begin(false, ec) || depth_ == max_depth) {
             return give_up(ec);
         }
-        out_ += '[';
+        out_.put('[');
         frames_[depth_++] = frame{keys_, true, false};
         return true;
     }
     bool on_array_end(std::size_t, boost::system::error_code&) {
-        out_ += ']';
+        out_.put(']');
         --depth_;
         return true;
     }
@@ -235,7 +298,7 @@ public:
     }
     bool on_key(json::string_view s, std::size_t, boost::system::error_code& ec) {
         key_part(s);
-        out_ += '"';
+        out_.put('"');
         in_key_ = false;
         const std::size_t len = out_.size() - key_start_;
         const char* key = out_.data() + key_start_;
@@ -249,7 +312,7 @@ public:
             return give_up(ec);
         }
         key_spans_[keys_++] = span{key_start_, len};
-        out_ += ':';
+        out_.put(':');
         return true;
     }
 
@@ -260,7 +323,7 @@ public:
         if (!string_part(s, ec)) {
             return false;
         }
-        out_ += '"';
+        out_.put('"');
         in_string_ = false;
         return true;
     }
@@ -270,35 +333,35 @@ public:
         if (!value_begin(false, ec)) {
             return false;
         }
-        append_integer(out_, n);
+        out_.append_integer(n);
         return true;
     }
     bool on_uint64(std::uint64_t n, json::string_view, boost::system::error_code& ec) {
         if (!value_begin(false, ec)) {
             return false;
         }
-        append_integer(out_, n);
+        out_.append_integer(n);
         return true;
     }
     bool on_double(double d, json::string_view, boost::system::error_code& ec) {
         if (!std::isfinite(d) || !value_begin(false, ec)) {
             return give_up(ec);
         }
-        out_ += java_double_to_string(d);
+        out_.append(java_double_to_string(d));
         return true;
     }
     bool on_bool(bool b, boost::system::error_code& ec) {
         if (!value_begin(false, ec)) {
             return false;
         }
-        out_.append(b ? "true" : "false");
+        out_.append(b ? std::string_view("true") : std::string_view("false"));
         return true;
     }
     bool on_null(boost::system::error_code& ec) {
         if (!value_begin(false, ec)) {
             return false;
         }
-        out_.append("null");
+        out_.append(std::string_view("null"));
         return true;
     }
     bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
@@ -331,7 +394,7 @@ private:
         auto& f = frames_[depth_ - 1];
         if (!f.object) {
             if (!f.first) {
-                out_ += ',';
+                out_.put(',');
             }
             f.first = false;
         }
@@ -342,11 +405,11 @@ private:
         if (!in_key_) {
             auto& f = frames_[depth_ - 1];
             if (!f.first) {
-                out_ += ',';
+                out_.put(',');
             }
             f.first = false;
             key_start_ = out_.size();
-            out_ += '"';
+            out_.put('"');
             in_key_ = true;
         }
         append_text(s);
@@ -358,7 +421,9 @@ private:
         if (s.data() >= text_.data() && s.data() + s.size() <= text_.data() + text_.size()) {
             out_.append(s.data(), s.size());
         } else {
-            append_json_escaped(out_, std::string_view(s.data(), s.size()));
+            out_.through_string([&](std::string& str) {
+                append_json_escaped(str, std::string_view(s.data(), s.size()));
+            });
         }
     }
 
@@ -367,14 +432,14 @@ private:
             if (!value_begin(false, ec)) {
                 return false;
             }
-            out_ += '"';
+            out_.put('"');
             in_string_ = true;
         }
         append_text(s);
         return true;
     }
 
-    std::string& out_;
+    char_sink& out_;
     std::string_view text_;
     std::size_t depth_ = 0;
     std::size_t keys_ = 0;
@@ -391,13 +456,15 @@ bool append_compact_object_text(std::string& out, std::string_view text) {
     const std::size_t mark = out.size();
     json::parse_options opt;
     opt.max_depth = 1000;  // the upstream tree parser's limit; the rewriter gives up far earlier
-    json::basic_parser<compact_rewriter> parser(opt, out, text);
+    char_sink sink(out, text.size());
+    json::basic_parser<compact_rewriter> parser(opt, sink, text);
     boost::system::error_code ec;
     const std::size_t used = parser.write_some(false, text.data(), text.size(), ec);
     if (ec || used != text.size() || !parser.done()) {
         out.resize(mark);
         return false;
     }
+    sink.finish();
     return true;
 }
 

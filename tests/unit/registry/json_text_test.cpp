@@ -120,6 +120,16 @@ TEST(json_text, gives_what_only_the_tree_decides_back) {
     expect_given_up(deep);
 }
 
+TEST(json_text, output_longer_than_the_input_grows_the_string) {
+    // `1e6` prints as `1000000.0`: three times the input, past the room the rewriter takes up front.
+    std::string text = R"({"e":[)";
+    for (int i = 0; i < 2000; ++i) {
+        text += i == 0 ? "1e6" : ",1e6";
+    }
+    text += R"(],"s":"\u0001 after the growth"})";
+    expect_same_as_tree(text);
+}
+
 TEST(json_text, same_key_in_sibling_objects_is_not_a_repeat) {
     expect_same_as_tree(R"({"a":{"k":1},"b":{"k":2},"c":[{"k":3},{"k":4}],"k":5})");
     std::string deep = R"({"a":)";
