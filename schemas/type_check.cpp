@@ -4,12 +4,15 @@
 #include <algorithm>
 #include <string_view>
 
+#include "schemas/json_type.hpp"
+
 namespace modelrelay::schemas {
 
 namespace json = boost::json;
 
 namespace {
 
+// One bit per entry of json_type_names, in its order.
 enum type_bit : std::uint8_t {
     object_bit = 1,
     array_bit = 2,
@@ -21,25 +24,9 @@ enum type_bit : std::uint8_t {
 };
 
 std::uint8_t bit_of(std::string_view name) {
-    if (name == "object") {
-        return object_bit;
-    }
-    if (name == "array") {
-        return array_bit;
-    }
-    if (name == "string") {
-        return string_bit;
-    }
-    if (name == "number") {
-        return number_bit;
-    }
-    if (name == "integer") {
-        return integer_bit;
-    }
-    if (name == "boolean") {
-        return boolean_bit;
-    }
-    return null_bit;  // the keyword check admits only the seven JSON Schema type names
+    const auto at = std::find(json_type_names.begin(), json_type_names.end(), name);
+    // The keyword check admits only these names.
+    return static_cast<std::uint8_t>(1U << (at - json_type_names.begin()));
 }
 
 bool type_allowed(std::uint8_t types, const json::value& v) noexcept {

@@ -64,8 +64,6 @@ constexpr std::array<std::string_view, 10> allowed_keywords = {
     "maximum",
     "definitions",  // only as $ref targets; removed when refs are inlined
 };
-constexpr std::array<std::string_view, 7> json_types = {
-    "object", "array", "string", "number", "integer", "boolean", "null"};
 constexpr std::size_t max_name_bytes = 100;
 constexpr int max_ref_depth = 32;
 
@@ -161,7 +159,7 @@ bool is_allowed_keyword(std::string_view k) {
 
 bool is_json_type(const json::value& v) {
     return v.is_string() &&
-           std::find(json_types.begin(), json_types.end(), v.get_string()) != json_types.end();
+           std::find(json_type_names.begin(), json_type_names.end(), v.get_string()) != json_type_names.end();
 }
 
 void check_keywords(const json::value& schema, std::string_view file, const std::string& at) {
@@ -455,17 +453,11 @@ bool type_check_accepts(schema_id id, const json::value& body) {
 
 registry::result<void> validate(schema_id id, const json::value& body) {
     const compiled_schema& cs = schemas().get(id);
-    if (cs.fast->accepts(body)) {
+    // The type check only ever shortcuts an acceptance: whatever it refuses, Valijson decides.
+    if (cs.fast->accepts(body) || detail::valijson_accepts(id, body)) {
         return {};
     }
     valijson::adapters::BoostJsonAdapter target(body);
-    // Without a results object Valijson stops at the first failure and records nothing.
-    {
-        valijson::Validator validator(valijson::Validator::kStrongTypes);
-        if (validator.validate(cs.schema, target, nullptr)) {
-            return {};
-        }
-    }
     valijson::Validator validator(valijson::Validator::kStrongTypes);
     valijson::ValidationResults results;
     validator.validate(cs.schema, target, &results);
