@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 
@@ -34,6 +35,70 @@ auto read_some_from(Stream& stream, const boost::asio::mutable_buffer& into) {
     }
 }
 
+// The parts of one step that need no I/O, so that a caller whose request or answer is already buffered
+// (the usual case) takes no coroutine frame for it; read_some_direct() composes them.
+//
+// Parses what `buffer` holds. Returns the step's outcome when no read is needed, nullopt when the parser
+// needs more bytes than are buffered.
+template <bool is_request>
+std::optional<boost::beast::error_code> parse_buffered(
+    boost::beast::flat_buffer& buffer, boost::beast::http::basic_parser<is_request>& parser
+) {
+    if (buffer.size() == 0) {
+        return std::nullopt;
+    }
+    boost::beast::error_code ec;
+    buffer.consume(parser.put(buffer.data(), ec));
+    if (ec == boost::beast::http::error::need_more) {
+        return std::nullopt;
+    }
+    return ec;
+}
+
+// Room for the next read in `space`; http::error::buffer_overflow when `buffer` is full.
+inline boost::beast::error_code prepare_read(
+    boost::beast::flat_buffer& buffer, boost::beast::flat_buffer::mutable_buffers_type& space
+) {
+    const std::size_t size = boost::beast::read_size(buffer, 65536);
+    if (size == 0) {
+        return boost::beast::http::error::buffer_overflow;
+    }
+    try {
+        space = buffer.prepare(size);
+    } catch (const std::length_error&) {
+        return boost::beast::http::error::buffer_overflow;
+    }
+    return {};
+}
+
+// Commits a read of `n` bytes that ended with `read_ec` and parses what it brought.
+template <bool is_request>
+boost::beast::error_code after_read(
+    boost::beast::flat_buffer& buffer,
+    boost::beast::http::basic_parser<is_request>& parser,
+    const boost::system::error_code& read_ec,
+    std::size_t n
+) {
+    namespace http = boost::beast::http;
+    boost::beast::error_code ec;
+    buffer.commit(n);
+    if (read_ec == boost::asio::error::eof) {
+        if (!parser.got_some()) {
+            return http::error::end_of_stream;
+        }
+        parser.put_eof(ec);  // partial_message unless the body was delimited by the close
+        return ec;
+    }
+    if (read_ec) {
+        return read_ec;
+    }
+    buffer.consume(parser.put(buffer.data(), ec));
+    if (ec == http::error::need_more) {
+        ec = {};  // the bytes are buffered; the next step parses them with what follows
+    }
+    return ec;
+}
+
 // One step: parses buffered bytes and reads at most once; returns success after parsing progress or one
 // read (callers loop until the parser is done), http::error::end_of_stream when the stream ends before a
 // message starts, http::error::partial_message when it ends inside one, http::error::buffer_overflow when
@@ -45,43 +110,16 @@ boost::asio::awaitable<boost::beast::error_code> read_some_direct(
     boost::beast::http::basic_parser<is_request>& parser,
     OnRead&& on_read
 ) {
-    namespace http = boost::beast::http;
-    boost::beast::error_code ec;
-    if (buffer.size() > 0) {
-        buffer.consume(parser.put(buffer.data(), ec));
-        if (ec != http::error::need_more) {
-            co_return ec;
-        }
-        ec = {};
-    }
-    const std::size_t size = boost::beast::read_size(buffer, 65536);
-    if (size == 0) {
-        co_return http::error::buffer_overflow;
+    if (auto done = parse_buffered(buffer, parser)) {
+        co_return *done;
     }
     boost::beast::flat_buffer::mutable_buffers_type space;
-    try {
-        space = buffer.prepare(size);
-    } catch (const std::length_error&) {
-        co_return http::error::buffer_overflow;
+    if (auto full = prepare_read(buffer, space)) {
+        co_return full;
     }
     on_read();
     auto [read_ec, n] = co_await read_some_from(stream, space);
-    buffer.commit(n);
-    if (read_ec == boost::asio::error::eof) {
-        if (!parser.got_some()) {
-            co_return http::error::end_of_stream;
-        }
-        parser.put_eof(ec);  // partial_message unless the body was delimited by the close
-        co_return ec;
-    }
-    if (read_ec) {
-        co_return read_ec;
-    }
-    buffer.consume(parser.put(buffer.data(), ec));
-    if (ec == http::error::need_more) {
-        ec = {};  // the bytes are buffered; the next step parses them with what follows
-    }
-    co_return ec;
+    co_return after_read(buffer, parser, read_ec, n);
 }
 
 }  // namespace modelrelay::server

@@ -213,9 +213,20 @@ net::awaitable<session_end> serve_requests(
                 armed = true;
             }
         };
+        // read_some_direct() spelled out: a request that is already buffered costs no coroutine frame.
         beast::error_code ec;
         while (!ec && !parser.is_done()) {
-            ec = co_await read_some_direct(stream, buffer, parser, arm);
+            if (auto done = parse_buffered(buffer, parser)) {
+                ec = *done;
+                continue;
+            }
+            beast::flat_buffer::mutable_buffers_type space;
+            if ((ec = prepare_read(buffer, space))) {
+                break;
+            }
+            arm();
+            auto [read_ec, n] = co_await read_some_from(stream, space);
+            ec = after_read(buffer, parser, read_ec, n);
         }
         if (ec && deadline.expired()) {
             co_return session_end::abrupt;
@@ -260,8 +271,14 @@ net::awaitable<session_end> serve_requests(
             if (req.method() == http::verb::head) {
                 res.body().clear();
             }
-            const auto wec = co_await write_response(stream, res, scratch, &deadline, a.cfg.read_timeout);
-            write_ok = !wec;
+            // write_response() spelled out, for the same reason: the socket usually takes it all at once.
+            const auto out = wire::frame_response(res, scratch);
+            std::size_t taken = 0;
+            auto wec = write_at_once(stream, out, taken);
+            if (!wec) {
+                wec = co_await write_rest(stream, out, taken, &deadline, a.cfg.read_timeout);
+            }
+            write_ok = !*wec;
         } else {
             status = res.result_int();
         }

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <type_traits>
 
 #include <boost/asio/as_tuple.hpp>
@@ -51,25 +52,36 @@ std::size_t write_now(
     return n;
 }
 
-// Writes all of `buffers` (which must stay valid until the write completes): write_now on a plain TCP
-// stream, then an asynchronous write of the rest bounded by `deadline` (cleared afterwards) when one is
-// given, else by the stream's own timeout. A deadline that passed reports beast::error::timeout.
+// write_all() in two parts, so that a caller whose write the socket takes at once (the usual case) takes no
+// coroutine frame for it. write_at_once() returns the outcome when the write is over (all of it taken, or a
+// real error); nullopt when only `taken` bytes went (always 0 over TLS), and write_rest() must send the rest.
 template <class Stream, class ConstBuffers>
-boost::asio::awaitable<boost::system::error_code> write_all(
+std::optional<boost::system::error_code> write_at_once(
+    Stream& stream, const ConstBuffers& buffers, std::size_t& taken
+) {
+    taken = 0;
+    if constexpr (writes_now<Stream>) {
+        boost::system::error_code ec;
+        taken = write_now(stream.socket(), buffers, ec);
+        if (ec || taken == boost::asio::buffer_size(buffers)) {
+            return ec;
+        }
+    }
+    return std::nullopt;
+}
+
+// The asynchronous write of what write_at_once() left, bounded by `deadline` (cleared afterwards) when one
+// is given, else by the stream's own timeout. A deadline that passed reports beast::error::timeout.
+template <class Stream, class ConstBuffers>
+boost::asio::awaitable<boost::system::error_code> write_rest(
     Stream& stream,
     ConstBuffers buffers,
+    std::size_t taken,
     lazy_deadline* deadline = nullptr,
     std::chrono::steady_clock::duration timeout = {}
 ) {
     boost::beast::buffers_suffix<ConstBuffers> rest(buffers);
-    if constexpr (writes_now<Stream>) {
-        boost::system::error_code ec;
-        const std::size_t n = write_now(stream.socket(), buffers, ec);
-        if (ec || n == boost::asio::buffer_size(buffers)) {
-            co_return ec;
-        }
-        rest.consume(n);
-    }
+    rest.consume(taken);
     if (deadline != nullptr) {
         deadline->expires_after(timeout);
     }
@@ -82,6 +94,22 @@ boost::asio::awaitable<boost::system::error_code> write_all(
         }
     }
     co_return ec;
+}
+
+// Writes all of `buffers` (which must stay valid until the write completes): write_at_once, then
+// write_rest.
+template <class Stream, class ConstBuffers>
+boost::asio::awaitable<boost::system::error_code> write_all(
+    Stream& stream,
+    ConstBuffers buffers,
+    lazy_deadline* deadline = nullptr,
+    std::chrono::steady_clock::duration timeout = {}
+) {
+    std::size_t taken = 0;
+    if (auto done = write_at_once(stream, buffers, taken)) {
+        co_return *done;
+    }
+    co_return co_await write_rest(stream, buffers, taken, deadline, timeout);
 }
 
 }  // namespace modelrelay::server

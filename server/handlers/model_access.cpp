@@ -25,19 +25,23 @@ registry::error model_not_found(const std::string& model_id) {
 
 }  // namespace
 
-boost::asio::awaitable<registry::result<ready_model>> prepare_model(
+namespace {
+
+// The checks before a deploy on first use, in ml-commons order: found and in scope, the ACL, enabled, the
+// interface's input schema, remote inference on. Fills `out` (snapshot, model, deployment if any).
+std::optional<registry::error> check_model(
     request_context& ctx,
     const registry::caller& who,
-    std::string model_id,
+    const std::string& model_id,
     registry::action act,
-    const registry::predict_request* input
+    const registry::predict_request* input,
+    ready_model& out
 ) {
-    ready_model out;
     out.snap = ctx.app.registry->current();
     out.model = out.snap->find(registry::kind::model, model_id);
     const auto opts = ctx.app.registry->access_options(*out.snap, who);
     if (out.model == nullptr || !registry::in_scope(*out.model, who, opts)) {
-        co_return model_not_found(model_id);
+        return model_not_found(model_id);
     }
     out.deployed = out.snap->deployed.find_ptr(model_id);
     // Tenancy and the model ACL come first (R10). Security off without tenancy cannot refuse anything; a
@@ -48,12 +52,12 @@ boost::asio::awaitable<registry::result<ready_model>> prepare_model(
                 ? registry::decide(who.user.get(), act, out.deployed->acl.get(), opts)
                 : registry::authorize(who, act, registry::model_acl(*out.snap, *out.model), opts);
         if (!decided) {
-            co_return decided.error();
+            return decided.error();
         }
     }
     if (const auto* en = out.model->doc.if_contains("is_enabled");
         en != nullptr && en->is_bool() && !en->get_bool()) {
-        co_return registry::error{errc::forbidden, "Model is disabled."};
+        return registry::error{errc::forbidden, "Model is disabled."};
     }
     if (input != nullptr) {
         // A deployed model has its interface compiled; one not deployed yet is compiled from its document
@@ -68,14 +72,76 @@ boost::asio::awaitable<registry::result<ready_model>> prepare_model(
             bad = registry::check_interface_input(compiled ? compiled->get() : nullptr, !compiled, *input);
         }
         if (bad) {
-            co_return *bad;
+            return bad;
         }
     }
     if (!out.snap->settings->remote_inference_enabled()) {
-        co_return registry::error{
+        return registry::error{
             errc::bad_request,
             "Remote Inference is currently disabled. To enable it, update the setting "
             "\"plugins.ml_commons.remote_inference_enabled\" to true."};
+    }
+    return std::nullopt;
+}
+
+// What follows the deployment: its compiled connector and the rate limiters.
+registry::result<ready_model> finish_ready(
+    request_context& ctx, const registry::caller& who, ready_model out
+) {
+    auto connector = out.deployed->connector->get();
+    if (!connector) {
+        return connector.error();
+    }
+    out.connector = *connector;
+    auto& runtime = *out.deployed->runtime;
+    const auto now_ns = steady_ns();
+    if (runtime.limiter && !runtime.limiter->try_acquire(now_ns)) {
+        return registry::error{errc::too_many_requests, "Request is throttled at model level."};
+    }
+    // The model controller's limiter of this user (by name; none without security, as without a user).
+    if (who.user && !runtime.user_limiters.empty()) {
+        const auto it = runtime.user_limiters.find(who.user->name);
+        if (it != runtime.user_limiters.end() && !it->second->try_acquire(now_ns)) {
+            return registry::error{
+                errc::too_many_requests,
+                "Request is throttled at user level. If you think there's an issue, please contact your "
+                "cluster "
+                "admin."};
+        }
+    }
+    runtime.last_access_ms.store(ctx.app.registry->now_ms(), std::memory_order_relaxed);
+    return out;
+}
+
+}  // namespace
+
+std::optional<registry::result<ready_model>> prepare_model_now(
+    request_context& ctx,
+    const registry::caller& who,
+    const std::string& model_id,
+    registry::action act,
+    const registry::predict_request* input
+) {
+    ready_model out;
+    if (auto refused = check_model(ctx, who, model_id, act, input, out)) {
+        return registry::result<ready_model>(std::move(*refused));
+    }
+    if (!out.deployed) {
+        return std::nullopt;
+    }
+    return finish_ready(ctx, who, std::move(out));
+}
+
+boost::asio::awaitable<registry::result<ready_model>> prepare_model(
+    request_context& ctx,
+    const registry::caller& who,
+    std::string model_id,
+    registry::action act,
+    const registry::predict_request* input
+) {
+    ready_model out;
+    if (auto refused = check_model(ctx, who, model_id, act, input, out)) {
+        co_return std::move(*refused);
     }
     if (!out.deployed) {
         // Auto-deploy on first use, unless switched off globally or for this model.
@@ -111,29 +177,7 @@ boost::asio::awaitable<registry::result<ready_model>> prepare_model(
                 errc::bad_request, "Model not ready yet. Please deploy the model first."};
         }
     }
-    auto connector = out.deployed->connector->get();
-    if (!connector) {
-        co_return connector.error();
-    }
-    out.connector = *connector;
-    auto& runtime = *out.deployed->runtime;
-    const auto now_ns = steady_ns();
-    if (runtime.limiter && !runtime.limiter->try_acquire(now_ns)) {
-        co_return registry::error{errc::too_many_requests, "Request is throttled at model level."};
-    }
-    // The model controller's limiter of this user (by name; none without security, as without a user).
-    if (who.user && !runtime.user_limiters.empty()) {
-        const auto it = runtime.user_limiters.find(who.user->name);
-        if (it != runtime.user_limiters.end() && !it->second->try_acquire(now_ns)) {
-            co_return registry::error{
-                errc::too_many_requests,
-                "Request is throttled at user level. If you think there's an issue, please contact your "
-                "cluster "
-                "admin."};
-        }
-    }
-    runtime.last_access_ms.store(ctx.app.registry->now_ms(), std::memory_order_relaxed);
-    co_return out;
+    co_return finish_ready(ctx, who, std::move(out));
 }
 
 }  // namespace modelrelay::server::handlers

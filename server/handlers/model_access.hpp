@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -43,6 +44,17 @@ boost::asio::awaitable<registry::result<ready_model>> prepare_model(
     request_context& ctx,
     const registry::caller& who,
     std::string model_id,
+    registry::action act = registry::action::model_predict,
+    const registry::predict_request* input = nullptr
+);
+
+// prepare_model without a coroutine frame, for the hot paths: the same checks and errors, or nullopt when
+// the model must first be deployed (a deploy on first use goes through the store thread: call
+// prepare_model then).
+std::optional<registry::result<ready_model>> prepare_model_now(
+    request_context& ctx,
+    const registry::caller& who,
+    const std::string& model_id,
     registry::action act = registry::action::model_predict,
     const registry::predict_request* input = nullptr
 );

@@ -35,8 +35,17 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
     }
     auto& input = std::get<predict_admission>(admission).input;
     auto& permit = std::get<predict_admission>(admission).permit;
-    auto ready =
-        co_await prepare_model(ctx, ctx.who, std::move(model_id), registry::action::model_predict, &input);
+    // The deployed model is ready without waiting for anything almost always; prepare_model (a coroutine)
+    // only for a deploy on first use.
+    auto prepared = prepare_model_now(ctx, ctx.who, model_id, registry::action::model_predict, &input);
+    if (!prepared) {
+        // Named, not a temporary inside the co_await expression (gcc 12 destroys such temporaries twice).
+        auto deployed_now = co_await prepare_model(
+            ctx, ctx.who, std::move(model_id), registry::action::model_predict, &input
+        );
+        prepared.emplace(std::move(deployed_now));
+    }
+    auto& ready = *prepared;
     if (!ready) {
         co_return fail(ctx, ready.error());
     }
@@ -118,14 +127,14 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
 
 }  // namespace
 
+// Not coroutines themselves: run_predict's frame takes the strings, and the caller awaits it directly (one
+// coroutine frame less per request).
 awaitable<http_response> handle_model_predict(request_context& ctx) {
-    co_return co_await run_predict(ctx, std::string(ctx.param("model_id")), "");
+    return run_predict(ctx, std::string(ctx.param("model_id")), "");
 }
 
 awaitable<http_response> handle_algorithm_predict(request_context& ctx) {
-    co_return co_await run_predict(
-        ctx, std::string(ctx.param("model_id")), std::string(ctx.param("algorithm"))
-    );
+    return run_predict(ctx, std::string(ctx.param("model_id")), std::string(ctx.param("algorithm")));
 }
 
 }  // namespace modelrelay::server::handlers

@@ -330,6 +330,15 @@ struct progress {
     bool reusable = false;      // complete response with keep-alive semantics
 };
 
+registry::error write_failure(
+    const boost::system::error_code& ec, const connection& c, bool by_deadline, progress& prog
+) {
+    prog.stale = is_closed_error(ec);
+    return transport_error(
+        is_tls_library_error(ec) ? tls_io_cause(ec, c) : io_cause(ec, "Write timed out", by_deadline)
+    );
+}
+
 template <class Stream>
 awaitable<registry::result<void>> write_request(
     Stream& s,
@@ -345,15 +354,48 @@ awaitable<registry::result<void>> write_request(
     }
     const auto ec = co_await write_all(s, asio::buffer(msg.wire), &c.deadline, b->limit);
     if (ec) {
-        prog.stale = is_closed_error(ec);
-        co_return transport_error(
-            is_tls_library_error(ec) ? tls_io_cause(ec, c) : io_cause(ec, "Write timed out", b->by_deadline)
-        );
+        co_return write_failure(ec, c, b->by_deadline, prog);
     }
     co_return registry::result<void>{};
 }
 
-// One read step; maps the error (if any) and handles EOF-delimited bodies over TLS.
+// What one read step's error code means: maps it (if any) and handles EOF-delimited bodies over TLS.
+registry::result<void> read_outcome(
+    beast::error_code ec,
+    connection& c,
+    http::basic_parser<false>& p,
+    const client_options& o,
+    bool by_deadline,
+    progress& prog
+) {
+    if (ec && c.deadline.expired()) {
+        ec = beast::error::timeout;
+    }
+    prog.received_any = prog.received_any || p.got_some();
+    if (ec == http::error::need_buffer) {
+        ec = {};
+    }
+    if (ec == ssl::error::stream_truncated && p.got_some() && p.need_eof()) {
+        // The body was delimited by the close and the server skipped close_notify: the message is complete.
+        ec = {};
+        p.put_eof(ec);
+    }
+    if (ec == http::error::body_limit) {
+        return body_too_large(o.max_response_bytes);
+    }
+    if (ec == http::error::header_limit) {
+        return transport_error("Response header exceeds the limit");
+    }
+    if (ec) {
+        prog.stale = !prog.received_any && is_closed_error(ec);
+        return transport_error(
+            is_tls_library_error(ec) ? tls_io_cause(ec, c) : io_cause(ec, "Read timed out", by_deadline)
+        );
+    }
+    return registry::result<void>{};
+}
+
+// One read step.
 template <class Stream>
 awaitable<registry::result<void>> read_step(
     Stream& s,
@@ -375,35 +417,13 @@ awaitable<registry::result<void>> read_step(
     if (!p.is_header_done()) {
         waiting.emplace();
     }
-    auto ec = co_await read_some_direct(s, c.buffer, p, arm);
-    if (ec && c.deadline.expired()) {
-        ec = beast::error::timeout;
-    }
+    const auto ec = co_await read_some_direct(s, c.buffer, p, arm);
     waiting.reset();
-    prog.received_any = prog.received_any || p.got_some();
-    if (ec == http::error::need_buffer) {
-        ec = {};
-    }
-    if (ec == ssl::error::stream_truncated && p.got_some() && p.need_eof()) {
-        // The body was delimited by the close and the server skipped close_notify: the message is complete.
-        ec = {};
-        p.put_eof(ec);
-    }
-    if (ec == http::error::body_limit) {
-        co_return body_too_large(o.max_response_bytes);
-    }
-    if (ec == http::error::header_limit) {
-        co_return transport_error("Response header exceeds the limit");
-    }
-    if (ec) {
-        prog.stale = !prog.received_any && is_closed_error(ec);
-        co_return transport_error(
-            is_tls_library_error(ec) ? tls_io_cause(ec, c) : io_cause(ec, "Read timed out", b->by_deadline)
-        );
-    }
-    co_return registry::result<void>{};
+    co_return read_outcome(ec, c, p, o, b->by_deadline, prog);
 }
 
+// write_request() and read_step() spelled out (write_at_once, parse_buffered): a request the socket takes
+// at once and an answer read in one go cost this one coroutine frame, not one per step.
 template <class Stream>
 awaitable<registry::result<response>> exchange_on(
     Stream& s,
@@ -414,14 +434,47 @@ awaitable<registry::result<response>> exchange_on(
     std::size_t header_limit,
     progress& prog
 ) {
-    if (auto w = co_await write_request(s, c, msg, o, deadline, prog); !w) {
-        co_return w.error();
+    {
+        const auto b = budget(o.read_timeout, deadline);
+        if (!b) {
+            co_return transport_error(deadline_cause);
+        }
+        const auto wire = asio::buffer(msg.wire);
+        std::size_t taken = 0;
+        auto ec = write_at_once(s, wire, taken);
+        if (!ec) {
+            ec = co_await write_rest(s, wire, taken, &c.deadline, b->limit);
+        }
+        if (*ec) {
+            co_return write_failure(*ec, c, b->by_deadline, prog);
+        }
     }
     std::optional<response_reader> p;
     p.emplace();
     configure_parser(*p, msg, o, header_limit);
     while (true) {
-        if (auto r = co_await read_step(s, c, *p, o, deadline, prog); !r) {
+        const auto b = budget(o.read_timeout, deadline);
+        if (!b) {
+            co_return transport_error(deadline_cause);
+        }
+        beast::error_code ec;
+        if (auto done = parse_buffered(c.buffer, *p)) {
+            ec = *done;
+        } else {
+            beast::flat_buffer::mutable_buffers_type space;
+            ec = prepare_read(c.buffer, space);
+            if (!ec) {
+                // Until the head arrives the answer is known to be on its way: the thread may poll longer.
+                std::optional<awaiting_upstream> waiting;
+                if (!p->is_header_done()) {
+                    waiting.emplace();
+                }
+                c.deadline.expires_after(b->limit);
+                auto [read_ec, n] = co_await read_some_from(s, space);
+                ec = after_read(c.buffer, *p, read_ec, n);
+            }
+        }
+        if (auto r = read_outcome(ec, c, *p, o, b->by_deadline, prog); !r) {
             co_return r.error();
         }
         if (!p->is_done()) {
@@ -771,23 +824,42 @@ struct client::impl {
         return check_host_name(u.host, g);
     }
 
-    awaitable<registry::result<pool::lease>> lease_for(
-        const parsed_url& u, const client_options& o, steady::time_point deadline
+    static pool_key key_of(const parsed_url& u, const client_options& o) {
+        return pool_key{
+            u.tls, u.canonical, u.port, u.tls && o.skip_ssl_verification, u.tls && o.tls ? o.tls->id() : 0};
+    }
+
+    // A slot in the pool for the URL's key, at once when one is free (no coroutine frame), else waited for.
+    // The lease is returned through `l`.
+    awaitable<registry::result<void>> wait_for_slot(
+        pool::ticket t, pool::lease& l, const client_options& o, steady::time_point deadline
     ) {
         const auto b = budget(o.connect_timeout, deadline);
         if (!b) {
             co_return transport_error(deadline_cause);
         }
-        // Named, not a temporary inside `co_return co_await` (gcc 12 destroys such temporaries twice).
-        const pool_key key{
-            u.tls, u.canonical, u.port, u.tls && o.skip_ssl_verification, u.tls && o.tls ? o.tls->id() : 0};
-        auto lease = co_await connections.acquire(key, o.max_connection, b->limit, cfg.thread_confined);
-        co_return lease;
+        auto granted = co_await connections.await_slot(std::move(t), b->limit);
+        if (!granted) {
+            co_return granted.error();
+        }
+        l = std::move(*granted);
+        co_return registry::result<void>{};
     }
 
-    // Makes sure the lease holds a usable connection: a pooled one (re-vetted under the current policy)
-    // or a new one.
-    awaitable<registry::result<void>> ready_connection(
+    // A pooled connection is re-vetted under the current policy before every use.
+    static registry::result<void> vet_pooled(
+        pool::lease& l, const parsed_url& u, std::string_view url, const guard_policy& guard
+    ) {
+        const connection* c = l.get();
+        if (auto ok = check_address(u.host, url, c->remote.address(), c->remote.port(), guard); !ok) {
+            l.discard();
+            return ok.error();
+        }
+        return registry::result<void>{};
+    }
+
+    // A new connection for a lease that holds none.
+    awaitable<registry::result<void>> connect_into(
         pool::lease& l,
         const parsed_url& u,
         std::string_view url,
@@ -795,13 +867,6 @@ struct client::impl {
         const guard_policy& guard,
         steady::time_point deadline
     ) {
-        if (connection* c = l.get()) {
-            if (auto ok = check_address(u.host, url, c->remote.address(), c->remote.port(), guard); !ok) {
-                l.discard();
-                co_return ok.error();
-            }
-            co_return registry::result<void>{};
-        }
         if (cfg.thread_confined) {
             // The caller's io_context has one thread: the connection is bound to the caller's executor and
             // set up right here, with no hop.
@@ -833,34 +898,51 @@ struct client::impl {
         steady::time_point deadline
     ) {
         const auto caller = co_await asio::this_coro::executor;
-        auto l = co_await lease_for(u, o, deadline);
-        if (!l) {
-            co_return l.error();
+        if (!budget(o.connect_timeout, deadline)) {
+            co_return transport_error(deadline_cause);
+        }
+        pool::lease l;
+        auto got = connections.try_acquire(key_of(u, o), o.max_connection, caller, cfg.thread_confined);
+        if (auto* now = std::get_if<pool::lease>(&got)) {
+            l = std::move(*now);
+        } else if (auto ok = co_await wait_for_slot(std::move(std::get<pool::ticket>(got)), l, o, deadline);
+                   !ok) {
+            co_return ok.error();
         }
         for (int fresh = 0;; ++fresh) {
-            if (auto ok = co_await ready_connection(*l, u, url, o, guard, deadline); !ok) {
+            if (l.get() != nullptr) {
+                if (auto ok = vet_pooled(l, u, url, guard); !ok) {
+                    co_return ok.error();
+                }
+            } else if (auto ok = co_await connect_into(l, u, url, o, guard, deadline); !ok) {
                 co_return ok.error();
             }
-            connection& c = *l->get();
+            connection& c = *l.get();
             progress prog;
             std::optional<registry::result<response>> r;
             if (runs_inline(c, caller)) {
-                auto done = co_await exchange(c, msg, o, deadline, cfg.max_header_bytes, prog);
-                r.emplace(std::move(done));
+                if (c.tls) {
+                    auto done = co_await exchange_on(*c.tls, c, msg, o, deadline, cfg.max_header_bytes, prog);
+                    r.emplace(std::move(done));
+                } else {
+                    auto done =
+                        co_await exchange_on(*c.plain, c, msg, o, deadline, cfg.max_header_bytes, prog);
+                    r.emplace(std::move(done));
+                }
             } else {
                 auto done = co_await asio::co_spawn(
                     c.strand, exchange(c, msg, o, deadline, cfg.max_header_bytes, prog), asio::use_awaitable
                 );
                 r.emplace(std::move(done));
             }
-            if (!*r && prog.stale && l->reused() && fresh == 0) {
-                l->drop_connection();  // the server closed an idle keep-alive connection: reconnect once
+            if (!*r && prog.stale && l.reused() && fresh == 0) {
+                l.drop_connection();  // the server closed an idle keep-alive connection: reconnect once
                 continue;
             }
             if (*r && prog.reusable) {
-                l->recycle();
+                l.recycle();
             } else {
-                l->discard();
+                l.discard();
             }
             co_return std::move(*r);
         }
@@ -878,13 +960,22 @@ struct client::impl {
         steady::time_point deadline
     ) {
         const auto caller = co_await asio::this_coro::executor;
-        auto acquired = co_await lease_for(u, o, deadline);
-        if (!acquired) {
-            co_return acquired.error();
+        if (!budget(o.connect_timeout, deadline)) {
+            co_return transport_error(deadline_cause);
         }
-        l = std::move(*acquired);
+        auto got = connections.try_acquire(key_of(u, o), o.max_connection, caller, cfg.thread_confined);
+        if (auto* now = std::get_if<pool::lease>(&got)) {
+            l = std::move(*now);
+        } else if (auto ok = co_await wait_for_slot(std::move(std::get<pool::ticket>(got)), l, o, deadline);
+                   !ok) {
+            co_return ok.error();
+        }
         for (int fresh = 0;; ++fresh) {
-            if (auto ok = co_await ready_connection(l, u, url, o, guard, deadline); !ok) {
+            if (l.get() != nullptr) {
+                if (auto ok = vet_pooled(l, u, url, guard); !ok) {
+                    co_return ok.error();
+                }
+            } else if (auto ok = co_await connect_into(l, u, url, o, guard, deadline); !ok) {
                 co_return ok.error();
             }
             connection& c = *l.get();

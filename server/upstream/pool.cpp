@@ -5,6 +5,7 @@
 #include "server/upstream/pool.hpp"
 
 #include <algorithm>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -114,21 +115,19 @@ pool::~pool() {
     entries_.clear();
 }
 
-asio::awaitable<registry::result<pool::lease>> pool::acquire(
-    const pool_key& key, int max_connections, std::chrono::milliseconds timeout, bool local_first
+std::variant<pool::lease, pool::ticket> pool::try_acquire(
+    const pool_key& key, int max_connections, const asio::any_io_executor& caller, bool local_first
 ) {
-    const auto ex = co_await asio::this_coro::executor;
     std::vector<std::unique_ptr<connection>> expired;
-    std::shared_ptr<waiter> w;
-    entry* e = nullptr;
     std::optional<lease> ready;
+    ticket queued;
     {
         std::lock_guard lock(mutex_);
         auto& slot = entries_[key];
         if (!slot) {
             slot = std::make_unique<entry>();
         }
-        e = slot.get();
+        entry* e = slot.get();
         const auto now = std::chrono::steady_clock::now();
         while (!e->idle.empty() && now - e->idle.front()->idle_since >= idle_ttl_) {
             expired.push_back(std::move(e->idle.front()));
@@ -137,8 +136,9 @@ asio::awaitable<registry::result<pool::lease>> pool::acquire(
         }
         // Most recently used first (least likely to be stale), preferring one bound to the caller's
         // executor: with one io_context per thread its I/O then needs no hop to another thread.
-        const auto local =
-            std::find_if(e->idle.rbegin(), e->idle.rend(), [&ex](const auto& c) { return c->strand == ex; });
+        const auto local = std::find_if(e->idle.rbegin(), e->idle.rend(), [&caller](const auto& c) {
+            return c->strand == caller;
+        });
         const bool room = e->total < std::max(max_connections, 1);
         if (!e->idle.empty() && (local != e->idle.rend() || !local_first || !room)) {
             auto pick = local == e->idle.rend() ? std::prev(e->idle.end()) : std::prev(local.base());
@@ -149,32 +149,50 @@ asio::awaitable<registry::result<pool::lease>> pool::acquire(
             ++e->total;
             ready.emplace(lease(this, e, nullptr, false));
         } else {
-            w = std::make_shared<waiter>(ex);
-            e->waiters.push_back(w);
+            queued.waiter_ = std::make_shared<waiter>(caller);
+            queued.entry_ = e;
+            e->waiters.push_back(queued.waiter_);
         }
     }
     for (auto& c : expired) {
         close_on_strand(std::move(c));
     }
     if (ready) {
-        co_return std::move(*ready);
+        return std::move(*ready);
     }
+    return queued;
+}
 
+asio::awaitable<registry::result<pool::lease>> pool::await_slot(ticket t, std::chrono::milliseconds timeout) {
+    const auto ex = co_await asio::this_coro::executor;
     using namespace asio::experimental::awaitable_operators;
     asio::steady_timer timer(ex);
     timer.expires_after(timeout);
     co_await (
-        w->ready.async_receive(asio::as_tuple(asio::use_awaitable)) ||
+        t.waiter_->ready.async_receive(asio::as_tuple(asio::use_awaitable)) ||
         timer.async_wait(asio::as_tuple(asio::use_awaitable))
     );
 
     std::lock_guard lock(mutex_);
-    if (w->granted) {
-        const bool reused = w->conn != nullptr;
-        co_return lease(this, e, std::move(w->conn), reused);
+    if (t.waiter_->granted) {
+        const bool reused = t.waiter_->conn != nullptr;
+        co_return lease(this, t.entry_, std::move(t.waiter_->conn), reused);
     }
-    e->waiters.erase(std::find(e->waiters.begin(), e->waiters.end(), w));
+    auto& waiters = t.entry_->waiters;
+    waiters.erase(std::find(waiters.begin(), waiters.end(), t.waiter_));
     co_return registry::error(registry::errc::too_many_requests, std::string(acquire_timeout_message));
+}
+
+asio::awaitable<registry::result<pool::lease>> pool::acquire(
+    const pool_key& key, int max_connections, std::chrono::milliseconds timeout, bool local_first
+) {
+    const auto ex = co_await asio::this_coro::executor;
+    auto got = try_acquire(key, max_connections, ex, local_first);
+    if (auto* now = std::get_if<lease>(&got)) {
+        co_return std::move(*now);
+    }
+    auto granted = co_await await_slot(std::move(std::get<ticket>(got)), timeout);
+    co_return granted;
 }
 
 void pool::give_back(entry* e, std::unique_ptr<connection> c, bool reusable) {

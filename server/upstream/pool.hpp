@@ -22,7 +22,9 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <variant>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include "registry/error.hpp"
@@ -103,6 +105,23 @@ public:
     boost::asio::awaitable<registry::result<lease>> acquire(
         const pool_key& key, int max_connections, std::chrono::milliseconds timeout, bool local_first = false
     );
+
+    // acquire() in two parts, so that a caller who finds a slot free (the usual case) takes no coroutine
+    // frame for it: try_acquire() hands over a slot at once or queues the caller (`caller`: the executor
+    // its connection's I/O should preferably be bound to) and returns its place in the queue, which
+    // await_slot() then waits on. A ticket must be awaited: until then it holds a place in the queue.
+    class ticket {
+        friend class pool;
+        std::shared_ptr<waiter> waiter_;
+        entry* entry_ = nullptr;
+    };
+    std::variant<lease, ticket> try_acquire(
+        const pool_key& key,
+        int max_connections,
+        const boost::asio::any_io_executor& caller,
+        bool local_first = false
+    );
+    boost::asio::awaitable<registry::result<lease>> await_slot(ticket t, std::chrono::milliseconds timeout);
 
     pool_stats stats() const;
 
