@@ -163,8 +163,21 @@ std::variant<std::string, openai::api_error> resolve_model(
 
 // Resolves the model the body names, admits the call under the API key's limits (before anything else
 // can happen: a refused call neither deploys the model nor reaches the upstream), then checks and
-// (auto-)deploys the model. Errors come back as the finished response.
-awaitable<std::variant<ready_model, http_response>> model_for(
+// (auto-)deploys the model. Errors come back as the finished response. Without a coroutine frame of its
+// own unless the model must be deployed first (model_for_deployed).
+struct model_pick {
+    std::string requested;  // the name the body gave
+    std::string model_id;
+};
+
+http_response prepare_failed(request_context& ctx, const registry::error& e, const std::string& requested) {
+    if (e.code == errc::not_found) {
+        return openai_fail(ctx, model_not_found(requested));
+    }
+    return openai_fail(ctx, openai::from_error(e));
+}
+
+std::variant<ready_model, http_response, model_pick> model_for_now(
     request_context& ctx,
     const registry::caller& who,
     const request_key& key,
@@ -173,26 +186,37 @@ awaitable<std::variant<ready_model, http_response>> model_for(
 ) {
     const auto* m = body.if_contains("model");
     if (m == nullptr || !m->is_string() || m->get_string().empty()) {
-        co_return openai_fail(ctx, invalid_request("you must provide a model parameter", "model"));
+        return openai_fail(ctx, invalid_request("you must provide a model parameter", "model"));
     }
-    const std::string requested(m->get_string());
+    model_pick pick{std::string(m->get_string()), {}};
     const auto snap = ctx.app.registry->current();
-    auto id = resolve_model(*snap, who, key, requested, ctx.app.registry->access_options(*snap, who));
+    auto id = resolve_model(*snap, who, key, pick.requested, ctx.app.registry->access_options(*snap, who));
     if (auto* e = std::get_if<openai::api_error>(&id)) {
-        co_return openai_fail(ctx, *e);
+        return openai_fail(ctx, *e);
     }
     auto admitted = admit_key(ctx, key, key_door::openai, key_estimate(key, body));
     if (auto* refused = std::get_if<http_response>(&admitted)) {
-        co_return std::move(*refused);
+        return std::move(*refused);
     }
     permit = std::move(std::get<key_permit>(admitted));
-    std::string model_id = std::move(std::get<std::string>(id));
-    auto ready = co_await prepare_model(ctx, who, std::move(model_id));
+    pick.model_id = std::move(std::get<std::string>(id));
+    auto ready = prepare_model_now(ctx, who, pick.model_id);
     if (!ready) {
-        if (ready.error().code == errc::not_found) {
-            co_return openai_fail(ctx, model_not_found(requested));
-        }
-        co_return openai_fail(ctx, openai::from_error(ready.error()));
+        return pick;
+    }
+    if (!*ready) {
+        return prepare_failed(ctx, ready->error(), pick.requested);
+    }
+    return std::move(**ready);
+}
+
+// model_for_now's rest, for a model that must be deployed on first use.
+awaitable<std::variant<ready_model, http_response>> model_for_deployed(
+    request_context& ctx, const registry::caller& who, model_pick pick
+) {
+    auto ready = co_await prepare_model(ctx, who, pick.model_id);
+    if (!ready) {
+        co_return prepare_failed(ctx, ready.error(), pick.requested);
     }
     co_return std::move(*ready);
 }
@@ -317,7 +341,15 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
         }
     }
     key_permit permit;
-    auto resolved = co_await model_for(ctx, *who, key, body, permit);
+    std::variant<ready_model, http_response> resolved;
+    if (auto now = model_for_now(ctx, *who, key, body, permit); auto* pick = std::get_if<model_pick>(&now)) {
+        auto deployed = co_await model_for_deployed(ctx, *who, std::move(*pick));
+        resolved = std::move(deployed);
+    } else if (auto* refused = std::get_if<http_response>(&now)) {
+        resolved = std::move(*refused);
+    } else {
+        resolved = std::move(std::get<ready_model>(now));
+    }
     if (auto* refused = std::get_if<http_response>(&resolved)) {
         co_return std::move(*refused);
     }
@@ -471,7 +503,15 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
         base64 = f->get_string() == "base64";
     }
     key_permit permit;
-    auto resolved = co_await model_for(ctx, *who, key, body, permit);
+    std::variant<ready_model, http_response> resolved;
+    if (auto now = model_for_now(ctx, *who, key, body, permit); auto* pick = std::get_if<model_pick>(&now)) {
+        auto deployed = co_await model_for_deployed(ctx, *who, std::move(*pick));
+        resolved = std::move(deployed);
+    } else if (auto* refused = std::get_if<http_response>(&now)) {
+        resolved = std::move(*refused);
+    } else {
+        resolved = std::move(std::get<ready_model>(now));
+    }
     if (auto* refused = std::get_if<http_response>(&resolved)) {
         co_return std::move(*refused);
     }

@@ -183,9 +183,15 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
     }
     auto& input = std::get<predict_admission>(admission).input;
     auto& permit = std::get<predict_admission>(admission).permit;
-    auto ready = co_await prepare_model(
-        ctx, ctx.who, std::move(model_id), registry::action::model_predict_stream, &input
-    );
+    // As on _predict: a coroutine frame for prepare_model only when the model must be deployed first.
+    auto prepared = prepare_model_now(ctx, ctx.who, model_id, registry::action::model_predict_stream, &input);
+    if (!prepared) {
+        auto deployed_now = co_await prepare_model(
+            ctx, ctx.who, std::move(model_id), registry::action::model_predict_stream, &input
+        );
+        prepared.emplace(std::move(deployed_now));
+    }
+    auto& ready = *prepared;
     if (!ready) {
         co_return fail(ctx, ready.error());
     }

@@ -777,5 +777,37 @@ TEST(multi_tenancy, tenant_header_is_required_and_scopes_everything) {
     EXPECT_EQ(c.request("GET", "/_plugins/_ml/connectors/" + id, "", a).status, 200);
 }
 
+// Connection management as HTTP/1.1 and 1.0 define it: an HTTP/1.1 answer kept alive carries no Connection
+// field, `Connection: close` is answered with it and the connection ends, and an HTTP/1.0 client is kept
+// alive only when it asks (`Connection: keep-alive`, echoed).
+TEST_F(foundation, keep_alive_follows_the_request_version_and_connection_field) {
+    {
+        raw_socket s(server_->port());
+        s.send(get_request("/"));
+        auto kept = s.read();
+        EXPECT_EQ(kept.result_int(), 200);
+        EXPECT_EQ(kept.count(boost::beast::http::field::connection), 0u);
+        EXPECT_TRUE(kept.keep_alive());
+        s.send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        auto closing = s.read();
+        EXPECT_EQ(closing.result_int(), 200);
+        EXPECT_EQ(closing[boost::beast::http::field::connection], "close");
+        EXPECT_THROW(s.read(), std::exception);  // the server closed the connection
+    }
+    {
+        raw_socket s(server_->port());
+        s.send("GET / HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n");
+        auto kept = s.read();
+        EXPECT_EQ(kept.result_int(), 200);
+        EXPECT_EQ(kept.version(), 10u);
+        EXPECT_EQ(kept[boost::beast::http::field::connection], "keep-alive");
+        s.send("GET / HTTP/1.0\r\nHost: x\r\n\r\n");
+        auto last = s.read();
+        EXPECT_EQ(last.result_int(), 200);
+        EXPECT_FALSE(last.keep_alive());
+        EXPECT_THROW(s.read(), std::exception);
+    }
+}
+
 }  // namespace
 }  // namespace modelrelay::test
