@@ -29,7 +29,8 @@ std::variant<predict_admission, http_response> admit_predict(
     if (!input) {
         return fail(ctx, input.error());
     }
-    if (!key_allows(key, model_id, model_name_of(ctx, model_id))) {
+    // The model's name is looked up only for a key that limits models (it costs a snapshot lookup).
+    if (key && key.key->has_limits && !key_allows(key, model_id, model_name_of(ctx, model_id))) {
         return fail(
             ctx,
             registry::not_found("Failed to find model with the provided model id: " + std::string(model_id))
