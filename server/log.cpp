@@ -1,10 +1,12 @@
 // File: log.cpp
 #include "server/log.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 #include <string>
@@ -39,8 +41,9 @@ void put_digits(char* at, int value, int width) {
     }
 }
 
-// Hand-formatted: snprintf showed up in profiles at a log line per request.
-void append_timestamp(std::string& line) {
+// Hand-formatted: snprintf showed up in profiles at a log line per request. Writes the 24 characters of
+// `2026-11-23T19:40:20.123Z` at `out`.
+void write_timestamp(char* out) {
     using namespace std::chrono;
     const auto now = system_clock::now();
     const auto t = system_clock::to_time_t(now);
@@ -59,10 +62,53 @@ void append_timestamp(std::string& line) {
         put_digits(cached + 17, tm.tm_sec, 2);
         cached_second = t;
     }
-    char millis[5] = "000Z";
-    put_digits(millis, static_cast<int>(ms), 3);
-    line.append(cached, sizeof cached - 1);
-    line.append(millis, 4);
+    std::memcpy(out, cached, sizeof cached - 1);
+    put_digits(out + sizeof cached - 1, static_cast<int>(ms), 3);
+    out[sizeof cached + 2] = 'Z';
+}
+
+constexpr std::size_t timestamp_size = 24;
+
+void append_timestamp(std::string& line) {
+    char ts[timestamp_size];
+    write_timestamp(ts);
+    line.append(ts, sizeof ts);
+}
+
+// The text line written through a cursor into room sized once: `+=` is an out-of-line call per piece, and
+// a request's line has about twenty pieces.
+void format_text_line(
+    std::string& line, level lv, std::string_view message, std::initializer_list<field> fields
+) {
+    const std::string_view name = level_name(lv);
+    std::size_t room = timestamp_size + 1 + name.size() + 1 + message.size() + 1;
+    for (const auto& f : fields) {
+        room += 2 + f.key.size() + (f.is_number ? 20 : f.text.size());
+    }
+    line.resize(room);
+    char* at = line.data();
+    const auto put = [&at](std::string_view v) {
+        std::memcpy(at, v.data(), v.size());
+        at += v.size();
+    };
+    write_timestamp(at);
+    at += timestamp_size;
+    *at++ = ' ';
+    put(name);
+    *at++ = ' ';
+    put(message);
+    for (const auto& f : fields) {
+        *at++ = ' ';
+        put(f.key);
+        *at++ = '=';
+        if (f.is_number) {
+            at = std::to_chars(at, at + 20, f.number).ptr;
+        } else {
+            put(f.text);
+        }
+    }
+    *at++ = '\n';
+    line.resize(static_cast<std::size_t>(at - line.data()));
 }
 
 // Batched lines wait here until the flusher thread's next tick, until the buffer holds flush_bytes, or
@@ -182,22 +228,7 @@ const std::string& format_line(level lv, std::string_view message, std::initiali
         }
         line += "}\n";
     } else {
-        append_timestamp(line);
-        line += ' ';
-        line += level_name(lv);
-        line += ' ';
-        line += message;
-        for (const auto& f : fields) {
-            line += ' ';
-            line += f.key;
-            line += '=';
-            if (f.is_number) {
-                line += std::to_string(f.number);
-            } else {
-                line += f.text;
-            }
-        }
-        line += '\n';
+        format_text_line(line, lv, message, fields);
     }
     return line;
 }

@@ -5,9 +5,11 @@
 #include "server/log.hpp"
 
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -106,6 +108,30 @@ TEST(log, lines_from_many_threads_are_written_once_each_in_each_threads_order) {
             ASSERT_NE(lines[i].find(" n=" + std::to_string(i)), std::string::npos) << lines[i];
         }
     }
+}
+
+// The text format, piece by piece: UTC timestamp with milliseconds, level, message, then key=value pairs
+// (numbers at both ends of their range).
+TEST(log, a_text_line_has_timestamp_level_message_and_fields) {
+    captured_stderr err;
+    server::log::write(
+        server::log::level::warn,
+        "text-format-check",
+        {{"method", "POST"},
+         {"path", "/_plugins/_ml/models/x/_predict"},
+         {"status", 200LL},
+         {"low", static_cast<long long>(INT64_MIN)},
+         {"high", static_cast<long long>(INT64_MAX)},
+         {"empty", ""}}
+    );
+    const auto lines = lines_with(err.text(), "text-format-check");
+    ASSERT_EQ(lines.size(), 1U);
+    const std::regex shape(
+        R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z warn text-format-check method=POST )"
+        R"(path=/_plugins/_ml/models/x/_predict status=200 low=-9223372036854775808 )"
+        R"(high=9223372036854775807 empty=$)"
+    );
+    EXPECT_TRUE(std::regex_match(lines[0], shape)) << lines[0];
 }
 
 }  // namespace
