@@ -177,18 +177,20 @@ http_response prepare_failed(request_context& ctx, const registry::error& e, con
     return openai_fail(ctx, openai::from_error(e));
 }
 
-std::variant<ready_model, http_response, model_pick> model_for_now(
+// Nothing when the model must first be deployed: `pick` then says which (model_for_deployed).
+std::optional<std::variant<ready_model, http_response>> model_for_now(
     request_context& ctx,
     const registry::caller& who,
     const request_key& key,
     const json::object& body,
-    key_permit& permit
+    key_permit& permit,
+    model_pick& pick
 ) {
     const auto* m = body.if_contains("model");
     if (m == nullptr || !m->is_string() || m->get_string().empty()) {
         return openai_fail(ctx, invalid_request("you must provide a model parameter", "model"));
     }
-    model_pick pick{std::string(m->get_string()), {}};
+    pick.requested = std::string(m->get_string());
     const auto snap = ctx.app.registry->current();
     auto id = resolve_model(*snap, who, key, pick.requested, ctx.app.registry->access_options(*snap, who));
     if (auto* e = std::get_if<openai::api_error>(&id)) {
@@ -202,7 +204,7 @@ std::variant<ready_model, http_response, model_pick> model_for_now(
     pick.model_id = std::move(std::get<std::string>(id));
     auto ready = prepare_model_now(ctx, who, pick.model_id);
     if (!ready) {
-        return pick;
+        return std::nullopt;
     }
     if (!*ready) {
         return prepare_failed(ctx, ready->error(), pick.requested);
@@ -341,19 +343,16 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
         }
     }
     key_permit permit;
-    std::variant<ready_model, http_response> resolved;
-    if (auto now = model_for_now(ctx, *who, key, body, permit); auto* pick = std::get_if<model_pick>(&now)) {
-        auto deployed = co_await model_for_deployed(ctx, *who, std::move(*pick));
-        resolved = std::move(deployed);
-    } else if (auto* refused = std::get_if<http_response>(&now)) {
-        resolved = std::move(*refused);
-    } else {
-        resolved = std::move(std::get<ready_model>(now));
+    model_pick pick;
+    auto resolved = model_for_now(ctx, *who, key, body, permit, pick);
+    if (!resolved) {
+        auto deployed = co_await model_for_deployed(ctx, *who, std::move(pick));
+        resolved.emplace(std::move(deployed));
     }
-    if (auto* refused = std::get_if<http_response>(&resolved)) {
+    if (auto* refused = std::get_if<http_response>(&*resolved)) {
         co_return std::move(*refused);
     }
-    const auto& ready = std::get<ready_model>(resolved);
+    const auto& ready = std::get<ready_model>(*resolved);
     const openai::reply_defaults defaults{
         "chatcmpl-" + registry::generate_id(), now_seconds(), std::string(body.at("model").get_string())};
 
@@ -503,19 +502,16 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
         base64 = f->get_string() == "base64";
     }
     key_permit permit;
-    std::variant<ready_model, http_response> resolved;
-    if (auto now = model_for_now(ctx, *who, key, body, permit); auto* pick = std::get_if<model_pick>(&now)) {
-        auto deployed = co_await model_for_deployed(ctx, *who, std::move(*pick));
-        resolved = std::move(deployed);
-    } else if (auto* refused = std::get_if<http_response>(&now)) {
-        resolved = std::move(*refused);
-    } else {
-        resolved = std::move(std::get<ready_model>(now));
+    model_pick pick;
+    auto resolved = model_for_now(ctx, *who, key, body, permit, pick);
+    if (!resolved) {
+        auto deployed = co_await model_for_deployed(ctx, *who, std::move(pick));
+        resolved.emplace(std::move(deployed));
     }
-    if (auto* refused = std::get_if<http_response>(&resolved)) {
+    if (auto* refused = std::get_if<http_response>(&*resolved)) {
         co_return std::move(*refused);
     }
-    const auto& ready = std::get<ready_model>(resolved);
+    const auto& ready = std::get<ready_model>(*resolved);
     json::object extras;
     for (std::string_view key : {"dimensions", "user"}) {
         if (const auto* v = body.if_contains(key); v != nullptr && !v->is_null()) {
