@@ -835,8 +835,27 @@ struct client::impl {
             u.tls, u.canonical, u.port, u.tls && o.skip_ssl_verification, u.tls && o.tls ? o.tls->id() : 0};
     }
 
-    // A slot in the pool for the URL's key, at once when one is free (no coroutine frame), else waited for.
-    // The lease is returned through `l`.
+    // A slot in the pool for the URL's key, into `l`, at once when one is free (no coroutine frame); else
+    // the ticket to wait for one with (wait_for_slot). A deadline already past is an error.
+    registry::result<std::optional<pool::ticket>> take_slot(
+        pool::lease& l,
+        const parsed_url& u,
+        const client_options& o,
+        const asio::any_io_executor& caller,
+        steady::time_point deadline
+    ) {
+        if (!budget(o.connect_timeout, deadline)) {
+            return transport_error(deadline_cause);
+        }
+        auto got = connections.try_acquire(key_of(u, o), o.max_connection, caller, cfg.thread_confined);
+        if (auto* now = std::get_if<pool::lease>(&got)) {
+            l = std::move(*now);
+            return std::optional<pool::ticket>();
+        }
+        return std::optional<pool::ticket>(std::move(std::get<pool::ticket>(got)));
+    }
+
+    // The slot take_slot() queued for, into `l`.
     awaitable<registry::result<void>> wait_for_slot(
         pool::ticket t, pool::lease& l, const client_options& o, steady::time_point deadline
     ) {
@@ -904,16 +923,15 @@ struct client::impl {
         steady::time_point deadline
     ) {
         const auto caller = co_await asio::this_coro::executor;
-        if (!budget(o.connect_timeout, deadline)) {
-            co_return transport_error(deadline_cause);
-        }
         pool::lease l;
-        auto got = connections.try_acquire(key_of(u, o), o.max_connection, caller, cfg.thread_confined);
-        if (auto* now = std::get_if<pool::lease>(&got)) {
-            l = std::move(*now);
-        } else if (auto ok = co_await wait_for_slot(std::move(std::get<pool::ticket>(got)), l, o, deadline);
-                   !ok) {
-            co_return ok.error();
+        auto queued = take_slot(l, u, o, caller, deadline);
+        if (!queued) {
+            co_return queued.error();
+        }
+        if (*queued) {
+            if (auto ok = co_await wait_for_slot(std::move(**queued), l, o, deadline); !ok) {
+                co_return ok.error();
+            }
         }
         for (int fresh = 0;; ++fresh) {
             if (l.get() != nullptr) {
@@ -966,15 +984,14 @@ struct client::impl {
         steady::time_point deadline
     ) {
         const auto caller = co_await asio::this_coro::executor;
-        if (!budget(o.connect_timeout, deadline)) {
-            co_return transport_error(deadline_cause);
+        auto queued = take_slot(l, u, o, caller, deadline);
+        if (!queued) {
+            co_return queued.error();
         }
-        auto got = connections.try_acquire(key_of(u, o), o.max_connection, caller, cfg.thread_confined);
-        if (auto* now = std::get_if<pool::lease>(&got)) {
-            l = std::move(*now);
-        } else if (auto ok = co_await wait_for_slot(std::move(std::get<pool::ticket>(got)), l, o, deadline);
-                   !ok) {
-            co_return ok.error();
+        if (*queued) {
+            if (auto ok = co_await wait_for_slot(std::move(**queued), l, o, deadline); !ok) {
+                co_return ok.error();
+            }
         }
         for (int fresh = 0;; ++fresh) {
             if (l.get() != nullptr) {

@@ -183,18 +183,6 @@ asio::awaitable<registry::result<pool::lease>> pool::await_slot(ticket t, std::c
     co_return registry::error(registry::errc::too_many_requests, std::string(acquire_timeout_message));
 }
 
-asio::awaitable<registry::result<pool::lease>> pool::acquire(
-    const pool_key& key, int max_connections, std::chrono::milliseconds timeout, bool local_first
-) {
-    const auto ex = co_await asio::this_coro::executor;
-    auto got = try_acquire(key, max_connections, ex, local_first);
-    if (auto* now = std::get_if<lease>(&got)) {
-        co_return std::move(*now);
-    }
-    auto granted = co_await await_slot(std::move(std::get<ticket>(got)), timeout);
-    co_return granted;
-}
-
 void pool::give_back(entry* e, std::unique_ptr<connection> c, bool reusable) {
     std::shared_ptr<waiter> wake;
     std::unique_ptr<connection> to_close;

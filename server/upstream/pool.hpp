@@ -98,18 +98,14 @@ public:
     pool(const pool&) = delete;
     pool& operator=(const pool&) = delete;
 
-    // Waits up to `timeout` for a slot of `key`. Error: errc::too_many_requests, acquire_timeout_message.
+    // A slot of `key`, in two parts, so that a caller who finds one free (the usual case) takes no
+    // coroutine frame for it: try_acquire() hands over a slot at once or queues the caller (`caller`: the
+    // executor its connection's I/O should preferably be bound to) and returns its place in the queue,
+    // which await_slot() then waits on for up to `timeout`. A ticket must be awaited: until then it holds
+    // a place in the queue. Error: errc::too_many_requests, acquire_timeout_message.
     // `local_first` (thread-confined clients): when no idle connection is bound to the caller's executor, a
     // new one is opened while the limit allows, rather than borrowing another thread's idle connection
     // (whose every read and write would then hop to that thread and back).
-    boost::asio::awaitable<registry::result<lease>> acquire(
-        const pool_key& key, int max_connections, std::chrono::milliseconds timeout, bool local_first = false
-    );
-
-    // acquire() in two parts, so that a caller who finds a slot free (the usual case) takes no coroutine
-    // frame for it: try_acquire() hands over a slot at once or queues the caller (`caller`: the executor
-    // its connection's I/O should preferably be bound to) and returns its place in the queue, which
-    // await_slot() then waits on. A ticket must be awaited: until then it holds a place in the queue.
     class ticket {
         friend class pool;
         std::shared_ptr<waiter> waiter_;
