@@ -1,12 +1,8 @@
 // File: predict_stream.cpp
 // POST /_plugins/_ml/models/{model_id}/_predict/stream (ml-commons 3.3+, spec ml-commons.md §1.4
 // "Streaming"): the predict pre-flight of _predict, then the upstream's OpenAI chat stream relayed as
-// ml-commons chunks, the way HttpStreamingHandler and RestMLPredictionStreamAction shape them (`data: ` +
-// {"inference_results":[{"output":[{"name":"response","dataAsMap":{"content":"<d>","is_last":false}}]}]})
-// one per non-empty `choices[0].delta.content` (tool-call deltas: their JSON as content), then one with
-// `"content":"","is_last":true` at `finish_reason:"stop"`, `[DONE]` or the end of the upstream body. An
-// upstream that answers one JSON chat.completion instead of a stream gives its message as one chunk.
-// Failures after the head: `data: {"error": "<msg>"}`.
+// ml-commons chunks (ml_stream_events.hpp says how each event becomes them). Failures after the head:
+// `data: {"error": "<msg>"}`.
 //
 // Differences from ml-commons (documented in docs/api.md): errors found before anything is streamed
 // (model lookup, planning, trusted endpoint, SSRF guard, upstream non-2xx) are ordinary JSON error
@@ -14,8 +10,6 @@
 // `_llm_interface` is a 400 (ml-commons fails with a NullPointerException); an upstream event carrying an
 // `error` member is relayed as an error chunk (ml-commons skips it).
 #include <boost/json/monotonic_resource.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include "registry/ascii.hpp"
 #include "registry/deployed_model.hpp"
@@ -28,6 +22,7 @@
 #include "server/handlers/guard_model.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/handlers/key_scope.hpp"
+#include "server/handlers/ml_stream_events.hpp"
 #include "server/handlers/model_access.hpp"
 #include "server/handlers/predict_admission.hpp"
 #include "server/outbound.hpp"
@@ -41,25 +36,6 @@ using registry::errc;
 namespace {
 
 constexpr std::string_view openai_chat_interface = "openai/v1/chat/completions";
-
-// data: {"inference_results":[{"output":[{"name":"response","dataAsMap":{"content":…,"is_last":…}}]}]}
-// written directly (one per relayed event: the tree and its serialisation were most of an event's cost).
-std::string stream_chunk(std::string_view content, bool is_last) {
-    constexpr std::string_view head =
-        R"(data: {"inference_results":[{"output":[{"name":"response","dataAsMap":{"content":)";
-    std::string out;
-    out.reserve(head.size() + content.size() + 32);
-    out.append(head);
-    registry::append_json_string(out, content);
-    out.append(is_last ? R"(,"is_last":true}}]}]})" : R"(,"is_last":false}}]}]})");
-    out.append("\n\n");
-    return out;
-}
-
-// RestMLPredictionStreamAction's error chunk (the space after the colon is theirs).
-std::string error_chunk(std::string_view message) {
-    return "data: {\"error\": " + json::serialize(json::string(message)) + "}\n\n";
-}
 
 std::string lower_trimmed(std::string_view s) {
     while (!s.empty() && static_cast<unsigned char>(s.front()) <= ' ') {
@@ -82,85 +58,6 @@ std::optional<std::string> llm_interface_of(
         return *p;
     }
     return std::nullopt;
-}
-
-// `$.choices[0]` of an upstream chunk, or null.
-const json::object* first_choice(const json::object& chunk) {
-    const auto* choices = chunk.if_contains("choices");
-    if (choices == nullptr || !choices->is_array() || choices->get_array().empty()) {
-        return nullptr;
-    }
-    return choices->get_array()[0].if_object();
-}
-
-// One upstream OpenAI chunk → ml-commons chunks (HttpStreamingHandler.onOpenAIEvent).
-relay_step on_openai_event(const upstream::sse_event& ev, std::string& out) {
-    if (ev.data == "[DONE]") {
-        return relay_step::done;
-    }
-    // The event's tree lives on this stack frame: no heap allocation per event, nothing to free.
-    unsigned char scratch[4096];
-    json::monotonic_resource arena(scratch, sizeof scratch);
-    boost::system::error_code ec;
-    const json::value v = json::parse(ev.data, ec, &arena);
-    if (ec || !v.is_object()) {
-        return relay_step::more;  // ml-commons skips malformed chunks
-    }
-    const auto& chunk = v.get_object();
-    if (const auto* err = chunk.if_contains("error"); err != nullptr && !err->is_null()) {
-        std::string message = json::serialize(*err);
-        if (err->is_string()) {
-            message = std::string(err->get_string());
-        } else if (const auto* m = err->is_object() ? err->get_object().if_contains("message") : nullptr;
-                   m != nullptr && m->is_string()) {
-            message = std::string(m->get_string());
-        }
-        out += error_chunk("Error from remote service: " + message);
-        return relay_step::stop;
-    }
-    const json::object* choice = first_choice(chunk);
-    if (choice == nullptr) {
-        return relay_step::more;
-    }
-    if (const auto* fr = choice->if_contains("finish_reason");
-        fr != nullptr && fr->is_string() && fr->get_string() == "stop") {
-        return relay_step::done;
-    }
-    const auto* delta = choice->if_contains("delta");
-    if (delta == nullptr || !delta->is_object()) {
-        return relay_step::more;
-    }
-    if (const auto* content = delta->get_object().if_contains("content");
-        content != nullptr && content->is_string() && !content->get_string().empty()) {
-        out += stream_chunk(content->get_string(), false);
-    }
-    if (const auto* calls = delta->get_object().if_contains("tool_calls");
-        calls != nullptr && calls->is_array()) {
-        out +=
-            stream_chunk(registry::to_gson_json(*calls, true, false, registry::key_order::insertion), false);
-    }
-    return relay_step::more;
-}
-
-// An upstream that answered one JSON chat.completion instead of a stream: its message as one chunk.
-relay_step on_openai_completion(std::string_view body, std::string& out) {
-    boost::system::error_code ec;
-    const json::value v = json::parse(body, ec);
-    const json::object* choice = !ec && v.is_object() ? first_choice(v.get_object()) : nullptr;
-    const json::value* message = choice != nullptr ? choice->if_contains("message") : nullptr;
-    if (message != nullptr && message->is_object()) {
-        const auto& m = message->get_object();
-        if (const auto* content = m.if_contains("content");
-            content != nullptr && content->is_string() && !content->get_string().empty()) {
-            out += stream_chunk(content->get_string(), false);
-        }
-        if (const auto* calls = m.if_contains("tool_calls"); calls != nullptr && calls->is_array()) {
-            out += stream_chunk(
-                registry::to_gson_json(*calls, true, false, registry::key_order::insertion), false
-            );
-        }
-    }
-    return relay_step::done;
 }
 
 }  // namespace
@@ -250,7 +147,7 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
                 permit.set_usage(*used);
             }
         }
-        const relay_step step = on_openai_event(ev, out);
+        const relay_step step = on_openai_event(ev.data, out);
         failed_in_stream = failed_in_stream || step == relay_step::stop;  // the upstream's error event
         return step;
     };

@@ -1,0 +1,45 @@
+// File: ml_stream_events.hpp
+// What `_predict/stream` sends for each upstream OpenAI chat event, the way ml-commons'
+// HttpStreamingHandler and RestMLPredictionStreamAction shape it: `data: ` +
+// {"inference_results":[{"output":[{"name":"response","dataAsMap":{"content":"<d>","is_last":false}}]}]}
+// per non-empty `choices[0].delta.content` (tool-call deltas: their JSON as content), then one with
+// `"content":"","is_last":true` at `finish_reason:"stop"`, `[DONE]` or the end of the upstream body.
+// Pure functions: no I/O, tested without sockets.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "server/sse_relay.hpp"
+
+namespace modelrelay::server::handlers {
+
+// One ml-commons stream chunk (its SSE frame, blank line included).
+std::string stream_chunk(std::string_view content, bool is_last);
+// RestMLPredictionStreamAction's error chunk (the space after the colon is theirs).
+std::string error_chunk(std::string_view message);
+
+// One upstream OpenAI chat event (its `data`) → ml-commons chunks appended to `out`. Malformed events are
+// skipped (as ml-commons does); an event with a non-null `error` member becomes an error chunk and stops
+// the relay.
+relay_step on_openai_event(std::string_view data, std::string& out);
+// The same from the event's tree: the reference on_openai_event must agree with, and its path for the
+// shapes the scan below leaves to it.
+relay_step on_openai_event_tree(std::string_view data, std::string& out);
+// An upstream that answered one JSON chat.completion instead of a stream: its message as one chunk.
+relay_step on_openai_completion(std::string_view body, std::string& out);
+
+// What on_openai_event needs from an event, read in one pass without building a tree (the tree was most of
+// a relayed event's cost). `needs_tree` for what only the tree path decides: an `error` member that is not
+// null (its message may sit anywhere in it), tool calls (relayed as their JSON), and a key the event repeats
+// where it matters (the tree keeps one of the values).
+struct openai_event_scan {
+    enum class verdict { skip, read, needs_tree };
+    verdict outcome = verdict::skip;     // skip: not JSON, or not an object
+    bool finish_stop = false;            // choices[0].finish_reason == "stop"
+    std::optional<std::string> content;  // choices[0].delta.content, when a string
+};
+openai_event_scan scan_openai_event(std::string_view data);
+
+}  // namespace modelrelay::server::handlers
