@@ -14,7 +14,6 @@
 #include "registry/ascii.hpp"
 #include "registry/deployed_model.hpp"
 #include "registry/guardrails.hpp"
-#include "registry/json_text.hpp"
 #include "registry/key_limiter.hpp"
 #include "registry/ml_stats.hpp"
 #include "registry/model_interface.hpp"
