@@ -130,7 +130,7 @@ void set_owner_realm(resource_acl& acl, const resource& r) {
 }
 
 resource_acl stored_acl(acl_kind k, const resource& r) {
-    resource_acl acl = acl_from_doc(k, r.id, r.tenant_id, r.doc);
+    resource_acl acl = acl_from_doc(k, r.id, r.tenant_id, r.doc());
     set_owner_realm(acl, r);
     return acl;
 }
@@ -147,7 +147,7 @@ resource_acl model_group_acl(const resource& group) {
 
 resource_acl model_acl(const resource& model, const resource* group) {
     resource_acl acl =
-        model_acl_from_docs(model.id, model.tenant_id, model.doc, group ? &group->doc : nullptr);
+        model_acl_from_docs(model.id, model.tenant_id, model.doc(), group ? &group->doc() : nullptr);
     if (group != nullptr) {
         set_owner_realm(acl, *group);
     }
@@ -156,7 +156,7 @@ resource_acl model_acl(const resource& model, const resource* group) {
 
 resource_acl model_acl(const snapshot& s, const resource& model) {
     const resource* group = nullptr;
-    if (auto gid = string_field(model.doc, "model_group_id")) {
+    if (auto gid = string_field(model.doc(), "model_group_id")) {
         group = s.find(kind::model_group, *gid);
     }
     return model_acl(model, group);
@@ -204,7 +204,7 @@ std::vector<search_doc> search_candidates(
                 return;
             }
         }
-        docs.push_back({r.id, &r.doc, r.version, r.seq_no, 1});
+        docs.push_back({r.id, &r.doc(), r.version, r.seq_no, 1});
     });
     // Index order: the order documents were written in.
     std::sort(docs.begin(), docs.end(), [](const auto& a, const auto& b) { return a.seq_no < b.seq_no; });

@@ -13,11 +13,34 @@
 
 #include <boost/json/parse.hpp>
 
+#include "registry/keyring.hpp"
+
 namespace modelrelay::registry {
 
 namespace json = boost::json;
 
 namespace {
+
+// Start-up itself reads the documents of models, model groups, `_inference` endpoints and controllers;
+// connectors and tasks (two thirds of the bytes with 10,000 models, each with two tasks) stay text until a
+// request reads them. Checking the text costs a fraction of building the tree.
+// A connector whose credentials are not all sealed the current way is read as a tree at once: start-up
+// migrates such values (service::open_keys, whose for_each_secret names the same fields).
+std::optional<stored_doc> read_doc(kind k, std::string_view text) {
+    static constexpr stored_doc::keep_text_if sealed_credentials{"credential", &is_v1_value};
+    if (k == kind::connector) {
+        return stored_doc::from_text(text, &sealed_credentials);
+    }
+    if (k == kind::task) {
+        return stored_doc::from_text(text);
+    }
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    if (ec || !v.is_object()) {
+        return std::nullopt;
+    }
+    return stored_doc(std::move(v.get_object()));
+}
 
 // Small enough that the parsers start early and balance, large enough that the queue's lock is cold.
 constexpr std::size_t rows_per_block = 256;
@@ -54,12 +77,11 @@ struct block {
     std::string_view view(span s) const { return std::string_view(text).substr(s.at, s.len); }
 
     void parse_row(std::optional<kind> k, const row_ref& r) {
-        boost::system::error_code ec;
-        json::value doc;
+        std::optional<stored_doc> doc;
         if (k) {
-            doc = json::parse(r.doc, ec);
+            doc = read_doc(*k, r.doc);
         }
-        if (!k || ec || !doc.is_object()) {
+        if (!doc) {
             if (!failed) {
                 failed = error{
                     errc::internal,
@@ -72,7 +94,7 @@ struct block {
         res->tenant_id = r.tenant_id;
         res->version = r.version;
         res->seq_no = r.seq_no;
-        res->doc = std::move(doc.get_object());
+        res->document = std::move(*doc);
         res->owner_key = r.owner;
         out.push_back({*k, std::move(res)});
     }

@@ -214,14 +214,14 @@ result<void> service::end_writes() {
 
 stored_row make_row(kind k, const resource& r) {
     std::string owner = r.owner_key;
-    if (const auto* o = r.doc.if_contains("owner"); owner.empty() && o != nullptr && o->is_object()) {
+    if (const auto* o = r.doc().if_contains("owner"); owner.empty() && o != nullptr && o->is_object()) {
         if (const auto* n = o->get_object().if_contains("name"); n != nullptr && n->is_string()) {
             owner = std::string(n->get_string());
         }
     }
-    const auto* roles = r.doc.if_contains("backend_roles");
+    const auto* roles = r.doc().if_contains("backend_roles");
     auto time_of = [&](std::string_view key) -> std::int64_t {
-        const auto* t = r.doc.if_contains(key);
+        const auto* t = r.doc().if_contains(key);
         return t != nullptr && t->is_int64() ? t->get_int64() : 0;
     };
     return stored_row{
@@ -230,7 +230,7 @@ stored_row make_row(kind k, const resource& r) {
         .tenant_id = r.tenant_id,
         .version = r.version,
         .seq_no = r.seq_no,
-        .doc = json::serialize(r.doc),
+        .doc = json::serialize(r.doc()),
         .owner = std::move(owner),
         .backend_roles = roles != nullptr && roles->is_array() ? json::serialize(*roles) : "[]",
         .created_time = time_of("created_time") != 0 ? time_of("created_time") : time_of("create_time"),
@@ -364,18 +364,18 @@ result<json::object> service::create_connector(const json::object& body, const c
         owner = owner_snapshot(*user);
         res->owner_key = owner_key(*user);
     }
-    res->doc = with_acl_fields(draft->doc, "actions", *grant, owner ? &*owner : nullptr);
+    res->doc() = with_acl_fields(draft->doc, "actions", *grant, owner ? &*owner : nullptr);
     auto cred = connector_credential(*draft, nullptr, who.tenant_id, kind::connector, id, "credential.");
     if (!cred) {
         return cred.error();
     }
     if (*cred) {
-        res->doc["credential"] = std::move(**cred);
+        res->doc()["credential"] = std::move(**cred);
     }
-    res->doc["created_time"] = now;
-    res->doc["last_updated_time"] = now;
+    res->doc()["created_time"] = now;
+    res->doc()["last_updated_time"] = now;
     if (!who.tenant_id.empty()) {
-        res->doc["tenant_id"] = who.tenant_id;
+        res->doc()["tenant_id"] = who.tenant_id;
     }
     batch b;
     b.puts.push_back(make_row(kind::connector, *res));
@@ -426,12 +426,13 @@ result<json::object> service::update_connector(
                 " models are still using this connector, please undeploy the models first: [" + list + "]"};
     }
     const bool acl_active = who.user != nullptr && opts.connector_acl;
-    auto draft = prepare_connector_update(existing->doc, body, connector_rules{settings, acl_active, false});
+    auto draft =
+        prepare_connector_update(existing->doc(), body, connector_rules{settings, acl_active, false});
     if (!draft) {
         return draft.error();
     }
     auto res = std::make_shared<resource>(*existing);
-    res->doc = std::move(draft->doc);
+    res->doc() = std::move(draft->doc);
     if (acl_active && has_acl_fields(body)) {
         // HttpConnector.update: a given access_mode / backend_roles replaces the stored one (an unknown
         // mode is ignored, add_all_backend_roles is not read). Who may do this is decide()'s business (R9).
@@ -439,9 +440,9 @@ result<json::object> service::update_connector(
         const auto current = connector_acl(*existing);
         acl_grant next{
             fields.access.value_or(current.access), fields.backend_roles.value_or(current.backend_roles)};
-        res->doc = with_acl_fields(res->doc, "actions", next, nullptr);
+        res->doc() = with_acl_fields(res->doc(), "actions", next, nullptr);
     }
-    const auto* stored = existing->doc.if_contains("credential");
+    const auto* stored = existing->doc().if_contains("credential");
     auto cred = connector_credential(
         *draft,
         stored != nullptr && stored->is_object() ? &stored->get_object() : nullptr,
@@ -454,11 +455,11 @@ result<json::object> service::update_connector(
         return cred.error();
     }
     if (*cred) {
-        res->doc["credential"] = std::move(**cred);
+        res->doc()["credential"] = std::move(**cred);
     } else {
-        res->doc.erase("credential");
+        res->doc().erase("credential");
     }
-    res->doc["last_updated_time"] = now_ms();
+    res->doc()["last_updated_time"] = now_ms();
     res->version += 1;
     res->seq_no = cur->next_seq_no[idx(kind::connector)];
     batch b;
@@ -483,7 +484,7 @@ result<json::object> service::get_connector(std::string_view id, const caller& w
     if (auto d = authorize(who, action::connector_get, connector_acl(*c), opts); !d) {
         return d.error();
     }
-    return connector_public_view(c->doc);
+    return connector_public_view(c->doc());
 }
 
 result<json::object> service::delete_connector(std::string_view id, const caller& who) {
@@ -504,7 +505,7 @@ result<json::object> service::delete_connector(std::string_view id, const caller
     }
     std::vector<std::string> users;
     cur->of(kind::model).for_each([&](const std::string& mid, const resource& m) {
-        const auto* c = m.doc.if_contains("connector_id");
+        const auto* c = m.doc().if_contains("connector_id");
         if (c != nullptr && c->is_string() && c->get_string() == id) {
             users.push_back(mid);
         }

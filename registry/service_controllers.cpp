@@ -61,7 +61,7 @@ result<json::object> service::create_controller(
         return found.error();
     }
     const resource* m = *found;
-    if (string_field(m->doc, "model_state").value_or("") == "DEPLOYING") {
+    if (string_field(m->doc(), "model_state").value_or("") == "DEPLOYING") {
         return error{
             errc::conflict,
             "Creating a model controller during its corresponding model in DEPLOYING state is not allowed, "
@@ -78,11 +78,11 @@ result<json::object> service::create_controller(
     resource ctl = existing != nullptr ? *existing : resource{};
     ctl.id = std::string(model_id);
     ctl.tenant_id = m->tenant_id;
-    ctl.doc = controller_doc(model_id, *limits);
+    ctl.doc() = controller_doc(model_id, *limits);
     c.put(kind::controller, std::move(ctl), existing == nullptr);
     if (existing == nullptr) {
         resource model = *m;
-        model.doc["is_controller_enabled"] = true;
+        model.doc()["is_controller_enabled"] = true;
         c.put(kind::model, std::move(model), false);
     }
     redeploy_runtime(c, model_id);
@@ -105,7 +105,7 @@ result<json::object> service::update_controller(
     const resource* m = *found;
     const resource* existing = cur->find(kind::controller, model_id);
     if (existing == nullptr) {
-        const auto* enabled = m->doc.if_contains("is_controller_enabled");
+        const auto* enabled = m->doc().if_contains("is_controller_enabled");
         if (enabled == nullptr || !enabled->is_bool() || !enabled->get_bool()) {
             return error{
                 errc::conflict,
@@ -120,13 +120,13 @@ result<json::object> service::update_controller(
     if (!update) {
         return update.error();
     }
-    auto limits = limits_of_doc(existing->doc);
+    auto limits = limits_of_doc(existing->doc());
     if (!merge_limits(limits, *update)) {
         return write_response(kind::controller, *existing, "noop");
     }
     changeset c(*this, cur);
     resource ctl = *existing;
-    ctl.doc = controller_doc(model_id, limits);
+    ctl.doc() = controller_doc(model_id, limits);
     auto stored = c.put(kind::controller, std::move(ctl), false);
     redeploy_runtime(c, model_id);
     if (auto r = c.commit(); !r) {
@@ -146,7 +146,7 @@ result<json::object> service::get_controller(std::string_view model_id, const ca
         !found) {
         return found.error();
     }
-    return ctl->doc;
+    return ctl->doc();
 }
 
 result<json::object> service::delete_controller(std::string_view model_id, const caller& who) {
@@ -169,7 +169,7 @@ result<json::object> service::delete_controller(std::string_view model_id, const
     auto gone = c.erase(kind::controller, *ctl);
     if (m != nullptr) {
         resource model = *m;
-        model.doc["is_controller_enabled"] = false;
+        model.doc()["is_controller_enabled"] = false;
         c.put(kind::model, std::move(model), false);
     }
     redeploy_runtime(c, model_id);

@@ -48,16 +48,16 @@ result<json::object> service::put_inference_endpoint(
     res->tenant_id = who.tenant_id;
     res->version = 1;
     res->seq_no = cur->next_seq_no[endpoint_idx];
-    res->doc = draft.doc;
+    res->doc() = draft.doc;
     auto sealed = seal_secret(*draft.api_key, api_key_site(res->tenant_id, res->id));
     if (!sealed) {
         return sealed.error();
     }
-    res->doc["secret_settings"] = json::object{{"api_key", std::move(*sealed)}};
-    res->doc["created_time"] = now;
-    res->doc["last_updated_time"] = now;
+    res->doc()["secret_settings"] = json::object{{"api_key", std::move(*sealed)}};
+    res->doc()["created_time"] = now;
+    res->doc()["last_updated_time"] = now;
     if (!who.tenant_id.empty()) {
-        res->doc["tenant_id"] = who.tenant_id;
+        res->doc()["tenant_id"] = who.tenant_id;
     }
     batch b;
     b.puts.push_back(make_row(endpoint_kind, *res));
@@ -69,7 +69,7 @@ result<json::object> service::put_inference_endpoint(
     next->resources[endpoint_idx] = cur->of(endpoint_kind).with(res->id, res);
     next->inference_keys = cur->inference_keys.with(res->id, bind_key(*res, *draft.api_key));
     publish(std::move(next));
-    return inference::endpoint_info(res->doc);
+    return inference::endpoint_info(res->doc());
 }
 
 result<json::object> service::update_inference_endpoint(
@@ -83,7 +83,7 @@ result<json::object> service::update_inference_endpoint(
             "The inference endpoint [" + draft.inference_id + "] does not exist and cannot be updated"};
     }
     if (!draft.changed) {
-        return inference::endpoint_info(existing->doc);
+        return inference::endpoint_info(existing->doc());
     }
     auto res = std::make_shared<resource>(*existing);
     json::object doc = draft.doc;
@@ -93,16 +93,16 @@ result<json::object> service::update_inference_endpoint(
             return sealed.error();
         }
         doc["secret_settings"] = json::object{{"api_key", std::move(*sealed)}};
-    } else if (const auto* s = existing->doc.if_contains("secret_settings")) {
+    } else if (const auto* s = existing->doc().if_contains("secret_settings")) {
         doc["secret_settings"] = *s;
     }
     doc["created_time"] =
-        existing->doc.contains("created_time") ? existing->doc.at("created_time") : json::value(0);
+        existing->doc().contains("created_time") ? existing->doc().at("created_time") : json::value(0);
     doc["last_updated_time"] = now_ms();
     if (!who.tenant_id.empty()) {
         doc["tenant_id"] = who.tenant_id;
     }
-    res->doc = std::move(doc);
+    res->doc() = std::move(doc);
     res->version += 1;
     res->seq_no = cur->next_seq_no[endpoint_idx];
     batch b;
@@ -118,7 +118,7 @@ result<json::object> service::update_inference_endpoint(
     next->inference_keys = plain ? cur->inference_keys.with(res->id, bind_key(*res, std::move(*plain)))
                                  : cur->inference_keys.without(res->id);
     publish(std::move(next));
-    return inference::endpoint_info(res->doc);
+    return inference::endpoint_info(res->doc());
 }
 
 result<json::object> service::delete_inference_endpoint(
@@ -129,7 +129,7 @@ result<json::object> service::delete_inference_endpoint(
     if (existing == nullptr || existing->tenant_id != who.tenant_id) {
         return inference::endpoint_not_found(id);
     }
-    const auto stored = inference::stored_task(existing->doc);
+    const auto stored = inference::stored_task(existing->doc());
     if (!inference::any_or_same(task, stored)) {
         return inference::requested_task_mismatch(task, stored);
     }
@@ -190,7 +190,7 @@ result<std::string> service::inference_api_key(const resource& endpoint) const {
 }
 
 result<std::string> service::decrypt_api_key(const resource& endpoint) const {
-    const auto* secrets = endpoint.doc.if_contains("secret_settings");
+    const auto* secrets = endpoint.doc().if_contains("secret_settings");
     const json::value* key =
         secrets != nullptr && secrets->is_object() ? field(secrets->get_object(), "api_key") : nullptr;
     if (key == nullptr || !key->is_string()) {

@@ -34,7 +34,7 @@ bool deployed_state(std::string_view state) {
 }
 
 std::string state_of(const resource& m) {
-    return string_field(m.doc, "model_state").value_or("");
+    return string_field(m.doc(), "model_state").value_or("");
 }
 
 const error remote_disabled{
@@ -73,7 +73,7 @@ resource make_task(
     if (!tenant.empty()) {
         doc["tenant_id"] = tenant;
     }
-    t.doc = std::move(doc);
+    t.doc() = std::move(doc);
     return t;
 }
 
@@ -89,7 +89,7 @@ result<json::object> service::get_task(std::string_view id, const caller& who) c
     if (auto d = authorize(who, action::task_get, task_acl(*t), opts); !d) {
         return d.error();
     }
-    return t->doc;
+    return t->doc();
 }
 
 result<json::object> service::delete_task(std::string_view id, const caller& who) {
@@ -102,7 +102,7 @@ result<json::object> service::delete_task(std::string_view id, const caller& who
     if (auto d = authorize(who, action::task_delete, task_acl(*t), opts); !d) {
         return d.error();
     }
-    const auto state = string_field(t->doc, "state").value_or("");
+    const auto state = string_field(t->doc(), "state").value_or("");
     if (state == "RUNNING" || state == "CREATED") {
         return error{errc::exception, "Task cannot be deleted in running state. Try after some time."};
     }
@@ -131,10 +131,10 @@ resource new_group(
     resource g;
     g.id = std::move(id);
     g.tenant_id = who.tenant_id;
-    g.doc["name"] = std::move(name);
-    g.doc["latest_version"] = 0;
+    g.doc()["name"] = std::move(name);
+    g.doc()["latest_version"] = 0;
     if (description) {
-        g.doc["description"] = *description;
+        g.doc()["description"] = *description;
     }
     // R8: the owner is recorded whenever there is a principal, even with the ACL switch off.
     std::optional<json::object> owner;
@@ -142,12 +142,12 @@ resource new_group(
         owner = owner_snapshot(*who.user);
         g.owner_key = owner_key(*who.user);
     }
-    g.doc = with_acl_fields(g.doc, "", grant, owner ? &*owner : nullptr);
+    g.doc() = with_acl_fields(g.doc(), "", grant, owner ? &*owner : nullptr);
     const std::string& tenant = who.tenant_id;
-    g.doc["created_time"] = now;
-    g.doc["last_updated_time"] = now;
+    g.doc()["created_time"] = now;
+    g.doc()["last_updated_time"] = now;
     if (!tenant.empty()) {
-        g.doc["tenant_id"] = tenant;
+        g.doc()["tenant_id"] = tenant;
     }
     return g;
 }
@@ -227,7 +227,7 @@ result<json::object> service::update_model_group(
     }
     resource next = *g;
     if (opts.changes_acl_fields && who.user != nullptr && opts.model_acl) {
-        next.doc = with_acl_fields(next.doc, "owner", *grant, nullptr);
+        next.doc() = with_acl_fields(next.doc(), "owner", *grant, nullptr);
     }
     if (auto name = string_field(body, "name")) {
         const auto* dup = cur->find_group_by_name(*name, who.tenant_id);
@@ -237,18 +237,18 @@ result<json::object> service::update_model_group(
                 ". Please provide a different name"
             );
         }
-        next.doc["name"] = *name;
+        next.doc()["name"] = *name;
     }
     if (auto d = string_field(body, "description")) {
-        next.doc["description"] = *d;
+        next.doc()["description"] = *d;
     }
-    next.doc["last_updated_time"] = now_ms();
+    next.doc()["last_updated_time"] = now_ms();
     changeset c(*this, cur);
     auto stored = c.put(kind::model_group, std::move(next), false);
     // Deployed models of this group carry a pre-built ACL for the predict path: refresh it.
     cur->deployed.for_each([&](const std::string& mid, const deployed_model& d) {
         const resource* m = cur->find(kind::model, mid);
-        if (m != nullptr && string_field(m->doc, "model_group_id").value_or("") == id) {
+        if (m != nullptr && string_field(m->doc(), "model_group_id").value_or("") == id) {
             auto copy = std::make_shared<deployed_model>(d);
             copy->acl = std::make_shared<const resource_acl>(model_acl(*m, stored.get()));
             c.set_deployed(std::move(copy));
@@ -270,7 +270,7 @@ result<json::object> service::get_model_group(std::string_view id, const caller&
     if (auto d = authorize(who, action::model_group_get, model_group_acl(*g), opts); !d) {
         return d.error();
     }
-    return g->doc;
+    return g->doc();
 }
 
 result<json::object> service::delete_model_group(std::string_view id, const caller& who) {
@@ -286,7 +286,7 @@ result<json::object> service::delete_model_group(std::string_view id, const call
     }
     bool used = false;
     cur->of(kind::model).for_each([&](const std::string&, const resource& m) {
-        const auto* gid = m.doc.if_contains("model_group_id");
+        const auto* gid = m.doc().if_contains("model_group_id");
         used = used || (gid != nullptr && gid->is_string() && gid->get_string() == id);
     });
     if (used) {
@@ -315,9 +315,9 @@ struct connector_source {
     std::shared_ptr<const resource> keep;
     const json::object* doc() const {
         if (owner_kind == kind::connector) {
-            return &owner->doc;
+            return &owner->doc();
         }
-        const auto* inl = field(owner->doc, "connector");
+        const auto* inl = field(owner->doc(), "connector");
         return inl != nullptr && inl->is_object() ? &inl->get_object() : nullptr;
     }
     std::string_view field_prefix() const {
@@ -326,14 +326,14 @@ struct connector_source {
 };
 
 result<connector_source> connector_source_of(const snapshot& s, const resource& model) {
-    if (auto cid = string_field(model.doc, "connector_id")) {
+    if (auto cid = string_field(model.doc(), "connector_id")) {
         const resource* c = s.find(kind::connector, *cid);
         if (c == nullptr) {
             return not_found("Failed to find connector with the provided connector id: " + *cid);
         }
         return connector_source{c, kind::connector, std::move(*cid), nullptr};
     }
-    if (const auto* inl = field(model.doc, "connector"); inl != nullptr && inl->is_object()) {
+    if (const auto* inl = field(model.doc(), "connector"); inl != nullptr && inl->is_object()) {
         return connector_source{&model, kind::model, {}, nullptr};
     }
     return illegal_argument(
@@ -415,27 +415,27 @@ std::shared_ptr<const deployed_model> service::deployment_of(
     d->acl = std::make_shared<const resource_acl>(model_acl(s, model));
     d->runtime = std::make_shared<model_runtime>();
     d->runtime->last_access_ms.store(now);
-    if (const auto* ds = field(model.doc, "deploy_setting"); ds != nullptr && ds->is_object()) {
+    if (const auto* ds = field(model.doc(), "deploy_setting"); ds != nullptr && ds->is_object()) {
         if (const auto* ttl = field(ds->get_object(), "model_ttl_minutes");
             ttl != nullptr && ttl->is_number()) {
             d->ttl_minutes = ttl->to_number<std::int64_t>();
         }
     }
-    if (const auto* g = field(model.doc, "guardrails"); g != nullptr && !g->is_null()) {
+    if (const auto* g = field(model.doc(), "guardrails"); g != nullptr && !g->is_null()) {
         auto compiled = guardrails::compile(*g);
         // Checked when stored; a document that no longer compiles blocks every call rather than none.
         d->guard = compiled ? std::move(*compiled) : nullptr;
         d->guard_broken = !compiled;
     }
-    if (const auto* i = field(model.doc, "interface"); i != nullptr && i->is_object()) {
+    if (const auto* i = field(model.doc(), "interface"); i != nullptr && i->is_object()) {
         auto compiled = compile_interface(*i);
         d->iface = compiled ? std::move(*compiled) : nullptr;
         d->iface_broken = !compiled;
     }
     if (const resource* ctl = s.find(kind::controller, model.id)) {
-        d->runtime->user_limiters = user_buckets(limits_of_doc(ctl->doc));
+        d->runtime->user_limiters = user_buckets(limits_of_doc(ctl->doc()));
     }
-    if (const auto* rl = field(model.doc, "rate_limiter"); rl != nullptr && rl->is_object()) {
+    if (const auto* rl = field(model.doc(), "rate_limiter"); rl != nullptr && rl->is_object()) {
         const auto limit = string_field(rl->get_object(), "limit");
         const auto unit = string_field(rl->get_object(), "unit");
         if (limit && unit && time_unit_ns(*unit) > 0) {
@@ -486,7 +486,7 @@ void service::redeploy_all(snapshot& s) {
     // 1. Which models are restored and where their connector lives (any thread: the snapshot is read-only).
     parallel_for(models.size(), threads, [&](std::size_t i) {
         auto& p = models[i];
-        const auto* state = p.model->doc.if_contains("model_state");
+        const auto* state = p.model->doc().if_contains("model_state");
         if (state == nullptr || !state->is_string() || state->get_string() != "DEPLOYED") {
             return;
         }
@@ -580,12 +580,12 @@ result<json::object> service::deploy_model(std::string_view id, const caller& wh
         make_task(node_id_, "DEPLOY_MODEL", m->id, true, now, who.tenant_id, d ? "COMPLETED" : "FAILED");
     resource model = *m;
     if (d) {
-        mark_deployed(model.doc, node_id_, now);
+        mark_deployed(model.doc(), node_id_, now);
         c.set_deployed(std::move(*d));
     } else {
-        task.doc["error"] = json::serialize(json::object{{node_id_, d.error().reason}});
-        model.doc["model_state"] = "DEPLOY_FAILED";
-        model.doc["last_updated_time"] = now;
+        task.doc()["error"] = json::serialize(json::object{{node_id_, d.error().reason}});
+        model.doc()["model_state"] = "DEPLOY_FAILED";
+        model.doc()["last_updated_time"] = now;
     }
     const std::string task_id = task.id;
     c.put(kind::task, std::move(task), true);
@@ -626,7 +626,7 @@ result<json::object> service::undeploy_models(const std::vector<std::string>& id
         }
         stats[id] = c.view().deployed.find(id) != nullptr ? "UNDEPLOYED" : "not_found";
         resource model = *m;
-        mark_undeployed(model.doc, now);
+        mark_undeployed(model.doc(), now);
         c.clear_deployed(id);
         c.put(kind::model, std::move(model), false);
     }
@@ -651,7 +651,7 @@ std::size_t service::undeploy_idle(std::int64_t now) {
     for (const auto& id : expired) {
         if (const resource* m = cur->find(kind::model, id)) {
             resource model = *m;
-            mark_undeployed(model.doc, now);
+            mark_undeployed(model.doc(), now);
             c.put(kind::model, std::move(model), false);
         }
         c.clear_deployed(id);
@@ -792,7 +792,7 @@ result<json::object> service::register_model(const json::object& body, bool depl
         if (auto a = authorize(who, action::model_register, connector_acl(*c), opts); !a) {
             return a.error();
         }
-        const auto protocol = string_field(c->doc, "protocol").value_or("");
+        const auto protocol = string_field(c->doc(), "protocol").value_or("");
         if (protocol == "mcp_sse" || protocol == "mcp_streamable_http") {
             return illegal_argument("Cannot Create a Model from MCP Connector: " + *connector_id);
         }
@@ -845,8 +845,8 @@ result<json::object> service::register_model(const json::object& body, bool depl
             return a.error();
         }
         resource next = *g;
-        next.doc["latest_version"] = next.doc.at("latest_version").to_number<std::int64_t>() + 1;
-        next.doc["last_updated_time"] = now;
+        next.doc()["latest_version"] = next.doc().at("latest_version").to_number<std::int64_t>() + 1;
+        next.doc()["last_updated_time"] = now;
         group = c.put(kind::model_group, std::move(next), false);
     } else if (const auto* existing = cur->find_group_by_name(*name, who.tenant_id)) {
         auto by_name = opts;
@@ -855,8 +855,8 @@ result<json::object> service::register_model(const json::object& body, bool depl
             return a.error();
         }
         resource next = *existing;
-        next.doc["latest_version"] = next.doc.at("latest_version").to_number<std::int64_t>() + 1;
-        next.doc["last_updated_time"] = now;
+        next.doc()["latest_version"] = next.doc().at("latest_version").to_number<std::int64_t>() + 1;
+        next.doc()["last_updated_time"] = now;
         group = c.put(kind::model_group, std::move(next), false);
     } else {
         auto grant = validate_model_group_acl(user, acl_fields_of(body), opts.model_acl);
@@ -868,12 +868,12 @@ result<json::object> service::register_model(const json::object& body, bool depl
             gid = generate_id();
         } while (cur->find(kind::model_group, gid) != nullptr);
         resource g = new_group(gid, *name, std::nullopt, now, who, *grant);
-        g.doc["latest_version"] = 1;
+        g.doc()["latest_version"] = 1;
         group = c.put(kind::model_group, std::move(g), true);
     }
     doc["model_group_id"] = group->id;
     doc["algorithm"] = "REMOTE";
-    doc["model_version"] = std::to_string(group->doc.at("latest_version").to_number<std::int64_t>());
+    doc["model_version"] = std::to_string(group->doc().at("latest_version").to_number<std::int64_t>());
     if (auto r = copy_model_fields(body, doc); !r) {
         return r.error();
     }
@@ -894,7 +894,8 @@ result<json::object> service::register_model(const json::object& body, bool depl
     }
     // Models have no owner field in ml-commons (they inherit the group's ACL); the store still records who
     // registered it (R8).
-    resource model{model_id, who.tenant_id, 1, 0, std::move(doc), user != nullptr ? owner_key(*user) : ""};
+    resource model{
+        model_id, who.tenant_id, 1, 0, stored_doc(std::move(doc)), user != nullptr ? owner_key(*user) : ""};
     auto task = make_task(node_id_, "REGISTER_MODEL", model_id, false, now, who.tenant_id);
     const std::string task_id = task.id;
     c.put(kind::task, std::move(task), true);
@@ -906,11 +907,11 @@ result<json::object> service::register_model(const json::object& body, bool depl
             node_id_, "DEPLOY_MODEL", model_id, true, now, who.tenant_id, d ? "COMPLETED" : "FAILED"
         );
         if (d) {
-            mark_deployed(model.doc, node_id_, now);
+            mark_deployed(model.doc(), node_id_, now);
             c.set_deployed(std::move(*d));
         } else {
-            dtask.doc["error"] = json::serialize(json::object{{node_id_, d.error().reason}});
-            model.doc["model_state"] = "DEPLOY_FAILED";
+            dtask.doc()["error"] = json::serialize(json::object{{node_id_, d.error().reason}});
+            model.doc()["model_state"] = "DEPLOY_FAILED";
         }
         c.put(kind::task, std::move(dtask), true);
     }
@@ -949,13 +950,13 @@ result<json::object> service::update_model(std::string_view id, const json::obje
     }
     resource next = *m;
     if (auto n = string_field(body, "name")) {
-        next.doc["name"] = *n;
+        next.doc()["name"] = *n;
     }
-    if (auto r = copy_model_fields(body, next.doc); !r) {
+    if (auto r = copy_model_fields(body, next.doc()); !r) {
         return r.error();
     }
     if (auto cid = string_field(body, "connector_id")) {
-        if (!m->doc.contains("connector_id")) {
+        if (!m->doc().contains("connector_id")) {
             return illegal_argument(
                 "This remote does not have a connector_id field, maybe it uses an internal connector."
             );
@@ -973,10 +974,10 @@ result<json::object> service::update_model(std::string_view id, const json::obje
             return error{
                 errc::forbidden, "You don't have permission to update the connector, connector id: " + *cid};
         }
-        next.doc["connector_id"] = *cid;
+        next.doc()["connector_id"] = *cid;
     }
     if (const auto* inl = field(body, "connector"); inl != nullptr && inl->is_object()) {
-        const auto* existing = field(m->doc, "connector");
+        const auto* existing = field(m->doc(), "connector");
         if (existing == nullptr || !existing->is_object()) {
             return illegal_argument(
                 "Cannot update connector settings for this model. The model was created with a connector_id "
@@ -1008,12 +1009,12 @@ result<json::object> service::update_model(std::string_view id, const json::obje
         } else {
             connector.erase("credential");
         }
-        next.doc["connector"] = std::move(connector);
+        next.doc()["connector"] = std::move(connector);
     }
-    next.doc["last_updated_time"] = now_ms();
+    next.doc()["last_updated_time"] = now_ms();
     changeset c(*this, cur);
     if (auto gid = string_field(body, "model_group_id");
-        gid && *gid != string_field(m->doc, "model_group_id").value_or("")) {
+        gid && *gid != string_field(m->doc(), "model_group_id").value_or("")) {
         const resource* target = cur->find(kind::model_group, *gid);
         if (target == nullptr || !in_scope(*target, who, opts)) {
             return not_found("Failed to find model group with the provided model group id: " + *gid);
@@ -1023,11 +1024,11 @@ result<json::object> service::update_model(std::string_view id, const json::obje
         }
         // Re-linking makes the model the next version of the target group.
         resource g = *target;
-        const auto v = g.doc.at("latest_version").to_number<std::int64_t>() + 1;
-        g.doc["latest_version"] = v;
+        const auto v = g.doc().at("latest_version").to_number<std::int64_t>() + 1;
+        g.doc()["latest_version"] = v;
         c.put(kind::model_group, std::move(g), false);
-        next.doc["model_group_id"] = *gid;
-        next.doc["model_version"] = std::to_string(v);
+        next.doc()["model_group_id"] = *gid;
+        next.doc()["model_version"] = std::to_string(v);
     }
     // A deployed model picks up connector, switches and limiter changes at once.
     if (cur->deployed.find(id) != nullptr) {
@@ -1054,7 +1055,7 @@ result<json::object> service::get_model(std::string_view id, const caller& who) 
     if (auto a = authorize(who, action::model_get, model_acl(*cur, *m), opts); !a) {
         return a.error();
     }
-    json::object view = m->doc;
+    json::object view = m->doc();
     if (auto* c = view.if_contains("connector"); c != nullptr && c->is_object()) {
         c->get_object().erase("credential");
     }

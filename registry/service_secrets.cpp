@@ -94,7 +94,10 @@ result<void> service::open_keys(std::vector<loaded>& all) {
     // 1. v0 secrets: decrypt them all with the master key before anything else happens.
     std::vector<legacy_secret> legacy;
     for (std::size_t i = 0; i < all.size(); ++i) {
-        for_each_secret(all[i].k, all[i].res->doc, [&](json::value& v, std::string field) {
+        if (!all[i].res->document.is_parsed()) {
+            continue;  // load_resources keeps a document as text only when its secrets are all v1
+        }
+        for_each_secret(all[i].k, all[i].res->doc(), [&](json::value& v, std::string field) {
             if (!v.is_string() || !is_v1_value(v.get_string())) {
                 legacy.push_back({i, &v, std::move(field), {}});
             }
@@ -375,7 +378,7 @@ result<json::object> service::rotate_data_keys() {
             }
             resource copy = r;
             bool touched = false;
-            for_each_secret(k, copy.doc, [&](json::value& v, std::string field) {
+            for_each_secret(k, copy.doc(), [&](json::value& v, std::string field) {
                 if (failure || !v.is_string()) {
                     return;
                 }

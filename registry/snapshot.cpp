@@ -70,7 +70,7 @@ std::optional<std::string> group_key_of(const resource* g) {
     if (g == nullptr) {
         return std::nullopt;
     }
-    const auto* n = g->doc.if_contains("name");
+    const auto* n = g->doc().if_contains("name");
     if (n == nullptr || !n->is_string()) {
         return std::nullopt;
     }

@@ -14,6 +14,7 @@
 #include "registry/deployed_model.hpp"
 #include "registry/settings.hpp"
 #include "registry/shard_map.hpp"
+#include "registry/stored_doc.hpp"
 
 namespace modelrelay::registry {
 
@@ -35,10 +36,14 @@ struct resource {
     std::string tenant_id;
     std::int64_t version = 1;
     std::int64_t seq_no = 0;
-    boost::json::object doc;
+    stored_doc document;
     // "realm:name" of the principal that created it (R8), "" when none; the store's `owner` column. Kept
     // out of the document so GET answers the ml-commons shape.
     std::string owner_key;
+
+    // The document, parsed on first read (stored_doc.hpp); the mutable one only before it is shared.
+    const boost::json::object& doc() const { return document.get(); }
+    boost::json::object& doc() { return document.get_mut(); }
 };
 
 // The plain api_key of an `_inference` endpoint, decrypted once when the endpoint is loaded or written (as

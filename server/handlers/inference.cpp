@@ -156,7 +156,7 @@ awaitable<http_response> handle_inference_update(request_context& ctx) {
              "The inference endpoint [" + id + "] does not exist and cannot be updated"}
         );
     }
-    auto draft = inference::prepare_update(existing->doc, es::url_task(ctx), *body);
+    auto draft = inference::prepare_update(existing->doc(), es::url_task(ctx), *body);
     if (!draft) {
         co_return es::fail(ctx, draft.error());
     }
@@ -208,24 +208,24 @@ awaitable<http_response> handle_inference_get(request_context& ctx) {
         snap->of(registry::kind::inference_endpoint)
             .for_each([&](const std::string&, const registry::resource& r) {
                 if (r.tenant_id == who->tenant_id && key_allows(caller_key, r.id) &&
-                    inference::any_or_same(task, inference::stored_task(r.doc))) {
+                    inference::any_or_same(task, inference::stored_task(r.doc()))) {
                     found.push_back(&r);
                 }
             });
         std::sort(found.begin(), found.end(), [](const auto* a, const auto* b) { return a->id < b->id; });
         for (const auto* r : found) {
-            endpoints.push_back(inference::endpoint_info(r->doc));
+            endpoints.push_back(inference::endpoint_info(r->doc()));
         }
     } else {
         const registry::resource* r = snap->find(registry::kind::inference_endpoint, id);
         if (r == nullptr || r->tenant_id != who->tenant_id || !key_allows(caller_key, id)) {
             co_return es::fail(ctx, inference::endpoint_not_found(id));
         }
-        const auto stored = inference::stored_task(r->doc);
+        const auto stored = inference::stored_task(r->doc());
         if (!inference::any_or_same(task, stored)) {
             co_return es::fail(ctx, inference::requested_task_mismatch(task, stored));
         }
-        endpoints.push_back(inference::endpoint_info(r->doc));
+        endpoints.push_back(inference::endpoint_info(r->doc()));
     }
     co_return es::ok(ctx, json::object{{"endpoints", std::move(endpoints)}});
 }

@@ -58,7 +58,7 @@ registry::result<const registry::resource*> find_endpoint(
     if (r == nullptr || r->tenant_id != who.tenant_id || !key_allows(caller_key, id)) {
         return inference::endpoint_not_found(id);
     }
-    const auto stored = inference::stored_task(r->doc);
+    const auto stored = inference::stored_task(r->doc());
     if (!inference::any_or_same(requested, stored)) {
         return inference::incompatible_task_type(requested, stored);
     }
@@ -95,7 +95,7 @@ awaitable<http_response> handle_inference_infer(request_context& ctx) {
     if (!endpoint) {
         co_return es::fail(ctx, endpoint.error());
     }
-    const auto& doc = (*endpoint)->doc;
+    const auto& doc = (*endpoint)->doc();
     const auto task = inference::stored_task(doc);
     if (task == inference::task_type::chat_completion) {
         co_return es::fail(ctx, chat_needs_stream(id));
@@ -183,7 +183,7 @@ awaitable<http_response> handle_inference_stream(request_context& ctx) {
     if (!endpoint) {
         co_return es::sse_fail(ctx, endpoint.error());
     }
-    const auto& doc = (*endpoint)->doc;
+    const auto& doc = (*endpoint)->doc();
     const auto task = inference::stored_task(doc);
     if (task != inference::task_type::completion && task != inference::task_type::chat_completion) {
         co_return es::sse_fail(

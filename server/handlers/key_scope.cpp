@@ -163,7 +163,7 @@ std::string model_name_of(const request_context& ctx, std::string_view model_id)
     if (m == nullptr || m->tenant_id != ctx.who.tenant_id) {
         return {};
     }
-    const auto* n = m->doc.if_contains("name");
+    const auto* n = m->doc().if_contains("name");
     return n != nullptr && n->is_string() ? std::string(n->get_string()) : std::string();
 }
 

@@ -55,7 +55,7 @@ std::optional<registry::error> check_model(
             return decided.error();
         }
     }
-    if (const auto* en = out.model->doc.if_contains("is_enabled");
+    if (const auto* en = out.model->doc().if_contains("is_enabled");
         en != nullptr && en->is_bool() && !en->get_bool()) {
         return registry::error{errc::forbidden, "Model is disabled."};
     }
@@ -67,7 +67,8 @@ std::optional<registry::error> check_model(
             bad = registry::check_interface_input(
                 out.deployed->iface.get(), out.deployed->iface_broken, *input
             );
-        } else if (const auto* i = out.model->doc.if_contains("interface"); i != nullptr && i->is_object()) {
+        } else if (const auto* i = out.model->doc().if_contains("interface");
+                   i != nullptr && i->is_object()) {
             auto compiled = registry::compile_interface(*i);
             bad = registry::check_interface_input(compiled ? compiled->get() : nullptr, !compiled, *input);
         }
@@ -146,7 +147,8 @@ boost::asio::awaitable<registry::result<ready_model>> prepare_model(
     if (!out.deployed) {
         // Auto-deploy on first use, unless switched off globally or for this model.
         bool per_model = true;
-        if (const auto* ds = out.model->doc.if_contains("deploy_setting"); ds != nullptr && ds->is_object()) {
+        if (const auto* ds = out.model->doc().if_contains("deploy_setting");
+            ds != nullptr && ds->is_object()) {
             if (const auto* a = ds->get_object().if_contains("is_auto_deploy_enabled");
                 a != nullptr && a->is_bool()) {
                 per_model = a->get_bool();

@@ -88,7 +88,7 @@ std::optional<openai::api_error> object_body_of(const request_context& ctx, json
 }
 
 std::string name_of(const registry::resource& m) {
-    const auto* n = m.doc.if_contains("name");
+    const auto* n = m.doc().if_contains("name");
     return n != nullptr && n->is_string() ? std::string(n->get_string()) : std::string();
 }
 
@@ -304,7 +304,7 @@ bool connector_defines(const ready_model& r, std::string_view key) {
 
 json::object model_entry(std::string id, const registry::resource& m) {
     std::int64_t created = 0;
-    if (const auto* t = m.doc.if_contains("created_time"); t != nullptr && t->is_number()) {
+    if (const auto* t = m.doc().if_contains("created_time"); t != nullptr && t->is_number()) {
         created = t->to_number<std::int64_t>() / 1000;
     }
     return json::object{

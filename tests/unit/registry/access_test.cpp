@@ -120,7 +120,7 @@ TEST_F(access_test, owner_and_roles_fill_the_store_columns) {
     const caller alice{"", user("alice", "internal", {"analyst"})};
     const auto id = connector(alice, R"({"access_mode":"restricted","backend_roles":["analyst"]})");
     std::vector<std::string> keys;
-    for (const auto& kv : svc_->current()->find(kind::connector, id)->doc) {
+    for (const auto& kv : svc_->current()->find(kind::connector, id)->doc()) {
         keys.emplace_back(kv.key());
     }
     const std::vector<std::string> expected{
@@ -139,7 +139,7 @@ TEST_F(access_test, owner_and_roles_fill_the_store_columns) {
     // Security off: no owner anywhere.
     const auto anon = connector(caller{});
     EXPECT_EQ(owner_column("connector", anon), " []");
-    EXPECT_FALSE(svc_->current()->find(kind::connector, anon)->doc.contains("owner"));
+    EXPECT_FALSE(svc_->current()->find(kind::connector, anon)->doc().contains("owner"));
 }
 
 // Owners match by realm too: a certificate named like an internal user is not that user, also after the
@@ -191,12 +191,12 @@ TEST_F(access_test, strict_writes_keep_deletes_for_the_owner) {
     const caller alice{"", user("alice", "internal", {"analyst"})};
     const caller bob{"", user("bob", "internal", {"analyst"})};
     const auto id = connector(alice, R"({"access_mode":"restricted","backend_roles":["analyst"]})");
-    const auto before = json::serialize(svc_->current()->find(kind::connector, id)->doc);
+    const auto before = json::serialize(svc_->current()->find(kind::connector, id)->doc());
     auto del = svc_->delete_connector(id, bob);
     ASSERT_FALSE(del);
     EXPECT_EQ(del.error().code, errc::forbidden);
     EXPECT_EQ(del.error().reason, "You are not allowed to delete this connector");
-    EXPECT_EQ(json::serialize(svc_->current()->find(kind::connector, id)->doc), before);
+    EXPECT_EQ(json::serialize(svc_->current()->find(kind::connector, id)->doc()), before);
     auto reg = svc_->register_model(
         json::parse(R"({"name":"bobs","function_name":"remote","connector_id":")" + id + "\"}").as_object(),
         false,

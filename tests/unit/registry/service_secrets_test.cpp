@@ -130,9 +130,9 @@ protected:
             return "<missing>";
         }
         if (k == kind::inference_endpoint) {
-            return std::string(r->doc.at("secret_settings").at("api_key").as_string());
+            return std::string(r->doc().at("secret_settings").at("api_key").as_string());
         }
-        const auto& holder = k == kind::model ? r->doc.at("connector").as_object() : r->doc;
+        const auto& holder = k == kind::model ? r->doc().at("connector").as_object() : r->doc();
         return std::string(holder.at("credential").at(key).as_string());
     }
     std::string put_endpoint(const std::string& id, std::string_view api_key, std::string tenant = "") {
@@ -263,13 +263,13 @@ TEST_F(secrets_test, a_value_moved_to_another_resource_or_field_does_not_decrypt
     const auto model_b = deploy_on(b);
     ASSERT_TRUE(svc_->undeploy_models({model_b}, {}));
     // Swap: b's openAI_key gets a's ciphertext (someone with write access to the database).
-    auto doc = svc_->current()->find(kind::connector, b)->doc;
+    auto doc = svc_->current()->find(kind::connector, b)->doc();
     doc.at("credential").as_object()["openAI_key"] = stored(kind::connector, a);
     svc_.reset();
     {
         auto st = registry::store::open(dir_ / "modelrelay.db");
         ASSERT_TRUE(st);
-        registry::resource r{b, "", 1, 1, doc, {}};
+        registry::resource r{b, "", 1, 1, registry::stored_doc(doc), {}};
         registry::batch batch;
         batch.puts.push_back(registry::make_row(kind::connector, r));
         ASSERT_TRUE((*st)->apply(batch));

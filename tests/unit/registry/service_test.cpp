@@ -60,7 +60,7 @@ protected:
         svc_ = std::move(*s);
     }
     std::string state(const std::string& id) {
-        return std::string(svc_->current()->find(kind::model, id)->doc.at("model_state").as_string());
+        return std::string(svc_->current()->find(kind::model, id)->doc().at("model_state").as_string());
     }
 
     std::filesystem::path dir_;
@@ -97,7 +97,7 @@ TEST_F(service_test, deployed_state_survives_reopen_and_is_redeployed) {
 // Fields ml-commons reads with parser.text() keep a number as it is written, not Boost.JSON's `1.05E1`.
 TEST_F(service_test, numbers_in_text_fields_read_as_written) {
     const auto id = deployed_model(R"("rate_limiter":{"limit":10.5,"unit":"MINUTES"},)");
-    const auto& doc = svc_->current()->find(kind::model, id)->doc;
+    const auto& doc = svc_->current()->find(kind::model, id)->doc();
     EXPECT_EQ(doc.at("rate_limiter").at("limit"), json::value("10.5"));
     auto c = svc_->create_connector(
         json::parse(R"({"name":"c","version":"1","protocol":"http","credential":{"k":"v"},
@@ -111,7 +111,7 @@ TEST_F(service_test, numbers_in_text_fields_read_as_written) {
         svc_->current()->find(kind::connector, std::string(c->at("connector_id").as_string()));
     ASSERT_NE(stored, nullptr);
     EXPECT_EQ(
-        stored->doc.at("actions").at(0).at("headers"), json::parse(R"({"x-weight":"0.25","x-big":"1e+21"})")
+        stored->doc().at("actions").at(0).at("headers"), json::parse(R"({"x-weight":"0.25","x-big":"1e+21"})")
     );
 }
 
@@ -119,14 +119,15 @@ TEST_F(service_test, numbers_in_text_fields_read_as_written) {
 // group's name, survive a restart, and stay per tenant.
 TEST_F(service_test, model_groups_are_found_by_name_through_every_change) {
     const auto group_of = [&](const std::string& model_id) {
-        return std::string(svc_->current()->find(kind::model, model_id)->doc.at("model_group_id").as_string()
+        return std::string(
+            svc_->current()->find(kind::model, model_id)->doc().at("model_group_id").as_string()
         );
     };
     const auto first = deployed_model("");  // name "m": a new group
     const auto second = deployed_model("");
     const std::string gid = group_of(first);
     EXPECT_EQ(group_of(second), gid);
-    EXPECT_EQ(svc_->current()->find(kind::model_group, gid)->doc.at("latest_version"), json::value(2));
+    EXPECT_EQ(svc_->current()->find(kind::model_group, gid)->doc().at("latest_version"), json::value(2));
 
     auto other = svc_->register_model_group(json::parse(R"({"name":"other"})").as_object(), {});
     ASSERT_TRUE(other);
@@ -174,7 +175,7 @@ TEST(group_name_index, another_group_of_the_same_name_takes_over) {
     const auto group = [](std::string id, std::string name) {
         resource g;
         g.id = std::move(id);
-        g.doc["name"] = std::move(name);
+        g.doc()["name"] = std::move(name);
         return std::make_shared<const resource>(std::move(g));
     };
     const auto a = group("a", "same");

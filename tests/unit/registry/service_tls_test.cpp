@@ -100,7 +100,7 @@ protected:
 
 TEST_F(service_tls, the_key_is_an_encrypted_credential_and_reaches_the_factory_at_deploy) {
     const auto id = create_connector();
-    const auto& doc = svc_->current()->find(kind::connector, id)->doc;
+    const auto& doc = svc_->current()->find(kind::connector, id)->doc();
     const auto& cred = doc.at("credential").as_object();
     ASSERT_TRUE(cred.contains(tls_key_credential));
     const std::string sealed(cred.at(tls_key_credential).as_string());
@@ -155,7 +155,7 @@ TEST_F(service_tls, without_a_factory_deploying_a_tls_connector_fails) {
     const std::string model_id(m->at("model_id").as_string());
     EXPECT_EQ(svc_->current()->deployed.find(model_id), nullptr);
     EXPECT_EQ(
-        svc_->current()->find(kind::model, model_id)->doc.at("model_state").as_string(), "DEPLOY_FAILED"
+        svc_->current()->find(kind::model, model_id)->doc().at("model_state").as_string(), "DEPLOY_FAILED"
     );
     auto again = svc_->deploy_model(model_id, {});
     ASSERT_FALSE(again);
