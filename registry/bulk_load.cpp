@@ -23,9 +23,9 @@ namespace {
 
 // Start-up itself reads the documents of models, model groups, `_inference` endpoints and controllers;
 // connectors and tasks (two thirds of the bytes with 10,000 models, each with two tasks) stay text until a
-// request reads them. Checking the text costs a fraction of building the tree.
-// A connector whose credentials are not all sealed the current way is read as a tree at once: start-up
-// migrates such values (service::open_keys, whose for_each_secret names the same fields).
+// request reads them. Checking the text costs a fraction of building the tree. A connector whose
+// credentials are not all sealed the current way is a tree at once: start-up migrates such values
+// (service::open_keys, whose for_each_secret names the same fields, skips the texts).
 std::optional<stored_doc> read_doc(kind k, std::string_view text) {
     static constexpr stored_doc::keep_text_if sealed_credentials{"credential", &is_v1_value};
     if (k == kind::connector) {
