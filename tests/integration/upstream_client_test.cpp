@@ -654,9 +654,12 @@ TEST_F(upstream_client, total_deadline) {
 }
 
 TEST_F(upstream_client, connection_refused) {
-    asio::ip::tcp::acceptor probe(ioc_, {asio::ip::make_address("127.0.0.1"), 0});
-    const auto port = probe.local_endpoint().port();
-    probe.close();  // nothing listens there now
+    // A bound socket that does not listen: connecting is refused, and the port stays ours for the whole
+    // test (a closed port could be taken by any listener started meanwhile).
+    asio::ip::tcp::socket bound(ioc_);
+    bound.open(asio::ip::tcp::v4());
+    bound.bind({asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = bound.local_endpoint().port();
     auto& c = make_client();
     auto r = send(c, chat_request("http://127.0.0.1:" + std::to_string(port) + "/v1/chat/completions"));
     ASSERT_FALSE(r);
