@@ -7,6 +7,7 @@
 // Steps, in the order the predict handler runs them (server/handlers/predict.cpp):
 //   request parse (JSON, schema, predict parser) → parameter merge and escape → template render →
 //   predict plan (all of the above for one call, plus URL and headers) → response wrapping.
+// Also one /v1/chat/completions stream chunk relayed, through the tree and through the pass-through.
 // Run: build/bench/micro_bench [--benchmark_filter=REGEX]. Not a test: nothing is asserted.
 #include <stdexcept>
 #include <string>
@@ -21,6 +22,7 @@
 #include "registry/settings.hpp"
 #include "registry/template.hpp"
 #include "schemas/validate.hpp"
+#include "server/handlers/openai_format.hpp"
 
 namespace modelrelay::bench {
 namespace {
@@ -227,6 +229,24 @@ void BM_predict_cpu_path(benchmark::State& state) {
     }
 }
 BENCHMARK(BM_predict_cpu_path);
+
+// One upstream chunk of a /v1/chat/completions stream relayed to the client: arg 0 through its JSON tree
+// (chunk_relay::on_event_tree), arg 1 the way on_event relays the usual chunk (the pass-through scan).
+void BM_chat_chunk_relay(benchmark::State& state) {
+    constexpr std::string_view chunk =
+        R"({"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"fake-model",)"
+        R"("choices":[{"index":0,"delta":{"content":"Hello "},"finish_reason":null}]})";
+    server::openai::chunk_relay relay({"chatcmpl-x", 1700000000, "m"}, false);
+    std::string out;
+    for (auto _ : state) {
+        out.clear();
+        auto step = state.range(0) == 0 ? relay.on_event_tree(chunk, out) : relay.on_event(chunk, out);
+        benchmark::DoNotOptimize(step);
+        benchmark::DoNotOptimize(out);
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * chunk.size()));
+}
+BENCHMARK(BM_chat_chunk_relay)->Arg(0)->Arg(1);
 
 }  // namespace
 }  // namespace modelrelay::bench

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "registry/json_text.hpp"
+#include "server/handlers/openai_chunk_scan.hpp"
 #include "server/response.hpp"
 #include "server/upstream/client.hpp"
 
@@ -330,6 +331,20 @@ void chunk_relay::add_defaults(json::object& chunk) const {
 }
 
 relay_step chunk_relay::on_event(std::string_view data, std::string& out) {
+    while (!data.empty() && (data.back() == ' ' || data.back() == '\r' || data.back() == '\n')) {
+        data.remove_suffix(1);
+    }
+    if (data == "[DONE]") {
+        return relay_step::done;
+    }
+    if (chunk_passes_through(data, include_usage_)) {
+        out.append("data: ").append(data).append("\n\n");  // one line: what sse_data_frame would write
+        return relay_step::more;
+    }
+    return on_event_tree(data, out);
+}
+
+relay_step chunk_relay::on_event_tree(std::string_view data, std::string& out) {
     while (!data.empty() && (data.back() == ' ' || data.back() == '\r' || data.back() == '\n')) {
         data.remove_suffix(1);
     }

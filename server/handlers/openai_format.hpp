@@ -78,7 +78,11 @@ class chunk_relay {
 public:
     chunk_relay(reply_defaults d, bool include_usage) : d_(std::move(d)), include_usage_(include_usage) {}
 
+    // A chunk that chunk_passes_through (openai_chunk_scan.hpp) goes out as the upstream wrote it;
+    // any other through on_event_tree.
     relay_step on_event(std::string_view data, std::string& out);
+    // Every event through its tree: the reference on_event must agree with.
+    relay_step on_event_tree(std::string_view data, std::string& out);
     void on_finish(std::string& out);
     // The upstream answered with one JSON chat.completion instead of a stream: the same content as chunks.
     relay_step on_completion(std::string_view body, std::string& out);

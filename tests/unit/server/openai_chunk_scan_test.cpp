@@ -1,0 +1,219 @@
+// File: openai_chunk_scan_test.cpp
+// The /v1 stream relay's pass-through: which upstream chunks go out as they came, and that for every
+// event, generated or fixed, chunk_relay::on_event sends the same JSON as the tree path.
+#include "server/handlers/openai_chunk_scan.hpp"
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "server/handlers/openai_format.hpp"
+
+namespace modelrelay::server::openai {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view typical =
+    R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"m",)"
+    R"("choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]})";
+
+TEST(openai_chunk_scan, the_usual_chunk_passes_through) {
+    EXPECT_TRUE(chunk_passes_through(typical, false));
+    // Member order, spacing, escapes in keys and values, a null error and unread members do not matter.
+    EXPECT_TRUE(chunk_passes_through(
+        R"( { "choices" : [ ] , "model":"m", "created": 1.5, "id":"", "system_fingerprint":null,)"
+        R"( "obj\u0065ct":"chat.completion\u002echunk", "error": null, "x": {"usage": 1, "error": {}} })",
+        false
+    ));
+    // A null usage goes through as it is to a client that asked for usage (the tree keeps it), not to
+    // one that did not (the tree removes it).
+    constexpr std::string_view null_usage =
+        R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":null})";
+    EXPECT_TRUE(chunk_passes_through(null_usage, true));
+    EXPECT_FALSE(chunk_passes_through(null_usage, false));
+    EXPECT_FALSE(chunk_passes_through(
+        R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{}})", true
+    ));
+}
+
+TEST(openai_chunk_scan, what_the_tree_would_change_does_not) {
+    const std::vector<std::string> refused = {
+        // a member missing or of the wrong kind: the tree fills in the default
+        R"({"id":"c","created":1,"model":"m","choices":[]})",
+        R"({"id":"c","object":"chat.completion","created":1,"model":"m","choices":[]})",
+        R"({"id":1,"object":"chat.completion.chunk","created":1,"model":"m","choices":[]})",
+        R"({"id":"c","object":"chat.completion.chunk","created":"1","model":"m","choices":[]})",
+        R"({"id":"c","object":"chat.completion.chunk","created":1,"choices":[]})",
+        R"({"id":"c","object":"chat.completion.chunk","created":1,"model":null,"choices":[]})",
+        R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":{}})",
+        R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m"})",
+        // usage in any form is completed, kept or removed by the tree
+        R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":null})",
+        R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{}})",
+        // an error ends the stream
+        R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"error":{}})",
+        R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"error":"x"})",
+        // a repeated member: the tree keeps one
+        R"({"id":"c","id":"d","object":"chat.completion.chunk","created":1,"model":"m","choices":[]})",
+        // not one line of one JSON object
+        "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\n\"created\":1,\"model\":\"m\",\"choices\":[]}",
+        R"([{"id":"c"}])",
+        R"("chat.completion.chunk")",
+        "",
+        "not json",
+        R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[]} x)",
+        R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[)",
+    };
+    for (const auto& e : refused) {
+        EXPECT_FALSE(chunk_passes_through(e, false)) << e;
+    }
+}
+
+// --- on_event against on_event_tree ---------------------------------------------------------------
+
+std::vector<json::value> frames(const std::string& out) {
+    std::vector<json::value> v;
+    std::size_t at = 0;
+    while ((at = out.find("data: ", at)) != std::string::npos) {
+        const auto end = out.find("\n\n", at);
+        const std::string payload = out.substr(at + 6, end - at - 6);
+        EXPECT_EQ(payload.find('\n'), std::string::npos) << out;
+        v.push_back(payload == "[DONE]" ? json::value("[DONE]") : json::parse(payload));
+        at = end;
+    }
+    return v;
+}
+
+const reply_defaults defaults{"chatcmpl-default", 1700000000, "my-model"};
+
+// Same step, same frames (as JSON values: the pass-through keeps the upstream's spelling).
+bool expect_same(const std::string& e, bool include_usage) {
+    chunk_relay fast(defaults, include_usage);
+    chunk_relay tree(defaults, include_usage);
+    std::string a;
+    std::string b;
+    EXPECT_EQ(fast.on_event(e, a), tree.on_event_tree(e, b)) << e;
+    fast.on_finish(a);
+    tree.on_finish(b);
+    EXPECT_EQ(frames(a), frames(b)) << e << "\nfast: " << a << "\ntree: " << b;
+    return chunk_passes_through(e, include_usage);
+}
+
+TEST(openai_chunk_scan, fixed_events_relay_as_the_tree_does) {
+    expect_same(std::string(typical), false);
+    expect_same(std::string(typical), true);
+    expect_same(
+        R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":null})",
+        false
+    );
+    expect_same(
+        R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":null})",
+        true
+    );
+    expect_same(
+        R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"delta":{"content":"\u00e9\/"},)"
+        R"("logprobs":{"content":[{"token":"x","logprob":-0.31725305,"top_logprobs":[]}]}}]})",
+        false
+    );
+}
+
+// Random events around the real shape: each root member present, missing, of another kind or repeated.
+class chunk_maker {
+public:
+    explicit chunk_maker(unsigned seed) : rng_(seed) {}
+
+    std::string event() {
+        std::vector<std::string> members;
+        add(members, "id", {R"("chatcmpl-1")", R"("")", "7", "null"});
+        add(members,
+            "object",
+            {R"("chat.completion.chunk")", R"("chat.completion")", R"("chat.completion\u002echunk")", "1"});
+        add(members, "created", {"1700000000", "1.5", R"("1")", "-3"});
+        add(members, "model", {R"("m")", R"("\u00e9")", "{}", "null"});
+        add(members, "choices", {choices(), choices(), "[]", "{}"});
+        if (pick(3) == 0) {
+            add(members, "usage", {"null", R"({"prompt_tokens":1,"completion_tokens":2})", "[]"});
+        }
+        if (pick(4) == 0) {
+            add(members, "error", {"null", R"({"message":"boom"})", R"("x")"});
+        }
+        if (pick(2) == 0) {
+            members.push_back(R"("system_fingerprint":"fp")");
+        }
+        std::shuffle(members.begin(), members.end(), rng_);
+        std::string s = pick(8) == 0 ? " {" : "{";
+        if (pick(40) == 0) {
+            s.append("\n");
+        }
+        for (std::size_t i = 0; i < members.size(); ++i) {
+            if (i > 0) {
+                s += pick(8) == 0 ? " , " : ",";
+            }
+            s += members[i];
+        }
+        s += "}";
+        if (pick(40) == 0) {
+            s.pop_back();  // invalid
+        }
+        return s;
+    }
+
+private:
+    int pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
+
+    // Mostly the right kind, sometimes another, sometimes missing, sometimes twice.
+    void add(std::vector<std::string>& members, const char* key, std::vector<std::string> values) {
+        const int roll = pick(10);
+        if (roll == 0) {
+            return;
+        }
+        const std::string k = std::string("\"") + key + "\":";
+        members.push_back(
+            k +
+            (roll <= 6 ? values[0] : values[static_cast<std::size_t>(pick(static_cast<int>(values.size())))])
+        );
+        if (roll == 9 && pick(3) == 0) {
+            members.push_back(k + values[0]);
+        }
+    }
+
+    std::string choices() {
+        static const char* deltas[] = {
+            R"({"content":"Hi"})",
+            R"({"role":"assistant","content":""})",
+            R"({"content":"a\nb \"q\" \u00e9"})",
+            R"({"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]})",
+            "{}"};
+        std::string s = R"([{"index":0,"delta":)";
+        s += deltas[pick(5)];
+        s += pick(2) ? R"(,"finish_reason":null)" : R"(,"finish_reason":"stop")";
+        if (pick(4) == 0) {
+            s += R"(,"logprobs":{"content":[{"token":"x","logprob":-0.0001,"bytes":[120]}]})";
+        }
+        return s + "}]";
+    }
+
+    std::mt19937 rng_;
+};
+
+TEST(openai_chunk_scan, random_events_relay_as_the_tree_does) {
+    chunk_maker make(20261124);
+    int passed = 0;
+    for (int i = 0; i < 20000; ++i) {
+        const std::string e = make.event();
+        passed += expect_same(e, i % 2 == 0) ? 1 : 0;
+        if (::testing::Test::HasFailure()) {
+            break;
+        }
+    }
+    // The generator reaches both paths often.
+    EXPECT_GT(passed, 2000);
+    EXPECT_LT(passed, 18000);
+}
+
+}  // namespace
+}  // namespace modelrelay::server::openai
