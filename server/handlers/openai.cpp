@@ -31,6 +31,7 @@
 #include "server/handlers/key_scope.hpp"
 #include "server/handlers/model_access.hpp"
 #include "server/handlers/openai_format.hpp"
+#include "server/handlers/openai_passthrough.hpp"
 #include "server/outbound.hpp"
 #include "server/sse_relay.hpp"
 
@@ -223,16 +224,24 @@ awaitable<std::variant<ready_model, http_response>> model_for_deployed(
     co_return std::move(*ready);
 }
 
+// A chat.completion the client gets exactly as the upstream wrote it (openai_passthrough.hpp).
+struct passthrough {
+    std::string text;
+};
+
 // One buffered upstream exchange with the non-stream path's checks: trusted endpoint, SSRF guard; an
-// upstream non-2xx becomes the OpenAI error for it; a 2xx is shaped by finish_call. The raw answer's
-// `usage` is charged to the key (before a response_filter can drop it).
-awaitable<std::variant<json::object, openai::api_error>> call_upstream(
+// upstream non-2xx becomes the OpenAI error for it; a 2xx is shaped by finish_call, or, when
+// `may_pass_through` and the model's connector neither post-processes nor filters the answer, comes
+// back as it is if chat_completion would not change it. The raw answer's `usage` is charged to the key
+// (before a response_filter can drop it).
+awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstream(
     request_context& ctx,
     const ready_model& ready,
     registry::predict_plan& plan,
     std::size_t i,
     key_permit& permit,
-    json::storage_ptr sp = {}
+    json::storage_ptr sp = {},
+    bool may_pass_through = false
 ) {
     const auto& settings = *ready.snap->settings;
     auto& call = plan.calls[i];
@@ -272,6 +281,14 @@ awaitable<std::variant<json::object, openai::api_error>> call_upstream(
     if (permit.counts_tokens()) {
         if (auto used = registry::usage_total_tokens_of(res->body)) {
             permit.add_usage(*used);
+        }
+    }
+    if (may_pass_through && plan.post_process == nullptr && !plan.response_filter &&
+        (settings.max_json_size() < 0 ||
+         res->body.size() <= static_cast<unsigned long long>(settings.max_json_size()))) {
+        const std::string_view text = openai::trim_json_blanks(res->body);
+        if (openai::completion_passes_through(text)) {
+            co_return passthrough{text.size() == res->body.size() ? std::move(res->body) : std::string(text)};
         }
     }
     auto element =
@@ -390,13 +407,19 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
 
     if (!stream) {
         // The answer's tree goes into the request's arena too: it is printed and dropped with the frame.
-        auto element = co_await call_upstream(ctx, ready, *plan, 0, permit, &arena);
+        // ?pretty needs the tree anyway.
+        auto element = co_await call_upstream(ctx, ready, *plan, 0, permit, &arena, !ctx.pretty);
         if (auto* e = std::get_if<openai::api_error>(&element)) {
             co_return openai_fail(ctx, *e);
         }
-        auto res = openai_ok(
-            ctx, openai::chat_completion(response_value(std::move(std::get<json::object>(element))), defaults)
-        );
+        auto res = std::holds_alternative<passthrough>(element)
+                       ? json_text_response(200, std::move(std::get<passthrough>(element).text), false)
+                       : openai_ok(
+                             ctx,
+                             openai::chat_completion(
+                                 response_value(std::move(std::get<json::object>(element))), defaults
+                             )
+                         );
         permit.finish();
         permit.add_headers(res);
         co_return res;

@@ -10,7 +10,7 @@
 #include <openssl/evp.h>
 
 #include "registry/json_text.hpp"
-#include "server/handlers/openai_chunk_scan.hpp"
+#include "server/handlers/openai_passthrough.hpp"
 #include "server/response.hpp"
 #include "server/upstream/client.hpp"
 

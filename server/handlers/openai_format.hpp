@@ -78,7 +78,7 @@ class chunk_relay {
 public:
     chunk_relay(reply_defaults d, bool include_usage) : d_(std::move(d)), include_usage_(include_usage) {}
 
-    // A chunk that chunk_passes_through (openai_chunk_scan.hpp) goes out as the upstream wrote it;
+    // A chunk that chunk_passes_through (openai_passthrough.hpp) goes out as the upstream wrote it;
     // any other through on_event_tree.
     relay_step on_event(std::string_view data, std::string& out);
     // Every event through its tree: the reference on_event must agree with.

@@ -165,6 +165,37 @@ TEST_F(openai_api, replies_always_carry_usage_and_non_openai_answers_become_mess
     EXPECT_EQ(j.at("usage").at("prompt_tokens").as_int64(), 0);
 }
 
+// An answer that is already a complete chat.completion goes to the client byte for byte (the upstream's
+// number forms and escapes kept), ?pretty still prints the same values, and one that is not complete is
+// completed as before.
+TEST_F(openai_api, a_complete_answer_is_relayed_as_the_upstream_wrote_it) {
+    const std::string answer =
+        R"({"id":"c7","object":"chat.completion","created":1700000000,"model":"m","choices":[{"index":0,)"
+        R"("message":{"role":"assistant","content":"caf\u00e9 \/ <b>"},"logprobs":{"content":[{"token":"x",)"
+        R"("logprob":-0.0001,"top_logprobs":[]}]},"finish_reason":"stop"}],)"
+        R"("usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}})";
+    up_.enqueue(fake_reply::json(200, answer + "\n"));
+    auto r = chat(R"({"model":"chat-model","messages":[]})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.header("content-type").rfind("application/json", 0), 0U);
+    EXPECT_EQ(r.body, answer);
+
+    up_.enqueue(fake_reply::json(200, answer));
+    auto pretty =
+        c().request("POST", "/v1/chat/completions?pretty", R"({"model":"chat-model","messages":[]})");
+    ASSERT_EQ(pretty.status, 200) << pretty.body;
+    EXPECT_NE(pretty.body.find('\n'), std::string::npos);
+    EXPECT_EQ(pretty.json(), json::parse(answer));
+
+    std::string no_role = answer;
+    no_role.replace(no_role.find(R"("role":"assistant",)"), 19, "");
+    up_.enqueue(fake_reply::json(200, no_role));
+    auto completed = chat(R"({"model":"chat-model","messages":[]})");
+    ASSERT_EQ(completed.status, 200) << completed.body;
+    EXPECT_EQ(completed.json().at("choices").at(0).at("message").at("role").as_string(), "assistant");
+    EXPECT_EQ(completed.json().at("choices").at(0).at("message").at("content").as_string(), "café / <b>");
+}
+
 TEST_F(openai_api, body_fields_become_predict_parameters) {
     // The template uses temperature and, with no `model` connector parameter, the client's model name.
     const std::string connector = R"({"name": "t", "version": "1", "protocol": "http", "parameters": {},
