@@ -6,6 +6,8 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "tests/unit/server/sse_frames.hpp"
+
 namespace modelrelay::server::openai {
 namespace {
 
@@ -13,18 +15,6 @@ namespace json = boost::json;
 using registry::errc;
 
 const reply_defaults defaults{"chatcmpl-default", 1700000000, "my-model"};
-
-std::vector<json::value> frames(const std::string& out) {
-    std::vector<json::value> v;
-    std::size_t at = 0;
-    while ((at = out.find("data: ", at)) != std::string::npos) {
-        const auto end = out.find("\n\n", at);
-        const std::string payload = out.substr(at + 6, end - at - 6);
-        v.push_back(payload == "[DONE]" ? json::value("[DONE]") : json::parse(payload));
-        at = end;
-    }
-    return v;
-}
 
 TEST(openai_format, errors_map_to_openai_statuses_and_types) {
     auto e = from_error({errc::not_found, "Failed to find model"});

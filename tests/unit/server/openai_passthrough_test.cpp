@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "server/handlers/openai_format.hpp"
+#include "tests/unit/server/sse_frames.hpp"
 
 namespace modelrelay::server::openai {
 namespace {
@@ -75,19 +76,6 @@ TEST(openai_passthrough, what_the_tree_would_change_does_not) {
 
 // --- on_event against on_event_tree ---------------------------------------------------------------
 
-std::vector<json::value> frames(const std::string& out) {
-    std::vector<json::value> v;
-    std::size_t at = 0;
-    while ((at = out.find("data: ", at)) != std::string::npos) {
-        const auto end = out.find("\n\n", at);
-        const std::string payload = out.substr(at + 6, end - at - 6);
-        EXPECT_EQ(payload.find('\n'), std::string::npos) << out;
-        v.push_back(payload == "[DONE]" ? json::value("[DONE]") : json::parse(payload));
-        at = end;
-    }
-    return v;
-}
-
 const reply_defaults defaults{"chatcmpl-default", 1700000000, "my-model"};
 
 // Same step, same frames (as JSON values: the pass-through keeps the upstream's spelling).
@@ -121,6 +109,19 @@ TEST(openai_passthrough, fixed_events_relay_as_the_tree_does) {
     );
 }
 
+// The members in a random order, as one JSON object; `loose` puts blanks around some commas.
+std::string object_of(std::vector<std::string> members, std::mt19937& rng, bool loose) {
+    std::shuffle(members.begin(), members.end(), rng);
+    std::string s = "{";
+    for (std::size_t i = 0; i < members.size(); ++i) {
+        if (i > 0) {
+            s += loose && std::uniform_int_distribution<int>(0, 7)(rng) == 0 ? " , " : ",";
+        }
+        s += members[i];
+    }
+    return s + "}";
+}
+
 // Random events around the real shape: each root member present, missing, of another kind or repeated.
 class chunk_maker {
 public:
@@ -144,18 +145,11 @@ public:
         if (pick(2) == 0) {
             members.push_back(R"("system_fingerprint":"fp")");
         }
-        std::shuffle(members.begin(), members.end(), rng_);
-        std::string s = pick(8) == 0 ? " {" : "{";
+        std::string s = pick(8) == 0 ? " " : "";
         if (pick(40) == 0) {
             s.append("\n");
         }
-        for (std::size_t i = 0; i < members.size(); ++i) {
-            if (i > 0) {
-                s += pick(8) == 0 ? " , " : ",";
-            }
-            s += members[i];
-        }
-        s += "}";
+        s += object_of(std::move(members), rng_, true);
         if (pick(40) == 0) {
             s.pop_back();  // invalid
         }
@@ -299,15 +293,7 @@ public:
         if (pick(4) == 0) {
             members.push_back(R"("error":null)");
         }
-        std::shuffle(members.begin(), members.end(), rng_);
-        std::string s = "{";
-        for (std::size_t i = 0; i < members.size(); ++i) {
-            if (i > 0) {
-                s += pick(8) == 0 ? " , " : ",";
-            }
-            s += members[i];
-        }
-        return s + "}";
+        return object_of(std::move(members), rng_, true);
     }
 
 private:
@@ -344,12 +330,7 @@ private:
             parts.emplace_back(R"("logprobs":{"content":[{"token":"x","logprob":-0.0001,"top_logprobs":[]}]})"
             );
         }
-        std::shuffle(parts.begin(), parts.end(), rng_);
-        std::string s = "{";
-        for (std::size_t i = 0; i < parts.size(); ++i) {
-            s += (i > 0 ? "," : "") + parts[i];
-        }
-        return s + "}";
+        return object_of(std::move(parts), rng_, false);
     }
     std::string choices() {
         std::string s = "[" + choice();
@@ -371,12 +352,7 @@ private:
         if (pick(3) == 0) {
             parts.emplace_back(R"("prompt_tokens_details":{"cached_tokens":0})");
         }
-        std::shuffle(parts.begin(), parts.end(), rng_);
-        std::string s = "{";
-        for (std::size_t i = 0; i < parts.size(); ++i) {
-            s += (i > 0 ? "," : "") + parts[i];
-        }
-        return s + "}";
+        return object_of(std::move(parts), rng_, false);
     }
 
     std::mt19937 rng_;
