@@ -330,27 +330,39 @@ void chunk_relay::add_defaults(json::object& chunk) const {
     }
 }
 
-relay_step chunk_relay::on_event(std::string_view data, std::string& out) {
+namespace {
+
+// An event's data without trailing blanks; `[DONE]` ends the relay.
+std::optional<std::string_view> event_payload(std::string_view data) {
     while (!data.empty() && (data.back() == ' ' || data.back() == '\r' || data.back() == '\n')) {
         data.remove_suffix(1);
     }
     if (data == "[DONE]") {
+        return std::nullopt;
+    }
+    return data;
+}
+
+}  // namespace
+
+relay_step chunk_relay::on_event(std::string_view data, std::string& out) {
+    const auto payload = event_payload(data);
+    if (!payload) {
         return relay_step::done;
     }
-    if (chunk_passes_through(data, include_usage_)) {
-        out.append("data: ").append(data).append("\n\n");  // one line: what sse_data_frame would write
+    if (chunk_passes_through(*payload, include_usage_)) {
+        out.append("data: ").append(*payload).append("\n\n");  // one line: what sse_data_frame would write
         return relay_step::more;
     }
-    return on_event_tree(data, out);
+    return relay_tree(*payload, out);
 }
 
 relay_step chunk_relay::on_event_tree(std::string_view data, std::string& out) {
-    while (!data.empty() && (data.back() == ' ' || data.back() == '\r' || data.back() == '\n')) {
-        data.remove_suffix(1);
-    }
-    if (data == "[DONE]") {
-        return relay_step::done;
-    }
+    const auto payload = event_payload(data);
+    return payload ? relay_tree(*payload, out) : relay_step::done;
+}
+
+relay_step chunk_relay::relay_tree(std::string_view data, std::string& out) {
     // Each event's tree lives on this stack frame: no heap allocation per event, nothing to free.
     unsigned char scratch[4096];
     json::monotonic_resource arena(scratch, sizeof scratch);

@@ -88,6 +88,8 @@ public:
     relay_step on_completion(std::string_view body, std::string& out);
 
 private:
+    // One event's payload (trimmed, not `[DONE]`) through its tree.
+    relay_step relay_tree(std::string_view data, std::string& out);
     void add_defaults(boost::json::object& chunk) const;
     reply_defaults d_;
     bool include_usage_;

@@ -41,8 +41,18 @@ member member_of(std::string_view key) {
     return member::other;
 }
 
+constexpr std::uint16_t flag(std::uint8_t key) {
+    return static_cast<std::uint16_t>(1U << key);
+}
+
 constexpr std::uint16_t bit(member m) {
-    return static_cast<std::uint16_t>(1U << static_cast<unsigned>(m));
+    return flag(static_cast<std::uint8_t>(m));
+}
+
+// Stops a scan: the answer is left to the tree path.
+bool refuse(boost::system::error_code& ec) {
+    ec = boost::system::errc::make_error_code(boost::system::errc::not_supported);
+    return false;
 }
 
 // Every member that has to be there, with the right kind of value.
@@ -150,11 +160,6 @@ public:
     bool on_comment(json::string_view, boost::system::error_code&) { return true; }
 
 private:
-    static bool refuse(boost::system::error_code& ec) {
-        ec = boost::system::errc::make_error_code(boost::system::errc::not_supported);
-        return false;
-    }
-
     // A root member's value begins (or is a scalar): members the relay does not read take anything;
     // `ok` says whether this value is one the tree path would keep as it is.
     bool accept(bool ok, boost::system::error_code& ec) {
@@ -213,10 +218,6 @@ std::uint8_t key_of(frame_kind kind, std::string_view key) {
         default:
             return 0;
     }
-}
-
-constexpr std::uint16_t flag(std::uint8_t key) {
-    return static_cast<std::uint16_t>(1U << key);
 }
 
 constexpr std::uint16_t completion_required = bit(member::object) | bit(member::id) | bit(member::created) |
@@ -386,11 +387,6 @@ private:
     };
 
     static bool tracked(frame_kind k) { return k != frame_kind::choices && k != frame_kind::other; }
-    static bool refuse(boost::system::error_code& ec) {
-        ec = boost::system::errc::make_error_code(boost::system::errc::not_supported);
-        return false;
-    }
-
     frame& top() { return frames_[depth_ - 1]; }
     bool push(frame_kind kind, boost::system::error_code& ec) {
         if (depth_ == frames_.size()) {
