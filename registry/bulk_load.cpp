@@ -13,6 +13,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "registry/json_parse.hpp"
 #include "registry/keyring.hpp"
 
 namespace modelrelay::registry {
@@ -35,7 +36,7 @@ std::optional<stored_doc> read_doc(kind k, std::string_view text) {
         return stored_doc::from_text(text);
     }
     boost::system::error_code ec;
-    json::value v = json::parse(text, ec);
+    json::value v = parse_json(text, ec);
     if (ec || !v.is_object()) {
         return std::nullopt;
     }

@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 
 #include "registry/ids.hpp"
+#include "registry/json_parse.hpp"
 
 namespace modelrelay::registry {
 
@@ -96,7 +97,7 @@ result<void> identity_registry::load() {
     auto next = std::make_shared<identity_state>();
     for (auto& row : store_->load_all()) {
         boost::system::error_code ec;
-        auto v = json::parse(row.doc, ec);
+        auto v = parse_json(row.doc, ec);
         if (ec || !v.is_object()) {
             return error{
                 errc::internal, "corrupt row " + row.kind + "/" + row.id + " in the security database"};

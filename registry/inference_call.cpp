@@ -14,6 +14,7 @@
 
 #include "registry/ascii.hpp"
 #include "registry/crypto.hpp"
+#include "registry/json_parse.hpp"
 #include "registry/json_text.hpp"
 #include "registry/json_util.hpp"
 #include "registry/parameters.hpp"
@@ -122,7 +123,7 @@ void finish_chat_body(json::object& body, const std::string& model, bool stream,
 
 std::optional<std::string> upstream_message(std::string_view body) {
     boost::system::error_code ec;
-    auto v = json::parse(body, ec);
+    auto v = parse_json(body, ec);
     if (ec || !v.is_object()) {
         return std::nullopt;
     }
@@ -186,7 +187,7 @@ result<std::vector<float>> vector_of(const json::value& v) {
 
 std::optional<json::object> parse_object(std::string_view text) {
     boost::system::error_code ec;
-    auto v = json::parse(text, ec);
+    auto v = parse_json(text, ec);
     if (ec || !v.is_object()) {
         return std::nullopt;
     }

@@ -9,6 +9,7 @@
 #include <boost/json/parse.hpp>
 
 #include "registry/identity.hpp"
+#include "registry/json_parse.hpp"
 #include "registry/json_text.hpp"
 
 namespace modelrelay::registry {
@@ -252,7 +253,7 @@ result<json::array> parse_security_patch(std::string_view body) {
         return bad_request("Wrong request body");  // Jackson reads nothing as a missing node
     }
     boost::system::error_code ec;
-    json::value v = json::parse(body, ec);
+    json::value v = parse_json(body, ec);
     if (ec) {
         return bad_request("Error in JSON patch: " + ec.message());
     }

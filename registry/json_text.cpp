@@ -11,6 +11,7 @@
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "registry/json_parse.hpp"
 #include "registry/parameters.hpp"
 
 namespace modelrelay::registry {
@@ -343,7 +344,9 @@ public:
         out_.append_integer(n);
         return true;
     }
-    bool on_double(double d, json::string_view, boost::system::error_code& ec) {
+    bool on_double(double d, json::string_view s, boost::system::error_code& ec) {
+        // The whole text is given at once (write_some with more=false), so `s` is the whole number.
+        d = exact_double(std::string_view(s.data(), s.size()), d);
         if (!std::isfinite(d) || !value_begin(false, ec)) {
             return give_up(ec);
         }

@@ -5,6 +5,8 @@
 
 #include <boost/json/parse.hpp>
 
+#include "registry/json_parse.hpp"
+
 namespace modelrelay::registry {
 
 namespace json = boost::json;
@@ -349,7 +351,7 @@ std::optional<std::int64_t> usage_total_tokens_of(std::string_view answer_json) 
         return std::nullopt;
     }
     boost::system::error_code ec;
-    const json::value v = json::parse(answer_json, ec);
+    const json::value v = parse_json(answer_json, ec);
     if (ec) {
         return std::nullopt;
     }

@@ -3,6 +3,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "registry/json_parse.hpp"
 #include "registry/json_text.hpp"
 #include "schemas/user_schema.hpp"
 
@@ -68,7 +69,7 @@ json::value interface_input_instance(const predict_request& request, const schem
         const auto& v = kv.value();
         if (v.is_string() && !typed_as_string(schema.document(), kv.key())) {
             boost::system::error_code ec;
-            auto parsed = json::parse(v.get_string(), ec);
+            auto parsed = parse_json(v.get_string(), ec);
             if (!ec) {
                 params[kv.key()] = std::move(parsed);
                 continue;
@@ -112,7 +113,7 @@ std::optional<error> check_interface_output(const model_interface* iface, std::s
         return std::nullopt;
     }
     boost::system::error_code ec;
-    const auto instance = json::parse(answer, ec);
+    const auto instance = parse_json(answer, ec);
     if (ec) {
         return error{errc::internal, "the predict answer is not JSON"};
     }

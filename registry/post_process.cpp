@@ -11,8 +11,8 @@
 #include <variant>
 
 #include <boost/json/array.hpp>
-#include <boost/json/stream_parser.hpp>
 
+#include "registry/json_parse.hpp"
 #include "registry/json_text.hpp"
 #include "registry/predict.hpp"
 #include "registry/predict_detail.hpp"
@@ -110,24 +110,18 @@ using predict_detail::post_process_failure;
 // Jackson's default StreamReadConstraints nesting limit.
 constexpr std::size_t max_json_depth = 1000;
 
-result<json::value> parse_json(std::string_view text, json::storage_ptr sp = {}) {
+result<json::value> parse_answer(std::string_view text, json::storage_ptr sp = {}) {
     json::parse_options opt;
     opt.max_depth = max_json_depth;
-    // The parser's working stack starts in this buffer instead of the heap (deep documents still grow it).
-    unsigned char temp[4096];
-    json::stream_parser p({}, opt, temp, sizeof temp);
-    p.reset(std::move(sp));  // the constructor's storage is for the parser's own stack; this is the tree's
     boost::system::error_code ec;
-    const std::size_t used = p.write(text.data(), text.size(), ec);
-    if (!ec) {
-        p.finish(ec);
-    }
+    std::size_t used = 0;
+    json::value v = parse_json(text, ec, std::move(sp), opt, &used);
     if (ec) {
         return illegal_argument(
             "Invalid JSON format: " + ec.message() + " at character " + std::to_string(used)
         );
     }
-    return p.release();
+    return v;
 }
 
 // The wrappers below build in their input's storage: a tree parsed into an arena stays there, and a
@@ -394,7 +388,7 @@ result<json::array> builtin_tensors(const predict_plan& plan, json::value& doc) 
 // an object is the map itself, anything else is wrapped as {"response": v}.
 result<json::object> data_as_map_of(json::value v) {
     if (v.is_string() && is_json_container(v.get_string())) {
-        auto parsed = parse_json(v.get_string());
+        auto parsed = parse_answer(v.get_string());
         if (!parsed) {
             return parsed.error();
         }
@@ -494,7 +488,7 @@ result<checked_answer> check_answer(
 result<json::object> shape_answer(
     const predict_plan& plan, unsigned status, std::string_view text, json::storage_ptr sp = {}
 ) {
-    auto doc = parse_json(text, std::move(sp));
+    auto doc = parse_answer(text, std::move(sp));
     if (!doc) {
         return doc.error();
     }

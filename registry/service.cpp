@@ -10,6 +10,7 @@
 
 #include "registry/connector.hpp"
 #include "registry/ids.hpp"
+#include "registry/json_parse.hpp"
 #include "registry/json_util.hpp"
 #include "registry/parallel.hpp"
 
@@ -125,7 +126,7 @@ result<void> service::load() {
     json::object persistent;
     if (auto s = store_->get_meta(settings_meta)) {
         boost::system::error_code ec;
-        auto v = json::parse(*s, ec);
+        auto v = parse_json(*s, ec);
         if (!ec && v.is_object()) {
             persistent = v.get_object();
         }

@@ -11,6 +11,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
 
+#include "registry/json_parse.hpp"
+
 namespace modelrelay::registry {
 
 namespace json = boost::json;
@@ -147,7 +149,7 @@ std::optional<stored_doc> stored_doc::from_text(std::string_view text, const kee
     }
     std::optional<stored_doc> d(std::in_place);
     if (!p.handler().rule_holds) {
-        json::value v = json::parse(text, json::storage_ptr(), options());
+        json::value v = parse_json(text, json::storage_ptr(), options());
         d->obj_ = std::move(v.as_object());
         return d;
     }
@@ -186,7 +188,7 @@ void stored_doc::parse() const {
         return;  // another thread parsed it while this one waited
     }
     // from_text checked these bytes with the same options: a failure here is a bug (an exception).
-    json::value v = json::parse(text_, json::storage_ptr(), options());
+    json::value v = parse_json(text_, json::storage_ptr(), options());
     obj_ = std::move(v.as_object());
     std::string().swap(text_);
     parsed_.store(true, std::memory_order_release);

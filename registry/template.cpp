@@ -12,6 +12,7 @@
 #include <boost/json/value.hpp>
 
 #include "registry/ascii.hpp"
+#include "registry/json_parse.hpp"
 
 namespace modelrelay::registry {
 
@@ -702,7 +703,7 @@ bool wants_stream_flag(const param_map& params) {
 
 result<std::string> add_stream_flag(std::string_view payload) {
     boost::system::error_code ec;
-    json::value doc = json::parse(payload, ec);
+    json::value doc = parse_json(payload, ec);
     if (ec) {
         return illegal_argument("Invalid payload: " + std::string(payload));
     }

@@ -10,6 +10,7 @@
 #include <boost/json/parse.hpp>
 
 #include "registry/ascii.hpp"
+#include "registry/json_parse.hpp"
 #include "registry/json_util.hpp"
 
 namespace modelrelay::server {
@@ -115,7 +116,7 @@ bool add_node_setting(config& c, const std::string& v) {
     const std::string text = v.substr(eq + 1);
     if (!text.empty() && text.front() == '[') {
         boost::system::error_code ec;
-        auto parsed = boost::json::parse(text, ec);
+        auto parsed = registry::parse_json(text, ec);
         if (ec || !parsed.is_array()) {
             return false;
         }
@@ -156,7 +157,7 @@ std::vector<std::string> split_list(const std::string& v, char sep) {
 // gives it) or an array of those (a list).
 bool add_node_settings_object(config& c, const std::string& v) {
     boost::system::error_code ec;
-    auto parsed = boost::json::parse(v, ec);
+    auto parsed = registry::parse_json(v, ec);
     if (ec || !parsed.is_object()) {
         return false;
     }

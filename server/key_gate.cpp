@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "registry/json_parse.hpp"
 #include "server/app.hpp"
 #include "server/log.hpp"
 
@@ -49,7 +50,7 @@ registry::result<std::unique_ptr<key_gate>> key_gate::open(
         }
         const auto* k = keys.find_key(row.id);
         boost::system::error_code ec;
-        const auto doc = json::parse(row.doc, ec);
+        const auto doc = registry::parse_json(row.doc, ec);
         if (k == nullptr || !k->has_limits || ec || !doc.is_object()) {
             continue;
         }

@@ -8,6 +8,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "registry/json_parse.hpp"
 #include "registry/json_text.hpp"
 
 namespace modelrelay::server {
@@ -213,7 +214,7 @@ http_response json_response(
 
 http_response json_text_response(unsigned status, std::string compact, bool pretty) {
     if (pretty) {
-        return json_response(status, json::parse(compact), true);
+        return json_response(status, registry::parse_json(compact), true);
     }
     return make_response(status, std::move(compact));
 }
@@ -224,7 +225,7 @@ http_response error_response(const registry::error& e, bool pretty) {
         auto res = make_response(status, e.reason);
         if (pretty) {
             boost::system::error_code ec;
-            auto v = json::parse(e.reason, ec);
+            auto v = registry::parse_json(e.reason, ec);
             if (!ec) {
                 res.body() = serialize(v, true);
                 res.prepare_payload();

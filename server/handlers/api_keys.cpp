@@ -7,6 +7,7 @@
 #include "registry/authz.hpp"
 #include "registry/crypto.hpp"
 #include "registry/identity.hpp"
+#include "registry/json_parse.hpp"
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/peer.hpp"
@@ -92,7 +93,7 @@ boost::asio::awaitable<http_response> handle_api_key_create(request_context& ctx
     }
     const principal& who = *ctx.who.user;
     boost::system::error_code ec;
-    const auto body = ctx.req.body().empty() ? json::value() : json::parse(ctx.req.body(), ec);
+    const auto body = ctx.req.body().empty() ? json::value() : registry::parse_json(ctx.req.body(), ec);
     if (ec) {
         co_return es_error(
             ctx, error{errc::json_parse, "Unexpected character in the request body: not valid JSON"}
@@ -176,7 +177,7 @@ boost::asio::awaitable<http_response> handle_api_key_invalidate(request_context&
     }
     const principal& who = *ctx.who.user;
     boost::system::error_code ec;
-    const auto body = ctx.req.body().empty() ? json::value() : json::parse(ctx.req.body(), ec);
+    const auto body = ctx.req.body().empty() ? json::value() : registry::parse_json(ctx.req.body(), ec);
     if (ec || !body.is_object()) {
         co_return es_error(ctx, error{errc::parse_failed, "request body is required"});
     }

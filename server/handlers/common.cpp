@@ -2,6 +2,7 @@
 // Helpers shared by all handlers.
 #include <boost/json/parse.hpp>
 
+#include "registry/json_parse.hpp"
 #include "server/handlers/handlers.hpp"
 
 namespace modelrelay::server::handlers {
@@ -16,7 +17,7 @@ registry::result<json::value> parse_body(const request_context& ctx, json::stora
     boost::system::error_code ec;
     json::parse_options opts;
     opts.max_depth = 256;
-    auto v = json::parse(body, ec, std::move(sp), opts);
+    auto v = registry::parse_json(body, ec, std::move(sp), opts);
     if (ec) {
         return registry::error{registry::errc::json_parse, "Failed to parse request body: " + ec.message()};
     }

@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "registry/crypto.hpp"
+#include "registry/json_parse.hpp"
 #include "server/app.hpp"
 #include "server/outbound.hpp"
 
@@ -50,7 +51,7 @@ std::string error_json(const registry::error& e, const registry::error* caused_b
 
 http_response fail(const request_context& ctx, const registry::error& e, const registry::error* caused_by) {
     const std::string body = error_json(e, caused_by);
-    return with_product(json_response(to_status(e), json::parse(body), ctx.pretty));
+    return with_product(json_response(to_status(e), registry::parse_json(body), ctx.pretty));
 }
 
 std::string message_frame(std::string_view data) {

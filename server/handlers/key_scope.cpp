@@ -5,6 +5,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "registry/json_parse.hpp"
 #include "registry/parameters.hpp"
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
@@ -169,7 +170,7 @@ std::string model_name_of(const request_context& ctx, std::string_view model_id)
 
 void add_stream_usage_option(std::string& body) {
     boost::system::error_code ec;
-    json::value doc = json::parse(body, ec);
+    json::value doc = registry::parse_json(body, ec);
     if (ec || !doc.is_object() || doc.get_object().contains("stream_options")) {
         return;
     }

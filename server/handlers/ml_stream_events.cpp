@@ -9,6 +9,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "registry/json_parse.hpp"
 #include "registry/json_text.hpp"
 #include "registry/parameters.hpp"
 
@@ -289,7 +290,7 @@ relay_step on_openai_event_tree(std::string_view data, std::string& out) {
     unsigned char scratch[4096];
     json::monotonic_resource arena(scratch, sizeof scratch);
     boost::system::error_code ec;
-    const json::value v = json::parse(data, ec, &arena);
+    const json::value v = registry::parse_json(data, ec, &arena);
     if (ec || !v.is_object()) {
         return relay_step::more;  // ml-commons skips malformed chunks
     }
@@ -331,7 +332,7 @@ relay_step on_openai_event_tree(std::string_view data, std::string& out) {
 
 relay_step on_openai_completion(std::string_view body, std::string& out) {
     boost::system::error_code ec;
-    const json::value v = json::parse(body, ec);
+    const json::value v = registry::parse_json(body, ec);
     const json::object* choice = !ec && v.is_object() ? first_choice(v.get_object()) : nullptr;
     const json::value* message = choice != nullptr ? choice->if_contains("message") : nullptr;
     if (message != nullptr && message->is_object()) {

@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 
 #include "registry/connector.hpp"
+#include "registry/json_parse.hpp"
 #include "server/handlers/handlers.hpp"
 
 namespace modelrelay::server::handlers {
@@ -98,7 +99,7 @@ awaitable<http_response> handle_model_register(request_context& ctx) {
     count_model_action(ctx, registry::ml_action::register_, "", res);
     if (deploy && res.result_int() == 200) {
         boost::system::error_code ec;
-        const auto answer = json::parse(res.body(), ec);
+        const auto answer = registry::parse_json(res.body(), ec);
         if (!ec && answer.is_object()) {
             if (const auto* id = answer.get_object().if_contains("model_id");
                 id != nullptr && id->is_string()) {

@@ -9,6 +9,7 @@
 #include <boost/json/parse.hpp>
 #include <openssl/evp.h>
 
+#include "registry/json_parse.hpp"
 #include "registry/json_text.hpp"
 #include "server/handlers/openai_passthrough.hpp"
 #include "server/response.hpp"
@@ -38,7 +39,7 @@ std::string_view type_for(unsigned status) {
 
 std::optional<json::value> parse_json(std::string_view text, json::storage_ptr sp = {}) {
     boost::system::error_code ec;
-    json::value v = json::parse(text, ec, std::move(sp));
+    json::value v = registry::parse_json(text, ec, std::move(sp));
     if (ec) {
         return std::nullopt;
     }

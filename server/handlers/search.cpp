@@ -7,6 +7,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "registry/json_parse.hpp"
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
 
@@ -45,7 +46,7 @@ http_response search_resources(request_context& ctx, registry::kind k, const reg
     json::value body;
     if (auto source = ctx.query_param("source")) {
         boost::system::error_code ec;
-        body = json::parse(*source, ec);
+        body = registry::parse_json(*source, ec);
         if (ec) {
             return fail(
                 ctx, {registry::errc::json_parse, "Failed to parse source parameter: " + ec.message()}

@@ -7,6 +7,7 @@
 #include "registry/crypto.hpp"
 #include "registry/identity.hpp"
 #include "registry/identity_patch.hpp"
+#include "registry/json_parse.hpp"
 #include "registry/json_patch.hpp"
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
@@ -120,7 +121,7 @@ registry::result<json::value> json_body(const request_context& ctx) {
         return registry::security_validation("Request body required for this action.");
     }
     boost::system::error_code ec;
-    auto v = json::parse(ctx.req.body(), ec);
+    auto v = registry::parse_json(ctx.req.body(), ec);
     if (ec) {
         return registry::security_validation("Unable to parse content: invalid JSON");
     }
@@ -439,7 +440,7 @@ boost::asio::awaitable<http_response> handle_api_tokens_create(request_context& 
     }
     const principal& who = *std::get<const principal*>(caller);
     boost::system::error_code ec;
-    auto body = json::parse(ctx.req.body(), ec);
+    auto body = registry::parse_json(ctx.req.body(), ec);
     if (ec || !body.is_object()) {
         co_return token_error(ctx, 400, "Request body is not a JSON object.");
     }

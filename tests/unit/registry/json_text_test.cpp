@@ -12,6 +12,8 @@
 #include <boost/json/string.hpp>
 #include <gtest/gtest.h>
 
+#include "registry/json_parse.hpp"
+
 namespace modelrelay::test {
 namespace {
 
@@ -21,7 +23,7 @@ std::string tree_printed(std::string_view text) {
     std::string out;
     json::parse_options opt;
     opt.max_depth = 1000;  // as the upstream parser
-    registry::append_compact_json(out, json::parse(text, {}, opt));
+    registry::append_compact_json(out, registry::parse_json(text, {}, opt));
     return out;
 }
 

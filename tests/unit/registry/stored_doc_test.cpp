@@ -16,6 +16,8 @@
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
+#include "registry/json_parse.hpp"
+
 namespace modelrelay::registry {
 namespace {
 
@@ -24,7 +26,7 @@ namespace json = boost::json;
 // What the eager path did: parse, and accept only an object.
 bool eager_accepts(std::string_view text) {
     boost::system::error_code ec;
-    const json::value v = json::parse(text, ec);
+    const json::value v = registry::parse_json(text, ec);
     return !ec && v.is_object();
 }
 
@@ -33,7 +35,7 @@ void expect_same_verdict(std::string_view text) {
     ASSERT_EQ(lazy.has_value(), eager_accepts(text)) << text;
     if (lazy) {
         EXPECT_FALSE(lazy->is_parsed());
-        EXPECT_EQ(json::serialize(lazy->get()), json::serialize(json::parse(text))) << text;
+        EXPECT_EQ(json::serialize(lazy->get()), json::serialize(registry::parse_json(text))) << text;
         EXPECT_TRUE(lazy->is_parsed());
     }
 }

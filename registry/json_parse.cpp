@@ -1,0 +1,153 @@
+// File: json_parse.cpp
+#include "registry/json_parse.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <string>
+#include <system_error>
+
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/value_stack.hpp>
+#include <boost/throw_exception.hpp>
+
+namespace modelrelay::registry {
+
+namespace json = boost::json;
+
+double exact_double(std::string_view text, double approx) noexcept {
+    double d = 0;
+    const char* first = text.data();
+    const char* last = first + text.size();
+    // from_chars takes no leading '+' (JSON has none) and reads "-x" itself.
+    const auto r = std::from_chars(first, last, d, std::chars_format::general);
+    if (r.ec == std::errc::result_out_of_range) {
+        // Overflow: Boost.JSON's ±inf (or its underflow to ±0) is already the answer.
+        return approx;
+    }
+    if (r.ec != std::errc{} || r.ptr != last) {
+        return approx;
+    }
+    return d;
+}
+
+namespace {
+
+// json::detail::handler (what json::parser uses) with on_double reading the number's text. A number cut
+// by a buffer boundary arrives in parts; parse_json gives the whole text at once, so the parts are
+// gathered only for completeness.
+class exact_handler {
+public:
+    static constexpr std::size_t max_object_size = json::object::max_size();
+    static constexpr std::size_t max_array_size = json::array::max_size();
+    static constexpr std::size_t max_key_size = json::string::max_size();
+    static constexpr std::size_t max_string_size = json::string::max_size();
+
+    exact_handler(unsigned char* temp, std::size_t size) : st_(json::storage_ptr(), temp, size) {}
+
+    json::value_stack& stack() { return st_; }
+
+    bool on_document_begin(boost::system::error_code&) { return true; }
+    bool on_document_end(boost::system::error_code&) { return true; }
+    bool on_object_begin(boost::system::error_code&) { return true; }
+    bool on_object_end(std::size_t n, boost::system::error_code&) {
+        st_.push_object(n);
+        return true;
+    }
+    bool on_array_begin(boost::system::error_code&) { return true; }
+    bool on_array_end(std::size_t n, boost::system::error_code&) {
+        st_.push_array(n);
+        return true;
+    }
+    bool on_key_part(json::string_view s, std::size_t, boost::system::error_code&) {
+        st_.push_chars(s);
+        return true;
+    }
+    bool on_key(json::string_view s, std::size_t, boost::system::error_code&) {
+        st_.push_key(s);
+        return true;
+    }
+    bool on_string_part(json::string_view s, std::size_t, boost::system::error_code&) {
+        st_.push_chars(s);
+        return true;
+    }
+    bool on_string(json::string_view s, std::size_t, boost::system::error_code&) {
+        st_.push_string(s);
+        return true;
+    }
+    bool on_number_part(json::string_view s, boost::system::error_code&) {
+        number_.append(s.data(), s.size());
+        return true;
+    }
+    bool on_int64(std::int64_t i, json::string_view, boost::system::error_code&) {
+        number_.clear();
+        st_.push_int64(i);
+        return true;
+    }
+    bool on_uint64(std::uint64_t u, json::string_view, boost::system::error_code&) {
+        number_.clear();
+        st_.push_uint64(u);
+        return true;
+    }
+    bool on_double(double d, json::string_view s, boost::system::error_code&) {
+        if (number_.empty()) {
+            st_.push_double(exact_double(std::string_view(s.data(), s.size()), d));
+        } else {
+            number_.append(s.data(), s.size());
+            st_.push_double(exact_double(number_, d));
+            number_.clear();
+        }
+        return true;
+    }
+    bool on_bool(bool b, boost::system::error_code&) {
+        st_.push_bool(b);
+        return true;
+    }
+    bool on_null(boost::system::error_code&) {
+        st_.push_null();
+        return true;
+    }
+    bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
+    bool on_comment(json::string_view, boost::system::error_code&) { return true; }
+
+private:
+    json::value_stack st_;
+    std::string number_;
+};
+
+}  // namespace
+
+json::value parse_json(
+    std::string_view text,
+    boost::system::error_code& ec,
+    json::storage_ptr sp,
+    const json::parse_options& opt,
+    std::size_t* used
+) {
+    // The parser's working stacks start in this buffer, as json::parse's do.
+    unsigned char temp[BOOST_JSON_STACK_BUFFER_SIZE];
+    json::basic_parser<exact_handler> p(opt, temp, sizeof temp);
+    p.handler().stack().reset(std::move(sp));
+    ec = {};
+    const std::size_t n = p.write_some(false, text.data(), text.size(), ec);
+    if (!ec && n < text.size()) {
+        ec = json::error::extra_data;
+    }
+    if (used != nullptr) {
+        *used = n;
+    }
+    if (ec) {
+        return nullptr;
+    }
+    return p.handler().stack().release();
+}
+
+json::value parse_json(std::string_view text, json::storage_ptr sp, const json::parse_options& opt) {
+    boost::system::error_code ec;
+    auto v = parse_json(text, ec, std::move(sp), opt);
+    if (ec) {
+        boost::throw_exception(boost::system::system_error(ec));
+    }
+    return v;
+}
+
+}  // namespace modelrelay::registry
