@@ -68,6 +68,9 @@ result<compiled_connector> compile_connector(const json::object& doc, const para
             out.actions.push_back(std::move(ca));
         }
     }
+    if (out.protocol == "aws_sigv4") {
+        out.aws = std::make_shared<const aws_signing>(aws_signing_of(out.parameters, credentials));
+    }
     return out;
 }
 

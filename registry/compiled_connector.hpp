@@ -17,6 +17,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "registry/aws_sigv4.hpp"
 #include "registry/connector_tls.hpp"
 #include "registry/error.hpp"
 #include "registry/parameters.hpp"
@@ -44,6 +45,8 @@ struct compiled_connector {
     // The TLS context of client_config.tls, built at deploy (null without `tls`). It holds the client
     // private key; the compiled connector keeps no other copy of it.
     std::shared_ptr<const outbound_tls_context> tls;
+    // aws_sigv4 connectors: the keys, region and service every request is signed with (null otherwise).
+    std::shared_ptr<const aws_signing> aws;
 
     // ml-commons findAction: by action type (case-insensitive) when `x` names a type, else by action name.
     const compiled_action* find_action(std::string_view x) const;

@@ -8,6 +8,7 @@
 #include <re2/re2.h>
 
 #include "registry/ascii.hpp"
+#include "registry/aws_sigv4.hpp"
 #include "registry/connector_tls.hpp"
 #include "registry/json_util.hpp"
 #include "registry/parameters.hpp"
@@ -444,12 +445,34 @@ result<void> check_connector_urls(const json::object& doc, const cluster_setting
     return {};
 }
 
+namespace {
+
+// AwsConnector's constructor validates its credential, service name and region; a dry run returns before
+// any connector is built.
+result<void> check_aws(const connector_draft& d) {
+    if (d.dry_run || string_field(d.doc, "protocol").value_or("") != "aws_sigv4") {
+        return {};
+    }
+    param_map params;
+    if (const auto* p = field(d.doc, "parameters"); p != nullptr && p->is_object()) {
+        for (const auto& kv : p->get_object()) {
+            params.emplace(std::string(kv.key()), scalar_text(kv.value()).value_or(""));
+        }
+    }
+    return check_aws_connector(params, d.credential.value_or(credential_list{}));
+}
+
+}  // namespace
+
 result<connector_draft> prepare_connector_create(const json::object& body, const connector_rules& rules) {
     auto d = build(body, rules, false);
     if (!d) {
         return d;
     }
     if (auto r = check_headers(d->doc); !r) {
+        return r.error();
+    }
+    if (auto r = check_aws(*d); !r) {
         return r.error();
     }
     if (auto r = check_connector_urls(d->doc, rules.settings); !r) {

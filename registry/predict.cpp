@@ -555,6 +555,7 @@ result<predict_plan> plan_predict(
             if (!call) {
                 return call.error();
             }
+            call->aws = connector.aws;
             plan.calls.push_back(std::move(*call));
             return {};
         }
@@ -574,6 +575,7 @@ result<predict_plan> plan_predict(
         if (!call) {
             return call.error();
         }
+        call->aws = connector.aws;
         plan.calls.push_back(std::move(*call));
         return {};
     };

@@ -106,6 +106,8 @@ struct upstream_call {
     header_list headers;  // connector headers (rendered, in connector order), then Content-Type if absent.
                           // No Host / Content-Length: the outbound client computes framing.
     std::string body;     // encoded in the `charset` parameter; may be empty except for POST
+    // aws_sigv4 connectors: the outbound client signs the request as it will be sent (null otherwise).
+    std::shared_ptr<const aws_signing> aws;
 };
 
 struct predict_options {

@@ -82,6 +82,7 @@ upstream::request to_request(registry::upstream_call& call) {
     req.url = std::move(call.url);
     req.headers = std::move(call.headers);
     req.body = std::move(call.body);
+    req.aws = std::move(call.aws);
     return req;
 }
 

@@ -198,10 +198,40 @@ bool is_header_name(std::string_view s) {
 // The request as it goes on the wire, framed by us (Host, Content-Length, no Connection). Written into one
 // string once and re-sent as is on retries (see server/wire.hpp for why not Beast's serializer).
 registry::result<outgoing> build_message(const request& req, const parsed_url& u, const client_config& cfg) {
+    // aws_sigv4: signed over what is sent. The signer's own headers replace any of the connector's.
+    header_list aws_headers;
+    registry::sigv4_headers signature;
+    if (req.aws) {
+        aws_headers.reserve(req.headers.size());
+        std::string_view host = u.host_header;
+        for (const auto& h : req.headers) {
+            if (beast::iequals(h.first, "authorization") || beast::iequals(h.first, "x-amz-date") ||
+                beast::iequals(h.first, "x-amz-security-token")) {
+                continue;
+            }
+            aws_headers.push_back(h);
+        }
+        for (const auto& h : aws_headers) {
+            if (beast::iequals(h.first, "host")) {
+                host = h.second;
+            }
+        }
+        const auto verb = http::to_string(req.method);
+        signature = registry::sign_sigv4(
+            *req.aws,
+            std::string_view(verb.data(), verb.size()),
+            host,
+            u.target,
+            aws_headers,
+            req.body,
+            std::chrono::system_clock::now()
+        );
+    }
+    const header_list& headers = req.aws ? aws_headers : req.headers;
     // A connector's own Host replaces ours in its position (the last one wins), as Beast's fields.set did.
     const std::pair<std::string, std::string>* connector_host = nullptr;
     bool has_user_agent = false;
-    for (const auto& h : req.headers) {
+    for (const auto& h : headers) {
         const auto& [name, value] = h;
         if (name.empty() || !is_header_name(name) || has_control_chars(value)) {
             return registry::illegal_argument("Header value contains invalid control character");
@@ -229,7 +259,7 @@ registry::result<outgoing> build_message(const request& req, const parsed_url& u
     if (!connector_host) {
         field("Host", u.host_header);
     }
-    for (const auto& h : req.headers) {
+    for (const auto& h : headers) {
         const auto& [name, value] = h;
         if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
             beast::iequals(name, "connection")) {
@@ -241,6 +271,9 @@ registry::result<outgoing> build_message(const request& req, const parsed_url& u
             }
             continue;
         }
+        field(name, value);
+    }
+    for (const auto& [name, value] : signature) {
         field(name, value);
     }
     if (!has_user_agent) {

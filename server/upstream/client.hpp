@@ -67,6 +67,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include "registry/aws_sigv4.hpp"
 #include "registry/error.hpp"
 #include "server/upstream/address_guard.hpp"
 #include "server/upstream/pool.hpp"
@@ -131,6 +132,8 @@ struct request {
     // control characters (CR, LF, NUL, ...) in names or values are refused.
     header_list headers;
     std::string body;
+    // aws_sigv4 connectors: signed as sent (Host, target, headers, body); null for everything else.
+    std::shared_ptr<const registry::aws_signing> aws;
 };
 
 struct response {

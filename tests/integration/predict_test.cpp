@@ -1,12 +1,15 @@
 // File: predict_test.cpp
 // Models, tasks and _predict against the real binary and a fake OpenAI-compatible upstream over real
 // sockets (HTTPS with a test CA, as in seed 001, whose connector URL is https://${parameters.endpoint}).
+#include <chrono>
+#include <ctime>
 #include <fstream>
 #include <thread>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "registry/aws_sigv4.hpp"
 #include "tests/support/fake_upstream.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/server_process.hpp"
@@ -192,6 +195,99 @@ TEST_F(predict, user_content_is_escaped_exactly_once) {
     ASSERT_TRUE(seen);
     auto sent = json::parse(seen->body);
     EXPECT_EQ(sent.at("messages").at(0).at("content").as_string(), tricky);
+}
+
+TEST_F(predict, numbers_pass_through_exactly_both_ways) {
+    // 16- and 17-digit doubles (llama.cpp timings, float64 embeddings) must not move by one unit in the
+    // last place on the way in or out, as they did with Boost.JSON's own number conversion.
+    const auto model_id = ready_model();
+    upstream_->enqueue(fake_reply::json(
+        200,
+        R"({"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"timings":{"prompt_per_second":1918.1106439809487,"predicted_ms":9.439076314285715E7}})"
+    ));
+    auto p = predict_on(
+        model_id,
+        R"({"parameters":{"messages":[{"role":"user","content":"hi","weight":1918.1106439809487}]}})"
+    );
+    ASSERT_EQ(p.status, 200) << p.body;
+    EXPECT_NE(
+        p.body.find(R"("timings":{"prompt_per_second":1918.1106439809487,"predicted_ms":9.439076314285715E7})"
+        ),
+        std::string::npos
+    ) << p.body;
+    auto seen = upstream_->last_request();
+    ASSERT_TRUE(seen);
+    EXPECT_NE(seen->body.find(R"("weight":1918.1106439809487)"), std::string::npos) << seen->body;
+}
+
+TEST_F(predict, aws_sigv4_connectors_are_checked_and_every_call_is_signed_as_sent) {
+    ASSERT_EQ(c().put("/_cluster/settings", trust_all).status, 200);
+    ASSERT_EQ(c().put("/_cluster/settings", private_on).status, 200);
+    const auto body = [&](std::string_view credential, std::string_view parameters) {
+        return R"({"name":"bedrock","version":1,"protocol":"aws_sigv4","credential":)" +
+               std::string(credential) + R"(,"parameters":)" + std::string(parameters) +
+               R"(,"actions":[{"action_type":"predict","method":"POST","url":"https://)" + endpoint_ +
+               R"(/model/${parameters.model}/invoke","headers":{"content-type":"application/json","x-amz-content-sha256":"required"},"request_body":"{\"inputText\":\"${parameters.inputText}\"}"}]})";
+    };
+    const auto before = c().post("/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})").body;
+    const auto refused = [&](std::string_view credential, std::string_view parameters, std::string_view reason
+                         ) {
+        auto r = c().post("/_plugins/_ml/connectors/_create", body(credential, parameters));
+        expect_error(r, 400, reason);
+        EXPECT_EQ(r.json().at("error").at("type").as_string(), "illegal_argument_exception");
+    };
+    refused(
+        R"({"access_key":"AKID"})", R"({"region":"us-east-1","service_name":"bedrock"})", "Missing credential"
+    );
+    refused(
+        R"({"access_key":"AKID","secret_key":"SECRET"})", R"({"region":"us-east-1"})", "Missing service name"
+    );
+    refused(
+        R"({"access_key":"AKID","secret_key":"SECRET"})", R"({"service_name":"bedrock"})", "Missing region"
+    );
+    EXPECT_EQ(c().post("/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})").body, before);
+
+    auto created = c().post(
+        "/_plugins/_ml/connectors/_create",
+        body(
+            R"({"access_key":"AKID","secret_key":"sigv4-secret-sentinel","session_token":"tok"})",
+            R"({"region":"us-east-1","service_name":"bedrock","model":"amazon.titan-embed-text-v1"})"
+        )
+    );
+    ASSERT_EQ(created.status, 200) << created.body;
+    const auto model_id = register_model(std::string(created.json().at("connector_id").as_string()), true);
+    upstream_->enqueue(fake_reply::json(200, R"({"embedding":[0.5],"inputTextTokenCount":1})"));
+    auto p = predict_on(model_id, R"({"parameters":{"inputText":"hello"}})");
+    ASSERT_EQ(p.status, 200) << p.body;
+    auto seen = upstream_->last_request();
+    ASSERT_TRUE(seen);
+    EXPECT_EQ(seen->path(), "/model/amazon.titan-embed-text-v1/invoke");
+    EXPECT_EQ(seen->body, R"({"inputText":"hello"})");
+    const std::string date(seen->header("x-amz-date"));
+    ASSERT_EQ(date.size(), 16U) << date;
+    EXPECT_EQ(seen->header("x-amz-security-token"), "tok");
+    const std::string auth(seen->header("authorization"));
+    EXPECT_EQ(
+        auth.rfind(
+            "AWS4-HMAC-SHA256 Credential=AKID/" + date.substr(0, 8) + "/us-east-1/bedrock/aws4_request, ", 0
+        ),
+        0U
+    ) << auth;
+    // Re-signing exactly what arrived (host, target, connector headers, body, time) gives the same
+    // signature: nothing was changed after signing.
+    std::tm tm{};
+    strptime(date.c_str(), "%Y%m%dT%H%M%SZ", &tm);
+    const auto when = std::chrono::system_clock::from_time_t(timegm(&tm));
+    std::vector<std::pair<std::string, std::string>> sent{
+        {"content-type", std::string(seen->header("content-type"))}, {"x-amz-content-sha256", "required"}};
+    const registry::aws_signing key{"AKID", "sigv4-secret-sentinel", "tok", "us-east-1", "bedrock"};
+    const auto again =
+        registry::sign_sigv4(key, "POST", seen->header("host"), seen->target, sent, seen->body, when);
+    EXPECT_EQ(seen->header("x-amz-content-sha256"), sent[1].second);
+    EXPECT_EQ(again.back().second, auth);
+    // The secret never leaves: not in the response, the connector, or the log.
+    EXPECT_EQ(p.body.find("sigv4-secret"), std::string::npos);
+    EXPECT_EQ(server_->log().find("sigv4-secret"), std::string::npos);
 }
 
 TEST_F(predict, private_addresses_are_refused_before_any_byte_is_sent) {
