@@ -573,18 +573,6 @@ namespace {
 // commons-text StringEscapeUtils.unescapeJava, enough of it to compare `_llm_interface` the way
 // ml-commons does: octal and \u escapes, \b \n \t \f \r, \\ \" \', and a lone backslash dropped.
 std::string unescape_java(std::string_view s) {
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') {
-            return c - '0';
-        }
-        if (c >= 'a' && c <= 'f') {
-            return c - 'a' + 10;
-        }
-        if (c >= 'A' && c <= 'F') {
-            return c - 'A' + 10;
-        }
-        return -1;
-    };
     auto append_cp = [](std::string& out, char32_t cp) {
         if (cp < 0x80) {
             out.push_back(static_cast<char>(cp));
@@ -626,10 +614,11 @@ std::string unescape_java(std::string_view s) {
             if (j < s.size() && s[j] == '+') {
                 ++j;
             }
-            if (j + 4 <= s.size() && hex(s[j]) >= 0 && hex(s[j + 1]) >= 0 && hex(s[j + 2]) >= 0 &&
-                hex(s[j + 3]) >= 0) {
+            if (j + 4 <= s.size() && hex_digit_value(s[j]) >= 0 && hex_digit_value(s[j + 1]) >= 0 &&
+                hex_digit_value(s[j + 2]) >= 0 && hex_digit_value(s[j + 3]) >= 0) {
                 const auto v = static_cast<char32_t>(
-                    (hex(s[j]) << 12) | (hex(s[j + 1]) << 8) | (hex(s[j + 2]) << 4) | hex(s[j + 3])
+                    (hex_digit_value(s[j]) << 12) | (hex_digit_value(s[j + 1]) << 8) |
+                    (hex_digit_value(s[j + 2]) << 4) | hex_digit_value(s[j + 3])
                 );
                 append_cp(out, v);
                 i = j + 3;

@@ -20,19 +20,6 @@ bool istarts_with(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && iequals_ascii(s.substr(0, prefix.size()), prefix);
 }
 
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 bool is_space(char c) {
     return c == ' ';
 }
@@ -118,8 +105,11 @@ private:
         if (at_end()) {
             return false;
         }
-        if (i_ + 1 < s_.size() && hex_digit(s_[i_]) >= 0 && hex_digit(s_[i_ + 1]) >= 0) {
-            out += static_cast<char>(hex_digit(s_[i_]) * 16 + hex_digit(s_[i_ + 1]));
+        if (i_ + 1 < s_.size() && registry::hex_digit_value(s_[i_]) >= 0 &&
+            registry::hex_digit_value(s_[i_ + 1]) >= 0) {
+            out += static_cast<char>(
+                registry::hex_digit_value(s_[i_]) * 16 + registry::hex_digit_value(s_[i_ + 1])
+            );
             i_ += 2;
             return true;
         }
@@ -131,7 +121,7 @@ private:
         std::string v;
         if (!at_end() && peek() == '#') {
             const auto start = i_++;
-            while (!at_end() && hex_digit(peek()) >= 0) {
+            while (!at_end() && registry::hex_digit_value(peek()) >= 0) {
                 ++i_;
             }
             const auto digits = i_ - start - 1;
