@@ -6,6 +6,10 @@
 #include <cstdio>
 #include <ctime>
 
+#include <boost/url/encode.hpp>
+#include <boost/url/params_view.hpp>
+#include <boost/url/parse_query.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -54,76 +58,27 @@ std::string hex(const digest& d) {
     return out;
 }
 
-bool unreserved(unsigned char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == '.' || c == '~';
+// RFC 3986 encoding as SigV4 wants it: upper-case hex, only the unreserved characters kept (and '/' in
+// a path).
+constexpr auto path_chars = boost::urls::unreserved_chars + '/';
+
+std::string uri_encoded(std::string_view s) {
+    return boost::urls::encode(s, boost::urls::unreserved_chars);
 }
 
-// RFC 3986 encoding as SigV4 wants it: upper-case hex, only unreserved characters kept (and '/' when
-// encoding a path).
-void append_uri_encoded(std::string& out, std::string_view s, bool keep_slash) {
-    static constexpr char digits[] = "0123456789ABCDEF";
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (unreserved(c) || (keep_slash && c == '/')) {
-            out.push_back(ch);
-        } else {
-            out.push_back('%');
-            out.push_back(digits[c >> 4]);
-            out.push_back(digits[c & 15]);
-        }
-    }
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-std::string percent_decoded(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size()) {
-            const int hi = hex_value(s[i + 1]);
-            const int lo = hex_value(s[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                out.push_back(static_cast<char>(hi * 16 + lo));
-                i += 2;
-                continue;
-            }
-        }
-        out.push_back(s[i]);
-    }
-    return out;
-}
-
-// Query parameters decoded, re-encoded strictly and sorted by name, then value.
+// Query parameters decoded, re-encoded strictly and sorted by name, then value. The target comes from a
+// URL that was parsed already; a query Boost.URL cannot read is signed as it is.
 std::string canonical_query(std::string_view query) {
+    if (!boost::urls::parse_query(query)) {
+        return std::string(query);
+    }
     std::vector<std::pair<std::string, std::string>> params;
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const auto part = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-        if (part.empty()) {
-            continue;
+    // '+' is a plus sign here, not a space: the AWS SDK signs it as %2B.
+    for (const auto& p : boost::urls::params_view(query, boost::urls::encoding_opts(false, false, false))) {
+        if (p.key.empty() && !p.has_value) {
+            continue;  // `a=1&&b=2`
         }
-        const auto eq = part.find('=');
-        std::string name;
-        std::string value;
-        append_uri_encoded(name, percent_decoded(part.substr(0, eq)), false);
-        if (eq != std::string_view::npos) {
-            append_uri_encoded(value, percent_decoded(part.substr(eq + 1)), false);
-        }
-        params.emplace_back(std::move(name), std::move(value));
+        params.emplace_back(uri_encoded(p.key), uri_encoded(p.value));
     }
     std::sort(params.begin(), params.end());
     std::string out;
@@ -281,7 +236,7 @@ sigv4_headers sign_sigv4(
     if (path.empty()) {
         canonical_request.push_back('/');
     } else {
-        append_uri_encoded(canonical_request, path, true);
+        canonical_request.append(boost::urls::encode(path, path_chars));
     }
     canonical_request.push_back('\n');
     if (q != std::string_view::npos) {

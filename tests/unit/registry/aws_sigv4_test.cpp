@@ -57,6 +57,22 @@ TEST(aws_sigv4, matches_the_aws_test_suite) {
     );
 }
 
+TEST(aws_sigv4, the_query_is_signed_decoded_and_strictly_re_encoded) {
+    std::vector<std::pair<std::string, std::string>> none;
+    const auto sign = [&](std::string_view target) {
+        return header(
+            registry::sign_sigv4(example, "GET", "example.amazonaws.com", target, none, "", example_time()),
+            "Authorization"
+        );
+    };
+    // The same parameters, spelled or ordered differently, sign the same.
+    EXPECT_EQ(sign("/?b=2&a=%7e"), sign("/?a=~&b=2"));
+    EXPECT_EQ(sign("/?a=x%2Fy"), sign("/?a=x/y"));
+    // '+' is a plus sign, not a space; different values sign differently.
+    EXPECT_NE(sign("/?a=x+y"), sign("/?a=x%20y"));
+    EXPECT_NE(sign("/?a=1"), sign("/?a=2"));
+}
+
 TEST(aws_sigv4, connector_headers_are_signed_and_the_content_hash_is_filled_in) {
     aws_signing key = example;
     key.session_token = "token-1";
