@@ -37,7 +37,7 @@ std::string_view type_for(unsigned status) {
     }
 }
 
-std::optional<json::value> parse_json(std::string_view text, json::storage_ptr sp = {}) {
+std::optional<json::value> parse_or_nullopt(std::string_view text, json::storage_ptr sp = {}) {
     boost::system::error_code ec;
     json::value v = registry::parse_json(text, ec, std::move(sp));
     if (ec) {
@@ -217,7 +217,7 @@ api_error from_upstream(unsigned status, std::string_view body) {
         out.message = "Remote service returned error status " + std::to_string(status) + " with empty body";
     } else {
         out.message = "Error from remote service: " + std::string(body);
-        if (auto v = parse_json(body); v && v->is_object()) {
+        if (auto v = parse_or_nullopt(body); v && v->is_object()) {
             if (const auto* err = v->get_object().if_contains("error"); err != nullptr && !err->is_null()) {
                 read_error_object(*err, out);
             }
@@ -367,7 +367,7 @@ relay_step chunk_relay::relay_tree(std::string_view data, std::string& out) {
     // Each event's tree lives on this stack frame: no heap allocation per event, nothing to free.
     unsigned char scratch[4096];
     json::monotonic_resource arena(scratch, sizeof scratch);
-    auto parsed = parse_json(data, &arena);
+    auto parsed = parse_or_nullopt(data, &arena);
     if (!parsed || !parsed->is_object()) {
         return relay_step::more;
     }
@@ -416,7 +416,7 @@ void chunk_relay::on_finish(std::string& out) {
 }
 
 relay_step chunk_relay::on_completion(std::string_view body, std::string& out) {
-    auto parsed = parse_json(body);
+    auto parsed = parse_or_nullopt(body);
     const json::object completion =
         chat_completion(parsed ? std::move(*parsed) : json::value(std::string(body)), d_);
     json::array choices;
