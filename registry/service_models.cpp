@@ -604,6 +604,10 @@ result<json::object> service::undeploy_models(const std::vector<std::string>& id
     if (ids.empty()) {
         return illegal_argument("Must set specific model ids to undeploy");
     }
+    // TransportUndeployModelsAction: with model access control on, one model per request.
+    if (ids.size() > 1 && cur->settings->model_access_control_enabled()) {
+        return illegal_argument("only support undeploy one model");
+    }
     // Every model is checked before anything changes: one refusal undeploys nothing.
     const auto opts = access_options(*cur, who);
     for (const auto& id : ids) {

@@ -572,6 +572,32 @@ TEST_F(acl_matrix, acl_changes_belong_to_the_owner) {
 }
 
 // Connector create records the ACL it was given (defaults: restricted with roles, else private).
+// TransportUndeployModelsAction: with model access control on, a bulk undeploy names one model, whoever
+// asks; nothing changes on a refusal. Off again, the same request undeploys both.
+TEST_F(acl_matrix, bulk_undeploy_takes_one_model_while_model_acl_is_on) {
+    acl_server s;
+    add_matrix_users(s);
+    const auto r = make_resources(s, up_, "public");
+    const auto before = fingerprint(s, r);
+    const std::string both = R"({"model_ids":[")" + r.m + R"(",")" + r.m2 + R"("]})";
+    for (const char* who : {"alice", "admin"}) {
+        SCOPED_TRACE(who);
+        expect_error(
+            s.as(who, "POST", "/_plugins/_ml/models/_undeploy", both),
+            400,
+            "illegal_argument_exception",
+            "only support undeploy one model"
+        );
+    }
+    EXPECT_EQ(fingerprint(s, r), before);
+    auto one = s.as("alice", "POST", "/_plugins/_ml/models/_undeploy", R"({"model_ids":[")" + r.m + R"("]})");
+    ASSERT_EQ(one.status, 200) << one.body;
+    s.set_persistent(R"({"plugins.ml_commons.model_access_control_enabled":false})");
+    auto bulk = s.as("admin", "POST", "/_plugins/_ml/models/_undeploy", both);
+    ASSERT_EQ(bulk.status, 200) << bulk.body;
+    EXPECT_NE(bulk.body.find(r.m2), std::string::npos) << bulk.body;
+}
+
 TEST_F(acl_matrix, create_stores_owner_access_and_roles) {
     acl_server s;
     add_matrix_users(s);
@@ -863,7 +889,8 @@ TEST(acl_tenancy, tenants_cannot_see_or_change_each_other) {
     EXPECT_EQ(s.as("ann", "GET", "/_plugins/_ml/model_groups/" + pg, "", acme).status, 200);
 }
 
-// Security off (loopback default): no principal, ACL fields answer ml-commons' 400s and no owner is stored.
+// Security off (loopback default): no principal, ACL fields answer ml-commons' 400s and no owner is
+// stored.
 TEST(acl_security_off, acl_fields_are_refused_and_no_owner_is_stored) {
     temp_dir tmp;
     server_process server(tmp.path() / "data");
