@@ -532,9 +532,41 @@ result<connector_draft> prepare_connector_update(
     return d;
 }
 
+void put_in_connector_order(json::object& doc) {
+    static constexpr std::array<std::string_view, 15> order{
+        "name",
+        "version",
+        "description",
+        "protocol",
+        "parameters",
+        "credential",
+        "actions",
+        "backend_roles",
+        "owner",
+        "access",
+        "created_time",
+        "last_updated_time",
+        "client_config",
+        "tenant_id",
+        "provisioned_by"};
+    json::object out(doc.storage());
+    out.reserve(doc.size());
+    for (const auto key : order) {
+        if (auto* v = doc.if_contains(key)) {
+            out.emplace(key, std::move(*v));
+        }
+    }
+    for (auto& kv : doc) {
+        if (std::find(order.begin(), order.end(), kv.key()) == order.end()) {
+            out.emplace(kv.key(), std::move(kv.value()));
+        }
+    }
+    doc = std::move(out);
+}
+
 json::object connector_public_view(const json::object& doc) {
     json::object out = doc;
-    out.erase("credential");
+    out.stable_erase("credential");  // erase() would move the last member into its place
     return out;
 }
 

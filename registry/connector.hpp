@@ -59,6 +59,12 @@ result<connector_draft> prepare_connector_update(
 // Trusted-endpoint check of every action URL resolved with the connector's own parameters.
 result<void> check_connector_urls(const boost::json::object& doc, const cluster_settings& settings);
 
+// Puts the members of a connector document in HttpConnector.toXContent's order (spec §2.4: name,
+// version, description, protocol, parameters, credential, actions, backend_roles, owner, access,
+// created_time, last_updated_time, client_config, tenant_id, provisioned_by); any other member follows in
+// its own order. Stored documents are kept this way, so GET and _search print it.
+void put_in_connector_order(boost::json::object& doc);
+
 // The document as GET and _search show it: `credential` removed (and with it the client_config.tls
 // private key, which lives there).
 boost::json::object connector_public_view(const boost::json::object& doc);

@@ -551,13 +551,13 @@ result<endpoint_draft> prepare_create(
     }
     json::object config = body.get_object();
     const json::value body_task = config.contains("task_type") ? config.at("task_type") : json::value();
-    config.erase("task_type");
+    config.stable_erase("task_type");
     auto task = resolve_task(url_task, body_task.is_null() ? nullptr : &body_task);
     if (!task) {
         return task.error();
     }
     const json::value service = config.contains("service") ? config.at("service") : json::value();
-    config.erase("service");
+    config.stable_erase("service");
     if (!service.is_string()) {
         return error{errc::bad_request, "Inference endpoint configuration is missing the [service] setting"};
     }
@@ -634,7 +634,7 @@ result<endpoint_draft> prepare_update(
     // Elasticsearch insists on a task type in the URL or the body; the stored one is the obvious default.
     task_type requested = existing;
     const json::value body_task = content.contains("task_type") ? content.at("task_type") : json::value();
-    content.erase("task_type");
+    content.stable_erase("task_type");
     if (url_task || !body_task.is_null()) {
         auto t = resolve_task(url_task, body_task.is_null() ? nullptr : &body_task);
         if (!t) {
@@ -661,7 +661,7 @@ result<endpoint_draft> prepare_update(
         new_task = it->value().get_object();
         content.erase(it);
     }
-    content.erase("chunking_settings");
+    content.stable_erase("chunking_settings");
     if (!content.empty()) {
         return error{
             errc::bad_request,
@@ -672,9 +672,9 @@ result<endpoint_draft> prepare_update(
     d.inference_id = string_field(stored, "inference_id").value_or("");
     d.task = existing;
     d.doc = stored;
-    d.doc.erase("secret_settings");
-    d.doc.erase("created_time");
-    d.doc.erase("last_updated_time");
+    d.doc.stable_erase("secret_settings");
+    d.doc.stable_erase("created_time");
+    d.doc.stable_erase("last_updated_time");
     bool changed = false;
     if (new_service) {
         validation_errors errs;

@@ -378,6 +378,7 @@ result<json::object> service::create_connector(const json::object& body, const c
     if (!who.tenant_id.empty()) {
         res->doc()["tenant_id"] = who.tenant_id;
     }
+    put_in_connector_order(res->doc());
     batch b;
     b.puts.push_back(make_row(kind::connector, *res));
     if (auto r = store_->apply(b); !r) {
@@ -458,9 +459,10 @@ result<json::object> service::update_connector(
     if (*cred) {
         res->doc()["credential"] = std::move(**cred);
     } else {
-        res->doc().erase("credential");
+        res->doc().stable_erase("credential");
     }
     res->doc()["last_updated_time"] = now_ms();
+    put_in_connector_order(res->doc());
     res->version += 1;
     res->seq_no = cur->next_seq_no[idx(kind::connector)];
     batch b;

@@ -554,7 +554,7 @@ void mark_undeployed(json::object& doc, std::int64_t now) {
     doc["last_undeployed_time"] = now;
     doc["last_updated_time"] = now;
     doc["current_worker_node_count"] = 0;
-    doc.erase("planning_worker_nodes");
+    doc.stable_erase("planning_worker_nodes");
     doc["planning_worker_node_count"] = 0;
 }
 
@@ -1011,7 +1011,7 @@ result<json::object> service::update_model(std::string_view id, const json::obje
         if (*cred) {
             connector["credential"] = std::move(**cred);
         } else {
-            connector.erase("credential");
+            connector.stable_erase("credential");
         }
         next.doc()["connector"] = std::move(connector);
     }
@@ -1061,7 +1061,7 @@ result<json::object> service::get_model(std::string_view id, const caller& who) 
     }
     json::object view = m->doc();
     if (auto* c = view.if_contains("connector"); c != nullptr && c->is_object()) {
-        c->get_object().erase("credential");
+        c->get_object().stable_erase("credential");
     }
     return view;
 }

@@ -395,7 +395,7 @@ relay_step chunk_relay::relay_tree(std::string_view data, std::string& out) {
         chunk["choices"] = json::array{};  // may move the members: `usage` is not used below
     }
     if (!include_usage_ && had_usage_member) {
-        chunk.erase("usage");
+        chunk.stable_erase("usage");
         if (chunk["choices"].get_array().empty()) {
             return relay_step::more;
         }

@@ -582,6 +582,46 @@ TEST_F(foundation, connector_update_merges_and_delete_answers_opensearch_shapes)
     EXPECT_EQ(c().get("/_plugins/_ml/connectors/" + id).status, 404);
 }
 
+// Spec §2.4 (HttpConnector.toXContent): GET and _search print a connector's members in one order, before
+// and after an update, with no `credential` anywhere.
+TEST_F(foundation, connectors_print_their_members_in_ml_commons_order) {
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    const std::string id(
+        c().post("/_plugins/_ml/connectors/_create", seed_step3).json().at("connector_id").as_string()
+    );
+    const auto keys = [](const json::value& v) {
+        std::vector<std::string> out;
+        for (const auto& kv : v.as_object()) {
+            out.emplace_back(kv.key());
+        }
+        return out;
+    };
+    std::vector<std::string> expected{
+        "name",
+        "version",
+        "description",
+        "protocol",
+        "parameters",
+        "actions",
+        "created_time",
+        "last_updated_time"};
+    const auto check = [&] {
+        EXPECT_EQ(keys(c().get("/_plugins/_ml/connectors/" + id).json()), expected);
+        auto hits = c().post("/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})").json();
+        EXPECT_EQ(keys(hits.at("hits").at("hits").at(0).at("_source")), expected);
+    };
+    check();
+    ASSERT_EQ(
+        c().put(
+               "/_plugins/_ml/connectors/" + id, R"({"client_config":{"max_connection":7},"description":"x"})"
+        )
+            .status,
+        200
+    );
+    expected.emplace_back("client_config");
+    check();
+}
+
 TEST_F(foundation, caller_supplied_ids_and_dry_run) {
     ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
     std::string body = seed_step3;

@@ -114,7 +114,8 @@ TEST_F(access_test, owner_snapshot_has_the_ml_commons_shape) {
     EXPECT_EQ(owner_key(*user("CN=a:b,O=x", "cert", {})), "cert:CN=a:b,O=x");
 }
 
-// R8: the store keeps realm:name and the backend roles; the document keeps ml-commons' field order.
+// R8: the store keeps realm:name and the backend roles; the document keeps ml-commons' field order
+// (HttpConnector.toXContent, spec §2.4).
 TEST_F(access_test, owner_and_roles_fill_the_store_columns) {
     acl_on();
     const caller alice{"", user("alice", "internal", {"analyst"})};
@@ -127,11 +128,11 @@ TEST_F(access_test, owner_and_roles_fill_the_store_columns) {
         "name",
         "version",
         "protocol",
+        "credential",
         "actions",
         "backend_roles",
         "owner",
         "access",
-        "credential",
         "created_time",
         "last_updated_time"};
     EXPECT_EQ(keys, expected);
