@@ -125,6 +125,7 @@ std::vector<route> all_routes() {
 
         // OpenAI-compatible front door (openai.cpp).
         {v::post, "/v1/chat/completions", handle_openai_chat_completions, ""},
+        {v::post, "/v1/completions", handle_openai_completions, ""},
         {v::post, "/v1/embeddings", handle_openai_embeddings, ""},
         {v::get, "/v1/models", handle_openai_models, ""},
         {v::get, "/v1/models/{model}", handle_openai_model_get, ""},

@@ -133,6 +133,7 @@ awaitable<http_response> handle_model_predict_stream(request_context&);  // pred
 
 // OpenAI-compatible /v1 (openai.cpp)
 awaitable<http_response> handle_openai_chat_completions(request_context&);
+awaitable<http_response> handle_openai_completions(request_context&);
 awaitable<http_response> handle_openai_embeddings(request_context&);
 awaitable<http_response> handle_openai_models(request_context&);
 awaitable<http_response> handle_openai_model_get(request_context&);

@@ -330,7 +330,16 @@ json::object model_entry(std::string id, const registry::resource& m) {
 
 }  // namespace
 
-awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
+namespace {
+
+// Which OpenAI endpoint a chat answer is served through.
+enum class dialect { chat, text };
+
+// /v1/chat/completions, and /v1/completions on top of it: a legacy `prompt` becomes one user message (and
+// stays a `prompt` parameter for connectors that template it), and the chat answer is turned into the
+// legacy shape on the way out.
+awaitable<http_response> serve_completion(request_context& ctx, dialect kind) {
+    const bool text = kind == dialect::text;
     auto who = caller_of(ctx);
     if (!who) {
         co_return openai_fail(ctx, who.error());
@@ -341,6 +350,28 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
     json::object body(&arena);
     if (auto e = object_body_of(ctx, body)) {
         co_return openai_fail(ctx, *e);
+    }
+    if (text) {
+        // A string, or an array holding one string (several prompts would need several answers).
+        const auto* prompt = body.if_contains("prompt");
+        if (prompt != nullptr && prompt->is_array() && prompt->get_array().size() == 1 &&
+            prompt->get_array().front().is_string()) {
+            body["prompt"] = json::value(prompt->get_array().front());
+            prompt = body.if_contains("prompt");
+        }
+        if (prompt == nullptr || !prompt->is_string()) {
+            co_return openai_fail(
+                ctx,
+                invalid_request(
+                    prompt == nullptr ? "Missing required parameter: 'prompt'."
+                                      : "'prompt' must be a string or an array holding one string.",
+                    "prompt"
+                )
+            );
+        }
+        json::array messages(&arena);
+        messages.emplace_back(json::object{{"role", "user"}, {"content", prompt->get_string()}});
+        body["messages"] = std::move(messages);
     }
     const auto* messages = body.if_contains("messages");
     if (messages == nullptr || !messages->is_array()) {
@@ -371,7 +402,9 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
     }
     const auto& ready = std::get<ready_model>(*resolved);
     const openai::reply_defaults defaults{
-        "chatcmpl-" + registry::generate_id(), now_seconds(), std::string(body.at("model").get_string())};
+        (text ? "cmpl-" : "chatcmpl-") + registry::generate_id(),
+        now_seconds(),
+        std::string(body.at("model").get_string())};
 
     // A json::object keeps the storage it was built with, so the arena is chosen here, at construction.
     registry::predict_request input{.parameters = json::object(&arena)};
@@ -408,18 +441,24 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
     if (!stream) {
         // The answer's tree goes into the request's arena too: it is printed and dropped with the frame.
         // ?pretty needs the tree anyway.
-        auto element = co_await call_upstream(ctx, ready, *plan, 0, permit, &arena, !ctx.pretty);
+        auto element = co_await call_upstream(ctx, ready, *plan, 0, permit, &arena, !ctx.pretty && !text);
         if (auto* e = std::get_if<openai::api_error>(&element)) {
             co_return openai_fail(ctx, *e);
         }
         auto res = std::holds_alternative<passthrough>(element)
                        ? json_text_response(200, std::move(std::get<passthrough>(element).text), false)
-                       : openai_ok(
-                             ctx,
-                             openai::chat_completion(
-                                 response_value(std::move(std::get<json::object>(element))), defaults
-                             )
-                         );
+                   : text ? openai_ok(
+                                ctx,
+                                openai::text_completion(
+                                    response_value(std::move(std::get<json::object>(element))), defaults
+                                )
+                            )
+                          : openai_ok(
+                                ctx,
+                                openai::chat_completion(
+                                    response_value(std::move(std::get<json::object>(element))), defaults
+                                )
+                            );
         permit.finish();
         permit.add_headers(res);
         co_return res;
@@ -434,24 +473,37 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
     const auto options = options_of(*ready.connector, ready.snap->settings->max_json_size());
     auto relay = std::make_shared<openai::chunk_relay>(defaults, include_usage);
     sse_relay_hooks hooks;
-    hooks.on_event = [relay, &permit](const upstream::sse_event& ev, std::string& out) {
+    // The legacy endpoint gets the chat frames rewritten as they are written.
+    const auto deliver = [text](std::string& out, const auto& write) {
+        if (!text) {
+            return write(out);
+        }
+        std::string chat;
+        auto step = write(chat);
+        out.append(openai::text_completion_frames(chat));
+        return step;
+    };
+    hooks.on_event = [relay, &permit, deliver](const upstream::sse_event& ev, std::string& out) {
         if (permit.counts_tokens()) {
             if (auto used = registry::usage_total_tokens_of(ev.data)) {
                 permit.set_usage(*used);
             }
         }
-        return relay->on_event(ev.data, out);
+        return deliver(out, [&](std::string& o) { return relay->on_event(ev.data, o); });
     };
-    hooks.on_finish = [relay](std::string& out) {
-        relay->on_finish(out);
+    hooks.on_finish = [relay, deliver](std::string& out) {
+        deliver(out, [&](std::string& o) {
+            relay->on_finish(o);
+            return relay_step::done;
+        });
     };
-    hooks.on_json_body = [relay, &permit](std::string_view b, std::string& out) {
+    hooks.on_json_body = [relay, &permit, deliver](std::string_view b, std::string& out) {
         if (permit.counts_tokens()) {
             if (auto used = registry::usage_total_tokens_of(b)) {
                 permit.set_usage(*used);
             }
         }
-        return relay->on_completion(b, out);
+        return deliver(out, [&](std::string& o) { return relay->on_completion(b, o); });
     };
     hooks.error_frame = [](const registry::error& e) {
         return openai::error_frame(openai::from_error(e));
@@ -480,6 +532,16 @@ awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
     }
     permit.set_succeeded();  // charged when the handler returns (the permit's destructor)
     co_return streamed_response();
+}
+
+}  // namespace
+
+awaitable<http_response> handle_openai_chat_completions(request_context& ctx) {
+    co_return co_await serve_completion(ctx, dialect::chat);
+}
+
+awaitable<http_response> handle_openai_completions(request_context& ctx) {
+    co_return co_await serve_completion(ctx, dialect::text);
 }
 
 awaitable<http_response> handle_openai_embeddings(request_context& ctx) {

@@ -318,6 +318,98 @@ json::object chat_completion(json::value upstream, const reply_defaults& d) {
         {"usage", complete_usage(nullptr)}};
 }
 
+namespace {
+
+json::object text_choice(const json::object& choice, std::size_t i, std::string_view from) {
+    std::string text;
+    if (const auto* t = choice.if_contains("text"); t != nullptr && t->is_string()) {
+        text = std::string(t->get_string());
+    } else if (const auto* m = choice.if_contains(from); m != nullptr && m->is_object()) {
+        if (const auto* c = m->get_object().if_contains("content"); c != nullptr && c->is_string()) {
+            text = std::string(c->get_string());
+        }
+    }
+    const auto* index = choice.if_contains("index");
+    const auto* logprobs = choice.if_contains("logprobs");
+    const auto* finish = choice.if_contains("finish_reason");
+    return json::object{
+        {"text", std::move(text)},
+        {"index", index != nullptr ? *index : json::value(i)},
+        {"logprobs", logprobs != nullptr ? *logprobs : json::value(nullptr)},
+        {"finish_reason", finish != nullptr ? *finish : json::value(nullptr)}};
+}
+
+// The choices of a chat answer (`message`) or chunk (`delta`) as text choices.
+json::array text_choices(const json::value* choices, std::string_view from) {
+    json::array out;
+    if (choices == nullptr || !choices->is_array()) {
+        return out;
+    }
+    const auto& list = choices->get_array();
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        if (const auto* c = list[i].if_object()) {
+            out.emplace_back(text_choice(*c, i, from));
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+json::object text_completion(json::value upstream, const reply_defaults& d) {
+    json::object chat = chat_completion(std::move(upstream), d);
+    json::object out;
+    out["id"] = chat["id"];
+    out["object"] = "text_completion";
+    out["created"] = chat["created"];
+    out["model"] = chat["model"];
+    out["choices"] = text_choices(chat.if_contains("choices"), "message");
+    out["usage"] = chat["usage"];
+    return out;
+}
+
+std::string text_completion_frames(std::string_view chat_frames) {
+    std::string out;
+    while (!chat_frames.empty()) {
+        const auto end = chat_frames.find("\n\n");
+        const auto frame = chat_frames.substr(0, end);
+        chat_frames = end == std::string_view::npos ? std::string_view() : chat_frames.substr(end + 2);
+        constexpr std::string_view prefix = "data: ";
+        if (!frame.starts_with(prefix)) {
+            continue;
+        }
+        const auto data = frame.substr(prefix.size());
+        auto chunk = parse_or_nullopt(data);
+        if (!chunk || !chunk->is_object() || chunk->get_object().contains("error")) {
+            out.append(frame).append("\n\n");  // [DONE] and error frames
+            continue;
+        }
+        const auto& c = chunk->get_object();
+        json::array choices = text_choices(c.if_contains("choices"), "delta");
+        const auto* usage = c.if_contains("usage");
+        const bool has_usage = usage != nullptr && usage->is_object();
+        const bool says_something = std::any_of(choices.begin(), choices.end(), [](const json::value& ch) {
+            return !ch.at("text").get_string().empty() || !ch.at("finish_reason").is_null();
+        });
+        if (!says_something && !has_usage) {
+            continue;
+        }
+        json::object t;
+        for (const auto* key : {"id", "object", "created", "model"}) {
+            if (const auto* v = c.if_contains(key)) {
+                t[key] = *v;
+            }
+        }
+        t["object"] = "text_completion";
+        t["choices"] = std::move(choices);
+        if (has_usage) {
+            t["usage"] = *usage;
+        }
+        out.append(sse_data_frame(text_of(t)));
+    }
+    return out;
+}
+
 void chunk_relay::add_defaults(json::object& chunk) const {
     chunk["object"] = "chat.completion.chunk";
     if (!chunk["id"].is_string()) {

@@ -97,6 +97,20 @@ private:
 };
 
 // ---------------------------------------------------------------------------------------------------
+// Legacy completions (/v1/completions), served by the same models as chat
+
+// The non-stream reply as a `text_completion`: chat_completion's answer with each choice turned into
+// `{"text","index","logprobs","finish_reason"}`. The text is the choice's own `text` (an upstream that is
+// itself a completions server), else its message's string content, else "".
+boost::json::object text_completion(boost::json::value upstream, const reply_defaults& d);
+
+// chunk_relay's output (SSE frames of chat.completion.chunk) as the legacy stream: each chunk becomes a
+// `text_completion` chunk with `choices[].text` from `delta.content` (`logprobs` null); a chunk that
+// carries neither text, nor a finish_reason, nor usage (the role-only first chunk) is dropped; error
+// frames and `[DONE]` pass as they are.
+std::string text_completion_frames(std::string_view chat_frames);
+
+// ---------------------------------------------------------------------------------------------------
 // Embeddings
 
 struct embedding_batch {

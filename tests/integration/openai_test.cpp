@@ -258,6 +258,82 @@ TEST_F(openai_api, streamed_chat_is_openai_chunks_ending_with_done) {
     EXPECT_FALSE(sent.contains("stream_options"));
 }
 
+// The legacy /v1/completions (seed 004 lists it) on the same models: the prompt goes up as one user
+// message, the chat answer comes back as a text_completion, plain or streamed.
+TEST_F(openai_api, legacy_completions_ride_on_the_chat_models) {
+    auto r =
+        c().request("POST", "/v1/completions", R"({"model":"chat-model","prompt":"Say hi","max_tokens":5})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto j = r.json().as_object();
+    EXPECT_EQ(j.at("object").as_string(), "text_completion");
+    EXPECT_EQ(std::string(j.at("id").as_string()).rfind("chatcmpl-", 0), 0U)
+        << "the upstream's own id is kept";
+    const auto& choice = j.at("choices").at(0).as_object();
+    EXPECT_EQ(choice.at("text").as_string(), default_completion_text);
+    EXPECT_EQ(choice.at("index").as_int64(), 0);
+    EXPECT_TRUE(choice.at("logprobs").is_null());
+    EXPECT_EQ(choice.at("finish_reason").as_string(), "stop");
+    EXPECT_FALSE(choice.contains("message"));
+    EXPECT_EQ(j.at("usage").at("total_tokens").as_int64(), 7);
+    auto sent = json::parse(up_.last_request()->body).as_object();
+    EXPECT_EQ(sent.at("messages"), json::parse(R"([{"role":"user","content":"Say hi"}])"));
+
+    // An upstream that is itself a completions server: its text is kept.
+    up_.enqueue(fake_reply::json(
+        200,
+        R"({"id":"cmpl-9","object":"text_completion","created":3,"model":"m","choices":[{"text":"raw","index":0,"logprobs":null,"finish_reason":"length"}]})"
+    ));
+    auto raw = c().request("POST", "/v1/completions", R"({"model":"chat-model","prompt":["Say hi"]})");
+    ASSERT_EQ(raw.status, 200) << raw.body;
+    EXPECT_EQ(raw.json().at("id").as_string(), "cmpl-9");
+    EXPECT_EQ(raw.json().at("choices").at(0).at("text").as_string(), "raw");
+    EXPECT_EQ(raw.json().at("choices").at(0).at("finish_reason").as_string(), "length");
+
+    // Streamed: text_completion chunks, no role-only chunk, then [DONE].
+    sse_client st(
+        server_->port(),
+        "POST",
+        "/v1/completions",
+        R"({"model":"chat-model","prompt":"Say hi","stream":true})",
+        sdk_headers
+    );
+    ASSERT_EQ(st.status(), 200U);
+    auto events = st.read_all();
+    ASSERT_GE(events.size(), 2U) << st.body();
+    EXPECT_EQ(events.back().data, "[DONE]");
+    std::string text;
+    for (std::size_t i = 0; i + 1 < events.size(); ++i) {
+        auto chunk = json::parse(events[i].data).as_object();
+        EXPECT_EQ(chunk.at("object").as_string(), "text_completion") << events[i].data;
+        const auto& c0 = chunk.at("choices").at(0).as_object();
+        EXPECT_FALSE(c0.contains("delta")) << events[i].data;
+        EXPECT_TRUE(!c0.at("text").as_string().empty() || !c0.at("finish_reason").is_null())
+            << events[i].data;
+        text += std::string(c0.at("text").as_string());
+    }
+    EXPECT_EQ(text, default_completion_text);
+
+    // Bad prompts are OpenAI errors, and nothing is sent upstream.
+    const auto sent_before = up_.request_count();
+    expect_error(
+        c().request("POST", "/v1/completions", R"({"model":"chat-model"})"),
+        400,
+        "invalid_request_error",
+        "Missing required parameter: 'prompt'.",
+        std::nullopt,
+        "prompt"
+    );
+    expect_error(
+        c().request("POST", "/v1/completions", R"({"model":"chat-model","prompt":["a","b"]})"),
+        400,
+        "invalid_request_error",
+        "'prompt' must be a string or an array holding one string.",
+        std::nullopt,
+        "prompt"
+    );
+    EXPECT_EQ(up_.request_count(), sent_before);
+}
+
 TEST_F(openai_api, include_usage_is_honoured) {
     auto with_usage = [&] {
         sse_client s(

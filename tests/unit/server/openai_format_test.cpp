@@ -134,6 +134,42 @@ TEST(openai_format, chunk_relay_normalises_chunks_and_honours_include_usage) {
     EXPECT_EQ(frames(out)[0].at("error").at("message").as_string(), "boom");
 }
 
+TEST(openai_format, legacy_completions_are_the_chat_answer_reshaped) {
+    auto t = text_completion(
+        json::parse(
+            R"({"id":"c1","object":"chat.completion","created":2,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop","logprobs":null},{"index":1,"message":{"role":"assistant","content":null},"finish_reason":"length"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}})"
+        ),
+        defaults
+    );
+    EXPECT_EQ(
+        json::value(t),
+        json::parse(
+            R"({"id":"c1","object":"text_completion","created":2,"model":"m","choices":[{"text":"hi","index":0,"logprobs":null,"finish_reason":"stop"},{"text":"","index":1,"logprobs":null,"finish_reason":"length"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}})"
+        )
+    );
+    // A bare answer gets the defaults, like a chat reply.
+    auto bare = text_completion(json::parse(R"({"response":"plain"})"), defaults);
+    EXPECT_EQ(bare.at("id").as_string(), "chatcmpl-default");
+    EXPECT_EQ(bare.at("choices").at(0).at("text").as_string(), "plain");
+
+    chunk_relay relay(defaults, true);
+    std::string chat;
+    relay.on_event(R"({"id":"s","choices":[{"index":0,"delta":{"role":"assistant"}}]})", chat);
+    relay.on_event(R"({"id":"s","choices":[{"index":0,"delta":{"content":"he"}}]})", chat);
+    relay.on_event(R"({"id":"s","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})", chat);
+    relay.on_event(R"({"error":{"message":"late","type":"server_error"}})", chat);
+    relay.on_finish(chat);
+    const auto f = frames(text_completion_frames(chat));
+    ASSERT_EQ(f.size(), 5U) << chat;  // text, finish, error, usage, [DONE]: the role-only chunk is dropped
+    EXPECT_EQ(f[0].at("object").as_string(), "text_completion");
+    EXPECT_EQ(f[0].at("choices").at(0).at("text").as_string(), "he");
+    EXPECT_FALSE(f[0].at("choices").at(0).as_object().contains("delta"));
+    EXPECT_EQ(f[1].at("choices").at(0).at("finish_reason").as_string(), "stop");
+    EXPECT_EQ(f[2].at("error").at("message").as_string(), "late");
+    EXPECT_TRUE(f[3].as_object().contains("usage"));
+    EXPECT_EQ(f[4], json::value("[DONE]"));
+}
+
 // A relayed chunk is re-printed from its tree: its floats must read as the upstream printed them, not as
 // Boost.JSON's `-3.1725305E-1` or Java's `1.0E-4`.
 TEST(openai_format, relayed_chunks_print_floats_plainly) {
