@@ -5,6 +5,7 @@
 #include <array>
 
 #include <boost/container/small_vector.hpp>
+#include <boost/json/object.hpp>
 #include <boost/url/parse.hpp>
 
 #include "registry/error.hpp"
@@ -30,6 +31,25 @@ segment_list split_path(std::string_view path) {
         i = end;
     }
     return out;
+}
+
+// Paths an OpenAI client reaches when its base URL is wrong: anything under `/v1` (`/v1/v1/...`) and the
+// OpenAI resources without the `/v1` prefix. No OpenSearch API lives there, and the SDKs expect OpenAI's
+// 404 `Invalid URL` (seed 004: "omitting it (or doubling it up to /v1/v1) is a frequent cause of 404s").
+bool openai_namespace(const segment_list& segs) {
+    if (segs.empty()) {
+        return false;
+    }
+    if (segs[0] == "v1") {
+        return true;
+    }
+    if (segs[0] == "chat") {
+        return segs.size() == 2 && segs[1] == "completions";
+    }
+    if (segs[0] == "completions" || segs[0] == "embeddings") {
+        return segs.size() == 1;
+    }
+    return segs[0] == "models" && segs.size() <= 2;
 }
 
 bool is_param(std::string_view seg) {
@@ -254,6 +274,18 @@ dispatch_result router::match(request_context& ctx) const {
     }
     const std::string uri(ctx.req.target());
     const std::string method(http::to_string(verb));
+    if (!any_path && openai_namespace(segs)) {
+        // OpenAI's own answer to an unknown URL, in its error envelope.
+        boost::json::object inner;
+        inner["message"] = "Invalid URL (" + method + " " + std::string(ctx.path) + ")";
+        inner["type"] = "invalid_request_error";
+        inner["param"] = nullptr;
+        inner["code"] = nullptr;
+        boost::json::object body;
+        body["error"] = std::move(inner);
+        out.early = json_response(404, body, ctx.pretty, registry::number_style::plain);
+        return out;
+    }
     if (!any_path) {
         out.early = simple_error_response(
             400, "no handler found for uri [" + uri + "] and method [" + method + "]", ctx.pretty

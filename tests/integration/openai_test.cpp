@@ -557,6 +557,33 @@ TEST_F(openai_api, model_list_and_retrieve) {
     EXPECT_NE(c().get("/v1/models").body.find(undeployed), std::string::npos);
 }
 
+// Seed 004: a base URL without `/v1`, or with it twice, is "a frequent cause of 404s". The SDKs map the
+// status to NotFoundError; OpenSearch paths keep OpenSearch's own routing errors.
+TEST_F(openai_api, wrong_base_urls_get_openai_404s) {
+    const std::string body = R"({"model":"chat-model","messages":[{"role":"user","content":"hi"}]})";
+    const auto calls_before = up_.request_count();
+    auto doubled = c().post("/v1/v1/chat/completions", body);
+    EXPECT_EQ(doubled.status, 404);
+    EXPECT_EQ(
+        doubled.body,
+        R"x({"error":{"message":"Invalid URL (POST /v1/v1/chat/completions)","type":"invalid_request_error","param":null,"code":null}})x"
+    );
+    for (const char* path : {"/chat/completions", "/completions", "/embeddings"}) {
+        auto r = c().post(path, body);
+        EXPECT_EQ(r.status, 404) << path;
+        EXPECT_EQ(
+            r.json().at("error").at("message").as_string(), std::string("Invalid URL (POST ") + path + ")"
+        );
+    }
+    EXPECT_EQ(c().get("/models").status, 404);
+    EXPECT_EQ(c().get("/v1/unknown").status, 404);
+    // Nothing reached the upstream, and OpenSearch's namespace answers as before.
+    EXPECT_EQ(up_.request_count(), calls_before);
+    auto other = c().post("/chat", body);
+    EXPECT_EQ(other.status, 400);
+    EXPECT_EQ(other.body, R"({"error":"no handler found for uri [/chat] and method [POST]","status":400})");
+}
+
 TEST_F(openai_api, every_error_has_the_openai_shape) {
     expect_error(chat("{not json"), 400, "invalid_request_error", "We could not parse the JSON body");
     expect_error(chat("[1]"), 400, "invalid_request_error", "The request body must be a JSON object.");
