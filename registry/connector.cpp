@@ -549,19 +549,7 @@ void put_in_connector_order(json::object& doc) {
         "client_config",
         "tenant_id",
         "provisioned_by"};
-    json::object out(doc.storage());
-    out.reserve(doc.size());
-    for (const auto key : order) {
-        if (auto* v = doc.if_contains(key)) {
-            out.emplace(key, std::move(*v));
-        }
-    }
-    for (auto& kv : doc) {
-        if (std::find(order.begin(), order.end(), kv.key()) == order.end()) {
-            out.emplace(kv.key(), std::move(kv.value()));
-        }
-    }
-    doc = std::move(out);
+    put_in_order(doc, order);
 }
 
 json::object connector_public_view(const json::object& doc) {

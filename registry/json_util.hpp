@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -36,5 +37,9 @@ inline std::optional<bool> bool_field(const boost::json::object& o, std::string_
 // Scalars as the Java parsers read them with parser.text(): strings raw, numbers and booleans as text
 // (doubles as plain_double_to_string: `10.5`, `0.0001`).
 std::optional<std::string> scalar_text(const boost::json::value& v);
+
+// Moves `doc`'s members into `order` (a Java toXContent's field order); members not named there follow in
+// their current order.
+void put_in_order(boost::json::object& doc, std::span<const std::string_view> order);
 
 }  // namespace modelrelay::registry

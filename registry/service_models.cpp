@@ -2,6 +2,7 @@
 // Model groups, models, tasks and the deploy lifecycle (spec §1.2, §1.3, §1.5, §6). Like every service
 // write, each method validates against the current snapshot, commits one SQLite batch, then publishes.
 #include <algorithm>
+#include <array>
 #include <optional>
 #include <unordered_map>
 
@@ -1062,7 +1063,40 @@ result<json::object> service::get_model(std::string_view id, const caller& who) 
     json::object view = m->doc();
     if (auto* c = view.if_contains("connector"); c != nullptr && c->is_object()) {
         c->get_object().stable_erase("credential");
+        put_in_connector_order(c->get_object());
     }
+    // MLModel.toXContent's order (spec §3, Get).
+    static constexpr std::array<std::string_view, 29> order{
+        "name",
+        "model_group_id",
+        "algorithm",
+        "model_version",
+        "description",
+        "model_format",
+        "model_state",
+        "model_config",
+        "deploy_setting",
+        "is_enabled",
+        "is_controller_enabled",
+        "rate_limiter",
+        "created_time",
+        "last_updated_time",
+        "last_registered_time",
+        "last_deployed_time",
+        "last_undeployed_time",
+        "auto_redeploy_retry_times",
+        "planning_worker_node_count",
+        "current_worker_node_count",
+        "planning_worker_nodes",
+        "deploy_to_all_nodes",
+        "is_hidden",
+        "connector",
+        "connector_id",
+        "guardrails",
+        "interface",
+        "tenant_id",
+        "provisioned_by"};
+    put_in_order(view, order);
     return view;
 }
 

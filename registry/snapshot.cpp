@@ -1,6 +1,8 @@
 // File: snapshot.cpp
 #include "registry/snapshot.hpp"
 
+#include <algorithm>
+
 #include <boost/json/serialize.hpp>
 
 #include "registry/crypto.hpp"
@@ -126,6 +128,22 @@ void index_all_group_names(snapshot& s) {
         }
     });
     s.group_ids_by_name = b.build();
+}
+
+void put_in_order(boost::json::object& doc, std::span<const std::string_view> order) {
+    boost::json::object out(doc.storage());
+    out.reserve(doc.size());
+    for (const auto key : order) {
+        if (auto* v = doc.if_contains(key)) {
+            out.emplace(key, std::move(*v));
+        }
+    }
+    for (auto& kv : doc) {
+        if (std::find(order.begin(), order.end(), kv.key()) == order.end()) {
+            out.emplace(kv.key(), std::move(kv.value()));
+        }
+    }
+    doc = std::move(out);
 }
 
 std::optional<std::string> scalar_text(const boost::json::value& v) {

@@ -622,6 +622,65 @@ TEST_F(foundation, connectors_print_their_members_in_ml_commons_order) {
     check();
 }
 
+// Spec §3 Get (MLModel.toXContent): a model's members in one order, whatever order the writes added them
+// in (register, deploy, update, undeploy), and an inline connector in the connector order.
+TEST_F(foundation, models_print_their_members_in_ml_commons_order) {
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    const std::string cid(
+        c().post("/_plugins/_ml/connectors/_create", seed_step3).json().at("connector_id").as_string()
+    );
+    auto reg = c().post(
+        "/_plugins/_ml/models/_register?deploy=true",
+        R"({"name":"m","function_name":"remote","connector_id":")" + cid + R"(","description":"d"})"
+    );
+    ASSERT_EQ(reg.status, 200) << reg.body;
+    const std::string mid(reg.json().at("model_id").as_string());
+    const auto keys = [](const json::value& v) {
+        std::vector<std::string> out;
+        for (const auto& kv : v.as_object()) {
+            out.emplace_back(kv.key());
+        }
+        return out;
+    };
+    const auto get = [&] {
+        auto r = c().get("/_plugins/_ml/models/" + mid);
+        EXPECT_EQ(r.status, 200) << r.body;
+        return r.json();
+    };
+    EXPECT_EQ(
+        keys(get()),
+        (std::vector<std::string>{
+            "name",
+            "model_group_id",
+            "algorithm",
+            "model_version",
+            "description",
+            "model_state",
+            "created_time",
+            "last_updated_time",
+            "last_registered_time",
+            "last_deployed_time",
+            "auto_redeploy_retry_times",
+            "planning_worker_node_count",
+            "current_worker_node_count",
+            "planning_worker_nodes",
+            "deploy_to_all_nodes",
+            "connector_id"})
+    );
+    ASSERT_EQ(c().post("/_plugins/_ml/models/" + mid + "/_undeploy", "").status, 200);
+    ASSERT_EQ(c().put("/_plugins/_ml/models/" + mid, R"({"is_enabled":true,"description":"e"})").status, 200);
+    const auto after = keys(get());
+    const auto pos = [&](const std::string& k) {
+        return std::find(after.begin(), after.end(), k) - after.begin();
+    };
+    EXPECT_LT(pos("model_state"), pos("is_enabled"));
+    EXPECT_LT(pos("is_enabled"), pos("created_time"));
+    EXPECT_LT(pos("last_deployed_time"), pos("last_undeployed_time"));
+    EXPECT_LT(pos("last_undeployed_time"), pos("auto_redeploy_retry_times"));
+    EXPECT_EQ(after.back(), "connector_id");
+    EXPECT_EQ(get().at("model_state").as_string(), "UNDEPLOYED");
+}
+
 TEST_F(foundation, caller_supplied_ids_and_dry_run) {
     ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
     std::string body = seed_step3;
