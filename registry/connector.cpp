@@ -261,8 +261,8 @@ bool has_acl_fields(const json::object& body) {
 result<connector_draft> build(const json::object& body, const connector_rules& rules, bool update) {
     connector_draft d;
     d.tls_key = update ? tls_key_action::keep : tls_key_action::none;
-    std::optional<std::string> name, version, description, protocol, provisioned_by;
-    std::optional<json::object> parameters, client_config;
+    std::optional<std::string> name, version, description, protocol, provisioned_by, url;
+    std::optional<json::object> parameters, client_config, headers;
     std::optional<json::array> actions;
     // Parse in body order: action errors surface while parsing, before the required-field checks.
     for (const auto& kv : body) {
@@ -321,6 +321,10 @@ result<connector_draft> build(const json::object& body, const connector_rules& r
             } else {
                 d.tls_key = tls_key_action::none;
             }
+        } else if (key == "url" && v.is_string()) {
+            url = std::string(v.get_string());  // McpConnector's endpoint; HttpConnector ignores it
+        } else if (key == "headers" && v.is_object()) {
+            headers = v.get_object();
         } else if (key == "dry_run" && v.is_bool()) {
             d.dry_run = v.get_bool();
         } else if (key == "provisioned_by") {
@@ -387,7 +391,48 @@ result<connector_draft> build(const json::object& body, const connector_rules& r
     if (provisioned_by) {
         doc["provisioned_by"] = *provisioned_by;
     }
+    if (url) {
+        doc["url"] = *url;
+    }
+    if (headers) {
+        doc["headers"] = std::move(*headers);
+    }
     return d;
+}
+
+// What each connector class keeps of a parsed body: McpConnector has no actions, HttpConnector (and
+// AwsConnector) no top-level url or headers.
+void keep_protocol_fields(json::object& doc) {
+    if (is_mcp(string_field(doc, "protocol").value_or(""))) {
+        doc.stable_erase("actions");
+    } else {
+        doc.stable_erase("url");
+        doc.stable_erase("headers");
+    }
+}
+
+// An MCP connector (protocol mcp_sse / mcp_streamable_http): the mcp_connector_enabled gate, no parameter
+// placeholder in any header (spec §3.5), and its `url` against the trusted endpoints (McpConnector
+// validates the url itself, not actions).
+result<void> check_mcp(const json::object& doc, const cluster_settings& settings) {
+    if (!settings.get_bool("plugins.ml_commons.mcp_connector_enabled")) {
+        return error{
+            errc::forbidden,
+            "The MCP connector is not enabled. To enable, please update the setting "
+            "plugins.ml_commons.mcp_connector_enabled"};
+    }
+    if (const auto* h = field(doc, "headers"); h != nullptr && h->is_object()) {
+        for (const auto& kv : h->get_object()) {
+            if (auto r = check_header_placeholders(kv.key(), kv.value().get_string(), true); !r) {
+                return r;
+            }
+        }
+    }
+    const auto url = string_field(doc, "url");
+    if (!url) {
+        return illegal_argument("url can't be null");
+    }
+    return settings.check_trusted_endpoint(*url);
 }
 
 const json::object* tls_of(const json::object& doc_or_client_config, bool is_doc) {
@@ -472,6 +517,13 @@ result<connector_draft> prepare_connector_create(const json::object& body, const
     if (auto r = check_headers(d->doc); !r) {
         return r.error();
     }
+    keep_protocol_fields(d->doc);
+    if (is_mcp(string_field(d->doc, "protocol").value_or(""))) {
+        if (auto r = check_mcp(d->doc, rules.settings); !r) {
+            return r.error();
+        }
+        return d;
+    }
     if (auto r = check_aws(*d); !r) {
         return r.error();
     }
@@ -525,7 +577,12 @@ result<connector_draft> prepare_connector_update(
             return r.error();
         }
     }
-    if (auto r = check_connector_urls(merged, rules.settings); !r) {
+    keep_protocol_fields(merged);
+    if (is_mcp(string_field(merged, "protocol").value_or(""))) {
+        if (auto r = check_mcp(merged, rules.settings); !r) {
+            return r.error();
+        }
+    } else if (auto r = check_connector_urls(merged, rules.settings); !r) {
         return r.error();
     }
     d->doc = std::move(merged);
@@ -533,6 +590,28 @@ result<connector_draft> prepare_connector_update(
 }
 
 void put_in_connector_order(json::object& doc) {
+    // McpConnector.toXContent.
+    static constexpr std::array<std::string_view, 16> mcp_order{
+        "name",
+        "version",
+        "description",
+        "protocol",
+        "credential",
+        "backend_roles",
+        "owner",
+        "access",
+        "created_time",
+        "last_updated_time",
+        "client_config",
+        "tenant_id",
+        "url",
+        "headers",
+        "parameters",
+        "provisioned_by"};
+    if (is_mcp(string_field(doc, "protocol").value_or(""))) {
+        put_in_order(doc, mcp_order);
+        return;
+    }
     static constexpr std::array<std::string_view, 15> order{
         "name",
         "version",

@@ -681,6 +681,116 @@ TEST_F(foundation, models_print_their_members_in_ml_commons_order) {
     EXPECT_EQ(get().at("model_state").as_string(), "UNDEPLOYED");
 }
 
+// MCP connectors (spec §2.1, §3.5; McpConnector): gated by mcp_connector_enabled, a top-level url checked
+// against the trusted endpoints, headers without any parameter placeholder, no actions, and no models.
+TEST_F(foundation, mcp_connectors_keep_url_and_headers) {
+    const std::string body =
+        R"({"name":"tools","version":1,"protocol":"mcp_sse","url":"https://mcp.example.com/sse",)"
+        R"("credential":{"key":"mcp-secret-4711"},"headers":{"Authorization":"Bearer ${credential.key}"},)"
+        R"("parameters":{"timeout":30}})";
+    const auto create = [&](const std::string& b) {
+        return c().post("/_plugins/_ml/connectors/_create", b);
+    };
+    std::string before = state();
+    expect_error(
+        create(body),
+        403,
+        "status_exception",
+        "The MCP connector is not enabled. To enable, please update the setting "
+        "plugins.ml_commons.mcp_connector_enabled"
+    );
+    EXPECT_EQ(state(), before);
+    ASSERT_EQ(
+        c().put(
+               "/_cluster/settings",
+               R"({"persistent":{"plugins.ml_commons.mcp_connector_enabled":true,)"
+               R"("plugins.ml_commons.trusted_connector_endpoints_regex":["^https://mcp\\.example\\.com/.*$"]}})"
+        )
+            .status,
+        200
+    );
+    before = state();
+    expect_error(
+        create(
+            R"({"name":"t","version":1,"protocol":"mcp_streamable_http","url":"https://mcp.example.com/mcp",)"
+            R"("headers":{"X-Tenant":"${parameters.tenant}"}})"
+        ),
+        400,
+        "illegal_argument_exception",
+        "Header 'X-Tenant' cannot use ${parameters.*} placeholders for security reasons. Use ${credential.*} "
+        "instead."
+    );
+    expect_error(
+        create(
+            R"({"name":"t","version":1,"protocol":"mcp_streamable_http","url":"https://evil.example.org/mcp"})"
+        ),
+        400,
+        "illegal_argument_exception",
+        "Connector URL is not matching the trusted connector endpoint regex"
+    );
+    expect_error(
+        create(R"({"name":"t","version":1,"protocol":"mcp_streamable_http"})"),
+        400,
+        "illegal_argument_exception",
+        "url can't be null"
+    );
+    EXPECT_EQ(state(), before);
+
+    auto made = create(body);
+    ASSERT_EQ(made.status, 200) << made.body;
+    const std::string id(made.json().at("connector_id").as_string());
+    auto got = c().get("/_plugins/_ml/connectors/" + id);
+    ASSERT_EQ(got.status, 200);
+    std::vector<std::string> keys;
+    const auto got_json = got.json();
+    for (const auto& kv : got_json.as_object()) {
+        keys.emplace_back(kv.key());
+    }
+    EXPECT_EQ(
+        keys,
+        (std::vector<std::string>{
+            "name",
+            "version",
+            "protocol",
+            "created_time",
+            "last_updated_time",
+            "url",
+            "headers",
+            "parameters"})
+    );
+    EXPECT_EQ(got.json().at("headers").at("Authorization").as_string(), "Bearer ${credential.key}");
+    EXPECT_EQ(got.body.find("mcp-secret-4711"), std::string::npos);
+
+    // Updates replace url and headers, and the url is checked again.
+    ASSERT_EQ(
+        c().put(
+               "/_plugins/_ml/connectors/" + id, R"({"url":"https://mcp.example.com/v2","headers":{"a":"b"}})"
+        )
+            .status,
+        200
+    );
+    before = state();
+    expect_error(
+        c().put("/_plugins/_ml/connectors/" + id, R"({"url":"http://169.254.169.254/"})"),
+        400,
+        "illegal_argument_exception",
+        "Connector URL is not matching the trusted connector endpoint regex"
+    );
+    expect_error(
+        c().post(
+            "/_plugins/_ml/models/_register",
+            R"({"name":"m","function_name":"remote","connector_id":")" + id + R"("})"
+        ),
+        400,
+        "illegal_argument_exception",
+        "Cannot Create a Model from MCP Connector: " + id
+    );
+    EXPECT_EQ(state(), before);
+    auto after = c().get("/_plugins/_ml/connectors/" + id).json();
+    EXPECT_EQ(after.at("url").as_string(), "https://mcp.example.com/v2");
+    EXPECT_EQ(json::serialize(after.at("headers")), R"({"a":"b"})");
+}
+
 TEST_F(foundation, caller_supplied_ids_and_dry_run) {
     ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
     std::string body = seed_step3;
