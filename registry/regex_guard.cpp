@@ -284,11 +284,15 @@ regex_list::regex_list() = default;
 regex_list::~regex_list() = default;
 // A moved-from list is empty: it must not keep the id its accepted texts are cached under.
 regex_list::regex_list(regex_list&& o) noexcept
-    : patterns_(std::move(o.patterns_)), compiled_(std::move(o.compiled_)), id_(std::exchange(o.id_, 0)) {}
+    : patterns_(std::move(o.patterns_)),
+      compiled_(std::move(o.compiled_)),
+      origins_(std::move(o.origins_)),
+      id_(std::exchange(o.id_, 0)) {}
 
 regex_list& regex_list::operator=(regex_list&& o) noexcept {
     patterns_ = std::move(o.patterns_);
     compiled_ = std::move(o.compiled_);
+    origins_ = std::move(o.origins_);
     id_ = std::exchange(o.id_, 0);
     return *this;
 }
@@ -306,6 +310,14 @@ result<regex_list> regex_list::compile(const std::vector<std::string>& patterns)
             return illegal_argument("Invalid regex pattern: " + p);
         }
         out.compiled_.push_back(std::move(re));
+        std::unique_ptr<const re2::RE2> origin;
+        if (const auto o = origin_part(p); !o.empty()) {
+            origin = compile_re2(o);
+            if (!origin->ok()) {
+                origin.reset();
+            }
+        }
+        out.origins_.push_back(std::move(origin));
     }
     static std::atomic<std::uint64_t> next_id{1};
     out.id_ = next_id.fetch_add(1, std::memory_order_relaxed);
@@ -329,6 +341,81 @@ bool regex_list::full_match_any(std::string_view text) const {
             last_accepted.text.assign(text);
             return true;
         }
+    }
+    return false;
+}
+
+std::string regex_list::origin_part(std::string_view pattern) {
+    std::size_t start = pattern.find("://");
+    std::size_t skip = 3;
+    if (const auto escaped = pattern.find(":\\/\\/"); escaped < start) {
+        start = escaped;
+        skip = 5;
+    }
+    if (start == std::string_view::npos) {
+        return {};
+    }
+    int groups = 0;
+    bool in_class = false;
+    // Nothing before the host may branch: a top-level `|` anywhere makes the split meaningless.
+    for (std::size_t i = 0; i < start; ++i) {
+        if (pattern[i] == '\\') {
+            ++i;
+        } else if (pattern[i] == '[') {
+            in_class = true;
+        } else if (pattern[i] == ']') {
+            in_class = false;
+        } else if (!in_class && pattern[i] == '(') {
+            ++groups;
+        } else if (!in_class && pattern[i] == ')') {
+            --groups;
+        }
+    }
+    if (groups != 0 || in_class) {
+        return {};
+    }
+    for (std::size_t i = start + skip; i < pattern.size(); ++i) {
+        const char c = pattern[i];
+        if (c == '\\') {
+            if (i + 1 < pattern.size() && pattern[i + 1] == '/' && groups == 0 && !in_class) {
+                return pattern.find('|') == std::string_view::npos ? std::string(pattern.substr(0, i)) : "";
+            }
+            ++i;
+        } else if (in_class) {
+            in_class = c != ']';
+        } else if (c == '[') {
+            in_class = true;
+        } else if (c == '(') {
+            ++groups;
+        } else if (c == ')') {
+            --groups;
+        } else if (c == '/' && groups == 0) {
+            return pattern.find('|') == std::string_view::npos ? std::string(pattern.substr(0, i)) : "";
+        }
+    }
+    return {};
+}
+
+bool regex_list::full_match_any_url(std::string_view url, std::string_view origin) const {
+    thread_local struct {
+        std::uint64_t id = 0;
+        std::string text;
+    } last_accepted;
+    if (id_ != 0 && last_accepted.id == id_ && last_accepted.text == url) {
+        return true;
+    }
+    const re2::StringPiece whole(url.data(), url.size());
+    const re2::StringPiece head(origin.data(), origin.size());
+    for (std::size_t i = 0; i < compiled_.size(); ++i) {
+        if (!re2::RE2::FullMatch(whole, *compiled_[i])) {
+            continue;
+        }
+        if (origins_[i] != nullptr && !re2::RE2::FullMatch(head, *origins_[i])) {
+            continue;
+        }
+        last_accepted.id = id_;
+        last_accepted.text.assign(url);
+        return true;
     }
     return false;
 }

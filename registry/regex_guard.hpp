@@ -68,9 +68,23 @@ public:
     // True when at least one pattern matches the whole of `text`.
     bool full_match_any(std::string_view text) const;
 
+    // URL patterns, fenced: a pattern accepts `url` when it matches all of it and, when the pattern has an
+    // origin part (its text up to the first `/` after `://` outside groups and classes, as in
+    // `^https://api\.openai\.com/.*$`), that part also matches all of `origin`, the URL's own
+    // `scheme://authority`. So a `.*` meant for the host cannot reach into the path or query:
+    // `^https://runtime\.sagemaker\..*[a-z0-9-]\.amazonaws\.com/.*$` refuses
+    // `https://runtime.sagemaker.attacker.example/x.amazonaws.com/` and
+    // `https://runtime.sagemaker.attacker.example?x.amazonaws.com/` (security.md §6.4 gap 4). Patterns
+    // without such a part (`.*`, top-level `|`) match the whole URL only.
+    bool full_match_any_url(std::string_view url, std::string_view origin) const;
+
+    // The origin part of a URL pattern, or empty when it has none (exposed for tests).
+    static std::string origin_part(std::string_view pattern);
+
 private:
     std::vector<std::string> patterns_;
     std::vector<std::unique_ptr<const re2::RE2>> compiled_;
+    std::vector<std::unique_ptr<const re2::RE2>> origins_;  // per pattern; null when it has no origin part
     std::uint64_t id_ = 0;  // unique per compiled list (0: empty or moved from); keys the match cache
 };
 

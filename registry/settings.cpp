@@ -15,6 +15,7 @@
 #include <boost/json/string.hpp>
 
 #include "registry/regex_guard.hpp"
+#include "registry/url_shape.hpp"
 
 namespace modelrelay::registry {
 
@@ -566,7 +567,12 @@ result<void> cluster_settings::check_trusted_endpoint(std::string_view url) cons
             "plugins.ml_commons.trusted_connector_endpoints_regex."
         );
     }
-    if (!patterns.full_match_any(url)) {
+    std::string_view origin;
+    if (auto shape = check_url_shape(url, &origin); !shape) {
+        return shape;
+    }
+    const bool ok = origin.empty() ? patterns.full_match_any(url) : patterns.full_match_any_url(url, origin);
+    if (!ok) {
         return illegal_argument("Connector URL is not matching the trusted connector endpoint regex");
     }
     return {};
@@ -582,7 +588,14 @@ bool cluster_settings::has_trusted_private_endpoints() const noexcept {
 
 result<void> cluster_settings::check_trusted_private_endpoint(std::string_view url) const {
     const auto& patterns = *state_->trusted_private_endpoints;
-    if (patterns.empty() || patterns.full_match_any(url)) {
+    if (patterns.empty()) {
+        return {};
+    }
+    std::string_view origin;
+    if (auto shape = check_url_shape(url, &origin); !shape) {
+        return shape;
+    }
+    if (origin.empty() ? patterns.full_match_any(url) : patterns.full_match_any_url(url, origin)) {
         return {};
     }
     return illegal_argument("Connector URL is not matching the trusted connector private endpoint regex");

@@ -110,6 +110,42 @@ TEST_F(ssrf, r20_vectors_are_refused_and_nothing_is_sent) {
     EXPECT_EQ(up_.request_count(), 0U);
 }
 
+// A caller who may only predict must not move the host out from under the trusted pattern: a `?`, `/` or `#`
+// in a parameter that lands in the host leaves the text matching `.*\.corp\.example/` while the connection
+// would go to the caller's host (here the fake upstream, reachable with private addresses on).
+TEST_F(ssrf, parameters_cannot_end_the_host_early) {
+    ASSERT_EQ(
+        c().put(
+               "/_cluster/settings",
+               R"({"persistent":{"plugins.ml_commons.connector.private_ip_enabled":true,)"
+               R"("plugins.ml_commons.trusted_connector_endpoints_regex":["^http://.*\\.corp\\.example/.*$"]}})"
+        )
+            .status,
+        200
+    );
+    const std::string target = "127.0.0.1" + port_;
+    const std::string no_match = "Connector URL is not matching the trusted connector endpoint regex";
+    const auto reason_of = [](const http_result& r) {
+        EXPECT_EQ(r.status, 400) << r.body;
+        return std::string(json::parse(r.body).at("error").at("reason").as_string());
+    };
+    EXPECT_EQ(reason_of(predict(target + "?x.corp.example")), no_match);
+    const auto slash = reason_of(predict(target + "/x.corp.example"));
+    EXPECT_TRUE(slash == no_match || slash.starts_with("Encountered error when trying to create uri"))
+        << slash;
+    EXPECT_EQ(reason_of(predict_stream(target + "?x.corp.example")), no_match);
+    EXPECT_EQ(reason_of(predict(target + "#x.corp.example")), "Connector URL must not contain a fragment");
+    auto v1 = c().post(
+        "/v1/chat/completions",
+        R"({"model":"ssrf-model","messages":[{"role":"user","content":"x"}],"host":")" + target +
+            R"(?x.corp.example"})"
+    );
+    EXPECT_EQ(v1.status, 400) << v1.body;
+    EXPECT_EQ(json::parse(v1.body).at("error").at("message").as_string(), no_match);
+    EXPECT_EQ(up_.connection_count(), 0U);
+    EXPECT_EQ(up_.request_count(), 0U);
+}
+
 TEST_F(ssrf, streaming_paths_use_the_same_guard) {
     for (const std::string host :
          {"127.1", "[64:ff9b::a9fe:a9fe]", "[2002:a9fe:a9fe::1]", "rebind.test", "localhost."}) {

@@ -161,5 +161,19 @@ TEST(regex_guard, compile_rejects_like_validate) {
     EXPECT_EQ(bad.error().reason, "Invalid regex pattern: (unclosed");
 }
 
+TEST(regex_guard, origin_part_is_the_pattern_up_to_the_host) {
+    EXPECT_EQ(regex_list::origin_part(R"(^https://api\.openai\.com/.*$)"), R"(^https://api\.openai\.com)");
+    EXPECT_EQ(
+        regex_list::origin_part(R"(^https://runtime\.sagemaker\..*[a-z0-9-]\.amazonaws\.com/.*$)"),
+        R"(^https://runtime\.sagemaker\..*[a-z0-9-]\.amazonaws\.com)"
+    );
+    EXPECT_EQ(regex_list::origin_part(R"(^https:\/\/x\.com\/v1$)"), R"(^https:\/\/x\.com)");
+    EXPECT_EQ(regex_list::origin_part(R"(^http://[^/]*\.corp(:\d+)?/.*$)"), R"(^http://[^/]*\.corp(:\d+)?)");
+    EXPECT_EQ(regex_list::origin_part(R"(^https://x\.com(/.*)?$)"), "");  // the path is inside a group
+    EXPECT_EQ(regex_list::origin_part(R"(^https://a\.com/.*|^https://b\.com/.*)"), "");
+    EXPECT_EQ(regex_list::origin_part(".*"), "");
+    EXPECT_EQ(regex_list::origin_part(R"(^https://x\.com$)"), "");  // no path: the whole URL is the origin
+}
+
 }  // namespace
 }  // namespace modelrelay::registry

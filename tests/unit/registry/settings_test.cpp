@@ -570,6 +570,44 @@ TEST(settings_endpoints, default_list_is_full_match) {
     }
 }
 
+// security.md §6.2 / §6.4 gap 4 / R19: the default patterns put `.*` in the host position; a pattern's host
+// part is matched against the URL's own origin, so text after the host cannot satisfy it, and URLs that
+// parsers read differently are refused before any pattern.
+TEST(settings_endpoints, host_patterns_cannot_be_satisfied_after_the_host) {
+    const cluster_settings s;
+    const auto reason = [&](const char* url) {
+        auto r = s.check_trusted_endpoint(url);
+        return r ? std::string("accepted") : r.error().reason;
+    };
+    const std::string no_match = "Connector URL is not matching the trusted connector endpoint regex";
+    EXPECT_EQ(reason("https://runtime.sagemaker.attacker.example/x.amazonaws.com/"), no_match);
+    EXPECT_EQ(reason("https://bedrock-runtime.attacker.example?x.amazonaws.com/model/m/invoke"), no_match);
+    EXPECT_EQ(reason("https://bedrock-runtime.attacker.example/?x.amazonaws.com/model/m/invoke"), no_match);
+    EXPECT_EQ(
+        reason("https://runtime.sagemaker.us-east-1.amazonaws.com/endpoints/e/invocations"), "accepted"
+    );
+    EXPECT_EQ(
+        reason("https://bedrock-runtime.attacker.example#x.amazonaws.com/model/m/invoke"),
+        "Connector URL must not contain a fragment"
+    );
+    EXPECT_EQ(
+        reason("https://api.openai.com@attacker.example/v1"), "Connector URL must not contain user info"
+    );
+    auto open = put_ok(
+        cluster_settings(),
+        R"({"persistent":{"plugins.ml_commons.trusted_connector_endpoints_regex":[".*"]}})"
+    );
+    for (const char* host : {"%31%32%37.0.0.1", "api.openai.com%2e", "%6c%6f%63%61%6c%68%6f%73%74"}) {
+        auto r = open.check_trusted_endpoint(std::string("http://") + host + "/v1");
+        ASSERT_FALSE(r) << host;
+        EXPECT_EQ(r.error().reason, std::string("Connector URL host is not canonical: ") + host);
+    }
+    EXPECT_TRUE(open.check_trusted_endpoint("http://127.0.0.1:8080/v1"));
+    EXPECT_TRUE(open.check_trusted_endpoint("http://[::1]:8080/v1"));
+    EXPECT_TRUE(open.check_trusted_endpoint("http://llm-1.internal.example:8080/v1"));
+    EXPECT_TRUE(open.check_trusted_endpoint("http://127.1/v1"));  // refused after resolution instead (R20)
+}
+
 TEST(settings_endpoints, operator_lists) {
     auto seed = put_ok(
         cluster_settings(),
