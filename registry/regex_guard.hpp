@@ -64,6 +64,8 @@ public:
     bool empty() const noexcept { return compiled_.empty(); }
     std::size_t size() const noexcept { return compiled_.size(); }
     const std::vector<std::string>& patterns() const noexcept { return patterns_; }
+    // Unique per compiled list, never reused (0 when empty or moved from): a key for caches of results.
+    std::uint64_t id() const noexcept { return id_; }
 
     // True when at least one pattern matches the whole of `text`.
     bool full_match_any(std::string_view text) const;

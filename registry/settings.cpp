@@ -567,6 +567,14 @@ result<void> cluster_settings::check_trusted_endpoint(std::string_view url) cons
             "plugins.ml_commons.trusted_connector_endpoints_regex."
         );
     }
+    // A model's rendered URL is nearly always the one this thread accepted last: skip the URL parse then.
+    thread_local struct {
+        std::uint64_t list = 0;
+        std::string url;
+    } last_accepted;
+    if (patterns.id() != 0 && last_accepted.list == patterns.id() && last_accepted.url == url) {
+        return {};
+    }
     std::string_view origin;
     if (auto shape = check_url_shape(url, &origin); !shape) {
         return shape;
@@ -575,6 +583,8 @@ result<void> cluster_settings::check_trusted_endpoint(std::string_view url) cons
     if (!ok) {
         return illegal_argument("Connector URL is not matching the trusted connector endpoint regex");
     }
+    last_accepted.list = patterns.id();
+    last_accepted.url.assign(url);
     return {};
 }
 
