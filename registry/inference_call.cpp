@@ -293,6 +293,21 @@ result<infer_request> parse_infer_request(std::string_view raw, const json::valu
             if (!v.is_string()) {
                 return parse_error(raw, key, infer_parser, "failed to parse field [timeout]");
             }
+        } else if (key == "query") {
+            if (!v.is_string()) {
+                return parse_error(raw, key, infer_parser, "failed to parse field [query]");
+            }
+            out.query = std::string(v.get_string());
+        } else if (key == "top_n") {
+            if (!v.is_int64() && !v.is_uint64()) {
+                return parse_error(raw, key, infer_parser, "failed to parse field [top_n]");
+            }
+            out.top_n = v.to_number<std::int64_t>();
+        } else if (key == "return_documents") {
+            if (!v.is_bool()) {
+                return parse_error(raw, key, infer_parser, "failed to parse field [return_documents]");
+            }
+            out.return_documents = v.get_bool();
         } else {
             return parse_error(raw, key, infer_parser, "unknown field [" + std::string(key) + "]");
         }
@@ -408,6 +423,9 @@ upstream_call plan_embeddings(
             body["dimensions"] = *d;
         }
     }
+    // As Elasticsearch's newest OpenAiEmbeddingsRequestEntity (clients.md §1.5); the answer is read either
+    // way, since some OpenAI-compatible servers ignore the field and send floats.
+    body["encoding_format"] = "base64";
     upstream_call call;
     call.url = url_or(doc, default_embeddings_url);
     add_headers(call, doc, api_key, ts);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,11 @@ struct infer_request {
     std::vector<std::string> input;
     std::optional<std::string> input_type;
     boost::json::object task_settings;
+    // rerank's members (es-js sends them at the top level of every inference body, clients.md §1.3, §3.2):
+    // read and type-checked so the task-type check can answer, unused by the task types served.
+    std::optional<std::string> query;
+    std::optional<std::int64_t> top_n;
+    std::optional<bool> return_documents;
 };
 
 // `raw` is the request text (for the `[line:column]` of x_content_parse_exception messages). Errors:

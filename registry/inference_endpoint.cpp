@@ -562,7 +562,10 @@ result<endpoint_draft> prepare_create(
         return error{errc::bad_request, "Inference endpoint configuration is missing the [service] setting"};
     }
     if (service.get_string() != openai_service) {
-        return error{errc::bad_request, "Unknown service [" + std::string(service.get_string()) + "]"};
+        return error{
+            errc::bad_request,
+            "Unknown service [" + std::string(service.get_string()) + "] for model [" + std::string(id) +
+                "]"};
     }
     if (!openai_supports(*task)) {
         return error{
@@ -661,7 +664,21 @@ result<endpoint_draft> prepare_update(
         new_task = it->value().get_object();
         content.erase(it);
     }
-    content.stable_erase("chunking_settings");
+    std::optional<json::object> new_chunking;
+    if (auto it = content.find("chunking_settings"); it != content.end()) {
+        // Only embedding endpoints chunk their input; elsewhere the member is ignored, as on create.
+        if (is_embedding(existing) && !it->value().is_null()) {
+            if (!it->value().is_object()) {
+                return error{errc::bad_request, "Unable to parse chunking settings in the request body"};
+            }
+            auto parsed = parse_chunking(it->value().get_object());
+            if (!parsed) {
+                return parsed.error();
+            }
+            new_chunking = std::move(*parsed);
+        }
+        content.stable_erase("chunking_settings");
+    }
     if (!content.empty()) {
         return error{
             errc::bad_request,
@@ -720,6 +737,11 @@ result<endpoint_draft> prepare_update(
             merged[kv.key()] = kv.value();
         }
         d.doc["task_settings"] = ordered_task_settings(merged);
+    }
+    if (new_chunking) {
+        const auto* old_chunking = stored.if_contains("chunking_settings");
+        changed = changed || old_chunking == nullptr || *old_chunking != json::value(*new_chunking);
+        d.doc["chunking_settings"] = std::move(*new_chunking);
     }
     d.changed = changed;
     return d;

@@ -12,6 +12,7 @@ constexpr std::string_view search_params = "";
 constexpr std::string_view health_params =
     "level,local,timeout,wait_for_status,cluster_manager_timeout,master_timeout,wait_for_nodes,"
     "wait_for_active_shards,wait_for_no_relocating_shards,wait_for_no_initializing_shards,wait_for_events";
+constexpr std::string_view cat_params = "format,v,h,help,s,local,cluster_manager_timeout,master_timeout";
 }  // namespace
 
 std::vector<route> all_routes() {
@@ -19,6 +20,7 @@ std::vector<route> all_routes() {
         {v::get, "/", handle_root, ""},
         {v::head, "/", handle_root, ""},
         {v::get, "/_cluster/health", handle_cluster_health, health_params},
+        {v::get, "/_cat/plugins", handle_cat_plugins, cat_params},
         {v::get,
          "/_cluster/settings",
          handle_cluster_settings_get,

@@ -35,6 +35,37 @@ awaitable<http_response> handle_root(request_context& ctx) {
     co_return res;
 }
 
+// OpenSearch Dashboards reads the `component` values to decide which plugin screens to show for a data
+// source (clients.md §2.5); the ML screens need `opensearch-ml`.
+awaitable<http_response> handle_cat_plugins(request_context& ctx) {
+    const std::string_view node = ctx.app.cfg.node_name;
+    constexpr std::string_view component = "opensearch-ml";
+    constexpr std::string_view version = "3.3.0.0";
+    const auto format = ctx.query_param("format");
+    if (format && (*format == "json" || *format == "JSON")) {
+        co_return ok(
+            ctx, json::array{json::object{{"name", node}, {"component", component}, {"version", version}}}
+        );
+    }
+    // The text table: columns padded to their widest cell, a header row only with `v`.
+    const std::size_t w0 = std::max<std::size_t>(node.size(), 4);
+    const std::size_t w1 = component.size();
+    std::string text;
+    const auto row = [&](std::string_view a, std::string_view b, std::string_view c) {
+        text.append(a).append(w0 - a.size() + 1, ' ').append(b).append(w1 - b.size() + 1, ' ').append(c);
+        text.push_back('\n');
+    };
+    if (ctx.query_flag("v")) {
+        row("name", "component", "version");
+    }
+    row(node, component, version);
+    http_response res{http::status::ok, 11};
+    res.set(http::field::content_type, "text/plain; charset=UTF-8");
+    res.body() = std::move(text);
+    res.prepare_payload();
+    co_return res;
+}
+
 awaitable<http_response> handle_cluster_health(request_context& ctx) {
     co_return ok(
         ctx,

@@ -30,6 +30,7 @@ http_response fail(const request_context& ctx, const registry::error& e);
 // General
 awaitable<http_response> handle_root(request_context&);
 awaitable<http_response> handle_cluster_health(request_context&);
+awaitable<http_response> handle_cat_plugins(request_context&);
 awaitable<http_response> handle_cluster_settings_get(request_context&);
 awaitable<http_response> handle_cluster_settings_put(request_context&);
 

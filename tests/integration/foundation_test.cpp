@@ -122,6 +122,22 @@ TEST_F(foundation, root_and_health_look_like_opensearch) {
     EXPECT_NE(pretty.body.find("\n  \""), std::string::npos);
 }
 
+// clients.md §2.5: OpenSearch Dashboards lists the plugins of a data source to decide which screens to show.
+TEST_F(foundation, cat_plugins_lists_the_ml_plugin) {
+    auto j = c().get("/_cat/plugins?format=JSON&v=true");
+    ASSERT_EQ(j.status, 200) << j.body;
+    const auto rows = j.json().as_array();
+    ASSERT_EQ(rows.size(), 1U);
+    EXPECT_EQ(rows.at(0).at("component").as_string(), "opensearch-ml");
+    EXPECT_FALSE(rows.at(0).at("name").as_string().empty());
+    EXPECT_FALSE(rows.at(0).at("version").as_string().empty());
+    auto text = c().get("/_cat/plugins?v");
+    ASSERT_EQ(text.status, 200);
+    EXPECT_TRUE(text.body.starts_with("name")) << text.body;
+    EXPECT_NE(text.body.find("opensearch-ml"), std::string::npos);
+    EXPECT_EQ(c().get("/_cat/plugins?bogus=1").status, 400);
+}
+
 TEST_F(foundation, routing_errors_have_opensearch_shapes) {
     auto r = c().get("/_plugins/_ml/nothing_here");
     EXPECT_EQ(r.status, 400);

@@ -332,7 +332,9 @@ TEST_F(inference, text_embedding_learns_dimensions_and_returns_vectors) {
     ASSERT_TRUE(validation);
     EXPECT_EQ(
         json::parse(validation->body),
-        json::parse(R"({"input":["how big"],"model":"text-embedding-3-small","dimensions":16})")
+        json::parse(
+            R"({"input":["how big"],"model":"text-embedding-3-small","dimensions":16,"encoding_format":"base64"})"
+        )
     );
 
     auto r = es("POST", "/_inference/text_embedding/openai-embeddings", R"({"input":["a","b"]})");
@@ -406,7 +408,7 @@ TEST_F(inference, configuration_errors_use_elasticsearch_envelopes) {
         es("PUT", "/_inference/completion/x", R"({"service":"cohere","service_settings":{}})"),
         400,
         "status_exception",
-        "Unknown service [cohere]"
+        "Unknown service [cohere] for model [x]"
     );
     expect_es_error(
         es("PUT", "/_inference/completion/x", R"({"service_settings":{}})"),

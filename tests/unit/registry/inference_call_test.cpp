@@ -48,9 +48,15 @@ TEST(inference_call, completion_request_is_what_elasticsearch_sends) {
 TEST(inference_call, embeddings_forward_dimensions_only_when_set_by_user) {
     auto with_dims = plan_embeddings(endpoint("text_embedding", R"(,"dimensions":4)"), "sk", {"x"}, {});
     EXPECT_EQ(with_dims.url, default_embeddings_url);
-    EXPECT_EQ(with_dims.body, R"({"input":["x"],"model":"m","user":"stored","dimensions":4})");
+    EXPECT_EQ(
+        with_dims.body,
+        R"({"input":["x"],"model":"m","user":"stored","dimensions":4,"encoding_format":"base64"})"
+    );
     auto doc = endpoint("text_embedding");
-    EXPECT_EQ(plan_embeddings(doc, "sk", {"x"}, {}).body, R"({"input":["x"],"model":"m","user":"stored"})");
+    EXPECT_EQ(
+        plan_embeddings(doc, "sk", {"x"}, {}).body,
+        R"({"input":["x"],"model":"m","user":"stored","encoding_format":"base64"})"
+    );
 }
 
 TEST(inference_call, chat_request_keeps_openai_fields_and_prefers_the_request_model) {
@@ -90,6 +96,21 @@ TEST(inference_call, infer_request_parsing) {
             .error()
             .reason,
         "Validation Failed: 1: Field [input_type] cannot be specified for task type [completion];"
+    );
+    // rerank's members, which es-js sends at the top level, are read and type-checked.
+    auto rerank = parse_infer_request(
+        "",
+        json::parse(R"({"query":"q","input":["a","b"],"top_n":1,"return_documents":true})"),
+        task_type::any
+    );
+    ASSERT_TRUE(rerank) << rerank.error().reason;
+    EXPECT_EQ(rerank->query, "q");
+    EXPECT_EQ(rerank->top_n, 1);
+    EXPECT_EQ(rerank->return_documents, true);
+    const std::string bad = R"({"input":"x","top_n":"one"})";
+    EXPECT_EQ(
+        parse_infer_request(bad, json::parse(bad), task_type::any).error().reason,
+        "[1:14] [cluster:internal/xpack/inference] failed to parse field [top_n]"
     );
 }
 

@@ -143,6 +143,37 @@ TEST(inference_endpoint, update_merges_task_settings_and_replaces_only_key_and_r
     EXPECT_EQ(prepare_update(d->doc, std::nullopt, body("{}")).error().reason, "Request body is empty");
 }
 
+// clients.md §1.1: `_update` takes chunking_settings too; embedding endpoints replace theirs (checked as on
+// create), other task types ignore the member.
+TEST(inference_endpoint, update_replaces_chunking_settings_of_embedding_endpoints) {
+    auto d = prepare_create(
+        "emb",
+        "text_embedding",
+        body(
+            R"({"service":"openai","service_settings":{"model_id":"m","api_key":"k"},"chunking_settings":{"strategy":"word","max_chunk_size":100,"overlap":10}})"
+        )
+    );
+    ASSERT_TRUE(d) << d.error().reason;
+    auto u = prepare_update(
+        d->doc,
+        std::nullopt,
+        body(R"({"chunking_settings":{"strategy":"sentence","max_chunk_size":300,"sentence_overlap":0}})")
+    );
+    ASSERT_TRUE(u) << u.error().reason;
+    EXPECT_TRUE(u->changed);
+    EXPECT_EQ(
+        json::serialize(endpoint_info(u->doc).at("chunking_settings")),
+        R"({"strategy":"sentence","max_chunk_size":300,"sentence_overlap":0})"
+    );
+    auto bad = prepare_update(d->doc, std::nullopt, body(R"({"chunking_settings":{"strategy":"pages"}})"));
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().reason.find("chunking_settings"), std::string::npos) << bad.error().reason;
+    EXPECT_EQ(
+        prepare_update(d->doc, std::nullopt, body(R"({"chunking_settings":"x"})")).error().reason,
+        "Unable to parse chunking settings in the request body"
+    );
+}
+
 TEST(inference_endpoint, java_text_matches_map_to_string) {
     EXPECT_EQ(
         java_text(body(R"({"a":1,"b":"x","c":[true,null],"d":1.5,"e":2.0})")),
