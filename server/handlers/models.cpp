@@ -147,6 +147,21 @@ awaitable<http_response> handle_model_deploy(request_context& ctx) {
     if (!body) {
         co_return fail(ctx, body.error());
     }
+    // MLDeployModelInput.parse expects an object; anything else is refused before the model is touched.
+    if (!body->is_object() && !(body->is_null() && ctx.req.body().empty())) {
+        const char* token = body->is_array()    ? "START_ARRAY"
+                            : body->is_string() ? "VALUE_STRING"
+                            : body->is_bool()   ? "VALUE_BOOLEAN"
+                            : body->is_null()   ? "VALUE_NULL"
+                                                : "VALUE_NUMBER";
+        co_return fail(
+            ctx,
+            registry::error{
+                registry::errc::parsing,
+                std::string("Failed to parse object: expecting token of type [START_OBJECT] but found [") +
+                    token + "]"}
+        );
+    }
     if (body->is_object() && body->get_object().contains("node_ids") &&
         !ctx.app.registry->current()->settings->get_bool("plugins.ml_commons.allow_custom_deployment_plan")) {
         co_return fail(ctx, registry::illegal_argument("Don't allow custom deployment plan"));

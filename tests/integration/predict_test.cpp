@@ -132,6 +132,20 @@ TEST_F(predict, seed_001_end_to_end_register_then_deploy) {
     ASSERT_EQ(model.status, 200);
     EXPECT_EQ(model.json().at("model_state").as_string(), "REGISTERED");
     EXPECT_FALSE(model.json().as_object().contains("model_id"));
+    // A body that is not an object is refused and deploys nothing.
+    for (const auto& [bad, token] : std::vector<std::pair<std::string, std::string>>{
+             {"[1,2]", "START_ARRAY"},
+             {"\"str\"", "VALUE_STRING"},
+             {"123", "VALUE_NUMBER"},
+             {"null", "VALUE_NULL"}}) {
+        auto r = c().post("/_plugins/_ml/models/" + model_id + "/_deploy", bad);
+        EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
+        EXPECT_EQ(
+            r.json().at("error").at("reason").as_string(),
+            "Failed to parse object: expecting token of type [START_OBJECT] but found [" + token + "]"
+        );
+    }
+    EXPECT_EQ(c().get("/_plugins/_ml/models/" + model_id).json().at("model_state").as_string(), "REGISTERED");
     auto deploy = c().post("/_plugins/_ml/models/" + model_id + "/_deploy", "");
     ASSERT_EQ(deploy.status, 200) << deploy.body;
     EXPECT_EQ(deploy.json().at("status").as_string(), "COMPLETED");
