@@ -396,14 +396,8 @@ std::string regex_list::origin_part(std::string_view pattern) {
     return {};
 }
 
+// Not cached here: cluster_settings::check_trusted_endpoint remembers what it accepted, URL shape included.
 bool regex_list::full_match_any_url(std::string_view url, std::string_view origin) const {
-    thread_local struct {
-        std::uint64_t id = 0;
-        std::string text;
-    } last_accepted;
-    if (id_ != 0 && last_accepted.id == id_ && last_accepted.text == url) {
-        return true;
-    }
     const re2::StringPiece whole(url.data(), url.size());
     const re2::StringPiece head(origin.data(), origin.size());
     for (std::size_t i = 0; i < compiled_.size(); ++i) {
@@ -413,8 +407,6 @@ bool regex_list::full_match_any_url(std::string_view url, std::string_view origi
         if (origins_[i] != nullptr && !re2::RE2::FullMatch(head, *origins_[i])) {
             continue;
         }
-        last_accepted.id = id_;
-        last_accepted.text.assign(url);
         return true;
     }
     return false;
