@@ -17,6 +17,7 @@
 #include <boost/url/parse.hpp>
 
 #include "registry/predict_detail.hpp"
+#include "registry/url_shape.hpp"
 #include "registry/utf8.hpp"
 
 namespace modelrelay::registry {
@@ -270,10 +271,6 @@ result<std::size_t> docs_per_call(
 // ---------------------------------------------------------------------------------------------------
 // Building one upstream request (HttpJsonConnectorExecutor.invokeRemoteService,
 // ConnectorUtils.buildSdkRequest)
-
-constexpr std::string_view invalid_uri_text =
-    "Encountered error when trying to create uri from endpoint in ml connector. "
-    "Please update the endpoint in connection configuration: ";
 
 enum class charset { utf8, ascii, latin1 };
 

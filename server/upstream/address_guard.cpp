@@ -1,66 +1,21 @@
 // File: address_guard.cpp
-// Range tables and host-spelling rules of the SSRF guard. The tables follow the IANA special-purpose
-// registries as summarised in security.md §6.1; each entry says which tier it belongs to and why.
+// The IPv6 range table and the per-address decisions of the SSRF guard. The IPv6 table follows the IANA
+// special-purpose registry as summarised in security.md §6.1; IPv4 ranges and spellings are in
+// registry/ipv4_spelling (the URL shape check at connector create shares them).
 #include "server/upstream/address_guard.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
 
+#include "registry/ipv4_spelling.hpp"
+
 namespace modelrelay::server::upstream {
 
 namespace ip = boost::asio::ip;
+using registry::strip_trailing_dot;
 
 namespace {
-
-struct v4_range {
-    std::uint32_t base;
-    int prefix;
-    address_kind kind;
-};
-
-constexpr std::uint32_t v4(unsigned a, unsigned b, unsigned c, unsigned d) {
-    return (a << 24) | (b << 16) | (c << 8) | d;
-}
-
-// Most specific entries first: the first match wins.
-constexpr std::array<v4_range, 22> v4_table{{
-    // Known metadata endpoints that sit inside otherwise-classified ranges, or in public space.
-    {v4(100, 100, 100, 200), 32, address_kind::always_blocked},  // Alibaba Cloud metadata (inside CGNAT)
-    {v4(168, 63, 129, 16), 32, address_kind::always_blocked},    // Azure WireServer (public address)
-    {v4(255, 255, 255, 255), 32, address_kind::always_blocked},  // limited broadcast
-    // What a self-hosted model server lives on.
-    {v4(10, 0, 0, 0), 8, address_kind::private_network},      // RFC 1918
-    {v4(172, 16, 0, 0), 12, address_kind::private_network},   // RFC 1918
-    {v4(192, 168, 0, 0), 16, address_kind::private_network},  // RFC 1918
-    {v4(127, 0, 0, 0), 8, address_kind::private_network},     // loopback
-    // Never a legitimate model endpoint.
-    {v4(100, 64, 0, 0), 10, address_kind::always_blocked},    // CGNAT: the carrier's, not ours (R19)
-    {v4(0, 0, 0, 0), 8, address_kind::always_blocked},        // "this network"; 0.0.0.0 reaches loopback
-    {v4(169, 254, 0, 0), 16, address_kind::always_blocked},   // link-local, IMDS 169.254.169.254
-    {v4(192, 0, 0, 0), 24, address_kind::always_blocked},     // IETF protocol assignments
-    {v4(192, 0, 2, 0), 24, address_kind::always_blocked},     // TEST-NET-1
-    {v4(198, 51, 100, 0), 24, address_kind::always_blocked},  // TEST-NET-2
-    {v4(203, 0, 113, 0), 24, address_kind::always_blocked},   // TEST-NET-3
-    {v4(192, 88, 99, 0), 24, address_kind::always_blocked},   // 6to4 relay anycast (deprecated)
-    {v4(198, 18, 0, 0), 15, address_kind::always_blocked},    // benchmarking
-    {v4(192, 31, 196, 0), 24, address_kind::always_blocked},  // AS112
-    {v4(192, 52, 193, 0), 24, address_kind::always_blocked},  // AMT
-    {v4(192, 175, 48, 0), 24, address_kind::always_blocked},  // AS112 direct delegation
-    {v4(224, 0, 0, 0), 4, address_kind::always_blocked},      // multicast
-    {v4(240, 0, 0, 0), 4, address_kind::always_blocked},      // reserved (incl. broadcast)
-    {v4(0, 0, 0, 0), 0, address_kind::public_address},        // everything else
-}};
-
-address_kind classify_v4(std::uint32_t a) {
-    for (const auto& r : v4_table) {
-        const std::uint32_t mask = r.prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - r.prefix);
-        if ((a & mask) == (r.base & mask)) {
-            return r.kind;
-        }
-    }
-    return address_kind::public_address;
-}
 
 address_kind worst(address_kind a, address_kind b) {
     return static_cast<int>(a) > static_cast<int>(b) ? a : b;
@@ -106,7 +61,7 @@ address_kind classify_v6(const ip::address_v6& a6) {
     }
     // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (compatible, deprecated): the IPv4 rules apply.
     if (a6.is_v4_mapped() || all_zero(b, 0, 12)) {
-        return classify_v4(read_u32(b, 12));
+        return registry::classify_ipv4(read_u32(b, 12));
     }
     static const v6_bytes nat64 = v6_base("64:ff9b::");
     static const v6_bytes nat64_local = v6_base("64:ff9b:1::");
@@ -124,7 +79,8 @@ address_kind classify_v6(const ip::address_v6& a6) {
     static const v6_bytes global_unicast = v6_base("2000::");
 
     if (in_prefix(b, nat64, 96)) {
-        return classify_v4(read_u32(b, 12));  // well-known NAT64 prefix reaches the embedded IPv4 address
+        return registry::classify_ipv4(read_u32(b, 12)
+        );  // well-known NAT64 prefix reaches the embedded IPv4 address
     }
     if (in_prefix(b, nat64_local, 48) || in_prefix(b, discard, 64)) {
         return address_kind::always_blocked;
@@ -140,7 +96,7 @@ address_kind classify_v6(const ip::address_v6& a6) {
     }
     if (in_prefix(b, teredo, 32)) {
         // Teredo: server IPv4 in bits 32-63, client IPv4 obfuscated (inverted) in the low 32 bits.
-        return worst(classify_v4(read_u32(b, 4)), classify_v4(~read_u32(b, 12)));
+        return worst(registry::classify_ipv4(read_u32(b, 4)), registry::classify_ipv4(~read_u32(b, 12)));
     }
     if (in_prefix(b, ietf, 23) || in_prefix(b, doc, 32) || in_prefix(b, doc2, 20)) {
         return address_kind::always_blocked;
@@ -150,11 +106,11 @@ address_kind classify_v6(const ip::address_v6& a6) {
     }
     address_kind kind = address_kind::public_address;
     if (in_prefix(b, six_to_four, 16)) {
-        kind = worst(kind, classify_v4(read_u32(b, 2)));  // 6to4: IPv4 in bits 16-47
+        kind = worst(kind, registry::classify_ipv4(read_u32(b, 2)));  // 6to4: IPv4 in bits 16-47
     }
     // ISATAP interface identifiers ::0:5efe:a.b.c.d and ::200:5efe:a.b.c.d embed an IPv4 address.
     if ((b[8] == 0x00 || b[8] == 0x02) && b[9] == 0x00 && b[10] == 0x5e && b[11] == 0xfe) {
-        kind = worst(kind, classify_v4(read_u32(b, 12)));
+        kind = worst(kind, registry::classify_ipv4(read_u32(b, 12)));
     }
     return kind;
 }
@@ -165,99 +121,6 @@ std::string ascii_lower(std::string_view s) {
         return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
     });
     return out;
-}
-
-std::string_view strip_trailing_dot(std::string_view host) {
-    if (host.size() > 1 && host.back() == '.') {
-        host.remove_suffix(1);
-    }
-    return host;
-}
-
-// One inet_aton part: 0x/0X hex, leading-0 octal, else decimal. Values above 2^32 are rejected early.
-std::optional<std::uint64_t> parse_aton_part(std::string_view p) {
-    if (p.empty()) {
-        return std::nullopt;
-    }
-    unsigned base = 10;
-    if (p.size() >= 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
-        base = 16;
-        p.remove_prefix(2);
-        if (p.empty()) {
-            return std::nullopt;  // glibc refuses a bare "0x"
-        }
-    } else if (p.size() >= 2 && p[0] == '0') {
-        base = 8;
-        p.remove_prefix(1);
-    }
-    std::uint64_t v = 0;
-    for (char c : p) {
-        unsigned d = 0;
-        if (c >= '0' && c <= '9') {
-            d = static_cast<unsigned>(c - '0');
-        } else if (base == 16 && c >= 'a' && c <= 'f') {
-            d = static_cast<unsigned>(c - 'a' + 10);
-        } else if (base == 16 && c >= 'A' && c <= 'F') {
-            d = static_cast<unsigned>(c - 'A' + 10);
-        } else {
-            return std::nullopt;
-        }
-        if (d >= base) {
-            return std::nullopt;
-        }
-        v = v * base + d;
-        if (v > 0xFFFFFFFFull) {
-            return std::nullopt;
-        }
-    }
-    return v;
-}
-
-std::optional<ip::address_v4> parse_aton(std::string_view host) {
-    std::array<std::uint64_t, 4> parts{};
-    std::size_t n = 0;
-    while (true) {
-        const auto dot = host.find('.');
-        if (n == 4) {
-            return std::nullopt;
-        }
-        auto part = parse_aton_part(host.substr(0, dot));
-        if (!part) {
-            return std::nullopt;
-        }
-        parts[n++] = *part;
-        if (dot == std::string_view::npos) {
-            break;
-        }
-        host.remove_prefix(dot + 1);
-    }
-    // Every part but the last is one byte; the last fills the remaining bytes.
-    std::uint64_t value = 0;
-    for (std::size_t i = 0; i + 1 < n; ++i) {
-        if (parts[i] > 0xFF) {
-            return std::nullopt;
-        }
-        value |= parts[i] << (8 * (3 - i));
-    }
-    const int last_bits = 8 * static_cast<int>(5 - n);
-    if (last_bits < 64 && parts[n - 1] >= (std::uint64_t{1} << last_bits)) {
-        return std::nullopt;
-    }
-    value |= parts[n - 1];
-    return ip::address_v4(static_cast<std::uint32_t>(value));
-}
-
-bool is_numeric_label(std::string_view label) {
-    if (label.empty()) {
-        return false;
-    }
-    if (std::all_of(label.begin(), label.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        return true;
-    }
-    return label.size() >= 2 && label[0] == '0' && (label[1] == 'x' || label[1] == 'X') &&
-           std::all_of(label.begin() + 2, label.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-           });
 }
 
 // ::ffff:a.b.c.d reaches an IPv4 listener on a dual-stack socket: compare it as a.b.c.d.
@@ -299,7 +162,7 @@ bool is_self(
 
 address_kind classify(const ip::address& a) {
     if (a.is_v4()) {
-        return classify_v4(a.to_v4().to_uint());
+        return registry::classify_ipv4(a.to_v4().to_uint());
     }
     return classify_v6(a.to_v6());
 }
@@ -322,21 +185,14 @@ std::optional<ip::address> parse_ip_literal(std::string_view host) {
         }
         return ip::address(a6);
     }
-    host = strip_trailing_dot(host);
-    if (auto a4 = parse_aton(host)) {
-        return ip::address(*a4);
+    if (auto a4 = registry::parse_ipv4_spelling(strip_trailing_dot(host))) {
+        return ip::address(ip::address_v4(*a4));
     }
     return std::nullopt;
 }
 
 bool is_malformed_numeric_host(std::string_view host) {
-    if (host.empty() || host.front() == '[' || host.find(':') != std::string_view::npos) {
-        return false;
-    }
-    host = strip_trailing_dot(host);
-    const auto last_dot = host.rfind('.');
-    const auto last = last_dot == std::string_view::npos ? host : host.substr(last_dot + 1);
-    return is_numeric_label(last) && !parse_aton(host);
+    return registry::ends_in_number(host) && !registry::parse_ipv4_spelling(strip_trailing_dot(host));
 }
 
 address_kind classify_host_name(std::string_view host) {

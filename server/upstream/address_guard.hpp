@@ -30,14 +30,11 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "registry/error.hpp"
+#include "registry/ipv4_spelling.hpp"
 
 namespace modelrelay::server::upstream {
 
-enum class address_kind {
-    public_address,   // globally routable
-    private_network,  // allowed only with private_ip_enabled
-    always_blocked,   // never allowed
-};
+using registry::address_kind;
 
 // What the outbound policy allows for one request. Built per request by the caller from the cluster
 // settings; cheap to copy when the callbacks are empty.

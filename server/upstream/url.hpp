@@ -12,6 +12,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "registry/error.hpp"
+#include "registry/url_shape.hpp"
 
 namespace modelrelay::server::upstream {
 
@@ -32,9 +33,6 @@ struct parsed_url {
 //   with a plain host.
 registry::result<parsed_url> parse_url(std::string_view url);
 
-inline constexpr std::string_view invalid_uri_message =
-    "Encountered error when trying to create uri from endpoint in ml connector. Please update the endpoint "
-    "in "
-    "connection configuration: ";
+inline constexpr std::string_view invalid_uri_message = registry::invalid_uri_text;
 
 }  // namespace modelrelay::server::upstream

