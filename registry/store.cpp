@@ -3,9 +3,14 @@
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
+#include <fcntl.h>
 #include <mutex>
+#include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 namespace modelrelay::registry {
 
@@ -163,7 +168,35 @@ store::~store() {
     sqlite3_close_v2(db_);
 }
 
+namespace {
+
+// SQLite creates a database with mode 0644 (less the umask) and gives its -wal and -shm files the
+// database's mode. The documents are encrypted where they hold secrets, but nobody else on the host needs
+// to read the rest either: the database is created 0600 before SQLite opens it, and files that an older
+// build left readable are narrowed.
+result<void> owner_only(const std::filesystem::path& file) {
+    const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, S_IRUSR | S_IWUSR);
+    if (fd < 0) {
+        return error{errc::internal, "cannot open database " + file.string() + ": " + std::strerror(errno)};
+    }
+    const int rc = ::fchmod(fd, S_IRUSR | S_IWUSR);
+    const int saved = errno;
+    ::close(fd);
+    if (rc != 0) {
+        return error{errc::internal, "cannot chmod " + file.string() + ": " + std::strerror(saved)};
+    }
+    for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+        ::chmod((file.string() + suffix).c_str(), S_IRUSR | S_IWUSR);  // absent is fine
+    }
+    return {};
+}
+
+}  // namespace
+
 result<std::unique_ptr<store>> store::open(const std::filesystem::path& file, durability d, bool migrate) {
+    if (auto r = owner_only(file); !r) {
+        return r.error();
+    }
     sqlite3* db = nullptr;
     const int rc = sqlite3_open_v2(
         file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr

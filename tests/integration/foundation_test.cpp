@@ -851,6 +851,38 @@ TEST_F(foundation, credentials_never_reach_disk_or_log_in_clear) {
     EXPECT_FALSE(std::filesystem::exists(data_ / "master.key"));
 }
 
+// Nothing in the data directory is readable by anyone but its owner: the database and its -wal / -shm
+// files are created 0600, and a database an older build left 0644 is narrowed at the next start.
+TEST_F(foundation, data_files_are_readable_by_their_owner_only) {
+    namespace fs = std::filesystem;
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    ASSERT_EQ(c().post("/_plugins/_ml/connectors/_create", seed_step3).status, 200);
+    const auto others = fs::perms::group_all | fs::perms::others_all;
+    const auto check_all = [&] {
+        int seen = 0;
+        for (const auto& e : fs::directory_iterator(data_)) {
+            if (e.is_regular_file()) {
+                ++seen;
+                EXPECT_EQ(e.status().permissions() & others, fs::perms::none) << e.path();
+            }
+        }
+        return seen;
+    };
+    EXPECT_GE(check_all(), 3);  // at least kek.key, modelrelay.db and its -wal
+    EXPECT_EQ(
+        fs::status(data_ / "modelrelay.db").permissions(), fs::perms::owner_read | fs::perms::owner_write
+    );
+    EXPECT_EQ(fs::status(data_).permissions() & others, fs::perms::none);
+    server_->stop();
+    fs::permissions(
+        data_ / "modelrelay.db", fs::perms::group_read | fs::perms::others_read, fs::perm_options::add
+    );
+    server_->start();
+    client_ = std::make_unique<http_client>(server_->port());
+    ASSERT_EQ(c().post("/_plugins/_ml/connectors/_create", seed_step3).status, 200);
+    EXPECT_GE(check_all(), 3);
+}
+
 TEST_F(foundation, wrong_kek_refuses_to_start_and_destroys_nothing) {
     ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
     ASSERT_EQ(c().post("/_plugins/_ml/connectors/_create", seed_step3).status, 200);
