@@ -71,6 +71,12 @@ result<compiled_connector> compile_connector(const json::object& doc, const para
     if (out.protocol == "aws_sigv4") {
         out.aws = std::make_shared<const aws_signing>(aws_signing_of(out.parameters, credentials));
     }
+    std::vector<std::string_view> values;
+    values.reserve(credentials.size());
+    for (const auto& [name, value] : credentials) {
+        values.emplace_back(value);
+    }
+    out.secrets = make_secret_list(values);
     return out;
 }
 

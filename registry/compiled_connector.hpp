@@ -21,6 +21,7 @@
 #include "registry/connector_tls.hpp"
 #include "registry/error.hpp"
 #include "registry/parameters.hpp"
+#include "registry/secret_scrub.hpp"
 #include "registry/template.hpp"
 
 namespace modelrelay::registry {
@@ -47,6 +48,8 @@ struct compiled_connector {
     std::shared_ptr<const outbound_tls_context> tls;
     // aws_sigv4 connectors: the keys, region and service every request is signed with (null otherwise).
     std::shared_ptr<const aws_signing> aws;
+    // The credential values, scrubbed from every upstream answer (null: none worth looking for).
+    std::shared_ptr<const secret_list> secrets;
 
     // ml-commons findAction: by action type (case-insensitive) when `x` names a type, else by action name.
     const compiled_action* find_action(std::string_view x) const;

@@ -92,6 +92,8 @@ void add_headers(
 ) {
     call.headers.emplace_back("Content-Type", "application/json");
     call.headers.emplace_back("Authorization", "Bearer " + std::string(api_key));
+    const std::string_view secret[] = {api_key};
+    call.secrets = make_secret_list(secret);
     if (auto org = string_field(service_settings_of(doc), "organization_id")) {
         call.headers.emplace_back("OpenAI-Organization", *org);
     }

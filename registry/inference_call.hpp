@@ -17,6 +17,7 @@
 
 #include "registry/error.hpp"
 #include "registry/inference_endpoint.hpp"
+#include "registry/secret_scrub.hpp"
 
 namespace modelrelay::registry::inference {
 
@@ -47,6 +48,7 @@ struct upstream_call {
     std::string url;
     std::vector<std::pair<std::string, std::string>> headers;  // Authorization carries the plain api_key
     std::string body;
+    std::shared_ptr<const secret_list> secrets;  // the api_key, scrubbed from the answer
     upstream_call() = default;
     upstream_call(const upstream_call&) = delete;
     upstream_call& operator=(const upstream_call&) = delete;

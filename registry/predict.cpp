@@ -553,6 +553,7 @@ result<predict_plan> plan_predict(
                 return call.error();
             }
             call->aws = connector.aws;
+            call->secrets = connector.secrets;
             plan.calls.push_back(std::move(*call));
             return {};
         }
@@ -573,6 +574,7 @@ result<predict_plan> plan_predict(
             return call.error();
         }
         call->aws = connector.aws;
+        call->secrets = connector.secrets;
         plan.calls.push_back(std::move(*call));
         return {};
     };

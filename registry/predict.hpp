@@ -108,6 +108,8 @@ struct upstream_call {
     std::string body;     // encoded in the `charset` parameter; may be empty except for POST
     // aws_sigv4 connectors: the outbound client signs the request as it will be sent (null otherwise).
     std::shared_ptr<const aws_signing> aws;
+    // The connector's credential values, scrubbed from the answer by the outbound client (null: none).
+    std::shared_ptr<const secret_list> secrets;
 };
 
 struct predict_options {

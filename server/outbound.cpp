@@ -83,6 +83,7 @@ upstream::request to_request(registry::upstream_call& call) {
     req.headers = std::move(call.headers);
     req.body = std::move(call.body);
     req.aws = std::move(call.aws);
+    req.secrets = std::move(call.secrets);
     return req;
 }
 

@@ -215,6 +215,7 @@ awaitable<http_response> handle_inference_stream(request_context& ctx) {
     req.url = call.url;
     req.headers = std::move(call.headers);
     req.body = std::move(call.body);
+    req.secrets = std::move(call.secrets);
 
     sse_relay_hooks hooks;
     hooks.on_event = [unified, &id, &permit](const upstream::sse_event& ev, std::string& out) {

@@ -145,6 +145,7 @@ boost::asio::awaitable<registry::result<upstream::response>> send_call(
     req.url = call.url;
     req.headers = std::move(call.headers);
     req.body = std::move(call.body);
+    req.secrets = std::move(call.secrets);
     auto options = options_of(json::object{}, settings.max_json_size());
     options.read_timeout = timeout;
     options.total_timeout = timeout;

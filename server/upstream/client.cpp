@@ -1144,6 +1144,9 @@ struct client::impl {
             if (!wait) {
                 if (r) {
                     r->attempts = attempts;
+                    if (req.secrets) {
+                        registry::scrub_secrets(r->body, *req.secrets);
+                    }
                 }
                 co_return r;
             }
@@ -1205,7 +1208,21 @@ struct client::impl {
                     co_return head;
                 }
             }
+            // With credentials to scrub, a piece's tail that could begin one waits for the next piece.
+            std::string held;
             while (true) {
+                if (req.secrets && (!st.piece.empty() || !held.empty())) {
+                    if (!held.empty()) {
+                        st.piece.insert(0, held);
+                        held.clear();
+                    }
+                    registry::scrub_secrets(st.piece, *req.secrets);
+                    if (!st.parser->is_done()) {
+                        const auto keep = registry::secret_prefix_suffix(st.piece, *req.secrets);
+                        held.assign(st.piece, st.piece.size() - keep, keep);
+                        st.piece.resize(st.piece.size() - keep);
+                    }
+                }
                 if (!st.piece.empty()) {
                     const bool more = !on_chunk || co_await on_chunk(std::string_view(st.piece));
                     if (!more) {

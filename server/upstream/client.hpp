@@ -69,6 +69,7 @@
 
 #include "registry/aws_sigv4.hpp"
 #include "registry/error.hpp"
+#include "registry/secret_scrub.hpp"
 #include "server/upstream/address_guard.hpp"
 #include "server/upstream/pool.hpp"
 #include "server/upstream/retry_policy.hpp"
@@ -134,6 +135,9 @@ struct request {
     std::string body;
     // aws_sigv4 connectors: signed as sent (Host, target, headers, body); null for everything else.
     std::shared_ptr<const registry::aws_signing> aws;
+    // Credential values replaced by `__SENSITIVE__` wherever they appear in the answer's body, streamed or
+    // not, before any handler sees it (registry/secret_scrub.hpp). Null: nothing to look for.
+    std::shared_ptr<const registry::secret_list> secrets;
 };
 
 struct response {

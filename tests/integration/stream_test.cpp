@@ -331,6 +331,66 @@ TEST_F(stream, content_that_needs_escaping_is_relayed_exactly) {
     EXPECT_EQ(events.back().data, ml_chunk("", true));
 }
 
+// An upstream that echoes its request (a debugging proxy, an error page quoting Authorization) never gets
+// the connector's credential to the client: not in a stream, even split across two reads, and not in a
+// plain answer on `_predict` or `/v1`.
+TEST_F(stream, an_echoed_credential_never_reaches_the_client) {
+    const auto id = ready_model();
+    const std::string key(test_api_key);
+    std::vector<std::string> pieces;
+    for (const auto& e : fake_reply::openai_stream({"key", key}).chunks) {
+        const auto at = e.find(key);
+        if (at == std::string::npos) {
+            pieces.push_back(e);
+            continue;
+        }
+        pieces.push_back(e.substr(0, at + key.size() / 2));
+        pieces.push_back(e.substr(at + key.size() / 2));
+    }
+    up_.enqueue(fake_reply::sse(pieces, 30ms));
+    auto s = open(id);
+    ASSERT_EQ(s->status(), 200U);
+    auto events = s->read_all();
+    EXPECT_EQ(s->body().find(key), std::string::npos) << s->body();
+    ASSERT_EQ(events.size(), 3U) << s->body();
+    EXPECT_EQ(events[0].data, ml_chunk("key", false));
+    EXPECT_EQ(events[1].data, ml_chunk(" __SENSITIVE__", false));
+
+    up_.enqueue(fake_reply::json(
+        200,
+        R"({"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"you sent Bearer )" +
+            key +
+            R"("},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}})"
+    ));
+    auto p = c().post("/_plugins/_ml/models/" + id + "/_predict", stream_body);
+    EXPECT_EQ(p.status, 200) << p.body;
+    EXPECT_EQ(p.body.find(key), std::string::npos) << p.body;
+    EXPECT_NE(p.body.find("you sent Bearer __SENSITIVE__"), std::string::npos) << p.body;
+
+    up_.enqueue(fake_reply::json(401, R"({"error":{"message":"Incorrect API key provided: )" + key + R"("}})")
+    );
+    auto e = c().post("/_plugins/_ml/models/" + id + "/_predict", stream_body);
+    EXPECT_EQ(e.status, 401) << e.body;
+    EXPECT_EQ(
+        e.json().at("error").at("reason").as_string(),
+        R"(Error from remote service: {"error":{"message":"Incorrect API key provided: __SENSITIVE__"}})"
+    );
+
+    up_.enqueue(fake_reply::json(
+        200,
+        R"({"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":")" +
+            key +
+            R"("},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}})"
+    ));
+    auto v1 = c().post(
+        "/v1/chat/completions", R"({"model":"stream-model","messages":[{"role":"user","content":"x"}]})"
+    );
+    EXPECT_EQ(v1.status, 200) << v1.body;
+    EXPECT_EQ(v1.body.find(key), std::string::npos) << v1.body;
+    EXPECT_EQ(v1.json().at("choices").at(0).at("message").at("content").as_string(), "__SENSITIVE__");
+    EXPECT_EQ(server_->log().find(key), std::string::npos);
+}
+
 TEST_F(stream, an_upstream_that_cannot_stream_gives_its_answer_as_one_chunk) {
     const auto id = ready_model();
     up_.enqueue(fake_reply::json(
