@@ -808,6 +808,14 @@ result<json::object> service::register_model(const json::object& body, bool depl
                 "You must provide connector content when creating a remote model without connector id!"
             );
         }
+        // ml-commons parses an inline connector without the create API's checks, so a connector with no
+        // actions fails validateInternalConnector's PREDICT endpoint check, not "No actions configured".
+        const auto* given = inl->get_object().if_contains("actions");
+        if (given == nullptr || (given->is_array() && given->get_array().empty())) {
+            return illegal_argument(
+                "Connector endpoint is required when creating a remote model without connector id!"
+            );
+        }
         auto draft = prepare_connector_create(inl->get_object(), connector_rules{settings, false, true});
         if (!draft) {
             return draft.error();

@@ -511,6 +511,19 @@ TEST_F(predict, bad_model_inputs_change_nothing) {
         400,
         "You must provide connector content when creating a remote model without connector id!"
     );
+    for (const char* actions : {"", R"(,"actions":[])"}) {
+        expect_error(
+            c().post(
+                "/_plugins/_ml/models/_register",
+                std::string(
+                    R"({"name":"m","function_name":"remote","connector":{"name":"c","version":"1","protocol":"http","credential":{"k":"v"})"
+                ) + actions +
+                    "}}"
+            ),
+            400,
+            "Connector endpoint is required when creating a remote model without connector id!"
+        );
+    }
     expect_error(
         c().post("/_plugins/_ml/models/nope/_deploy", ""),
         404,
