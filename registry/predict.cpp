@@ -518,11 +518,24 @@ result<predict_plan> plan_predict(
     // §3.1: connector parameters (never escaped) → escaped request parameters → algorithm parameters.
     param_map base = connector.parameters;
     base.reserve(base.size() + request.parameters.size() + request.algorithm_parameters.size());
+    const auto make_request_values_opaque = [&](param_map& into) {
+        if (options.opaque_request_values && request.kind == predict_input_kind::parameters) {
+            for (const auto& kv : request.parameters) {
+                if (auto it = into.find(kv.key()); it != into.end()) {
+                    make_placeholders_opaque(it->second);
+                }
+            }
+        }
+    };
     if (request.kind == predict_input_kind::parameters) {
         overlay_request_parameters(base, request.parameters);
+        make_request_values_opaque(base);
     }
     for (const auto& [k, v] : request.algorithm_parameters) {
-        base.insert_or_assign(k, v);
+        auto [it, added] = base.insert_or_assign(k, v);
+        if (options.opaque_request_values) {
+            make_placeholders_opaque(it->second);
+        }
     }
     for (std::string_view chain : {"input_processors", "output_processors"}) {
         if (find_param(base, chain) != nullptr) {
@@ -564,10 +577,14 @@ result<predict_plan> plan_predict(
         // Pre-process output, then the request parameters again: the request always wins.
         param_map merged = base;
         for (auto& [k, v] : *produced) {
+            if (options.opaque_request_values) {
+                make_placeholders_opaque(v);
+            }
             merged.insert_or_assign(k, std::move(v));
         }
         if (request.kind == predict_input_kind::parameters) {
             overlay_request_parameters(merged, request.parameters);
+            make_request_values_opaque(merged);
         }
         auto call = build_call(*action, plan.action_type, merged, options);
         if (!call) {

@@ -116,6 +116,9 @@ struct predict_options {
     // The streaming handler sets this: with `stream` and `_llm_interface=openai/v1/chat/completions` in the
     // parameter map, `"stream":true` is set in the body (§3.2.5). The plain predict path leaves it false.
     bool streaming = false;
+    // The OpenAI door sets this: values that came from the request (and what a built-in pre-process made
+    // of them) are made opaque (make_placeholders_opaque), so text the user wrote is never substituted.
+    bool opaque_request_values = false;
 };
 
 struct predict_plan {

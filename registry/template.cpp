@@ -482,6 +482,30 @@ param_map to_string_extras(const param_map& params) {
     return extras;
 }
 
+void make_placeholders_opaque(std::string& value) {
+    constexpr std::string_view escaped = "\\u0024";
+    std::size_t at = value.find(escape_char);
+    if (at == std::string::npos) {
+        return;
+    }
+    std::string out;
+    out.reserve(value.size() + 16);
+    std::size_t from = 0;
+    for (; at != std::string::npos; at = value.find(escape_char, at + 1)) {
+        const bool opens = at + 1 < value.size() && value[at + 1] == '{';
+        if (opens || at + 1 == value.size()) {
+            out.append(value, from, at - from);
+            out.append(escaped);
+            from = at + 1;
+        }
+    }
+    if (from == 0) {
+        return;
+    }
+    out.append(value, from, std::string::npos);
+    value = std::move(out);
+}
+
 bool is_json_or_ndjson(std::string_view payload) {
     if (is_json_container(payload)) {
         return true;

@@ -157,6 +157,14 @@ bool wants_stream_flag(const param_map& params);
 // `Not a JSON Object: <payload>`.
 result<std::string> add_stream_flag(std::string_view payload);
 
+// Makes a request-supplied value opaque to the substitutor without changing what it says as JSON string
+// content: every `$` that starts `${`, and a trailing `$` (which would escape a placeholder written right
+// after it in the template), becomes the JSON escape `\u0024`. Meant for values that land inside JSON
+// strings: escaped scalars, and JSON containers (where a `$` can only sit inside a string). The OpenAI
+// door uses it so that a chat message quoting `${parameters.x}` reaches the upstream as written instead of
+// being substituted (ml-commons' _predict substitutes it, and keeps doing so here).
+void make_placeholders_opaque(std::string& value);
+
 // ---------------------------------------------------------------------------------------------------
 // Pre/post-process function strings (ConnectorUtils.fillProcessFunctionParameter, §3.6)
 

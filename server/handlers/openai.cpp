@@ -422,8 +422,9 @@ awaitable<http_response> serve_completion(request_context& ctx, dialect kind) {
         input.parameters["stream"] = "true";
         input.parameters["_llm_interface"] = "openai/v1/chat/completions";
     }
-    auto plan =
-        registry::plan_predict(*ready.connector, input, registry::predict_options{.streaming = stream});
+    auto plan = registry::plan_predict(
+        *ready.connector, input, registry::predict_options{.streaming = stream, .opaque_request_values = true}
+    );
     if (!plan) {
         co_return openai_fail(ctx, plan.error());
     }
@@ -607,7 +608,9 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
         extras["model"] = body.at("model");
     }
     input.algorithm_parameters = registry::escape_request_parameters(registry::stringify_parameters(extras));
-    auto plan = registry::plan_predict(*ready.connector, input);
+    auto plan = registry::plan_predict(
+        *ready.connector, input, registry::predict_options{.opaque_request_values = true}
+    );
     if (!plan) {
         co_return openai_fail(ctx, plan.error());
     }

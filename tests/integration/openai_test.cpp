@@ -227,6 +227,76 @@ TEST_F(openai_api, body_fields_become_predict_parameters) {
     );
 }
 
+// What a user writes is content, never a template: connector parameters do not leak into the prompt, and
+// prompts that quote ml-commons placeholders are sent as written (plain, streamed, legacy, embeddings).
+TEST_F(openai_api, placeholders_in_user_text_are_sent_as_written) {
+    const std::string connector = R"({"name": "t", "version": "1", "protocol": "http",
+      "parameters": {"secret_route": "internal-route-7"},
+      "credential": {"key": "unused"}, "actions": [{"action_type": "predict", "method": "POST", "url": ")" +
+                                  up_.url("/v1/chat/completions") + R"(",
+        "request_body": "{ \"model\": \"${parameters.model}\", \"messages\": ${parameters.messages} }"}]})";
+    register_model(c(), connector, "templated");
+    const std::vector<std::string> prompts{
+        "Explain ${parameters.secret_route}",
+        "In ml-commons you write ${parameters.input} in the request_body",
+        "Explain the template syntax ${parameters.messages}",
+        "cost is $$5 and ${parameters.x:-none}, escaped $${parameters.model} $",
+    };
+    for (const auto& prompt : prompts) {
+        const json::object body{
+            {"model", "templated"},
+            {"messages", json::array{json::object{{"role", "user"}, {"content", prompt}}}}};
+        auto r = chat(json::serialize(body));
+        ASSERT_EQ(r.status, 200) << r.body;
+        const auto seen = json::parse(up_.last_request()->body);
+        EXPECT_EQ(seen.at("messages").at(0).at("content").as_string(), prompt);
+        EXPECT_EQ(up_.last_request()->body.find("internal-route-7"), std::string::npos);
+    }
+    auto legacy = c().request(
+        "POST",
+        "/v1/completions",
+        R"({"model":"templated","prompt":"What does ${parameters.secret_route} mean?"})"
+    );
+    ASSERT_EQ(legacy.status, 200) << legacy.body;
+    EXPECT_EQ(
+        json::parse(up_.last_request()->body).at("messages").at(0).at("content").as_string(),
+        "What does ${parameters.secret_route} mean?"
+    );
+    sse_client s(
+        server_->port(),
+        "POST",
+        "/v1/chat/completions",
+        R"({"model":"templated","stream":true,"messages":[{"role":"user","content":"${parameters.messages}"}]})"
+    );
+    ASSERT_EQ(s.status(), 200U) << s.body();
+    s.read_all();
+    EXPECT_TRUE(s.complete());
+    EXPECT_EQ(
+        json::parse(up_.last_request()->body).at("messages").at(0).at("content").as_string(),
+        "${parameters.messages}"
+    );
+
+    register_model(c(), embedding_connector(up_), "embed-model");
+    auto e = c().post("/v1/embeddings", R"({"model":"embed-model","input":["uses ${parameters.model}"]})");
+    ASSERT_EQ(e.status, 200) << e.body;
+    EXPECT_EQ(
+        json::parse(up_.last_request()->body).at("input").at(0).as_string(), "uses ${parameters.model}"
+    );
+
+    // The same text on _predict is substituted, as ml-commons does it.
+    const auto id = register_model(c(), connector, "templated-predict");
+    auto p = c().request(
+        "POST",
+        "/_plugins/_ml/models/" + id + "/_predict",
+        R"({"parameters":{"model":"m","messages":[{"role":"user","content":"Explain ${parameters.secret_route}"}]}})"
+    );
+    ASSERT_EQ(p.status, 200) << p.body;
+    EXPECT_EQ(
+        json::parse(up_.last_request()->body).at("messages").at(0).at("content").as_string(),
+        "Explain internal-route-7"
+    );
+}
+
 TEST_F(openai_api, streamed_chat_is_openai_chunks_ending_with_done) {
     sse_client s(
         server_->port(),

@@ -283,6 +283,51 @@ TEST(predict, no_escape_params_and_request_overrides_connector) {
     EXPECT_EQ(sent, R"({"model":"mine","raw":"a\"b","esc":"a\"b"})");
 }
 
+// The OpenAI door's option: what the request wrote is never substituted (connector parameters still are),
+// and it still decodes to the same text; _predict (option off) substitutes it, as ml-commons does.
+TEST(predict, opaque_request_values_keep_user_text_as_written) {
+    const auto c = connector(
+        {{"request_body",
+          R"({"model":"${parameters.model}","messages":${parameters.messages},"u":"${parameters.user}${parameters.tail:-}"})"}},
+        {{"model", "${parameters.base}-mini"}, {"base", "gpt-4o"}, {"endpoint", "10.0.0.1"}}
+    );
+    const std::string content =
+        "Explain ${parameters.endpoint}, ${parameters.messages}, $${parameters.x} $5 $";
+    const json::object body{
+        {"parameters",
+         json::object{
+             {"messages", json::array{json::object{{"role", "user"}, {"content", content}}}},
+             {"user", "pays $"},
+             {"tail", "${parameters.endpoint}"}}}};
+    auto p = registry::plan_predict(
+        c, request(json::serialize(body)), registry::predict_options{.opaque_request_values = true}
+    );
+    ASSERT_TRUE(p.has_value()) << p.error().reason;
+    const auto sent = json::parse(p->calls.at(0).body);
+    EXPECT_EQ(sent.at("messages").at(0).at("content").as_string(), content) << p->calls[0].body;
+    EXPECT_EQ(sent.at("u").as_string(), "pays $${parameters.endpoint}") << p->calls[0].body;
+    EXPECT_EQ(sent.at("model").as_string(), "gpt-4o-mini");  // the connector's own chain still resolves
+    EXPECT_EQ(p->calls[0].body.find("10.0.0.1"), std::string::npos);
+
+    // Without the option (the _predict path): ml-commons' recursive substitution of request values.
+    auto e = plan_error(c, json::serialize(body));
+    EXPECT_EQ(e.code, errc::illegal_state);
+    EXPECT_EQ(e.reason.rfind("Infinite loop in property interpolation of ", 0), 0U) << e.reason;
+}
+
+TEST(predict, opaque_request_values_cover_pre_processed_text_docs) {
+    const auto c =
+        connector({{"request_body", R"({"input": ${parameters.input}, "user": "${parameters.user}"})"}});
+    registry::predict_request r = request(R"({"text_docs":["a ${parameters.user}"]})", "TEXT_EMBEDDING");
+    r.algorithm_parameters.emplace("user", "${parameters.input}");
+    auto p = registry::plan_predict(c, r, registry::predict_options{.opaque_request_values = true});
+    ASSERT_TRUE(p.has_value()) << p.error().reason;
+    EXPECT_EQ(
+        p->calls.at(0).body, R"({"input": ["a \u0024{parameters.user}"], "user": "\u0024{parameters.input}"})"
+    );
+    EXPECT_EQ(json::parse(p->calls[0].body).at("input").at(0).as_string(), "a ${parameters.user}");
+}
+
 TEST(predict, connector_parameters_are_never_escaped) {
     const auto c =
         connector({{"request_body", R"({"p":"${parameters.prefix}${parameters.q}"})"}}, {{"prefix", "\\\""}});

@@ -524,6 +524,25 @@ TEST(template_headers, runtime_rendering_and_limits) {
     EXPECT_EQ(*r, "Bearer sk-1");
 }
 
+TEST(template_opaque, dollar_braces_and_a_trailing_dollar_become_json_escapes) {
+    const auto opaque = [](std::string v) {
+        registry::make_placeholders_opaque(v);
+        return v;
+    };
+    EXPECT_EQ(opaque(""), "");
+    EXPECT_EQ(opaque("no dollars"), "no dollars");
+    EXPECT_EQ(opaque("$5 and $$x"), "$5 and $$x");
+    EXPECT_EQ(opaque("${parameters.a}"), R"(\u0024{parameters.a})");
+    EXPECT_EQ(opaque("$${parameters.a} ${x}"), R"($\u0024{parameters.a} \u0024{x})");
+    EXPECT_EQ(opaque("costs $"), R"(costs \u0024)");
+    EXPECT_EQ(opaque("$"), R"(\u0024)");
+    // Rendered, the opaque value is left alone and stops a following placeholder from being escaped.
+    const auto t = compile("${parameters.a}${parameters.b}");
+    auto r = t.render({{"a", opaque("x ${parameters.b} $")}, {"b", "B"}});
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(*r, R"(x \u0024{parameters.b} \u0024B)");
+}
+
 TEST(template_headers, total_size_and_content_type) {
     registry::header_list headers;
     for (int i = 0; i < 8; ++i) {
