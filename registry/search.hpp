@@ -145,6 +145,10 @@ struct search_options {
     std::string_view index_name;  // `_index` of every hit, e.g. ".plugins-ml-connector"
     // Source fields never returned, whatever `_source` asks for (e.g. "credential", "connector.credential").
     std::span<const std::string_view> always_excluded;
+    // Fields (and everything below them) that queries and sorts cannot see: they behave as unmapped, so
+    // they match nothing, `exists` is false and they sort as missing. For the stored credentials, whose
+    // ciphertext would otherwise come back in `hits[].sort` or be probed with `prefix`/`range`.
+    std::span<const std::string_view> unsearchable;
     // How fields match (search_mappings.hpp); unmapped fields behave like OpenSearch dynamic mappings
     // (strings are text with a `.keyword` sub-field).
     index_mapping mapping;

@@ -82,9 +82,15 @@ sem sem_of(field_type t) {
     return sem::dynamic;
 }
 
-bound_field resolve(std::string_view field, index_mapping m) {
+bound_field resolve(std::string_view field, index_mapping m, std::span<const std::string_view> hidden) {
     bound_field f;
     f.path = field;
+    for (std::string_view h : hidden) {
+        if (field == h || under(field, h)) {
+            f.kind = sem::none;  // as if unmapped: matches nothing, sorts as missing
+            return f;
+        }
+    }
     if (field == "_id") {
         f.kind = sem::id;
         return f;
@@ -532,7 +538,7 @@ result<void> runner::bind_node(std::uint32_t n) {
         case query_kind::wildcard:
         case query_kind::exists:
         case query_kind::range:
-            b.field = resolve(q.field, opts_.mapping);
+            b.field = resolve(q.field, opts_.mapping, opts_.unsearchable);
             break;
         default:
             break;
@@ -1284,7 +1290,7 @@ std::optional<error> check_sort(const search_request& req, const search_options&
         if (s.target != sort_target::field) {
             continue;
         }
-        bound_field f = resolve(s.field, opts.mapping);
+        bound_field f = resolve(s.field, opts.mapping, opts.unsearchable);
         if (f.kind == sem::text) {
             return error(
                 errc::illegal_argument,
@@ -1374,7 +1380,7 @@ result<json::object> run_search(
         std::vector<bound_field> fields;
         fields.reserve(req.sort.size());
         for (const auto& s : req.sort) {
-            fields.push_back(resolve(s.field, opts.mapping));
+            fields.push_back(resolve(s.field, opts.mapping, opts.unsearchable));
         }
         for (auto& h : hits) {
             for (std::size_t k = 0; k < req.sort.size(); ++k) {

@@ -75,6 +75,7 @@ http_response search_resources(request_context& ctx, registry::kind k, const reg
     opts.index_name = registry::index_name(k);
     opts.always_excluded = k == registry::kind::model ? std::span<const std::string_view>(model_hidden_fields)
                                                       : std::span<const std::string_view>(credential_fields);
+    opts.unsearchable = credential_fields;
     opts.mapping = mapping_of(k);
     auto out = registry::run_search(*request, docs, opts);
     if (!out) {

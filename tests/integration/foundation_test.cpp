@@ -851,6 +851,35 @@ TEST_F(foundation, credentials_never_reach_disk_or_log_in_clear) {
     EXPECT_FALSE(std::filesystem::exists(data_ / "master.key"));
 }
 
+// Search cannot see stored credentials: sorting on them returns no stored value, and no query (prefix,
+// range, exists, term) can probe them, on connectors or on models with an inline connector.
+TEST_F(foundation, search_cannot_read_or_probe_credentials) {
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    ASSERT_EQ(c().post("/_plugins/_ml/connectors/_create", seed_step3).status, 200);
+    json::value inline_model = json::parse(R"({"name":"m","function_name":"remote"})");
+    inline_model.as_object()["connector"] = json::parse(seed_step3);
+    ASSERT_EQ(c().post("/_plugins/_ml/models/_register", json::serialize(inline_model)).status, 200);
+    for (const auto& [path, field] :
+         {std::pair{"connectors", "credential.openAI_key"},
+          std::pair{"models", "connector.credential.openAI_key"}}) {
+        const std::string url = std::string("/_plugins/_ml/") + path + "/_search";
+        auto sorted =
+            c().post(url, std::string(R"({"query":{"match_all":{}},"sort":[{")") + field + R"(":"asc"}]})");
+        ASSERT_EQ(sorted.status, 200) << sorted.body;
+        EXPECT_EQ(sorted.body.find("v1:"), std::string::npos) << sorted.body;
+        EXPECT_EQ(sorted.body.find("sk-sentinel"), std::string::npos) << sorted.body;
+        for (const std::string query :
+             {std::string(R"({"prefix":{")") + field + R"(":"v1:"}})",
+              std::string(R"({"range":{")") + field + R"(":{"gte":""}}})",
+              std::string(R"({"exists":{"field":")") + field + R"("}})",
+              std::string(R"({"wildcard":{")") + field + R"(":"*"}})"}) {
+            auto r = c().post(url, R"({"query":)" + query + "}");
+            ASSERT_EQ(r.status, 200) << query << " " << r.body;
+            EXPECT_EQ(r.json().at("hits").at("total").at("value").as_int64(), 0) << query << " " << r.body;
+        }
+    }
+}
+
 // Nothing in the data directory is readable by anyone but its owner: the database and its -wal / -shm
 // files are created 0600, and a database an older build left 0644 is narrowed at the next start.
 TEST_F(foundation, data_files_are_readable_by_their_owner_only) {

@@ -653,6 +653,35 @@ TEST_F(search_fixture, always_excluded_fields_stay_excluded) {
     EXPECT_EQ(source_of("{" + q + R"(,"_source":["connector.credential.key"]})"), "{}");
 }
 
+TEST_F(search_fixture, unsearchable_fields_match_nothing_and_sort_as_missing) {
+    // Without the option the credential is an ordinary flat_object (what the store holds).
+    EXPECT_EQ(ids(R"({"query":{"prefix":{"credential.openAI_key":"s"}}})"), strings{"c1"});
+    const std::string_view hidden[] = {"credential"};
+    options_.unsearchable = hidden;
+    for (const std::string body :
+         {R"({"query":{"prefix":{"credential.openAI_key":"s"}}})",
+          R"({"query":{"term":{"credential.openAI_key":"s1"}}})",
+          R"({"query":{"exists":{"field":"credential"}}})",
+          R"({"query":{"exists":{"field":"credential.k"}}})",
+          R"({"query":{"range":{"credential.access_key":{"gte":"A"}}}})",
+          R"({"query":{"wildcard":{"credential.key.keyword":"*"}}})",
+          R"({"query":{"match":{"credential":"s1"}}})"}) {
+        EXPECT_EQ(ids(body), strings{}) << body;
+    }
+    // Sorting on it sorts every document as missing: no stored value comes back in `sort`.
+    auto resp = run(R"({"query":{"match_all":{}},"sort":[{"credential.openAI_key":"asc"},{"_id":"asc"}]})");
+    const auto& hits = resp.at("hits").at("hits").as_array();
+    ASSERT_EQ(hits.size(), 4u);
+    for (const auto& h : hits) {
+        const auto text = json::serialize(h.at("sort"));
+        EXPECT_EQ(text.find("s1"), std::string::npos) << text;
+        EXPECT_EQ(text.find("AK"), std::string::npos) << text;
+    }
+    EXPECT_EQ(hit_ids(resp), (strings{"c1", "c2", "c3", "c4"}));
+    // Other flat objects are searchable as before.
+    EXPECT_EQ(ids(R"({"query":{"term":{"parameters.model":"claude-3"}}})"), strings{"c2"});
+}
+
 // ---- Errors ----
 
 TEST_F(search_fixture, body_errors) {
