@@ -12,6 +12,15 @@
 
 namespace modelrelay::registry {
 
+// Records in `next` and `b` that kind k's index exists from this write on (snapshot::index_created).
+inline void mark_index_created(snapshot& next, batch& b, kind k) {
+    auto& created = next.index_created[static_cast<std::size_t>(k)];
+    if (!created) {
+        created = true;
+        b.meta_puts.emplace_back(index_meta_key(k), "1");
+    }
+}
+
 // Accumulates the changes of one write against a base snapshot, then commits them as one batch.
 class changeset {
 public:
@@ -29,6 +38,7 @@ public:
         }
         auto ptr = std::make_shared<const resource>(std::move(r));
         batch_.puts.push_back(make_row(k, *ptr));
+        mark_index_created(*next_, batch_, k);
         // Only groups are indexed by name; the old version is looked up for them alone.
         auto before = k == kind::model_group ? next_->of(k).find_ptr(ptr->id) : nullptr;
         next_->resources[static_cast<std::size_t>(k)] =

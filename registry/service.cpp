@@ -8,6 +8,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "registry/changeset.hpp"
 #include "registry/connector.hpp"
 #include "registry/ids.hpp"
 #include "registry/json_parse.hpp"
@@ -184,6 +185,10 @@ result<void> service::load() {
         deploy_ms + "; " + std::to_string(threads) + " threads, " +
         std::to_string((std::clock() - cpu_start) * 1000 / CLOCKS_PER_SEC) + " ms of CPU)"
     );
+    for (std::size_t k = 0; k < kind_count; ++k) {
+        snap->index_created[k] = snap->resources[k].size() > 0 ||
+                                 store_->get_meta(index_meta_key(static_cast<kind>(k))).has_value();
+    }
     publish(std::move(snap));
     return {};
 }
@@ -381,10 +386,11 @@ result<json::object> service::create_connector(const json::object& body, const c
     put_in_connector_order(res->doc());
     batch b;
     b.puts.push_back(make_row(kind::connector, *res));
+    auto next = std::make_shared<snapshot>(*cur);
+    mark_index_created(*next, b, kind::connector);
     if (auto r = store_->apply(b); !r) {
         return r.error();
     }
-    auto next = std::make_shared<snapshot>(*cur);
     next->next_seq_no[idx(kind::connector)] = res->seq_no + 1;
     next->resources[idx(kind::connector)] = cur->of(kind::connector).with(id, res);
     publish(std::move(next));
@@ -481,6 +487,9 @@ result<json::object> service::get_connector(std::string_view id, const caller& w
     auto cur = current();
     const auto opts = access_options(*cur, who);
     const resource* c = cur->find(kind::connector, id);
+    if (c == nullptr && !cur->index_created[idx(kind::connector)]) {
+        return not_found("Failed to find connector");  // ml-commons: the connector index does not exist
+    }
     if (c == nullptr || !in_scope(*c, who, opts)) {
         return connector_not_found(id);
     }

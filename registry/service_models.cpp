@@ -265,6 +265,9 @@ result<json::object> service::get_model_group(std::string_view id, const caller&
     auto cur = current();
     const auto opts = access_options(*cur, who);
     const resource* g = cur->find(kind::model_group, id);
+    if (g == nullptr && !cur->index_created[static_cast<std::size_t>(kind::model_group)]) {
+        return not_found("Failed to find model group index");
+    }
     if (g == nullptr || !in_scope(*g, who, opts)) {
         return not_found("Failed to find model group with the provided model group id: " + std::string(id));
     }
@@ -851,6 +854,9 @@ result<json::object> service::register_model(const json::object& body, bool depl
     std::shared_ptr<const resource> group;
     if (auto gid = string_field(body, "model_group_id")) {
         const resource* g = cur->find(kind::model_group, *gid);
+        if (g == nullptr && !cur->index_created[static_cast<std::size_t>(kind::model_group)]) {
+            return not_found("Model group not found");
+        }
         if (g == nullptr || !in_scope(*g, who, opts)) {
             return error{errc::ml_resource_not_found, "Model Group Response is empty for " + *gid};
         }
@@ -1062,6 +1068,9 @@ result<json::object> service::get_model(std::string_view id, const caller& who) 
     auto cur = current();
     const auto opts = access_options(*cur, who);
     const resource* m = cur->find(kind::model, id);
+    if (m == nullptr && !cur->index_created[static_cast<std::size_t>(kind::model)]) {
+        return not_found("Fail to find model");
+    }
     if (m == nullptr || !in_scope(*m, who, opts)) {
         return not_found("Failed to find model with the provided model id: " + std::string(id));
     }

@@ -66,6 +66,10 @@ std::string_view index_name(kind k) {
     return "";
 }
 
+std::string index_meta_key(kind k) {
+    return "index_created:" + std::string(index_name(k));
+}
+
 namespace {
 
 std::optional<std::string> group_key_of(const resource* g) {

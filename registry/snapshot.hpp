@@ -65,12 +65,19 @@ struct snapshot {
     // Model group ids by group_name_key: register and group updates look groups up by name, and a scan
     // of every group made registering n models O(n²). Kept by index_group_name.
     shard_map<std::string> group_ids_by_name;
+    // Whether the kind's system index exists in ml-commons' terms: a resource of that kind was written at
+    // least once (ml-commons creates the index on the first write and never drops it). A few not-found
+    // texts differ before that (spec §1.1-§1.3). Sticky; kept in `meta` (index_meta_key) across restarts.
+    std::array<bool, kind_count> index_created{};
 
     const shard_map<resource>& of(kind k) const { return resources[static_cast<std::size_t>(k)]; }
     const resource* find(kind k, std::string_view id) const { return of(k).find(id); }
     // The tenant's model group called `name`, or null.
     const resource* find_group_by_name(std::string_view name, std::string_view tenant) const;
 };
+
+// The `meta` key that records that kind k's index was created.
+std::string index_meta_key(kind k);
 
 // The group_ids_by_name key of a group name in a tenant.
 std::string group_name_key(std::string_view tenant, std::string_view name);

@@ -851,6 +851,29 @@ TEST_F(foundation, credentials_never_reach_disk_or_log_in_clear) {
     EXPECT_FALSE(std::filesystem::exists(data_ / "master.key"));
 }
 
+// On a fresh data directory the "indices" do not exist yet: ml-commons' index-missing texts (spec §1.1-1.3).
+TEST_F(foundation, index_missing_texts_on_a_fresh_data_directory) {
+    expect_error(
+        c().get("/_plugins/_ml/connectors/abc"), 404, "status_exception", "Failed to find connector"
+    );
+    expect_error(
+        c().get("/_plugins/_ml/model_groups/abc"), 404, "status_exception", "Failed to find model group index"
+    );
+    expect_error(c().get("/_plugins/_ml/models/abc"), 404, "status_exception", "Fail to find model");
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    ASSERT_EQ(c().post("/_plugins/_ml/connectors/_create", seed_step3).status, 200);
+    restart();
+    expect_error(
+        c().get("/_plugins/_ml/connectors/abc"),
+        404,
+        "status_exception",
+        "Failed to find connector with the provided connector id: abc"
+    );
+    expect_error(
+        c().get("/_plugins/_ml/model_groups/abc"), 404, "status_exception", "Failed to find model group index"
+    );
+}
+
 // Search cannot see stored credentials: sorting on them returns no stored value, and no query (prefix,
 // range, exists, term) can probe them, on connectors or on models with an inline connector.
 TEST_F(foundation, search_cannot_read_or_probe_credentials) {
