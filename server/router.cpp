@@ -265,7 +265,8 @@ dispatch_result router::match(request_context& ctx) const {
                 ctx.route_params[n++] = {name, std::string(segs[i])};
             }
         }
-        if (auto msg = unrecognized_params(ctx, best->r.params)) {
+        if (auto msg =
+                best->r.params == any_params ? std::nullopt : unrecognized_params(ctx, best->r.params)) {
             out.early = error_response(registry::illegal_argument(std::move(*msg)), ctx.pretty);
             return out;
         }

@@ -31,6 +31,10 @@ class response_stream;
 using http_request = http::request<http::string_body>;
 using handler_fn = boost::asio::awaitable<http_response> (*)(request_context&);
 
+// A route's `params` that accepts every query parameter: OpenAI-compatible servers ignore the ones they do
+// not know (Azure-style clients send `api-version`, the SDKs' `defaultQuery` anything).
+inline constexpr std::string_view any_params = "*";
+
 struct route {
     http::verb verb;
     std::string_view pattern;  // "/_plugins/_ml/connectors/{connector_id}"

@@ -126,11 +126,16 @@ std::vector<route> all_routes() {
         {v::get, "/_security/_authenticate", handle_security_authenticate, ""},
 
         // OpenAI-compatible front door (openai.cpp).
-        {v::post, "/v1/chat/completions", handle_openai_chat_completions, ""},
-        {v::post, "/v1/completions", handle_openai_completions, ""},
-        {v::post, "/v1/embeddings", handle_openai_embeddings, ""},
-        {v::get, "/v1/models", handle_openai_models, ""},
-        {v::get, "/v1/models/{model}", handle_openai_model_get, ""},
+        {v::post, "/v1/chat/completions", handle_openai_chat_completions, any_params},
+        {v::post, "/v1/completions", handle_openai_completions, any_params},
+        {v::post, "/v1/embeddings", handle_openai_embeddings, any_params},
+        {v::get, "/v1/models", handle_openai_models, any_params},
+        {v::get, "/v1/models/{model}", handle_openai_model_get, any_params},
+        // Model names with slashes (`meta-llama/Llama-3.1-8B`, `hf.co/org/model:tag`), sent as written or
+        // with `%2F` (openai-node's encodeURIComponent): the handler reads the name from the whole path.
+        {v::get, "/v1/models/{m1}/{m2}", handle_openai_model_get, any_params},
+        {v::get, "/v1/models/{m1}/{m2}/{m3}", handle_openai_model_get, any_params},
+        {v::get, "/v1/models/{m1}/{m2}/{m3}/{m4}", handle_openai_model_get, any_params},
 
         // Elasticsearch _inference front door (inference.cpp, inference_infer.cpp). A literal segment beats a
         // parameter, so `{id}/_update` and `{id}/_stream` win over `{task_type}/{id}`.

@@ -728,7 +728,9 @@ awaitable<http_response> handle_openai_model_get(request_context& ctx) {
         co_return openai_fail(ctx, who.error());
     }
     const auto key = key_of(ctx);
-    const std::string requested(ctx.param("model"));
+    // Everything after the prefix, slashes included (see routes.cpp).
+    constexpr std::string_view prefix = "/v1/models/";
+    const std::string requested(ctx.path.substr(std::min(prefix.size(), ctx.path.size())));
     const auto snap = ctx.app.registry->current();
     auto id = resolve_model(*snap, *who, key, requested, ctx.app.registry->access_options(*snap, *who));
     if (auto* e = std::get_if<openai::api_error>(&id)) {

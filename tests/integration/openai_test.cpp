@@ -625,6 +625,41 @@ TEST_F(openai_api, model_list_and_retrieve) {
     // The undeployed model is deployed on first use and then listed.
     ASSERT_EQ(chat(R"({"model":"not-deployed","messages":[]})").status, 200);
     EXPECT_NE(c().get("/v1/models").body.find(undeployed), std::string::npos);
+
+    // Hugging Face / Ollama-style names with slashes, as written or percent-encoded.
+    for (const std::string name : {"meta-llama/Llama-3.1-8B", "hf.co/org/model:Q4_K_M"}) {
+        register_model(c(), chat_connector(up_), name);
+        std::string encoded = name;
+        for (std::size_t at = encoded.find('/'); at != std::string::npos; at = encoded.find('/', at)) {
+            encoded.replace(at, 1, "%2F");
+        }
+        for (const auto& path : {"/v1/models/" + name, "/v1/models/" + encoded}) {
+            auto got = c().get(path);
+            ASSERT_EQ(got.status, 200) << path << " " << got.body;
+            EXPECT_EQ(got.json().at("id").as_string(), name);
+        }
+    }
+    expect_error(
+        c().get("/v1/models/meta-llama/nope"),
+        404,
+        "invalid_request_error",
+        "The model `meta-llama/nope` does not exist",
+        "model_not_found"
+    );
+}
+
+// OpenAI-compatible servers ignore query parameters they do not know (Azure-style clients send
+// `api-version`; the SDKs' defaultQuery can add anything).
+TEST_F(openai_api, unknown_query_parameters_are_ignored) {
+    auto r = c().post(
+        "/v1/chat/completions?api-version=2024-10-21",
+        R"({"model":"chat-model","messages":[{"role":"user","content":"hi"}]})"
+    );
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(c().get("/v1/models?key=x&limit=5").status, 200);
+    EXPECT_EQ(c().get("/v1/models/chat-model?api-version=1").status, 200);
+    // OpenSearch routes keep OpenSearch's check.
+    EXPECT_EQ(c().get("/_plugins/_ml/connectors/x?api-version=1").status, 400);
 }
 
 // Seed 004: a base URL without `/v1`, or with it twice, is "a frequent cause of 404s". The SDKs map the
