@@ -489,6 +489,28 @@ TEST_F(foundation, a_request_split_across_segments_is_read_whole) {
     EXPECT_NE(c().get("/_cluster/settings").body.find(".*$"), std::string::npos);
 }
 
+// `Expect: 100-continue` (curl sends it for bodies over 1 MiB and waits a second for the answer): the
+// server says `100 Continue` once the head is in and the body has not come, then answers the request.
+TEST_F(foundation, expect_100_continue_gets_an_interim_answer) {
+    raw_socket s(server_->port());
+    const std::string body = seed_step1;
+    const std::string head =
+        "PUT /_cluster/settings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: "
+        "100-Continue\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n";
+    s.send(head);
+    auto interim = s.read();
+    EXPECT_EQ(interim.result_int(), 100);
+    s.send(body);
+    auto res = s.read();
+    EXPECT_EQ(res.result_int(), 200) << res.body();
+    // A client that sends its body without waiting gets the final answer only.
+    s.send(head + body + get_request("/_cluster/health"));
+    EXPECT_EQ(s.read().result_int(), 200);
+    EXPECT_EQ(s.read().result_int(), 200);
+}
+
 TEST_F(foundation, a_request_cut_short_gets_400_and_changes_nothing) {
     const auto before = state();
     raw_socket s(server_->port());
