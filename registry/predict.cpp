@@ -532,7 +532,7 @@ result<predict_plan> plan_predict(
         make_request_values_opaque(base);
     }
     for (const auto& [k, v] : request.algorithm_parameters) {
-        auto [it, added] = base.insert_or_assign(k, v);
+        const auto it = base.insert_or_assign(k, v).first;
         if (options.opaque_request_values) {
             make_placeholders_opaque(it->second);
         }

@@ -152,14 +152,14 @@ net::awaitable<beast::error_code> write_response(
     return write_all(stream, wire::frame_response(res, scratch), deadline, timeout);
 }
 
-// Beast's keep_alive(bool) rewrites the Connection field through a token-list parse even when nothing
-// changes (about 450 instructions per request): an HTTP/1.1 answer to be kept alive that has no Connection
-// field is already right.
 // An HTTP/1.1 request that waits for `100 Continue` before sending its body.
 inline bool expects_continue(const http_request& req) {
     return req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue");
 }
 
+// Beast's keep_alive(bool) rewrites the Connection field through a token-list parse even when nothing
+// changes (about 450 instructions per request): an HTTP/1.1 answer to be kept alive that has no Connection
+// field is already right.
 inline void set_keep_alive(http_response& res, bool keep) {
     if (keep && res.version() == 11 && std::none_of(res.begin(), res.end(), [](const auto& f) {
             return f.name() == http::field::connection;
