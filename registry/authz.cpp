@@ -130,6 +130,9 @@ constexpr route_action routes[] = {
     {"POST", "/v1/embeddings", action::model_predict},
     {"GET", "/v1/models", action::model_search},
     {"GET", "/v1/models/{model}", action::model_get},
+    {"GET", "/v1/models/{m1}/{m2}", action::model_get},  // model names with slashes (routes.cpp)
+    {"GET", "/v1/models/{m1}/{m2}/{m3}", action::model_get},
+    {"GET", "/v1/models/{m1}/{m2}/{m3}/{m4}", action::model_get},
 
     {"POST", "/_plugins/_modelrelay/_rotate_kek", action::kek_rotate},
     {"POST", "/_plugins/_modelrelay/_rotate_data_keys", action::kek_rotate},

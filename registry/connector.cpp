@@ -5,13 +5,13 @@
 #include <array>
 
 #include <boost/json/serialize.hpp>
-#include <re2/re2.h>
 
 #include "registry/ascii.hpp"
 #include "registry/aws_sigv4.hpp"
 #include "registry/connector_tls.hpp"
 #include "registry/json_util.hpp"
 #include "registry/parameters.hpp"
+#include "registry/safe_text.hpp"
 #include "registry/template.hpp"
 
 namespace modelrelay::registry {
@@ -208,29 +208,11 @@ json::object stringify_parameters(const json::object& in) {
     return out;
 }
 
-const RE2& name_pattern() {
-    // Java's \s is [ \t\n\x0B\f\r]; RE2's \s lacks \x0B, so the class is spelled out.
-    static const RE2 re(R"(^[\p{L}\p{N}\t\n\x0B\f\r .,!?():@\-_/'"]*$)");
-    return re;
-}
-
 result<void> validate_name_field(const std::optional<std::string>& v, bool required_non_blank) {
     if (!v) {
-        return {};
+        return {};  // absent on update: nothing to check (create requires it earlier)
     }
-    const bool blank = std::all_of(v->begin(), v->end(), [](unsigned char c) { return std::isspace(c); });
-    if (required_non_blank && blank) {
-        return error{
-            errc::validation_failed,
-            "Validation Failed: 1: Model connector name is required and cannot be null or blank;"};
-    }
-    if (!RE2::FullMatch(*v, name_pattern())) {
-        return error{
-            errc::validation_failed,
-            "Validation Failed: 1: Model connector name can only contain letters, numbers, spaces, and basic "
-            "punctuation (.,!?():@-_'/\");"};
-    }
-    return {};
+    return validate_text_fields({{"Model connector name", v, required_non_blank}});
 }
 
 result<void> check_headers(const json::object& doc) {

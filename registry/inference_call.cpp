@@ -39,7 +39,8 @@ constexpr std::string_view chat_parser = "chat_completion_request";
 
 // `[line:column]` of the first `"key"` token in `raw` (Jackson's location of the field name).
 std::string position_of(std::string_view raw, std::string_view key) {
-    const std::string needle = "\"" + std::string(key) + "\"";
+    std::string needle(1, '"');
+    needle.append(key).push_back('"');
     auto at = raw.find(needle);
     if (at == std::string_view::npos) {
         at = 0;
@@ -52,14 +53,18 @@ std::string position_of(std::string_view raw, std::string_view key) {
             line_start = i + 1;
         }
     }
-    return "[" + std::to_string(line) + ":" + std::to_string(at - line_start + 1) + "]";
+    std::string out(1, '[');
+    out.append(std::to_string(line)).append(":").append(std::to_string(at - line_start + 1)).append("]");
+    return out;
 }
 
 error parse_error(
     std::string_view raw, std::string_view key, std::string_view parser, std::string_view what
 ) {
-    return {
-        errc::x_content_parse, position_of(raw, key) + " [" + std::string(parser) + "] " + std::string(what)};
+    // Built with append: gcc 12 warns falsely (-Wstringop-overflow) on chained `+`.
+    std::string msg = position_of(raw, key);
+    msg.append(" [").append(parser).append("] ").append(what);
+    return {errc::x_content_parse, std::move(msg)};
 }
 
 std::string token_name(const json::value& v) {

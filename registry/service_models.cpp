@@ -17,6 +17,7 @@
 #include "registry/json_util.hpp"
 #include "registry/model_interface.hpp"
 #include "registry/parallel.hpp"
+#include "registry/safe_text.hpp"
 #include "registry/service.hpp"
 
 namespace modelrelay::registry {
@@ -161,8 +162,12 @@ result<json::object> service::register_model_group(const json::object& body, con
         return error{errc::parse_failed, "Model group request has empty body"};
     }
     auto name = string_field(body, "name");
-    if (!name || name->find_first_not_of(" \t\r\n") == std::string::npos) {
-        return illegal_argument("Model group name is required and cannot be null or blank");
+    // HashMap order of the labels (String.hashCode buckets 6, 12).
+    if (auto v = validate_text_fields(
+            {{"Model group name", name, true}, {"Model group description", string_field(body, "description")}}
+        );
+        !v) {
+        return v.error();
     }
     const auto opts = access_options(*cur, who);
     auto grant = validate_model_group_acl(who.user.get(), acl_fields_of(body), opts.model_acl);
@@ -207,6 +212,13 @@ result<json::object> service::update_model_group(
     if (body.empty()) {
         return error{errc::io_error, "Model group request has empty body"};
     }
+    if (auto v = validate_text_fields(
+            {{"Model group name", string_field(body, "name")},
+             {"Model group description", string_field(body, "description")}}
+        );
+        !v) {
+        return v.error();
+    }
     auto opts = access_options(*cur, who);
     const resource* g = cur->find(kind::model_group, id);
     if (g == nullptr || !in_scope(*g, who, opts)) {
@@ -230,7 +242,8 @@ result<json::object> service::update_model_group(
     if (opts.changes_acl_fields && who.user != nullptr && opts.model_acl) {
         next.doc() = with_acl_fields(next.doc(), "owner", *grant, nullptr);
     }
-    if (auto name = string_field(body, "name")) {
+    // A blank name is left alone, as TransportUpdateModelGroupAction applies only a non-blank one.
+    if (auto name = string_field(body, "name"); name && !is_blank(*name)) {
         const auto* dup = cur->find_group_by_name(*name, who.tenant_id);
         if (dup != nullptr && dup->id != g->id) {
             return illegal_argument(
@@ -764,6 +777,13 @@ result<json::object> service::register_model(const json::object& body, bool depl
     if (!settings.remote_inference_enabled()) {
         return remote_disabled;
     }
+    // MLRegisterModelRequest.validate(); HashMap order of the labels (buckets 8, 13).
+    if (auto v = validate_text_fields(
+            {{"Model description", string_field(body, "description")}, {"Model name", name, true}}
+        );
+        !v) {
+        return v.error();
+    }
     const auto opts = access_options(*cur, who);
     const principal* user = who.user.get();
     // ACL fields only matter when this call creates the model group; off, they are refused at once.
@@ -946,6 +966,14 @@ result<json::object> service::update_model(std::string_view id, const json::obje
     const auto& settings = *cur->settings;
     if (body.empty()) {
         return illegal_argument("Update model request has empty body");
+    }
+    // MLUpdateModelRequest.validate(); HashMap order of the labels (buckets 2, 3).
+    if (auto v = validate_text_fields(
+            {{"Model Description", string_field(body, "description")},
+             {"Model Name", string_field(body, "name")}}
+        );
+        !v) {
+        return v.error();
     }
     const auto opts = access_options(*cur, who);
     const resource* m = cur->find(kind::model, id);

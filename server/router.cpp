@@ -177,6 +177,22 @@ bool request_context::query_flag(std::string_view name, bool def) const {
     return *v != "false";
 }
 
+registry::result<bool> request_context::query_bool(std::string_view name, bool def) const {
+    const auto v = query_param(name);
+    if (!v) {
+        return def;
+    }
+    if (v->empty() || *v == "true") {
+        return true;
+    }
+    if (*v == "false") {
+        return false;
+    }
+    return registry::illegal_argument(
+        "Failed to parse value [" + std::string(*v) + "] as only [true] or [false] are allowed."
+    );
+}
+
 router::router(std::vector<route> routes) {
     for (auto& r : routes) {
         r.action = registry::action_for_route(http::to_string(r.verb), r.pattern);

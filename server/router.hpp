@@ -64,6 +64,9 @@ struct request_context {
     std::optional<std::string_view> query_param(std::string_view name) const;
     // A boolean query parameter: absent → def; "" or "true" → true; "false" → false.
     bool query_flag(std::string_view name, bool def = false) const;
+    // OpenSearch's RestRequest.paramAsBoolean: absent → `def`, empty (`?deploy`) → true, `true` / `false`,
+    // anything else → 400 `Failed to parse value [<v>] as only [true] or [false] are allowed.`
+    registry::result<bool> query_bool(std::string_view name, bool def = false) const;
 };
 
 struct dispatch_result {

@@ -92,13 +92,23 @@ awaitable<http_response> handle_cluster_health(request_context& ctx) {
 }
 
 awaitable<http_response> handle_cluster_settings_get(request_context& ctx) {
+    const auto defaults = ctx.query_bool("include_defaults");
+    if (!defaults) {
+        co_return fail(ctx, defaults.error());
+    }
+    const auto flat = ctx.query_bool("flat_settings");
+    if (!flat) {
+        co_return fail(ctx, flat.error());
+    }
     const auto snap = ctx.app.registry->current();
-    co_return ok(
-        ctx, snap->settings->render(ctx.query_flag("flat_settings"), ctx.query_flag("include_defaults"))
-    );
+    co_return ok(ctx, snap->settings->render(*flat, *defaults));
 }
 
 awaitable<http_response> handle_cluster_settings_put(request_context& ctx) {
+    const auto flat = ctx.query_bool("flat_settings");
+    if (!flat) {
+        co_return fail(ctx, flat.error());
+    }
     auto body = parse_body(ctx);
     if (!body) {
         co_return fail(ctx, body.error());
@@ -109,7 +119,7 @@ awaitable<http_response> handle_cluster_settings_put(request_context& ctx) {
         }
     }
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, b = std::move(*body), flat = ctx.query_flag("flat_settings")] {
+    auto op = [&reg, b = std::move(*body), flat = *flat] {
         return reg.put_settings(b, flat);
     };
     co_return co_await store_write(ctx, std::move(op));

@@ -247,11 +247,14 @@ awaitable<http_response> handle_inference_delete(request_context& ctx) {
     if (!key_allows(caller_key, ctx.param("inference_id"))) {
         co_return es::fail(ctx, inference::endpoint_not_found(ctx.param("inference_id")));
     }
+    const auto dry_run = ctx.query_bool("dry_run");
+    if (!dry_run) {
+        co_return es::fail(ctx, dry_run.error());
+    }
     auto& reg = *ctx.app.registry;
-    auto op =
-        [&reg, id = std::string(ctx.param("inference_id")), task, dry = ctx.query_flag("dry_run"), w = *who] {
-            return reg.delete_inference_endpoint(id, task, dry, w);
-        };
+    auto op = [&reg, id = std::string(ctx.param("inference_id")), task, dry = *dry_run, w = *who] {
+        return reg.delete_inference_endpoint(id, task, dry, w);
+    };
     auto r = co_await on_store(ctx.app, std::move(op));
     if (!r) {
         co_return es::fail(ctx, r.error());

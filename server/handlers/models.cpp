@@ -84,6 +84,11 @@ awaitable<http_response> handle_model_group_search(request_context& ctx) {
 // ---- models ----
 
 awaitable<http_response> handle_model_register(request_context& ctx) {
+    // Read before the body, as RestMLRegisterModelAction does.
+    const auto deploy_flag = ctx.query_bool("deploy");
+    if (!deploy_flag) {
+        co_return fail(ctx, deploy_flag.error());
+    }
     auto body = object_body(
         ctx, schemas::schema_id::model_register, registry::error{errc::parse_failed, "Request body is empty"}
     );
@@ -91,7 +96,7 @@ awaitable<http_response> handle_model_register(request_context& ctx) {
         co_return fail(ctx, body.error());
     }
     auto& reg = *ctx.app.registry;
-    const bool deploy = ctx.query_flag("deploy");
+    const bool deploy = *deploy_flag;
     auto op = [&reg, b = std::move(*body), deploy, w = ctx.who] {
         return reg.register_model(b, deploy, w);
     };

@@ -532,6 +532,82 @@ TEST_F(predict, bad_model_inputs_change_nothing) {
     EXPECT_EQ(all_models(), before);
 }
 
+// ml-commons' request validation of names and descriptions (StringUtils.validateFields, every failure
+// listed, in the labels' HashMap order) and OpenSearch's strict boolean query parameters.
+TEST_F(predict, names_and_boolean_flags_are_validated_before_anything_is_stored) {
+    ASSERT_EQ(c().put("/_cluster/settings", trust_all).status, 200);
+    const auto connector_id = create_connector();
+    const auto group = c().post("/_plugins/_ml/model_groups/_register", R"({"name":"kept group"})");
+    ASSERT_EQ(group.status, 200) << group.body;
+    const std::string group_id(group.json().at("model_group_id").as_string());
+    const auto model = c().post(
+        "/_plugins/_ml/models/_register",
+        R"({"name":"kept model","function_name":"remote","connector_id":")" + connector_id + R"("})"
+    );
+    ASSERT_EQ(model.status, 200) << model.body;
+    const std::string model_id(model.json().at("model_id").as_string());
+    const auto everything = [&] {
+        const std::string all = R"({"query":{"match_all":{}},"size":100})";
+        return json::serialize(c().post("/_plugins/_ml/models/_search", all).json().at("hits")) +
+               json::serialize(c().post("/_plugins/_ml/model_groups/_search", all).json().at("hits"));
+    };
+    const auto before = everything();
+    const std::string unsafe =
+        " can only contain letters, numbers, spaces, and basic punctuation (.,!?():@-_'/\");";
+    const auto validation = [&](const http_result& r, const std::string& reason) {
+        expect_error(r, 400, reason);
+        EXPECT_EQ(r.json().at("error").at("type").as_string(), "action_request_validation_exception")
+            << r.body;
+    };
+    const auto reg = [&](const std::string& fields) {
+        return c().post(
+            "/_plugins/_ml/models/_register",
+            R"({"function_name":"remote","connector_id":")" + connector_id + R"(",)" + fields + "}"
+        );
+    };
+    validation(reg(R"("name":"bad<model>")"), "Validation Failed: 1: Model name" + unsafe);
+    validation(
+        reg(R"("name":"  ","description":"<d>")"),
+        "Validation Failed: 1: Model description" + unsafe +
+            "2: Model name is required and cannot be null or blank;"
+    );
+    validation(
+        c().put("/_plugins/_ml/models/" + model_id, R"({"name":"still<bad>","description":"<d>"})"),
+        "Validation Failed: 1: Model Description" + unsafe + "2: Model Name" + unsafe
+    );
+    validation(
+        c().post("/_plugins/_ml/model_groups/_register", R"({"name":"bad<name>"})"),
+        "Validation Failed: 1: Model group name" + unsafe
+    );
+    validation(
+        c().post("/_plugins/_ml/model_groups/_register", R"({"description":"x"})"),
+        "Validation Failed: 1: Model group name is required and cannot be null or blank;"
+    );
+    validation(
+        c().put("/_plugins/_ml/model_groups/" + group_id, R"({"description":"a|b"})"),
+        "Validation Failed: 1: Model group description" + unsafe
+    );
+    const std::string bad_flag = "Failed to parse value [no] as only [true] or [false] are allowed.";
+    expect_error(c().post("/_plugins/_ml/models/_register?deploy=no", R"({"name":"x"})"), 400, bad_flag);
+    expect_error(c().get("/_cluster/settings?flat_settings=no"), 400, bad_flag);
+    expect_error(c().get("/_cluster/settings?include_defaults=no"), 400, bad_flag);
+    EXPECT_EQ(everything(), before);
+
+    // A blank name on a group update is ignored, as ml-commons applies only a non-blank one.
+    ASSERT_EQ(c().put("/_plugins/_ml/model_groups/" + group_id, R"({"name":"  "})").status, 200);
+    EXPECT_EQ(c().get("/_plugins/_ml/model_groups/" + group_id).json().at("name").as_string(), "kept group");
+    // `?deploy` with no value means true.
+    const auto deployed = reg(R"("name":"deployed at once")");
+    ASSERT_EQ(deployed.status, 200);
+    const auto flagged = c().post(
+        "/_plugins/_ml/models/_register?deploy",
+        R"({"name":"flag","function_name":"remote","connector_id":")" + connector_id + R"("})"
+    );
+    ASSERT_EQ(flagged.status, 200) << flagged.body;
+    const std::string flagged_id(flagged.json().at("model_id").as_string());
+    EXPECT_EQ(c().get("/_plugins/_ml/models/" + flagged_id).json().at("model_state").as_string(), "DEPLOYED");
+}
+
 TEST_F(predict, algorithm_route_and_per_model_auto_deploy_switch) {
     const auto model_id = ready_model("", R"("deploy_setting": {"is_auto_deploy_enabled": false}, )");
     auto p = c().post("/_plugins/_ml/_predict/remote/" + model_id, seed_predict);
