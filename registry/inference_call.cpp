@@ -384,6 +384,11 @@ result<json::object> parse_chat_request(std::string_view raw, const json::value&
             return parse_error(raw, k, chat_parser, "failed to parse field [" + std::string(k) + "]");
         }
     }
+    // UnifiedCompletionAction.Request.validate(), after parsing.
+    if (messages->get_array().empty()) {
+        return error{
+            errc::validation_failed, "Validation Failed: 1: Field [messages] cannot be an empty array;"};
+    }
     return obj;
 }
 

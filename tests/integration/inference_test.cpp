@@ -594,6 +594,16 @@ TEST_F(inference, stream_errors_are_sse_events) {
     auto bad = c().post("/_inference/completion/comp/_stream", R"({"inputs":"x"})");
     EXPECT_EQ(bad.status, 400);
     EXPECT_EQ(bad.json().at("error").at("type").as_string(), "x_content_parse_exception");
+    put_ok("/_inference/chat_completion/chat-empty", completion_body());
+    const auto calls = upstream_.request_count();
+    auto empty = c().post("/_inference/chat_completion/chat-empty/_stream", R"({"messages":[]})");
+    EXPECT_EQ(empty.status, 400) << empty.body;
+    EXPECT_EQ(empty.json().at("error").at("type").as_string(), "action_request_validation_exception");
+    EXPECT_EQ(
+        empty.json().at("error").at("reason").as_string(),
+        "Validation Failed: 1: Field [messages] cannot be an empty array;"
+    );
+    EXPECT_EQ(upstream_.request_count(), calls);
     // The upstream refusing before the first chunk is an error event with Elasticsearch's status.
     upstream_.enqueue(fake_reply::json(429, R"({"error":{"message":"slow down"}})"));
     auto limited = c().post("/_inference/completion/comp/_stream", R"({"input":"x"})");

@@ -78,6 +78,11 @@ TEST(inference_call, chat_request_keeps_openai_fields_and_prefers_the_request_mo
         "[1:16] [chat_completion_request] unknown field [bogus]"
     );
     EXPECT_EQ(parse_chat_request("{}", json::parse("{}")).error().code, errc::x_content_parse);
+    const std::string empty = R"({"messages":[],"model":"m"})";
+    const auto refused = parse_chat_request(empty, json::parse(empty));
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, errc::validation_failed);
+    EXPECT_EQ(refused.error().reason, "Validation Failed: 1: Field [messages] cannot be an empty array;");
 }
 
 TEST(inference_call, infer_request_parsing) {
