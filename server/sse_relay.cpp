@@ -44,6 +44,20 @@ bool is_blank(std::string_view s) {
     return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
+}  // namespace
+
+upstream::header_list retry_advice(const upstream::header_list& upstream_headers) {
+    upstream::header_list out;
+    for (std::string_view name : {"retry-after", "retry-after-ms"}) {
+        if (const auto v = upstream::find_header(upstream_headers, name); !v.empty()) {
+            out.emplace_back(std::string(name), std::string(v));
+        }
+    }
+    return out;
+}
+
+namespace {
+
 registry::error upstream_error(unsigned status, std::string_view body) {
     if (is_blank(body)) {
         return {
@@ -74,6 +88,7 @@ public:
     awaitable<bool> on_head(const upstream::response_head& head) {
         if (!is_2xx(head.status)) {
             status_ = head.status;
+            retry_ = retry_advice(head.headers);
             phase_ = phase::erroring;
             co_return true;
         }
@@ -163,7 +178,7 @@ public:
             co_return std::nullopt;
         }
         if (phase_ == phase::erroring) {
-            co_return relay_failure{upstream_error(status_, body_), status_, body_};
+            co_return relay_failure{upstream_error(status_, body_), status_, body_, retry_};
         }
         if (!r && phase_ != phase::relaying) {
             co_return relay_failure{r.error(), 0, {}};  // nothing was sent to the client yet
@@ -267,6 +282,7 @@ private:
     upstream::sse_parser parser_{parser_limit};
     phase phase_ = phase::waiting;
     unsigned status_ = 0;
+    upstream::header_list retry_;
     std::string body_;
     std::size_t drained_ = 0;
     bool overflow_ = false;

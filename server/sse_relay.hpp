@@ -94,7 +94,14 @@ struct relay_failure {
     registry::error error;
     unsigned upstream_status = 0;  // the upstream's non-2xx status; 0 when it did not answer
     std::string upstream_body;     // its body (at most 64 KiB)
+    // The upstream's back-off advice on that answer (`retry-after`, `retry-after-ms`), for the caller to
+    // pass on; see retry_advice.
+    upstream::header_list upstream_retry{};
 };
+
+// The `retry-after` / `retry-after-ms` headers of an upstream answer: clients (the OpenAI SDKs) wait as
+// told instead of guessing their own back-off.
+upstream::header_list retry_advice(const upstream::header_list& upstream_headers);
 
 // Runs the upstream call and relays it. Returns nullopt once the client head was written (ctx.streamed is
 // then true and the handler's return value is ignored by the session), or the failure that happened

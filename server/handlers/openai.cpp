@@ -45,7 +45,11 @@ namespace {
 constexpr std::string_view owned_by = "modelrelay";
 
 http_response openai_fail(const request_context& ctx, const openai::api_error& e) {
-    return json_response(e.status, openai::error_body(e), ctx.pretty, registry::number_style::plain);
+    auto res = json_response(e.status, openai::error_body(e), ctx.pretty, registry::number_style::plain);
+    for (const auto& [name, value] : e.headers) {
+        res.set(name, value);
+    }
+    return res;
 }
 
 // OpenAI-compatible servers print floats the way JSON.stringify does, not Java's `1.0E-4`.
@@ -261,7 +265,9 @@ awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstr
         co_return openai::from_error(res.error());
     }
     if (res->status < 200 || res->status > 299) {
-        co_return openai::from_upstream(res->status, res->body);
+        auto e = openai::from_upstream(res->status, res->body);
+        e.headers = retry_advice(res->headers);
+        co_return e;
     }
     // The model's profile counts every successful upstream call, whichever door asked.
     deployed.runtime->inference.add(
@@ -524,12 +530,11 @@ awaitable<http_response> serve_completion(request_context& ctx, dialect kind) {
     opts.extra_headers = permit.headers();
     auto failed = co_await relay_sse(ctx, std::move(req), options, std::move(hooks), std::move(opts));
     if (failed) {
-        co_return openai_fail(
-            ctx,
-            failed->upstream_status != 0
-                ? openai::from_upstream(failed->upstream_status, failed->upstream_body)
-                : openai::from_error(failed->error)
-        );
+        auto e = failed->upstream_status != 0
+                     ? openai::from_upstream(failed->upstream_status, failed->upstream_body)
+                     : openai::from_error(failed->error);
+        e.headers = std::move(failed->upstream_retry);
+        co_return openai_fail(ctx, e);
     }
     permit.set_succeeded();  // charged when the handler returns (the permit's destructor)
     co_return streamed_response();

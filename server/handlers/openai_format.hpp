@@ -28,6 +28,8 @@ struct api_error {
     std::string type = "server_error";
     std::optional<std::string> param;
     std::optional<std::string> code;
+    // Response headers to send with it (the upstream's `retry-after` / `retry-after-ms`).
+    std::vector<std::pair<std::string, std::string>> headers{};
 };
 
 // A modelrelay / ml-commons error → OpenAI status and type: 400 invalid_request_error, 401

@@ -648,6 +648,30 @@ TEST_F(openai_api, model_list_and_retrieve) {
     );
 }
 
+// An upstream's back-off advice on a refusal reaches the client (the SDKs wait as told), plain or streamed.
+TEST_F(openai_api, upstream_back_off_advice_reaches_the_client) {
+    const std::string body = R"({"model":"chat-model","messages":[{"role":"user","content":"hi"}]})";
+    for (const bool stream : {false, true}) {
+        auto limited = fake_reply::too_many_requests("7");
+        limited.headers.emplace_back("retry-after-ms", "7000");
+        up_.enqueue(limited);
+        std::string b = body;
+        if (stream) {
+            b.insert(b.size() - 1, R"(,"stream":true)");
+        }
+        auto r = chat(b);
+        EXPECT_EQ(r.status, 429) << r.body;
+        EXPECT_EQ(r.header("retry-after"), "7") << stream;
+        EXPECT_EQ(r.header("retry-after-ms"), "7000") << stream;
+        EXPECT_EQ(r.json().at("error").at("message").as_string(), "Rate limit reached for requests");
+    }
+    // Nothing to pass on: no header.
+    up_.enqueue(fake_reply::too_many_requests());
+    auto bare = chat(body);
+    EXPECT_EQ(bare.status, 429);
+    EXPECT_EQ(bare.header("retry-after"), "");
+}
+
 // OpenAI-compatible servers ignore query parameters they do not know (Azure-style clients send
 // `api-version`; the SDKs' defaultQuery can add anything).
 TEST_F(openai_api, unknown_query_parameters_are_ignored) {
