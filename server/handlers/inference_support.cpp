@@ -130,6 +130,32 @@ registry::result<std::chrono::milliseconds> timeout_param(
     );
 }
 
+std::string time_value_text(std::chrono::milliseconds duration) {
+    const long long ms = duration.count();
+    if (ms <= 0) {
+        return ms == 0 ? "0s" : std::to_string(ms);
+    }
+    struct unit {
+        long long ms;
+        std::string_view suffix;
+    };
+    static constexpr unit units[] = {
+        {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1000, "s"}, {1, "ms"}};
+    for (const auto& u : units) {
+        if (ms >= u.ms) {
+            const long long tenths = (ms * 10 + u.ms / 2) / u.ms;  // one fraction digit, half up
+            std::string out = std::to_string(tenths / 10);
+            if (tenths % 10 != 0) {
+                out.push_back('.');
+                out.push_back(static_cast<char>('0' + tenths % 10));
+            }
+            out.append(u.suffix);
+            return out;
+        }
+    }
+    return std::to_string(ms) + "ms";
+}
+
 boost::asio::awaitable<registry::result<upstream::response>> send_call(
     request_context& ctx,
     const registry::cluster_settings& settings,
@@ -153,6 +179,11 @@ boost::asio::awaitable<registry::result<upstream::response>> send_call(
     auto res = co_await ctx.app.upstream->send(req, options, guard);
     for (auto& [name, value] : req.headers) {
         registry::secure_wipe(value);
+    }
+    if (!res && res.error().reason.ends_with(upstream::deadline_exceeded_cause)) {
+        // Elasticsearch's own answer when `timeout` runs out (a status_exception 408).
+        co_return registry::error{
+            registry::errc::request_timeout, "Request timed out after [" + time_value_text(timeout) + "]"};
     }
     co_return res;
 }

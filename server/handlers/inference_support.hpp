@@ -49,8 +49,13 @@ registry::result<std::chrono::milliseconds> timeout_param(
     const request_context& ctx, std::chrono::milliseconds def
 );
 
+// Elasticsearch's TimeValue.toString(): the largest unit that fits, one fraction digit at most ("30s",
+// "1.5m", "1ms").
+std::string time_value_text(std::chrono::milliseconds duration);
+
 // One buffered upstream exchange for an endpoint: the trusted-endpoint regex on the URL, then the SSRF guard
-// on every address. The call's headers (the api_key) are wiped when it returns. A non-2xx status is a result.
+// on every address. The call's headers (the api_key) are wiped when it returns. A non-2xx status is a result;
+// an expired `timeout` is Elasticsearch's 408 status_exception `Request timed out after [<t>]`.
 boost::asio::awaitable<registry::result<upstream::response>> send_call(
     request_context& ctx,
     const registry::cluster_settings& settings,

@@ -64,7 +64,7 @@ struct outgoing {
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::string_view deadline_cause = "Request deadline exceeded";
+constexpr std::string_view deadline_cause = deadline_exceeded_cause;
 constexpr std::size_t stream_piece_bytes = 16 * 1024;
 
 registry::error transport_error(std::string_view cause) {

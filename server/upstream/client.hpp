@@ -163,6 +163,8 @@ using head_handler = std::function<boost::asio::awaitable<bool>(const response_h
 using chunk_handler = std::function<boost::asio::awaitable<bool>(std::string_view chunk)>;
 
 inline constexpr std::string_view transport_error_prefix = "Error communicating with remote model: ";
+// The cause (after transport_error_prefix) when client_options::total_timeout ran out.
+inline constexpr std::string_view deadline_exceeded_cause = "Request deadline exceeded";
 
 class client {
 public:

@@ -913,7 +913,7 @@ TEST_F(foundation, search_cannot_read_or_probe_credentials) {
         ASSERT_EQ(sorted.status, 200) << sorted.body;
         EXPECT_EQ(sorted.body.find("v1:"), std::string::npos) << sorted.body;
         EXPECT_EQ(sorted.body.find("sk-sentinel"), std::string::npos) << sorted.body;
-        for (const std::string query :
+        for (const auto& query :
              {std::string(R"({"prefix":{")") + field + R"(":"v1:"}})",
               std::string(R"({"range":{")") + field + R"(":{"gte":""}}})",
               std::string(R"({"exists":{"field":")") + field + R"("}})",

@@ -556,6 +556,16 @@ TEST_F(inference, inference_errors_use_elasticsearch_envelopes) {
     EXPECT_NE(five.body.find("Received a server error status code"), std::string::npos) << five.body;
     // Errors carry the product header too (harmless; the es-js check only looks at 2xx).
     EXPECT_EQ(five.header("x-elastic-product"), "Elasticsearch");
+    // `timeout` running out is Elasticsearch's own 408.
+    auto slow = fake_reply::json(200, R"({"choices":[]})");
+    slow.delay_before_headers = std::chrono::milliseconds(1500);
+    upstream_.enqueue(slow);
+    expect_es_error(
+        es("POST", "/_inference/comp?timeout=100ms", R"({"input":"x"})"),
+        408,
+        "status_exception",
+        "Request timed out after [100ms]"
+    );
     EXPECT_EQ(es("GET", "/_inference/_all").json().at("endpoints").as_array().size(), 3U);
 }
 
