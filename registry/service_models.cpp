@@ -154,6 +154,33 @@ resource new_group(
     return g;
 }
 
+// Back into MLModelGroup.toXContent's order after an update added a member (a description, roles); members
+// it does not list keep their relative order, after the listed ones.
+void put_in_group_order(json::object& doc) {
+    static constexpr std::string_view order[] = {
+        "name",
+        "latest_version",
+        "description",
+        "backend_roles",
+        "owner",
+        "access",
+        "created_time",
+        "last_updated_time"};
+    json::object out(doc.storage());
+    out.reserve(doc.size());
+    for (std::string_view k : order) {
+        if (auto* v = doc.if_contains(k)) {
+            out.emplace(k, std::move(*v));
+        }
+    }
+    for (auto& kv : doc) {
+        if (std::find(std::begin(order), std::end(order), kv.key()) == std::end(order)) {
+            out.emplace(kv.key(), std::move(kv.value()));
+        }
+    }
+    doc = std::move(out);
+}
+
 }  // namespace
 
 result<json::object> service::register_model_group(const json::object& body, const caller& who) {
@@ -257,6 +284,7 @@ result<json::object> service::update_model_group(
         next.doc()["description"] = *d;
     }
     next.doc()["last_updated_time"] = now_ms();
+    put_in_group_order(next.doc());
     changeset c(*this, cur);
     auto stored = c.put(kind::model_group, std::move(next), false);
     // Deployed models of this group carry a pre-built ACL for the predict path: refresh it.
@@ -717,9 +745,12 @@ result<void> copy_model_fields(const json::object& body, json::object& doc) {
         if (const auto* a = field(ds->get_object(), "is_auto_deploy_enabled"); a != nullptr && a->is_bool()) {
             out["is_auto_deploy_enabled"] = a->get_bool();
         }
+        // MLDeploySetting: an absent TTL is -1 (never), and toXContent writes it.
+        std::int64_t ttl = -1;
         if (const auto* t = field(ds->get_object(), "model_ttl_minutes"); t != nullptr && t->is_number()) {
-            out["model_ttl_minutes"] = t->to_number<std::int64_t>();
+            ttl = t->to_number<std::int64_t>();
         }
+        out["model_ttl_minutes"] = ttl;
         doc["deploy_setting"] = std::move(out);
     }
     if (const auto* g = field(body, "guardrails"); g != nullptr && !g->is_null()) {
@@ -965,7 +996,7 @@ result<json::object> service::update_model(std::string_view id, const json::obje
     auto cur = current();
     const auto& settings = *cur->settings;
     if (body.empty()) {
-        return illegal_argument("Update model request has empty body");
+        return error{errc::parse_failed, "Update model request has empty body"};
     }
     // MLUpdateModelRequest.validate(); HashMap order of the labels (buckets 2, 3).
     if (auto v = validate_text_fields(
@@ -1064,7 +1095,11 @@ result<json::object> service::update_model(std::string_view id, const json::obje
         gid && *gid != string_field(m->doc(), "model_group_id").value_or("")) {
         const resource* target = cur->find(kind::model_group, *gid);
         if (target == nullptr || !in_scope(*target, who, opts)) {
-            return not_found("Failed to find model group with the provided model group id: " + *gid);
+            return not_found(
+                "Failed to find the model group with the provided model group id in the update model input, "
+                "MODEL_GROUP_ID: " +
+                *gid
+            );
         }
         if (auto a = authorize(who, action::model_update, model_group_acl(*target), opts); !a) {
             return a.error();
@@ -1073,6 +1108,7 @@ result<json::object> service::update_model(std::string_view id, const json::obje
         resource g = *target;
         const auto v = g.doc().at("latest_version").to_number<std::int64_t>() + 1;
         g.doc()["latest_version"] = v;
+        g.doc()["last_updated_time"] = now_ms();
         c.put(kind::model_group, std::move(g), false);
         next.doc()["model_group_id"] = *gid;
         next.doc()["model_version"] = std::to_string(v);
@@ -1156,9 +1192,10 @@ result<json::object> service::delete_model(std::string_view id, const caller& wh
         return a.error();
     }
     if (deployed_state(state_of(*m)) || cur->deployed.find(id) != nullptr) {
-        return illegal_argument(
-            "Model cannot be deleted in deploying or deployed state. Try undeploy model first then delete"
-        );
+        return error{
+            // OpenSearchStatusException(BAD_REQUEST) in DeleteModelTransportAction
+            errc::bad_request,
+            "Model cannot be deleted in deploying or deployed state. Try undeploy model first then delete"};
     }
     changeset c(*this, cur);
     auto gone = c.erase(kind::model, *m);

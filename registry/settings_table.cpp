@@ -168,7 +168,7 @@ constexpr std::array rows{
     bool_setting(MR_KEY("stream_enabled"), false),
     bool_setting(MR_KEY("ag_ui_enabled"), false),
     int_setting(MR_KEY("max_json_size"), "100000000", -1),
-    int_setting(MR_KEY("master_key_cache_ttl_minutes"), "5", 1, 1440),
+    int_setting(MR_KEY("master_key_cache_ttl_minutes"), "5", 1, 1440, scope::node_only),  // static (spec §7)
     // Connector security (ml-commons.md §5.1, §5.2).
     list_setting(MR_KEY("trusted_connector_endpoints_regex"), default_trusted_endpoints,
                  &validate_regex_list),

@@ -123,7 +123,7 @@ awaitable<http_response> handle_model_update(request_context& ctx) {
     auto body = object_body(
         ctx,
         schemas::schema_id::model_update,
-        registry::illegal_argument("Update model request has empty body")
+        registry::error{errc::parse_failed, "Update model request has empty body"}
     );
     if (!body) {
         co_return fail(ctx, body.error());

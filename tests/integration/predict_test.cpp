@@ -608,6 +608,63 @@ TEST_F(predict, names_and_boolean_flags_are_validated_before_anything_is_stored)
     EXPECT_EQ(c().get("/_plugins/_ml/models/" + flagged_id).json().at("model_state").as_string(), "DEPLOYED");
 }
 
+// Model and group details from ml-commons' code: error types, defaults, member order, re-linking.
+TEST_F(predict, model_lifecycle_details_follow_ml_commons) {
+    ASSERT_EQ(c().put("/_cluster/settings", trust_all).status, 200);
+    const auto connector_id = create_connector();
+    const auto reg = [&](const std::string& name, const std::string& extra, const std::string& query = "") {
+        auto r = c().post(
+            "/_plugins/_ml/models/_register" + query,
+            R"({"name":")" + name + R"(","function_name":"remote","connector_id":")" + connector_id + "\"" +
+                extra + "}"
+        );
+        EXPECT_EQ(r.status, 200) << r.body;
+        return std::string(r.json().at("model_id").as_string());
+    };
+    // deploy_setting: an absent TTL is written as -1.
+    const auto m1 = reg("m1", R"(,"deploy_setting":{"is_auto_deploy_enabled":false})");
+    EXPECT_EQ(
+        c().get("/_plugins/_ml/models/" + m1).json().at("deploy_setting"),
+        json::parse(R"({"is_auto_deploy_enabled":false,"model_ttl_minutes":-1})")
+    );
+    // Error types.
+    const auto deployed = reg("m2", "", "?deploy=true");
+    auto del = c().del("/_plugins/_ml/models/" + deployed);
+    EXPECT_EQ(del.status, 400) << del.body;
+    EXPECT_EQ(del.json().at("error").at("type").as_string(), "status_exception") << del.body;
+    auto empty = c().put("/_plugins/_ml/models/" + m1, "");
+    EXPECT_EQ(empty.status, 400) << empty.body;
+    EXPECT_EQ(empty.json().at("error").at("type").as_string(), "parse_exception") << empty.body;
+    EXPECT_EQ(empty.json().at("error").at("reason").as_string(), "Update model request has empty body");
+    // A group keeps MLModelGroup.toXContent's member order after an update adds a description.
+    const auto g = c().post("/_plugins/_ml/model_groups/_register", R"({"name":"target group"})");
+    ASSERT_EQ(g.status, 200) << g.body;
+    const std::string group_id(g.json().at("model_group_id").as_string());
+    ASSERT_EQ(c().put("/_plugins/_ml/model_groups/" + group_id, R"({"description":"d"})").status, 200);
+    std::vector<std::string> keys;
+    const auto group = c().get("/_plugins/_ml/model_groups/" + group_id).json();
+    for (const auto& kv : group.as_object()) {
+        keys.emplace_back(kv.key());
+    }
+    ASSERT_GE(keys.size(), 3U);
+    EXPECT_EQ(keys[2], "description") << json::serialize(group);
+    // Re-linking a model makes it the target's next version and touches the target's last_updated_time.
+    const auto before = group.at("last_updated_time").as_int64();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_EQ(
+        c().put("/_plugins/_ml/models/" + m1, R"({"model_group_id":")" + group_id + R"("})").status, 200
+    );
+    const auto after = c().get("/_plugins/_ml/model_groups/" + group_id).json();
+    EXPECT_EQ(after.at("latest_version").as_int64(), 1);
+    EXPECT_GT(after.at("last_updated_time").as_int64(), before);
+    expect_error(
+        c().put("/_plugins/_ml/models/" + m1, R"({"model_group_id":"nope"})"),
+        404,
+        "Failed to find the model group with the provided model group id in the update model input, "
+        "MODEL_GROUP_ID: nope"
+    );
+}
+
 TEST_F(predict, algorithm_route_and_per_model_auto_deploy_switch) {
     const auto model_id = ready_model("", R"("deploy_setting": {"is_auto_deploy_enabled": false}, )");
     auto p = c().post("/_plugins/_ml/_predict/remote/" + model_id, seed_predict);

@@ -379,6 +379,11 @@ TEST(settings_put_errors, not_dynamically_updateable_and_final) {
         put_error(s, R"({"persistent":{"plugins.ml_commons.multi_tenancy_enabled":true}})"),
         "persistent setting [plugins.ml_commons.multi_tenancy_enabled], not dynamically updateable"
     );
+    // Static in the spec's table (§7): read from --setting at start only.
+    EXPECT_EQ(
+        put_error(s, R"({"persistent":{"plugins.ml_commons.master_key_cache_ttl_minutes":1440}})"),
+        "persistent setting [plugins.ml_commons.master_key_cache_ttl_minutes], not dynamically updateable"
+    );
     EXPECT_EQ(
         put_error(s, R"({"transient":{"plugins.ml_commons.multi_tenancy_enabled":null}})"),
         "transient setting [plugins.ml_commons.multi_tenancy_enabled], not dynamically updateable"
@@ -490,7 +495,6 @@ TEST(settings_put_errors, accepted_edge_values) {
              R"({"persistent":{"plugins.ml_commons.disk_free_space_threshold":"-1"}})",
              R"({"persistent":{"plugins.ml_commons.disk_free_space_threshold":"1.5gb"}})",
              R"({"persistent":{"plugins.ml_commons.task_dispatch_policy":"anything goes"}})",
-             R"({"persistent":{"plugins.ml_commons.master_key_cache_ttl_minutes":1440}})",
          }) {
         put_ok(s, body);
     }
