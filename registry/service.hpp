@@ -114,7 +114,12 @@ public:
         std::string_view id, const boost::json::object& body, const caller& who
     );
     result<boost::json::object> delete_model(std::string_view id, const caller& who);
-    result<boost::json::object> deploy_model(std::string_view id, const caller& who);
+    // `node_ids`: the `_deploy` body's target nodes (allow_custom_deployment_plan), null when not given. This
+    // process is the only node: a list without its id is 400 `no eligible node found`, and a list with it
+    // deploys with deploy_to_all_nodes false (TransportDeployModelAction).
+    result<boost::json::object> deploy_model(
+        std::string_view id, const caller& who, const std::vector<std::string>* node_ids = nullptr
+    );
     result<boost::json::object> undeploy_models(const std::vector<std::string>& ids, const caller& who);
     // Undeploys models idle for longer than their deploy_setting.model_ttl_minutes; returns how many.
     std::size_t undeploy_idle(std::int64_t now_ms);

@@ -583,7 +583,7 @@ void service::redeploy_all(snapshot& s) {
 
 namespace {
 
-void mark_deployed(json::object& doc, const std::string& node, std::int64_t now) {
+void mark_deployed(json::object& doc, const std::string& node, std::int64_t now, bool to_all_nodes = true) {
     doc["model_state"] = "DEPLOYED";
     doc["last_deployed_time"] = now;
     doc["last_updated_time"] = now;
@@ -591,7 +591,11 @@ void mark_deployed(json::object& doc, const std::string& node, std::int64_t now)
     doc["planning_worker_node_count"] = 1;
     doc["current_worker_node_count"] = 1;
     doc["planning_worker_nodes"] = json::array{json::value(node)};
-    doc["deploy_to_all_nodes"] = true;
+    if (to_all_nodes) {
+        doc["deploy_to_all_nodes"] = true;
+    } else {
+        doc.erase("deploy_to_all_nodes");  // printed only when true
+    }
 }
 
 void mark_undeployed(json::object& doc, std::int64_t now) {
@@ -605,7 +609,9 @@ void mark_undeployed(json::object& doc, std::int64_t now) {
 
 }  // namespace
 
-result<json::object> service::deploy_model(std::string_view id, const caller& who) {
+result<json::object> service::deploy_model(
+    std::string_view id, const caller& who, const std::vector<std::string>* node_ids
+) {
     auto cur = current();
     const auto opts = access_options(*cur, who);
     const resource* m = cur->find(kind::model, id);
@@ -618,6 +624,10 @@ result<json::object> service::deploy_model(std::string_view id, const caller& wh
     if (!cur->settings->remote_inference_enabled()) {
         return remote_disabled;
     }
+    const bool to_all_nodes = node_ids == nullptr || node_ids->empty();
+    if (!to_all_nodes && std::find(node_ids->begin(), node_ids->end(), node_id_) == node_ids->end()) {
+        return illegal_argument("no eligible node found");
+    }
     auto d = prepare_deployment(*cur, *m);
     const auto now = now_ms();
     changeset c(*this, cur);
@@ -625,7 +635,7 @@ result<json::object> service::deploy_model(std::string_view id, const caller& wh
         make_task(node_id_, "DEPLOY_MODEL", m->id, true, now, who.tenant_id, d ? "COMPLETED" : "FAILED");
     resource model = *m;
     if (d) {
-        mark_deployed(model.doc(), node_id_, now);
+        mark_deployed(model.doc(), node_id_, now, to_all_nodes);
         c.set_deployed(std::move(*d));
     } else {
         task.doc()["error"] = json::serialize(json::object{{node_id_, d.error().reason}});

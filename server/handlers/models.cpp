@@ -167,13 +167,24 @@ awaitable<http_response> handle_model_deploy(request_context& ctx) {
                     token + "]"}
         );
     }
-    if (body->is_object() && body->get_object().contains("node_ids") &&
-        !ctx.app.registry->current()->settings->get_bool("plugins.ml_commons.allow_custom_deployment_plan")) {
-        co_return fail(ctx, registry::illegal_argument("Don't allow custom deployment plan"));
+    std::optional<std::vector<std::string>> node_ids;
+    if (const auto* list = body->is_object() ? body->get_object().if_contains("node_ids") : nullptr) {
+        if (!ctx.app.registry->current()->settings->get_bool("plugins.ml_commons.allow_custom_deployment_plan"
+            )) {
+            co_return fail(ctx, registry::illegal_argument("Don't allow custom deployment plan"));
+        }
+        node_ids.emplace();
+        if (list->is_array()) {
+            for (const auto& n : list->get_array()) {
+                if (n.is_string()) {
+                    node_ids->emplace_back(n.get_string());
+                }
+            }
+        }
     }
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, id = std::string(ctx.param("model_id")), w = ctx.who] {
-        return reg.deploy_model(id, w);
+    auto op = [&reg, id = std::string(ctx.param("model_id")), w = ctx.who, node_ids = std::move(node_ids)] {
+        return reg.deploy_model(id, w, node_ids ? &*node_ids : nullptr);
     };
     auto res = co_await store_write(ctx, std::move(op));
     count_model_action(ctx, registry::ml_action::deploy, ctx.param("model_id"), res);

@@ -665,6 +665,42 @@ TEST_F(predict, model_lifecycle_details_follow_ml_commons) {
     );
 }
 
+// `_deploy {"node_ids":[...]}`: refused unless allow_custom_deployment_plan; ids without this node's are
+// `no eligible node found` (nothing changes); with it, the model is deployed to that node only.
+TEST_F(predict, deploy_with_node_ids) {
+    ASSERT_EQ(c().put("/_cluster/settings", trust_all).status, 200);
+    const auto connector_id = create_connector();
+    auto reg = c().post(
+        "/_plugins/_ml/models/_register",
+        R"({"name":"n","function_name":"remote","connector_id":")" + connector_id + R"("})"
+    );
+    ASSERT_EQ(reg.status, 200) << reg.body;
+    const std::string id(reg.json().at("model_id").as_string());
+    const std::string deploy = "/_plugins/_ml/models/" + id + "/_deploy";
+    expect_error(c().post(deploy, R"({"node_ids":["bogus"]})"), 400, "Don't allow custom deployment plan");
+    ASSERT_EQ(
+        c().put(
+               "/_cluster/settings",
+               R"({"transient":{"plugins.ml_commons.allow_custom_deployment_plan":true}})"
+        )
+            .status,
+        200
+    );
+    expect_error(c().post(deploy, R"({"node_ids":["bogus"]})"), 400, "no eligible node found");
+    EXPECT_EQ(c().get("/_plugins/_ml/models/" + id).json().at("model_state").as_string(), "REGISTERED");
+    // Learn this node's id from a plain deploy, then deploy to it by id.
+    ASSERT_EQ(c().post(deploy, "").status, 200);
+    auto plain = c().get("/_plugins/_ml/models/" + id).json().as_object();
+    EXPECT_EQ(plain.at("deploy_to_all_nodes"), json::value(true));
+    const std::string node(plain.at("planning_worker_nodes").at(0).as_string());
+    ASSERT_EQ(c().post("/_plugins/_ml/models/" + id + "/_undeploy", "").status, 200);
+    auto targeted = c().post(deploy, R"({"node_ids":[")" + node + R"("]})");
+    ASSERT_EQ(targeted.status, 200) << targeted.body;
+    auto after = c().get("/_plugins/_ml/models/" + id).json().as_object();
+    EXPECT_EQ(after.at("model_state").as_string(), "DEPLOYED");
+    EXPECT_FALSE(after.contains("deploy_to_all_nodes")) << json::serialize(after);
+}
+
 TEST_F(predict, algorithm_route_and_per_model_auto_deploy_switch) {
     const auto model_id = ready_model("", R"("deploy_setting": {"is_auto_deploy_enabled": false}, )");
     auto p = c().post("/_plugins/_ml/_predict/remote/" + model_id, seed_predict);
