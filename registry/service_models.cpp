@@ -154,32 +154,16 @@ resource new_group(
     return g;
 }
 
-// Back into MLModelGroup.toXContent's order after an update added a member (a description, roles); members
-// it does not list keep their relative order, after the listed ones.
-void put_in_group_order(json::object& doc) {
-    static constexpr std::string_view order[] = {
-        "name",
-        "latest_version",
-        "description",
-        "backend_roles",
-        "owner",
-        "access",
-        "created_time",
-        "last_updated_time"};
-    json::object out(doc.storage());
-    out.reserve(doc.size());
-    for (std::string_view k : order) {
-        if (auto* v = doc.if_contains(k)) {
-            out.emplace(k, std::move(*v));
-        }
-    }
-    for (auto& kv : doc) {
-        if (std::find(std::begin(order), std::end(order), kv.key()) == std::end(order)) {
-            out.emplace(kv.key(), std::move(kv.value()));
-        }
-    }
-    doc = std::move(out);
-}
+// MLModelGroup.toXContent's order, restored after an update adds a member (a description, roles).
+constexpr std::string_view group_order[] = {
+    "name",
+    "latest_version",
+    "description",
+    "backend_roles",
+    "owner",
+    "access",
+    "created_time",
+    "last_updated_time"};
 
 }  // namespace
 
@@ -284,7 +268,7 @@ result<json::object> service::update_model_group(
         next.doc()["description"] = *d;
     }
     next.doc()["last_updated_time"] = now_ms();
-    put_in_group_order(next.doc());
+    put_in_order(next.doc(), group_order);
     changeset c(*this, cur);
     auto stored = c.put(kind::model_group, std::move(next), false);
     // Deployed models of this group carry a pre-built ACL for the predict path: refresh it.

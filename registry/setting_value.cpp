@@ -169,18 +169,6 @@ result<float> parse_float_value(const setting_def& def, std::string_view s) {
     return *parsed;
 }
 
-result<bool> parse_bool_value(std::string_view s) {
-    if (s == "true") {
-        return true;
-    }
-    if (s == "false") {
-        return false;
-    }
-    return illegal_argument(
-        "Failed to parse value [" + std::string(s) + "] as only [true] or [false] are allowed."
-    );
-}
-
 // ByteSizeValue.parseBytesSizeValue. The unit suffixes are tried in the JDK code's order.
 result<long long> parse_byte_size_value(const setting_def& def, std::string_view s) {
     std::string lower;
@@ -262,6 +250,18 @@ result<long long> parse_byte_size_value(const setting_def& def, std::string_view
 }
 
 }  // namespace
+
+result<bool> parse_bool_value(std::string_view s) {
+    if (s == "true") {
+        return true;
+    }
+    if (s == "false") {
+        return false;
+    }
+    return illegal_argument(
+        "Failed to parse value [" + std::string(s) + "] as only [true] or [false] are allowed."
+    );
+}
 
 json::value to_json(const setting_value& v) {
     if (const auto* s = std::get_if<std::string>(&v)) {

@@ -37,6 +37,10 @@ setting_value default_value(const setting_def& def);
 // nullopt for objects, arrays and null.
 std::optional<std::string> json_scalar_text(const boost::json::value& v);
 
+// OpenSearch Booleans.parseBoolean: exactly `true` or `false`, else 400 `Failed to parse value [<s>] as only
+// [true] or [false] are allowed.`
+result<bool> parse_bool_value(std::string_view s);
+
 // Checks a value against its row exactly as Setting.get() would, with the OpenSearch error text
 // (errc::illegal_argument).
 result<void> validate_value(const setting_def& def, const setting_value& v);

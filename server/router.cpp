@@ -9,6 +9,7 @@
 #include <boost/url/parse.hpp>
 
 #include "registry/error.hpp"
+#include "registry/setting_value.hpp"
 
 namespace modelrelay::server {
 
@@ -182,15 +183,10 @@ registry::result<bool> request_context::query_bool(std::string_view name, bool d
     if (!v) {
         return def;
     }
-    if (v->empty() || *v == "true") {
-        return true;
+    if (v->empty()) {
+        return true;  // `?deploy`: the parameter's presence turns it on
     }
-    if (*v == "false") {
-        return false;
-    }
-    return registry::illegal_argument(
-        "Failed to parse value [" + std::string(*v) + "] as only [true] or [false] are allowed."
-    );
+    return registry::parse_bool_value(*v);
 }
 
 router::router(std::vector<route> routes) {
