@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "registry/crypto.hpp"
+#include "registry/safe_text.hpp"
 
 namespace modelrelay::registry {
 
@@ -17,44 +18,6 @@ namespace {
 constexpr std::size_t id_random_bytes = 15;  // 15 bytes -> exactly 20 base64 characters, no padding
 
 // Decodes one UTF-8 sequence at s[i]; nullopt if malformed (then the id cannot be blank anyway).
-std::optional<char32_t> next_code_point(std::string_view s, std::size_t& i) {
-    auto b0 = static_cast<unsigned char>(s[i]);
-    std::size_t len = b0 < 0x80 ? 1 : (b0 >> 5) == 0x6 ? 2 : (b0 >> 4) == 0xE ? 3 : (b0 >> 3) == 0x1E ? 4 : 0;
-    if (len == 0 || i + len > s.size()) {
-        return std::nullopt;
-    }
-    char32_t cp = len == 1 ? b0 : len == 2 ? (b0 & 0x1F) : len == 3 ? (b0 & 0x0F) : (b0 & 0x07);
-    for (std::size_t k = 1; k < len; ++k) {
-        auto b = static_cast<unsigned char>(s[i + k]);
-        if ((b & 0xC0) != 0x80) {
-            return std::nullopt;
-        }
-        cp = (cp << 6) | (b & 0x3F);
-    }
-    i += len;
-    return cp;
-}
-
-// java.lang.Character.isWhitespace: Unicode space/line/paragraph separators except the no-break spaces
-// (U+00A0, U+2007, U+202F), plus U+0009..U+000D and U+001C..U+001F.
-bool is_java_whitespace(char32_t c) {
-    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x2006) || (c >= 0x2008 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-           c == 0x205F || c == 0x3000;
-}
-
-// String.isBlank(): empty or only whitespace code points.
-bool is_blank(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        auto cp = next_code_point(s, i);
-        if (!cp || !is_java_whitespace(*cp)) {
-            return false;
-        }
-    }
-    return true;
-}
-
 bool is_alnum(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }

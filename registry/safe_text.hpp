@@ -16,7 +16,8 @@ namespace modelrelay::registry {
 
 // Java `\s`-aware match of ml-commons' safe-text pattern `^[\p{L}\p{N}\s.,!?():@\-_/'"]*$`.
 bool is_safe_text(std::string_view text);
-// Blank as Java's String.isBlank() sees ASCII text: empty or whitespace only.
+// Java String.isBlank(): empty or only whitespace code points (Character.isWhitespace; the no-break
+// spaces are not whitespace). Invalid UTF-8 is not blank.
 bool is_blank(std::string_view text);
 
 struct text_field {
