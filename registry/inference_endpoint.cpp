@@ -58,7 +58,9 @@ private:
 };
 
 std::string missing_setting(std::string_view name, std::string_view scope) {
-    return "[" + std::string(scope) + "] does not contain the required setting [" + std::string(name) + "]";
+    std::string out = "[";
+    out.append(scope).append("] does not contain the required setting [").append(name).append("]");
+    return out;
 }
 
 std::string invalid_type(std::string_view name, const json::value& v, std::string_view type) {

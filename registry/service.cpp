@@ -78,6 +78,9 @@ result<std::unique_ptr<service>> service::open(service_options opts) {
     if (auto r = svc->load(); !r) {
         return r.error();
     }
+    if (auto r = svc->fail_unrestored_deployments(); !r) {
+        return r.error();
+    }
     return svc;
 }
 

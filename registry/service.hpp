@@ -254,8 +254,12 @@ private:
     ) const;
     // Rebuilds a deployed model's runtime in `c` from its view (controller changes apply at once).
     void redeploy_runtime(changeset& c, std::string_view model_id) const;
-    // Deploys every model whose stored state is DEPLOYED (start-up; connectors compile on first use).
+    // Deploys every model whose stored state is DEPLOYED (start-up; connectors compile on first use),
+    // unless plugins.ml_commons.model_auto_redeploy.enable is false.
     void redeploy_all(snapshot& s);
+    // After start-up: a model stored as deployed that did not come back (auto-redeploy off, connector gone)
+    // is written as DEPLOY_FAILED, as ml-commons' sync-up job does for a model no node serves.
+    result<void> fail_unrestored_deployments();
     // Decrypts every _inference api_key into s.inference_keys (start-up).
     void bind_inference_keys(snapshot& s) const;
     result<std::string> decrypt_api_key(const resource& endpoint) const;

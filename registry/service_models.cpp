@@ -495,6 +495,9 @@ result<std::shared_ptr<const deployed_model>> service::prepare_deployment(
 }
 
 void service::redeploy_all(snapshot& s) {
+    if (!s.settings->model_auto_redeploy_enabled()) {
+        return;  // fail_unrestored_deployments records them as DEPLOY_FAILED
+    }
     // Every model stored as DEPLOYED is in the deployed set as soon as the snapshot is published, so a call
     // right after start-up finds it; its connector is compiled on that first call (connector_slot) rather
     // than here, where ten thousand of them made up half of the start-up time. What can be checked without
@@ -563,6 +566,34 @@ void service::redeploy_all(snapshot& s) {
         1
     );
     s.deployed = deployed.build();
+}
+
+result<void> service::fail_unrestored_deployments() {
+    auto cur = current();
+    std::vector<const resource*> stale;
+    cur->of(kind::model).for_each([&](const std::string& id, const resource& m) {
+        const auto* state = m.doc().if_contains("model_state");
+        if (state != nullptr && state->is_string() &&
+            (state->get_string() == "DEPLOYED" || state->get_string() == "PARTIALLY_DEPLOYED" ||
+             state->get_string() == "DEPLOYING") &&
+            cur->deployed.find(id) == nullptr) {
+            stale.push_back(&m);
+        }
+    });
+    if (stale.empty()) {
+        return {};
+    }
+    changeset c(*this, cur);
+    const auto now = now_ms();
+    for (const resource* m : stale) {
+        resource model = *m;
+        // MLSyncUpCron.bulkUpdateModelState: the state, the time and the worker count, nothing else.
+        model.doc()["model_state"] = "DEPLOY_FAILED";
+        model.doc()["last_updated_time"] = now;
+        model.doc()["current_worker_node_count"] = 0;
+        c.put(kind::model, std::move(model), false);
+    }
+    return c.commit();
 }
 
 namespace {

@@ -34,6 +34,7 @@ struct cluster_settings::state {
     bool model_access_control_enabled = false;
     bool multi_tenancy_enabled = false;
     bool model_auto_deploy_enabled = true;
+    bool model_auto_redeploy_enabled = true;
     bool stream_enabled = false;
     bool controller_enabled = true;
     long long monitoring_request_count = 100;
@@ -317,6 +318,7 @@ std::shared_ptr<const cluster_settings::state> cluster_settings::finish(state ne
     next.model_access_control_enabled = flag(setting_keys::model_access_control_enabled);
     next.multi_tenancy_enabled = flag(setting_keys::multi_tenancy_enabled);
     next.model_auto_deploy_enabled = flag(setting_keys::model_auto_deploy_enable);
+    next.model_auto_redeploy_enabled = flag(setting_keys::model_auto_redeploy_enable);
     next.stream_enabled = flag(setting_keys::stream_enabled);
     next.controller_enabled = flag(setting_keys::controller_enabled);
     next.monitoring_request_count = number(setting_keys::monitoring_request_count);
@@ -539,6 +541,10 @@ bool cluster_settings::multi_tenancy_enabled() const noexcept {
 }
 bool cluster_settings::model_auto_deploy_enabled() const noexcept {
     return state_->model_auto_deploy_enabled;
+}
+
+bool cluster_settings::model_auto_redeploy_enabled() const noexcept {
+    return state_->model_auto_redeploy_enabled;
 }
 bool cluster_settings::stream_enabled() const noexcept {
     return state_->stream_enabled;

@@ -104,6 +104,8 @@ public:
     bool model_access_control_enabled() const noexcept;
     bool multi_tenancy_enabled() const noexcept;
     bool model_auto_deploy_enabled() const noexcept;
+    // Read at start-up only: whether models stored as DEPLOYED are deployed again (service::redeploy_all).
+    bool model_auto_redeploy_enabled() const noexcept;
     bool stream_enabled() const noexcept;
     bool controller_enabled() const noexcept;
     // plugins.ml_commons.monitoring_request_count: the profile API's window.

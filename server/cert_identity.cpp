@@ -358,10 +358,11 @@ registry::result<cert_attribute> parse_cert_attribute(std::string_view setting) 
     }
     const auto name = istarts_with(setting, "dn:") ? setting.substr(3) : setting;
     if (!valid_attribute_name(name)) {
-        return registry::illegal_argument(
-            "[" + std::string(setting) +
+        std::string reason = "[";
+        reason.append(setting).append(
             "] is not an attribute: use a DN attribute type (cn, dn:cn) or san:KIND[:glob]"
         );
+        return registry::illegal_argument(std::move(reason));
     }
     return cert_attribute::dn_attribute(std::string(name));
 }

@@ -193,7 +193,8 @@ bool builtin_role(std::string_view name) {
 }
 
 http_response write_done(request_context& ctx, std::string_view name, bool created) {
-    const std::string message = "'" + std::string(name) + "' " + (created ? "created." : "updated.");
+    std::string message = "'";
+    message.append(name).append("' ").append(created ? "created." : "updated.");
     return raw(
         ctx, created ? 201 : 200, json::object{{"status", created ? "CREATED" : "OK"}, {"message", message}}
     );

@@ -393,6 +393,43 @@ TEST_F(predict, deployed_models_come_back_after_restart) {
     EXPECT_EQ(upstream_->last_request()->header("authorization"), "Bearer sk-predict-sentinel-42");
 }
 
+TEST_F(predict, with_auto_redeploy_off_a_restart_leaves_models_deploy_failed_until_used) {
+    const auto model_id = ready_model();
+    ASSERT_EQ(
+        c().put(
+               "/_cluster/settings",
+               R"({"persistent":{"plugins.ml_commons.model_auto_redeploy.enable":false}})"
+        )
+            .status,
+        200
+    );
+    server_->restart();
+    client_ = std::make_unique<http_client>(server_->port());
+    auto m = c().get("/_plugins/_ml/models/" + model_id).json();
+    EXPECT_EQ(m.at("model_state").as_string(), "DEPLOY_FAILED");
+    EXPECT_EQ(m.at("current_worker_node_count").to_number<int>(), 0);
+    // Not served until deployed again: with auto-deploy off the predict is refused, and nothing is sent.
+    ASSERT_EQ(
+        c().put(
+               "/_cluster/settings", R"({"transient":{"plugins.ml_commons.model_auto_deploy.enable":false}})"
+        )
+            .status,
+        200
+    );
+    const auto sent = upstream_->request_count();
+    expect_error(predict_on(model_id), 400, "Model not ready yet. Please deploy the model first.");
+    EXPECT_EQ(upstream_->request_count(), sent);
+    // The state survives another restart (it was written), and the first predict deploys it again.
+    server_->restart();
+    client_ = std::make_unique<http_client>(server_->port());
+    EXPECT_EQ(
+        c().get("/_plugins/_ml/models/" + model_id).json().at("model_state").as_string(), "DEPLOY_FAILED"
+    );
+    auto p = predict_on(model_id);
+    ASSERT_EQ(p.status, 200) << p.body;
+    EXPECT_EQ(c().get("/_plugins/_ml/models/" + model_id).json().at("model_state").as_string(), "DEPLOYED");
+}
+
 TEST_F(predict, lifecycle_guards_undeploy_auto_deploy_and_delete) {
     ASSERT_EQ(c().put("/_cluster/settings", trust_all).status, 200);
     ASSERT_EQ(c().put("/_cluster/settings", private_on).status, 200);
