@@ -3,8 +3,11 @@
 
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <system_error>
+#include <unordered_set>
+#include <vector>
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
@@ -64,6 +67,7 @@ public:
     }
     bool on_key(json::string_view s, std::size_t, boost::system::error_code&) {
         st_.push_key(s);
+        ++keys_;
         return true;
     }
     bool on_string_part(json::string_view s, std::size_t, boost::system::error_code&) {
@@ -109,9 +113,79 @@ public:
     bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
     bool on_comment(json::string_view, boost::system::error_code&) { return true; }
 
+    std::size_t keys() const { return keys_; }
+
 private:
     json::value_stack st_;
     std::string number_;
+    std::size_t keys_ = 0;  // as written; the tree keeps one member per distinct key
+};
+
+std::size_t member_count(const json::value& v) {
+    std::size_t n = 0;
+    if (const auto* o = v.if_object()) {
+        n += o->size();
+        for (const auto& kv : *o) {
+            n += member_count(kv.value());
+        }
+    } else if (const auto* a = v.if_array()) {
+        for (const auto& e : *a) {
+            n += member_count(e);
+        }
+    }
+    return n;
+}
+
+// Finds the first key written twice in one object (the slow path, once a duplicate is known to exist).
+class duplicate_finder {
+public:
+    static constexpr std::size_t max_object_size = json::object::max_size();
+    static constexpr std::size_t max_array_size = json::array::max_size();
+    static constexpr std::size_t max_key_size = json::string::max_size();
+    static constexpr std::size_t max_string_size = json::string::max_size();
+
+    std::optional<std::string> found;
+
+    bool on_document_begin(boost::system::error_code&) { return true; }
+    bool on_document_end(boost::system::error_code&) { return true; }
+    bool on_object_begin(boost::system::error_code&) {
+        open_.emplace_back();
+        return true;
+    }
+    bool on_object_end(std::size_t, boost::system::error_code&) {
+        open_.pop_back();
+        return true;
+    }
+    bool on_array_begin(boost::system::error_code&) { return true; }
+    bool on_array_end(std::size_t, boost::system::error_code&) { return true; }
+    bool on_key_part(json::string_view s, std::size_t, boost::system::error_code&) {
+        key_.append(s.data(), s.size());
+        return true;
+    }
+    bool on_key(json::string_view s, std::size_t, boost::system::error_code& ec) {
+        key_.append(s.data(), s.size());
+        if (!open_.back().insert(key_).second) {
+            found = std::move(key_);
+            ec = json::error::syntax;  // stops the parse
+            return false;
+        }
+        key_.clear();
+        return true;
+    }
+    bool on_string_part(json::string_view, std::size_t, boost::system::error_code&) { return true; }
+    bool on_string(json::string_view, std::size_t, boost::system::error_code&) { return true; }
+    bool on_number_part(json::string_view, boost::system::error_code&) { return true; }
+    bool on_int64(std::int64_t, json::string_view, boost::system::error_code&) { return true; }
+    bool on_uint64(std::uint64_t, json::string_view, boost::system::error_code&) { return true; }
+    bool on_double(double, json::string_view, boost::system::error_code&) { return true; }
+    bool on_bool(bool, boost::system::error_code&) { return true; }
+    bool on_null(boost::system::error_code&) { return true; }
+    bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
+    bool on_comment(json::string_view, boost::system::error_code&) { return true; }
+
+private:
+    std::vector<std::unordered_set<std::string>> open_;
+    std::string key_;
 };
 
 }  // namespace
@@ -121,7 +195,8 @@ json::value parse_json(
     boost::system::error_code& ec,
     json::storage_ptr sp,
     const json::parse_options& opt,
-    std::size_t* used
+    std::size_t* used,
+    std::optional<std::string>* duplicate
 ) {
     // The parser's working stacks start in this buffer, as json::parse's do.
     unsigned char temp[BOOST_JSON_STACK_BUFFER_SIZE];
@@ -138,7 +213,15 @@ json::value parse_json(
     if (ec) {
         return nullptr;
     }
-    return p.handler().stack().release();
+    json::value v = p.handler().stack().release();
+    if (duplicate != nullptr && p.handler().keys() != member_count(v)) {
+        json::basic_parser<duplicate_finder> finder(opt);
+        boost::system::error_code ignored;
+        finder.write_some(false, text.data(), text.size(), ignored);
+        *duplicate = finder.handler().found.value_or(std::string());
+        return nullptr;
+    }
+    return v;
 }
 
 json::value parse_json(std::string_view text, json::storage_ptr sp, const json::parse_options& opt) {

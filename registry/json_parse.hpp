@@ -7,6 +7,8 @@
 // reads goes through here (or through a basic_parser handler that uses exact_double).
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include <boost/json/parse_options.hpp>
@@ -17,13 +19,16 @@
 namespace modelrelay::registry {
 
 // json::parse, with doubles read exactly. On an error `ec` is set and the result is null; `used`, when
-// given, receives how many characters were consumed (where the error was found).
+// given, receives how many characters were consumed (where the error was found). With `duplicate` given,
+// an object that names a key twice is refused as OpenSearch's parser refuses it (Jackson with
+// STRICT_DUPLICATE_DETECTION): the result is null, `ec` stays clear and `duplicate` holds the key.
 boost::json::value parse_json(
     std::string_view text,
     boost::system::error_code& ec,
     boost::json::storage_ptr sp = {},
     const boost::json::parse_options& opt = {},
-    std::size_t* used = nullptr
+    std::size_t* used = nullptr,
+    std::optional<std::string>* duplicate = nullptr
 );
 
 // The throwing form (boost::system::system_error), like json::parse without an error code.

@@ -314,6 +314,36 @@ TEST_F(foundation, connector_bad_inputs_are_rejected_and_change_nothing) {
     auto malformed = c().post(create, R"({"name": )");
     EXPECT_EQ(malformed.status, 400);
     EXPECT_EQ(malformed.json().at("error").at("type").as_string(), "json_parse_exception");
+    // OpenSearch's parser refuses a key written twice in one object (at any depth) ...
+    expect_error(
+        c().post(create, with(R"("version": "1",)", R"("version": "1", "version": "2",)")),
+        400,
+        "json_parse_exception",
+        "Duplicate field 'version'"
+    );
+    expect_error(
+        c().post(create, with(R"("model": "qwen3:4b")", R"("model": "qwen3:4b", "model": "x")")),
+        400,
+        "json_parse_exception",
+        "Duplicate field 'model'"
+    );
+    expect_error(
+        c().put(
+            "/_cluster/settings",
+            R"({"transient":{"plugins.ml_commons.stream_enabled":true},"transient":{"plugins.ml_commons.safe_delete_model":true}})"
+        ),
+        400,
+        "json_parse_exception",
+        "Duplicate field 'transient'"
+    );
+    // ... and accepts comments; the same key in two objects is no duplicate.
+    auto commented = c().post(
+        "/_plugins/_ml/connectors/_search",
+        "/* first */ {\"size\": 0, // none\n \"query\": {\"bool\": {\"filter\": [{\"term\": {\"name\": "
+        "\"x\"}}, "
+        "{\"term\": {\"name\": \"y\"}}]}}}"
+    );
+    EXPECT_EQ(commented.status, 200) << commented.body;
     expect_error(
         c().post(create, with(R"("name": "Local LLM connector",)", "")),
         400,
