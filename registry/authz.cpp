@@ -354,6 +354,10 @@ bool is_write(action act, const resource_acl& r) {
         case action::model_group_update:
         case action::model_group_delete:
         case action::model_delete:
+        // A controller limits every user of the model, its owner included: writing one changes the model.
+        case action::controller_create:
+        case action::controller_update:
+        case action::controller_delete:
             return true;
         case action::model_update:
             return r.kind == acl_kind::model;

@@ -16,10 +16,10 @@
 //  2. R8, `access` missing but an owner recorded (connectors created with ACL off, which ml-commons stores
 //     without either): treated as `private`, so turning the ACL on later opens nothing.
 //  3. R9, strict writes (decide_options::strict_writes, default on): update and delete (connectors,
-//     model groups, models) need the owner or an admin. A caller the ml-commons predicate would let
-//     through gets the route's ml-commons text with status 403 (errc::forbidden). Callers the predicate
-//     itself refuses keep ml-commons' exact status and type (400 / 403 / 500) so R7 stays byte-exact.
-//     Off restores quirk 1 (readers of a public connector may rewrite or delete it).
+//     model groups, models) and model controller writes need the owner or an admin. A caller the ml-commons
+//     predicate would let through gets the route's ml-commons text with status 403 (errc::forbidden). Callers
+//     the predicate itself refuses keep ml-commons' exact status and type (400 / 403 / 500) so R7 stays
+//     byte-exact. Off restores quirk 1 (readers of a public connector may rewrite or delete it).
 //  4. R14, tenancy does not switch model-group ACL off (ml-commons quirk 5), and the connector admin
 //     shortcut is not skipped under tenancy: tenancy and ACL are ANDed.
 //  5. R12, the tenant is bound to the principal: a non-admin's x-tenant-id must equal its tenant

@@ -876,6 +876,19 @@ result<api_key_request> parse_api_key_request(const json::value& body) {
             return error{errc::x_content_parse, "[api_key_request] unknown field [" + std::string(k) + "]"};
         }
     }
+    // Role descriptors would narrow the key's privileges; modelrelay does not evaluate them, so only an
+    // empty set (the owner's privileges, as in Elasticsearch) is taken. The `modelrelay` object limits a key.
+    if (const auto* rd = b.if_contains("role_descriptors"); rd != nullptr && !rd->is_null()) {
+        const bool empty =
+            (rd->is_object() && rd->get_object().empty()) || (rd->is_array() && rd->get_array().empty());
+        if (!empty) {
+            return illegal_argument(
+                "[role_descriptors] are not supported by modelrelay: limit a key with the [modelrelay] "
+                "object "
+                "(models, rpm, tpm, max_parallel, token_budget)"
+            );
+        }
+    }
     const auto* name = b.if_contains("name");
     if (name == nullptr || !name->is_string() || name->get_string().empty()) {
         return es_validation("api key name is required");

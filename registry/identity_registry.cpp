@@ -186,6 +186,16 @@ result<bool> identity_registry::delete_user(std::string_view name) {
     batch b;
     b.erases.emplace_back(std::string(k_user), std::string(name));
     next->users.erase(it);
+    // The user's API keys go with it: a key acts as its owner by name, so a later user of the same name
+    // would otherwise inherit them with its own roles.
+    const auto now = clock_();
+    for (auto& [id, key] : next->api_keys) {
+        if (!key.invalidated && key.username == name && key.realm == "internal") {
+            key.invalidated = true;
+            key.invalidation = now;
+            b.puts.push_back(row_of(k_key, id, key_to_doc(key), now));
+        }
+    }
     if (auto r = commit(b, std::move(next)); !r) {
         return r.error();
     }

@@ -50,7 +50,7 @@ public:
 
     // true when created, false when replaced.
     result<bool> put_user(internal_user u);
-    result<bool> delete_user(std::string_view name);  // false: not found
+    result<bool> delete_user(std::string_view name);  // false: not found; its API keys are invalidated
     result<bool> put_role(role_definition r);
     result<bool> delete_role(std::string_view name);
     result<bool> put_mapping(role_mapping m);

@@ -103,6 +103,18 @@ boost::asio::awaitable<http_response> handle_api_key_create(request_context& ctx
     if (!req) {
         co_return es_error(ctx, req.error());
     }
+    // Elasticsearch: a key created with an API key may have no privileges at all. Such a key could do
+    // nothing here, so it is refused; a key minted from a key would otherwise escape the first key's
+    // model list, limits and revocation.
+    if (!who.api_key_id.empty()) {
+        co_return es_error(
+            ctx,
+            error{
+                errc::illegal_argument,
+                "creating derived api keys requires an explicit role descriptor that is empty (has no "
+                "privileges)"}
+        );
+    }
     // R12: a key lives in one tenant; only all_access may mint keys for another tenant than its own.
     if (req->limits.tenant.empty()) {
         req->limits.tenant = who.tenant;

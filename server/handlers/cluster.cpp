@@ -119,10 +119,25 @@ awaitable<http_response> handle_cluster_settings_put(request_context& ctx) {
         }
     }
     auto& reg = *ctx.app.registry;
+    // The audit line names the keys that were set (values can be long regex lists; none is a secret).
+    std::string keys;
+    if (body->is_object()) {
+        for (const auto& scope : body->get_object()) {
+            if (const auto* o = scope.value().if_object()) {
+                for (const auto& kv : *o) {
+                    keys.append(keys.empty() ? "" : ",").append(scope.key()).append(":").append(kv.key());
+                }
+            }
+        }
+    }
     auto op = [&reg, b = std::move(*body), flat = *flat] {
         return reg.put_settings(b, flat);
     };
-    co_return co_await store_write(ctx, std::move(op));
+    auto res = co_await store_write(ctx, std::move(op));
+    if (res.result_int() == 200) {
+        audit_change(ctx, "cluster:admin/settings/update", keys);
+    }
+    co_return res;
 }
 
 }  // namespace modelrelay::server::handlers

@@ -17,9 +17,16 @@ registry::result<json::value> parse_body(const request_context& ctx, json::stora
     boost::system::error_code ec;
     json::parse_options opts;
     opts.max_depth = 256;
-    auto v = registry::parse_json(body, ec, std::move(sp), opts);
+    opts.allow_comments = true;  // OpenSearch's JSON parser allows comments (ALLOW_COMMENTS)
+    std::optional<std::string> duplicate;
+    auto v = registry::parse_json(body, ec, std::move(sp), opts, nullptr, &duplicate);
     if (ec) {
         return registry::error{registry::errc::json_parse, "Failed to parse request body: " + ec.message()};
+    }
+    if (duplicate) {
+        std::string reason = "Duplicate field '";
+        reason.append(*duplicate).append("'");
+        return registry::error{registry::errc::json_parse, std::move(reason)};
     }
     return v;
 }
@@ -35,11 +42,21 @@ http_response fail(const request_context& ctx, const registry::error& e) {
 }  // namespace modelrelay::server::handlers
 
 #include "server/app.hpp"
+#include "server/security.hpp"
 
 namespace modelrelay::server::handlers {
 
 registry::result<registry::caller> caller_of(const request_context& ctx) {
     return ctx.who;
+}
+
+void audit_change(request_context& ctx, std::string_view action, std::string_view detail) {
+    if (!ctx.app.sec || !ctx.app.sec->enabled() || !ctx.who.user) {
+        return;
+    }
+    ctx.app.sec->audit().record(
+        "GRANTED_PRIVILEGES", ctx.who.user.get(), ctx.peer->remote_address, action, {}, detail
+    );
 }
 
 }  // namespace modelrelay::server::handlers

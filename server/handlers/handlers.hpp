@@ -152,3 +152,9 @@ awaitable<http_response> handle_kek_rotate(request_context&);
 awaitable<http_response> handle_data_keys_rotate(request_context&);
 
 }  // namespace modelrelay::server::handlers
+
+namespace modelrelay::server::handlers {
+// R25: a committed change to settings or keys is always written to the audit log (security on only), with
+// the action name and what changed. Credentials never reach `detail`.
+void audit_change(request_context& ctx, std::string_view action, std::string_view detail = {});
+}  // namespace modelrelay::server::handlers

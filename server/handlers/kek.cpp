@@ -62,6 +62,7 @@ awaitable<http_response> handle_kek_rotate(request_context& ctx) {
         co_return fail(ctx, r.error());
     }
     const auto id = reg.active_kek_id();
+    audit_change(ctx, "cluster:admin/modelrelay/kek/rotate", id);
     log::info(
         "rotated the key-encryption key",
         {{"kek_id", id},
@@ -88,6 +89,7 @@ awaitable<http_response> handle_data_keys_rotate(request_context& ctx) {
         log::warn("data key rotation failed", {{"reason", r.error().reason}});
         co_return fail(ctx, r.error());
     }
+    audit_change(ctx, "cluster:admin/modelrelay/kek/rotate", "data_keys");
     log::info(
         "rotated the data keys",
         {{"data_keys", static_cast<long long>(r->at("data_keys").to_number<std::int64_t>())},

@@ -154,5 +154,52 @@ TEST_F(controller, bad_requests_change_nothing) {
     );
 }
 
+TEST_F(controller, only_the_model_owner_or_an_admin_writes_its_controller) {
+    ASSERT_EQ(
+        srv_->admin(
+                "PUT",
+                "/_cluster/settings",
+                R"({"persistent":{"plugins.ml_commons.model_access_control_enabled":true}})"
+        )
+            .status,
+        200
+    );
+    auto group = srv_->as(
+        "alice",
+        alice_pw,
+        "POST",
+        "/_plugins/_ml/model_groups/_register",
+        R"({"name":"g_pub","access_mode":"public"})"
+    );
+    ASSERT_EQ(group.status, 200) << group.body;
+    auto conn = srv_->admin("POST", "/_plugins/_ml/connectors/_create", chat_connector(up_));
+    ASSERT_EQ(conn.status, 200) << conn.body;
+    auto reg = srv_->as(
+        "alice",
+        alice_pw,
+        "POST",
+        "/_plugins/_ml/models/_register?deploy=true",
+        R"({"name":"owned","function_name":"remote","model_group_id":")" +
+            std::string(group.json().at("model_group_id").as_string()) + R"(","connector_id":")" +
+            std::string(conn.json().at("connector_id").as_string()) + R"("})"
+    );
+    ASSERT_EQ(reg.status, 200) << reg.body;
+    const std::string owned =
+        "/_plugins/_ml/controllers/" + std::string(reg.json().at("model_id").as_string());
+    const std::string limit = R"({"user_rate_limiter":{"alice":{"limit":"1","unit":"DAYS"}}})";
+    // bob may use the public model, but a controller would throttle its owner: strict writes refuse it.
+    for (const auto& [method, body] :
+         std::vector<std::pair<std::string, std::string>>{{"POST", limit}, {"PUT", limit}, {"DELETE", ""}}) {
+        auto r = srv_->as("bob", bob_pw, method, owned, body);
+        EXPECT_EQ(r.status, 403) << method << " " << r.body;
+    }
+    EXPECT_EQ(srv_->admin("GET", owned).status, 404);  // nothing was created
+    auto mine = srv_->as("alice", alice_pw, "POST", owned, R"({"user_rate_limiter":{"bob":{"limit":"5"}}})");
+    EXPECT_EQ(mine.status, 200) << mine.body;
+    EXPECT_EQ(srv_->as("bob", bob_pw, "GET", owned).status, 200);  // reading stays open to model readers
+    EXPECT_EQ(srv_->as("bob", bob_pw, "DELETE", owned).status, 403);
+    EXPECT_EQ(srv_->admin("DELETE", owned).status, 200);
+}
+
 }  // namespace
 }  // namespace modelrelay::test

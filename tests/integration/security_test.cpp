@@ -443,6 +443,70 @@ TEST_F(security_on, api_keys_authenticate_until_invalidated_or_expired) {
     EXPECT_EQ(read_file(tmp_.path() / "data" / "audit.log").find(secret3), std::string::npos);
 }
 
+TEST_F(security_on, api_keys_never_outgrow_their_owner_or_outlive_it) {
+    srv_->create_user("gina", alice_pw, {"ml_full_access"});
+    auto scoped = srv_->as(
+        "gina",
+        alice_pw,
+        "POST",
+        "/_security/api_key",
+        R"({"name":"none","modelrelay":{"models":[],"rpm":1}})"
+    );
+    ASSERT_EQ(scoped.status, 200u) << scoped.body;
+    const std::string scoped_key(scoped.json().at("encoded").as_string());
+    // A key cannot mint another key: the child would escape the parent's models, limits and revocation.
+    const std::string derived_text =
+        "creating derived api keys requires an explicit role descriptor that is empty (has no privileges)";
+    for (const char* body : {R"({"name":"child"})", R"({"name":"child","modelrelay":{"models":["*"]}})"}) {
+        auto child = with(api_key_header(scoped_key), "POST", "/_security/api_key", body);
+        EXPECT_EQ(child.status, 400u) << child.body;
+        EXPECT_EQ(child.json().at("error").at("reason").as_string(), derived_text) << child.body;
+    }
+    // Role descriptors are not evaluated here, so only an empty set is taken.
+    auto narrowed = srv_->as(
+        "gina",
+        alice_pw,
+        "POST",
+        "/_security/api_key",
+        R"({"name":"ro","role_descriptors":{"ro":{"cluster":["monitor"]}}})"
+    );
+    EXPECT_EQ(narrowed.status, 400u) << narrowed.body;
+    EXPECT_EQ(narrowed.json().at("error").at("type"), "illegal_argument_exception") << narrowed.body;
+    auto listed = srv_->as("gina", alice_pw, "GET", "/_security/api_key");
+    EXPECT_EQ(listed.json().at("api_keys").as_array().size(), 1u) << listed.body;  // nothing was created
+    auto plain =
+        srv_->as("gina", alice_pw, "POST", "/_security/api_key", R"({"name":"plain","role_descriptors":{}})");
+    ASSERT_EQ(plain.status, 200u) << plain.body;
+    const std::string plain_key(plain.json().at("encoded").as_string());
+    EXPECT_EQ(with(bearer(plain_key), "GET", "/v1/models").status, 200u);
+
+    // Deleting the user invalidates its keys; a new user of the same name does not bring them back.
+    ASSERT_EQ(srv_->admin("DELETE", "/_plugins/_security/api/internalusers/gina").status, 200u);
+    EXPECT_EQ(with(bearer(plain_key), "GET", "/v1/models").status, 401u);
+    srv_->create_user("gina", "another-horse-battery-77", {"ml_full_access"});
+    EXPECT_EQ(with(bearer(plain_key), "GET", "/v1/models").status, 401u);
+    EXPECT_EQ(with(api_key_header(scoped_key), "GET", "/_security/_authenticate").status, 401u);
+    srv_->restart();
+    EXPECT_EQ(with(bearer(plain_key), "GET", "/v1/models").status, 401u);
+}
+
+TEST_F(security_on, settings_and_key_rotations_are_audited) {
+    ASSERT_EQ(
+        srv_->admin(
+                "PUT",
+                "/_cluster/settings",
+                R"({"persistent":{"plugins.ml_commons.connector.private_ip_enabled":true}})"
+        )
+            .status,
+        200u
+    );
+    ASSERT_EQ(srv_->admin("POST", "/_plugins/_modelrelay/_rotate_data_keys").status, 200u);
+    const std::string audit = read_file(tmp_.path() / "data" / "audit.log");
+    EXPECT_NE(audit.find("cluster:admin/settings/update"), std::string::npos) << audit;
+    EXPECT_NE(audit.find("persistent:plugins.ml_commons.connector.private_ip_enabled"), std::string::npos);
+    EXPECT_NE(audit.find("cluster:admin/modelrelay/kek/rotate"), std::string::npos) << audit;
+}
+
 class security_throttled : public security_on {
 protected:
     void SetUp() override {
