@@ -1481,7 +1481,7 @@ result<json::object> run_search(
         total.emplace("relation", capped ? "gte" : "eq");
         hits_obj.emplace("total", std::move(total));
     }
-    if (scores_visible && !hits.empty()) {
+    if (scores_visible && !hits.empty() && req.size > 0) {  // size 0 collects no top docs: NaN, null
         hits_obj.emplace("max_score", static_cast<double>(max_score));
     } else {
         hits_obj.emplace("max_score", nullptr);

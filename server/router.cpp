@@ -300,8 +300,10 @@ dispatch_result router::match(request_context& ctx) const {
         return out;
     }
     if (!any_path) {
+        // RestController.handleBadRequest prints the path only (the 405 text keeps the query string).
+        const std::string path_only = uri.substr(0, uri.find('?'));
         out.early = simple_error_response(
-            400, "no handler found for uri [" + uri + "] and method [" + method + "]", ctx.pretty
+            400, "no handler found for uri [" + path_only + "] and method [" + method + "]", ctx.pretty
         );
         return out;
     }

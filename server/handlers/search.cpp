@@ -60,7 +60,8 @@ http_response search_resources(request_context& ctx, registry::kind k, const reg
         body = std::move(*parsed);
     }
     if (body.is_null()) {
-        return fail(ctx, {registry::errc::illegal_argument, "request body or source parameter is required"});
+        // OpenSearchParseException in RestRequest.contentOrSourceParam.
+        return fail(ctx, {registry::errc::parse_failed, "request body or source parameter is required"});
     }
     auto request = registry::parse_search(&body);
     if (!request) {

@@ -145,6 +145,14 @@ TEST_F(foundation, routing_errors_have_opensearch_shapes) {
         r.body,
         R"({"error":"no handler found for uri [/_plugins/_ml/nothing_here] and method [GET]","status":400})"
     );
+    // The text names the path without its query string (RestController.handleBadRequest).
+    EXPECT_EQ(
+        c().get("/_plugins/_ml/nothing_here?x=1").body,
+        R"({"error":"no handler found for uri [/_plugins/_ml/nothing_here] and method [GET]","status":400})"
+    );
+    auto bodiless = c().post("/_plugins/_ml/connectors/_search", "");
+    EXPECT_EQ(bodiless.status, 400);
+    EXPECT_EQ(bodiless.json().at("error").at("type").as_string(), "parse_exception") << bodiless.body;
     auto m = c().request("PATCH", "/_plugins/_ml/connectors/_create");
     EXPECT_EQ(m.status, 405);
     EXPECT_EQ(

@@ -117,6 +117,10 @@ TEST_F(search_fixture, match_all_renders_the_opensearch_envelope) {
     const auto& hits = resp.at("hits").as_object();
     EXPECT_EQ(json::serialize(hits.at("total")), R"({"value":4,"relation":"eq"})");
     EXPECT_EQ(hits.at("max_score").as_double(), 1.0);
+    // size 0 collects no top documents: the total stays, max_score is null (OpenSearch's NaN).
+    auto counted = run(R"({"size":0,"query":{"match_all":{}}})");
+    EXPECT_EQ(counted.at("hits").at("total").at("value"), 4);
+    EXPECT_TRUE(counted.at("hits").at("max_score").is_null());
     const auto& first = hits.at("hits").as_array().at(0).as_object();
     std::vector<std::string> keys;
     for (const auto& [k, v] : first) {
