@@ -237,6 +237,9 @@ private:
     std::atomic<std::thread::id> group_thread_;
     std::shared_ptr<const snapshot> staged_;
     std::vector<std::string> group_deks_;
+    // Start-up only: models stored as deployed that redeploy_all did not restore
+    // (fail_unrestored_deployments).
+    std::vector<std::string> unrestored_;
     std::string cluster_uuid_;
     std::string node_id_;
 
@@ -255,7 +258,8 @@ private:
     // Rebuilds a deployed model's runtime in `c` from its view (controller changes apply at once).
     void redeploy_runtime(changeset& c, std::string_view model_id) const;
     // Deploys every model whose stored state is DEPLOYED (start-up; connectors compile on first use),
-    // unless plugins.ml_commons.model_auto_redeploy.enable is false.
+    // unless plugins.ml_commons.model_auto_redeploy.enable is false; the stored-as-deployed models it
+    // leaves out are kept in unrestored_.
     void redeploy_all(snapshot& s);
     // After start-up: a model stored as deployed that did not come back (auto-redeploy off, connector gone)
     // is written as DEPLOY_FAILED, as ml-commons' sync-up job does for a model no node serves.

@@ -5,6 +5,7 @@
 #include <array>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 
 #include <boost/json/serialize.hpp>
 
@@ -495,19 +496,19 @@ result<std::shared_ptr<const deployed_model>> service::prepare_deployment(
 }
 
 void service::redeploy_all(snapshot& s) {
-    if (!s.settings->model_auto_redeploy_enabled()) {
-        return;  // fail_unrestored_deployments records them as DEPLOY_FAILED
-    }
     // Every model stored as DEPLOYED is in the deployed set as soon as the snapshot is published, so a call
     // right after start-up finds it; its connector is compiled on that first call (connector_slot) rather
     // than here, where ten thousand of them made up half of the start-up time. What can be checked without
     // compiling is checked now, with the answers of a deploy: a model whose connector is gone stays out.
     // Models naming the same stored connector share one slot, so it is decrypted and compiled once.
+    // With plugins.ml_commons.model_auto_redeploy.enable false nothing is restored, and every model stored
+    // as deployed is left for fail_unrestored_deployments.
     struct pending {
         const std::string* id;
         const resource* model;
         std::optional<connector_source> source;  // none: not restored
         std::shared_ptr<const connector_slot> slot;
+        bool stored_deployed = false;  // DEPLOYED, PARTIALLY_DEPLOYED or DEPLOYING on disk
     };
     std::vector<pending> models;
     models.reserve(s.of(kind::model).size());
@@ -515,11 +516,17 @@ void service::redeploy_all(snapshot& s) {
         models.push_back({&id, &m, std::nullopt, nullptr});
     });
     const unsigned threads = worker_count(opts_.load_threads);
+    const bool restore = s.settings->model_auto_redeploy_enabled();
     // 1. Which models are restored and where their connector lives (any thread: the snapshot is read-only).
     parallel_for(models.size(), threads, [&](std::size_t i) {
         auto& p = models[i];
         const auto* state = p.model->doc().if_contains("model_state");
-        if (state == nullptr || !state->is_string() || state->get_string() != "DEPLOYED") {
+        if (state == nullptr || !state->is_string()) {
+            return;
+        }
+        const auto& st = state->get_string();
+        p.stored_deployed = st == "DEPLOYED" || st == "PARTIALLY_DEPLOYED" || st == "DEPLOYING";
+        if (!restore || st != "DEPLOYED") {
             return;
         }
         if (auto src = connector_source_of(s, *p.model)) {
@@ -566,26 +573,27 @@ void service::redeploy_all(snapshot& s) {
         1
     );
     s.deployed = deployed.build();
+    unrestored_.clear();
+    for (const auto& p : models) {
+        if (p.stored_deployed && !p.source) {
+            unrestored_.push_back(*p.id);
+        }
+    }
 }
 
 result<void> service::fail_unrestored_deployments() {
-    auto cur = current();
-    std::vector<const resource*> stale;
-    cur->of(kind::model).for_each([&](const std::string& id, const resource& m) {
-        const auto* state = m.doc().if_contains("model_state");
-        if (state != nullptr && state->is_string() &&
-            (state->get_string() == "DEPLOYED" || state->get_string() == "PARTIALLY_DEPLOYED" ||
-             state->get_string() == "DEPLOYING") &&
-            cur->deployed.find(id) == nullptr) {
-            stale.push_back(&m);
-        }
-    });
-    if (stale.empty()) {
+    const auto ids = std::exchange(unrestored_, {});
+    if (ids.empty()) {
         return {};
     }
+    auto cur = current();
     changeset c(*this, cur);
     const auto now = now_ms();
-    for (const resource* m : stale) {
+    for (const auto& id : ids) {
+        const resource* m = cur->find(kind::model, id);
+        if (m == nullptr) {
+            continue;
+        }
         resource model = *m;
         // MLSyncUpCron.bulkUpdateModelState: the state, the time and the worker count, nothing else.
         model.doc()["model_state"] = "DEPLOY_FAILED";
