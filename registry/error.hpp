@@ -5,6 +5,7 @@
 // verbatim, so it never contains a secret.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -25,6 +26,8 @@ enum class errc {
     bad_request,           // status_exception with 400
     validation,            // validation_exception (Elasticsearch inference settings)
     already_exists,        // resource_already_exists_exception 400
+    number_format,  // number_format_exception (Java's NumberFormatException, an IllegalArgumentException)
+    query_shard,    // query_shard_exception (search DSL that fails against the index's mapping)
     // 401 / 403 / 404 / 406 / 408 / 409 / 413 / 429
     unauthorized,        // security_exception 401
     security_forbidden,  // security_exception 403 (missing privilege)
@@ -55,10 +58,17 @@ enum class errc {
     raw_body,
 };
 
+// The index an index-level OpenSearch exception names (`"index_uuid":..,"index":..` in its body).
+struct index_ref {
+    std::string name;
+    std::string uuid;
+};
+
 struct error {
     errc code = errc::internal;
     std::string reason;
     int status = 0;  // only for errc::upstream_status and errc::raw_body; otherwise derived from code
+    std::shared_ptr<const index_ref> index;  // set by the layer that knows the index (errc::query_shard)
 
     error() = default;
     error(errc c, std::string r, int s = 0) : code(c), reason(std::move(r)), status(s) {}

@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "registry/crypto.hpp"
@@ -55,6 +56,18 @@ std::string generate_id() {
     const auto* raw = reinterpret_cast<const char*>(p.bytes.data() + p.used);
     p.used += id_random_bytes;
     return base64url_encode({raw, id_random_bytes});
+}
+
+std::string index_uuid(std::string_view node_id, std::string_view index) {
+    std::string seed;
+    seed.reserve(node_id.size() + 1 + index.size());
+    seed.append(node_id).append("/").append(index);
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int length = 0;
+    if (EVP_Digest(seed.data(), seed.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
+        throw std::runtime_error("OpenSSL: EVP_Digest failed");
+    }
+    return base64url_encode({reinterpret_cast<const char*>(digest.data()), 16});
 }
 
 result<void> validate_caller_id(std::string_view id, std::string_view label) {

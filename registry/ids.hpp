@@ -19,6 +19,10 @@ inline constexpr std::size_t max_caller_id_length = 512;  // in UTF-8 bytes, as 
 // CSPRNG fails.
 std::string generate_id();
 
+// A stable index uuid (22 URL-safe base64 characters, like OpenSearch's) for `index` on this node: the
+// first 16 bytes of SHA-256(node_id "/" index). Error bodies of index-level exceptions carry it.
+std::string index_uuid(std::string_view node_id, std::string_view index);
+
 // Checks a caller-supplied id. `label` names it in the message ("connector id", "model group id",
 // "model id"). The caller skips the check when the field is absent or JSON null, as ml-commons does.
 // Checks, first failure wins (errc::illegal_argument, 400):

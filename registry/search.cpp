@@ -155,7 +155,7 @@ result<std::int64_t> int_value(const json::value& v) {
         double d = 0;
         auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
         if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) {
-            return illegal(cat({"For input string: \"", s, "\""}));
+            return error(errc::number_format, cat({"For input string: \"", s, "\""}));
         }
         if (d < lo || d > hi) {
             return illegal(cat({"Value [", s, "] is out of range for an integer"}));
@@ -185,7 +185,7 @@ result<float> float_value(const json::value& v) {
         double d = 0;
         auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
         if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) {
-            return illegal(cat({"For input string: \"", s, "\""}));
+            return error(errc::number_format, cat({"For input string: \"", s, "\""}));
         }
         return static_cast<float>(d);
     }
@@ -1270,8 +1270,10 @@ result<void> parser::compound_sort(const json::object& o) {
                 }
             } else if (field_name == "nested" || field_name == "nested_path" || field_name == "nested_filter") {
                 return illegal(cat({"[", field_name, "] sort option is not supported by modelrelay"}));
+            } else if (field_name == "unmapped_type") {
+                s.unmapped_type = true;
             }
-            // unmapped_type, numeric_type and format change nothing for in-memory values.
+            // The type named by unmapped_type, numeric_type and format change nothing for in-memory values.
         }
         req_.sort.push_back(s);
     }

@@ -95,6 +95,7 @@ struct sort_spec {
     bool missing_first = false;                         // `"missing":"_first"`
     const boost::json::value* missing_value = nullptr;  // `"missing":<value>` other than _first/_last
     sort_mode mode = sort_mode::automatic;              // automatic: min ascending, max descending
+    bool unmapped_type = false;  // `unmapped_type` given: a field no document has sorts as missing
 };
 
 struct source_filter {

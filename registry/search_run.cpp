@@ -420,7 +420,12 @@ std::optional<error> check_value(const bound_field& f, const query_value& q) {
         case sem::integer:
         case sem::floating:
             if (!q.number) {
-                return error(errc::illegal_argument, cat({"For input string: \"", q.text, "\""}));
+                // Numbers.toLong throws its own IllegalArgumentException; a double field's Double.parseDouble
+                // throws a NumberFormatException. Same text.
+                return error(
+                    f.kind == sem::integer ? errc::illegal_argument : errc::number_format,
+                    cat({"For input string: \"", q.text, "\""})
+                );
             }
             break;
         case sem::boolean:
@@ -435,10 +440,13 @@ std::optional<error> check_value(const bound_field& f, const query_value& q) {
             if (!q.date_ms) {
                 return error(
                     errc::parse_failed,
+                    // JavaDateMathParser wraps JavaDateFormatter's message in its own.
                     cat(
                         {"failed to parse date field [",
                          q.text,
-                         "] with format [strict_date_time||epoch_millis]"}
+                         "] with format [strict_date_time||epoch_millis]: [failed to parse date field [",
+                         q.text,
+                         "] with format [strict_date_time||epoch_millis]]"}
                     )
                 );
             }
@@ -1284,13 +1292,42 @@ private:
     std::string path_;
 };
 
-// Text fields cannot be sorted on (no field data), the way OpenSearch refuses.
-std::optional<error> check_sort(const search_request& req, const search_options& opts) {
+// Whether the index would have a mapping for a field that is not in the declared mapping: ml-commons'
+// indices map new fields dynamically, so a field is mapped once some document has held a value for it
+// (a string for the `.keyword` sub-field). Only the candidate documents are looked at.
+bool dynamically_mapped(const bound_field& f, bool keyword_subfield, std::span<const search_doc> docs) {
+    for (const auto& doc : docs) {
+        bool seen = false;
+        for_each_scalar(doc, f, {}, true, [&](const scalar& v) {
+            seen = seen || !keyword_subfield || v.t == scalar::type::string;
+        });
+        if (seen) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// The sort checks of FieldSortBuilder.build: a field without a mapping (unless `unmapped_type` is given),
+// and text fields, which have no field data.
+std::optional<error> check_sort(
+    const search_request& req, std::span<const search_doc> docs, const search_options& opts
+) {
     for (const auto& s : req.sort) {
         if (s.target != sort_target::field) {
             continue;
         }
         bound_field f = resolve(s.field, opts.mapping, opts.unsearchable);
+        const bool dynamic_keyword =
+            f.kind == sem::keyword && f.path != s.field && find_mapping(opts.mapping, f.path) == nullptr;
+        // Metadata fields (`_seq_no`, `_index`, ...) are not document fields: they keep sorting as missing.
+        const bool metadata = !s.field.empty() && s.field.front() == '_';
+        if (!s.unmapped_type && !metadata && (f.kind == sem::dynamic || dynamic_keyword) &&
+            !dynamically_mapped(f, dynamic_keyword, docs)) {
+            return error(
+                errc::query_shard, cat({"No mapping found for [", s.field, "] in order to sort on"})
+            );
+        }
         if (f.kind == sem::text) {
             return error(
                 errc::illegal_argument,
@@ -1319,19 +1356,8 @@ result<json::object> run_search(
     json::storage_ptr sp
 ) {
     const auto started = std::chrono::steady_clock::now();
-    if (req.from + req.size > max_result_window) {
-        return error(
-            errc::illegal_argument,
-            "Result window is too large, from + size must be less than or equal to: [" +
-                std::to_string(max_result_window) + "] but was [" + std::to_string(req.from + req.size) +
-                "]. See the scroll api for a more efficient way to request large data sets. This limit can "
-                "be set by "
-                "changing the [index.max_result_window] index level setting."
-        );
-    }
-    if (auto e = check_sort(req, opts)) {
-        return *e;
-    }
+    // OpenSearch's order on the shard: the query is built (SearchService.parseSource), then the sort, then
+    // DefaultSearchContext.preProcess checks the result window.
     runner run(req, docs, opts);
     if (auto r = run.bind(); !r) {
         return r.error();
@@ -1346,6 +1372,20 @@ result<json::object> run_search(
                 return m.error();
             }
         }
+    }
+
+    if (auto e = check_sort(req, docs, opts)) {
+        return *e;
+    }
+    if (req.from + req.size > max_result_window) {
+        return error(
+            errc::illegal_argument,
+            "Result window is too large, from + size must be less than or equal to: [" +
+                std::to_string(max_result_window) + "] but was [" + std::to_string(req.from + req.size) +
+                "]. See the scroll api for a more efficient way to request large data sets. This limit can "
+                "be set by "
+                "changing the [index.max_result_window] index level setting."
+        );
     }
 
     // Match and score.

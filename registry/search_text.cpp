@@ -483,7 +483,7 @@ result<int> min_should_match(int optional_clauses, std::string_view spec) {
         if (auto v = parse_integer(s)) {
             return static_cast<int>(*v);
         }
-        return error(errc::illegal_argument, "For input string: \"" + std::string(s) + "\"");
+        return error(errc::number_format, "For input string: \"" + std::string(s) + "\"");
     };
     auto is_space = [](char c) {
         return c == ' ' || c == '\t' || c == '\n' || c == '\r';

@@ -27,6 +27,8 @@ unsigned to_status(const registry::error& e) {
         case errc::bad_request:
         case errc::validation:
         case errc::already_exists:
+        case errc::number_format:
+        case errc::query_shard:
             return 400;
         case errc::unauthorized:
             return 401;
@@ -86,6 +88,10 @@ std::string_view type_name(errc code) {
             return "resource_not_found_exception";
         case errc::validation:
             return "validation_exception";
+        case errc::number_format:
+            return "number_format_exception";
+        case errc::query_shard:
+            return "query_shard_exception";
         case errc::already_exists:
             return "resource_already_exists_exception";
         case errc::io_error:
@@ -235,7 +241,15 @@ http_response error_response(const registry::error& e, bool pretty) {
     }
     const std::string_view type = type_name(e.code);
     json::object cause{{"type", type}, {"reason", e.reason}};
+    if (e.index) {
+        cause.emplace("index_uuid", e.index->uuid);
+        cause.emplace("index", e.index->name);
+    }
     json::object err{{"root_cause", json::array{cause}}, {"type", type}, {"reason", e.reason}};
+    if (e.index) {
+        err.emplace("index_uuid", e.index->uuid);
+        err.emplace("index", e.index->name);
+    }
     return make_response(
         status, serialize(json::object{{"error", std::move(err)}, {"status", status}}, pretty)
     );

@@ -7,6 +7,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "registry/ids.hpp"
 #include "registry/json_parse.hpp"
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
@@ -67,6 +68,17 @@ http_response search_resources(request_context& ctx, registry::kind k, const reg
     if (!request) {
         return fail(ctx, request.error());
     }
+    if (k == registry::kind::model && request->query == registry::no_query) {
+        // MLSearchHandler sends the hidden-model check as the only (filter) clause when the caller gave no
+        // query: every hit scores 0.0.
+        request->nodes.push_back({});
+        registry::query_node zero;
+        zero.kind = registry::query_kind::constant_score;
+        zero.boost = 0.0F;
+        zero.child = static_cast<std::uint32_t>(request->nodes.size() - 1);
+        request->nodes.push_back(zero);
+        request->query = static_cast<std::uint32_t>(request->nodes.size() - 1);
+    }
     // Tenancy and ACL pick the candidates before the DSL runs, so hits.total counts only what the caller
     // may see (security.md §1.2 search filter, R13).
     const auto snap = ctx.app.registry->current();
@@ -80,7 +92,13 @@ http_response search_resources(request_context& ctx, registry::kind k, const reg
     opts.mapping = mapping_of(k);
     auto out = registry::run_search(*request, docs, opts);
     if (!out) {
-        return fail(ctx, out.error());
+        registry::error e = std::move(out.error());
+        if (e.code == registry::errc::query_shard) {
+            const std::string name(opts.index_name);
+            e.index = std::make_shared<const registry::index_ref>(registry::index_ref{
+                name, registry::index_uuid(ctx.app.registry->node_id(), name)});
+        }
+        return fail(ctx, e);
     }
     return ok(ctx, *out);
 }

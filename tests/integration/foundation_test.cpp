@@ -963,6 +963,51 @@ TEST_F(foundation, search_cannot_read_or_probe_credentials) {
     }
 }
 
+// Shard-level search failures keep OpenSearch's exception types: a sort on a field no document has is a
+// query_shard_exception naming its index (index_uuid is stable across requests), a non-numeric `size` a
+// number_format_exception. A model search without a query is ml-commons' filter-only query: scores 0.0.
+TEST_F(foundation, search_errors_name_the_index_and_models_without_a_query_score_zero) {
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    ASSERT_EQ(c().post("/_plugins/_ml/connectors/_create", seed_step3).status, 200);
+    json::value inline_model = json::parse(R"({"name":"m","function_name":"remote"})");
+    inline_model.as_object()["connector"] = json::parse(seed_step3);
+    ASSERT_EQ(c().post("/_plugins/_ml/models/_register", json::serialize(inline_model)).status, 200);
+
+    auto unmapped = c().post("/_plugins/_ml/connectors/_search", R"({"sort":[{"no_such_field":"asc"}]})");
+    ASSERT_EQ(unmapped.status, 400) << unmapped.body;
+    const json::value unmapped_body = unmapped.json();
+    const auto& err = unmapped_body.at("error").as_object();
+    EXPECT_EQ(err.at("type").as_string(), "query_shard_exception");
+    EXPECT_EQ(err.at("reason").as_string(), "No mapping found for [no_such_field] in order to sort on");
+    EXPECT_EQ(err.at("index").as_string(), ".plugins-ml-connector");
+    const auto& root = err.at("root_cause").at(0).as_object();
+    EXPECT_EQ(root.at("type").as_string(), "query_shard_exception");
+    EXPECT_EQ(root.at("index_uuid"), err.at("index_uuid"));
+    EXPECT_EQ(err.at("index_uuid").as_string().size(), 22U);
+    auto again = c().post("/_plugins/_ml/connectors/_search", R"({"sort":"no_such_field"})");
+    EXPECT_EQ(again.json().at("error").at("index_uuid"), err.at("index_uuid"));
+    auto model_err = c().post("/_plugins/_ml/models/_search", R"({"sort":"no_such_field"})");
+    EXPECT_EQ(model_err.json().at("error").at("index").as_string(), ".plugins-ml-model");
+    EXPECT_NE(model_err.json().at("error").at("index_uuid"), err.at("index_uuid"));
+    auto tolerated = c().post(
+        "/_plugins/_ml/connectors/_search", R"({"sort":{"no_such_field":{"unmapped_type":"long"}}})"
+    );
+    EXPECT_EQ(tolerated.status, 200) << tolerated.body;
+
+    auto size = c().post("/_plugins/_ml/connectors/_search", R"({"size":"ten"})");
+    ASSERT_EQ(size.status, 400) << size.body;
+    EXPECT_EQ(size.json().at("error").at("type").as_string(), "number_format_exception");
+    EXPECT_EQ(size.json().at("error").at("reason").as_string(), "For input string: \"ten\"");
+
+    auto no_query = c().post("/_plugins/_ml/models/_search", R"({"size":5})").json();
+    EXPECT_EQ(no_query.at("hits").at("max_score").as_double(), 0.0);
+    EXPECT_EQ(no_query.at("hits").at("hits").at(0).at("_score").as_double(), 0.0);
+    auto match_all = c().post("/_plugins/_ml/models/_search", R"({"query":{"match_all":{}}})").json();
+    EXPECT_EQ(match_all.at("hits").at("hits").at(0).at("_score").as_double(), 1.0);
+    auto connectors = c().post("/_plugins/_ml/connectors/_search", R"({"size":5})").json();
+    EXPECT_EQ(connectors.at("hits").at("hits").at(0).at("_score").as_double(), 1.0);
+}
+
 // Nothing in the data directory is readable by anyone but its owner: the database and its -wal / -shm
 // files are created 0600, and a database an older build left 0644 is narrowed at the next start.
 TEST_F(foundation, data_files_are_readable_by_their_owner_only) {

@@ -505,11 +505,42 @@ TEST_F(search_fixture, sort_forms) {
     );
     EXPECT_EQ(ids(R"({"sort":["name.keyword"]})"), (strings{"c2", "c3", "c1", "c4"}));
     EXPECT_EQ(ids(R"({"sort":[{"_doc":"desc"}]})"), (strings{"c4", "c3", "c2", "c1"}));
-    EXPECT_EQ(ids(R"({"sort":7})"), (strings{"c1", "c2", "c3", "c4"}));  // a value token names a field: "7"
+    // A value token names a field ("7"); no document has one, so only `unmapped_type` makes it sortable.
+    EXPECT_EQ(reason(R"({"sort":7})"), "No mapping found for [7] in order to sort on");
+    EXPECT_EQ(ids(R"({"sort":{"7":{"unmapped_type":"long"}}})"), (strings{"c1", "c2", "c3", "c4"}));
     EXPECT_EQ(
         ids(R"({"sort":[{"created_time":{"order":"asc","missing":1705000000000}}]})"),
         (strings{"c1", "c4", "c2", "c3"})
     );
+}
+
+// ml-commons' indices map fields dynamically: a field outside the declared mapping has a mapping once some
+// document holds a value for it, and `.keyword` once that value is a string (FieldSortBuilder.build).
+TEST_F(search_fixture, sort_needs_a_mapping_declared_or_dynamic) {
+    auto missing = failure(R"({"sort":[{"created_time":"asc"},{"nope":"asc"}]})");
+    EXPECT_EQ(missing.code, errc::query_shard);
+    EXPECT_EQ(missing.reason, "No mapping found for [nope] in order to sort on");
+    EXPECT_EQ(
+        reason(R"({"sort":"nope.keyword"})"), "No mapping found for [nope.keyword] in order to sort on"
+    );
+    EXPECT_EQ(
+        ids(R"({"sort":{"nope":{"order":"desc","unmapped_type":"keyword"}}})"),
+        (strings{"c1", "c2", "c3", "c4"})
+    );
+    EXPECT_EQ(ids(R"({"sort":"_seq_no"})"), (strings{"c1", "c2", "c3", "c4"}));  // metadata: not checked
+
+    options_.mapping = {};  // every field dynamic
+    EXPECT_EQ(ids(R"({"sort":{"created_time":"desc"}})"), (strings{"c3", "c2", "c1", "c4"}));
+    EXPECT_EQ(ids(R"({"sort":{"version.keyword":"desc"}})"), (strings{"c4", "c2", "c1", "c3"}));
+    EXPECT_EQ(
+        reason(R"({"sort":"created_time.keyword"})"),
+        "No mapping found for [created_time.keyword] in order to sort on"
+    );  // numbers get no keyword sub-field
+    EXPECT_EQ(
+        reason(R"({"sort":"owner"})"), "No mapping found for [owner] in order to sort on"
+    );                                              // an object
+    docs_.erase(docs_.begin(), docs_.begin() + 3);  // only c4, which has no `access`
+    EXPECT_EQ(reason(R"({"sort":"access"})"), "No mapping found for [access] in order to sort on");
 }
 
 TEST_F(search_fixture, sort_on_multi_valued_fields_uses_min_or_max) {
@@ -701,6 +732,7 @@ TEST_F(search_fixture, body_errors) {
     EXPECT_EQ(reason(R"({"size":-1})"), "[size] parameter cannot be negative, found [-1]");
     EXPECT_EQ(reason(R"({"from":-5})"), "[from] parameter cannot be negative, found [-5]");
     EXPECT_EQ(reason(R"({"size":"ten"})"), "For input string: \"ten\"");
+    EXPECT_EQ(failure(R"({"size":"ten"})").code, errc::number_format);  // Double.parseDouble's exception
     EXPECT_EQ(failure(R"({"size":-1})").code, errc::illegal_argument);
     EXPECT_EQ(
         reason(R"({"version":"yes"})"), "Failed to parse value [yes] as only [true] or [false] are allowed."
@@ -818,7 +850,9 @@ TEST_F(search_fixture, value_errors_of_mapped_fields) {
     auto date = failure(R"({"query":{"range":{"created_time":{"gte":"2024-01-01"}}}})");
     EXPECT_EQ(date.code, errc::parse_failed);
     EXPECT_EQ(
-        date.reason, "failed to parse date field [2024-01-01] with format [strict_date_time||epoch_millis]"
+        date.reason,
+        "failed to parse date field [2024-01-01] with format [strict_date_time||epoch_millis]: [failed to "
+        "parse date field [2024-01-01] with format [strict_date_time||epoch_millis]]"
     );
     EXPECT_EQ(
         reason(R"({"query":{"prefix":{"created_time":"17"}}})"),
@@ -832,6 +866,7 @@ TEST_F(search_fixture, value_errors_of_mapped_fields) {
         "Can't parse boolean value [yes], expected [true] or [false]"
     );
     EXPECT_EQ(reason(R"({"query":{"term":{"version":"abc"}}})"), "For input string: \"abc\"");
+    EXPECT_EQ(failure(R"({"query":{"term":{"version":"abc"}}})").code, errc::illegal_argument);  // a long
 }
 
 TEST_F(search_fixture, sort_and_source_errors) {
@@ -961,6 +996,7 @@ TEST(search_text, minimum_should_match_arithmetic) {
     auto bad = min_should_match(3, "x%");
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error().reason, "For input string: \"x\"");
+    EXPECT_EQ(bad.error().code, errc::number_format);
 }
 
 TEST(search_text, dates_and_date_math) {
