@@ -692,7 +692,10 @@ awaitable<http_response> handle_openai_models(request_context& ctx) {
     };
     std::vector<listed> by_id;
     std::map<std::string, std::vector<std::string>> by_name;
-    const auto opts = ctx.app.registry->access_options(*snap, *who);
+    auto opts = ctx.app.registry->access_options(*snap, *who);
+    // The route checked `models/search`; listing promises that each model can be called (R16), so the
+    // `predict` privilege is checked here too.
+    opts.privileges_checked = false;
     snap->deployed.for_each([&](const std::string& id, const registry::deployed_model& d) {
         const auto* m = snap->find(registry::kind::model, id);
         // Exactly the models the caller can call: its tenant's, the model ACL, and for an API key its
@@ -737,7 +740,9 @@ awaitable<http_response> handle_openai_model_get(request_context& ctx) {
     constexpr std::string_view prefix = "/v1/models/";
     const std::string requested(ctx.path.substr(std::min(prefix.size(), ctx.path.size())));
     const auto snap = ctx.app.registry->current();
-    auto id = resolve_model(*snap, *who, key, requested, ctx.app.registry->access_options(*snap, *who));
+    auto opts = ctx.app.registry->access_options(*snap, *who);
+    opts.privileges_checked = false;  // as for the list: only models the caller can call
+    auto id = resolve_model(*snap, *who, key, requested, opts);
     if (auto* e = std::get_if<openai::api_error>(&id)) {
         co_return openai_fail(ctx, *e);
     }

@@ -719,6 +719,38 @@ TEST(acl_openai, private_models_look_nonexistent_on_v1) {
     EXPECT_EQ(s.as("alice", "GET", "/v1/models").body.find(mid) != std::string::npos, true);
     EXPECT_EQ(s.as("carol", "GET", "/v1/models").body.find(mid), std::string::npos);
     EXPECT_EQ(s.as("carol", "GET", "/v1/models/" + mid).status, 404);
+
+    // A public model: a reader sees it through the ml API but cannot call it (no `predict` privilege), so
+    // /v1 does not list or show it to the reader (R16); a user with `predict` gets it listed.
+    const auto gid = id_of(
+        s.as(
+            "alice",
+            "POST",
+            "/_plugins/_ml/model_groups/_register",
+            R"({"name":"shared","access_mode":"public"})"
+        ),
+        "model_group_id"
+    );
+    const auto pub = id_of(
+        s.as(
+            "alice",
+            "POST",
+            "/_plugins/_ml/models/_register?deploy=true",
+            R"({"name":"shared-chat","function_name":"remote","connector_id":")" + cid +
+                R"x(","model_group_id":")x" + gid + "\"}"
+        ),
+        "model_id"
+    );
+    s.add_user("rita", {"analyst"}, "", "ml_read_access");
+    EXPECT_EQ(s.as("rita", "GET", "/_plugins/_ml/models/" + pub).status, 200);
+    const std::string pub_chat = R"({"model":")" + pub + R"(","messages":[{"role":"user","content":"hi"}]})";
+    EXPECT_EQ(s.as("rita", "POST", "/v1/chat/completions", pub_chat).status, 403);
+    auto listed = s.as("rita", "GET", "/v1/models");
+    EXPECT_EQ(listed.status, 200) << listed.body;
+    EXPECT_EQ(listed.body.find(pub), std::string::npos) << listed.body;
+    EXPECT_EQ(s.as("rita", "GET", "/v1/models/" + pub).status, 404);
+    EXPECT_NE(s.as("carol", "GET", "/v1/models").body.find(pub), std::string::npos);
+    EXPECT_EQ(s.as("carol", "GET", "/v1/models/" + pub).status, 200);
 }
 
 // R12–R14 with two tenants' users: tenant B can neither see nor change tenant A's data, through any route
