@@ -105,14 +105,18 @@ result<std::vector<std::optional<std::string>>> parse_text_docs(const json::valu
 result<void> parse_remote(json::object& body, predict_request& out) {
     out.kind = predict_input_kind::parameters;
     if (auto* p = body.if_contains("parameters"); p != nullptr && !p->is_null()) {
-        if (!p->is_object()) {
+        // RemoteInferenceInputDataSet.parse reads `parameters` with parser.map(), which answers an empty
+        // map for a value token ("x", 1, true) and goes on with the next field.
+        if (p->is_array()) {
             return error{
                 errc::parsing,
                 "Failed to parse object: expecting token of type [START_OBJECT] but found [" +
                     std::string(token_name(*p)) + "]"};
         }
-        // Same storage on both sides, so this takes the body's object instead of copying it.
-        out.parameters = std::move(p->get_object());
+        if (p->is_object()) {
+            // Same storage on both sides, so this takes the body's object instead of copying it.
+            out.parameters = std::move(p->get_object());
+        }
     }
     if (const auto* a = body.if_contains("action_type"); a != nullptr && !a->is_null()) {
         auto text = element_text(*a);

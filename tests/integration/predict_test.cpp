@@ -211,6 +211,29 @@ TEST_F(predict, user_content_is_escaped_exactly_once) {
     EXPECT_EQ(sent.at("messages").at(0).at("content").as_string(), tricky);
 }
 
+// ml-commons reads `parameters` with XContent's parser.map(): a value token is an empty map, so the
+// answer is the one for a body without parameters (and nothing is sent); an array is refused.
+TEST_F(predict, a_scalar_parameters_member_reads_as_no_parameters) {
+    const auto model_id = ready_model();
+    const auto sent = upstream_->request_count();
+    // The seed template is left with its `${parameters.messages}` in place: ml-commons' `Invalid payload`.
+    auto none = predict_on(model_id, "{}");
+    ASSERT_EQ(none.status, 400) << none.body;
+    EXPECT_EQ(none.json().at("error").at("reason").as_string().find("Invalid payload: "), 0U) << none.body;
+    for (const std::string bad : {R"({"parameters":"x"})", R"({"parameters":7})", R"({"parameters":true})"}) {
+        auto p = predict_on(model_id, bad);
+        EXPECT_EQ(p.status, 400) << bad << ": " << p.body;
+        EXPECT_EQ(p.body, none.body) << bad;
+    }
+    auto array = predict_on(model_id, R"({"parameters":["x"]})");
+    EXPECT_EQ(array.status, 400) << array.body;
+    EXPECT_EQ(
+        array.json().at("error").at("reason").as_string(),
+        "[parameters] expected object or string or number or boolean or null but got array"
+    );
+    EXPECT_EQ(upstream_->request_count(), sent);
+}
+
 TEST_F(predict, numbers_pass_through_exactly_both_ways) {
     // 16- and 17-digit doubles (llama.cpp timings, float64 embeddings) must not move by one unit in the
     // last place on the way in or out, as they did with Boost.JSON's own number conversion.
