@@ -6,21 +6,35 @@
 // Supported syntax (anything else fails to compile):
 //   `$` root (a path not starting with `$` gets `$.` prepended, as Jayway does);
 //   `.key` and `['key']` / `["key"]` (quoted names may contain any character; `\'` `\"` `\\` escapes);
+//   `['a','b']` several names: at the end of the path one object holding those present (Jayway's merge),
+//   elsewhere each value in turn;
 //   `[n]` with n < 0 counting from the end; `[n,m,...]` several indexes; `[from:to]` slices (either bound
 //   optional, negative bounds count from the end); `.*` / `[*]` wildcard over object values or array
-//   elements; `..key`, `..*`, `..[n]` deep scan (pre-order: a node before its children).
-//   Not supported: filters `[?(...)]`, functions `.length()`, several names in one bracket.
+//   elements; `..key`, `..*`, `..[n]` deep scan (pre-order: a node before its children);
+//   `[?(<filter>)]` Jayway filters: `@`/`$` paths (alone: the path exists), string/number/true/false/null
+//   and JSON array/object literals, `/regex/` with flags i, m, s; operators == != === !== < <= > >= =~ in
+//   nin contains subsetof anyof noneof size empty; `&&`, `||`, `!`, parentheses. Comparisons follow
+//   Jayway's ValueNode rules (a number equals a numeric string, `<` compares numbers or strings only, a
+//   missing path is never equal);
+//   `.length()` / `.size()` (array or object size), `.sum()`, `.avg()`, `.min()`, `.max()`, `.stddev()`
+//   (over an array's numbers, as doubles), `.keys()` at the end of a path. Like Jayway a function applies to
+//   each node the path before it reaches, except right after a root deep scan (`$..price.sum()`), where it
+//   applies to all of them.
+//   Not supported: function arguments, `first()`/`last()`/`index()`/`concat()`/`append()`, the `all`,
+//   `type` and `matches` operators.
 //
 // Results:
-//   - a definite path (only names and single indexes) yields the one value it reaches, or "miss";
-//   - an indefinite path (wildcard, slice, several indexes, deep scan) yields a JSON array of every match
-//     (possibly empty), except that Jayway still reports a miss when a step of the definite leading part
-//     finds no object/array to step into, or a non-final name is absent there (`$.data[*].x` on `{}`).
+//   - a definite path (only names, single indexes, a merge of several names, a function) yields the one
+//     value it reaches, or "miss";
+//   - an indefinite path (wildcard, slice, several indexes, deep scan, filter) yields a JSON array of every
+//     match (possibly empty), except that Jayway still reports a miss when a step of the definite leading
+//     part finds no object/array to step into, or a non-final name is absent there (`$.data[*].x` on `{}`).
 // ml-commons turns a miss into PathNotFoundException; what modelrelay does with it is the caller's choice.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,25 +57,42 @@ public:
     // See the file comment. nullopt = miss. The returned value is a copy (uses the default memory resource).
     std::optional<boost::json::value> evaluate(const boost::json::value& doc) const;
 
-    // The same, without copying: pointers into `doc`, in match order. nullopt = miss; a definite path
-    // that matched returns exactly one pointer.
+    // The same, with a function's failure (Jayway's JsonPathException, e.g. `sum()` of an array without
+    // numbers) as an illegal_argument error instead of a miss.
+    result<std::optional<boost::json::value>> evaluate_checked(const boost::json::value& doc) const;
+
+    // Whether results are built rather than found in the document (a merge of several names, a function):
+    // select() cannot be used then.
+    bool synthesizes() const { return synthesizes_; }
+
+    // The same as evaluate(), without copying: pointers into `doc`, in match order. nullopt = miss; a
+    // definite path that matched returns exactly one pointer. Only for paths that do not synthesize.
     std::optional<std::vector<const boost::json::value*>> select(const boost::json::value& doc) const;
 
+    struct filter;  // a compiled `[?(...)]` expression (json_path.cpp)
+
 private:
-    enum class op { property, wildcard, indexes, slice };
+    enum class op { property, properties, wildcard, indexes, slice, filter, function };
     struct step {
         op kind = op::property;
-        bool deep = false;  // preceded by `..`
-        std::string key;
+        bool deep = false;              // preceded by `..`
+        bool leaf = false;              // the last step
+        std::string key;                // property; function name
+        std::vector<std::string> keys;  // properties
         std::vector<std::int64_t> indexes;
         std::optional<std::int64_t> from;
         std::optional<std::int64_t> to;
-        // Jayway "token definite": a single name or a single index, not a scan.
+        std::shared_ptr<const filter> predicate;
+        // Jayway "token definite": a single name or index, a merge of names, a function; not a scan.
         bool definite() const {
-            return !deep && (kind == op::property || (kind == op::indexes && indexes.size() == 1));
+            return !deep &&
+                   (kind == op::property || kind == op::function || (kind == op::properties && leaf) ||
+                    (kind == op::indexes && indexes.size() == 1));
         }
     };
     struct eval_state;
+
+    void run(const boost::json::value& doc, eval_state& st) const;
 
     void apply(std::size_t i, const boost::json::value& node, bool upstream_definite, eval_state& st) const;
     void apply_op(std::size_t i, const boost::json::value& node, bool upstream_definite, eval_state& st)
@@ -71,6 +102,7 @@ private:
     std::string source_;
     std::vector<step> steps_;
     bool definite_ = true;
+    bool synthesizes_ = false;
 };
 
 // ---------------------------------------------------------------------------------------------------

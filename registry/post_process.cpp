@@ -333,10 +333,18 @@ result<json::array> passthrough_tensors(json::value in) {
 
 // The value the filter selects, taken out of `doc` (moved when the matches cannot overlap, i.e. the
 // path has no deep scan), or nullopt for a miss. Definite paths give the value, indefinite ones an array.
-std::optional<json::value> take(const json_path& path, json::value& doc) {
+// A function's failure (`sum()` over no numbers) is an error.
+result<std::optional<json::value>> take(const json_path& path, json::value& doc) {
+    if (path.synthesizes()) {
+        auto built = path.evaluate_checked(doc);
+        if (!built) {
+            return post_process_failure(built.error().reason);
+        }
+        return std::move(*built);
+    }
     auto selected = path.select(doc);
     if (!selected) {
-        return std::nullopt;
+        return std::optional<json::value>();
     }
     const bool may_overlap = path.source().find("..") != std::string::npos;
     const auto grab = [&](const json::value* p) {
@@ -344,14 +352,14 @@ std::optional<json::value> take(const json_path& path, json::value& doc) {
         return may_overlap ? json::value(*p) : std::move(*const_cast<json::value*>(p));
     };
     if (path.is_definite()) {
-        return grab(selected->front());
+        return std::optional<json::value>(grab(selected->front()));
     }
     json::array all;
     all.reserve(selected->size());
     for (const auto* p : *selected) {
         all.emplace_back(grab(p));
     }
-    return json::value(std::move(all));
+    return std::optional<json::value>(json::value(std::move(all)));
 }
 
 error no_results(const json_path& path) {
@@ -360,7 +368,11 @@ error no_results(const json_path& path) {
 
 // Built-in post-process function: JsonPath → typed tensors.
 result<json::array> builtin_tensors(const predict_plan& plan, json::value& doc) {
-    auto selected = take(*plan.response_filter, doc);
+    auto taken = take(*plan.response_filter, doc);
+    if (!taken) {
+        return taken.error();
+    }
+    auto& selected = *taken;
     if (!selected) {
         return no_results(*plan.response_filter);
     }
@@ -413,7 +425,11 @@ result<json::array> generic_tensors(const predict_plan& plan, json::value& doc) 
         }
         return out;
     }
-    auto selected = take(*plan.response_filter, doc);
+    auto taken = take(*plan.response_filter, doc);
+    if (!taken) {
+        return taken.error();
+    }
+    auto& selected = *taken;
     if (!selected) {
         return no_results(*plan.response_filter);
     }

@@ -123,19 +123,104 @@ TEST(json_path, invalid_paths) {
           "$..",
           "$[",
           "$['a'",
-          "$[?(@.a)]",
-          "$.a.length()",
+          "$[?(@.a)",
+          "$[?(@.a ~~ 1)]",
+          "$[?('a')]",
+          "$[?(@.a == )]",
+          "$[?(@.a =~ /x/q)]",
+          "$.a.length(1)",
+          "$.a.first()",
+          "$.a.length().b",
+          "$..length()",
           "$.a[x]",
           "$.[0]",
           "@.a",
           "$.a b",
           "$[1:x]",
-          "$['a','b']"}) {
+          "$['a',b]"}) {
         const auto jp = json_path::compile(bad);
         ASSERT_FALSE(jp.has_value()) << bad;
         EXPECT_EQ(jp.error().code, registry::errc::illegal_argument);
         EXPECT_EQ(jp.error().reason, "Invalid JSON path: " + std::string(bad));
     }
+}
+
+constexpr std::string_view store = R"({
+    "a": [{"x": 1}, {"b": 2}, {"x": 3, "b": 4}],
+    "books": [
+        {"title": "Sayings", "price": 8.95, "tags": ["a", "b"], "isbn": "0-553"},
+        {"title": "Moby Dick", "price": 8.99, "tags": [], "ref": null},
+        {"title": "Lord", "price": 22.99, "tags": ["c"], "author": "Tolkien"}
+    ],
+    "limit": 10, "name": "Ann", "n": "3",
+    "choices": [{"message": {"tool_calls": [{"type": "function", "id": "t1"}, {"type": "other", "id": "t2"}]}}]
+})";
+
+// Jayway filters: the item a filter accepts is kept (an object is tested itself, an array element by
+// element); paths alone test existence, comparisons follow ValueNode's rules.
+TEST(json_path, filters) {
+    EXPECT_EQ(eval("$.a[?(@.x > 1)].b", store), "[4]");
+    EXPECT_EQ(eval("$.a[?(@.x)]", store), R"([{"x":1},{"x":3,"b":4}])");
+    EXPECT_EQ(eval("$.a[?(!@.x)]", store), R"([{"b":2}])");
+    EXPECT_EQ(eval("$.books[?(@.price < $.limit)].title", store), R"(["Sayings","Moby Dick"])");
+    EXPECT_EQ(eval("$.books[?(@.price >= 8.99 && @.tags.length() > 0)].title", store), R"(["Lord"])");
+    EXPECT_EQ(eval("$.books[?(@.author || @.isbn)].title", store), R"(["Sayings","Lord"])");
+    EXPECT_EQ(eval("$.books[?(@.ref)].title", store), R"(["Moby Dick"])");  // null still exists
+    EXPECT_EQ(eval("$.books[?(@.ref == null)].title", store), R"(["Moby Dick"])");
+    EXPECT_EQ(eval("$.books[?(@.title =~ /mob.*/i)].price", store), "[8.99E0]");
+    EXPECT_EQ(eval("$.books[?(@.title =~ /Mob/)].price", store), "[]");  // matches() is a whole match
+    EXPECT_EQ(eval("$.books[?(@.title in ['Lord', 'Sayings'])].price", store), "[8.95E0,2.299E1]");
+    EXPECT_EQ(eval("$.books[?(@.title nin [\"Lord\"])].price", store), "[8.95E0,8.99E0]");
+    EXPECT_EQ(eval("$.books[?(@.tags contains 'c')].title", store), R"(["Lord"])");
+    EXPECT_EQ(
+        eval("$.books[?(@.tags subsetof ['a','b','c'])].title", store), R"(["Sayings","Moby Dick","Lord"])"
+    );
+    EXPECT_EQ(eval("$.books[?(@.tags anyof ['b','z'])].title", store), R"(["Sayings"])");
+    EXPECT_EQ(eval("$.books[?(@.tags noneof ['b','z'])].title", store), R"(["Moby Dick","Lord"])");
+    EXPECT_EQ(eval("$.books[?(@.tags size 2)].title", store), R"(["Sayings"])");
+    EXPECT_EQ(eval("$.books[?(@.tags empty true)].title", store), R"(["Moby Dick"])");
+    EXPECT_EQ(eval("$.books[?(@.author != 'Tolkien')].title", store), R"(["Sayings","Moby Dick"])");
+    EXPECT_EQ(
+        eval("$.books[?((@.price > 20 || @.isbn) && !(@.title == 'Lord'))].title", store), R"(["Sayings"])"
+    );
+    EXPECT_EQ(eval("$.choices[0].message.tool_calls[?(@.type == 'function')].id", store), R"(["t1"])");
+    // A number equals a numeric string and a string the text of a number; === also wants the same kind.
+    EXPECT_EQ(eval("$[?(@.n == 3)].name", store), R"(["Ann"])");
+    EXPECT_EQ(eval("$[?(@.limit == '10')].name", store), R"(["Ann"])");
+    EXPECT_EQ(eval("$[?(@.n === 3)].name", store), "[]");
+    EXPECT_EQ(eval("$[?(@.n < 4)].name", store), "[]");  // < compares numbers or strings, not both
+    EXPECT_EQ(eval("$[?(@.nothing == 1)].name", store), "[]");
+    EXPECT_EQ(eval("$[?(@.nothing != 1)].name", store), R"(["Ann"])");
+    EXPECT_EQ(eval("$.limit[?(@.x)]", store), "MISS");  // a filter on a primitive fails
+}
+
+TEST(json_path, several_names_and_functions) {
+    EXPECT_EQ(eval("$.books[0]['title','price','nope']", store), R"({"title":"Sayings","price":8.95E0})");
+    EXPECT_EQ(
+        eval("$.books[*]['title','author']", store),
+        R"([{"title":"Sayings"},{"title":"Moby Dick"},{"title":"Lord","author":"Tolkien"}])"
+    );
+    EXPECT_EQ(eval("$['name','limit']", store), R"({"name":"Ann","limit":10})");
+    EXPECT_EQ(eval("$[\"name\"]", store), R"("Ann")");
+    EXPECT_EQ(eval("$.a.length()", store), "3");
+    EXPECT_EQ(eval("$.books[0].size()", store), "4");
+    EXPECT_EQ(eval("$.books[*].tags.length()", store), "[2,0,1]");
+    EXPECT_EQ(eval("$.books[0].keys()", store), R"(["title","price","tags","isbn"])");
+    EXPECT_EQ(eval("$.name.length()", store), "null");
+    EXPECT_EQ(eval("$..x.sum()", store), "4E0");  // after a root scan: over everything found
+    EXPECT_EQ(eval("$..price.max()", store), "2.299E1");
+    EXPECT_EQ(eval("$..price.min()", store), "8.95E0");
+    EXPECT_EQ(eval("$..x.avg()", store), "2E0");
+    EXPECT_EQ(eval("$..x.stddev()", store), "1E0");
+    EXPECT_EQ(eval("$.nothing.length()", store), "MISS");
+
+    auto jp = json_path::compile("$.a[*].x.sum()");  // per node, as Jayway: sum of a number fails
+    ASSERT_TRUE(jp.has_value());
+    EXPECT_TRUE(jp->synthesizes());
+    auto failed = jp->evaluate_checked(json::parse(store));
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().reason, "Aggregation function attempted to calculate value using empty array");
+    EXPECT_FALSE(jp->select(json::parse(store)));  // synthesized results have no place in the document
 }
 
 TEST(json_path, post_process_table) {

@@ -748,8 +748,26 @@ TEST(predict, response_filter_and_wrapping) {
     EXPECT_EQ(e.code, errc::illegal_argument);
     EXPECT_EQ(e.reason, "No results for path: $.nope");
     // A bad filter is refused before the call.
-    e = plan_error(c, R"({"parameters":{"prompt":"x","response_filter":"$[?(@.a)]"}})");
+    e = plan_error(c, R"x({"parameters":{"prompt":"x","response_filter":"$[?(@.a ~~ 1)]"}})x");
     EXPECT_EQ(e.code, errc::illegal_argument);
+    EXPECT_EQ(e.reason, "Invalid JSON path: $[?(@.a ~~ 1)]");
+    // Filters and functions (Jayway's): the assistant choices' contents, the number of choices.
+    p = plan(
+        c,
+        R"x({"parameters":{"prompt":"x","response_filter":"$.choices[?(@.message.role == 'assistant')].message.content"}})x"
+    );
+    EXPECT_EQ(
+        finish(p, 200, chat_response),
+        R"({"output":[{"name":"response","dataAsMap":{"response":["Hello!"]}}],"status_code":200})"
+    );
+    p = plan(c, R"x({"parameters":{"prompt":"x","response_filter":"$.choices.length()"}})x");
+    EXPECT_EQ(
+        finish(p, 200, chat_response),
+        R"({"output":[{"name":"response","dataAsMap":{"response":1}}],"status_code":200})"
+    );
+    p = plan(c, R"x({"parameters":{"prompt":"x","response_filter":"$.choices.sum()"}})x");
+    e = finish_error(p, 200, chat_response);
+    EXPECT_EQ(e.reason, "Aggregation function attempted to calculate value using empty array");
 }
 
 TEST(predict, element_is_built_in_the_given_storage) {
