@@ -234,6 +234,42 @@ TEST_F(predict, a_scalar_parameters_member_reads_as_no_parameters) {
     EXPECT_EQ(upstream_->request_count(), sent);
 }
 
+// A response_filter with a Jayway filter and a function, end to end; a filter that cannot compile is
+// refused before anything is sent.
+TEST_F(predict, response_filter_takes_jayway_filters_and_functions) {
+    const auto model_id = ready_model();
+    const std::string reply =
+        R"({"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok","tool_calls":[{"id":"t1","type":"function","function":{"name":"f","arguments":"{}"}},{"id":"t2","type":"custom"}]},"finish_reason":"tool_calls"}]})";
+    const auto with_filter = [](std::string_view filter) {
+        json::object body{
+            {"parameters",
+             json::object{
+                 {"messages", json::array{json::object{{"role", "user"}, {"content", "hi"}}}},
+                 {"response_filter", filter}}}};
+        return json::serialize(body);
+    };
+    upstream_->enqueue(fake_reply::json(200, reply));
+    auto picked =
+        predict_on(model_id, with_filter("$.choices[0].message.tool_calls[?(@.type == 'function')].id"));
+    ASSERT_EQ(picked.status, 200) << picked.body;
+    EXPECT_EQ(
+        json::serialize(picked.json().at("inference_results").at(0).at("output").at(0).at("dataAsMap")),
+        R"({"response":["t1"]})"
+    );
+    upstream_->enqueue(fake_reply::json(200, reply));
+    auto counted = predict_on(model_id, with_filter("$.choices[0].message.tool_calls.length()"));
+    ASSERT_EQ(counted.status, 200) << counted.body;
+    EXPECT_EQ(
+        json::serialize(counted.json().at("inference_results").at(0).at("output").at(0).at("dataAsMap")),
+        R"({"response":2})"
+    );
+    const auto sent = upstream_->request_count();
+    auto bad = predict_on(model_id, with_filter("$.choices[?(@.x ~~ 1)]"));
+    EXPECT_EQ(bad.status, 400) << bad.body;
+    EXPECT_EQ(bad.json().at("error").at("reason").as_string(), "Invalid JSON path: $.choices[?(@.x ~~ 1)]");
+    EXPECT_EQ(upstream_->request_count(), sent);
+}
+
 TEST_F(predict, numbers_pass_through_exactly_both_ways) {
     // 16- and 17-digit doubles (llama.cpp timings, float64 embeddings) must not move by one unit in the
     // last place on the way in or out, as they did with Boost.JSON's own number conversion.
