@@ -22,6 +22,28 @@ namespace json = boost::json;
 
 namespace {
 
+// Quote-aware scanning: whether s[k] belongs to a quoted span ('..' or "..", backslash escapes; k is
+// moved past an escaped character). Callers skip such characters when they look for brackets.
+struct quote_state {
+    char quote = 0;
+    bool inside(std::string_view s, std::size_t& k) {
+        const char c = s[k];
+        if (quote != 0) {
+            if (c == '\\') {
+                ++k;
+            } else if (c == quote) {
+                quote = 0;
+            }
+            return true;
+        }
+        if (c == '\'' || c == '"') {
+            quote = c;
+            return true;
+        }
+        return false;
+    }
+};
+
 class path_parser {
 public:
     explicit path_parser(std::string_view s) : s_(s) {}
@@ -447,46 +469,29 @@ private:
         return false;
     }
 
-    std::optional<filter_node> parse_or() {
-        auto first = parse_and();
-        if (!first) {
-            return std::nullopt;
-        }
-        filter_node any;
-        any.k = filter_node::kind::any;
-        any.children.push_back(std::move(*first));
-        while (eat("||")) {
-            auto next = parse_and();
-            if (!next) {
+    // `a || b` and `a && b`: one level of the expression, `next` parsing its operands.
+    std::optional<filter_node> parse_chain(
+        filter_node::kind k, std::string_view joiner, std::optional<filter_node> (filter_parser::*next)()
+    ) {
+        filter_node chain;
+        chain.k = k;
+        do {
+            auto operand = (this->*next)();
+            if (!operand) {
                 return std::nullopt;
             }
-            any.children.push_back(std::move(*next));
+            chain.children.push_back(std::move(*operand));
+        } while (eat(joiner));
+        if (chain.children.size() == 1) {
+            return std::move(chain.children.front());
         }
-        if (any.children.size() == 1) {
-            return std::move(any.children.front());
-        }
-        return any;
+        return chain;
     }
-
+    std::optional<filter_node> parse_or() {
+        return parse_chain(filter_node::kind::any, "||", &filter_parser::parse_and);
+    }
     std::optional<filter_node> parse_and() {
-        auto first = parse_unary();
-        if (!first) {
-            return std::nullopt;
-        }
-        filter_node all;
-        all.k = filter_node::kind::all;
-        all.children.push_back(std::move(*first));
-        while (eat("&&")) {
-            auto next = parse_unary();
-            if (!next) {
-                return std::nullopt;
-            }
-            all.children.push_back(std::move(*next));
-        }
-        if (all.children.size() == 1) {
-            return std::move(all.children.front());
-        }
-        return all;
+        return parse_chain(filter_node::kind::all, "&&", &filter_parser::parse_unary);
     }
 
     std::optional<filter_node> parse_unary() {
@@ -586,20 +591,13 @@ private:
     std::optional<std::string_view> balanced(char open, char close) {
         const std::size_t begin = i_;
         int depth = 0;
-        char quote = 0;
+        quote_state q;
         for (; i_ < s_.size(); ++i_) {
-            const char c = s_[i_];
-            if (quote != 0) {
-                if (c == '\\') {
-                    ++i_;
-                } else if (c == quote) {
-                    quote = 0;
-                }
+            if (q.inside(s_, i_)) {
                 continue;
             }
-            if (c == '\'' || c == '"') {
-                quote = c;
-            } else if (c == open) {
+            const char c = s_[i_];
+            if (c == open) {
                 ++depth;
             } else if (c == close && --depth == 0) {
                 ++i_;
@@ -664,20 +662,13 @@ private:
     std::optional<operand> parse_path_operand() {
         const std::size_t begin = i_;
         int depth = 0;
-        char quote = 0;
+        quote_state q;
         for (; i_ < s_.size(); ++i_) {
-            const char c = s_[i_];
-            if (quote != 0) {
-                if (c == '\\') {
-                    ++i_;
-                } else if (c == quote) {
-                    quote = 0;
-                }
+            if (q.inside(s_, i_)) {
                 continue;
             }
-            if (c == '\'' || c == '"') {
-                quote = c;
-            } else if (c == '[' || c == '(') {
+            const char c = s_[i_];
+            if (c == '[' || c == '(') {
                 ++depth;
             } else if (c == ']' || c == ')') {
                 if (depth == 0) {
@@ -957,19 +948,14 @@ result<json_path> json_path::compile(std::string_view path_text) {
                 return invalid();
             }
             int depth = 0;
-            char quote = 0;
+            quote_state q;
             std::size_t close = std::string_view::npos;
             for (std::size_t k = 1; k < rest.size() && close == std::string_view::npos; ++k) {
+                if (q.inside(rest, k)) {
+                    continue;
+                }
                 const char c = rest[k];
-                if (quote != 0) {
-                    if (c == '\\') {
-                        ++k;
-                    } else if (c == quote) {
-                        quote = 0;
-                    }
-                } else if (c == '\'' || c == '"') {
-                    quote = c;
-                } else if (c == '(') {
+                if (c == '(') {
                     ++depth;
                 } else if (c == ')' && --depth == 0) {
                     close = k;
