@@ -1012,11 +1012,6 @@ result<json_path> json_path::compile(std::string_view path_text) {
     if (!jp.steps_.empty()) {
         jp.steps_.back().leaf = true;
     }
-    for (std::size_t k = 0; k + 1 < jp.steps_.size(); ++k) {
-        if (jp.steps_[k].kind == op::function) {
-            return invalid();  // functions end a path
-        }
-    }
     // `$..x.f()` is one call of f (see run()), so one value.
     const bool inverted =
         jp.steps_.size() > 1 && jp.steps_.front().deep && jp.steps_.back().kind == op::function;
