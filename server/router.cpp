@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 #include <boost/container/small_vector.hpp>
 #include <boost/json/object.hpp>
@@ -299,27 +300,82 @@ dispatch_result router::match(request_context& ctx) const {
         out.early = json_response(404, body, ctx.pretty, registry::number_style::plain);
         return out;
     }
-    if (!any_path) {
-        // RestController.handleBadRequest prints the path only (the 405 text keeps the query string).
-        const std::string path_only = uri.substr(0, uri.find('?'));
-        out.early = simple_error_response(
-            400, "no handler found for uri [" + path_only + "] and method [" + method + "]", ctx.pretty
-        );
-        return out;
-    }
-    std::string list;
+    // The message lists the methods as Java prints a set ("[GET, PUT]"); the Allow header joins them with
+    // a bare comma (Strings.collectionToDelimitedString).
+    std::string listed;
+    std::string header;
     for (auto m : method_order) {
         if (std::find(allowed.begin(), allowed.end(), m) != allowed.end()) {
-            list += (list.empty() ? "" : ", ") + std::string(http::to_string(m));
+            if (!header.empty()) {
+                listed.append(", ");
+                header.push_back(',');
+            }
+            listed.append(http::to_string(m));
+            header.append(http::to_string(m));
         }
+    }
+    if (verb == http::verb::options) {
+        // RestController.handleOptionsRequest: 200, an empty text body, and Allow when the path is known.
+        http_response res{http::status::ok, 11};
+        res.set(http::field::content_type, "text/plain; charset=UTF-8");
+        if (!header.empty()) {
+            res.set(http::field::allow, header);
+        }
+        res.prepare_payload();
+        out.early = std::move(res);
+        return out;
+    }
+    if (std::find(method_order.begin(), method_order.end(), verb) == method_order.end()) {
+        // RestRequest.Method has no such constant: its IllegalArgumentException becomes a 405 that does
+        // not repeat the method, known path or not.
+        std::string msg = "Unexpected HTTP method";
+        if (!listed.empty()) {
+            msg.append(", allowed: [").append(listed).push_back(']');
+        }
+        out.early = simple_error_response(405, msg, ctx.pretty);
+        if (!header.empty()) {
+            out.early->set(http::field::allow, header);
+        }
+        return out;
+    }
+    if (!any_path) {
+        // RestController.handleBadRequest prints `new URI(uri).getPath()`: the decoded path without the
+        // query, or a fixed text when java.net.URI refuses the target.
+        std::string text = "invalid uri has been requested";
+        if (java_uri_accepts(uri)) {
+            text = "no handler found for uri [";
+            text.append(ctx.path).append("] and method [").append(method).push_back(']');
+        }
+        out.early = simple_error_response(400, text, ctx.pretty);
+        return out;
     }
     out.early = simple_error_response(
         405,
-        "Incorrect HTTP method for uri [" + uri + "] and method [" + method + "], allowed: [" + list + "]",
+        "Incorrect HTTP method for uri [" + uri + "] and method [" + method + "], allowed: [" + listed + "]",
         ctx.pretty
     );
-    out.early->set(http::field::allow, list);
+    out.early->set(http::field::allow, header);
     return out;
+}
+
+bool java_uri_accepts(std::string_view target) {
+    for (std::size_t i = 0; i < target.size(); ++i) {
+        const auto c = static_cast<unsigned char>(target[i]);
+        if (c <= 0x20 || c == 0x7f) {
+            return false;
+        }
+        if (c == '%') {
+            if (i + 2 >= target.size() || !std::isxdigit(static_cast<unsigned char>(target[i + 1])) ||
+                !std::isxdigit(static_cast<unsigned char>(target[i + 2]))) {
+                return false;
+            }
+            continue;
+        }
+        if (std::string_view("\"<>\\^`{|}[]").find(static_cast<char>(c)) != std::string_view::npos) {
+            return false;
+        }
+    }
+    return true;
 }
 
 bool decode_target(

@@ -103,6 +103,10 @@ private:
     std::vector<length_index> by_length_;
 };
 
+// Whether java.net.URI parses a request target: RFC 2396 characters, non-ASCII bytes and well-formed
+// escapes; spaces, controls and `"<>\\^`{|}[]` are refused.
+bool java_uri_accepts(std::string_view target);
+
 // Splits "a%20b/c" style paths; returns false on bad percent-encoding.
 bool decode_target(
     std::string_view target, std::string& path, std::vector<std::pair<std::string, std::string>>& query

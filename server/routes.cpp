@@ -24,7 +24,7 @@ std::vector<route> all_routes() {
         {v::get,
          "/_cluster/settings",
          handle_cluster_settings_get,
-         "flat_settings,include_defaults,local,cluster_manager_timeout,master_timeout,timeout"},
+         "flat_settings,include_defaults,local,cluster_manager_timeout,master_timeout"},
         {v::put,
          "/_cluster/settings",
          handle_cluster_settings_put,

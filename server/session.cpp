@@ -49,8 +49,9 @@ net::awaitable<http_response> handle_request(
     if (!decode_target(req.target(), path, ctx.query)) {
         co_return simple_error_response(
             400,
-            "no handler found for uri [" + std::string(req.target()) + "] and method [" +
-                std::string(http::to_string(req.method())) + "]",
+            java_uri_accepts(req.target()) ? "no handler found for uri [" + std::string(req.target()) +
+                                                 "] and method [" + std::string(req.method_string()) + "]"
+                                           : std::string("invalid uri has been requested"),
             false
         );
     }
@@ -61,13 +62,21 @@ net::awaitable<http_response> handle_request(
         // The first Content-Type, as req[field] finds it, by a scan: the few fields of a request are
         // cheaper to walk than Beast's case-insensitive set is to search.
         std::string_view ct;
+        bool has_ct = false;
         for (const auto& f : req) {
             if (f.name() == http::field::content_type) {
                 ct = f.value();
+                has_ct = true;
                 break;
             }
         }
-        if (!acceptable_content_type(ct)) {
+        // RestController.sendContentTypeErrorMessage. OpenAI's clients always send the header; its door
+        // keeps reading an unlabelled body as JSON.
+        const bool strict = door_of(ctx.path) != front_door::openai;
+        if (!has_ct && strict) {
+            co_return simple_error_response(406, "Content-Type header is missing", ctx.pretty);
+        }
+        if (!acceptable_content_type(ct) || (ct.empty() && strict)) {
             co_return simple_error_response(
                 406, "Content-Type header [" + std::string(ct) + "] is not supported", ctx.pretty
             );
@@ -82,6 +91,16 @@ net::awaitable<http_response> handle_request(
             );
         }
         ctx.who.user = std::move(outcome.who);
+    }
+    // RestController.tryAllHandlers reads error_trace as a boolean before it looks for a handler.
+    if (auto trace = ctx.query_param("error_trace");
+        trace && !trace->empty() && *trace != "true" && *trace != "false") {
+        co_return error_response(
+            registry::illegal_argument(
+                "Failed to parse value [" + std::string(*trace) + "] as only [true] or [false] are allowed."
+            ),
+            ctx.pretty
+        );
     }
     auto m = a.routes->match(ctx);
     if (!m.matched) {

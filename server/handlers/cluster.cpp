@@ -113,6 +113,11 @@ awaitable<http_response> handle_cluster_settings_put(request_context& ctx) {
     if (!body) {
         co_return fail(ctx, body.error());
     }
+    if (!body->is_null() && !body->is_object()) {
+        // RestClusterUpdateSettingsAction reads the body with parser.map(), which finds no fields in an
+        // array or a scalar: the request then has no settings to update.
+        *body = json::object();
+    }
     if (!body->is_null()) {
         if (auto v = schemas::validate(schemas::schema_id::cluster_settings_put, *body); !v) {
             co_return fail(ctx, v.error());

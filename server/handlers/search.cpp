@@ -3,10 +3,13 @@
 // (tenant- and ACL-filtered by registry::search_candidates), the DSL is evaluated by registry::run_search.
 #include "registry/search.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 
 #include <boost/json/parse.hpp>
 
+#include "registry/ascii.hpp"
 #include "registry/ids.hpp"
 #include "registry/json_parse.hpp"
 #include "server/app.hpp"
@@ -41,11 +44,57 @@ constexpr std::array<std::string_view, 2> credential_fields{"credential", "conne
 constexpr std::array<std::string_view, 5> model_hidden_fields{
     "credential", "connector.credential", "model_content", "content", "ui_metadata"};
 
+// RestRequest.parseContentType on `source_content_type`: a malformed media type is the caller's mistake
+// (400); a well-formed one that is not JSON is an IllegalStateException (500), as OpenSearch answers for
+// the types it has no parser for. YAML, CBOR and SMILE, which OpenSearch would parse, land there too.
+registry::result<void> source_media_type(std::string_view raw) {
+    constexpr auto tchar = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    };
+    std::string_view media = raw.substr(0, raw.find(';'));
+    while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) {
+        media.remove_suffix(1);
+    }
+    const auto slash = media.find('/');
+    auto type = media.substr(0, slash);
+    auto sub = slash == std::string_view::npos ? std::string_view{} : media.substr(slash + 1);
+    while (!sub.empty() && sub.front() == ' ') {
+        sub.remove_prefix(1);
+    }
+    if (slash == std::string_view::npos || type.empty() || sub.empty() || !std::ranges::all_of(type, tchar) ||
+        !std::ranges::all_of(sub, tchar)) {
+        return registry::illegal_argument("invalid Content-Type header [" + std::string(raw) + "]");
+    }
+    for (std::string_view json_type :
+         {"application/json", "application/x-ndjson", "application/vnd.opensearch+json"}) {
+        if (registry::iequals_ascii(media, json_type)) {
+            return {};
+        }
+    }
+    return registry::error(
+        registry::errc::illegal_state, "Unknown value for source_content_type [" + std::string(raw) + "]"
+    );
+}
+
 }  // namespace
 
 http_response search_resources(request_context& ctx, registry::kind k, const registry::caller& who) {
     json::value body;
-    if (auto source = ctx.query_param("source")) {
+    auto source = ctx.query_param("source");
+    if (!ctx.req.body().empty()) {
+        source.reset();  // RestRequest.contentOrSourceParam: the body wins
+    }
+    if (source) {
+        auto type = ctx.query_param("source_content_type");
+        if (!type) {
+            return fail(
+                ctx, {registry::errc::illegal_state, "source and source_content_type parameters are required"}
+            );
+        }
+        if (auto known = source_media_type(*type); !known) {
+            return fail(ctx, known.error());
+        }
         boost::system::error_code ec;
         body = registry::parse_json(*source, ec);
         if (ec) {

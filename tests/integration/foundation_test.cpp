@@ -169,6 +169,85 @@ TEST_F(foundation, routing_errors_have_opensearch_shapes) {
     );
     auto ok = c().get("/_cluster/settings?error_trace=true&human=true&filter_path=x");
     EXPECT_EQ(ok.status, 200);
+    // error_trace is read as a boolean before any handler is looked for.
+    expect_error(
+        c().get("/_plugins/_ml/nothing_here?error_trace=abc"),
+        400,
+        "illegal_argument_exception",
+        "Failed to parse value [abc] as only [true] or [false] are allowed."
+    );
+    // handleBadRequest prints java.net.URI's decoded path, or a fixed text for a target URI refuses.
+    EXPECT_EQ(
+        c().get("/_plugins/_ml/no%20such").body,
+        R"({"error":"no handler found for uri [/_plugins/_ml/no such] and method [GET]","status":400})"
+    );
+    EXPECT_EQ(
+        c().get("/_plugins/_ml/no{such}").body, R"({"error":"invalid uri has been requested","status":400})"
+    );
+}
+
+// RestController.handleOptionsRequest and handleUnsupportedHttpMethod.
+TEST_F(foundation, options_and_unknown_methods_answer_as_opensearch) {
+    auto known = c().request("OPTIONS", "/_cluster/settings");
+    EXPECT_EQ(known.status, 200);
+    EXPECT_EQ(known.body, "");
+    EXPECT_EQ(known.header("Allow"), "GET,PUT");
+    EXPECT_EQ(known.header("Content-Type"), "text/plain; charset=UTF-8");
+    auto unknown = c().request("OPTIONS", "/_plugins/_ml/nothing_here");
+    EXPECT_EQ(unknown.status, 200);
+    EXPECT_EQ(unknown.header("Allow"), "");
+    auto odd = c().request("PROPFIND", "/_plugins/_ml/connectors/_search");
+    EXPECT_EQ(odd.status, 405);
+    EXPECT_EQ(odd.body, R"({"error":"Unexpected HTTP method, allowed: [GET, POST]","status":405})");
+    EXPECT_EQ(odd.header("Allow"), "GET,POST");
+    auto nowhere = c().request("PROPFIND", "/_plugins/_ml/nothing_here");
+    EXPECT_EQ(nowhere.status, 405);
+    EXPECT_EQ(nowhere.body, R"({"error":"Unexpected HTTP method","status":405})");
+    EXPECT_EQ(c().request("PATCH", "/_cluster/settings").header("Allow"), "GET,PUT");
+}
+
+// The body of a `_search` wins over `source`; `source` alone needs `source_content_type`
+// (RestRequest.contentOrSourceParam).
+TEST_F(foundation, search_source_parameter_needs_its_content_type) {
+    const std::string q = "/_plugins/_ml/connectors/_search?source=%7B%22size%22%3A0%7D";
+    expect_error(
+        c().get(q), 500, "illegal_state_exception", "source and source_content_type parameters are required"
+    );
+    expect_error(
+        c().get(q + "&source_content_type=text/plain"),
+        500,
+        "illegal_state_exception",
+        "Unknown value for source_content_type [text/plain]"
+    );
+    expect_error(
+        c().get(q + "&source_content_type=garbage"),
+        400,
+        "illegal_argument_exception",
+        "invalid Content-Type header [garbage]"
+    );
+    EXPECT_EQ(c().get(q + "&source_content_type=application/json").status, 200);
+    auto body_wins = c().post("/_plugins/_ml/connectors/_search?source=not-json", R"({"size":0})");
+    EXPECT_EQ(body_wins.status, 200) << body_wins.body;
+}
+
+// RestClusterUpdateSettingsAction reads the body as a map: an array or a scalar holds no settings.
+TEST_F(foundation, settings_put_of_an_array_has_no_settings_to_update) {
+    const std::string before = state();
+    for (const char* body : {"[]", R"(["x"])", "5"}) {
+        expect_error(
+            c().put("/_cluster/settings", body),
+            400,
+            "action_request_validation_exception",
+            "Validation Failed: 1: no settings to update;"
+        );
+    }
+    expect_error(
+        c().get("/_cluster/settings?timeout=1s"),
+        400,
+        "illegal_argument_exception",
+        "request [/_cluster/settings] contains unrecognized parameter: [timeout]"
+    );
+    EXPECT_EQ(state(), before);
 }
 
 // OpenSearch's RestController: media types compare without regard to case, parameters after ';' are
@@ -183,6 +262,13 @@ TEST_F(foundation, content_type_is_checked_without_regard_to_case) {
             std::string(R"({"error":"Content-Type header [)") + ct + R"(] is not supported","status":406})"
         );
     }
+    // No header at all (RestController.sendContentTypeErrorMessage), and an empty one.
+    auto missing = c().raw("PUT /_cluster/settings HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}");
+    EXPECT_EQ(missing.status, 406);
+    EXPECT_EQ(missing.body, R"({"error":"Content-Type header is missing","status":406})");
+    auto empty = c().request("PUT", "/_cluster/settings", seed_step1, {{"Content-Type", ""}});
+    EXPECT_EQ(empty.status, 406);
+    EXPECT_EQ(empty.body, R"({"error":"Content-Type header [] is not supported","status":406})");
     EXPECT_EQ(state(), before);
     for (const char* ct :
          {"application/json",
