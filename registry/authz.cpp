@@ -86,6 +86,8 @@ constexpr route_action routes[] = {
 
     {"POST", "/_plugins/_ml/models/_register", action::model_register},
     {"POST", "/_plugins/_ml/models/_upload", action::model_register},
+    {"POST", "/_plugins/_ml/models/{model_id}/{version}/_register", action::model_register},
+    {"POST", "/_plugins/_ml/models/{model_id}/{version}/_upload", action::model_register},
     {"GET", "/_plugins/_ml/models/_search", action::model_search},
     {"POST", "/_plugins/_ml/models/_search", action::model_search},
     {"POST", "/_plugins/_ml/models/_undeploy", action::model_undeploy},

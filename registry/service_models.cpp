@@ -170,9 +170,6 @@ constexpr std::string_view group_order[] = {
 
 result<json::object> service::register_model_group(const json::object& body, const caller& who) {
     auto cur = current();
-    if (body.empty()) {
-        return error{errc::parse_failed, "Model group request has empty body"};
-    }
     auto name = string_field(body, "name");
     // HashMap order of the labels (String.hashCode buckets 6, 12).
     if (auto v = validate_text_fields(
@@ -221,9 +218,6 @@ result<json::object> service::update_model_group(
     std::string_view id, const json::object& body, const caller& who
 ) {
     auto cur = current();
-    if (body.empty()) {
-        return error{errc::io_error, "Model group request has empty body"};
-    }
     if (auto v = validate_text_fields(
             {{"Model group name", string_field(body, "name")},
              {"Model group description", string_field(body, "description")}}
@@ -773,6 +767,10 @@ result<void> copy_model_fields(const json::object& body, json::object& doc) {
         }
         doc["rate_limiter"] = std::move(out);
     }
+    if (const auto* mc = field(body, "model_config"); mc != nullptr && mc->is_object()) {
+        // RemoteModelConfig (model_type, embedding_dimension, additional_config, ...), kept as sent.
+        doc["model_config"] = mc->get_object();
+    }
     if (const auto* ds = field(body, "deploy_setting"); ds != nullptr && ds->is_object()) {
         json::object out;
         if (const auto* a = field(ds->get_object(), "is_auto_deploy_enabled"); a != nullptr && a->is_bool()) {
@@ -814,14 +812,11 @@ result<void> copy_model_fields(const json::object& body, json::object& doc) {
 result<json::object> service::register_model(const json::object& body, bool deploy, const caller& who) {
     auto cur = current();
     const auto& settings = *cur->settings;
-    if (body.empty()) {
-        return error{errc::parse_failed, "Request body is empty"};
-    }
+    // MLRegisterModelInput: FunctionName.from while parsing, then the constructor's name check, then the
+    // model format that every function but REMOTE (the default is TEXT_EMBEDDING) needs.
     auto function_name = string_field(body, "function_name");
-    if (!function_name) {
-        return illegal_argument("model format is null");
-    }
-    if (ascii_lower_copy(*function_name) != "remote") {
+    const bool remote = function_name && ascii_lower_copy(*function_name) == "remote";
+    if (function_name && !remote) {
         static const std::array<std::string_view, 6> known{
             "text_embedding",
             "sparse_encoding",
@@ -832,11 +827,13 @@ result<json::object> service::register_model(const json::object& body, bool depl
         if (std::find(known.begin(), known.end(), ascii_lower_copy(*function_name)) == known.end()) {
             return illegal_argument("Wrong function name");
         }
-        return illegal_argument("model format is null");
     }
     auto name = string_field(body, "name");
     if (!name) {
         return illegal_argument("model name is null");
+    }
+    if (!remote) {
+        return illegal_argument("model format is null");
     }
     if (!settings.remote_inference_enabled()) {
         return remote_disabled;
@@ -871,11 +868,64 @@ result<json::object> service::register_model(const json::object& body, bool depl
         } while (cur->find(kind::model, model_id) != nullptr);
     }
 
+    const auto now = now_ms();
+    changeset c(*this, cur);
+    // Model group first (checkUserAccess runs before doRegister's connector checks): the given one, else the
+    // group named after the model, else a new one.
+    std::shared_ptr<const resource> group;
+    // TransportRegisterModelAction tests StringUtils.isEmpty(modelGroupId): "" means no group.
+    auto given_group = string_field(body, "model_group_id");
+    if (given_group && given_group->empty()) {
+        given_group.reset();
+    }
+    if (auto gid = given_group) {
+        const resource* g = cur->find(kind::model_group, *gid);
+        if (g == nullptr && !cur->index_created[static_cast<std::size_t>(kind::model_group)]) {
+            return not_found("Model group not found");
+        }
+        if (g == nullptr || !in_scope(*g, who, opts)) {
+            return error{errc::ml_resource_not_found, "Model Group Response is empty for " + *gid};
+        }
+        if (auto a = authorize(who, action::model_register, model_group_acl(*g), opts); !a) {
+            return a.error();
+        }
+        resource next = *g;
+        next.doc()["latest_version"] = next.doc().at("latest_version").to_number<std::int64_t>() + 1;
+        next.doc()["last_updated_time"] = now;
+        group = c.put(kind::model_group, std::move(next), false);
+    } else if (const auto* existing = cur->find_group_by_name(*name, who.tenant_id)) {
+        auto by_name = opts;
+        by_name.group_found_by_name = true;
+        if (auto a = authorize(who, action::model_register, model_group_acl(*existing), by_name); !a) {
+            return a.error();
+        }
+        resource next = *existing;
+        next.doc()["latest_version"] = next.doc().at("latest_version").to_number<std::int64_t>() + 1;
+        next.doc()["last_updated_time"] = now;
+        group = c.put(kind::model_group, std::move(next), false);
+    } else {
+        auto grant = validate_model_group_acl(user, acl_fields_of(body), opts.model_acl);
+        if (!grant) {
+            return grant.error();
+        }
+        std::string gid;
+        do {
+            gid = generate_id();
+        } while (cur->find(kind::model_group, gid) != nullptr);
+        // createRegisterModelGroupRequest copies the model's description into the new group.
+        resource g = new_group(gid, *name, string_field(body, "description"), now, who, *grant);
+        g.doc()["latest_version"] = 1;
+        group = c.put(kind::model_group, std::move(g), true);
+    }
     json::object doc;
     doc["name"] = *name;
     // Connector: a stored one by id, or an inline one kept inside the model document.
     std::optional<json::object> inline_connector;
+    // doRegister tests Strings.isNotBlank(connectorId): a blank id means an inline connector.
     auto connector_id = string_field(body, "connector_id");
+    if (connector_id && is_blank(*connector_id)) {
+        connector_id.reset();
+    }
     if (connector_id) {
         const resource* c = cur->find(kind::connector, *connector_id);
         if (c == nullptr || !in_scope(*c, who, opts)) {
@@ -932,48 +982,6 @@ result<json::object> service::register_model(const json::object& body, bool depl
         inline_connector = std::move(connector);
     }
 
-    const auto now = now_ms();
-    changeset c(*this, cur);
-    // Model group: the given one, else the group named after the model, else a new one.
-    std::shared_ptr<const resource> group;
-    if (auto gid = string_field(body, "model_group_id")) {
-        const resource* g = cur->find(kind::model_group, *gid);
-        if (g == nullptr && !cur->index_created[static_cast<std::size_t>(kind::model_group)]) {
-            return not_found("Model group not found");
-        }
-        if (g == nullptr || !in_scope(*g, who, opts)) {
-            return error{errc::ml_resource_not_found, "Model Group Response is empty for " + *gid};
-        }
-        if (auto a = authorize(who, action::model_register, model_group_acl(*g), opts); !a) {
-            return a.error();
-        }
-        resource next = *g;
-        next.doc()["latest_version"] = next.doc().at("latest_version").to_number<std::int64_t>() + 1;
-        next.doc()["last_updated_time"] = now;
-        group = c.put(kind::model_group, std::move(next), false);
-    } else if (const auto* existing = cur->find_group_by_name(*name, who.tenant_id)) {
-        auto by_name = opts;
-        by_name.group_found_by_name = true;
-        if (auto a = authorize(who, action::model_register, model_group_acl(*existing), by_name); !a) {
-            return a.error();
-        }
-        resource next = *existing;
-        next.doc()["latest_version"] = next.doc().at("latest_version").to_number<std::int64_t>() + 1;
-        next.doc()["last_updated_time"] = now;
-        group = c.put(kind::model_group, std::move(next), false);
-    } else {
-        auto grant = validate_model_group_acl(user, acl_fields_of(body), opts.model_acl);
-        if (!grant) {
-            return grant.error();
-        }
-        std::string gid;
-        do {
-            gid = generate_id();
-        } while (cur->find(kind::model_group, gid) != nullptr);
-        resource g = new_group(gid, *name, std::nullopt, now, who, *grant);
-        g.doc()["latest_version"] = 1;
-        group = c.put(kind::model_group, std::move(g), true);
-    }
     doc["model_group_id"] = group->id;
     doc["algorithm"] = "REMOTE";
     doc["model_version"] = std::to_string(group->doc().at("latest_version").to_number<std::int64_t>());

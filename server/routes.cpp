@@ -46,6 +46,8 @@ std::vector<route> all_routes() {
 
         {v::post, "/_plugins/_ml/models/_register", handle_model_register, "deploy"},
         {v::post, "/_plugins/_ml/models/_upload", handle_model_register, "deploy"},
+        {v::post, "/_plugins/_ml/models/{model_id}/{version}/_register", handle_model_register, "deploy"},
+        {v::post, "/_plugins/_ml/models/{model_id}/{version}/_upload", handle_model_register, "deploy"},
         {v::get, "/_plugins/_ml/models/_search", handle_model_search, search_params},
         {v::post, "/_plugins/_ml/models/_search", handle_model_search, search_params},
         {v::post, "/_plugins/_ml/models/_undeploy", handle_models_undeploy, ""},

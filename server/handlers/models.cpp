@@ -95,6 +95,19 @@ awaitable<http_response> handle_model_register(request_context& ctx) {
     if (!body) {
         co_return fail(ctx, body.error());
     }
+    if (const auto path_name = ctx.param("model_id"); !path_name.empty()) {
+        // `/models/{model_id}/{version}/_register`: MLRegisterModelInput.parse(parser, modelName, version,
+        // deploy) names the model after the path and reads only these fields, so a remote model registered
+        // here has no connector.
+        json::object named;
+        named["name"] = path_name;
+        for (const char* k : {"function_name", "description", "model_config"}) {
+            if (const auto* v = body->if_contains(k)) {
+                named[k] = *v;
+            }
+        }
+        *body = std::move(named);
+    }
     auto& reg = *ctx.app.registry;
     const bool deploy = *deploy_flag;
     auto op = [&reg, b = std::move(*body), deploy, w = ctx.who] {

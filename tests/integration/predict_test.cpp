@@ -628,6 +628,103 @@ TEST_F(predict, bad_model_inputs_change_nothing) {
     EXPECT_EQ(all_models(), before);
 }
 
+// MLRegisterModelInput's parse order and blank ids, the path-named register route, model_config, and the
+// unknown fields ml-commons' update and group parsers skip.
+TEST_F(predict, register_and_update_read_bodies_as_ml_commons_parses_them) {
+    ASSERT_EQ(c().put("/_cluster/settings", trust_all).status, 200);
+    const auto connector_id = create_connector();
+    auto everything = [&] {
+        std::string out;
+        for (const char* index : {"models", "model_groups"}) {
+            out += json::serialize(c().post(
+                                          std::string("/_plugins/_ml/") + index + "/_search",
+                                          R"({"query":{"match_all":{}},"seq_no_primary_term":true})"
+            )
+                                       .json()
+                                       .at("hits"));
+        }
+        return out;
+    };
+    // Group first: the group named here is missing, so its error wins over the connector's.
+    const auto g = c().post("/_plugins/_ml/model_groups/_register", R"({"name":"first group"})");
+    ASSERT_EQ(g.status, 200) << g.body;
+    const auto before = everything();
+    expect_error(
+        c().post(
+            "/_plugins/_ml/models/_register",
+            R"({"name":"m","function_name":"remote","connector_id":"nope","model_group_id":"nogroup"})"
+        ),
+        500,
+        "Model Group Response is empty for nogroup"
+    );
+    expect_error(c().post("/_plugins/_ml/models/_register", "{}"), 400, "model name is null");
+    expect_error(
+        c().post("/_plugins/_ml/models/_register", R"({"connector_id":"x"})"), 400, "model name is null"
+    );
+    expect_error(
+        c().post("/_plugins/_ml/models/_register", R"({"name":"m","function_name":"bogus"})"),
+        400,
+        "Wrong function name"
+    );
+    // A blank connector_id is no id: the inline connector is missing.
+    expect_error(
+        c().post(
+            "/_plugins/_ml/models/_register", R"({"name":"m","function_name":"remote","connector_id":" "})"
+        ),
+        400,
+        "You must provide connector content when creating a remote model without connector id!"
+    );
+    // The path-named route reads no connector fields.
+    expect_error(
+        c().post(
+            "/_plugins/_ml/models/pathname/1/_register",
+            R"({"function_name":"remote","connector_id":")" + connector_id + R"("})"
+        ),
+        400,
+        "You must provide connector content when creating a remote model without connector id!"
+    );
+    expect_error(
+        c().post("/_plugins/_ml/models/pathname/1/_upload", R"({"name":"x"})"), 400, "model format is null"
+    );
+    EXPECT_EQ(everything(), before);
+
+    // An empty model_group_id is no group: the model gets one named after it, with its description.
+    const auto m = c().post(
+        "/_plugins/_ml/models/_register",
+        R"({"name":"auto named","function_name":"remote","connector_id":")" + connector_id +
+            R"(","model_group_id":"","description":"carried over","model_config":{"model_type":"bert","embedding_dimension":768}})"
+    );
+    ASSERT_EQ(m.status, 200) << m.body;
+    const std::string model_id(m.json().at("model_id").as_string());
+    auto doc = c().get("/_plugins/_ml/models/" + model_id).json().as_object();
+    EXPECT_EQ(json::serialize(doc.at("model_config")), R"({"model_type":"bert","embedding_dimension":768})");
+    const std::string group_id(doc.at("model_group_id").as_string());
+    auto group = c().get("/_plugins/_ml/model_groups/" + group_id).json().as_object();
+    EXPECT_EQ(group.at("name").as_string(), "auto named");
+    EXPECT_EQ(group.at("description").as_string(), "carried over");
+
+    // Update: model_config is stored; unknown fields (the docs' `connectors` among them) are skipped.
+    auto u = c().put(
+        "/_plugins/_ml/models/" + model_id,
+        R"({"model_config":{"model_type":"gpt","additional_config":{"space_type":"l2"}},"foo":1,"connectors":{"credential":{"k":"v"}}})"
+    );
+    ASSERT_EQ(u.status, 200) << u.body;
+    doc = c().get("/_plugins/_ml/models/" + model_id).json().as_object();
+    EXPECT_EQ(
+        json::serialize(doc.at("model_config")),
+        R"({"model_type":"gpt","additional_config":{"space_type":"l2"}})"
+    );
+    EXPECT_FALSE(doc.contains("foo"));
+    EXPECT_FALSE(doc.contains("connectors"));
+    auto gu = c().put("/_plugins/_ml/model_groups/" + group_id, R"({"description":"d2","tags":["x"]})");
+    ASSERT_EQ(gu.status, 200) << gu.body;
+    group = c().get("/_plugins/_ml/model_groups/" + group_id).json().as_object();
+    EXPECT_EQ(group.at("description").as_string(), "d2");
+    EXPECT_FALSE(group.contains("tags"));
+    auto gr = c().post("/_plugins/_ml/model_groups/_register", R"({"name":"with extra","extra":{"a":1}})");
+    ASSERT_EQ(gr.status, 200) << gr.body;
+}
+
 // ml-commons' request validation of names and descriptions (StringUtils.validateFields, every failure
 // listed, in the labels' HashMap order) and OpenSearch's strict boolean query parameters.
 TEST_F(predict, names_and_boolean_flags_are_validated_before_anything_is_stored) {
