@@ -147,17 +147,14 @@ std::optional<std::string> upstream_message(std::string_view body) {
     return std::nullopt;
 }
 
+// Elasticsearch writes the floats of an embedding with Jackson, as Float.toString prints them (`1.0E-7`).
+// A value beyond float's range (the only way to get a non-finite one from JSON) is written as 0.0 to keep
+// the answer valid JSON.
 void append_float(std::string& out, float f) {
     if (!std::isfinite(f)) {
         f = 0.0F;
     }
-    char buf[64];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, f);
-    std::string_view text(buf, static_cast<std::size_t>(end - buf));
-    out += text;
-    if (text.find_first_of(".eE") == std::string_view::npos) {
-        out += ".0";
-    }
+    out += java_float_to_string(f);
 }
 
 result<std::vector<float>> vector_of(const json::value& v) {
@@ -390,6 +387,10 @@ result<json::object> parse_chat_request(std::string_view raw, const json::value&
             errc::validation_failed, "Validation Failed: 1: Field [messages] cannot be an empty array;"};
     }
     return obj;
+}
+
+error single_input_only() {
+    return error{errc::bad_request, "OpenAI chat completions only accepts 1 input"};
 }
 
 upstream_call plan_completion(

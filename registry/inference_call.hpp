@@ -60,6 +60,10 @@ struct upstream_call {
 inline constexpr std::string_view default_chat_url = "https://api.openai.com/v1/chat/completions";
 inline constexpr std::string_view default_embeddings_url = "https://api.openai.com/v1/embeddings";
 
+// Elasticsearch's SingleInputSenderExecutableAction: an OpenAI completion takes one input (400
+// status_exception `OpenAI chat completions only accepts 1 input`).
+error single_input_only();
+
 // `doc` is the stored endpoint document; request task settings override the stored ones.
 upstream_call plan_completion(
     const boost::json::object& doc,

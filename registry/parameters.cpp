@@ -34,9 +34,10 @@ void append_u_escape(std::string& out, std::uint32_t unit, const char* hex) {
     out.append(buf, 6);
 }
 
-// Bytes escape_json must look at; everything else is copied in runs.
+// Bytes escape_json must look at; everything else is copied in runs. ESCAPE_JSON's unicode escaper is
+// JavaUnicodeEscaper.outsideOf(32, 0x7f): DEL itself goes through as it is.
 constexpr bool needs_json_escape(unsigned char c) {
-    return c < 0x20 || c >= 0x7F || c == '"' || c == '\\' || c == '/';
+    return c < 0x20 || c > 0x7F || c == '"' || c == '\\' || c == '/';
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -323,6 +324,18 @@ std::string java_double_to_string(double d) {
         split_scientific(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)), digits, exp10);
     }
     return format_java_double(negative, digits, exp10);
+}
+
+std::string java_float_to_string(float f) {
+    if (!std::isfinite(f) || f == 0) {
+        return java_double_to_string(f);
+    }
+    char buf[64];
+    const auto r = std::to_chars(buf, buf + sizeof buf, std::fabs(f), std::chars_format::scientific);
+    std::string digits;
+    int exp10 = 0;
+    split_scientific(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)), digits, exp10);
+    return format_java_double(f < 0, digits, exp10);
 }
 
 // Shortest round-trip digits laid out as JSON.stringify does (decimal from 1e-6 up to 1e21, else

@@ -59,6 +59,9 @@ std::string to_gson_json(const boost::json::value& v, bool html_safe, bool seria
 // Java `Double.toString(d)` (JDK 19+ shortest-repr algorithm): `1.0`, `0.001`, `1.0E7`, `1.0E-4`, `NaN`.
 std::string java_double_to_string(double d);
 
+// Java `Float.toString(f)` (shortest float digits, Double.toString's layout): `0.1`, `3.0`, `1.0E-7`.
+std::string java_float_to_string(float f);
+
 // The shortest text that reads back as `d`, as OpenAI-compatible servers print floats: decimal from 1e-6
 // up to 1e21 (`0.5`, `0.00042`, `1.0`, `123.25`), exponent form outside (`1e-7`, `1.5e+21`); whole
 // numbers keep `.0`. Non-finite values as java_double_to_string.

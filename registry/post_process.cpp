@@ -517,6 +517,14 @@ result<json::object> shape_answer(
 
 }  // namespace
 
+error remote_throttled(unsigned status) {
+    return error{
+        errc::upstream_status,
+        "Error from remote service: The request was denied due to remote server throttling. To change the "
+        "retry policy and behavior, please update the connector client_config.",
+        static_cast<int>(status)};
+}
+
 result<json::object> finish_call(
     const predict_plan& plan,
     std::size_t call_index,

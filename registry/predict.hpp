@@ -187,6 +187,10 @@ result<void> append_call_element(
     long long max_json_size
 );
 
+// The answer to an error status that AWS marks as throttling (`x-amzn-ErrorType: ThrottlingException...`):
+// ml-commons' RemoteConnectorThrottlingException, with the upstream status.
+error remote_throttled(unsigned status);
+
 // {"inference_results":[elements...]} is printed as open + elements joined by ',' + close.
 inline constexpr std::string_view inference_results_open = R"({"inference_results":[)";
 inline constexpr std::string_view inference_results_close = "]}";

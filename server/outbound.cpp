@@ -48,8 +48,11 @@ upstream::client_options options_of(const json::object& cc, long long max_json_s
     return o;
 }
 
-upstream::client_options options_of(const registry::compiled_connector& connector, long long max_json_size) {
+upstream::client_options options_of(
+    const registry::compiled_connector& connector, long long max_json_size, std::string_view model_id
+) {
     auto o = options_of(connector.client_config, max_json_size);
+    o.pool_scope = std::hash<std::string_view>{}(model_id);
     // The server's factory (upstream::make_tls_context_factory) is the only producer of these contexts.
     o.tls = std::dynamic_pointer_cast<const upstream::tls_identity>(connector.tls);
     return o;

@@ -20,8 +20,11 @@ struct app;
 // unlimited) caps the response body.
 upstream::client_options options_of(const boost::json::object& client_config, long long max_json_size);
 
-// The same for a deployed connector, plus its client_config.tls context (built at deploy).
-upstream::client_options options_of(const registry::compiled_connector& connector, long long max_json_size);
+// The same for a deployed connector, plus its client_config.tls context (built at deploy) and the pool of
+// `model_id`: ml-commons gives each model its own connection pool, which max_connection bounds.
+upstream::client_options options_of(
+    const registry::compiled_connector& connector, long long max_json_size, std::string_view model_id
+);
 
 // private_ip_enabled, restricted_ip_patterns, trusted_connector_private_endpoints_regex and our own
 // listeners. The returned policy refers to `settings` and `a` by reference: both must outlive it.

@@ -56,7 +56,7 @@ awaitable<std::optional<std::string>> ask_guard(
     const auto out = to_request(call);
     auto res = co_await ctx.app.upstream->send(
         out,
-        options_of(*ready->connector, settings.max_json_size()),
+        options_of(*ready->connector, settings.max_json_size(), ready->deployed->model_id),
         guard_of(ctx.app, settings, ctx.who.tenant_id)
     );
     if (!res) {

@@ -100,6 +100,9 @@ awaitable<http_response> handle_inference_infer(request_context& ctx) {
     if (task == inference::task_type::chat_completion) {
         co_return es::fail(ctx, chat_needs_stream(id));
     }
+    if (task == inference::task_type::completion && request->input.size() > 1) {
+        co_return es::fail(ctx, inference::single_input_only());
+    }
     auto admitted = admit_key(ctx, caller_key, key_door::inference, key_estimate(caller_key, *body));
     if (auto* refused = std::get_if<http_response>(&admitted)) {
         co_return std::move(*refused);
@@ -196,6 +199,9 @@ awaitable<http_response> handle_inference_stream(request_context& ctx) {
     }
     if (task == inference::task_type::chat_completion && !unified) {
         co_return es::sse_fail(ctx, chat_needs_stream(id));
+    }
+    if (!unified && request->input.size() > 1) {
+        co_return es::sse_fail(ctx, inference::single_input_only());
     }
     auto admitted = admit_key(ctx, caller_key, key_door::inference_stream, key_estimate(caller_key, *body));
     if (auto* refused = std::get_if<http_response>(&admitted)) {

@@ -256,7 +256,7 @@ awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstr
     if (auto t = settings.check_trusted_endpoint(call.url); !t) {
         co_return openai::from_error(t.error());
     }
-    const auto options = options_of(*ready.connector, settings.max_json_size());
+    const auto options = options_of(*ready.connector, settings.max_json_size(), ready.deployed->model_id);
     const auto guard = guard_of(ctx.app, settings, ctx.who.tenant_id);
     const auto req = to_request(call);
     const auto sent_at = std::chrono::steady_clock::now();
@@ -477,7 +477,8 @@ awaitable<http_response> serve_completion(request_context& ctx, dialect kind) {
     if (include_usage || permit.counts_tokens()) {
         add_stream_usage_option(call.body);
     }
-    const auto options = options_of(*ready.connector, ready.snap->settings->max_json_size());
+    const auto options =
+        options_of(*ready.connector, ready.snap->settings->max_json_size(), ready.deployed->model_id);
     auto relay = std::make_shared<openai::chunk_relay>(defaults, include_usage);
     sse_relay_hooks hooks;
     // The legacy endpoint gets the chat frames rewritten as they are written.

@@ -445,6 +445,9 @@ relay_step chunk_relay::on_event(std::string_view data, std::string& out) {
     }
     if (chunk_passes_through(*payload, include_usage_)) {
         out.append("data: ").append(*payload).append("\n\n");  // one line: what sse_data_frame would write
+        if (include_usage_ && !saw_usage_) {
+            last_chunk_.assign(*payload);  // reuses the capacity: no allocation after the first
+        }
         return relay_step::more;
     }
     return relay_tree(*payload, out);
@@ -493,13 +496,24 @@ relay_step chunk_relay::relay_tree(std::string_view data, std::string& out) {
         }
     }
     add_defaults(chunk);
-    out += sse_data_frame(text_of(chunk));
+    const auto text = text_of(chunk);
+    if (include_usage_ && !saw_usage_) {
+        last_chunk_.assign(text);
+    }
+    out += sse_data_frame(text);
     return relay_step::more;
 }
 
 void chunk_relay::on_finish(std::string& out) {
     if (include_usage_ && !saw_usage_) {
         json::object chunk{{"choices", json::array{}}, {"usage", complete_usage(nullptr)}};
+        if (auto last = parse_or_nullopt(last_chunk_); last && last->is_object()) {
+            for (const char* k : {"id", "created", "model"}) {
+                if (const auto* v = last->get_object().if_contains(k)) {
+                    chunk[k] = *v;
+                }
+            }
+        }
         add_defaults(chunk);
         out += sse_data_frame(text_of(chunk));
         saw_usage_ = true;

@@ -96,6 +96,9 @@ private:
     reply_defaults d_;
     bool include_usage_;
     bool saw_usage_ = false;
+    // While a usage chunk may still have to be added: the last chunk relayed, whose id, created and model
+    // the added one repeats (every chunk of an OpenAI stream carries the same ones).
+    std::string last_chunk_;
 };
 
 // ---------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@
 #include "server/handlers/predict_admission.hpp"
 #include "server/outbound.hpp"
 #include "server/upstream/client.hpp"
+#include "server/upstream/retry_policy.hpp"
 
 namespace modelrelay::server::handlers {
 
@@ -69,7 +70,7 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
             co_return refuse(*judged);
         }
     }
-    const auto options = options_of(*ready->connector, settings.max_json_size());
+    const auto options = options_of(*ready->connector, settings.max_json_size(), ready->deployed->model_id);
     const auto guard = guard_of(ctx.app, settings, ctx.who.tenant_id);
     std::string text(registry::inference_results_open);
     for (std::size_t i = 0; i < plan->calls.size(); ++i) {
@@ -88,7 +89,11 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
         if (!res) {
             co_return refuse(res.error());
         }
-        if (res->status >= 200 && res->status <= 299) {
+        if (upstream::is_aws_throttled(res->status, res->header("x-amzn-ErrorType"))) {
+            co_return refuse(registry::remote_throttled(res->status));
+        }
+        // Success is 200..300 inclusive, as for the answer's shaping.
+        if (res->status >= 200 && res->status <= 300) {
             runtime.inference.add(registry::scoped_latency::elapsed_ms(sent_at), window);
             if (auto g = registry::guard_llm_output(deployed.guard.get(), deployed.guard_broken, res->body)) {
                 co_return refuse(*g);

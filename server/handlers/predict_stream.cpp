@@ -133,7 +133,8 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
         co_return refuse(*g);
     }
     auto req = to_request(call);
-    const auto options = options_of(connector, ready->snap->settings->max_json_size());
+    const auto options =
+        options_of(connector, ready->snap->settings->max_json_size(), ready->deployed->model_id);
 
     // A key charged by tokens needs the stream's usage (the ml chunks never show it).
     if (permit.counts_tokens()) {

@@ -865,7 +865,12 @@ struct client::impl {
 
     static pool_key key_of(const parsed_url& u, const client_options& o) {
         return pool_key{
-            u.tls, u.canonical, u.port, u.tls && o.skip_ssl_verification, u.tls && o.tls ? o.tls->id() : 0};
+            u.tls,
+            u.canonical,
+            u.port,
+            u.tls && o.skip_ssl_verification,
+            u.tls && o.tls ? o.tls->id() : 0,
+            o.pool_scope};
     }
 
     // A slot in the pool for the URL's key, into `l`, at once when one is free (no coroutine frame); else
@@ -1137,7 +1142,9 @@ struct client::impl {
         std::optional<retry_schedule> schedule;
         for (unsigned attempts = 1;; ++attempts) {
             auto r = co_await attempt(msg, u, req.url, o, g, deadline);
-            const bool retryable = r ? is_retryable_status(r->status) : is_retryable_error(r.error());
+            const bool retryable = r ? is_retryable_status(r->status) ||
+                                           is_aws_throttled(r->status, r->header("x-amzn-ErrorType"))
+                                     : is_retryable_error(r.error());
             const auto wait = plan_retry(
                 schedule, o, start, deadline, retryable, r ? retry_after_of(r->headers) : std::nullopt
             );
@@ -1175,8 +1182,9 @@ struct client::impl {
             pool::lease l;
             stream_state st;
             auto head = co_await attempt_stream(l, st, msg, u, req.url, o, g, deadline);
-            const bool retryable =
-                head ? is_retryable_status(head->status) : is_retryable_error(head.error());
+            const bool retryable = head ? is_retryable_status(head->status) ||
+                                              is_aws_throttled(head->status, head->header("x-amzn-ErrorType"))
+                                        : is_retryable_error(head.error());
             const auto wait = plan_retry(
                 schedule, o, start, deadline, retryable, head ? retry_after_of(head->headers) : std::nullopt
             );

@@ -124,6 +124,9 @@ struct client_options {
     std::size_t max_response_bytes = 100'000'000;  // ml-commons max_json_size; 0 = unlimited
     // The connector's client_config.tls context (modelrelay extension); null: the process-wide context.
     std::shared_ptr<const tls_identity> tls;
+    // Whose connection pool (a hash of the model id; 0: the shared one). ml-commons sizes max_connection
+    // per model, so models on one host neither share nor borrow connections.
+    std::uint64_t pool_scope = 0;
 };
 
 struct request {

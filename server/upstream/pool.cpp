@@ -37,6 +37,7 @@ std::size_t pool_key_hash::operator()(const pool_key& k) const {
     boost::hash_combine(h, k.tls);
     boost::hash_combine(h, k.skip_verification);
     boost::hash_combine(h, k.tls_identity);
+    boost::hash_combine(h, k.scope);
     return h;
 }
 
@@ -48,20 +49,27 @@ struct pool::waiter {
     std::unique_ptr<connection> conn;  // guarded by pool::mutex_; null = a slot to connect with
 };
 
+// One model's share of a host: its leases and the callers waiting for one of them to end.
+struct pool::scope_state {
+    int leased = 0;
+    std::deque<std::shared_ptr<waiter>> waiters;  // oldest first
+};
+
 struct pool::entry {
     std::deque<std::unique_ptr<connection>> idle;  // oldest first
     int total = 0;                                 // idle + leased
-    std::deque<std::shared_ptr<waiter>> waiters;   // oldest first
+    std::unordered_map<std::uint64_t, std::unique_ptr<scope_state>> scopes;
 };
 
 // ---- lease -----------------------------------------------------------------------------------------
 
-pool::lease::lease(pool* p, entry* e, std::unique_ptr<connection> c, bool reused)
-    : pool_(p), entry_(e), conn_(std::move(c)), reused_(reused) {}
+pool::lease::lease(pool* p, entry* e, scope_state* s, std::unique_ptr<connection> c, bool reused)
+    : pool_(p), entry_(e), scope_(s), conn_(std::move(c)), reused_(reused) {}
 
 pool::lease::lease(lease&& other) noexcept
     : pool_(std::exchange(other.pool_, nullptr)),
       entry_(std::exchange(other.entry_, nullptr)),
+      scope_(std::exchange(other.scope_, nullptr)),
       conn_(std::move(other.conn_)),
       reused_(other.reused_) {}
 
@@ -70,6 +78,7 @@ pool::lease& pool::lease::operator=(lease&& other) noexcept {
         discard();
         pool_ = std::exchange(other.pool_, nullptr);
         entry_ = std::exchange(other.entry_, nullptr);
+        scope_ = std::exchange(other.scope_, nullptr);
         conn_ = std::move(other.conn_);
         reused_ = other.reused_;
     }
@@ -89,13 +98,13 @@ void pool::lease::attach(std::unique_ptr<connection> c) {
 void pool::lease::recycle() {
     if (pool_) {
         const bool reusable = conn_ != nullptr;
-        std::exchange(pool_, nullptr)->give_back(entry_, std::move(conn_), reusable);
+        std::exchange(pool_, nullptr)->give_back(entry_, scope_, std::move(conn_), reusable);
     }
 }
 
 void pool::lease::discard() {
     if (pool_) {
-        std::exchange(pool_, nullptr)->give_back(entry_, std::move(conn_), false);
+        std::exchange(pool_, nullptr)->give_back(entry_, scope_, std::move(conn_), false);
     }
 }
 
@@ -123,11 +132,18 @@ std::variant<pool::lease, pool::ticket> pool::try_acquire(
     ticket queued;
     {
         std::lock_guard lock(mutex_);
-        auto& slot = entries_[key];
+        pool_key host = key;
+        host.scope = 0;
+        auto& slot = entries_[host];
         if (!slot) {
             slot = std::make_unique<entry>();
         }
         entry* e = slot.get();
+        auto& scope_slot = e->scopes[key.scope];
+        if (!scope_slot) {
+            scope_slot = std::make_unique<scope_state>();
+        }
+        scope_state* s = scope_slot.get();
         const auto now = std::chrono::steady_clock::now();
         while (!e->idle.empty() && now - e->idle.front()->idle_since >= idle_ttl_) {
             expired.push_back(std::move(e->idle.front()));
@@ -139,19 +155,25 @@ std::variant<pool::lease, pool::ticket> pool::try_acquire(
         const auto local = std::find_if(e->idle.rbegin(), e->idle.rend(), [&caller](const auto& c) {
             return c->strand == caller;
         });
-        const bool room = e->total < std::max(max_connections, 1);
-        if (!e->idle.empty() && (local != e->idle.rend() || !local_first || !room)) {
+        // max_connection bounds the scope's leases (ml-commons: each model's own client); the idle
+        // connections of the host are anyone's.
+        if (s->leased >= std::max(max_connections, 1)) {
+            queued.waiter_ = std::make_shared<waiter>(caller);
+            queued.entry_ = e;
+            queued.scope_ = s;
+            s->waiters.push_back(queued.waiter_);
+        } else if (!e->idle.empty() && (local != e->idle.rend() || !local_first || e->total >= std::max(max_connections, 1))) {
+            // A thread with no idle connection of its own opens one only while the host holds fewer
+            // connections than the limit; past it, it borrows.
+            ++s->leased;
             auto pick = local == e->idle.rend() ? std::prev(e->idle.end()) : std::prev(local.base());
             auto c = std::move(*pick);
             e->idle.erase(pick);
-            ready.emplace(lease(this, e, std::move(c), true));
-        } else if (room) {
-            ++e->total;
-            ready.emplace(lease(this, e, nullptr, false));
+            ready.emplace(lease(this, e, s, std::move(c), true));
         } else {
-            queued.waiter_ = std::make_shared<waiter>(caller);
-            queued.entry_ = e;
-            e->waiters.push_back(queued.waiter_);
+            ++s->leased;
+            ++e->total;
+            ready.emplace(lease(this, e, s, nullptr, false));
         }
     }
     for (auto& c : expired) {
@@ -176,14 +198,14 @@ asio::awaitable<registry::result<pool::lease>> pool::await_slot(ticket t, std::c
     std::lock_guard lock(mutex_);
     if (t.waiter_->granted) {
         const bool reused = t.waiter_->conn != nullptr;
-        co_return lease(this, t.entry_, std::move(t.waiter_->conn), reused);
+        co_return lease(this, t.entry_, t.scope_, std::move(t.waiter_->conn), reused);
     }
-    auto& waiters = t.entry_->waiters;
+    auto& waiters = t.scope_->waiters;
     waiters.erase(std::find(waiters.begin(), waiters.end(), t.waiter_));
     co_return registry::error(registry::errc::too_many_requests, std::string(acquire_timeout_message));
 }
 
-void pool::give_back(entry* e, std::unique_ptr<connection> c, bool reusable) {
+void pool::give_back(entry* e, scope_state* s, std::unique_ptr<connection> c, bool reusable) {
     std::shared_ptr<waiter> wake;
     std::unique_ptr<connection> to_close;
     {
@@ -191,10 +213,10 @@ void pool::give_back(entry* e, std::unique_ptr<connection> c, bool reusable) {
         if (reusable) {
             c->idle_since = std::chrono::steady_clock::now();
         }
-        if (!e->waiters.empty()) {
-            // The slot passes to the oldest waiter; the total does not change.
-            wake = std::move(e->waiters.front());
-            e->waiters.pop_front();
+        if (!s->waiters.empty()) {
+            // The lease passes to the scope's oldest waiter; neither count changes.
+            wake = std::move(s->waiters.front());
+            s->waiters.pop_front();
             wake->granted = true;
             if (reusable) {
                 wake->conn = std::move(c);
@@ -202,8 +224,10 @@ void pool::give_back(entry* e, std::unique_ptr<connection> c, bool reusable) {
                 to_close = std::move(c);
             }
         } else if (reusable) {
+            --s->leased;
             e->idle.push_back(std::move(c));
         } else {
+            --s->leased;
             to_close = std::move(c);
             --e->total;
         }
@@ -220,7 +244,9 @@ pool_stats pool::stats() const {
     for (const auto& [key, e] : entries_) {
         s.idle += e->idle.size();
         s.in_use += static_cast<std::size_t>(e->total) - e->idle.size();
-        s.waiting += e->waiters.size();
+        for (const auto& [scope, st] : e->scopes) {
+            s.waiting += st->waiters.size();
+        }
     }
     return s;
 }

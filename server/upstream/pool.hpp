@@ -1,8 +1,10 @@
 // File: pool.hpp
-// Keep-alive pool of upstream connections, keyed by (scheme, host, port, TLS verification, TLS identity),
-// bounded per key by the connector's `max_connection` (idle plus in use). A request that finds the key at its
-// bound waits for a slot, and fails with the ml-commons pool-exhaustion error (429) when the wait exceeds its
-// timeout. Idle connections are reused most-recent-first and dropped after `idle_ttl`.
+// Keep-alive pool of upstream connections, keyed by (scheme, host, port, TLS verification, TLS identity).
+// Each scope (a model) may hold at most its connector's `max_connection` leases at once, as ml-commons
+// gives every model its own client; a request that finds its scope at that bound waits for one of the
+// scope's leases to end, and fails with the ml-commons pool-exhaustion error (429) when the wait exceeds its
+// timeout. Idle connections are shared by the scopes of a key, reused most-recent-first and dropped after
+// `idle_ttl`, so models behind one host do not each keep their own sockets open.
 //
 // @par Thread safety
 // All members may be called concurrently from any thread. One mutex guards the table and is never held
@@ -41,6 +43,9 @@ struct pool_key {
     // tls_identity::id() of the connector's own TLS context (0: the process-wide one), so connections
     // made with different client certificates or trust settings are never shared.
     std::uint64_t tls_identity = 0;
+    // client_options::pool_scope: whose concurrency limit a lease counts against. Idle connections are
+    // shared by every scope of the same host, port and TLS settings.
+    std::uint64_t scope = 0;
     friend bool operator==(const pool_key&, const pool_key&) = default;
 };
 
@@ -62,6 +67,7 @@ inline constexpr std::string_view acquire_timeout_message =
 
 class pool {
     struct entry;
+    struct scope_state;
     struct waiter;
 
 public:
@@ -85,10 +91,11 @@ public:
 
     private:
         friend class pool;
-        lease(pool* p, entry* e, std::unique_ptr<connection> c, bool reused);
+        lease(pool* p, entry* e, scope_state* s, std::unique_ptr<connection> c, bool reused);
 
         pool* pool_ = nullptr;
         entry* entry_ = nullptr;
+        scope_state* scope_ = nullptr;
         std::unique_ptr<connection> conn_;
         bool reused_ = false;
     };
@@ -110,6 +117,7 @@ public:
         friend class pool;
         std::shared_ptr<waiter> waiter_;
         entry* entry_ = nullptr;
+        scope_state* scope_ = nullptr;
     };
     std::variant<lease, ticket> try_acquire(
         const pool_key& key,
@@ -122,11 +130,12 @@ public:
     pool_stats stats() const;
 
 private:
-    void give_back(entry* e, std::unique_ptr<connection> c, bool reusable);
+    void give_back(entry* e, scope_state* s, std::unique_ptr<connection> c, bool reusable);
 
     std::chrono::milliseconds idle_ttl_;
     mutable std::mutex mutex_;
-    std::unordered_map<pool_key, std::unique_ptr<entry>, pool_key_hash> entries_;  // never erased
+    // Keyed without the scope; never erased.
+    std::unordered_map<pool_key, std::unique_ptr<entry>, pool_key_hash> entries_;
 };
 
 }  // namespace modelrelay::server::upstream

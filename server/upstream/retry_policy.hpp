@@ -41,6 +41,12 @@ constexpr bool is_retryable_status(unsigned status) {
     return status == 429 || status >= 500;
 }
 
+// MLSdkAsyncHttpResponseHandler.handleThrottlingInHeader: an error answer whose `x-amzn-ErrorType` starts
+// with ThrottlingException is a RemoteConnectorThrottlingException, retried whatever its status.
+constexpr bool is_aws_throttled(unsigned status, std::string_view amzn_error_type) {
+    return (status < 200 || status > 300) && amzn_error_type.starts_with("ThrottlingException");
+}
+
 // The bookkeeping of one logical request across attempts.
 class retry_schedule {
 public:

@@ -85,6 +85,9 @@ TEST_F(guardrails, an_answer_that_an_output_regex_matches_is_refused) {
     EXPECT_EQ(chat.status, 400) << chat.body;
     EXPECT_EQ(chat.json().at("error").at("message"), "guardrails triggered for LLM output");
     EXPECT_EQ(chat.body.find("forbidden answer"), std::string::npos);
+    // 300 is a success for ml-commons (200..300), so the output check applies to it too.
+    up_.route("/v1/chat/completions", fake_reply::json(300, R"({"three":"a forbidden answer"})"));
+    expect_illegal_argument(predict("hello"), "guardrails triggered for LLM output");
 }
 
 TEST_F(guardrails, bad_guardrails_are_refused_at_register_and_update_and_change_nothing) {

@@ -285,6 +285,18 @@ TEST_F(inference, completion_put_get_infer_stream_and_delete_with_es_client_medi
     );
     // Without a task type in the URL the stored one applies.
     EXPECT_EQ(es("POST", "/_inference/my-completion", R"({"input":["Say hi"]})").status, 200);
+    // SingleInputSenderExecutableAction: one input, streamed or not; nothing is sent.
+    const auto calls = upstream_.requests().size();
+    expect_es_error(
+        es("POST", "/_inference/completion/my-completion", R"({"input":["a","b"]})"),
+        400,
+        "status_exception",
+        "OpenAI chat completions only accepts 1 input"
+    );
+    EXPECT_EQ(
+        es("POST", "/_inference/completion/my-completion/_stream", R"({"input":["a","b"]})").status, 400
+    );
+    EXPECT_EQ(upstream_.requests().size(), calls);
 
     upstream_.enqueue(fake_reply::openai_stream({"Hello", "world"}));
     auto s = es("POST", "/_inference/completion/my-completion/_stream", R"({"input":"Say hi"})");
@@ -358,6 +370,14 @@ TEST_F(inference, text_embedding_learns_dimensions_and_returns_vectors) {
     auto b = es("POST", "/_inference/plain", R"({"input":"x"})");
     ASSERT_EQ(b.status, 200) << b.body;
     EXPECT_EQ(b.body, R"({"text_embedding":[{"embedding":[1.0,-2.0]}]})");
+    // Floats print as Java's Float.toString, as Elasticsearch's Jackson writes them.
+    upstream_.enqueue(fake_reply::json(
+        200,
+        R"({"object":"list","data":[{"object":"embedding","index":0,"embedding":[1e-7,12345678,0.001,0.0001]}],"model":"m"})"
+    ));
+    auto small = es("POST", "/_inference/plain", R"({"input":"x"})");
+    ASSERT_EQ(small.status, 200) << small.body;
+    EXPECT_EQ(small.body, R"({"text_embedding":[{"embedding":[1.0E-7,1.2345678E7,0.001,1.0E-4]}]})");
 
     // A user-set size that the service contradicts is refused.
     upstream_.enqueue(fake_reply::json(

@@ -421,6 +421,68 @@ TEST_F(predict, upstream_faults_map_to_documented_errors_and_the_server_keeps_se
     EXPECT_EQ(c().get("/").status, 200);
 }
 
+// MLSdkAsyncHttpResponseHandler.handleThrottlingInHeader: an error answer marked ThrottlingException by
+// AWS is reported with ml-commons' text and its status, and retried like a 429 when the connector asks.
+TEST_F(predict, aws_throttling_header_is_reported_and_retried) {
+    const auto model_id =
+        ready_model(R"("client_config": {"max_retry_times": 1, "retry_backoff_millis": 10},)");
+    const auto throttled = [] {
+        return fake_reply::json(400, R"({"message":"Rate exceeded"})")
+            .with_header("x-amzn-ErrorType", "ThrottlingException:http://internal.amazon.com/coral/");
+    };
+    upstream_->enqueue(throttled());
+    upstream_->enqueue(throttled());
+    const auto before = upstream_->requests().size();
+    auto r = predict_on(model_id);
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_EQ(
+        r.json().at("error").at("reason").as_string(),
+        "Error from remote service: The request was denied due to remote server throttling. To change the "
+        "retry policy and behavior, please update the connector client_config."
+    );
+    EXPECT_EQ(r.json().at("error").at("type").as_string(), "status_exception");
+    EXPECT_EQ(upstream_->requests().size() - before, 2u);  // the first answer and one retry
+    // Retried into a success.
+    upstream_->enqueue(throttled());
+    auto ok = predict_on(model_id);
+    EXPECT_EQ(ok.status, 200) << ok.body;
+    // Another error type is an ordinary upstream error, not retried.
+    upstream_->enqueue(
+        fake_reply::json(400, R"({"message":"bad"})").with_header("x-amzn-ErrorType", "ValidationException")
+    );
+    const auto mark = upstream_->requests().size();
+    expect_error(predict_on(model_id), 400, R"(Error from remote service: {"message":"bad"})");
+    EXPECT_EQ(upstream_->requests().size() - mark, 1u);
+}
+
+// max_connection bounds each model's own calls in flight (ml-commons: a client per model): a model never
+// waits for another model's calls to the same host, and idle connections never take it past its limit.
+TEST_F(predict, each_model_has_its_own_connection_pool) {
+    const std::string one_slot = R"("client_config": {"max_connection": 1, "connection_timeout": 1},)";
+    const auto a = ready_model(one_slot);
+    const auto b = register_model(create_connector(one_slot), true);
+    ASSERT_EQ(predict_on(b).status, 200);  // b's pool now holds an idle connection
+    fake_reply slow = fake_reply::json(
+        200,
+        R"({"id":"s","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"slow"},"finish_reason":"stop"}]})"
+    );
+    slow.delay_before_headers = std::chrono::milliseconds(2000);
+    upstream_->enqueue(slow);
+    std::thread busy([&] {
+        http_client other(server_->port());
+        auto r = other.post("/_plugins/_ml/models/" + a + "/_predict", seed_predict);
+        EXPECT_EQ(r.status, 200) << r.body;
+    });
+    ASSERT_TRUE(upstream_->wait_for_requests(2));  // a's slow call is at the upstream
+    auto other_model = predict_on(b);
+    EXPECT_EQ(other_model.status, 200) << other_model.body;
+    // a has its one call in flight; an idle connection left by b does not raise that: a second call to a
+    // waits out connection_timeout (1 s).
+    auto same_model = predict_on(a);
+    EXPECT_EQ(same_model.status, 429) << same_model.body;
+    busy.join();
+}
+
 TEST_F(predict, two_hundred_concurrent_predicts_all_succeed) {
     const auto model_id = ready_model();
     std::atomic<int> ok{0};

@@ -127,6 +127,20 @@ TEST(openai_format, chunk_relay_normalises_chunks_and_honours_include_usage) {
     EXPECT_EQ(f[0].at("id").as_string(), "u");
     EXPECT_EQ(f[1].at("usage"), json::parse(R"({"prompt_tokens":0,"completion_tokens":0,"total_tokens":0})"));
     EXPECT_TRUE(f[1].at("choices").as_array().empty());
+    // The added usage chunk repeats the stream's id, created and model, as every OpenAI chunk does.
+    EXPECT_EQ(f[1].at("id").as_string(), "u");
+    chunk_relay passed(defaults, true);
+    out.clear();
+    passed.on_event(
+        R"({"id":"p","object":"chat.completion.chunk","created":7,"model":"up","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]})",
+        out
+    );
+    passed.on_finish(out);
+    f = frames(out);
+    ASSERT_EQ(f.size(), 3U) << out;
+    EXPECT_EQ(f[1].at("id").as_string(), "p");
+    EXPECT_EQ(f[1].at("created").to_number<int>(), 7);
+    EXPECT_EQ(f[1].at("model").as_string(), "up");
 
     chunk_relay err(defaults, false);
     out.clear();

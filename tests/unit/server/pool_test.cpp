@@ -101,5 +101,30 @@ TEST(upstream_pool, a_waiter_that_times_out_gets_the_429_and_leaves_the_queue) {
     EXPECT_TRUE(std::holds_alternative<pool::lease>(p.try_acquire(key(), 1, io.get_executor())));
 }
 
+// max_connection bounds each scope's (model's) leases: one model at its limit neither blocks another on
+// the same host nor is served by the other's freed lease.
+TEST(upstream_pool, each_scope_has_its_own_limit_on_one_host) {
+    net::io_context io;
+    pool p(60s);
+    auto scoped = [](std::uint64_t scope) {
+        auto k = key();
+        k.scope = scope;
+        return k;
+    };
+    auto a = p.try_acquire(scoped(1), 1, io.get_executor());
+    ASSERT_TRUE(std::holds_alternative<pool::lease>(a));
+    auto b = p.try_acquire(scoped(2), 1, io.get_executor());
+    ASSERT_TRUE(std::holds_alternative<pool::lease>(b));  // not queued behind scope 1
+    auto a_again = p.try_acquire(scoped(1), 1, io.get_executor());
+    ASSERT_TRUE(std::holds_alternative<pool::ticket>(a_again));
+    auto refused = await_on(io, p, std::move(std::get<pool::ticket>(a_again)), 20ms, [&] {
+        std::get<pool::lease>(b).discard();  // scope 2's lease ends: nothing for scope 1
+    });
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, registry::errc::too_many_requests);
+    std::get<pool::lease>(a).discard();
+    EXPECT_TRUE(std::holds_alternative<pool::lease>(p.try_acquire(scoped(1), 1, io.get_executor())));
+}
+
 }  // namespace
 }  // namespace modelrelay::test
