@@ -37,7 +37,6 @@ std::size_t pool_key_hash::operator()(const pool_key& k) const {
     boost::hash_combine(h, k.tls);
     boost::hash_combine(h, k.skip_verification);
     boost::hash_combine(h, k.tls_identity);
-    boost::hash_combine(h, k.scope);
     return h;
 }
 
@@ -132,9 +131,7 @@ std::variant<pool::lease, pool::ticket> pool::try_acquire(
     ticket queued;
     {
         std::lock_guard lock(mutex_);
-        pool_key host = key;
-        host.scope = 0;
-        auto& slot = entries_[host];
+        auto& slot = entries_[key];  // per host: the scope is not part of the table's key
         if (!slot) {
             slot = std::make_unique<entry>();
         }

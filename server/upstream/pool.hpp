@@ -49,8 +49,16 @@ struct pool_key {
     friend bool operator==(const pool_key&, const pool_key&) = default;
 };
 
+// The pool's table is per host: its hash and equality leave the scope out, so a lookup needs no copy of the
+// key with the scope cleared.
 struct pool_key_hash {
     std::size_t operator()(const pool_key& k) const;
+};
+struct pool_same_host {
+    bool operator()(const pool_key& a, const pool_key& b) const {
+        return a.tls == b.tls && a.port == b.port && a.skip_verification == b.skip_verification &&
+               a.tls_identity == b.tls_identity && a.host == b.host;
+    }
 };
 
 struct pool_stats {
@@ -135,7 +143,7 @@ private:
     std::chrono::milliseconds idle_ttl_;
     mutable std::mutex mutex_;
     // Keyed without the scope; never erased.
-    std::unordered_map<pool_key, std::unique_ptr<entry>, pool_key_hash> entries_;
+    std::unordered_map<pool_key, std::unique_ptr<entry>, pool_key_hash, pool_same_host> entries_;
 };
 
 }  // namespace modelrelay::server::upstream
