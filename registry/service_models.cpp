@@ -870,6 +870,13 @@ result<json::object> service::register_model(const json::object& body, bool depl
 
     const auto now = now_ms();
     changeset c(*this, cur);
+    // The group a new model version joins, with its latest_version bumped.
+    const auto next_version_of = [&](const resource& g) {
+        resource next = g;
+        next.doc()["latest_version"] = next.doc().at("latest_version").to_number<std::int64_t>() + 1;
+        next.doc()["last_updated_time"] = now;
+        return next;
+    };
     // Model group first (checkUserAccess runs before doRegister's connector checks): the given one, else the
     // group named after the model, else a new one.
     std::shared_ptr<const resource> group;
@@ -889,20 +896,14 @@ result<json::object> service::register_model(const json::object& body, bool depl
         if (auto a = authorize(who, action::model_register, model_group_acl(*g), opts); !a) {
             return a.error();
         }
-        resource next = *g;
-        next.doc()["latest_version"] = next.doc().at("latest_version").to_number<std::int64_t>() + 1;
-        next.doc()["last_updated_time"] = now;
-        group = c.put(kind::model_group, std::move(next), false);
+        group = c.put(kind::model_group, next_version_of(*g), false);
     } else if (const auto* existing = cur->find_group_by_name(*name, who.tenant_id)) {
         auto by_name = opts;
         by_name.group_found_by_name = true;
         if (auto a = authorize(who, action::model_register, model_group_acl(*existing), by_name); !a) {
             return a.error();
         }
-        resource next = *existing;
-        next.doc()["latest_version"] = next.doc().at("latest_version").to_number<std::int64_t>() + 1;
-        next.doc()["last_updated_time"] = now;
-        group = c.put(kind::model_group, std::move(next), false);
+        group = c.put(kind::model_group, next_version_of(*existing), false);
     } else {
         auto grant = validate_model_group_acl(user, acl_fields_of(body), opts.model_acl);
         if (!grant) {

@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 #include <boost/url/parse.hpp>
 
+#include "registry/ascii.hpp"
 #include "registry/error.hpp"
 #include "registry/setting_value.hpp"
 
@@ -356,6 +357,14 @@ dispatch_result router::match(request_context& ctx) const {
     );
     out.early->set(http::field::allow, header);
     return out;
+}
+
+bool is_json_media_type(std::string_view media) {
+    return media == "application/json" ||  // what nearly every client sends
+           registry::iequals_ascii(media, "application/json") ||
+           registry::iequals_ascii(media, "application/vnd.elasticsearch+json") ||
+           registry::iequals_ascii(media, "application/x-ndjson") ||
+           registry::iequals_ascii(media, "application/vnd.opensearch+json");
 }
 
 bool java_uri_accepts(std::string_view target) {

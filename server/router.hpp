@@ -107,6 +107,10 @@ private:
 // escapes; spaces, controls and `"<>\\^`{|}[]` are refused.
 bool java_uri_accepts(std::string_view target);
 
+// Whether a media type (without parameters, compared without regard to case) is one of the JSON types the
+// REST layer reads: application/json, the OpenSearch and Elasticsearch vendor types, application/x-ndjson.
+bool is_json_media_type(std::string_view media);
+
 // Splits "a%20b/c" style paths; returns false on bad percent-encoding.
 bool decode_target(
     std::string_view target, std::string& path, std::vector<std::pair<std::string, std::string>>& query

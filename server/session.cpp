@@ -4,7 +4,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
-#include "registry/ascii.hpp"
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/io_loop.hpp"
@@ -29,13 +28,7 @@ bool acceptable_content_type(std::string_view ct) {
     while (!media.empty() && media.back() == ' ') {
         media.remove_suffix(1);
     }
-    if (media == "application/json") {  // what nearly every client sends
-        return true;
-    }
-    return registry::iequals_ascii(media, "application/json") ||
-           registry::iequals_ascii(media, "application/vnd.elasticsearch+json") ||
-           registry::iequals_ascii(media, "application/x-ndjson") ||
-           registry::iequals_ascii(media, "application/vnd.opensearch+json");
+    return is_json_media_type(media);
 }
 
 }  // namespace

@@ -9,7 +9,6 @@
 
 #include <boost/json/parse.hpp>
 
-#include "registry/ascii.hpp"
 #include "registry/ids.hpp"
 #include "registry/json_parse.hpp"
 #include "server/app.hpp"
@@ -66,11 +65,8 @@ registry::result<void> source_media_type(std::string_view raw) {
         !std::ranges::all_of(sub, tchar)) {
         return registry::illegal_argument("invalid Content-Type header [" + std::string(raw) + "]");
     }
-    for (std::string_view json_type :
-         {"application/json", "application/x-ndjson", "application/vnd.opensearch+json"}) {
-        if (registry::iequals_ascii(media, json_type)) {
-            return {};
-        }
+    if (is_json_media_type(media)) {
+        return {};
     }
     return registry::error(
         registry::errc::illegal_state, "Unknown value for source_content_type [" + std::string(raw) + "]"

@@ -81,6 +81,15 @@ protected:
     }
     http_client& c() { return *client_; }
 
+    // Seed 001's settings and connector, and a model with the same connector inline.
+    void connector_and_inline_model() {
+        ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+        ASSERT_EQ(c().post("/_plugins/_ml/connectors/_create", seed_step3).status, 200);
+        json::value inline_model = json::parse(R"({"name":"m","function_name":"remote"})");
+        inline_model.as_object()["connector"] = json::parse(seed_step3);
+        ASSERT_EQ(c().post("/_plugins/_ml/models/_register", json::serialize(inline_model)).status, 200);
+    }
+
     // The complete visible state: settings and every connector.
     std::string state() {
         auto s = c().get("/_cluster/settings?flat_settings=true");
@@ -1024,11 +1033,7 @@ TEST_F(foundation, index_missing_texts_on_a_fresh_data_directory) {
 // Search cannot see stored credentials: sorting on them returns no stored value, and no query (prefix,
 // range, exists, term) can probe them, on connectors or on models with an inline connector.
 TEST_F(foundation, search_cannot_read_or_probe_credentials) {
-    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
-    ASSERT_EQ(c().post("/_plugins/_ml/connectors/_create", seed_step3).status, 200);
-    json::value inline_model = json::parse(R"({"name":"m","function_name":"remote"})");
-    inline_model.as_object()["connector"] = json::parse(seed_step3);
-    ASSERT_EQ(c().post("/_plugins/_ml/models/_register", json::serialize(inline_model)).status, 200);
+    ASSERT_NO_FATAL_FAILURE(connector_and_inline_model());
     for (const auto& [path, field] :
          {std::pair{"connectors", "credential.openAI_key"},
           std::pair{"models", "connector.credential.openAI_key"}}) {
@@ -1054,11 +1059,7 @@ TEST_F(foundation, search_cannot_read_or_probe_credentials) {
 // query_shard_exception naming its index (index_uuid is stable across requests), a non-numeric `size` a
 // number_format_exception. A model search without a query is ml-commons' filter-only query: scores 0.0.
 TEST_F(foundation, search_errors_name_the_index_and_models_without_a_query_score_zero) {
-    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
-    ASSERT_EQ(c().post("/_plugins/_ml/connectors/_create", seed_step3).status, 200);
-    json::value inline_model = json::parse(R"({"name":"m","function_name":"remote"})");
-    inline_model.as_object()["connector"] = json::parse(seed_step3);
-    ASSERT_EQ(c().post("/_plugins/_ml/models/_register", json::serialize(inline_model)).status, 200);
+    ASSERT_NO_FATAL_FAILURE(connector_and_inline_model());
 
     auto unmapped = c().post("/_plugins/_ml/connectors/_search", R"({"sort":[{"no_such_field":"asc"}]})");
     ASSERT_EQ(unmapped.status, 400) << unmapped.body;
