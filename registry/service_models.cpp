@@ -716,7 +716,8 @@ std::size_t service::undeploy_idle(std::int64_t now) {
     auto cur = current();
     std::vector<std::string> expired;
     cur->deployed.for_each([&](const std::string& id, const deployed_model& d) {
-        if (d.ttl_minutes > 0 && now - d.runtime->last_access_ms.load() >= d.ttl_minutes * 60'000) {
+        // MLModelCacheHelper.getExpiredModels: a negative TTL never expires; 0 expires at the next run.
+        if (d.ttl_minutes >= 0 && now - d.runtime->last_access_ms.load() >= d.ttl_minutes * 60'000) {
             expired.push_back(id);
         }
     });
@@ -739,6 +740,26 @@ std::size_t service::undeploy_idle(std::int64_t now) {
 // Models
 
 namespace {
+
+// An object field of an update goes into the stored document as OpenSearch applies a partial document
+// (XContentHelper.update, which ml-commons' model update relies on): members of two objects merge
+// recursively, anything else replaces. So `{"rate_limiter":{"limit":"2"}}` keeps the stored unit, and
+// `{"deploy_setting":{"model_ttl_minutes":7}}` keeps is_auto_deploy_enabled. On register `doc` has none.
+void merge_partial(json::object& into, std::string_view key, json::object change) {
+    auto* old = into.if_contains(key);
+    if (old == nullptr || !old->is_object()) {
+        into[key] = std::move(change);
+        return;
+    }
+    auto& target = old->get_object();
+    for (auto& kv : change) {
+        if (kv.value().is_object()) {
+            merge_partial(target, kv.key(), std::move(kv.value().get_object()));
+        } else {
+            target[kv.key()] = std::move(kv.value());
+        }
+    }
+}
 
 // Copies the register/update fields ml-commons keeps for remote models into `doc`.
 result<void> copy_model_fields(const json::object& body, json::object& doc) {
@@ -765,11 +786,11 @@ result<void> copy_model_fields(const json::object& body, json::object& doc) {
             }
             out["unit"] = *unit;
         }
-        doc["rate_limiter"] = std::move(out);
+        merge_partial(doc, "rate_limiter", std::move(out));
     }
     if (const auto* mc = field(body, "model_config"); mc != nullptr && mc->is_object()) {
         // RemoteModelConfig (model_type, embedding_dimension, additional_config, ...), kept as sent.
-        doc["model_config"] = mc->get_object();
+        merge_partial(doc, "model_config", mc->get_object());
     }
     if (const auto* ds = field(body, "deploy_setting"); ds != nullptr && ds->is_object()) {
         json::object out;
@@ -782,14 +803,22 @@ result<void> copy_model_fields(const json::object& body, json::object& doc) {
             ttl = t->to_number<std::int64_t>();
         }
         out["model_ttl_minutes"] = ttl;
-        doc["deploy_setting"] = std::move(out);
+        merge_partial(doc, "deploy_setting", std::move(out));
     }
     if (const auto* g = field(body, "guardrails"); g != nullptr && !g->is_null()) {
         // Compiled now so a bad one is the register / update answer, not a failure on every predict.
         if (auto compiled = guardrails::compile(*g); !compiled) {
             return compiled.error();
         }
-        doc["guardrails"] = *g;
+        if (g->is_object()) {
+            merge_partial(doc, "guardrails", g->get_object());
+            // The merged guardrails are what predict will use: they must compile too.
+            if (auto merged = guardrails::compile(doc.at("guardrails")); !merged) {
+                return merged.error();
+            }
+        } else {
+            doc["guardrails"] = *g;
+        }
     }
     if (const auto* i = field(body, "interface"); i != nullptr && i->is_object()) {
         json::object out;
@@ -798,11 +827,11 @@ result<void> copy_model_fields(const json::object& body, json::object& doc) {
                 out[k] = v->is_string() ? json::value(v->get_string()) : json::value(json::serialize(*v));
             }
         }
+        merge_partial(doc, "interface", std::move(out));
         // Compiled now so a broken schema is the register / update answer, not a failure on every predict.
-        if (auto compiled = compile_interface(out); !compiled) {
+        if (auto compiled = compile_interface(doc.at("interface")); !compiled) {
             return compiled.error();
         }
-        doc["interface"] = std::move(out);
     }
     return {};
 }

@@ -100,16 +100,20 @@ net::awaitable<void> accept_loop(
     }
 }
 
-// The sync-up job of ml-commons (spec §6.4): undeploys models idle past their model_ttl_minutes.
+// The sync-up job of ml-commons (spec §6.4): undeploys models idle past their model_ttl_minutes. An
+// interval of 0 stops the job, as MLCommonsClusterManagerEventListener does (no TTL undeploy at all); the
+// setting is dynamic, so a stopped job looks at it again every second.
 net::awaitable<void> ttl_sweeper(app& a) {
     net::steady_timer t(co_await net::this_coro::executor);
     while (!a.stopping.load()) {
-        const auto interval =
-            std::max<long long>(1, a.registry->current()->settings->sync_up_job_interval_seconds());
-        t.expires_after(std::chrono::seconds(interval));
+        const auto interval = a.registry->current()->settings->sync_up_job_interval_seconds();
+        t.expires_after(std::chrono::seconds(std::max<long long>(1, interval)));
         auto [ec] = co_await t.async_wait(use_nothrow);
         if (ec || a.stopping.load()) {
             co_return;
+        }
+        if (interval <= 0 || a.registry->current()->settings->sync_up_job_interval_seconds() <= 0) {
+            continue;
         }
         auto& reg = *a.registry;
         auto op = [&reg] {

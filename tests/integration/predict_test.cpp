@@ -608,19 +608,97 @@ TEST_F(predict, disabled_models_and_rate_limits) {
     expect_error(predict_on(model_id), 429, "Request is throttled at model level.");
 }
 
-TEST_F(predict, idle_models_are_undeployed_after_their_ttl) {
-    ASSERT_EQ(
-        c().put(
-               "/_cluster/settings",
-               R"({"persistent":{"plugins.ml_commons.sync_up_job_interval_in_seconds":1}})"
-        )
-            .status,
-        200
+// ml-commons writes a model update as a partial document, which OpenSearch merges into the stored one
+// object by object: members an update leaves out are kept (MLRateLimiter.update does the same by hand).
+TEST_F(predict, model_updates_merge_into_stored_objects) {
+    const auto model_id = ready_model(
+        "",
+        R"("rate_limiter": {"limit": "1", "unit": "MINUTES"},
+           "deploy_setting": {"is_auto_deploy_enabled": false, "model_ttl_minutes": 5},
+           "interface": {"input": "{\"type\":\"object\"}", "output": "{\"type\":\"object\"}"},
+           "guardrails": {"type": "local_regex", "input_guardrail": {"regex": [".*rob a bank.*"]},
+                          "output_guardrail": {"regex": [".*forbidden answer.*"]}}, )"
     );
-    const auto model_id = ready_model("", R"("deploy_setting": {"model_ttl_minutes": 0}, )");
-    // ttl 0 means never (ml-commons: only positive TTLs expire).
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    EXPECT_EQ(c().get("/_plugins/_ml/models/" + model_id).json().at("model_state").as_string(), "DEPLOYED");
+    const auto doc = [&] {
+        return c().get("/_plugins/_ml/models/" + model_id).json();
+    };
+    const auto put = [&](std::string_view body) {
+        auto r = c().put("/_plugins/_ml/models/" + model_id, body);
+        EXPECT_EQ(r.status, 200) << r.body;
+    };
+    put(R"({"rate_limiter": {"limit": "2"}})");
+    EXPECT_EQ(doc().at("rate_limiter"), json::parse(R"({"limit":"2","unit":"MINUTES"})"));
+    put(R"({"rate_limiter": {}})");  // MLRateLimiter.updateValidityPreCheck: nothing to change
+    EXPECT_EQ(doc().at("rate_limiter"), json::parse(R"({"limit":"2","unit":"MINUTES"})"));
+    EXPECT_EQ(predict_on(model_id).status, 200);
+    EXPECT_EQ(predict_on(model_id).status, 200);
+    expect_error(predict_on(model_id), 429, "Request is throttled at model level.");
+
+    put(R"({"deploy_setting": {"model_ttl_minutes": 7}})");
+    EXPECT_EQ(
+        doc().at("deploy_setting"), json::parse(R"({"is_auto_deploy_enabled":false,"model_ttl_minutes":7})")
+    );
+    // MLDeploySetting writes a TTL it was not given as -1, so that one does change.
+    put(R"({"deploy_setting": {"is_auto_deploy_enabled": true}})");
+    EXPECT_EQ(
+        doc().at("deploy_setting"), json::parse(R"({"is_auto_deploy_enabled":true,"model_ttl_minutes":-1})")
+    );
+
+    put(R"({"interface": {"input": "{\"type\":\"object\",\"required\":[\"parameters\"]}"}})");
+    EXPECT_EQ(
+        doc().at("interface"),
+        json::parse(
+            R"({"input":"{\"type\":\"object\",\"required\":[\"parameters\"]}","output":"{\"type\":\"object\"}"})"
+        )
+    );
+
+    put(R"({"guardrails": {"type": "local_regex", "input_guardrail": {"regex": [".*bread.*"]}}})");
+    EXPECT_EQ(
+        doc().at("guardrails").at("output_guardrail"), json::parse(R"({"regex":[".*forbidden answer.*"]})")
+    );
+    EXPECT_EQ(doc().at("guardrails").at("input_guardrail"), json::parse(R"({"regex":[".*bread.*"]})"));
+}
+
+TEST_F(predict, idle_models_are_undeployed_after_their_ttl) {
+    const auto state_of = [&](const std::string& id) {
+        return std::string(c().get("/_plugins/_ml/models/" + id).json().at("model_state").as_string());
+    };
+    const auto set_interval = [&](int seconds) {
+        ASSERT_EQ(
+            c().put(
+                   "/_cluster/settings",
+                   R"({"persistent":{"plugins.ml_commons.sync_up_job_interval_in_seconds":)" +
+                       std::to_string(seconds) + "}}"
+            )
+                .status,
+            200
+        );
+    };
+    // An interval of 0 stops the sync-up job: nothing expires, not even a TTL of 0.
+    set_interval(0);
+    ASSERT_EQ(c().put("/_cluster/settings", trust_all).status, 200);
+    ASSERT_EQ(c().put("/_cluster/settings", private_on).status, 200);
+    const auto connector_id = create_connector();
+    const auto deployed = [&](std::string_view name, int ttl) {
+        auto r = c().post(
+            "/_plugins/_ml/models/_register?deploy=true",
+            R"({"name":")" + std::string(name) + R"(","function_name":"remote","connector_id":")" +
+                connector_id + R"(","deploy_setting":{"model_ttl_minutes":)" + std::to_string(ttl) + "}}"
+        );
+        EXPECT_EQ(r.status, 200) << r.body;
+        return std::string(r.json().at("model_id").as_string());
+    };
+    const auto zero = deployed("ttl zero", 0);
+    const auto never = deployed("ttl never", -1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    EXPECT_EQ(state_of(zero), "DEPLOYED");
+    // MLModelCacheHelper.getExpiredModels: only a negative TTL never expires; 0 expires at the next run.
+    set_interval(1);
+    for (int i = 0; i < 100 && state_of(zero) != "UNDEPLOYED"; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(state_of(zero), "UNDEPLOYED");
+    EXPECT_EQ(state_of(never), "DEPLOYED");
 }
 
 TEST_F(predict, models_groups_and_tasks_are_searchable) {
@@ -765,7 +843,8 @@ TEST_F(predict, register_and_update_read_bodies_as_ml_commons_parses_them) {
     EXPECT_EQ(group.at("name").as_string(), "auto named");
     EXPECT_EQ(group.at("description").as_string(), "carried over");
 
-    // Update: model_config is stored; unknown fields (the docs' `connectors` among them) are skipped.
+    // Update: model_config is merged into the stored one (a partial document); unknown fields (the docs'
+    // `connectors` among them) are skipped.
     auto u = c().put(
         "/_plugins/_ml/models/" + model_id,
         R"({"model_config":{"model_type":"gpt","additional_config":{"space_type":"l2"}},"foo":1,"connectors":{"credential":{"k":"v"}}})"
@@ -774,7 +853,7 @@ TEST_F(predict, register_and_update_read_bodies_as_ml_commons_parses_them) {
     doc = c().get("/_plugins/_ml/models/" + model_id).json().as_object();
     EXPECT_EQ(
         json::serialize(doc.at("model_config")),
-        R"({"model_type":"gpt","additional_config":{"space_type":"l2"}})"
+        R"({"model_type":"gpt","embedding_dimension":768,"additional_config":{"space_type":"l2"}})"
     );
     EXPECT_FALSE(doc.contains("foo"));
     EXPECT_FALSE(doc.contains("connectors"));
