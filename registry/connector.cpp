@@ -208,13 +208,6 @@ json::object stringify_parameters(const json::object& in) {
     return out;
 }
 
-result<void> validate_name_field(const std::optional<std::string>& v, bool required_non_blank) {
-    if (!v) {
-        return {};  // absent on update: nothing to check (create requires it earlier)
-    }
-    return validate_text_fields({{"Model connector name", v, required_non_blank}});
-}
-
 result<void> check_headers(const json::object& doc) {
     const auto* actions = doc.if_contains("actions");
     if (actions == nullptr || !actions->is_array()) {
@@ -338,7 +331,14 @@ result<connector_draft> build(const json::object& body, const connector_rules& r
         );
     }
     if (!rules.inline_connector) {
-        if (auto r = validate_name_field(name, !update); !r) {
+        // MLCreateConnectorRequest.validate(): HashMap order of the labels (String.hashCode buckets 9,
+        // 10). A dry run needs no name. ml-commons does not check an update; we do (same rules, nothing
+        // required), so an update cannot store what a create refuses.
+        if (auto r = validate_text_fields(
+                {{"Model connector description", description},
+                 {"Model connector name", name, !update && !d.dry_run}}
+            );
+            !r) {
             return r.error();
         }
     }

@@ -232,11 +232,11 @@ result<int> parse_java_int(const std::string& s) {
     const auto* end = digits.data() + digits.size();
     const auto [ptr, ec] = std::from_chars(digits.data(), end, v);
     if (digits.empty() || ec != std::errc() || ptr != end || digits.front() == '+' || digits.front() == '-') {
-        return illegal_argument("For input string: \"" + s + "\"");
+        return error(errc::number_format, "For input string: \"" + s + "\"");
     }
     v = negative ? -v : v;
     if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max()) {
-        return illegal_argument("For input string: \"" + s + "\"");
+        return error(errc::number_format, "For input string: \"" + s + "\"");
     }
     return static_cast<int>(v);
 }

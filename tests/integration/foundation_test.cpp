@@ -491,6 +491,33 @@ TEST_F(foundation, connector_bad_inputs_are_rejected_and_change_nothing) {
         "Validation Failed: 1: Model connector name can only contain letters, numbers, spaces, and basic "
         "punctuation (.,!?():@-_'/\");"
     );
+    // The description is checked too (not required), before the name: HashMap order of the two labels.
+    expect_error(
+        c().post(
+            create,
+            with(
+                R"("description": "Ollama chat via the OpenAI API")", R"("description": "<YOUR DESCRIPTION>")"
+            )
+        ),
+        400,
+        "action_request_validation_exception",
+        "Validation Failed: 1: Model connector description can only contain letters, numbers, spaces, and "
+        "basic punctuation (.,!?():@-_'/\");"
+    );
+    {
+        std::string both =
+            with(R"("description": "Ollama chat via the OpenAI API")", R"("description": "<D>")");
+        both.replace(both.find("Local LLM connector"), 19, "<N>");
+        expect_error(
+            c().post(create, both),
+            400,
+            "action_request_validation_exception",
+            "Validation Failed: 1: Model connector description can only contain letters, numbers, spaces, "
+            "and "
+            "basic punctuation (.,!?():@-_'/\");2: Model connector name can only contain letters, numbers, "
+            "spaces, and basic punctuation (.,!?():@-_'/\");"
+        );
+    }
     expect_error(
         c().post(
             create,

@@ -559,6 +559,7 @@ TEST(predict, step_size_splits_docs_into_calls_in_order) {
     auto junk = connector(openai_embedding_action, {{"input_docs_processed_step_size", "two"}});
     e = plan_error(junk, R"({"text_docs":["a"]})", "text_embedding");
     EXPECT_EQ(e.reason, R"(For input string: "two")");
+    EXPECT_EQ(e.code, errc::number_format);  // Integer.parseInt's NumberFormatException
 }
 
 TEST(predict, bedrock_embedding_makes_one_call_per_doc) {
