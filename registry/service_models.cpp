@@ -511,6 +511,10 @@ void service::redeploy_all(snapshot& s) {
     });
     const unsigned threads = worker_count(opts_.load_threads);
     const bool restore = s.settings->model_auto_redeploy_enabled();
+    // MLModelAutoReDeployer: only models redeployed fewer times than lifetime_retry_times in a row (a
+    // successful deploy writes the count back to 0, so this stops models that keep failing, and 0 stops
+    // every redeploy).
+    const long long lifetime = s.settings->model_auto_redeploy_lifetime_retry_times();
     // 1. Which models are restored and where their connector lives (any thread: the snapshot is read-only).
     parallel_for(models.size(), threads, [&](std::size_t i) {
         auto& p = models[i];
@@ -521,6 +525,10 @@ void service::redeploy_all(snapshot& s) {
         const auto& st = state->get_string();
         p.stored_deployed = st == "DEPLOYED" || st == "PARTIALLY_DEPLOYED" || st == "DEPLOYING";
         if (!restore || st != "DEPLOYED") {
+            return;
+        }
+        const auto* tries = p.model->doc().if_contains("auto_redeploy_retry_times");
+        if ((tries != nullptr && tries->is_int64() ? tries->get_int64() : 0) >= lifetime) {
             return;
         }
         if (auto src = connector_source_of(s, *p.model)) {

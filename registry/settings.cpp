@@ -35,6 +35,7 @@ struct cluster_settings::state {
     bool multi_tenancy_enabled = false;
     bool model_auto_deploy_enabled = true;
     bool model_auto_redeploy_enabled = true;
+    long long model_auto_redeploy_lifetime_retry_times = 3;
     bool stream_enabled = false;
     bool controller_enabled = true;
     long long monitoring_request_count = 100;
@@ -319,6 +320,8 @@ std::shared_ptr<const cluster_settings::state> cluster_settings::finish(state ne
     next.multi_tenancy_enabled = flag(setting_keys::multi_tenancy_enabled);
     next.model_auto_deploy_enabled = flag(setting_keys::model_auto_deploy_enable);
     next.model_auto_redeploy_enabled = flag(setting_keys::model_auto_redeploy_enable);
+    next.model_auto_redeploy_lifetime_retry_times =
+        number(setting_keys::model_auto_redeploy_lifetime_retry_times);
     next.stream_enabled = flag(setting_keys::stream_enabled);
     next.controller_enabled = flag(setting_keys::controller_enabled);
     next.monitoring_request_count = number(setting_keys::monitoring_request_count);
@@ -545,6 +548,9 @@ bool cluster_settings::model_auto_deploy_enabled() const noexcept {
 
 bool cluster_settings::model_auto_redeploy_enabled() const noexcept {
     return state_->model_auto_redeploy_enabled;
+}
+long long cluster_settings::model_auto_redeploy_lifetime_retry_times() const noexcept {
+    return state_->model_auto_redeploy_lifetime_retry_times;
 }
 bool cluster_settings::stream_enabled() const noexcept {
     return state_->stream_enabled;

@@ -106,6 +106,8 @@ public:
     bool model_auto_deploy_enabled() const noexcept;
     // Read at start-up only: whether models stored as DEPLOYED are deployed again (service::redeploy_all).
     bool model_auto_redeploy_enabled() const noexcept;
+    // Read at start-up only: a model whose stored auto_redeploy_retry_times is not below it stays down.
+    long long model_auto_redeploy_lifetime_retry_times() const noexcept;
     bool stream_enabled() const noexcept;
     bool controller_enabled() const noexcept;
     // plugins.ml_commons.monitoring_request_count: the profile API's window.

@@ -73,6 +73,8 @@ inline constexpr std::string_view multi_tenancy_enabled = "plugins.ml_commons.mu
 inline constexpr std::string_view model_auto_deploy_enable = "plugins.ml_commons.model_auto_deploy.enable";
 inline constexpr std::string_view model_auto_redeploy_enable =
     "plugins.ml_commons.model_auto_redeploy.enable";
+inline constexpr std::string_view model_auto_redeploy_lifetime_retry_times =
+    "plugins.ml_commons.model_auto_redeploy.lifetime_retry_times";
 inline constexpr std::string_view stream_enabled = "plugins.ml_commons.stream_enabled";
 inline constexpr std::string_view controller_enabled = "plugins.ml_commons.controller_enabled";
 inline constexpr std::string_view monitoring_request_count = "plugins.ml_commons.monitoring_request_count";

@@ -551,6 +551,35 @@ TEST_F(predict, with_auto_redeploy_off_a_restart_leaves_models_deploy_failed_unt
     EXPECT_EQ(c().get("/_plugins/_ml/models/" + model_id).json().at("model_state").as_string(), "DEPLOYED");
 }
 
+// MLModelAutoReDeployer redeploys a model only while its auto_redeploy_retry_times is below
+// lifetime_retry_times (a successful deploy writes it back to 0): 0 redeploys nothing.
+TEST_F(predict, lifetime_retry_times_bounds_the_redeploy_at_restart) {
+    const auto model_id = ready_model();
+    const auto state = [&] {
+        return std::string(c().get("/_plugins/_ml/models/" + model_id).json().at("model_state").as_string());
+    };
+    const auto set_lifetime = [&](int n) {
+        ASSERT_EQ(
+            c().put(
+                   "/_cluster/settings",
+                   R"({"persistent":{"plugins.ml_commons.model_auto_redeploy.lifetime_retry_times":)" +
+                       std::to_string(n) + "}}"
+            )
+                .status,
+            200
+        );
+    };
+    set_lifetime(1);  // the stored count is 0: still redeployed
+    server_->restart();
+    client_ = std::make_unique<http_client>(server_->port());
+    EXPECT_EQ(state(), "DEPLOYED");
+    EXPECT_EQ(c().get("/_plugins/_ml/models/" + model_id).json().at("auto_redeploy_retry_times"), 0);
+    set_lifetime(0);
+    server_->restart();
+    client_ = std::make_unique<http_client>(server_->port());
+    EXPECT_EQ(state(), "DEPLOY_FAILED");
+}
+
 TEST_F(predict, lifecycle_guards_undeploy_auto_deploy_and_delete) {
     ASSERT_EQ(c().put("/_cluster/settings", trust_all).status, 200);
     ASSERT_EQ(c().put("/_cluster/settings", private_on).status, 200);
