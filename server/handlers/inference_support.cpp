@@ -37,10 +37,30 @@ http_response ok_text(const request_context& ctx, std::string body) {
     return with_product(json_text_response(200, std::move(body), ctx.pretty));
 }
 
+namespace {
+
+// ElasticsearchException.guessRootCauses descends only into causes that are ElasticsearchExceptions; a
+// plain Java exception under a wrapper (our trusted-endpoint and address checks are IllegalArgument ones)
+// leaves the wrapper as the root cause.
+bool is_elasticsearch_exception(registry::errc code) {
+    switch (code) {
+        case registry::errc::illegal_argument:
+        case registry::errc::illegal_state:
+        case registry::errc::number_format:
+        case registry::errc::io_error:
+            return false;
+        default:
+            return true;
+    }
+}
+
+}  // namespace
+
 std::string error_json(const registry::error& e, const registry::error* caused_by) {
     const unsigned status = to_status(e);
+    const bool deeper = caused_by != nullptr && is_elasticsearch_exception(caused_by->code);
     json::object err{
-        {"root_cause", json::array{cause_json(caused_by != nullptr ? *caused_by : e)}},
+        {"root_cause", json::array{cause_json(deeper ? *caused_by : e)}},
         {"type", type_name(e.code)},
         {"reason", e.reason}};
     if (caused_by != nullptr) {

@@ -716,6 +716,8 @@ TEST_F(inference, put_validation_failures_store_nothing) {
         untrusted.json().at("error").at("caused_by").at("reason").as_string(),
         "Connector URL is not matching the trusted connector endpoint regex"
     );
+    // An IllegalArgumentException is no ElasticsearchException: the wrapper stays the root cause.
+    EXPECT_EQ(untrusted.json().at("error").at("root_cause").at(0).at("type").as_string(), "status_exception");
     // And the SSRF guard: private addresses are refused unless allowed.
     ASSERT_EQ(c().put("/_cluster/settings", trust_all).status, 200);
     ASSERT_EQ(
