@@ -797,7 +797,8 @@ result<void> copy_model_fields(const json::object& body, json::object& doc) {
         merge_partial(doc, "rate_limiter", std::move(out));
     }
     if (const auto* mc = field(body, "model_config"); mc != nullptr && mc->is_object()) {
-        // RemoteModelConfig (model_type, embedding_dimension, additional_config, ...), kept as sent.
+        // RemoteModelConfig (model_type, embedding_dimension, additional_config, ...), kept as sent; an
+        // update merges into it.
         merge_partial(doc, "model_config", mc->get_object());
     }
     if (const auto* ds = field(body, "deploy_setting"); ds != nullptr && ds->is_object()) {
