@@ -387,6 +387,81 @@ bool java_uri_accepts(std::string_view target) {
     return true;
 }
 
+namespace {
+
+// Percent-decodes `in` onto `out`; false on a malformed escape (RestUtils.decodeComponent's
+// "invalid escape sequence").
+bool percent_decode(std::string_view in, std::string& out, bool plus_as_space) {
+    const auto hex = [](char c) -> int {
+        return c >= '0' && c <= '9'   ? c - '0'
+               : c >= 'a' && c <= 'f' ? c - 'a' + 10
+               : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                      : -1;
+    };
+    out.clear();
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const char c = in[i];
+        if (c == '%') {
+            if (i + 2 >= in.size()) {
+                return false;
+            }
+            const int hi = hex(in[i + 1]);
+            const int lo = hex(in[i + 2]);
+            if (hi < 0 || lo < 0) {
+                return false;
+            }
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        } else {
+            out.push_back(plus_as_space && c == '+' ? ' ' : c);
+        }
+    }
+    return true;
+}
+
+// OpenSearch decodes the target itself and takes bytes RFC 3986 keeps out of a target, so a
+// `<MODEL_ID>` pasted from a walkthrough reaches the handler (and its 404) rather than failing here;
+// only controls, spaces and malformed escapes are refused.
+bool decode_lenient(
+    std::string_view target, std::string& path, std::vector<std::pair<std::string, std::string>>& query
+) {
+    if (target.empty() || target.front() != '/' || std::any_of(target.begin(), target.end(), [](char c) {
+            const auto u = static_cast<unsigned char>(c);
+            return u <= 0x20 || u == 0x7f;
+        })) {
+        return false;
+    }
+    const auto q = target.find('?');
+    if (!percent_decode(target.substr(0, q), path, false)) {
+        return false;
+    }
+    query.clear();
+    if (q == std::string_view::npos) {
+        return true;
+    }
+    std::string_view rest = target.substr(q + 1);
+    while (!rest.empty()) {
+        const auto amp = rest.find('&');
+        const std::string_view pair = rest.substr(0, amp);
+        rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+        if (pair.empty()) {
+            continue;
+        }
+        const auto eq = pair.find('=');
+        std::string key;
+        std::string value;
+        if (!percent_decode(pair.substr(0, eq), key, true) ||
+            (eq != std::string_view::npos && !percent_decode(pair.substr(eq + 1), value, true))) {
+            return false;
+        }
+        query.emplace_back(std::move(key), std::move(value));
+    }
+    return true;
+}
+
+}  // namespace
+
 bool decode_target(
     std::string_view target, std::string& path, std::vector<std::pair<std::string, std::string>>& query
 ) {
@@ -417,7 +492,7 @@ bool decode_target(
     }
     auto parsed = boost::urls::parse_origin_form(target);
     if (!parsed) {
-        return false;
+        return decode_lenient(target, path, query);
     }
     path = parsed->path();
     query.clear();

@@ -111,7 +111,8 @@ bool java_uri_accepts(std::string_view target);
 // REST layer reads: application/json, the OpenSearch and Elasticsearch vendor types, application/x-ndjson.
 bool is_json_media_type(std::string_view media);
 
-// Splits "a%20b/c" style paths; returns false on bad percent-encoding.
+// Splits "a%20b/c" style paths; returns false on bad percent-encoding. Beyond RFC 3986 it takes what
+// OpenSearch takes (`<`, `{`, `|`, `"`, non-ASCII bytes): only controls, spaces and bad escapes fail.
 bool decode_target(
     std::string_view target, std::string& path, std::vector<std::pair<std::string, std::string>>& query
 );

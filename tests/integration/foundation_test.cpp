@@ -193,6 +193,11 @@ TEST_F(foundation, routing_errors_have_opensearch_shapes) {
     EXPECT_EQ(
         c().get("/_plugins/_ml/no{such}").body, R"({"error":"invalid uri has been requested","status":400})"
     );
+    // A placeholder pasted as it is reaches its handler, as in OpenSearch (the URI check above is only for
+    // the no-handler text).
+    auto pasted = c().post("/_plugins/_ml/models/<MODEL_ID>/_predict", R"({"parameters":{}})");
+    EXPECT_EQ(pasted.status, 404) << pasted.body;
+    EXPECT_NE(pasted.body.find("<MODEL_ID>"), std::string::npos) << pasted.body;
 }
 
 // RestController.handleOptionsRequest and handleUnsupportedHttpMethod.
