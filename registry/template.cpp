@@ -703,7 +703,11 @@ bool wants_stream_flag(const param_map& params) {
     if (iface == nullptr) {
         return false;  // ml-commons dereferences null here (NullPointerException); we simply say no
     }
-    const std::string_view trimmed = trim_java(*iface);
+    return names_openai_chat_interface(*iface);
+}
+
+bool names_openai_chat_interface(std::string_view llm_interface) {
+    const std::string_view trimmed = trim_java(llm_interface);
     if (trimmed.empty()) {
         return false;
     }

@@ -149,8 +149,10 @@ bool is_json_or_ndjson(std::string_view payload);
 // §3.2.8 on its own (see body_options).
 result<void> check_missing_parameters(std::string_view payload, const param_map& params);
 
-// §3.2.5: the merged map has a `stream` key and `_llm_interface` is `openai/v1/chat/completions` (trimmed,
-// lower-cased, Java-unescaped, as ml-commons compares it).
+// An `_llm_interface` value that names `openai/v1/chat/completions` once trimmed, lower-cased and
+// Java-unescaped, as ml-commons compares it.
+bool names_openai_chat_interface(std::string_view llm_interface);
+// §3.2.5: the merged map has a `stream` key and an `_llm_interface` that names_openai_chat_interface.
 bool wants_stream_flag(const param_map& params);
 // Re-serialises the payload object with `"stream":true` set (gson JsonObject.addProperty + toString: key
 // order kept, strings re-escaped minimally). A non-object payload fails with illegal_state

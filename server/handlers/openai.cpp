@@ -6,10 +6,16 @@
 // ml-commons, Elasticsearch and OpenAI APIs. Wire-format details live in openai_format.hpp.
 //
 // Request → predict parameters:
-//  - chat: every body member becomes a predict parameter (`messages`, `temperature`, `tools`, ... as the
-//    connector template references them), except `stream` / `stream_options` (handled here) and `model`,
-//    which only fills `${parameters.model}` when the connector defines no `model` parameter of its own
-//    (the connector's upstream model name wins over the modelrelay model name the client sent);
+//  - chat: every body member becomes a predict parameter (`messages`, `temperature`, `tools`, ... for the
+//    connector template to place), except `stream` / `stream_options` (handled here) and `model`, which
+//    only fills `${parameters.model}` when the connector defines no `model` parameter of its own (the
+//    connector's upstream model name wins over the modelrelay model name the client sent);
+//  - chat, pass-through: the blueprint template `{"model": ..., "messages": ${parameters.messages}}` would
+//    drop `temperature`, `max_tokens`, `tools`, ..., which Kibana and the SDKs send and expect the model
+//    to get. So when the upstream speaks OpenAI chat (its URL ends with /chat/completions, or the
+//    connector's `_llm_interface` says so), the members the template does not reference and the rendered
+//    body does not already have are added to it as sent (openai::add_request_members). A template that
+//    places a member itself (Ollama's native `options.temperature`) or hard-codes it keeps control;
 //  - embeddings: `input` becomes the text docs of a text_embedding predict, so the connector's built-in
 //    pre-process function (or the default one: `${parameters.input}` as a JSON array) shapes the upstream
 //    body as for ml-commons' `_predict/text_embedding`; `dimensions` and `user` are passed as parameters.
@@ -237,7 +243,8 @@ struct passthrough {
 // upstream non-2xx becomes the OpenAI error for it; a 2xx is shaped by finish_call, or, when
 // `may_pass_through` and the model's connector neither post-processes nor filters the answer, comes
 // back as it is if chat_completion would not change it. The raw answer's `usage` is charged to the key
-// (before a response_filter can drop it).
+// (before a response_filter can drop it) and, when `raw_usage` is given, read into it for the same
+// reason (a built-in post-process function drops it too).
 awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstream(
     request_context& ctx,
     const ready_model& ready,
@@ -245,7 +252,8 @@ awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstr
     std::size_t i,
     key_permit& permit,
     json::storage_ptr sp = {},
-    bool may_pass_through = false
+    bool may_pass_through = false,
+    std::optional<openai::embedding_usage>* raw_usage = nullptr
 ) {
     const auto& settings = *ready.snap->settings;
     auto& call = plan.calls[i];
@@ -288,6 +296,9 @@ awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstr
         if (auto used = registry::usage_total_tokens_of(res->body)) {
             permit.add_usage(*used);
         }
+    }
+    if (raw_usage != nullptr) {
+        *raw_usage = openai::embedding_usage_of(res->body);
     }
     if (may_pass_through && plan.post_process == nullptr && !plan.response_filter &&
         (settings.max_json_size() < 0 ||
@@ -437,6 +448,21 @@ awaitable<http_response> serve_completion(request_context& ctx, dialect kind) {
     if (plan->calls.size() != 1) {
         co_return openai_fail(
             ctx, invalid_request("The model's connector makes more than one upstream call.")
+        );
+    }
+    // Members the template leaves out still reach an OpenAI chat upstream. A connector without a
+    // request_body sends its `http_body` parameter as written, so there is no template to complete.
+    if (const auto& action = *plan->action; action.request_body) {
+        auto& call = plan->calls.front();
+        openai::add_request_members(
+            call.body,
+            input.parameters,
+            openai::chat_upstream{
+                .url = call.url,
+                .llm_interface = registry::find_param(ready.connector->parameters, "_llm_interface"),
+                .request_template = action.request_body->source(),
+                .connector_parameters = &ready.connector->parameters},
+            text ? openai::chat_door::legacy_completions : openai::chat_door::chat
         );
     }
     if (judges_input(*ready.deployed)) {
@@ -626,8 +652,14 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
         }
     }
     openai::embedding_batch all;
+    // A post-process function or response filter drops the answer's `usage` (the built-in embedding
+    // functions keep only the vectors), so it is then read from the raw answer; otherwise the element
+    // still has it and embeddings_of finds it without a second parse.
+    const bool usage_hidden = plan->post_process != nullptr || plan->response_filter != nullptr;
     for (std::size_t i = 0; i < plan->calls.size(); ++i) {
-        auto element = co_await call_upstream(ctx, ready, *plan, i, permit);
+        std::optional<openai::embedding_usage> used;
+        auto element =
+            co_await call_upstream(ctx, ready, *plan, i, permit, {}, false, usage_hidden ? &used : nullptr);
         if (auto* e = std::get_if<openai::api_error>(&element)) {
             co_return openai_fail(ctx, *e);
         }
@@ -638,8 +670,8 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
         for (auto& v : batch->vectors) {
             all.vectors.push_back(std::move(v));
         }
-        all.prompt_tokens += batch->prompt_tokens;
-        all.total_tokens += batch->total_tokens;
+        all.prompt_tokens += used ? used->prompt_tokens : batch->prompt_tokens;
+        all.total_tokens += used ? used->total_tokens : batch->total_tokens;
     }
     if (all.vectors.size() != input.text_docs.size()) {
         co_return openai_fail(

@@ -2,6 +2,7 @@
 #include "server/handlers/openai_format.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
 
@@ -11,6 +12,7 @@
 
 #include "registry/json_parse.hpp"
 #include "registry/json_text.hpp"
+#include "registry/template.hpp"
 #include "server/handlers/openai_passthrough.hpp"
 #include "server/response.hpp"
 #include "server/upstream/client.hpp"
@@ -318,6 +320,126 @@ json::object chat_completion(json::value upstream, const reply_defaults& d) {
         {"usage", complete_usage(nullptr)}};
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Request members an OpenAI chat upstream gets as the client sent them
+
+bool speaks_openai_chat(std::string_view url, const std::string* llm_interface) {
+    if (llm_interface != nullptr && registry::names_openai_chat_interface(*llm_interface)) {
+        return true;
+    }
+    std::string_view path = url.substr(0, url.find_first_of("?#"));
+    if (const auto scheme = path.find("://"); scheme != std::string_view::npos) {
+        const auto slash = path.find('/', scheme + 3);
+        path = slash == std::string_view::npos ? std::string_view() : path.substr(slash);
+    }
+    if (path.ends_with('/')) {
+        path.remove_suffix(1);
+    }
+    return path.ends_with("/chat/completions");
+}
+
+bool references_parameter(std::string_view text, std::string_view name) {
+    constexpr std::string_view prefix = registry::parameters_prefix;
+    for (auto at = text.find(prefix); at != std::string_view::npos; at = text.find(prefix, at + 1)) {
+        auto rest = text.substr(at + prefix.size());
+        if (!rest.starts_with(name)) {
+            continue;
+        }
+        rest.remove_prefix(name.size());
+        if (rest.starts_with('}') || rest.starts_with(":-") || rest.starts_with(".toString()}")) {
+            return true;
+        }
+    }
+    return false;
+}
+
+namespace {
+
+// Members the door reads or sets itself (`prompt` became `messages`; `stream` and `_llm_interface` are
+// the stream path's own parameters), never sent as they are.
+constexpr std::array<std::string_view, 5> door_members{
+    "model", "stream", "stream_options", "prompt", "_llm_interface"};
+// Legacy completion members a chat request has no place for (`logprobs` is a count there, a boolean in
+// chat): an OpenAI chat upstream would refuse the whole request for them.
+constexpr std::array<std::string_view, 4> legacy_only_members{"echo", "suffix", "best_of", "logprobs"};
+
+bool one_of(std::string_view name, const auto& names) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+bool connector_references(const chat_upstream& up, std::string_view name) {
+    if (references_parameter(up.request_template, name)) {
+        return true;
+    }
+    if (up.connector_parameters != nullptr) {
+        for (const auto& [key, value] : *up.connector_parameters) {
+            if (references_parameter(value, name)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+bool add_request_members(
+    std::string& body, const json::object& request, const chat_upstream& up, chat_door door
+) {
+    // Candidates first: they cost a few substring searches, and most requests have none.
+    std::vector<const json::key_value_pair*> candidates;
+    for (const auto& kv : request) {
+        const std::string_view name = kv.key();
+        if (kv.value().is_null() || one_of(name, door_members) ||
+            (door == chat_door::legacy_completions && one_of(name, legacy_only_members)) ||
+            connector_references(up, name)) {
+            continue;
+        }
+        candidates.push_back(&kv);
+    }
+    if (candidates.empty() || !speaks_openai_chat(up.url, up.llm_interface)) {
+        return false;
+    }
+    // Only the top-level names are needed; the tree lives for this call.
+    json::monotonic_resource arena;
+    boost::system::error_code ec;
+    const json::value parsed = registry::parse_json(body, ec, &arena);
+    const auto close = body.find_last_not_of(" \t\r\n");
+    if (ec || !parsed.is_object() || close == std::string::npos || body[close] != '}') {
+        return false;
+    }
+    const auto& top = parsed.get_object();
+    std::string added;
+    for (const auto* kv : candidates) {
+        if (top.contains(kv->key())) {
+            continue;  // the connector's template has the last word
+        }
+        if (!added.empty() || !top.empty()) {
+            added.push_back(',');
+        }
+        registry::append_json_string(added, kv->key());
+        added.push_back(':');
+        registry::append_compact_json(added, kv->value(), registry::number_style::plain);
+    }
+    if (added.empty()) {
+        return false;
+    }
+    // Right after the last member (or the `{`), so the template's own spacing before `}` stays at the end.
+    body.insert(body.find_last_not_of(" \t\r\n", close - 1) + 1, added);
+    return true;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Legacy completions
+
+std::string legacy_completion_id(std::string_view chat_id) {
+    constexpr std::string_view chat_prefix = "chatcmpl-";
+    if (chat_id.starts_with(chat_prefix)) {
+        return "cmpl-" + std::string(chat_id.substr(chat_prefix.size()));
+    }
+    return std::string(chat_id);
+}
+
 namespace {
 
 json::object text_choice(const json::object& choice, std::size_t i, std::string_view from) {
@@ -359,7 +481,8 @@ json::array text_choices(const json::value* choices, std::string_view from) {
 json::object text_completion(json::value upstream, const reply_defaults& d) {
     json::object chat = chat_completion(std::move(upstream), d);
     json::object out;
-    out["id"] = chat["id"];
+    out["id"] =
+        chat["id"].is_string() ? json::value(legacy_completion_id(chat["id"].get_string())) : chat["id"];
     out["object"] = "text_completion";
     out["created"] = chat["created"];
     out["model"] = chat["model"];
@@ -399,6 +522,9 @@ std::string text_completion_frames(std::string_view chat_frames) {
             if (const auto* v = c.if_contains(key)) {
                 t[key] = *v;
             }
+        }
+        if (const auto* id = t.if_contains("id"); id != nullptr && id->is_string()) {
+            t["id"] = legacy_completion_id(id->get_string());
         }
         t["object"] = "text_completion";
         t["choices"] = std::move(choices);
@@ -614,6 +740,32 @@ registry::result<embedding_batch> embeddings_of(const json::object& element) {
         return registry::error{errc::bad_gateway, "The model's answer contains no embeddings"};
     }
     return batch;
+}
+
+std::optional<embedding_usage> embedding_usage_of(std::string_view answer) {
+    // Answers are mostly floats: no tree unless a usage member may be there, and that one in an arena.
+    if (answer.find("\"usage\"") == std::string_view::npos) {
+        return std::nullopt;
+    }
+    json::monotonic_resource arena;
+    const auto v = parse_or_nullopt(answer, &arena);
+    const auto* obj = v ? v->if_object() : nullptr;
+    const auto* usage = obj != nullptr ? obj->if_contains("usage") : nullptr;
+    if (usage == nullptr || !usage->is_object()) {
+        return std::nullopt;
+    }
+    const auto& u = usage->get_object();
+    const auto counts = [&](std::string_view key) {
+        const auto* n = u.if_contains(key);
+        return n != nullptr && n->is_number();
+    };
+    if (!counts("prompt_tokens") && !counts("total_tokens")) {
+        return std::nullopt;
+    }
+    embedding_usage out;
+    out.prompt_tokens = int_member(u, "prompt_tokens", 0);
+    out.total_tokens = int_member(u, "total_tokens", out.prompt_tokens);
+    return out;
 }
 
 std::string base64_float32(const std::vector<double>& v) {

@@ -15,6 +15,7 @@
 #include <boost/json/value.hpp>
 
 #include "registry/error.hpp"
+#include "registry/parameters.hpp"
 #include "server/sse_relay.hpp"
 
 namespace modelrelay::server::openai {
@@ -102,17 +103,67 @@ private:
 };
 
 // ---------------------------------------------------------------------------------------------------
+// Request members an OpenAI chat upstream gets as the client sent them
+
+// The connector side of the decision: what it sends and where.
+struct chat_upstream {
+    std::string_view url;  // the rendered upstream URL
+    // The connector's `_llm_interface` parameter (null when it has none). Not the request's: the stream
+    // path sets one itself, and a client does not get to say what the upstream speaks.
+    const std::string* llm_interface = nullptr;
+    std::string_view request_template;  // the action's request_body source
+    // The connector's parameters: a value there may route a member (`"opts": "{\"t\": ${parameters.t}}"`).
+    const registry::param_map* connector_parameters = nullptr;
+};
+
+// Whether the upstream speaks OpenAI chat completions: the URL's path (query and fragment dropped, one
+// trailing `/` ignored) ends with `/chat/completions` (OpenAI, Azure OpenAI deployments, Ollama's, vLLM's
+// and llama.cpp's OpenAI routes), or `llm_interface` names `openai/v1/chat/completions`.
+bool speaks_openai_chat(std::string_view url, const std::string* llm_interface);
+
+// Whether `text` names the parameter `name` as `${parameters.<name>}`, `${parameters.<name>:-...}` or
+// `${parameters.<name>.toString()}`.
+bool references_parameter(std::string_view text, std::string_view name);
+
+// Which endpoint the request came through: the legacy one has members of its own.
+enum class chat_door { chat, legacy_completions };
+
+// Adds to the rendered upstream `body` the members of the client's chat `request` (the predict
+// parameters the body members became) that its template would otherwise drop, so `temperature`, `top_p`,
+// `max_tokens`, `stop`, `seed`, `tools`, `response_format`, ... reach an OpenAI-compatible upstream even
+// through the blueprint template `{"model": ..., "messages": ${parameters.messages}}`. A member is added
+// when all of these hold:
+//  - the upstream speaks_openai_chat and `body` is one JSON object;
+//  - it is not `model`, `stream`, `stream_options`, `prompt` or `_llm_interface` (handled by the door or
+//    set by it), nor, from the legacy endpoint, `echo`, `suffix`, `best_of` or `logprobs` (no chat
+//    meaning, or another one: chat's `logprobs` is a boolean), and its value is not null;
+//  - neither the template nor a connector parameter references it (references_parameter): a template
+//    that puts `temperature` elsewhere (Ollama's native `options.temperature`) keeps control of it;
+//  - `body` has no top-level member of that name: a hard-coded `"temperature": 0` stays.
+// Added members go at the end of the top-level object as `"name":<value>` (compact, doubles printed
+// plainly), the body's own text untouched. Returns whether anything was added. Without a candidate member
+// (the usual request of `model` and `messages`), `body` is not parsed.
+bool add_request_members(
+    std::string& body, const boost::json::object& request, const chat_upstream& up, chat_door door
+);
+
+// ---------------------------------------------------------------------------------------------------
 // Legacy completions (/v1/completions), served by the same models as chat
 
+// A text completion's id from its chat answer's: `chatcmpl-x` becomes `cmpl-x` (OpenAI and Ollama name
+// text completions `cmpl-`); any other id is kept.
+std::string legacy_completion_id(std::string_view chat_id);
+
 // The non-stream reply as a `text_completion`: chat_completion's answer with each choice turned into
-// `{"text","index","logprobs","finish_reason"}`. The text is the choice's own `text` (an upstream that is
-// itself a completions server), else its message's string content, else "".
+// `{"text","index","logprobs","finish_reason"}` and its id through legacy_completion_id. The text is the
+// choice's own `text` (an upstream that is itself a completions server), else its message's string
+// content, else "".
 boost::json::object text_completion(boost::json::value upstream, const reply_defaults& d);
 
 // chunk_relay's output (SSE frames of chat.completion.chunk) as the legacy stream: each chunk becomes a
-// `text_completion` chunk with `choices[].text` from `delta.content` (`logprobs` null); a chunk that
-// carries neither text, nor a finish_reason, nor usage (the role-only first chunk) is dropped; error
-// frames and `[DONE]` pass as they are.
+// `text_completion` chunk (id through legacy_completion_id) with `choices[].text` from `delta.content`
+// (`logprobs` null); a chunk that carries neither text, nor a finish_reason, nor usage (the role-only
+// first chunk) is dropped; error frames and `[DONE]` pass as they are.
 std::string text_completion_frames(std::string_view chat_frames);
 
 // ---------------------------------------------------------------------------------------------------
@@ -130,6 +181,16 @@ struct embedding_batch {
 // (what a response_filter extracted). Usage from `usage.prompt_tokens` / `usage.total_tokens`.
 // 502 bad_gateway `The model's answer contains no embeddings` when nothing fits.
 registry::result<embedding_batch> embeddings_of(const boost::json::object& element);
+
+struct embedding_usage {
+    std::int64_t prompt_tokens = 0;
+    std::int64_t total_tokens = 0;
+};
+
+// `usage` of one upstream embedding answer as the upstream wrote it (a built-in post-process function
+// keeps only the vectors): `prompt_tokens`, and `total_tokens` (prompt_tokens when missing); nullopt when
+// the answer has no `usage` object with either.
+std::optional<embedding_usage> embedding_usage_of(std::string_view answer);
 
 // The vector as little-endian IEEE-754 float32 bytes, base64 (what `encoding_format:"base64"` means).
 std::string base64_float32(const std::vector<double>& v);

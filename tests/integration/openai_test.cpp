@@ -197,7 +197,8 @@ TEST_F(openai_api, a_complete_answer_is_relayed_as_the_upstream_wrote_it) {
 }
 
 TEST_F(openai_api, body_fields_become_predict_parameters) {
-    // The template uses temperature and, with no `model` connector parameter, the client's model name.
+    // The template uses temperature and, with no `model` connector parameter, the client's model name;
+    // `n`, which it does not use, is added for the OpenAI chat upstream.
     const std::string connector = R"({"name": "t", "version": "1", "protocol": "http", "parameters": {},
       "credential": {"key": "unused"}, "actions": [{"action_type": "predict", "method": "POST", "url": ")" +
                                   up_.url("/v1/chat/completions") + R"(",
@@ -210,7 +211,7 @@ TEST_F(openai_api, body_fields_become_predict_parameters) {
     EXPECT_EQ(
         json::parse(up_.last_request()->body),
         json::parse(
-            R"({"model":"templated","messages":[{"role":"user","content":"x \"quoted\""}],"temperature":0.25})"
+            R"({"model":"templated","messages":[{"role":"user","content":"x \"quoted\""}],"temperature":0.25,"n":1})"
         )
     );
     // A template placeholder nobody fills is the connector's error, in the OpenAI shape.
@@ -336,8 +337,8 @@ TEST_F(openai_api, legacy_completions_ride_on_the_chat_models) {
     ASSERT_EQ(r.status, 200) << r.body;
     auto j = r.json().as_object();
     EXPECT_EQ(j.at("object").as_string(), "text_completion");
-    EXPECT_EQ(std::string(j.at("id").as_string()).rfind("chatcmpl-", 0), 0U)
-        << "the upstream's own id is kept";
+    // The upstream's own id, named as a text completion (OpenAI and Ollama use `cmpl-` there).
+    EXPECT_EQ(j.at("id").as_string(), "cmpl-fake");
     const auto& choice = j.at("choices").at(0).as_object();
     EXPECT_EQ(choice.at("text").as_string(), default_completion_text);
     EXPECT_EQ(choice.at("index").as_int64(), 0);
@@ -347,6 +348,31 @@ TEST_F(openai_api, legacy_completions_ride_on_the_chat_models) {
     EXPECT_EQ(j.at("usage").at("total_tokens").as_int64(), 7);
     auto sent = json::parse(up_.last_request()->body).as_object();
     EXPECT_EQ(sent.at("messages"), json::parse(R"([{"role":"user","content":"Say hi"}])"));
+    EXPECT_EQ(sent.at("max_tokens"), json::value(5));  // passed through like a chat member
+    EXPECT_FALSE(sent.contains("prompt"));
+
+    // Members a chat request has no place for stay behind; the others go up as on chat.
+    auto legacy = c().request(
+        "POST",
+        "/v1/completions",
+        R"({"model":"chat-model","prompt":"Say hi","temperature":0,"echo":true,"best_of":2,"logprobs":3,"suffix":"!"})"
+    );
+    ASSERT_EQ(legacy.status, 200) << legacy.body;
+    EXPECT_EQ(
+        json::parse(up_.last_request()->body),
+        json::parse(
+            R"({"model":"gpt-upstream","messages":[{"role":"user","content":"Say hi"}],"temperature":0})"
+        )
+    );
+
+    // An id that is not a chat one is kept as the upstream wrote it.
+    up_.enqueue(fake_reply::json(
+        200,
+        R"({"id":"gen-42","object":"chat.completion","created":3,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"x"},"finish_reason":"stop"}]})"
+    ));
+    auto other = c().request("POST", "/v1/completions", R"({"model":"chat-model","prompt":"Say hi"})");
+    ASSERT_EQ(other.status, 200) << other.body;
+    EXPECT_EQ(other.json().at("id").as_string(), "gen-42");
 
     // An upstream that is itself a completions server: its text is kept.
     up_.enqueue(fake_reply::json(
@@ -375,6 +401,7 @@ TEST_F(openai_api, legacy_completions_ride_on_the_chat_models) {
     for (std::size_t i = 0; i + 1 < events.size(); ++i) {
         auto chunk = json::parse(events[i].data).as_object();
         EXPECT_EQ(chunk.at("object").as_string(), "text_completion") << events[i].data;
+        EXPECT_EQ(chunk.at("id").as_string(), "cmpl-fake") << events[i].data;
         const auto& c0 = chunk.at("choices").at(0).as_object();
         EXPECT_FALSE(c0.contains("delta")) << events[i].data;
         EXPECT_TRUE(!c0.at("text").as_string().empty() || !c0.at("finish_reason").is_null())
@@ -489,6 +516,207 @@ TEST_F(openai_api, failures_mid_stream_are_openai_error_events) {
         json::parse(e2[0].data),
         json::parse(R"({"error":{"message":"overloaded","type":"server_error","param":null,"code":"busy"}})")
     );
+}
+
+// Kibana's OpenAI connector and the SDKs send sampling options, stop sequences and tools; the blueprint
+// template names only model and messages, so the rest is added for an OpenAI chat upstream as the client
+// sent it, plain and streamed.
+TEST_F(openai_api, members_the_template_leaves_out_reach_an_openai_chat_upstream) {
+    const std::string members =
+        R"("temperature":0.25,"top_p":0.5,"max_tokens":50,"stop":["\n\nHuman:"],"seed":7,)"
+        R"("tools":[{"type":"function","function":{"name":"f","description":"d","parameters":{"type":"object","properties":{}}}}],)"
+        R"("tool_choice":"auto","response_format":{"type":"json_object"},"frequency_penalty":0.0001)";
+    auto r = chat(
+        R"({"model":"chat-model","messages":[{"role":"user","content":"hi"}],"stream":false,"user":null,)" +
+        members + "}"
+    );
+    ASSERT_EQ(r.status, 200) << r.body;
+    const std::string sent = up_.last_request()->body;
+    EXPECT_EQ(
+        json::parse(sent),
+        json::parse(R"({"model":"gpt-upstream","messages":[{"role":"user","content":"hi"}],)" + members + "}")
+    );
+    // As written: plain numbers, not Boost.JSON's `2.5E-1` or Java's `1.0E-4`.
+    EXPECT_NE(sent.find(R"("temperature":0.25)"), std::string::npos) << sent;
+    EXPECT_NE(sent.find(R"("frequency_penalty":0.0001)"), std::string::npos) << sent;
+
+    sse_client s(
+        server_->port(),
+        "POST",
+        "/v1/chat/completions",
+        R"({"model":"chat-model","messages":[{"role":"user","content":"hi"}],"stream":true,)"
+        R"("stream_options":{"include_usage":true},"temperature":0.25,"max_tokens":50,"seed":7})",
+        sdk_headers
+    );
+    ASSERT_EQ(s.status(), 200U) << s.body();
+    auto events = s.read_all();
+    EXPECT_TRUE(s.complete());
+    ASSERT_GE(events.size(), 2U);
+    EXPECT_EQ(events.back().data, "[DONE]");
+    EXPECT_EQ(
+        json::parse(up_.last_request()->body),
+        json::parse(R"({"model":"gpt-upstream","messages":[{"role":"user","content":"hi"}],"stream":true,)"
+                    R"("temperature":0.25,"max_tokens":50,"seed":7,"stream_options":{"include_usage":true}})")
+    );
+}
+
+const std::string chat_answer =
+    R"({"id":"chatcmpl-r","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,)"
+    R"("message":{"role":"assistant","content":"routed"},"finish_reason":"stop"}],)"
+    R"("usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}})";
+
+// A chat connector for `url` (any path of the fake upstream) with `request_body` as the template.
+std::string connector_at(
+    const std::string& url,
+    std::string_view request_body,
+    json::object parameters = json::object{{"model", "gpt-upstream"}}
+) {
+    json::object action{
+        {"action_type", "predict"},
+        {"method", "POST"},
+        {"url", url},
+        {"headers", json::object{{"Authorization", "Bearer ${credential.openAI_key}"}}},
+        {"request_body", request_body}};
+    return json::serialize(json::object{
+        {"name", "chat connector"},
+        {"version", "1"},
+        {"protocol", "http"},
+        {"parameters", std::move(parameters)},
+        {"credential", json::object{{"openAI_key", test_api_key}}},
+        {"actions", json::array{std::move(action)}}});
+}
+
+// What the connector's template places or fixes stays the connector's; upstreams that do not speak
+// OpenAI chat get exactly what the template renders.
+TEST_F(openai_api, the_connector_template_keeps_control_of_the_members_it_places) {
+    constexpr std::string_view blueprint =
+        R"({ "model": "${parameters.model}", "messages": ${parameters.messages} })";
+    const std::string sampling = R"(,"messages":[],"temperature":0.3,"top_p":0.9,"seed":1})";
+    const auto sent = [&](std::string_view model) {
+        auto r = chat(R"({"model":")" + std::string(model) + "\"" + sampling);
+        EXPECT_EQ(r.status, 200) << r.body;
+        return json::parse(up_.last_request()->body);
+    };
+
+    // Placed inside another object: no top-level duplicate.
+    register_model(
+        c(),
+        connector_at(
+            up_.url("/v1/chat/completions"),
+            R"({ "model": "${parameters.model}", "messages": ${parameters.messages}, "options": { "temperature": ${parameters.temperature:-0.7} } })"
+        ),
+        "nested"
+    );
+    EXPECT_EQ(
+        sent("nested"),
+        json::parse(
+            R"({"model":"gpt-upstream","messages":[],"options":{"temperature":0.3},"top_p":0.9,"seed":1})"
+        )
+    );
+
+    // Hard-coded at the top level: not overridden.
+    register_model(
+        c(),
+        connector_at(
+            up_.url("/v1/chat/completions"),
+            R"({ "model": "${parameters.model}", "messages": ${parameters.messages}, "temperature": 0 })"
+        ),
+        "fixed"
+    );
+    EXPECT_EQ(
+        sent("fixed"),
+        json::parse(R"({"model":"gpt-upstream","messages":[],"temperature":0,"top_p":0.9,"seed":1})")
+    );
+
+    // Ollama's native API (no `_llm_interface`): nothing is added.
+    up_.route(
+        "/api/chat",
+        fake_reply::json(
+            200,
+            R"({"model":"llama3","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"native"},"done":true})"
+        )
+    );
+    register_model(
+        c(),
+        connector_at(
+            up_.url("/api/chat"),
+            R"({ "model": "${parameters.model}", "messages": ${parameters.messages}, "stream": false })"
+        ),
+        "native"
+    );
+    auto native = chat(R"({"model":"native")" + sampling);
+    ASSERT_EQ(native.status, 200) << native.body;
+    EXPECT_EQ(native.json().at("choices").at(0).at("message").at("content").as_string(), "native");
+    EXPECT_EQ(up_.last_request()->path(), "/api/chat");
+    EXPECT_EQ(
+        json::parse(up_.last_request()->body),
+        json::parse(R"({"model":"gpt-upstream","messages":[],"stream":false})")
+    );
+
+    // Azure OpenAI: a deployment's chat/completions path with its api-version query.
+    up_.route("/openai/deployments/gpt-4o/chat/completions", fake_reply::json(200, chat_answer));
+    register_model(
+        c(),
+        connector_at(
+            up_.url("/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"), blueprint
+        ),
+        "azure"
+    );
+    EXPECT_EQ(
+        sent("azure"),
+        json::parse(R"({"model":"gpt-upstream","messages":[],"temperature":0.3,"top_p":0.9,"seed":1})")
+    );
+
+    // Any other URL whose connector declares the OpenAI chat interface.
+    up_.route("/gateway/generate", fake_reply::json(200, chat_answer));
+    register_model(
+        c(),
+        connector_at(
+            up_.url("/gateway/generate"),
+            blueprint,
+            json::object{{"model", "gpt-upstream"}, {"_llm_interface", "openai/v1/chat/completions"}}
+        ),
+        "declared"
+    );
+    EXPECT_EQ(
+        sent("declared"),
+        json::parse(R"({"model":"gpt-upstream","messages":[],"temperature":0.3,"top_p":0.9,"seed":1})")
+    );
+}
+
+// The upstream's `usage` is reported even when a built-in post-process function keeps only the vectors,
+// summed over the upstream calls of one request; 0 only when the upstream reports none.
+TEST_F(openai_api, embeddings_report_the_upstream_usage) {
+    register_model(c(), embedding_connector(up_), "embed-model");
+    // The fake counts one token per word: 2 + 1.
+    auto r = c().post("/v1/embeddings", R"({"model":"embed-model","input":["first text","second"]})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.json().at("usage"), json::parse(R"({"prompt_tokens":3,"total_tokens":3})"));
+
+    // One input per upstream call: three calls, 2 + 1 + 3 tokens.
+    std::string split = embedding_connector(up_);
+    const std::string model_param = R"("model": "text-embedding-3-small")";
+    split.replace(
+        split.find(model_param),
+        model_param.size(),
+        model_param + R"(, "input_docs_processed_step_size": "1")"
+    );
+    register_model(c(), split, "embed-split");
+    const auto before = up_.request_count();
+    auto three = c().post("/v1/embeddings", R"({"model":"embed-split","input":["a b","c","d e f"]})");
+    ASSERT_EQ(three.status, 200) << three.body;
+    EXPECT_EQ(up_.request_count(), before + 3);
+    EXPECT_EQ(three.json().at("data").as_array().size(), 3U);
+    EXPECT_EQ(three.json().at("usage"), json::parse(R"({"prompt_tokens":6,"total_tokens":6})"));
+
+    // An upstream that reports no usage.
+    up_.enqueue(fake_reply::json(
+        200,
+        R"({"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.5,1.5]}],"model":"e"})"
+    ));
+    auto none = c().post("/v1/embeddings", R"({"model":"embed-model","input":"x y"})");
+    ASSERT_EQ(none.status, 200) << none.body;
+    EXPECT_EQ(none.json().at("usage"), json::parse(R"({"prompt_tokens":0,"total_tokens":0})"));
 }
 
 TEST_F(openai_api, embeddings_float_and_base64) {
@@ -876,6 +1104,12 @@ TEST_F(openai_api, kibana_openai_connector_test_and_stream_calls) {
     auto sent = json::parse(up_.last_request()->body).as_object();
     EXPECT_EQ(sent.at("stream"), json::value(true));
     EXPECT_EQ(sent.at("messages").as_array().size(), 4U);
+    // The blueprint template names only model and messages; the rest reaches the model as Kibana sent it.
+    const auto asked = json::parse(streamed).as_object();
+    for (const char* k : {"temperature", "tools", "tool_choice", "n", "stop"}) {
+        EXPECT_EQ(sent.at(k), asked.at(k)) << k;
+    }
+    EXPECT_EQ(sent.at("model").as_string(), "gpt-upstream");
     // invokeAsyncIterator: the openai SDK with its own headers, against the same URL.
     auto sdk = chat(
         R"({"model":"chat-model","messages":[{"role":"user","content":"Hello"}],"stream":false})", sdk_headers

@@ -163,7 +163,7 @@ TEST(openai_format, legacy_completions_are_the_chat_answer_reshaped) {
     );
     // A bare answer gets the defaults, like a chat reply.
     auto bare = text_completion(json::parse(R"({"response":"plain"})"), defaults);
-    EXPECT_EQ(bare.at("id").as_string(), "chatcmpl-default");
+    EXPECT_EQ(bare.at("id").as_string(), "cmpl-default");
     EXPECT_EQ(bare.at("choices").at(0).at("text").as_string(), "plain");
 
     chunk_relay relay(defaults, true);
@@ -251,6 +251,249 @@ TEST(openai_format, embeddings_from_every_connector_shape) {
         embeddings_of(json::parse(R"({"output":[{"name":"response","dataAsMap":{"x":1}}]})").as_object());
     ASSERT_FALSE(none);
     EXPECT_EQ(none.error().code, errc::bad_gateway);
+}
+
+// OpenAI and Ollama name text completions `cmpl-`: a chat answer's `chatcmpl-` id is renamed, whole and
+// streamed; other ids are the upstream's own.
+TEST(openai_format, legacy_completion_ids_start_with_cmpl) {
+    EXPECT_EQ(legacy_completion_id("chatcmpl-abc"), "cmpl-abc");
+    EXPECT_EQ(legacy_completion_id("chatcmpl-"), "cmpl-");
+    EXPECT_EQ(legacy_completion_id("cmpl-9"), "cmpl-9");
+    EXPECT_EQ(legacy_completion_id("chatcmpl"), "chatcmpl");
+    EXPECT_EQ(legacy_completion_id("gen-chatcmpl-1"), "gen-chatcmpl-1");
+    EXPECT_EQ(legacy_completion_id(""), "");
+
+    const auto answer = [](std::string_view id) {
+        return json::parse(
+            R"({"id":")" + std::string(id) +
+            R"(","object":"chat.completion","created":2,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]})"
+        );
+    };
+    EXPECT_EQ(text_completion(answer("chatcmpl-7"), defaults).at("id").as_string(), "cmpl-7");
+    EXPECT_EQ(text_completion(answer("resp_1"), defaults).at("id").as_string(), "resp_1");
+
+    chunk_relay relay(defaults, true);
+    std::string chat;
+    relay.on_event(R"({"id":"chatcmpl-s","choices":[{"index":0,"delta":{"content":"he"}}]})", chat);
+    relay.on_event(R"({"id":"chatcmpl-s","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})", chat);
+    relay.on_finish(chat);  // adds a usage chunk with the stream's id
+    const auto f = frames(text_completion_frames(chat));
+    ASSERT_EQ(f.size(), 4U) << chat;
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(f[i].at("id").as_string(), "cmpl-s") << i;
+    }
+    EXPECT_TRUE(f[2].as_object().contains("usage"));
+}
+
+TEST(openai_format, upstreams_that_speak_openai_chat) {
+    for (const char* url :
+         {"https://api.openai.com/v1/chat/completions",
+          "https://r.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21",
+          "http://127.0.0.1:11434/v1/chat/completions",
+          "http://vllm:8000/v1/chat/completions/",
+          "http://llama:8080/chat/completions#x"}) {
+        EXPECT_TRUE(speaks_openai_chat(url, nullptr)) << url;
+    }
+    for (const char* url :
+         {"http://127.0.0.1:11434/api/chat",
+          "https://api.openai.com/v1/completions",
+          "https://api.openai.com/v1/chat/completions-proxy",
+          "https://proxy/forward?to=/v1/chat/completions",
+          "https://bedrock-runtime.us-east-1.amazonaws.com/model/m/converse",
+          "https://chat/completions"}) {
+        EXPECT_FALSE(speaks_openai_chat(url, nullptr)) << url;
+    }
+    // The connector may say so itself, as ml-commons compares `_llm_interface`.
+    const std::string chat_interface = " OpenAI/v1/chat/completions ";
+    const std::string converse = "bedrock/converse/claude";
+    EXPECT_TRUE(speaks_openai_chat("http://gateway/generate", &chat_interface));
+    EXPECT_FALSE(speaks_openai_chat("http://gateway/generate", &converse));
+}
+
+TEST(openai_format, references_are_placeholders_of_that_exact_name) {
+    EXPECT_TRUE(references_parameter(R"({"t": ${parameters.temperature}})", "temperature"));
+    EXPECT_TRUE(references_parameter(R"({"t": ${parameters.temperature:-0.7}})", "temperature"));
+    EXPECT_TRUE(references_parameter(R"({"t": "${parameters.temperature.toString()}"})", "temperature"));
+    EXPECT_TRUE(references_parameter("${parameters.stop} ${parameters.tools}", "tools"));
+    EXPECT_FALSE(references_parameter(R"({"t": ${parameters.temperature_max}})", "temperature"));
+    EXPECT_FALSE(references_parameter(R"({"t": ${parameters.temp}})", "temperature"));
+    EXPECT_FALSE(references_parameter(R"({"temperature": 0})", "temperature"));
+    EXPECT_FALSE(references_parameter("", "temperature"));
+}
+
+namespace members {
+
+constexpr std::string_view chat_url = "https://api.openai.com/v1/chat/completions";
+constexpr std::string_view blueprint =
+    R"({ "model": "${parameters.model}", "messages": ${parameters.messages} })";
+
+chat_upstream upstream(
+    std::string_view url, std::string_view tmpl, const registry::param_map* params = nullptr
+) {
+    return chat_upstream{
+        .url = url, .llm_interface = nullptr, .request_template = tmpl, .connector_parameters = params};
+}
+
+}  // namespace members
+
+// The blueprint template names only model and messages: what Kibana and the SDKs send besides is added
+// as sent, after the template's own members; what the door handles itself and nulls are not.
+TEST(openai_format, members_the_template_leaves_out_are_added_as_sent) {
+    const auto request =
+        json::parse(
+            R"({"model":"my-model","messages":[{"role":"user","content":"hi"}],"temperature":0.25,)"
+            R"("top_p":1,"max_tokens":5,"stop":["\n"],"seed":7,"frequency_penalty":0.0001,)"
+            R"("tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],)"
+            R"("response_format":{"type":"json_object"},"user":null,"stream":"true",)"
+            R"("stream_options":{"include_usage":true},"_llm_interface":"openai/v1/chat/completions"})"
+        )
+            .as_object();
+    std::string body = R"({ "model": "gpt", "messages": [{"role":"user","content":"hi"}] })";
+    ASSERT_TRUE(add_request_members(
+        body, request, members::upstream(members::chat_url, members::blueprint), chat_door::chat
+    ));
+    EXPECT_EQ(
+        body,
+        R"({ "model": "gpt", "messages": [{"role":"user","content":"hi"}],"temperature":0.25,"top_p":1,)"
+        R"("max_tokens":5,"stop":["\n"],"seed":7,"frequency_penalty":0.0001,)"
+        R"("tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],)"
+        R"("response_format":{"type":"json_object"} })"
+    );
+
+    // The usual SDK request has nothing to add: the body is left as it is.
+    const auto plain = json::parse(R"({"model":"m","messages":[]})").as_object();
+    std::string same = R"({ "model": "gpt", "messages": [] })";
+    EXPECT_FALSE(add_request_members(
+        same, plain, members::upstream(members::chat_url, members::blueprint), chat_door::chat
+    ));
+    EXPECT_EQ(same, R"({ "model": "gpt", "messages": [] })");
+
+    // An empty template object gets every member, with no leading comma.
+    const auto two = json::parse(R"({"messages":[],"n":2})").as_object();
+    std::string empty = "{ }";
+    ASSERT_TRUE(add_request_members(empty, two, members::upstream(members::chat_url, "{ }"), chat_door::chat)
+    );
+    EXPECT_EQ(empty, R"({"messages":[],"n":2 })");
+}
+
+// The connector keeps control of what it places or fixes itself.
+TEST(openai_format, the_connector_template_has_the_last_word) {
+    const auto request =
+        json::parse(R"({"model":"m","messages":[],"temperature":0.9,"top_p":0.5,"seed":3})").as_object();
+    // Placed inside another object (Ollama's native `options`): no top-level duplicate.
+    const std::string nested_template =
+        R"({ "model": "x", "messages": ${parameters.messages}, "options": {"temperature": ${parameters.temperature:-0.7}} })";
+    std::string nested = R"({ "model": "x", "messages": [], "options": {"temperature": 0.9} })";
+    ASSERT_TRUE(add_request_members(
+        nested, request, members::upstream(members::chat_url, nested_template), chat_door::chat
+    ));
+    EXPECT_EQ(
+        nested, R"({ "model": "x", "messages": [], "options": {"temperature": 0.9},"top_p":0.5,"seed":3 })"
+    );
+
+    // Hard-coded at the top level: the template's value stays.
+    std::string fixed = R"({"model":"x","messages":[],"temperature":0,"top_p":1,"seed":1})";
+    EXPECT_FALSE(add_request_members(
+        fixed,
+        request,
+        members::upstream(
+            members::chat_url,
+            R"({"model":"x","messages":${parameters.messages},"temperature":0,"top_p":1,"seed":1})"
+        ),
+        chat_door::chat
+    ));
+    EXPECT_EQ(fixed, R"({"model":"x","messages":[],"temperature":0,"top_p":1,"seed":1})");
+
+    // Routed through a connector parameter the template uses.
+    const registry::param_map params{{"sampling", R"({"temperature": ${parameters.temperature}})"}};
+    std::string routed = R"({"messages":[],"sampling":{"temperature": 0.9}})";
+    ASSERT_TRUE(add_request_members(
+        routed,
+        request,
+        members::upstream(
+            members::chat_url,
+            R"({"messages":${parameters.messages},"sampling":${parameters.sampling}})",
+            &params
+        ),
+        chat_door::chat
+    ));
+    EXPECT_EQ(routed, R"({"messages":[],"sampling":{"temperature": 0.9},"top_p":0.5,"seed":3})");
+}
+
+TEST(openai_format, other_upstreams_and_bodies_get_nothing) {
+    const auto request = json::parse(R"({"model":"m","messages":[],"temperature":0.9})").as_object();
+    const auto unchanged = [&](std::string body, std::string_view url, std::string_view tmpl) {
+        const std::string before = body;
+        EXPECT_FALSE(add_request_members(body, request, members::upstream(url, tmpl), chat_door::chat))
+            << body;
+        EXPECT_EQ(body, before);
+    };
+    // Ollama's native API: its own member names.
+    unchanged(
+        R"({"model":"x","messages":[],"stream":false})",
+        "http://127.0.0.1:11434/api/chat",
+        R"({"model":"x","messages":${parameters.messages},"stream":false})"
+    );
+    // Not one JSON object.
+    unchanged(R"([{"messages":[]}])", members::chat_url, R"([{"messages":${parameters.messages}}])");
+    unchanged("{\"a\":1}\n{\"b\":2}\n", members::chat_url, "{\"a\":1}\n{\"b\":2}\n");
+    // The connector's `_llm_interface` makes any URL an OpenAI chat one.
+    const std::string iface = "openai/v1/chat/completions";
+    std::string body = R"({"messages":[]})";
+    ASSERT_TRUE(add_request_members(
+        body,
+        request,
+        chat_upstream{
+            .url = "http://gateway/generate",
+            .llm_interface = &iface,
+            .request_template = R"({"messages":${parameters.messages}})"},
+        chat_door::chat
+    ));
+    EXPECT_EQ(body, R"({"messages":[],"temperature":0.9})");
+}
+
+// /v1/completions: `prompt` became `messages`; members with no chat meaning stay behind.
+TEST(openai_format, legacy_members_without_a_chat_meaning_are_not_added) {
+    const auto request =
+        json::parse(R"({"model":"m","prompt":"p","messages":[{"role":"user","content":"p"}],"max_tokens":5,)"
+                    R"("echo":true,"best_of":2,"logprobs":3,"suffix":"s","temperature":0})")
+            .as_object();
+    std::string body = R"({ "model": "gpt", "messages": [{"role":"user","content":"p"}] })";
+    ASSERT_TRUE(add_request_members(
+        body, request, members::upstream(members::chat_url, members::blueprint), chat_door::legacy_completions
+    ));
+    EXPECT_EQ(
+        body,
+        R"({ "model": "gpt", "messages": [{"role":"user","content":"p"}],"max_tokens":5,"temperature":0 })"
+    );
+    // Chat's own `logprobs` (a boolean) is an ordinary member there.
+    const auto chat = json::parse(R"({"messages":[],"logprobs":true,"top_logprobs":2})").as_object();
+    std::string chat_body = R"({"messages":[]})";
+    ASSERT_TRUE(add_request_members(
+        chat_body, chat, members::upstream(members::chat_url, members::blueprint), chat_door::chat
+    ));
+    EXPECT_EQ(chat_body, R"({"messages":[],"logprobs":true,"top_logprobs":2})");
+}
+
+// A built-in post-process function keeps only the vectors, so /v1/embeddings reads usage from the answer
+// the upstream wrote.
+TEST(openai_format, embedding_usage_from_the_raw_answer) {
+    auto u =
+        embedding_usage_of(R"({"object":"list","data":[],"usage":{"prompt_tokens":3,"total_tokens":3}})");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->prompt_tokens, 3);
+    EXPECT_EQ(u->total_tokens, 3);
+    u = embedding_usage_of(R"({"usage":{"prompt_tokens":4}})");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->total_tokens, 4);
+    u = embedding_usage_of(R"({"usage":{"total_tokens":6}})");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->prompt_tokens, 0);
+    EXPECT_EQ(u->total_tokens, 6);
+    EXPECT_FALSE(embedding_usage_of(R"({"data":[{"embedding":[1]}]})"));
+    EXPECT_FALSE(embedding_usage_of(R"({"usage":{}})"));
+    EXPECT_FALSE(embedding_usage_of(R"({"meta":{"usage":{"prompt_tokens":1}}})"));
+    EXPECT_FALSE(embedding_usage_of(R"({"usage": not json)"));
 }
 
 TEST(openai_format, base64_is_little_endian_float32) {
