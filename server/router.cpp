@@ -7,7 +7,9 @@
 
 #include <boost/container/small_vector.hpp>
 #include <boost/json/object.hpp>
+#include <boost/url/encoding_opts.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
 
 #include "registry/ascii.hpp"
 #include "registry/error.hpp"
@@ -389,34 +391,14 @@ bool java_uri_accepts(std::string_view target) {
 
 namespace {
 
-// Percent-decodes `in` onto `out`; false on a malformed escape (RestUtils.decodeComponent's
-// "invalid escape sequence").
+// Percent-decodes `in` into `out` (Boost.URL checks the escapes); false on a malformed escape
+// (RestUtils.decodeComponent's "invalid escape sequence").
 bool percent_decode(std::string_view in, std::string& out, bool plus_as_space) {
-    const auto hex = [](char c) -> int {
-        return c >= '0' && c <= '9'   ? c - '0'
-               : c >= 'a' && c <= 'f' ? c - 'a' + 10
-               : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                      : -1;
-    };
-    out.clear();
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        const char c = in[i];
-        if (c == '%') {
-            if (i + 2 >= in.size()) {
-                return false;
-            }
-            const int hi = hex(in[i + 1]);
-            const int lo = hex(in[i + 2]);
-            if (hi < 0 || lo < 0) {
-                return false;
-            }
-            out.push_back(static_cast<char>(hi * 16 + lo));
-            i += 2;
-        } else {
-            out.push_back(plus_as_space && c == '+' ? ' ' : c);
-        }
+    const auto pct = boost::urls::make_pct_string_view(in);
+    if (!pct) {
+        return false;
     }
+    out = pct->decode(boost::urls::encoding_opts(plus_as_space));
     return true;
 }
 
