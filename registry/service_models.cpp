@@ -819,7 +819,8 @@ result<void> copy_model_fields(const json::object& body, json::object& doc) {
         if (auto compiled = guardrails::compile(*g); !compiled) {
             return compiled.error();
         }
-        if (g->is_object()) {
+        const auto* stored = doc.if_contains("guardrails");
+        if (g->is_object() && stored != nullptr && stored->is_object()) {
             merge_partial(doc, "guardrails", g->get_object());
             // The merged guardrails are what predict will use: they must compile too.
             if (auto merged = guardrails::compile(doc.at("guardrails")); !merged) {
