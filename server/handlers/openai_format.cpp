@@ -743,29 +743,53 @@ registry::result<embedding_batch> embeddings_of(const json::object& element) {
 }
 
 std::optional<embedding_usage> embedding_usage_of(std::string_view answer) {
-    // Answers are mostly floats: no tree unless a usage member may be there, and that one in an arena.
-    if (answer.find("\"usage\"") == std::string_view::npos) {
+    // Answers are mostly floats: no tree unless a count may be there, and that one in an arena.
+    constexpr std::string_view keys[] = {
+        "\"usage\"", "\"billed_units\"", "\"inputTextTokenCount\"", "\"prompt_eval_count\""};
+    if (std::none_of(std::begin(keys), std::end(keys), [&](std::string_view k) {
+            return answer.find(k) != std::string_view::npos;
+        })) {
         return std::nullopt;
     }
     json::monotonic_resource arena;
     const auto v = parse_or_nullopt(answer, &arena);
     const auto* obj = v ? v->if_object() : nullptr;
-    const auto* usage = obj != nullptr ? obj->if_contains("usage") : nullptr;
-    if (usage == nullptr || !usage->is_object()) {
+    if (obj == nullptr) {
         return std::nullopt;
     }
-    const auto& u = usage->get_object();
-    const auto counts = [&](std::string_view key) {
-        const auto* n = u.if_contains(key);
-        return n != nullptr && n->is_number();
+    const auto count_of = [](const json::object& o, std::string_view key) -> std::optional<std::int64_t> {
+        const auto* n = o.if_contains(key);
+        if (n == nullptr || !n->is_number()) {
+            return std::nullopt;
+        }
+        return int_member(o, key, 0);
     };
-    if (!counts("prompt_tokens") && !counts("total_tokens")) {
-        return std::nullopt;
+    // OpenAI, vLLM, llama.cpp, Ollama's /v1, Mistral: usage.prompt_tokens / total_tokens.
+    if (const auto* usage = obj->if_contains("usage"); usage != nullptr && usage->is_object()) {
+        const auto& u = usage->get_object();
+        const auto prompt = count_of(u, "prompt_tokens");
+        const auto total = count_of(u, "total_tokens");
+        if (prompt || total) {
+            return embedding_usage{prompt.value_or(0), total.value_or(prompt.value_or(0))};
+        }
     }
-    embedding_usage out;
-    out.prompt_tokens = int_member(u, "prompt_tokens", 0);
-    out.total_tokens = int_member(u, "total_tokens", out.prompt_tokens);
-    return out;
+    // Cohere embed (v1 and v2): meta.billed_units.input_tokens.
+    if (const auto* meta = obj->if_contains("meta"); meta != nullptr && meta->is_object()) {
+        if (const auto* billed = meta->get_object().if_contains("billed_units");
+            billed != nullptr && billed->is_object()) {
+            if (const auto n = count_of(billed->get_object(), "input_tokens")) {
+                return embedding_usage{*n, *n};
+            }
+        }
+    }
+    // Bedrock Titan embeddings: inputTextTokenCount; Ollama's /api/embed: prompt_eval_count.
+    for (const std::string_view key :
+         {std::string_view{"inputTextTokenCount"}, std::string_view{"prompt_eval_count"}}) {
+        if (const auto n = count_of(*obj, key)) {
+            return embedding_usage{*n, *n};
+        }
+    }
+    return std::nullopt;
 }
 
 std::string base64_float32(const std::vector<double>& v) {

@@ -719,6 +719,30 @@ TEST_F(openai_api, embeddings_report_the_upstream_usage) {
     EXPECT_EQ(none.json().at("usage"), json::parse(R"({"prompt_tokens":0,"total_tokens":0})"));
 }
 
+// A Cohere blueprint connector: the built-in functions shape the call and keep only the vectors; the
+// tokens Cohere bills are the usage.
+TEST_F(openai_api, embeddings_report_cohere_billed_units) {
+    const std::string cohere = R"({"name": "Cohere embed", "version": "1", "protocol": "http",
+  "parameters": {"model": "embed-english-v3.0", "input_type": "search_document", "truncate": "END"},
+  "credential": {"cohere_key": "k"},
+  "actions": [{"action_type": "predict", "method": "POST", "url": ")" +
+                               up_.url("/v1/embed") + R"(",
+    "headers": {"Authorization": "Bearer ${credential.cohere_key}"},
+    "request_body": "{ \"texts\": ${parameters.texts}, \"truncate\": \"${parameters.truncate}\", \"model\": \"${parameters.model}\", \"input_type\": \"${parameters.input_type}\" }",
+    "pre_process_function": "connector.pre_process.cohere.embedding",
+    "post_process_function": "connector.post_process.cohere.embedding"}]})";
+    register_model(c(), cohere, "embed-cohere");
+    up_.enqueue(fake_reply::json(
+        200,
+        R"({"id":"e1","texts":["a b","c"],"embeddings":[[0.5,1.5],[2.5,3.5]],"meta":{"api_version":{"version":"1"},"billed_units":{"input_tokens":4}},"response_type":"embeddings_floats"})"
+    ));
+    auto r = c().post("/v1/embeddings", R"({"model":"embed-cohere","input":["a b","c"]})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json::parse(up_.last_request()->body).at("texts"), json::parse(R"(["a b","c"])"));
+    EXPECT_EQ(r.json().at("data").as_array().size(), 2U);
+    EXPECT_EQ(r.json().at("usage"), json::parse(R"({"prompt_tokens":4,"total_tokens":4})"));
+}
+
 TEST_F(openai_api, embeddings_float_and_base64) {
     const auto id = register_model(c(), embedding_connector(up_), "embed-model");
     auto f = c().post(

@@ -496,6 +496,29 @@ TEST(openai_format, embedding_usage_from_the_raw_answer) {
     EXPECT_FALSE(embedding_usage_of(R"({"usage": not json)"));
 }
 
+// Other providers count embedding tokens in their own members.
+TEST(openai_format, embedding_usage_of_cohere_bedrock_and_ollama) {
+    auto u = embedding_usage_of(
+        R"({"id":"x","embeddings":{"float":[[0.1]]},"meta":{"api_version":{"version":"2"},"billed_units":{"input_tokens":7}}})"
+    );
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->prompt_tokens, 7);
+    EXPECT_EQ(u->total_tokens, 7);
+    u = embedding_usage_of(R"({"embedding":[0.5,0.25],"inputTextTokenCount":5})");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->prompt_tokens, 5);
+    EXPECT_EQ(u->total_tokens, 5);
+    u = embedding_usage_of(R"({"model":"all-minilm","embeddings":[[0.1]],"prompt_eval_count":9})");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->total_tokens, 9);
+    // An OpenAI usage object wins over anything else the answer has.
+    u = embedding_usage_of(R"({"usage":{"prompt_tokens":2},"prompt_eval_count":9})");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->prompt_tokens, 2);
+    EXPECT_FALSE(embedding_usage_of(R"({"meta":{"billed_units":{"images":1}}})"));
+    EXPECT_FALSE(embedding_usage_of(R"({"inputTextTokenCount":"5"})"));
+}
+
 TEST(openai_format, base64_is_little_endian_float32) {
     // 1.0f = 0x3F800000 → bytes 00 00 80 3F; -2.0f = 0xC0000000 → 00 00 00 C0.
     EXPECT_EQ(base64_float32({1.0, -2.0}), "AACAPwAAAMA=");
