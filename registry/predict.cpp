@@ -386,7 +386,16 @@ result<std::optional<std::string>> render_payload(
         if (!flagged) {
             return flagged.error();
         }
-        return std::optional<std::string>(std::move(*flagged));
+        *body = std::move(*flagged);
+    }
+    if (action.supports_structured_output) {
+        auto structured = apply_structured_output(*body, params);
+        if (!structured) {
+            return structured.error();
+        }
+        if (*structured) {
+            *body = std::move(**structured);
+        }
     }
     return std::optional<std::string>(std::move(*body));
 }

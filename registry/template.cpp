@@ -6,6 +6,7 @@
 #include "registry/template.hpp"
 
 #include <algorithm>
+#include <array>
 #include <optional>
 
 #include <boost/json/parse.hpp>
@@ -729,6 +730,76 @@ result<std::string> add_stream_flag(std::string_view payload) {
     }
     doc.get_object()["stream"] = true;
     return to_gson_json(doc, false, true, key_order::insertion);
+}
+
+result<std::optional<std::string>> apply_structured_output(
+    std::string_view payload, const param_map& params
+) {
+    static constexpr std::array<std::string_view, 3> fields = {
+        "response_format", "generationConfig", "toolConfig"};
+    struct change {
+        std::string_view field;
+        const std::string* replace = nullptr;
+        const std::string* additions = nullptr;
+    };
+    std::array<change, fields.size()> changes;
+    bool any = false;
+    std::string key;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        changes[i].field = fields[i];
+        key.assign("_").append(fields[i]).append("_json");
+        changes[i].replace = find_param(params, key);
+        key.assign("_").append(fields[i]).append("_additions_json");
+        changes[i].additions = find_param(params, key);
+        any = any || changes[i].replace != nullptr || changes[i].additions != nullptr;
+    }
+    if (!any) {
+        return std::optional<std::string>();
+    }
+    boost::system::error_code ec;
+    json::value doc = parse_json(payload, ec);
+    if (ec) {
+        return illegal_argument("Invalid payload: " + std::string(payload));
+    }
+    if (!doc.is_object()) {
+        return error(errc::illegal_state, "Not a JSON Object: " + std::string(payload));
+    }
+    const auto object_param = [](std::string_view field, std::string_view suffix, const std::string& value
+                              ) -> result<json::object> {
+        boost::system::error_code pec;
+        json::value v = parse_json(value, pec);
+        if (pec || !v.is_object()) {
+            return illegal_argument(
+                "Invalid JSON object in parameter _" + std::string(field) + std::string(suffix) + ": " + value
+            );
+        }
+        return std::move(v.get_object());
+    };
+    auto& body = doc.get_object();
+    for (const auto& c : changes) {
+        if (c.replace != nullptr) {
+            auto v = object_param(c.field, "_json", *c.replace);
+            if (!v) {
+                return v.error();
+            }
+            body[c.field] = std::move(*v);
+        }
+        if (c.additions != nullptr) {
+            auto v = object_param(c.field, "_additions_json", *c.additions);
+            if (!v) {
+                return v.error();
+            }
+            auto& target = body[c.field];
+            if (!target.is_object()) {
+                target = std::move(*v);
+                continue;
+            }
+            for (auto& [k, value] : *v) {
+                target.get_object()[k] = std::move(value);
+            }
+        }
+    }
+    return std::optional<std::string>(to_gson_json(doc, false, true, key_order::insertion));
 }
 
 // -------------------------------------------------------------------------------------------------------

@@ -158,6 +158,14 @@ bool wants_stream_flag(const param_map& params);
 // order kept, strings re-escaped minimally). A non-object payload fails with illegal_state
 // `Not a JSON Object: <payload>`.
 result<std::string> add_stream_flag(std::string_view payload);
+// §3.2.6, for an action with `supports_structured_output:true`: for each of `response_format`,
+// `generationConfig` and `toolConfig`, a parameter `_<field>_json` (a JSON object) replaces the payload's
+// top-level field and `_<field>_additions_json` (a JSON object) is merged into it member by member (the
+// field is created when missing), replacement first. nullopt when no such parameter is present (the payload
+// is sent as rendered); otherwise the payload re-serialised like add_stream_flag. Errors: a parameter that
+// is not a JSON object → illegal_argument `Invalid JSON object in parameter <name>: <value>`; a payload that
+// is not one JSON object → illegal_state `Not a JSON Object: <payload>`.
+result<std::optional<std::string>> apply_structured_output(std::string_view payload, const param_map& params);
 
 // Makes a request-supplied value opaque to the substitutor without changing what it says as JSON string
 // content: every `$` that starts `${`, and a trailing `$` (which would escape a placeholder written right

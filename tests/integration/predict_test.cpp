@@ -211,6 +211,56 @@ TEST_F(predict, user_content_is_escaped_exactly_once) {
     EXPECT_EQ(sent.at("messages").at(0).at("content").as_string(), tricky);
 }
 
+// An action with `supports_structured_output:true` (the OpenAI chat blueprint's) takes `_<field>_json` and
+// `_<field>_additions_json` into the body it sends; an action without it sends its template as rendered.
+TEST_F(predict, structured_output_parameters_reach_the_upstream_body) {
+    EXPECT_EQ(c().put("/_cluster/settings", trust_all).status, 200);
+    EXPECT_EQ(c().put("/_cluster/settings", private_on).status, 200);
+    std::string flagged = seed_connector(endpoint_);
+    const std::string action = R"("action_type": "predict",)";
+    ASSERT_NE(flagged.find(action), std::string::npos);
+    flagged.replace(flagged.find(action), action.size(), action + R"( "supports_structured_output": true,)");
+    auto conn = c().post("/_plugins/_ml/connectors/_create", flagged);
+    ASSERT_EQ(conn.status, 200) << conn.body;
+    const std::string connector_id(conn.json().at("connector_id").as_string());
+    EXPECT_TRUE(c().get("/_plugins/_ml/connectors/" + connector_id)
+                    .json()
+                    .at("actions")
+                    .at(0)
+                    .at("supports_structured_output")
+                    .as_bool());
+    const auto structured = register_model(connector_id, true);
+    const auto plain = ready_model();
+
+    // A string holding a JSON object is taken raw (ml-commons' #5070), an object as its JSON text.
+    const std::string body =
+        R"({"parameters":{"messages":[{"role":"user","content":"hi"}],)"
+        R"("_response_format_json":"{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"a\"}}",)"
+        R"("_response_format_additions_json":{"strict":true}}})";
+    auto p = predict_on(structured, body);
+    ASSERT_EQ(p.status, 200) << p.body;
+    auto seen = upstream_->last_request();
+    ASSERT_TRUE(seen);
+    EXPECT_EQ(
+        json::parse(seen->body),
+        json::parse(R"({"model":"qwen3:4b","messages":[{"role":"user","content":"hi"}],)"
+                    R"("response_format":{"type":"json_schema","json_schema":{"name":"a"},"strict":true}})")
+    ) << seen->body;
+
+    p = predict_on(plain, body);
+    ASSERT_EQ(p.status, 200) << p.body;
+    EXPECT_FALSE(json::parse(upstream_->last_request()->body).as_object().contains("response_format"));
+
+    // A value that is not a JSON object is refused before anything is sent.
+    const auto sent = upstream_->request_count();
+    auto bad = predict_on(
+        structured,
+        R"({"parameters":{"messages":[{"role":"user","content":"hi"}],"_toolConfig_json":"auto"}})"
+    );
+    expect_error(bad, 400, "Invalid JSON object in parameter _toolConfig_json: auto");
+    EXPECT_EQ(upstream_->request_count(), sent);
+}
+
 // ml-commons reads `parameters` with XContent's parser.map(): a value token is an empty map, so the
 // answer is the one for a body without parameters (and nothing is sent); an array is refused.
 TEST_F(predict, a_scalar_parameters_member_reads_as_no_parameters) {

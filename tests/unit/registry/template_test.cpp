@@ -390,6 +390,54 @@ TEST(template_body, stream_flag) {
     EXPECT_EQ(r.error().reason, "Not a JSON Object: [1]");
 }
 
+// §3.2.6: `_<field>_json` replaces a top-level field, `_<field>_additions_json` merges into it.
+TEST(template_structured_output, replaces_then_merges_the_three_fields) {
+    const std::string body = R"({ "model": "m", "response_format": {"type": "text"}, "n": null })";
+    auto r = registry::apply_structured_output(body, {{"model", "x"}, {"_other_json", "{}"}});
+    ASSERT_TRUE(r.has_value());
+    EXPECT_FALSE(r->has_value()) << "no structured-output parameter: the payload is sent as rendered";
+
+    r = registry::apply_structured_output(body, {{"_response_format_json", R"({"type":"json_object"})"}});
+    ASSERT_TRUE(r.has_value() && r->has_value());
+    EXPECT_EQ(**r, R"({"model":"m","response_format":{"type":"json_object"},"n":null})");
+
+    r = registry::apply_structured_output(
+        body,
+        {{"_response_format_additions_json", R"({"type":"json_schema","json_schema":{"name":"f"}})"},
+         {"_generationConfig_additions_json", R"({"responseMimeType":"application/json"})"},
+         {"_toolConfig_json", R"({"toolChoice":{"tool":{"name":"t"}}})"}}
+    );
+    ASSERT_TRUE(r.has_value() && r->has_value());
+    EXPECT_EQ(
+        **r,
+        R"({"model":"m","response_format":{"type":"json_schema","json_schema":{"name":"f"}},"n":null,)"
+        R"("generationConfig":{"responseMimeType":"application/json"},"toolConfig":{"toolChoice":{"tool":{"name":"t"}}}})"
+    );
+
+    // Replacement first, then the additions on top of it.
+    r = registry::apply_structured_output(
+        R"({"generationConfig":{"temperature":0.1,"topK":3}})",
+        {{"_generationConfig_json", R"({"temperature":0.5})"},
+         {"_generationConfig_additions_json", R"({"topP":0.9,"temperature":0.7})"}}
+    );
+    ASSERT_TRUE(r.has_value() && r->has_value());
+    EXPECT_EQ(**r, R"({"generationConfig":{"temperature":0.7,"topP":0.9}})");
+}
+
+TEST(template_structured_output, refuses_what_is_not_an_object) {
+    auto r = registry::apply_structured_output(R"({"a":1})", {{"_response_format_json", "json_object"}});
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, errc::illegal_argument);
+    EXPECT_EQ(r.error().reason, "Invalid JSON object in parameter _response_format_json: json_object");
+    r = registry::apply_structured_output(R"({"a":1})", {{"_toolConfig_additions_json", "[1]"}});
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().reason, "Invalid JSON object in parameter _toolConfig_additions_json: [1]");
+    r = registry::apply_structured_output("[1]", {{"_response_format_json", "{}"}});
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, errc::illegal_state);
+    EXPECT_EQ(r.error().reason, "Not a JSON Object: [1]");
+}
+
 TEST(template_process_function, values_are_json_quoted) {
     const param_map p{{"model", "m<1>"}, {"text", "say \"hi\""}};
     auto r = registry::render_process_function("def x = ${parameters.text}; return ${parameters.model};", p);
