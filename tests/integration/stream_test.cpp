@@ -391,6 +391,61 @@ TEST_F(stream, an_echoed_credential_never_reaches_the_client) {
     EXPECT_EQ(server_->log().find(key), std::string::npos);
 }
 
+// JSON encoders rarely echo a credential byte for byte (PHP writes `/` as `\/`, Go and Python write `<` and
+// non-ASCII as `\uXXXX`), and modelrelay decodes the upstream's JSON before it answers, so each of those
+// spellings is found too: in a plain answer, in an error, and in a stream cut inside an escape.
+TEST_F(stream, an_escaped_echo_of_a_credential_never_reaches_the_client) {
+    open_cluster_settings(c());
+    const std::string key = "sk/relay<sentinel>é";
+    const std::string escaped = R"(sk\/relay\u003csentinel\u003E\u00e9)";
+    const auto id = register_model(c(), host_parameter_connector(key), "escaped-echo");
+    const std::string body = host_predict_body("127.0.0.1:" + std::to_string(up_.port()));
+    const std::string path = "/_plugins/_ml/models/" + id + "/_predict";
+
+    up_.enqueue(fake_reply::json(
+        200,
+        R"({"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"you sent Bearer )" +
+            escaped +
+            R"("},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}})"
+    ));
+    auto p = c().post(path, body);
+    ASSERT_EQ(p.status, 200) << p.body;
+    ASSERT_TRUE(up_.last_request());
+    EXPECT_EQ(up_.last_request()->header("authorization"), "Bearer " + key);
+    EXPECT_EQ(p.body.find("relay<sentinel"), std::string::npos) << p.body;
+    EXPECT_EQ(p.body.find("relay\\u003csentinel"), std::string::npos) << p.body;
+    EXPECT_NE(p.body.find("you sent Bearer __SENSITIVE__\""), std::string::npos) << p.body;
+
+    up_.enqueue(fake_reply::json(401, R"({"error":{"message":"Incorrect API key: )" + escaped + R"("}})"));
+    auto e = c().post(path, body);
+    EXPECT_EQ(e.status, 401) << e.body;
+    EXPECT_EQ(
+        e.json().at("error").at("reason").as_string(),
+        R"(Error from remote service: {"error":{"message":"Incorrect API key: __SENSITIVE__"}})"
+    );
+
+    std::vector<std::string> pieces;
+    for (const auto& chunk : fake_reply::openai_stream({"key", "KEY"}).chunks) {
+        const auto at = chunk.find("KEY");
+        if (at == std::string::npos) {
+            pieces.push_back(chunk);
+            continue;
+        }
+        const std::string spelled = chunk.substr(0, at) + escaped + chunk.substr(at + 3);
+        const auto cut = spelled.find("u003E") + 2;  // inside the escape
+        pieces.push_back(spelled.substr(0, cut));
+        pieces.push_back(spelled.substr(cut));
+    }
+    up_.enqueue(fake_reply::sse(pieces, 30ms));
+    auto s = std::make_unique<sse_client>(server_->port(), "POST", path + "/stream", body);
+    ASSERT_EQ(s->status(), 200U);
+    auto events = s->read_all();
+    EXPECT_EQ(s->body().find("relay<sentinel"), std::string::npos) << s->body();
+    ASSERT_EQ(events.size(), 3U) << s->body();
+    EXPECT_EQ(events[1].data, ml_chunk(" __SENSITIVE__", false));
+    EXPECT_EQ(server_->log().find("relay<sentinel"), std::string::npos);
+}
+
 TEST_F(stream, an_upstream_that_cannot_stream_gives_its_answer_as_one_chunk) {
     const auto id = ready_model();
     up_.enqueue(fake_reply::json(
