@@ -55,8 +55,9 @@ json::object write_response(kind k, const resource& r, std::string_view result_w
     };
 }
 
-service::service(service_options opts, std::unique_ptr<store> st)
+service::service(service_options opts, dir_lock lock, std::unique_ptr<store> st)
     : opts_(std::move(opts)),
+      lock_(std::move(lock)),
       store_(std::move(st)),
       kek_file_(opts_.kek_file.empty() ? opts_.data_dir / default_kek_file_name : opts_.kek_file),
       clock_(opts_.clock_ms ? opts_.clock_ms : std::function<std::int64_t()>(system_now_ms)) {}
@@ -69,12 +70,16 @@ result<std::unique_ptr<service>> service::open(service_options opts) {
             errc::internal, "cannot create data directory " + opts.data_dir.string() + ": " + ec.message()};
     }
     std::filesystem::permissions(opts.data_dir, std::filesystem::perms::owner_all, ec);
+    auto lock = dir_lock::acquire(opts.data_dir);
+    if (!lock) {
+        return lock.error();
+    }
     // Migrated only once the keys are known to be right (service::open_keys).
     auto st = store::open(opts.data_dir / "modelrelay.db", opts.sync, false);
     if (!st) {
         return st.error();
     }
-    std::unique_ptr<service> svc(new service(std::move(opts), std::move(*st)));
+    std::unique_ptr<service> svc(new service(std::move(opts), std::move(*lock), std::move(*st)));
     if (auto r = svc->load(); !r) {
         return r.error();
     }

@@ -25,6 +25,7 @@
 #include "registry/connector.hpp"
 #include "registry/connector_tls.hpp"
 #include "registry/crypto.hpp"
+#include "registry/dir_lock.hpp"
 #include "registry/error.hpp"
 #include "registry/keyring.hpp"
 #include "registry/snapshot.hpp"
@@ -173,7 +174,7 @@ public:
     store& underlying_store() { return *store_; }
 
 private:
-    service(service_options opts, std::unique_ptr<store> st);
+    service(service_options opts, dir_lock lock, std::unique_ptr<store> st);
     result<void> load();
     void publish(std::shared_ptr<const snapshot> s) {
         if (in_open_group()) {
@@ -219,6 +220,7 @@ private:
     );
 
     service_options opts_;
+    dir_lock lock_;  // released after the store closes
     std::unique_ptr<store> store_;
     std::filesystem::path kek_file_;
     std::shared_ptr<keyring> keys_;  // shared with deployments restored at start-up (connector_slot)

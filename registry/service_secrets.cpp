@@ -168,6 +168,17 @@ result<void> service::open_keys(std::vector<loaded>& all) {
     for (const auto& n : resolved->notes) {
         notify(n);
     }
+    // A key file whose KEK the database does not record, next to a database with nothing in it: most
+    // often modelrelay.db was deleted or replaced by an empty file. Starting empty is right for a key
+    // provisioned ahead of a first start, so this is said loudly rather than refused.
+    if (!kek_meta && resolved->origin != kek_origin::created && all.empty() && !legacy_check) {
+        notify(
+            "warning: the registry database " + (opts_.data_dir / "modelrelay.db").string() +
+            " is empty but the key-encryption key file " + kek_file_.string() +
+            " already exists; starting with an empty registry. If modelrelay.db was deleted or lost, stop "
+            "now and restore it from a backup before anything is written"
+        );
+    }
 
     // 3. One transaction: the KEK of record, and every v0 secret re-encrypted under its tenant's DEK. The
     // schema is brought up to date first, now that nothing can refuse the start any more.

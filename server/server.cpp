@@ -4,6 +4,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <future>
@@ -236,6 +237,12 @@ int run_server(const config& cfg) {
         stop_store();
         return 1;
     }
+    // A port file left by an earlier run (killed, or failed after this point) must not announce a port
+    // nobody listens on; with the data directory locked, no live server of ours owns it.
+    if (!cfg.port_file.empty()) {
+        std::error_code ec;
+        std::filesystem::remove(cfg.port_file, ec);
+    }
 
     // One io_context per I/O thread (as nginx workers): the first also runs the acceptor, the signals
     // and the TTL sweeper. The work guards keep a thread with no session alive.
@@ -380,6 +387,10 @@ int run_server(const config& cfg) {
     // Writes already queued on the store finish before the store closes.
     stop_store();
     a.upstream.reset();
+    if (!cfg.port_file.empty()) {
+        std::error_code ec;
+        std::filesystem::remove(cfg.port_file, ec);
+    }
     a.registry.reset();
     log::info("stopped");
     return 0;

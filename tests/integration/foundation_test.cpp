@@ -1267,6 +1267,48 @@ TEST_F(foundation, kill_minus_9_loses_no_acknowledged_connector) {
     }
 }
 
+// Two servers on one data directory would each serve their own snapshot and overwrite each other's
+// writes: the second is refused at start-up and the first keeps serving, untouched. After a kill -9 the
+// kernel has dropped the lock, so the restart is not blocked by a stale one.
+TEST_F(foundation, a_second_server_on_the_same_data_dir_is_refused) {
+    namespace fs = std::filesystem;
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    auto created = c().post("/_plugins/_ml/connectors/_create", seed_step3);
+    ASSERT_EQ(created.status, 200) << created.body;
+    const std::string id(created.json().at("connector_id").as_string());
+
+    server_process second(data_);
+    EXPECT_EQ(second.start_expect_failure(), 1);
+    EXPECT_NE(
+        second.log().find("data directory " + data_.string() + " is in use by another modelrelay process"),
+        std::string::npos
+    ) << second.log();
+    EXPECT_EQ(c().get("/_plugins/_ml/connectors/" + id).status, 200);
+    EXPECT_EQ(c().post("/_plugins/_ml/connectors/_create", seed_step3).status, 200);
+
+    server_->kill_hard();
+    server_->start();
+    client_ = std::make_unique<http_client>(server_->port());
+    EXPECT_EQ(c().get("/_plugins/_ml/connectors/" + id).status, 200);
+
+    // The port file names a port only while a server listens on it: a stale one is removed by the next
+    // start before it listens (here it cannot: the port is taken), and a clean stop removes its own.
+    const auto stale = tmp_.path() / "stale.port";
+    std::ofstream(stale) << "1\n";
+    server_process taken(
+        tmp_.path() / "other",
+        {},
+        {"--listen", "127.0.0.1:" + std::to_string(server_->port()), "--port-file", stale.string()}
+    );
+    EXPECT_NE(taken.start_expect_failure(), 0);
+    EXPECT_NE(taken.log().find("cannot listen"), std::string::npos) << taken.log();
+    EXPECT_FALSE(fs::exists(stale));
+    const auto port_file = data_.parent_path() / "data.port";
+    ASSERT_TRUE(fs::exists(port_file));
+    EXPECT_EQ(server_->stop(), 0);
+    EXPECT_FALSE(fs::exists(port_file));
+}
+
 }  // namespace
 }  // namespace modelrelay::test
 

@@ -11,6 +11,7 @@
 #include <set>
 #include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -50,7 +51,8 @@ std::set<std::string> listing(const fs::path& dir) {
     std::set<std::string> out;
     for (const auto& e : fs::directory_iterator(dir)) {
         const auto name = e.path().filename().string();
-        if (!name.ends_with("-wal") && !name.ends_with("-shm")) {  // SQLite's, come and go with a connection
+        // SQLite's come and go with a connection; LOCK is taken by every start (registry/dir_lock.hpp).
+        if (!name.ends_with("-wal") && !name.ends_with("-shm") && name != "LOCK") {
             out.insert(name);
         }
     }
@@ -308,6 +310,45 @@ TEST_F(secrets_test, missing_kek_refuses_to_start_and_generates_none) {
     write_key(dir_ / "kek.key", saved);
     open();
     EXPECT_EQ(bound_authorization(*svc_, deploy_on(c)), "Bearer sk-x");
+}
+
+TEST_F(secrets_test, a_data_dir_serves_one_registry_at_a_time) {
+    open();
+    create_connector("sk-held-by-the-first");
+    auto second = open_service();
+    ASSERT_FALSE(second) << "a second registry opened the same data directory";
+    EXPECT_EQ(second.error().code, errc::illegal_state);
+    EXPECT_EQ(
+        second.error().reason,
+        "data directory " + dir_.string() + " is in use by another modelrelay process (pid " +
+            std::to_string(::getpid()) + "): " + (dir_ / "LOCK").string() +
+            " is locked; stop that process first, or give this one its own --data-dir"
+    );
+    // Closing the first releases the directory.
+    svc_.reset();
+    open();
+    EXPECT_EQ(svc_->current()->resources[static_cast<std::size_t>(kind::connector)].size(), 1U);
+}
+
+TEST_F(secrets_test, an_emptied_database_next_to_an_existing_kek_is_reported) {
+    open();
+    create_connector("sk-lost-with-the-db");
+    svc_.reset();
+    fs::remove(dir_ / "modelrelay.db");
+    fs::remove(dir_ / "modelrelay.db-wal");
+    fs::remove(dir_ / "modelrelay.db-shm");
+    open();
+    const auto warned = std::any_of(notices_.begin(), notices_.end(), [](const std::string& n) {
+        return n.starts_with("warning: the registry database ") &&
+               n.find("is empty but the key-encryption key file") != std::string::npos;
+    });
+    EXPECT_TRUE(warned);
+    // A new data directory, or one restarted with its database intact, says nothing of the kind.
+    svc_.reset();
+    open();
+    for (const auto& n : notices_) {
+        EXPECT_FALSE(n.starts_with("warning:")) << n;
+    }
 }
 
 TEST_F(secrets_test, kek_file_must_be_owner_read_only_and_can_live_outside_the_data_dir) {
