@@ -19,6 +19,7 @@
 #include "registry/compiled_connector.hpp"
 #include "registry/parameters.hpp"
 #include "registry/predict.hpp"
+#include "registry/secret_scrub.hpp"
 #include "registry/settings.hpp"
 #include "registry/template.hpp"
 #include "schemas/validate.hpp"
@@ -229,6 +230,33 @@ void BM_predict_cpu_path(benchmark::State& state) {
     }
 }
 BENCHMARK(BM_predict_cpu_path);
+
+// The credential scrub every upstream answer goes through (registry/secret_scrub.hpp), with one
+// OpenAI-style key: arg 0 the usual answer that holds no credential (the memmem prefilter), arg 1 an
+// answer that echoes it JSON-escaped (the per-character scan and the rewrite), arg 2 the held-back tail
+// check a streamed piece gets.
+void BM_secret_scrub(benchmark::State& state) {
+    const std::string_view key = "sk-proj-Xq7/Lm2+Rt9_zW8pK<key>";
+    const std::string_view values[] = {key};
+    const auto secrets = reg::make_secret_list(values);
+    std::string echo(upstream_body);
+    echo.insert(echo.find("Hello"), R"(you sent sk-proj-Xq7\/Lm2+Rt9_zW8pK\u003ckey\u003e )");
+    const std::string& input = state.range(0) == 1 ? echo : std::string(upstream_body);
+    std::string text;
+    for (auto _ : state) {
+        if (state.range(0) == 2) {
+            auto keep = reg::secret_prefix_suffix(input, *secrets);
+            benchmark::DoNotOptimize(keep);
+            continue;
+        }
+        text = input;
+        auto replaced = reg::scrub_secrets(text, *secrets);
+        benchmark::DoNotOptimize(replaced);
+        benchmark::DoNotOptimize(text);
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * input.size()));
+}
+BENCHMARK(BM_secret_scrub)->Arg(0)->Arg(1)->Arg(2);
 
 // One upstream chunk of a /v1/chat/completions stream relayed to the client: arg 0 through its JSON tree
 // (chunk_relay::on_event_tree), arg 1 the way on_event relays the usual chunk (the pass-through scan).
