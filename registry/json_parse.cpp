@@ -45,7 +45,8 @@ public:
     static constexpr std::size_t max_key_size = json::string::max_size();
     static constexpr std::size_t max_string_size = json::string::max_size();
 
-    exact_handler(unsigned char* temp, std::size_t size) : st_(json::storage_ptr(), temp, size) {}
+    exact_handler(unsigned char* temp, std::size_t size, bool refuse_non_finite)
+        : st_(json::storage_ptr(), temp, size), refuse_non_finite_(refuse_non_finite) {}
 
     json::value_stack& stack() { return st_; }
 
@@ -92,14 +93,22 @@ public:
         st_.push_uint64(u);
         return true;
     }
-    bool on_double(double d, json::string_view s, boost::system::error_code&) {
+    bool on_double(double d, json::string_view s, boost::system::error_code& ec) {
+        double exact = 0;
         if (number_.empty()) {
-            st_.push_double(exact_double(std::string_view(s.data(), s.size()), d));
+            exact = exact_double(std::string_view(s.data(), s.size()), d);
         } else {
             number_.append(s.data(), s.size());
-            st_.push_double(exact_double(number_, d));
+            exact = exact_double(number_, d);
             number_.clear();
         }
+        // A number beyond a double's range (`1e400`) would be written back as `Infinity`, which is not
+        // JSON: an upstream or a client would get a body it cannot parse.
+        if (refuse_non_finite_ && !std::isfinite(exact)) {
+            ec = json::error::exponent_overflow;
+            return false;
+        }
+        st_.push_double(exact);
         return true;
     }
     bool on_bool(bool b, boost::system::error_code&) {
@@ -117,6 +126,7 @@ public:
 
 private:
     json::value_stack st_;
+    bool refuse_non_finite_;
     std::string number_;
     std::size_t keys_ = 0;  // as written; the tree keeps one member per distinct key
 };
@@ -188,9 +198,8 @@ private:
     std::string key_;
 };
 
-}  // namespace
-
-json::value parse_json(
+json::value parse_with(
+    bool refuse_non_finite,
     std::string_view text,
     boost::system::error_code& ec,
     json::storage_ptr sp,
@@ -200,7 +209,7 @@ json::value parse_json(
 ) {
     // The parser's working stacks start in this buffer, as json::parse's do.
     unsigned char temp[BOOST_JSON_STACK_BUFFER_SIZE];
-    json::basic_parser<exact_handler> p(opt, temp, sizeof temp);
+    json::basic_parser<exact_handler> p(opt, temp, sizeof temp, refuse_non_finite);
     p.handler().stack().reset(std::move(sp));
     ec = {};
     const std::size_t n = p.write_some(false, text.data(), text.size(), ec);
@@ -222,6 +231,29 @@ json::value parse_json(
         return nullptr;
     }
     return v;
+}
+
+}  // namespace
+
+json::value parse_json(
+    std::string_view text,
+    boost::system::error_code& ec,
+    json::storage_ptr sp,
+    const json::parse_options& opt,
+    std::size_t* used,
+    std::optional<std::string>* duplicate
+) {
+    return parse_with(false, text, ec, std::move(sp), opt, used, duplicate);
+}
+
+json::value parse_request_json(
+    std::string_view text,
+    boost::system::error_code& ec,
+    json::storage_ptr sp,
+    const json::parse_options& opt,
+    std::optional<std::string>* duplicate
+) {
+    return parse_with(true, text, ec, std::move(sp), opt, nullptr, duplicate);
 }
 
 json::value parse_json(std::string_view text, json::storage_ptr sp, const json::parse_options& opt) {

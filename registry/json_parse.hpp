@@ -18,7 +18,8 @@
 
 namespace modelrelay::registry {
 
-// json::parse, with doubles read exactly. On an error `ec` is set and the result is null; `used`, when
+// json::parse, with doubles read exactly (a number beyond a double's range is an infinity, as json::parse
+// gives). On an error `ec` is set and the result is null; `used`, when
 // given, receives how many characters were consumed (where the error was found). With `duplicate` given,
 // an object that names a key twice is refused as OpenSearch's parser refuses it (Jackson with
 // STRICT_DUPLICATE_DETECTION): the result is null, `ec` stays clear and `duplicate` holds the key.
@@ -28,6 +29,17 @@ boost::json::value parse_json(
     boost::json::storage_ptr sp = {},
     const boost::json::parse_options& opt = {},
     std::size_t* used = nullptr,
+    std::optional<std::string>* duplicate = nullptr
+);
+
+// parse_json for a client's request body: a number beyond a double's range (`1e400`, which would be
+// written back, to an upstream too, as the non-JSON `Infinity`) is an error, json::error::exponent_overflow.
+// An upstream's answer is read with parse_json: a number nobody relays must not lose the rest.
+boost::json::value parse_request_json(
+    std::string_view text,
+    boost::system::error_code& ec,
+    boost::json::storage_ptr sp = {},
+    const boost::json::parse_options& opt = {},
     std::optional<std::string>* duplicate = nullptr
 );
 

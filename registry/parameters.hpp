@@ -47,8 +47,8 @@ enum class key_order { java_hash_map, insertion };
 //  - array/object → compact gson JSON: strings HTML-safe escaped (`<`,`>`,`&`,`=`,`'` → `\u003c`...),
 //    object members whose value is null dropped (gson's serializeNulls=false), array nulls kept.
 // Differences from ml-commons, all on inputs no real client sends: integers beyond 64 bits arrive here as
-// doubles (Boost.JSON) so they print as `1.2345678901234568E23` where Jackson kept a BigInteger; non-finite
-// numbers (`1e999`) print as `Infinity` where gson throws.
+// doubles (Boost.JSON) so they print as `1.2345678901234568E23` where Jackson kept a BigInteger. A number
+// beyond a double's range (`1e999`) never gets here: the request body is refused (parse_request_json).
 std::string stringify_parameter(const boost::json::value& v, key_order order = key_order::java_hash_map);
 
 // gson JSON text for any value. `new Gson().toJson(x)` is html_safe=true, serialize_nulls=false (what

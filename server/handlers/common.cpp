@@ -1,5 +1,6 @@
 // File: common.cpp
 // Helpers shared by all handlers.
+#include <boost/json/error.hpp>
 #include <boost/json/parse.hpp>
 
 #include "registry/json_parse.hpp"
@@ -19,7 +20,13 @@ registry::result<json::value> parse_body(const request_context& ctx, json::stora
     opts.max_depth = 256;
     opts.allow_comments = true;  // OpenSearch's JSON parser allows comments (ALLOW_COMMENTS)
     std::optional<std::string> duplicate;
-    auto v = registry::parse_json(body, ec, std::move(sp), opts, nullptr, &duplicate);
+    auto v = registry::parse_request_json(body, ec, std::move(sp), opts, &duplicate);
+    if (ec == json::error::exponent_overflow) {
+        return registry::error{
+            registry::errc::json_parse,
+            "Failed to parse request body: a number is out of the range of a double (beyond "
+            "1.7976931348623157E308)"};
+    }
     if (ec) {
         return registry::error{registry::errc::json_parse, "Failed to parse request body: " + ec.message()};
     }

@@ -284,6 +284,44 @@ TEST_F(predict, a_scalar_parameters_member_reads_as_no_parameters) {
     EXPECT_EQ(upstream_->request_count(), sent);
 }
 
+// A number beyond a double's range would reach the upstream as `Infinity`, which is not JSON: refused as
+// unparsable on every door, before anything is sent or stored.
+TEST_F(predict, a_number_beyond_a_double_is_refused_before_anything_is_sent) {
+    const auto model_id = ready_model();
+    const auto sent = upstream_->request_count();
+    const std::string reason =
+        "Failed to parse request body: a number is out of the range of a double (beyond "
+        "1.7976931348623157E308)";
+    for (const std::string bad :
+         {R"({"parameters":{"messages":[{"role":"user","content":"x"}],"temperature":1e400}})",
+          R"({"parameters":{"messages":[{"role":"user","content":"x"}],"n":-1E999}})"}) {
+        auto p = predict_on(model_id, bad);
+        EXPECT_EQ(p.status, 400) << p.body;
+        EXPECT_EQ(p.json().at("error").at("type").as_string(), "json_parse_exception") << p.body;
+        EXPECT_EQ(p.json().at("error").at("reason").as_string(), reason) << p.body;
+    }
+    // Exact, finite extremes still go through.
+    auto fine = predict_on(
+        model_id, R"({"parameters":{"messages":[{"role":"user","content":"x"}],"temperature":1.5e308}})"
+    );
+    EXPECT_EQ(fine.status, 200) << fine.body;
+    EXPECT_EQ(upstream_->request_count(), sent + 1);
+
+    const auto before = c().get("/_plugins/_ml/models/" + model_id).body;
+    auto update = c().put("/_plugins/_ml/models/" + model_id, R"({"description":"x","rate":1e400})");
+    EXPECT_EQ(update.status, 400) << update.body;
+    EXPECT_EQ(update.json().at("error").at("reason").as_string(), reason);
+    EXPECT_EQ(c().get("/_plugins/_ml/models/" + model_id).body, before);
+
+    auto v1 = c().post(
+        "/v1/chat/completions",
+        R"({"model":")" + model_id + R"(","messages":[{"role":"user","content":"x"}],"temperature":1e400})"
+    );
+    EXPECT_EQ(v1.status, 400) << v1.body;
+    EXPECT_NE(v1.body.find("out of the range of a double"), std::string::npos) << v1.body;
+    EXPECT_EQ(upstream_->request_count(), sent + 1);
+}
+
 // A response_filter with a Jayway filter and a function, end to end; a filter that cannot compile is
 // refused before anything is sent.
 TEST_F(predict, response_filter_takes_jayway_filters_and_functions) {

@@ -79,6 +79,24 @@ TEST(json_parse, extremes_and_integers_are_what_json_parse_gives) {
     EXPECT_EQ(parsed_double("1e400"), json::parse("1e400").as_double());
     EXPECT_EQ(parsed_double("-1e400"), json::parse("-1e400").as_double());
     EXPECT_EQ(parsed_double("1e-400"), json::parse("1e-400").as_double());
+    // A request body refuses what would be written back as the non-JSON `Infinity`, with an exponent or
+    // in full; below the range it is zero.
+    for (const std::string& text :
+         {std::string("1e400"),
+          std::string("-1E999"),
+          std::string(R"([1,{"a":2e308}])"),
+          "1" + std::string(400, '0'),
+          "1" + std::string(400, '0') + ".5"}) {
+        boost::system::error_code ec;
+        EXPECT_TRUE(registry::parse_request_json(text, ec).is_null()) << text;
+        EXPECT_EQ(ec, json::error::exponent_overflow) << text;
+    }
+    boost::system::error_code ec;
+    EXPECT_EQ(
+        registry::parse_request_json(R"({"a":1e-400,"b":1.5e308})", ec),
+        json::parse(R"({"a":0.0,"b":1.5e308})")
+    );
+    EXPECT_FALSE(ec);
     EXPECT_EQ(registry::parse_json("-9223372036854775808"), json::parse("-9223372036854775808"));
     EXPECT_EQ(registry::parse_json("18446744073709551615"), json::parse("18446744073709551615"));
     EXPECT_TRUE(registry::parse_json("18446744073709551616").is_double());
