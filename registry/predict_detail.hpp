@@ -29,8 +29,4 @@ std::string_view data_type_of_filter(std::string_view filter);
 // so that switching to ml-commons' 500 m_l_exception + caused_by is a one-line change.
 error post_process_failure(std::string cause);
 
-// Copies `s` into `out` with every invalid UTF-8 subsequence replaced by U+FFFD (what Java's UTF-8
-// decoder does) and returns true; returns false and leaves `out` untouched when `s` is already valid.
-bool sanitize_utf8(std::string_view s, std::string& out);
-
 }  // namespace modelrelay::registry::predict_detail

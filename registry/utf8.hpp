@@ -3,6 +3,7 @@
 // UTF-8 and decode only where a rule is defined on code points (escapeJson's `\uXXXX`, String.hashCode).
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace modelrelay::registry::utf8 {
@@ -65,5 +66,9 @@ inline char32_t decode(std::string_view s, std::size_t& i) {
     i += len;
     return cp;
 }
+
+// Copies `s` into `out` with every invalid UTF-8 subsequence replaced by U+FFFD (what Java's UTF-8
+// decoder does) and returns true; returns false and leaves `out` untouched when `s` is already valid.
+bool sanitize(std::string_view s, std::string& out);
 
 }  // namespace modelrelay::registry::utf8

@@ -14,6 +14,7 @@
 #include "registry/ascii.hpp"
 #include "registry/error.hpp"
 #include "registry/setting_value.hpp"
+#include "registry/utf8.hpp"
 
 namespace modelrelay::server {
 
@@ -34,6 +35,22 @@ segment_list split_path(std::string_view path) {
         const auto end = j == std::string_view::npos ? path.size() : j;
         out.push_back(path.substr(i, end - i));
         i = end;
+    }
+    return out;
+}
+
+bool percent_decode(std::string_view in, std::string& out, bool plus_as_space);
+
+// A path parameter's value (RestUtils.decodeComponent): escapes decoded, and bytes that are not UTF-8
+// (`%FF`) replaced by U+FFFD as Java's decoder does, so an id echoed into an error stays valid JSON text.
+std::string decode_segment(std::string_view raw) {
+    std::string out;
+    if (raw.find('%') == std::string_view::npos || !percent_decode(raw, out, false)) {
+        out.assign(raw);
+    }
+    std::string fixed;
+    if (registry::utf8::sanitize(out, fixed)) {
+        return fixed;
     }
     return out;
 }
@@ -219,7 +236,7 @@ router::router(std::vector<route> routes) {
 }
 
 dispatch_result router::match(request_context& ctx) const {
-    const auto segs = split_path(ctx.path);
+    const auto segs = split_path(ctx.raw_path.empty() ? ctx.path : ctx.raw_path);
     const http::verb verb = ctx.req.method();
     const compiled_route* best = nullptr;
     unsigned best_score = 0;
@@ -278,7 +295,7 @@ dispatch_result router::match(request_context& ctx) const {
         for (std::size_t i = 0; i < segs.size() && n < ctx.route_params.size(); ++i) {
             if (is_param(best->segments[i])) {
                 const auto name = best->segments[i].substr(1, best->segments[i].size() - 2);
-                ctx.route_params[n++] = {name, std::string(segs[i])};
+                ctx.route_params[n++] = {name, decode_segment(segs[i])};
             }
         }
         if (auto msg =

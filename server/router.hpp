@@ -49,7 +49,10 @@ struct route {
 struct request_context {
     server::app& app;
     const http_request& req;
-    std::string_view path{};                                   // decoded path, no query
+    std::string_view path{};  // decoded path, no query
+    // The path as sent (escapes kept), which routes are matched on, as OpenSearch's RestController does:
+    // `%2F` in an id stays inside its segment. Empty means the same as `path`.
+    std::string_view raw_path{};
     std::vector<std::pair<std::string, std::string>> query{};  // decoded query parameters
     std::array<std::pair<std::string_view, std::string>, 3> route_params{};
     bool pretty = false;

@@ -4,6 +4,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include "registry/utf8.hpp"
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/io_loop.hpp"
@@ -48,7 +49,12 @@ net::awaitable<http_response> handle_request(
             false
         );
     }
+    // Java decodes the path as UTF-8 with U+FFFD for what is not, and the path is echoed into errors.
+    if (std::string fixed; registry::utf8::sanitize(path, fixed)) {
+        path = std::move(fixed);
+    }
     ctx.path = path;
+    ctx.raw_path = req.target().substr(0, req.target().find('?'));
     ctx.pretty = ctx.query_flag("pretty");
     ctx.stream = stream;
     if (!req.body().empty()) {

@@ -1013,6 +1013,45 @@ TEST_F(foundation, caller_supplied_ids_and_dry_run) {
     EXPECT_EQ(state(), before);
 }
 
+// Routes match the path as sent and only a parameter's value is decoded (OpenSearch's RestController):
+// `%2F` in an id stays in the id, so it can never reach, change or delete another resource; bytes that
+// are not UTF-8 come back as U+FFFD, so the error stays valid JSON.
+TEST_F(foundation, an_encoded_slash_stays_inside_its_id) {
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    std::string body = seed_step3;
+    body.insert(1, R"("connector_id": "slashdemo",)");
+    ASSERT_EQ(c().post("/_plugins/_ml/connectors/_create", body).status, 200);
+    const std::string before = state();
+
+    auto get = c().get("/_plugins/_ml/connectors/slashdemo%2F");
+    EXPECT_EQ(get.status, 404) << get.body;
+    EXPECT_EQ(
+        get.json().at("error").at("reason").as_string(),
+        "Failed to find connector with the provided connector id: slashdemo/"
+    );
+    auto update =
+        c().put("/_plugins/_ml/connectors/slashdemo%2F", R"({"description":"via an encoded slash"})");
+    EXPECT_EQ(update.status, 404) << update.body;
+    auto unknown = c().del("/_plugins/_ml/connectors/never-created");
+    auto del = c().del("/_plugins/_ml/connectors/slashdemo%2F");
+    EXPECT_EQ(del.status, unknown.status) << del.body;
+    EXPECT_EQ(del.json().at("result"), unknown.json().at("result")) << del.body;
+    EXPECT_EQ(del.json().at("_id").as_string(), "slashdemo/") << del.body;
+    auto deploy = c().post("/_plugins/_ml/models/slashdemo%2F_deploy", "");
+    EXPECT_EQ(deploy.status, 405) << deploy.body;
+    auto walk = c().get("/_plugins/_ml/connectors/x%2F..%2Fslashdemo");
+    EXPECT_EQ(walk.status, 404) << walk.body;
+    EXPECT_EQ(state(), before);
+    EXPECT_EQ(c().get("/_plugins/_ml/connectors/slashdemo").status, 200);
+
+    auto latin = c().get("/_plugins/_ml/connectors/%ff");
+    EXPECT_EQ(latin.status, 404) << latin.body;
+    EXPECT_EQ(
+        latin.json().at("error").at("reason").as_string(),
+        "Failed to find connector with the provided connector id: \xEF\xBF\xBD"
+    );
+}
+
 // Every file in the data directory, WAL and journal included, and the log: no credential in clear.
 TEST_F(foundation, credentials_never_reach_disk_or_log_in_clear) {
     ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);

@@ -38,6 +38,7 @@ dispatch_result match(
     ctx.reset(new request_context{*reinterpret_cast<app*>(const_cast<router*>(&r)), *req, {}, {}});
     EXPECT_TRUE(decode_target(target, path, ctx->query));
     ctx->path = path;
+    ctx->raw_path = target.substr(0, target.find('?'));
     if (out) {
         *out = ctx.get();
     }
@@ -58,6 +59,28 @@ TEST(router, literal_segment_beats_parameter) {
     ASSERT_NE(p.matched, nullptr);
     EXPECT_EQ(p.matched->handler, &other);
     EXPECT_EQ(ctx->param("connector_id"), "abc");
+}
+
+TEST(router, an_escaped_slash_is_part_of_its_parameter) {
+    fixture f;
+    request_context* ctx = nullptr;
+    auto p = match(f, http::verb::get, "/_plugins/_ml/connectors/abc%2F", &ctx);
+    ASSERT_NE(p.matched, nullptr);
+    EXPECT_EQ(p.matched->handler, &other);
+    EXPECT_EQ(ctx->param("connector_id"), "abc/");
+    // `_search` spelled with an escape is an id, as the path is matched as sent.
+    auto q = match(f, http::verb::get, "/_plugins/_ml/connectors/%5Fsearch", &ctx);
+    ASSERT_NE(q.matched, nullptr);
+    EXPECT_EQ(q.matched->handler, &other);
+    EXPECT_EQ(ctx->param("connector_id"), "_search");
+    auto r = match(f, http::verb::get, "/_plugins/_ml/connectors/a%2Fb%2F..%2Fc%FF", &ctx);
+    ASSERT_NE(r.matched, nullptr);
+    EXPECT_EQ(ctx->param("connector_id"), "a/b/../c\xEF\xBF\xBD");
+    // Two real segments where the route has one: no route.
+    auto s = match(f, http::verb::get, "/_plugins/_ml/connectors/abc/");
+    EXPECT_NE(s.matched, nullptr);  // a trailing slash is no segment, as before
+    auto t = match(f, http::verb::get, "/_plugins/_ml/connectors/a/b");
+    EXPECT_EQ(t.matched, nullptr);
 }
 
 TEST(router, unknown_path_is_400_and_wrong_method_is_405) {
