@@ -3,6 +3,7 @@
 // write, each method validates against the current snapshot, commits one SQLite batch, then publishes.
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <optional>
 #include <unordered_map>
 #include <utility>
@@ -20,6 +21,7 @@
 #include "registry/parallel.hpp"
 #include "registry/safe_text.hpp"
 #include "registry/service.hpp"
+#include "registry/setting_value.hpp"
 
 namespace modelrelay::registry {
 
@@ -462,8 +464,11 @@ std::shared_ptr<const deployed_model> service::deployment_of(
     if (const auto* rl = field(model.doc(), "rate_limiter"); rl != nullptr && rl->is_object()) {
         const auto limit = string_field(rl->get_object(), "limit");
         const auto unit = string_field(rl->get_object(), "unit");
-        if (limit && unit && time_unit_ns(*unit) > 0) {
-            d->runtime->limiter = std::make_unique<token_bucket>(std::stod(*limit), time_unit_ns(*unit));
+        // A value stored before register checked it as it does now, and that no bucket can use, limits
+        // nothing rather than failing every deploy.
+        const auto rate = limit ? parse_java_double(*limit) : std::nullopt;
+        if (rate && std::isfinite(*rate) && *rate >= 0 && unit && time_unit_ns(*unit) > 0) {
+            d->runtime->limiter = std::make_unique<token_bucket>(*rate, time_unit_ns(*unit));
         }
     }
     return d;
@@ -781,9 +786,10 @@ result<void> copy_model_fields(const json::object& body, json::object& doc) {
         json::object out;
         if (const auto* limit = field(rl->get_object(), "limit")) {
             auto text = scalar_text(*limit).value_or("");
-            char* end = nullptr;
-            const double n = std::strtod(text.c_str(), &end);
-            if (text.empty() || end == nullptr || *end != '\0' || n < 0) {
+            // Double.parseDouble's forms (so `0x10` is refused as Java refuses it); NaN and infinity
+            // (`1e400`) too, which no token bucket can use.
+            const auto n = parse_java_double(text);
+            if (!n || !std::isfinite(*n) || *n < 0) {
                 return error{errc::parse_failed, "Limit field must be a positive number."};
             }
             out["limit"] = text;

@@ -8,6 +8,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include <boost/json/string.hpp>
@@ -61,9 +62,10 @@ std::optional<long long> parse_java_integer(std::string_view s, long long lo, lo
     return acc;
 }
 
-// Float.parseFloat: trims, optional sign, decimal digits with optional fraction and exponent, optional
-// f/F/d/D suffix, or NaN / Infinity.
-std::optional<float> parse_java_float(std::string_view s) {
+// Float.parseFloat / Double.parseDouble: trims, optional sign, decimal digits with optional fraction and
+// exponent, optional f/F/d/D suffix, or NaN / Infinity. (Java's hexadecimal floats are not taken.)
+template <class T>
+std::optional<T> parse_java_floating(std::string_view s) {
     while (!s.empty() && is_java_whitespace(s.front())) {
         s.remove_prefix(1);
     }
@@ -76,10 +78,10 @@ std::optional<float> parse_java_float(std::string_view s) {
         s.remove_prefix(1);
     }
     if (s == "NaN") {
-        return std::nanf("");
+        return std::numeric_limits<T>::quiet_NaN();
     }
     if (s == "Infinity") {
-        return negative ? -INFINITY : INFINITY;
+        return negative ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
     }
     if (!s.empty() && (s.back() == 'f' || s.back() == 'F' || s.back() == 'd' || s.back() == 'D')) {
         s.remove_suffix(1);
@@ -117,17 +119,21 @@ std::optional<float> parse_java_float(std::string_view s) {
     if (i != s.size()) {
         return std::nullopt;
     }
-    float value = 0;
+    T value = 0;
     const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
     if (ec == std::errc::result_out_of_range) {
         // Java rounds to infinity or zero instead of failing.
         const bool tiny = s.find_first_of("eE") != std::string_view::npos &&
                           s.find('-', s.find_first_of("eE")) != std::string_view::npos;
-        value = tiny ? 0.0F : INFINITY;
+        value = tiny ? T(0) : std::numeric_limits<T>::infinity();
     } else if (ec != std::errc() || ptr != s.data() + s.size()) {
         return std::nullopt;
     }
     return negative ? -value : value;
+}
+
+std::optional<float> parse_java_float(std::string_view s) {
+    return parse_java_floating<float>(s);
 }
 
 std::string failed_to_parse(std::string_view value, std::string_view key) {
@@ -430,6 +436,10 @@ long long read_byte_size(const setting_def& def, const setting_value& v) {
         bad_read(def);
     }
     return *r;
+}
+
+std::optional<double> parse_java_double(std::string_view s) {
+    return parse_java_floating<double>(s);
 }
 
 }  // namespace modelrelay::registry

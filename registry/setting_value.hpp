@@ -51,6 +51,10 @@ long long read_int(const setting_def& def, const setting_value& v);  // integer 
 float read_float(const setting_def& def, const setting_value& v);
 long long read_byte_size(const setting_def& def, const setting_value& v);
 
+// Java's Double.parseDouble (decimal forms, `NaN`, `Infinity`, a d/f suffix, surrounding whitespace;
+// `1e400` is infinity); nullopt where Java throws NumberFormatException.
+std::optional<double> parse_java_double(std::string_view s);
+
 // Java's Float.toString for the values the table uses ("0.0", "1.0", "0.8").
 std::string java_float_text(float f);
 

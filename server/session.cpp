@@ -113,7 +113,10 @@ net::awaitable<http_response> handle_request(
     } catch (const std::exception& e) {
         // A bug: the client learns nothing, the log gets the detail.
         log::error("unhandled exception", {{"path", ctx.path}, {"what", e.what()}});
-        res = error_response(registry::error(registry::errc::internal, "Internal server error"), ctx.pretty);
+        // In the door's own error shape (`/v1` clients parse OpenAI's).
+        res = handlers::front_door_error(
+            ctx, registry::error(registry::errc::internal, "Internal server error")
+        );
     }
     streamed = ctx.streamed;
     co_return res;

@@ -725,6 +725,49 @@ TEST_F(predict, disabled_models_and_rate_limits) {
     expect_error(predict_on(model_id), 429, "Request is throttled at model level.");
 }
 
+// `limit` is what Double.parseDouble reads, finite and not negative: anything else is the spec's 400 at
+// register and at update, so no stored model carries a limit its deploy cannot use.
+TEST_F(predict, a_rate_limit_that_is_not_a_finite_number_is_refused_where_it_is_given) {
+    const auto model_id = ready_model("", R"("rate_limiter": {"limit": "2", "unit": "MINUTES"}, )");
+    const auto connector_id =
+        std::string(c().get("/_plugins/_ml/models/" + model_id).json().at("connector_id").as_string());
+    const auto models = [&] {
+        return c()
+            .post("/_plugins/_ml/models/_search", R"({"query":{"match_all":{}},"size":100})")
+            .json()
+            .at("hits")
+            .at("total")
+            .at("value");
+    };
+    const auto before_count = models();
+    const auto before = c().get("/_plugins/_ml/models/" + model_id).body;
+    for (const std::string limit : {"1e400", "NaN", "Infinity", "0x10", "-1", "", "ten"}) {
+        for (const std::string path :
+             {"/_plugins/_ml/models/_register", "/_plugins/_ml/models/_register?deploy=true"}) {
+            auto r = c().post(
+                path,
+                R"({"name":"rl","function_name":"remote","connector_id":")" + connector_id +
+                    R"(","rate_limiter":{"limit":")" + limit + R"(","unit":"SECONDS"}})"
+            );
+            EXPECT_EQ(r.status, 400) << limit << ": " << r.body;
+            EXPECT_EQ(r.json().at("error").at("reason").as_string(), "Limit field must be a positive number.")
+                << r.body;
+        }
+        auto u =
+            c().put("/_plugins/_ml/models/" + model_id, R"({"rate_limiter":{"limit":")" + limit + R"("}})");
+        EXPECT_EQ(u.status, 400) << limit << ": " << u.body;
+    }
+    EXPECT_EQ(models(), before_count);
+    EXPECT_EQ(c().get("/_plugins/_ml/models/" + model_id).body, before);
+    // Java's other spellings of a number are taken.
+    auto ok = c().put("/_plugins/_ml/models/" + model_id, R"({"rate_limiter":{"limit":" 3.0d "}})");
+    EXPECT_EQ(ok.status, 200) << ok.body;
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(predict_on(model_id).status, 200);
+    }
+    expect_error(predict_on(model_id), 429, "Request is throttled at model level.");
+}
+
 // ml-commons writes a model update as a partial document, which OpenSearch merges into the stored one
 // object by object: members an update leaves out are kept (MLRateLimiter.update does the same by hand).
 TEST_F(predict, model_updates_merge_into_stored_objects) {
