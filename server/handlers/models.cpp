@@ -1,9 +1,12 @@
 // File: models.cpp
 // /_plugins/_ml/model_groups, /models (register, get, update, delete, search, deploy, undeploy), /tasks.
+#include <algorithm>
+
 #include <boost/json/parse.hpp>
 
 #include "registry/connector.hpp"
 #include "registry/json_parse.hpp"
+#include "registry/json_util.hpp"
 #include "server/handlers/handlers.hpp"
 
 namespace modelrelay::server::handlers {
@@ -27,6 +30,22 @@ void count_model_action(
     if (res.result_int() >= 500) {
         ctx.app.stats.failure(a, model_id);
     }
+}
+
+const char* token_name(const json::value& v) {
+    return v.is_object()   ? "START_OBJECT"
+           : v.is_array()  ? "START_ARRAY"
+           : v.is_string() ? "VALUE_STRING"
+           : v.is_bool()   ? "VALUE_BOOLEAN"
+           : v.is_null()   ? "VALUE_NULL"
+                           : "VALUE_NUMBER";
+}
+
+registry::error expecting(const char* expected, const json::value& found) {
+    return registry::error{
+        registry::errc::parsing,
+        std::string("Failed to parse object: expecting token of type [") + expected + "] but found [" +
+            token_name(found) + "]"};
 }
 
 }  // namespace
@@ -167,18 +186,7 @@ awaitable<http_response> handle_model_deploy(request_context& ctx) {
     }
     // MLDeployModelInput.parse expects an object; anything else is refused before the model is touched.
     if (!body->is_object() && !(body->is_null() && ctx.req.body().empty())) {
-        const char* token = body->is_array()    ? "START_ARRAY"
-                            : body->is_string() ? "VALUE_STRING"
-                            : body->is_bool()   ? "VALUE_BOOLEAN"
-                            : body->is_null()   ? "VALUE_NULL"
-                                                : "VALUE_NUMBER";
-        co_return fail(
-            ctx,
-            registry::error{
-                registry::errc::parsing,
-                std::string("Failed to parse object: expecting token of type [START_OBJECT] but found [") +
-                    token + "]"}
-        );
+        co_return fail(ctx, expecting("START_OBJECT", *body));
     }
     std::optional<std::vector<std::string>> node_ids;
     if (const auto* list = body->is_object() ? body->get_object().if_contains("node_ids") : nullptr) {
@@ -204,37 +212,103 @@ awaitable<http_response> handle_model_deploy(request_context& ctx) {
     co_return res;
 }
 
-awaitable<http_response> handle_model_undeploy(request_context& ctx) {
+namespace {
+
+// The string array MLUndeployModelInput.parse reads (each element's text).
+registry::result<std::vector<std::string>> id_list(const json::value& v) {
+    if (!v.is_array()) {
+        return expecting("START_ARRAY", v);
+    }
+    std::vector<std::string> out;
+    for (const auto& e : v.get_array()) {
+        if (e.is_string()) {
+            out.emplace_back(e.get_string());
+        } else if (e.is_object() || e.is_array()) {
+            return expecting("VALUE_STRING", e);
+        } else {
+            out.push_back(registry::scalar_text(e).value_or(""));
+        }
+    }
+    return out;
+}
+
+struct undeploy_target {
+    std::vector<std::string> model_ids;
+    bool this_node = true;  // false: the body's node_ids leave this node out
+};
+
+// RestMLUndeployModelAction.getRequest: a body, when there is one, is an object whose `model_ids`
+// replace the path's id and whose `node_ids` need allow_custom_deployment_plan; all of it is checked
+// before any model is touched.
+registry::result<undeploy_target> undeploy_request(request_context& ctx, std::string_view path_id) {
+    undeploy_target t;
+    if (!path_id.empty()) {
+        t.model_ids.emplace_back(path_id);
+    }
+    if (ctx.req.body().empty()) {
+        return t;
+    }
+    auto body = parse_body(ctx);
+    if (!body) {
+        return body.error();
+    }
+    if (body->is_null()) {
+        return t;  // whitespace only
+    }
+    if (!body->is_object()) {
+        return expecting("START_OBJECT", *body);
+    }
+    std::vector<std::string> node_ids;
+    std::vector<std::string> model_ids;
+    for (const auto& kv : body->get_object()) {
+        if (kv.key() == "node_ids" || kv.key() == "model_ids") {
+            auto list = id_list(kv.value());
+            if (!list) {
+                return list.error();
+            }
+            (kv.key() == "node_ids" ? node_ids : model_ids) = std::move(*list);
+        }
+    }
+    if (!node_ids.empty()) {
+        const auto& settings = *ctx.app.registry->current()->settings;
+        if (!settings.get_bool("plugins.ml_commons.allow_custom_deployment_plan")) {
+            return registry::illegal_argument("Don't allow custom deployment plan");
+        }
+        t.this_node =
+            std::find(node_ids.begin(), node_ids.end(), ctx.app.registry->node_id()) != node_ids.end();
+    }
+    if (!model_ids.empty()) {
+        t.model_ids = std::move(model_ids);
+    }
+    return t;
+}
+
+awaitable<http_response> undeploy(request_context& ctx, std::string_view path_id) {
+    auto target = undeploy_request(ctx, path_id);
+    if (!target) {
+        co_return fail(ctx, target.error());
+    }
+    if (!target->this_node) {
+        // The nodes response of a plan that names only other nodes: nothing here is undeployed.
+        co_return ok(ctx, json::object{});
+    }
     auto& reg = *ctx.app.registry;
-    auto op = [&reg, ids = std::vector<std::string>{std::string(ctx.param("model_id"))}, w = ctx.who] {
+    auto op = [&reg, ids = std::move(target->model_ids), w = ctx.who] {
         return reg.undeploy_models(ids, w);
     };
-    auto res = co_await store_write(ctx, std::move(op));
+    co_return co_await store_write(ctx, std::move(op));
+}
+
+}  // namespace
+
+awaitable<http_response> handle_model_undeploy(request_context& ctx) {
+    auto res = co_await undeploy(ctx, ctx.param("model_id"));
     count_model_action(ctx, registry::ml_action::undeploy, ctx.param("model_id"), res);
     co_return res;
 }
 
 awaitable<http_response> handle_models_undeploy(request_context& ctx) {
-    auto body = parse_body(ctx);
-    if (!body) {
-        co_return fail(ctx, body.error());
-    }
-    std::vector<std::string> ids;
-    if (body->is_object()) {
-        if (const auto* list = body->get_object().if_contains("model_ids");
-            list != nullptr && list->is_array()) {
-            for (const auto& v : list->get_array()) {
-                if (v.is_string()) {
-                    ids.emplace_back(v.get_string());
-                }
-            }
-        }
-    }
-    auto& reg = *ctx.app.registry;
-    auto op = [&reg, ids = std::move(ids), w = ctx.who] {
-        return reg.undeploy_models(ids, w);
-    };
-    co_return co_await store_write(ctx, std::move(op));
+    co_return co_await undeploy(ctx, {});
 }
 
 // ---- tasks ----

@@ -1195,6 +1195,59 @@ TEST_F(predict, deploy_with_node_ids) {
     EXPECT_FALSE(after.contains("deploy_to_all_nodes")) << json::serialize(after);
 }
 
+// `_undeploy` reads its body as RestMLUndeployModelAction does: it must be an object, `node_ids` need the
+// custom deployment plan setting, `model_ids` replace the path's id; a refused body undeploys nothing.
+TEST_F(predict, undeploy_bodies_are_checked_before_anything_changes) {
+    const auto id = ready_model();
+    const auto state = [&](const std::string& model) {
+        return std::string(c().get("/_plugins/_ml/models/" + model).json().at("model_state").as_string());
+    };
+    ASSERT_EQ(state(id), "DEPLOYED");
+    const std::string path = "/_plugins/_ml/models/" + id + "/_undeploy";
+    const auto version = c().get("/_plugins/_ml/models/" + id).json().at("model_version");
+    EXPECT_EQ(c().post(path, "{x").json().at("error").at("type").as_string(), "json_parse_exception");
+    expect_error(
+        c().post(path, "[1]"),
+        400,
+        "Failed to parse object: expecting token of type [START_OBJECT] but found [START_ARRAY]"
+    );
+    expect_error(
+        c().post(path, R"({"model_ids":"x"})"),
+        400,
+        "Failed to parse object: expecting token of type [START_ARRAY] but found [VALUE_STRING]"
+    );
+    expect_error(c().post(path, R"({"node_ids":["elsewhere"]})"), 400, "Don't allow custom deployment plan");
+    expect_error(
+        c().post(
+            "/_plugins/_ml/models/_undeploy", R"({"model_ids":[")" + id + R"("],"node_ids":["elsewhere"]})"
+        ),
+        400,
+        "Don't allow custom deployment plan"
+    );
+    EXPECT_EQ(state(id), "DEPLOYED");
+    EXPECT_EQ(c().get("/_plugins/_ml/models/" + id).json().at("model_version"), version);
+    EXPECT_EQ(predict_on(id).status, 200);
+
+    // With the plan allowed, a list without this node undeploys nothing here.
+    ASSERT_EQ(
+        c().put(
+               "/_cluster/settings",
+               R"({"transient":{"plugins.ml_commons.allow_custom_deployment_plan":true}})"
+        )
+            .status,
+        200
+    );
+    auto elsewhere = c().post(path, R"({"node_ids":["elsewhere"]})");
+    EXPECT_EQ(elsewhere.status, 200) << elsewhere.body;
+    EXPECT_EQ(elsewhere.body, "{}");
+    EXPECT_EQ(state(id), "DEPLOYED");
+    // `model_ids` in the body name the models, the path's id aside.
+    auto by_body =
+        c().post("/_plugins/_ml/models/not-this-one/_undeploy", R"({"model_ids":[")" + id + R"("]})");
+    EXPECT_EQ(by_body.status, 200) << by_body.body;
+    EXPECT_EQ(state(id), "UNDEPLOYED");
+}
+
 TEST_F(predict, algorithm_route_and_per_model_auto_deploy_switch) {
     const auto model_id = ready_model("", R"("deploy_setting": {"is_auto_deploy_enabled": false}, )");
     auto p = c().post("/_plugins/_ml/_predict/remote/" + model_id, seed_predict);
