@@ -69,6 +69,16 @@ result<compiled_connector> compile_connector(const json::object& doc, const para
         }
     }
     if (out.protocol == "aws_sigv4") {
+        // As AwsConnector's constructor when ml-commons loads the connector: a stored connector that
+        // lacks its keys, service or region (an earlier version let an update store one) is refused here
+        // rather than signing with an empty key.
+        std::vector<std::pair<std::string, std::string>> names;
+        for (const auto& [name, value] : credentials) {
+            names.emplace_back(name, std::string());
+        }
+        if (auto r = check_aws_connector(out.parameters, names); !r) {
+            return r.error();
+        }
         out.aws = std::make_shared<const aws_signing>(aws_signing_of(out.parameters, credentials));
     }
     std::vector<std::string_view> values;

@@ -332,11 +332,11 @@ result<connector_draft> build(const json::object& body, const connector_rules& r
     }
     if (!rules.inline_connector) {
         // MLCreateConnectorRequest.validate(): HashMap order of the labels (String.hashCode buckets 9,
-        // 10). A dry run needs no name. ml-commons does not check an update; we do (same rules, nothing
-        // required), so an update cannot store what a create refuses.
+        // 10). A dry run needs no name. ml-commons does not check an update; we do (same rules; a name is
+        // required only when the update gives one), so an update cannot store what a create refuses.
         if (auto r = validate_text_fields(
                 {{"Model connector description", description},
-                 {"Model connector name", name, !update && !d.dry_run}}
+                 {"Model connector name", name, !d.dry_run && (!update || name.has_value())}}
             );
             !r) {
             return r.error();
@@ -475,18 +475,18 @@ result<void> check_connector_urls(const json::object& doc, const cluster_setting
 namespace {
 
 // AwsConnector's constructor validates its credential, service name and region; a dry run returns before
-// any connector is built.
-result<void> check_aws(const connector_draft& d) {
-    if (d.dry_run || string_field(d.doc, "protocol").value_or("") != "aws_sigv4") {
+// any connector is built. `credential` names the keys only (values may be the stored ciphertexts).
+result<void> check_aws(const json::object& doc, bool dry_run, const credential_list& credential) {
+    if (dry_run || string_field(doc, "protocol").value_or("") != "aws_sigv4") {
         return {};
     }
     param_map params;
-    if (const auto* p = field(d.doc, "parameters"); p != nullptr && p->is_object()) {
+    if (const auto* p = field(doc, "parameters"); p != nullptr && p->is_object()) {
         for (const auto& kv : p->get_object()) {
             params.emplace(std::string(kv.key()), scalar_text(kv.value()).value_or(""));
         }
     }
-    return check_aws_connector(params, d.credential.value_or(credential_list{}));
+    return check_aws_connector(params, credential);
 }
 
 }  // namespace
@@ -506,7 +506,7 @@ result<connector_draft> prepare_connector_create(const json::object& body, const
         }
         return d;
     }
-    if (auto r = check_aws(*d); !r) {
+    if (auto r = check_aws(d->doc, d->dry_run, d->credential.value_or(credential_list{})); !r) {
         return r.error();
     }
     if (auto r = check_connector_urls(d->doc, rules.settings); !r) {
@@ -564,8 +564,24 @@ result<connector_draft> prepare_connector_update(
         if (auto r = check_mcp(merged, rules.settings); !r) {
             return r.error();
         }
-    } else if (auto r = check_connector_urls(merged, rules.settings); !r) {
-        return r.error();
+    } else {
+        // The connector as it will be stored passes what a create checks: an update that switches to
+        // aws_sigv4 (or drops its region) must not leave a connector that signs with an empty key.
+        credential_list names;
+        if (d->credential) {
+            names = *d->credential;
+        } else if (const auto* stored = merged.if_contains("credential");
+                   stored != nullptr && stored->is_object()) {
+            for (const auto& kv : stored->get_object()) {
+                names.emplace_back(std::string(kv.key()), std::string());
+            }
+        }
+        if (auto r = check_aws(merged, d->dry_run, names); !r) {
+            return r.error();
+        }
+        if (auto r = check_connector_urls(merged, rules.settings); !r) {
+            return r.error();
+        }
     }
     d->doc = std::move(merged);
     return d;

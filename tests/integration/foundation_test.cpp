@@ -788,6 +788,43 @@ TEST_F(foundation, connector_update_merges_and_delete_answers_opensearch_shapes)
 
 // Spec §2.4 (HttpConnector.toXContent): GET and _search print a connector's members in one order, before
 // and after an update, with no `credential` anywhere.
+// An update is checked as the connector it leaves behind: switching to aws_sigv4 without the keys, service
+// and region a create requires, or blanking the name, is refused and changes nothing.
+TEST_F(foundation, an_update_cannot_store_a_connector_that_create_refuses) {
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    std::string body = seed_step3;
+    body.insert(1, R"("connector_id": "plain-http",)");
+    ASSERT_EQ(c().post("/_plugins/_ml/connectors/_create", body).status, 200);
+    const std::string before = state();
+    const auto refused = [&](std::string_view update, std::string_view reason) {
+        auto r = c().put("/_plugins/_ml/connectors/plain-http", update);
+        EXPECT_EQ(r.status, 400) << update << ": " << r.body;
+        EXPECT_NE(r.body.find(reason), std::string::npos) << r.body;
+    };
+    refused(R"({"protocol":"aws_sigv4"})", "Missing credential");
+    refused(
+        R"({"protocol":"aws_sigv4","credential":{"access_key":"AKIDEXAMPLE","secret_key":"wJalrXUtnFEMI"}})",
+        "Missing service name"
+    );
+    refused(
+        R"({"protocol":"aws_sigv4","credential":{"access_key":"AKIDEXAMPLE","secret_key":"wJalrXUtnFEMI"},
+            "parameters":{"service_name":"bedrock"}})",
+        "Missing region"
+    );
+    refused(R"({"name":""})", "Model connector name is required and cannot be null or blank");
+    refused(R"({"name":"   "})", "Model connector name is required and cannot be null or blank");
+    EXPECT_EQ(state(), before);
+    // The complete switch is taken, and a later update that leaves the keys alone keeps them.
+    auto full = c().put(
+        "/_plugins/_ml/connectors/plain-http",
+        R"({"protocol":"aws_sigv4","credential":{"access_key":"AKIDEXAMPLE","secret_key":"wJalrXUtnFEMI"},
+            "parameters":{"service_name":"bedrock","region":"us-east-1"}})"
+    );
+    EXPECT_EQ(full.status, 200) << full.body;
+    auto later = c().put("/_plugins/_ml/connectors/plain-http", R"({"description":"still signed"})");
+    EXPECT_EQ(later.status, 200) << later.body;
+}
+
 TEST_F(foundation, connectors_print_their_members_in_ml_commons_order) {
     ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
     const std::string id(

@@ -7,7 +7,10 @@
 #include <chrono>
 #include <string>
 
+#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+
+#include "registry/compiled_connector.hpp"
 
 namespace modelrelay::test {
 namespace {
@@ -128,6 +131,28 @@ TEST(aws_sigv4, connector_rules_follow_aws_connector_validate) {
     EXPECT_EQ(s.region, "us-east-1");
     EXPECT_EQ(s.service, "bedrock");
     EXPECT_EQ(s.access_key, "a");
+}
+
+// A stored aws_sigv4 connector without its keys, service or region is refused when it is compiled (at
+// deploy), as AwsConnector's constructor refuses it when ml-commons loads it: never signed with "".
+TEST(aws_sigv4, a_connector_without_its_signing_identity_does_not_compile) {
+    const auto doc = boost::json::parse(
+                         R"({"protocol":"aws_sigv4","parameters":{"service_name":"bedrock"},
+                             "actions":[{"action_type":"predict","method":"POST",
+                                         "url":"https://bedrock-runtime.us-east-1.amazonaws.com/x"}]})"
+    )
+                         .as_object();
+    auto none = registry::compile_connector(doc, {});
+    ASSERT_FALSE(none);
+    EXPECT_EQ(none.error().reason, "Missing credential");
+    auto no_region = registry::compile_connector(doc, {{"access_key", "AKID"}, {"secret_key", "s"}});
+    ASSERT_FALSE(no_region);
+    EXPECT_EQ(no_region.error().reason, "Missing region");
+    auto ok = registry::compile_connector(
+        doc, {{"access_key", "AKID"}, {"secret_key", "s"}, {"region", "us-east-1"}}
+    );
+    ASSERT_TRUE(ok) << ok.error().reason;
+    EXPECT_EQ(ok->aws->region, "us-east-1");
 }
 
 }  // namespace
