@@ -14,6 +14,7 @@
 #include "registry/crypto.hpp"
 #include "registry/json_util.hpp"
 #include "registry/parameters.hpp"
+#include "registry/secret_scrub.hpp"
 
 namespace modelrelay::registry::inference {
 
@@ -63,8 +64,35 @@ std::string missing_setting(std::string_view name, std::string_view scope) {
     return out;
 }
 
+// Names whose values are credentials. Elasticsearch prints a misplaced or mistyped one in its error
+// texts; ours print `__SENSITIVE__` instead, since error bodies end up in client logs and proxies.
+bool is_secret_name(std::string_view name) {
+    return name == "api_key" || name == "secret_key" || name == "access_key" || name == "session_token" ||
+           name == "password";
+}
+
+// `v` with the value of every secret-named member, at any depth, replaced by `__SENSITIVE__`.
+json::value redacted(const json::value& v) {
+    if (const auto* o = v.if_object()) {
+        json::object out;
+        for (const auto& kv : *o) {
+            out[kv.key()] = is_secret_name(kv.key()) ? json::value(sensitive_marker) : redacted(kv.value());
+        }
+        return out;
+    }
+    if (const auto* a = v.if_array()) {
+        json::array out;
+        for (const auto& e : *a) {
+            out.push_back(redacted(e));
+        }
+        return out;
+    }
+    return v;
+}
+
 std::string invalid_type(std::string_view name, const json::value& v, std::string_view type) {
-    return "field [" + std::string(name) + "] is not of the expected type. The value [" + java_text(v) +
+    const std::string shown = is_secret_name(name) ? std::string(sensitive_marker) : java_text(redacted(v));
+    return "field [" + std::string(name) + "] is not of the expected type. The value [" + shown +
            "] cannot be converted to a [" + std::string(type) + "]";
 }
 
@@ -158,7 +186,7 @@ result<json::object> take_map(json::object& map, std::string_view key) {
 error unknown_settings(const json::object& leftover, std::string_view service) {
     return {
         errc::bad_request,
-        "Configuration contains settings [" + java_text(leftover) + "] unknown to the [" +
+        "Configuration contains settings [" + java_text(redacted(leftover)) + "] unknown to the [" +
             std::string(service) + "] service"};
 }
 

@@ -247,6 +247,11 @@ awaitable<http_response> handle_inference_delete(request_context& ctx) {
     if (!key_allows(caller_key, ctx.param("inference_id"))) {
         co_return es::fail(ctx, inference::endpoint_not_found(ctx.param("inference_id")));
     }
+    // `force` only matters for pipelines, which modelrelay has none of; it is still read as Elasticsearch
+    // reads it (paramAsBoolean), so a malformed one deletes nothing.
+    if (const auto force = ctx.query_bool("force"); !force) {
+        co_return es::fail(ctx, force.error());
+    }
     const auto dry_run = ctx.query_bool("dry_run");
     if (!dry_run) {
         co_return es::fail(ctx, dry_run.error());

@@ -314,6 +314,17 @@ TEST_F(inference, completion_put_get_infer_stream_and_delete_with_es_client_medi
     auto dry = es("DELETE", "/_inference/my-completion?dry_run=true");
     ASSERT_EQ(dry.status, 200) << dry.body;
     EXPECT_EQ(es("GET", "/_inference/my-completion").status, 200);
+    // A malformed boolean deletes nothing, `force` included; an encoded slash names another id.
+    for (const std::string bad : {"?force=maybe", "?dry_run=maybe"}) {
+        auto r = es("DELETE", "/_inference/completion/my-completion" + bad);
+        EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
+        EXPECT_EQ(
+            r.json().at("error").at("reason").as_string(),
+            "Failed to parse value [maybe] as only [true] or [false] are allowed."
+        );
+    }
+    EXPECT_EQ(es("DELETE", "/_inference/completion/my-completion%2F").status, 404);
+    EXPECT_EQ(es("GET", "/_inference/my-completion").status, 200);
     auto del = es("DELETE", "/_inference/completion/my-completion?force=true");
     ASSERT_EQ(del.status, 200) << del.body;
     EXPECT_EQ(del.json(), json::parse(R"({"acknowledged":true,"pipelines":[]})"));

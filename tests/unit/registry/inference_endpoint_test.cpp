@@ -67,6 +67,35 @@ TEST(inference_endpoint, task_type_resolution_follows_elasticsearch) {
     );
 }
 
+// Elasticsearch echoes a mistyped or misplaced api_key in these texts; ours print `__SENSITIVE__`.
+TEST(inference_endpoint, errors_never_echo_a_key) {
+    const std::string key = "sk-live-REALKEY123456";
+    auto wrong_type = prepare_create(
+        "e",
+        "completion",
+        body(R"({"service":"openai","service_settings":{"api_key":[")" + key + R"("],"model_id":"m"}})")
+    );
+    ASSERT_FALSE(wrong_type);
+    EXPECT_EQ(
+        wrong_type.error().reason,
+        "Validation Failed: 1: field [api_key] is not of the expected type. The value [__SENSITIVE__] cannot "
+        "be "
+        "converted to a [String];"
+    );
+    for (const std::string misplaced :
+         {R"({"service":"openai","service_settings":{"api_key":"k","model_id":"m"},"task_settings":{"api_key":")" +
+              key + R"("}})",
+          R"({"service":"openai","api_key":")" + key +
+              R"(","service_settings":{"api_key":"k","model_id":"m"}})",
+          R"({"service":"openai","extra":{"nested":{"api_key":")" + key +
+              R"("}},"service_settings":{"api_key":"k","model_id":"m"}})"}) {
+        auto r = prepare_create("e", "completion", body(misplaced));
+        ASSERT_FALSE(r) << misplaced;
+        EXPECT_EQ(r.error().reason.find(key), std::string::npos) << r.error().reason;
+        EXPECT_NE(r.error().reason.find("api_key=__SENSITIVE__"), std::string::npos) << r.error().reason;
+    }
+}
+
 TEST(inference_endpoint, setting_errors_are_collected_per_scope) {
     auto e = prepare_create(
         "e",
