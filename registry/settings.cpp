@@ -61,12 +61,30 @@ const setting_def& require_def(std::string_view key) {
     return *def;
 }
 
-// Settings.fromXContent: nested objects join their keys with '.', arrays become lists of scalar texts,
-// later duplicates replace earlier ones.
+// How Settings.fromXContent prints a value in its duplicate-key error.
+std::string shown(const std::optional<setting_value>& v) {
+    return v ? setting_text(*v) : std::string("null");
+}
+
+// Settings.fromXContent: nested objects join their keys with '.', arrays become lists of scalar texts.
+// One key spelled twice (`{"a":{"b":1},"a.b":2}`) is its OpenSearchParseException, without the line and
+// column Jackson would add. (A key written twice in one object is refused by the JSON reader first.)
 result<void> flatten(const json::object& obj, const std::string& prefix, update_map& out) {
     for (const auto& kv : obj) {
         std::string key = prefix + std::string(kv.key());
         const auto& v = kv.value();
+        if (!v.is_object()) {
+            if (const auto it = out.find(key); it != out.end()) {
+                update_map one;
+                if (auto r = flatten(json::object{{kv.key(), v}}, prefix, one); !r) {
+                    return r;
+                }
+                return error{
+                    errc::parse_failed,
+                    "duplicate settings key [" + key + "] found, previous value [" + shown(it->second) +
+                        "], current value [" + shown(one.begin()->second) + "]"};
+            }
+        }
         if (v.is_object()) {
             if (auto r = flatten(v.get_object(), key + ".", out); !r) {
                 return r;

@@ -387,6 +387,37 @@ TEST_F(foundation, settings_get_put_reset_and_errors) {
                      .contains("plugins.ml_commons.stream_enabled"));
 }
 
+// One setting spelled twice in a body (nested and flat) is Settings.fromXContent's duplicate-key error, and
+// nothing of the body is applied.
+TEST_F(foundation, a_setting_spelled_twice_is_refused_whole) {
+    const auto before = c().get("/_cluster/settings?flat_settings=true").body;
+    for (const std::string body :
+         {R"({"persistent":{"plugins":{"ml_commons":{"stream_enabled":true}},"plugins.ml_commons.stream_enabled":false}})",
+          R"({"persistent":{"plugins.ml_commons.stream_enabled":false,"plugins.ml_commons":{"stream_enabled":true}}})"}) {
+        auto r = c().put("/_cluster/settings", body);
+        EXPECT_EQ(r.status, 400) << r.body;
+        EXPECT_EQ(r.json().at("error").at("type").as_string(), "parse_exception") << r.body;
+        EXPECT_EQ(
+            r.json().at("error").at("reason").as_string().find(
+                "duplicate settings key [plugins.ml_commons.stream_enabled] found, previous value ["
+            ),
+            0U
+        ) << r.body;
+    }
+    auto lists = c().put(
+        "/_cluster/settings",
+        R"({"transient":{"plugins.ml_commons.trusted_connector_endpoints_regex":["a"],"plugins":{"ml_commons.trusted_connector_endpoints_regex":["b","c"]}}})"
+    );
+    EXPECT_EQ(lists.status, 400) << lists.body;
+    EXPECT_EQ(
+        lists.json().at("error").at("reason").as_string(),
+        "duplicate settings key [plugins.ml_commons.trusted_connector_endpoints_regex] found, previous value "
+        "[[a]], "
+        "current value [[b, c]]"
+    );
+    EXPECT_EQ(c().get("/_cluster/settings?flat_settings=true").body, before);
+}
+
 TEST_F(foundation, persistent_settings_and_connectors_survive_restart_transient_do_not) {
     ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
     ASSERT_EQ(
