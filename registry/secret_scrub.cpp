@@ -6,6 +6,7 @@
 
 #include <openssl/crypto.h>
 
+#include "registry/ascii.hpp"
 #include "registry/utf8.hpp"
 
 namespace modelrelay::registry {
@@ -27,16 +28,7 @@ bool qualifies(std::string_view v) {
 }
 
 int hex_value(unsigned char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
+    return hex_digit_value(static_cast<char>(c));
 }
 
 // What a match attempt found: the bytes it covered, or that the text ended before it could decide.

@@ -719,7 +719,10 @@ bool names_openai_chat_interface(std::string_view llm_interface) {
     return unescape_java(lowered) == "openai/v1/chat/completions";
 }
 
-result<std::string> add_stream_flag(std::string_view payload) {
+namespace {
+
+// The rendered payload as the JSON object ml-commons' Gson reads it into, with its texts for what is not.
+result<json::value> payload_object(std::string_view payload) {
     boost::system::error_code ec;
     json::value doc = parse_json(payload, ec);
     if (ec) {
@@ -728,8 +731,18 @@ result<std::string> add_stream_flag(std::string_view payload) {
     if (!doc.is_object()) {
         return error(errc::illegal_state, "Not a JSON Object: " + std::string(payload));
     }
-    doc.get_object()["stream"] = true;
-    return to_gson_json(doc, false, true, key_order::insertion);
+    return doc;
+}
+
+}  // namespace
+
+result<std::string> add_stream_flag(std::string_view payload) {
+    auto doc = payload_object(payload);
+    if (!doc) {
+        return doc.error();
+    }
+    doc->get_object()["stream"] = true;
+    return to_gson_json(*doc, false, true, key_order::insertion);
 }
 
 result<std::optional<std::string>> apply_structured_output(
@@ -756,14 +769,11 @@ result<std::optional<std::string>> apply_structured_output(
     if (!any) {
         return std::optional<std::string>();
     }
-    boost::system::error_code ec;
-    json::value doc = parse_json(payload, ec);
-    if (ec) {
-        return illegal_argument("Invalid payload: " + std::string(payload));
+    auto parsed = payload_object(payload);
+    if (!parsed) {
+        return parsed.error();
     }
-    if (!doc.is_object()) {
-        return error(errc::illegal_state, "Not a JSON Object: " + std::string(payload));
-    }
+    json::value doc = std::move(*parsed);
     const auto object_param = [](std::string_view field, std::string_view suffix, const std::string& value
                               ) -> result<json::object> {
         boost::system::error_code pec;
