@@ -67,23 +67,6 @@ error parse_error(
     return {errc::x_content_parse, std::move(msg)};
 }
 
-std::string token_name(const json::value& v) {
-    switch (v.kind()) {
-        case json::kind::string:
-            return "VALUE_STRING";
-        case json::kind::bool_:
-            return "VALUE_BOOLEAN";
-        case json::kind::null:
-            return "VALUE_NULL";
-        case json::kind::object:
-            return "START_OBJECT";
-        case json::kind::array:
-            return "START_ARRAY";
-        default:
-            return "VALUE_NUMBER";
-    }
-}
-
 json::object merged_task_settings(const json::object& doc, const json::object& request) {
     json::object out = task_settings_of(doc);
     for (const auto& kv : request) {
@@ -255,7 +238,8 @@ result<infer_request> parse_infer_request(std::string_view raw, const json::valu
     if (!body.is_object()) {
         return error{
             errc::x_content_parse,
-            "[1:1] [" + std::string(infer_parser) + "] Expected START_OBJECT but was: " + token_name(body)};
+            "[1:1] [" + std::string(infer_parser) +
+                "] Expected START_OBJECT but was: " + std::string(token_name(body))};
     }
     infer_request out;
     bool has_input = false;
@@ -274,7 +258,10 @@ result<infer_request> parse_infer_request(std::string_view raw, const json::valu
                 }
             } else if (!v.is_null()) {
                 return parse_error(
-                    raw, key, infer_parser, "input doesn't support values of type: " + token_name(v)
+                    raw,
+                    key,
+                    infer_parser,
+                    "input doesn't support values of type: " + std::string(token_name(v))
                 );
             }
             has_input = !v.is_null();
@@ -289,7 +276,10 @@ result<infer_request> parse_infer_request(std::string_view raw, const json::valu
         } else if (key == "task_settings") {
             if (!v.is_object()) {
                 return parse_error(
-                    raw, key, infer_parser, "task_settings doesn't support values of type: " + token_name(v)
+                    raw,
+                    key,
+                    infer_parser,
+                    "task_settings doesn't support values of type: " + std::string(token_name(v))
                 );
             }
             out.task_settings = v.get_object();
@@ -340,7 +330,8 @@ result<json::object> parse_chat_request(std::string_view raw, const json::value&
     if (!body.is_object()) {
         return error{
             errc::x_content_parse,
-            "[1:1] [" + std::string(chat_parser) + "] Expected START_OBJECT but was: " + token_name(body)};
+            "[1:1] [" + std::string(chat_parser) +
+                "] Expected START_OBJECT but was: " + std::string(token_name(body))};
     }
     static constexpr std::array<std::string_view, 10> known{
         "messages",

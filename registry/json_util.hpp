@@ -38,6 +38,25 @@ inline std::optional<bool> bool_field(const boost::json::object& o, std::string_
 // (doubles as plain_double_to_string: `10.5`, `0.0001`).
 std::optional<std::string> scalar_text(const boost::json::value& v);
 
+// The Jackson (XContent) token a value starts with, as OpenSearch's parser errors print it:
+// START_OBJECT, START_ARRAY, VALUE_STRING, VALUE_NUMBER, VALUE_BOOLEAN, VALUE_NULL.
+inline std::string_view token_name(const boost::json::value& v) {
+    switch (v.kind()) {
+        case boost::json::kind::object:
+            return "START_OBJECT";
+        case boost::json::kind::array:
+            return "START_ARRAY";
+        case boost::json::kind::string:
+            return "VALUE_STRING";
+        case boost::json::kind::bool_:
+            return "VALUE_BOOLEAN";
+        case boost::json::kind::null:
+            return "VALUE_NULL";
+        default:
+            return "VALUE_NUMBER";
+    }
+}
+
 // Moves `doc`'s members into `order` (a Java toXContent's field order); members not named there follow in
 // their current order.
 void put_in_order(boost::json::object& doc, std::span<const std::string_view> order);

@@ -6,6 +6,7 @@
 #include <array>
 #include <utility>
 
+#include "registry/json_util.hpp"
 #include "registry/predict.hpp"
 #include "registry/predict_detail.hpp"
 
@@ -14,24 +15,6 @@ namespace modelrelay::registry {
 namespace json = boost::json;
 
 namespace {
-
-// The XContent token a JSON value starts with, for parser error texts.
-std::string_view token_name(const json::value& v) {
-    switch (v.kind()) {
-        case json::kind::object:
-            return "START_OBJECT";
-        case json::kind::array:
-            return "START_ARRAY";
-        case json::kind::string:
-            return "VALUE_STRING";
-        case json::kind::bool_:
-            return "VALUE_BOOLEAN";
-        case json::kind::null:
-            return "VALUE_NULL";
-        default:
-            return "VALUE_NUMBER";
-    }
-}
 
 // XContentParser.text() on one element: strings raw, numbers and booleans as text, null kept as null
 // (the request schema allows it), containers refused like Jackson does.

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <string>
 
+#include "registry/json_util.hpp"
 #include "registry/search_text.hpp"
 
 namespace modelrelay::registry {
@@ -38,24 +39,6 @@ std::string cat(std::initializer_list<std::string_view> parts) {
         out += p;
     }
     return out;
-}
-
-// The Jackson token a value starts with, as OpenSearch prints it in messages.
-std::string_view token_name(const json::value& v) {
-    switch (v.kind()) {
-        case json::kind::object:
-            return "START_OBJECT";
-        case json::kind::array:
-            return "START_ARRAY";
-        case json::kind::string:
-            return "VALUE_STRING";
-        case json::kind::bool_:
-            return "VALUE_BOOLEAN";
-        case json::kind::null:
-            return "VALUE_NULL";
-        default:
-            return "VALUE_NUMBER";
-    }
 }
 
 // Token.isValue(): strings, numbers and booleans (not null).

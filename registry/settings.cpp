@@ -14,6 +14,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/string.hpp>
 
+#include "registry/json_util.hpp"
 #include "registry/regex_guard.hpp"
 #include "registry/url_shape.hpp"
 
@@ -61,9 +62,23 @@ const setting_def& require_def(std::string_view key) {
     return *def;
 }
 
-// How Settings.fromXContent prints a value in its duplicate-key error.
-std::string shown(const std::optional<setting_value>& v) {
-    return v ? setting_text(*v) : std::string("null");
+// A leaf of a settings body: a list of scalar texts, null (a reset), or a scalar's text.
+result<std::optional<setting_value>> leaf_value(const json::value& v) {
+    if (v.is_array()) {
+        std::vector<std::string> items;
+        for (const auto& e : v.get_array()) {
+            auto text = json_scalar_text(e);
+            if (!text) {
+                return error{errc::illegal_state, "only value lists are allowed in serialized settings"};
+            }
+            items.push_back(std::move(*text));
+        }
+        return std::optional<setting_value>(std::move(items));
+    }
+    if (v.is_null()) {
+        return std::optional<setting_value>();
+    }
+    return std::optional<setting_value>(*json_scalar_text(v));
 }
 
 // Settings.fromXContent: nested objects join their keys with '.', arrays become lists of scalar texts.
@@ -73,56 +88,28 @@ result<void> flatten(const json::object& obj, const std::string& prefix, update_
     for (const auto& kv : obj) {
         std::string key = prefix + std::string(kv.key());
         const auto& v = kv.value();
-        if (!v.is_object()) {
-            if (const auto it = out.find(key); it != out.end()) {
-                update_map one;
-                if (auto r = flatten(json::object{{kv.key(), v}}, prefix, one); !r) {
-                    return r;
-                }
-                return error{
-                    errc::parse_failed,
-                    "duplicate settings key [" + key + "] found, previous value [" + shown(it->second) +
-                        "], current value [" + shown(one.begin()->second) + "]"};
-            }
-        }
         if (v.is_object()) {
             if (auto r = flatten(v.get_object(), key + ".", out); !r) {
                 return r;
             }
-        } else if (v.is_array()) {
-            std::vector<std::string> items;
-            for (const auto& e : v.get_array()) {
-                auto text = json_scalar_text(e);
-                if (!text) {
-                    return error{errc::illegal_state, "only value lists are allowed in serialized settings"};
-                }
-                items.push_back(std::move(*text));
-            }
-            out.insert_or_assign(std::move(key), setting_value(std::move(items)));
-        } else if (v.is_null()) {
-            out.insert_or_assign(std::move(key), std::nullopt);
-        } else {
-            out.insert_or_assign(std::move(key), setting_value(*json_scalar_text(v)));
+            continue;
         }
+        auto leaf = leaf_value(v);
+        if (!leaf) {
+            return leaf.error();
+        }
+        if (const auto it = out.find(key); it != out.end()) {
+            const auto shown = [](const std::optional<setting_value>& x) {
+                return x ? setting_text(*x) : std::string("null");
+            };
+            return error{
+                errc::parse_failed,
+                "duplicate settings key [" + key + "] found, previous value [" + shown(it->second) +
+                    "], current value [" + shown(*leaf) + "]"};
+        }
+        out.emplace(std::move(key), std::move(*leaf));
     }
     return {};
-}
-
-std::string_view token_name(const json::value& v) {
-    switch (v.kind()) {
-        case json::kind::array:
-            return "START_ARRAY";
-        case json::kind::string:
-            return "VALUE_STRING";
-        case json::kind::bool_:
-            return "VALUE_BOOLEAN";
-        case json::kind::null:
-            return "VALUE_NULL";
-        case json::kind::object:
-            return "START_OBJECT";
-        default:
-            return "VALUE_NUMBER";
-    }
 }
 
 // One of `persistent` / `transient` of the request body.

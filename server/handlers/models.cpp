@@ -32,20 +32,11 @@ void count_model_action(
     }
 }
 
-const char* token_name(const json::value& v) {
-    return v.is_object()   ? "START_OBJECT"
-           : v.is_array()  ? "START_ARRAY"
-           : v.is_string() ? "VALUE_STRING"
-           : v.is_bool()   ? "VALUE_BOOLEAN"
-           : v.is_null()   ? "VALUE_NULL"
-                           : "VALUE_NUMBER";
-}
-
 registry::error expecting(const char* expected, const json::value& found) {
     return registry::error{
         registry::errc::parsing,
         std::string("Failed to parse object: expecting token of type [") + expected + "] but found [" +
-            token_name(found) + "]"};
+            std::string(registry::token_name(found)) + "]"};
 }
 
 }  // namespace
