@@ -64,11 +64,30 @@ std::string missing_setting(std::string_view name, std::string_view scope) {
     return out;
 }
 
-// Names whose values are credentials. Elasticsearch prints a misplaced or mistyped one in its error
-// texts; ours print `__SENSITIVE__` instead, since error bodies end up in client logs and proxies.
+// Names whose values are, or may be, credentials. Elasticsearch prints a misplaced or mistyped one in
+// its error texts; ours print `__SENSITIVE__` instead, since error bodies end up in client logs and
+// proxies. Besides the services' own secret settings (api_key, secret_key, access_key, session_token,
+// OAuth2's client_secret) any name that reads like a secret is covered, in any letter case: a mistyped
+// setting is exactly where an unknown name carries a real key.
 bool is_secret_name(std::string_view name) {
-    return name == "api_key" || name == "secret_key" || name == "access_key" || name == "session_token" ||
-           name == "password";
+    const std::string lower = ascii_lower_copy(name);
+    static constexpr std::array<std::string_view, 8> exact{
+        "api_key", "apikey", "token", "secret", "password", "passwd", "credential", "credentials"
+    };
+    for (auto e : exact) {
+        if (lower == e) {
+            return true;
+        }
+    }
+    static constexpr std::array<std::string_view, 7> suffixes{
+        "_key", "_secret", "_token", "_password", "secret", "password", "apikey"
+    };
+    for (auto s : suffixes) {
+        if (lower.ends_with(s)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 // `v` with the value of every secret-named member, at any depth, replaced by `__SENSITIVE__`.
