@@ -72,16 +72,14 @@ std::string missing_setting(std::string_view name, std::string_view scope) {
 bool is_secret_name(std::string_view name) {
     const std::string lower = ascii_lower_copy(name);
     static constexpr std::array<std::string_view, 8> exact{
-        "api_key", "apikey", "token", "secret", "password", "passwd", "credential", "credentials"
-    };
+        "api_key", "apikey", "token", "secret", "password", "passwd", "credential", "credentials"};
     for (auto e : exact) {
         if (lower == e) {
             return true;
         }
     }
     static constexpr std::array<std::string_view, 7> suffixes{
-        "_key", "_secret", "_token", "_password", "secret", "password", "apikey"
-    };
+        "_key", "_secret", "_token", "_password", "secret", "password", "apikey"};
     for (auto s : suffixes) {
         if (lower.ends_with(s)) {
             return true;

@@ -253,7 +253,8 @@ awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstr
     key_permit& permit,
     json::storage_ptr sp = {},
     bool may_pass_through = false,
-    std::optional<openai::embedding_usage>* raw_usage = nullptr
+    std::optional<openai::embedding_usage>* raw_usage = nullptr,
+    std::vector<std::size_t>* raw_order = nullptr
 ) {
     const auto& settings = *ready.snap->settings;
     auto& call = plan.calls[i];
@@ -300,6 +301,9 @@ awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstr
     if (raw_usage != nullptr) {
         *raw_usage = openai::embedding_usage_of(res->body);
     }
+    if (raw_order != nullptr) {
+        *raw_order = openai::embedding_order_of(res->body);
+    }
     if (may_pass_through && plan.post_process == nullptr && !plan.response_filter &&
         (settings.max_json_size() < 0 ||
          res->body.size() <= static_cast<unsigned long long>(settings.max_json_size()))) {
@@ -311,7 +315,7 @@ awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstr
     auto element =
         registry::finish_call(plan, i, res->status, res->body, settings.max_json_size(), std::move(sp));
     if (!element) {
-        co_return openai::from_error(element.error());
+        co_return openai::from_broken_answer(element.error());
     }
     co_return std::move(*element);
 }
@@ -646,6 +650,22 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
     if (!plan) {
         co_return openai_fail(ctx, plan.error());
     }
+    // `dimensions` and `user` reach an OpenAI embeddings upstream even through a template that leaves
+    // them out (the blueprints' `{"input": ..., "model": ...}`), as chat members do.
+    if (const auto& action = *plan->action; action.request_body) {
+        for (auto& call : plan->calls) {
+            openai::add_request_members(
+                call.body,
+                extras,
+                openai::chat_upstream{
+                    .url = call.url,
+                    .llm_interface = nullptr,
+                    .request_template = action.request_body->source(),
+                    .connector_parameters = &ready.connector->parameters},
+                openai::chat_door::embeddings
+            );
+        }
+    }
     if (judges_input(*ready.deployed)) {
         if (auto judged = co_await model_guard_input(ctx, *ready.deployed, input)) {
             co_return openai_fail(ctx, openai::from_error(*judged));
@@ -658,14 +678,32 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
     const bool usage_hidden = plan->post_process != nullptr || plan->response_filter != nullptr;
     for (std::size_t i = 0; i < plan->calls.size(); ++i) {
         std::optional<openai::embedding_usage> used;
-        auto element =
-            co_await call_upstream(ctx, ready, *plan, i, permit, {}, false, usage_hidden ? &used : nullptr);
+        std::vector<std::size_t> order;
+        auto element = co_await call_upstream(
+            ctx,
+            ready,
+            *plan,
+            i,
+            permit,
+            {},
+            false,
+            usage_hidden ? &used : nullptr,
+            usage_hidden ? &order : nullptr
+        );
         if (auto* e = std::get_if<openai::api_error>(&element)) {
             co_return openai_fail(ctx, *e);
         }
         auto batch = openai::embeddings_of(std::get<json::object>(element));
         if (!batch) {
             co_return openai_fail(ctx, batch.error());
+        }
+        // A post-processed answer lost `data[].index`: put each vector where the raw answer said it goes.
+        if (plan->post_process != nullptr && !order.empty() && order.size() == batch->vectors.size()) {
+            std::vector<std::vector<double>> placed(order.size());
+            for (std::size_t k = 0; k < order.size(); ++k) {
+                placed[order[k]] = std::move(batch->vectors[k]);
+            }
+            batch->vectors = std::move(placed);
         }
         for (auto& v : batch->vectors) {
             all.vectors.push_back(std::move(v));

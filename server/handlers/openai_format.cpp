@@ -211,6 +211,14 @@ api_error from_error(const registry::error& e) {
     return out;
 }
 
+api_error from_broken_answer(const registry::error& e) {
+    api_error out;
+    out.message = e.reason;
+    out.status = 502;
+    out.type = std::string(type_for(out.status));
+    return out;
+}
+
 api_error from_upstream(unsigned status, std::string_view body) {
     api_error out;
     out.status = status >= 500 ? 502 : status;
@@ -323,10 +331,10 @@ json::object chat_completion(json::value upstream, const reply_defaults& d) {
 // ---------------------------------------------------------------------------------------------------
 // Request members an OpenAI chat upstream gets as the client sent them
 
-bool speaks_openai_chat(std::string_view url, const std::string* llm_interface) {
-    if (llm_interface != nullptr && registry::names_openai_chat_interface(*llm_interface)) {
-        return true;
-    }
+namespace {
+
+// The URL's path without query, fragment and one trailing `/`.
+std::string_view path_of(std::string_view url) {
     std::string_view path = url.substr(0, url.find_first_of("?#"));
     if (const auto scheme = path.find("://"); scheme != std::string_view::npos) {
         const auto slash = path.find('/', scheme + 3);
@@ -335,7 +343,20 @@ bool speaks_openai_chat(std::string_view url, const std::string* llm_interface) 
     if (path.ends_with('/')) {
         path.remove_suffix(1);
     }
-    return path.ends_with("/chat/completions");
+    return path;
+}
+
+}  // namespace
+
+bool speaks_openai_chat(std::string_view url, const std::string* llm_interface) {
+    if (llm_interface != nullptr && registry::names_openai_chat_interface(*llm_interface)) {
+        return true;
+    }
+    return path_of(url).ends_with("/chat/completions");
+}
+
+bool speaks_openai_embeddings(std::string_view url) {
+    return path_of(url).ends_with("/embeddings");
 }
 
 bool references_parameter(std::string_view text, std::string_view name) {
@@ -362,6 +383,7 @@ constexpr std::array<std::string_view, 5> door_members{
 // Legacy completion members a chat request has no place for (`logprobs` is a count there, a boolean in
 // chat): an OpenAI chat upstream would refuse the whole request for them.
 constexpr std::array<std::string_view, 4> legacy_only_members{"echo", "suffix", "best_of", "logprobs"};
+constexpr std::array<std::string_view, 2> embedding_members{"dimensions", "user"};
 
 bool one_of(std::string_view name, const auto& names) {
     return std::find(names.begin(), names.end(), name) != names.end();
@@ -392,12 +414,15 @@ bool add_request_members(
         const std::string_view name = kv.key();
         if (kv.value().is_null() || one_of(name, door_members) ||
             (door == chat_door::legacy_completions && one_of(name, legacy_only_members)) ||
+            (door == chat_door::embeddings && !one_of(name, embedding_members)) ||
             connector_references(up, name)) {
             continue;
         }
         candidates.push_back(&kv);
     }
-    if (candidates.empty() || !speaks_openai_chat(up.url, up.llm_interface)) {
+    if (candidates.empty() ||
+        !(door == chat_door::embeddings ? speaks_openai_embeddings(up.url)
+                                        : speaks_openai_chat(up.url, up.llm_interface))) {
         return false;
     }
     // Only the top-level names are needed; the tree lives for this call.
@@ -740,6 +765,38 @@ registry::result<embedding_batch> embeddings_of(const json::object& element) {
         return registry::error{errc::bad_gateway, "The model's answer contains no embeddings"};
     }
     return batch;
+}
+
+std::vector<std::size_t> embedding_order_of(std::string_view answer) {
+    if (answer.find("\"index\"") == std::string_view::npos) {
+        return {};
+    }
+    json::monotonic_resource arena;
+    const auto v = parse_or_nullopt(answer, &arena);
+    const auto* obj = v ? v->if_object() : nullptr;
+    const auto* data = obj != nullptr ? obj->if_contains("data") : nullptr;
+    if (data == nullptr || !data->is_array()) {
+        return {};
+    }
+    const auto& items = data->get_array();
+    std::vector<std::size_t> order;
+    std::vector<bool> seen(items.size(), false);
+    order.reserve(items.size());
+    for (const auto& item : items) {
+        const auto* o = item.if_object();
+        const auto* index = o != nullptr ? o->if_contains("index") : nullptr;
+        if (index == nullptr || !(index->is_int64() || index->is_uint64())) {
+            return {};
+        }
+        const auto i =
+            index->is_int64() ? index->get_int64() : static_cast<std::int64_t>(index->get_uint64());
+        if (i < 0 || static_cast<std::size_t>(i) >= items.size() || seen[static_cast<std::size_t>(i)]) {
+            return {};
+        }
+        seen[static_cast<std::size_t>(i)] = true;
+        order.push_back(static_cast<std::size_t>(i));
+    }
+    return order;
 }
 
 std::optional<embedding_usage> embedding_usage_of(std::string_view answer) {

@@ -39,6 +39,12 @@ struct api_error {
 // remote model: ...`) and upstream 5xx answers become 502.
 api_error from_error(const registry::error& e);
 
+// An upstream 2xx answer that could not be read (`Invalid JSON format: ...`, `Unsupported response type`,
+// a response_filter or built-in post-process path that finds nothing, the model interface's output
+// schema): 502 server_error with ml-commons' text. The client's request was fine, so a 400 would tell the
+// SDKs not to retry and to blame the caller.
+api_error from_broken_answer(const registry::error& e);
+
 // An upstream non-2xx answer. When its body is an OpenAI error object, its message, type, param and code
 // are kept; otherwise the message is ml-commons' `Error from remote service: <body>`. 4xx statuses pass
 // through, 5xx become 502 (the failing server is the upstream, not modelrelay).
@@ -125,15 +131,22 @@ bool speaks_openai_chat(std::string_view url, const std::string* llm_interface);
 // `${parameters.<name>.toString()}`.
 bool references_parameter(std::string_view text, std::string_view name);
 
-// Which endpoint the request came through: the legacy one has members of its own.
-enum class chat_door { chat, legacy_completions };
+// Which endpoint the request came through: the legacy one has members of its own, and embeddings pass
+// on only `dimensions` and `user` (the members OpenAI's embeddings API has besides the input).
+enum class chat_door { chat, legacy_completions, embeddings };
+
+// Whether the upstream speaks OpenAI embeddings: the URL's path (query and fragment dropped, one trailing
+// `/` ignored) ends with `/embeddings` (OpenAI, Azure OpenAI deployments, Ollama's, vLLM's and
+// llama.cpp's OpenAI routes).
+bool speaks_openai_embeddings(std::string_view url);
 
 // Adds to the rendered upstream `body` the members of the client's chat `request` (the predict
 // parameters the body members became) that its template would otherwise drop, so `temperature`, `top_p`,
 // `max_tokens`, `stop`, `seed`, `tools`, `response_format`, ... reach an OpenAI-compatible upstream even
 // through the blueprint template `{"model": ..., "messages": ${parameters.messages}}`. A member is added
 // when all of these hold:
-//  - the upstream speaks_openai_chat and `body` is one JSON object;
+//  - the upstream speaks_openai_chat (for the embeddings door: speaks_openai_embeddings, and the member is
+//    `dimensions` or `user`) and `body` is one JSON object;
 //  - it is not `model`, `stream`, `stream_options`, `prompt` or `_llm_interface` (handled by the door or
 //    set by it), nor, from the legacy endpoint, `echo`, `suffix`, `best_of` or `logprobs` (no chat
 //    meaning, or another one: chat's `logprobs` is a boolean), and its value is not null;
@@ -191,6 +204,12 @@ struct embedding_usage {
 // keeps only the vectors): `prompt_tokens`, and `total_tokens` (prompt_tokens when missing); nullopt when
 // the answer has no `usage` object with either.
 std::optional<embedding_usage> embedding_usage_of(std::string_view answer);
+
+// Where each vector of an OpenAI embeddings answer belongs: `data[k].index` for every k, when `answer` is
+// an object whose `data` array holds objects whose integer `index` members are a permutation of 0..n-1;
+// empty otherwise. A built-in post-process function keeps the vectors in the answer's order and drops the
+// index, and OpenAI documents no order, only the index.
+std::vector<std::size_t> embedding_order_of(std::string_view answer);
 
 // The vector as little-endian IEEE-754 float32 bytes, base64 (what `encoding_format:"base64"` means).
 std::string base64_float32(const std::vector<double>& v);

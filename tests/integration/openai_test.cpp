@@ -743,6 +743,52 @@ TEST_F(openai_api, embeddings_report_cohere_billed_units) {
     EXPECT_EQ(r.json().at("usage"), json::parse(R"({"prompt_tokens":4,"total_tokens":4})"));
 }
 
+// `dimensions` and `user` reach an OpenAI embeddings upstream through the blueprint templates that leave
+// them out; a template that places one keeps control of it; vectors are placed by `data[].index` even
+// when a built-in post-process function drops it; an unreadable 2xx answer is the upstream's fault (502).
+TEST_F(openai_api, embeddings_members_order_and_broken_answers) {
+    register_model(c(), embedding_connector(up_), "embed-legacy");
+    register_model(c(), embedding_connector(up_, false), "embed-std");
+    for (const std::string model : {"embed-legacy", "embed-std"}) {
+        auto r = c().post(
+            "/v1/embeddings",
+            R"({"model":")" + model +
+                R"(","input":["how big"],"dimensions":2,"user":"u9","encoding_format":"base64"})"
+        );
+        ASSERT_EQ(r.status, 200) << r.body;
+        EXPECT_EQ(
+            json::parse(up_.last_request()->body),
+            json::parse(R"({"input":["how big"],"model":"text-embedding-3-small","dimensions":2,"user":"u9"})"
+            )
+        ) << model;
+    }
+    // Out of order, through the built-in post-process function and without it.
+    for (const std::string model : {"embed-legacy", "embed-std"}) {
+        up_.enqueue(fake_reply::json(
+            200,
+            R"({"object":"list","data":[{"object":"embedding","index":1,"embedding":[2,2]},{"object":"embedding","index":0,"embedding":[1,1]}],"model":"e"})"
+        ));
+        auto r = c().post("/v1/embeddings", R"({"model":")" + model + R"(","input":["a","b"]})");
+        ASSERT_EQ(r.status, 200) << r.body;
+        EXPECT_EQ(r.json().at("data").at(0).at("embedding"), json::parse("[1.0,1.0]")) << model << r.body;
+        EXPECT_EQ(r.json().at("data").at(1).at("embedding"), json::parse("[2.0,2.0]")) << model << r.body;
+    }
+    // Broken 2xx answers: 502 server_error with ml-commons' text, for chat and embeddings.
+    register_model(c(), chat_connector(up_), "chat-broken");
+    up_.enqueue(fake_reply::json(200, "not json"));
+    auto chat = c().post(
+        "/v1/chat/completions", R"({"model":"chat-broken","messages":[{"role":"user","content":"x"}]})"
+    );
+    EXPECT_EQ(chat.status, 502) << chat.body;
+    EXPECT_EQ(chat.json().at("error").at("type").as_string(), "server_error");
+    EXPECT_TRUE(chat.json().at("error").at("message").as_string().starts_with("Invalid JSON format"))
+        << chat.body;
+    up_.enqueue(fake_reply::json(200, R"({"unexpected":true})"));
+    auto emb = c().post("/v1/embeddings", R"({"model":"embed-legacy","input":"x"})");
+    EXPECT_EQ(emb.status, 502) << emb.body;
+    EXPECT_EQ(emb.json().at("error").at("type").as_string(), "server_error");
+}
+
 TEST_F(openai_api, embeddings_float_and_base64) {
     const auto id = register_model(c(), embedding_connector(up_), "embed-model");
     auto f = c().post(

@@ -95,14 +95,16 @@ TEST(inference_endpoint, errors_never_echo_a_key) {
         EXPECT_NE(r.error().reason.find("api_key=__SENSITIVE__"), std::string::npos) << r.error().reason;
     }
     // OAuth2's client_secret, tokens and anything that reads like a secret, in any letter case.
-    for (const std::string name : {"client_secret", "token", "Access_Token", "PASSWORD", "x_api_key", "apiKey"}) {
+    for (const std::string name :
+         {"client_secret", "token", "Access_Token", "PASSWORD", "x_api_key", "apiKey"}) {
         for (const std::string where : {"service_settings", "task_settings"}) {
-            const std::string b = where == "service_settings"
-                                      ? R"({"service":"openai","service_settings":{"api_key":"k","model_id":"m",")" +
-                                            name + R"(":")" + key + R"("}})"
-                                      : R"({"service":"openai","service_settings":{"api_key":"k","model_id":"m"},)"
-                                        R"("task_settings":{")" +
-                                            name + R"(":")" + key + R"("}})";
+            const std::string b =
+                where == "service_settings"
+                    ? R"({"service":"openai","service_settings":{"api_key":"k","model_id":"m",")" + name +
+                          R"(":")" + key + R"("}})"
+                    : R"({"service":"openai","service_settings":{"api_key":"k","model_id":"m"},)"
+                      R"("task_settings":{")" +
+                          name + R"(":")" + key + R"("}})";
             auto r = prepare_create("e", "completion", body(b));
             ASSERT_FALSE(r) << b;
             EXPECT_EQ(r.error().reason.find(key), std::string::npos) << r.error().reason;
