@@ -410,9 +410,6 @@ result<json::object> service::update_connector(
 ) {
     auto cur = current();
     const auto& settings = *cur->settings;
-    if (body.empty()) {
-        return error{errc::parse_failed, "Failed to update connector: Request body is empty"};
-    }
     if (!settings.remote_inference_enabled()) {
         return remote_disabled;
     }

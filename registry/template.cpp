@@ -889,7 +889,12 @@ result<void> check_header_placeholders(
     if (value_template.find(parameters_prefix) == std::string_view::npos) {
         return {};
     }
-    if (forbid_all || is_blocked_dynamic_header(name)) {
+    if (forbid_all) {
+        return illegal_argument(
+            "Header '" + std::string(name) + "' cannot use ${parameters.*} placeholders in MCP connectors."
+        );
+    }
+    if (is_blocked_dynamic_header(name)) {
         return illegal_argument(
             "Header '" + std::string(name) +
             "' cannot use ${parameters.*} placeholders for security reasons. Use ${credential.*} instead."

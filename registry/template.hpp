@@ -210,10 +210,10 @@ result<compiled_template> bind_credentials(
 // True-Client-IP, X-Originating-IP.
 bool is_blocked_dynamic_header(std::string_view name);
 
-// Create/update/register-time check of one raw header (before credential binding). 400
-// `Header '<name>' cannot use ${parameters.*} placeholders for security reasons. Use ${credential.*}
-// instead.` when the value contains `${parameters.` and the header is blocked, or `forbid_all` (MCP
-// protocols).
+// Create/update/register-time check of one raw header (before credential binding), when the value
+// contains `${parameters.`: with `forbid_all` (MCP protocols) 400 `Header '<name>' cannot use
+// ${parameters.*} placeholders in MCP connectors.`; else, for a blocked header, 400 `Header '<name>'
+// cannot use ${parameters.*} placeholders for security reasons. Use ${credential.*} instead.`
 result<void> check_header_placeholders(
     std::string_view name, std::string_view value_template, bool forbid_all = false
 );

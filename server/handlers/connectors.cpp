@@ -39,9 +39,8 @@ awaitable<http_response> handle_connector_update(request_context& ctx) {
     if (!body) {
         co_return fail(ctx, body.error());
     }
-    if (body->empty()) {
-        co_return fail(ctx, empty);
-    }
+    // `{}` has content, so RestMLUpdateConnectorAction lets it through: an update that changes nothing
+    // but last_updated_time (and still meets the deployed-model and trusted-endpoint checks).
     auto& reg = *ctx.app.registry;
     auto op = [&reg, id = std::string(ctx.param("connector_id")), b = std::move(*body), w = ctx.who] {
         return reg.update_connector(id, b, w);

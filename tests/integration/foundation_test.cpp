@@ -802,6 +802,22 @@ TEST_F(foundation, connector_update_merges_and_delete_answers_opensearch_shapes)
         "parse_exception",
         "Failed to update connector: Request body is empty"
     );
+    // `{}` is a body: an update that changes nothing but last_updated_time.
+    const auto before = c().get("/_plugins/_ml/connectors/" + id).json();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    auto noop = c().put("/_plugins/_ml/connectors/" + id, "{}");
+    ASSERT_EQ(noop.status, 200) << noop.body;
+    EXPECT_EQ(noop.json().at("result").as_string(), "updated");
+    EXPECT_EQ(noop.json().at("_version").to_number<int>(), 3);
+    auto after = c().get("/_plugins/_ml/connectors/" + id).json();
+    EXPECT_GT(
+        after.at("last_updated_time").to_number<std::int64_t>(),
+        before.at("last_updated_time").to_number<std::int64_t>()
+    );
+    after.as_object().erase("last_updated_time");
+    auto before_obj = before.as_object();
+    before_obj.erase("last_updated_time");
+    EXPECT_EQ(after, json::value(before_obj));
     expect_error(
         c().get("/_plugins/_ml/connectors/nope"),
         404,
@@ -989,8 +1005,7 @@ TEST_F(foundation, mcp_connectors_keep_url_and_headers) {
         ),
         400,
         "illegal_argument_exception",
-        "Header 'X-Tenant' cannot use ${parameters.*} placeholders for security reasons. Use ${credential.*} "
-        "instead."
+        "Header 'X-Tenant' cannot use ${parameters.*} placeholders in MCP connectors."
     );
     expect_error(
         create(

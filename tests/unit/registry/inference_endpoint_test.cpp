@@ -82,7 +82,7 @@ TEST(inference_endpoint, errors_never_echo_a_key) {
         "be "
         "converted to a [String];"
     );
-    for (const std::string misplaced :
+    for (const std::string& misplaced :
          {R"({"service":"openai","service_settings":{"api_key":"k","model_id":"m"},"task_settings":{"api_key":")" +
               key + R"("}})",
           R"({"service":"openai","api_key":")" + key +

@@ -534,9 +534,7 @@ TEST(template_headers, blocked_headers_at_create_time) {
     r = registry::check_header_placeholders("X-Tenant", "${parameters.tenant}", true);
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(
-        r.error().reason,
-        "Header 'X-Tenant' cannot use ${parameters.*} placeholders for security reasons. Use ${credential.*} "
-        "instead."
+        r.error().reason, "Header 'X-Tenant' cannot use ${parameters.*} placeholders in MCP connectors."
     );
 }
 
