@@ -64,11 +64,20 @@ struct index_ref {
     std::string uuid;
 };
 
+// The Java cause of an exception, printed as its `caused_by` (type in OpenSearch's snake case, e.g.
+// `number_format_exception`), with its own cause in turn.
+struct error_cause {
+    std::string type;
+    std::string reason;
+    std::shared_ptr<const error_cause> caused_by;
+};
+
 struct error {
     errc code = errc::internal;
     std::string reason;
     int status = 0;  // only for errc::upstream_status and errc::raw_body; otherwise derived from code
-    std::shared_ptr<const index_ref> index;  // set by the layer that knows the index (errc::query_shard)
+    std::shared_ptr<const index_ref> index;    // set by the layer that knows the index (errc::query_shard)
+    std::shared_ptr<const error_cause> cause;  // `caused_by` of the top-level error, when Java has one
 
     error() = default;
     error(errc c, std::string r, int s = 0) : code(c), reason(std::move(r)), status(s) {}
@@ -87,6 +96,15 @@ inline error make_error(errc c, std::string reason) {
 // Shorthands for the errors that occur most often.
 inline error illegal_argument(std::string reason) {
     return {errc::illegal_argument, std::move(reason)};
+}
+
+// An error with a `caused_by`.
+inline error with_cause(
+    error e, std::string type, std::string reason, std::shared_ptr<const error_cause> next = {}
+) {
+    e.cause =
+        std::make_shared<const error_cause>(error_cause{std::move(type), std::move(reason), std::move(next)});
+    return e;
 }
 inline error not_found(std::string reason) {
     return {errc::not_found, std::move(reason)};

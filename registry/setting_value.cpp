@@ -140,12 +140,34 @@ std::string failed_to_parse(std::string_view value, std::string_view key) {
     return "Failed to parse value [" + std::string(value) + "] for setting [" + std::string(key) + "]";
 }
 
+// Java's NumberFormatException.forInputString text.
+std::string for_input_string(std::string_view s) {
+    return "For input string: \"" + std::string(s) + "\"";
+}
+
+// Setting.get wraps the parser's NumberFormatException: `Failed to parse value [...]` caused by it.
+error number_format(std::string_view value, std::string_view key, std::string nfe_reason) {
+    return with_cause(
+        illegal_argument(failed_to_parse(value, key)), "number_format_exception", std::move(nfe_reason)
+    );
+}
+
+// Float.parseFloat's NumberFormatException text: the input trimmed, `empty String` when nothing is left.
+std::string float_format_reason(std::string_view s) {
+    while (!s.empty() && is_java_whitespace(s.front())) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && is_java_whitespace(s.back())) {
+        s.remove_suffix(1);
+    }
+    return s.empty() ? std::string("empty String") : for_input_string(s);
+}
+
 result<long long> parse_integer_value(const setting_def& def, std::string_view s) {
     const bool is_int = def.type == setting_type::integer;
     const auto parsed = parse_java_integer(s, is_int ? INT_MIN : LLONG_MIN, is_int ? INT_MAX : LLONG_MAX);
     if (!parsed) {
-        return illegal_argument(failed_to_parse(s, def.key)
-        );  // NumberFormatException, wrapped by Setting.get
+        return number_format(s, def.key, for_input_string(s));
     }
     if (*parsed < def.min_int) {
         return illegal_argument(failed_to_parse(s, def.key) + " must be >= " + std::to_string(def.min_int));
@@ -159,7 +181,7 @@ result<long long> parse_integer_value(const setting_def& def, std::string_view s
 result<float> parse_float_value(const setting_def& def, std::string_view s) {
     const auto parsed = parse_java_float(s);
     if (!parsed) {
-        return illegal_argument(failed_to_parse(s, def.key));
+        return number_format(s, def.key, float_format_reason(s));
     }
     // NaN passes both checks, as in Java.
     if (*parsed < def.min_float) {
@@ -230,7 +252,12 @@ result<long long> parse_byte_size_value(const setting_def& def, std::string_view
             }
             return bytes;
         } else {
-            return illegal_argument("failed to parse [" + std::string(s) + "]");
+            // OpenSearchParseException caused by Long.parseLong's NumberFormatException, both wrapped by
+            // Setting.get into an IllegalArgumentException with the same text.
+            std::string text = "failed to parse [" + std::string(s) + "]";
+            auto nfe = std::make_shared<const error_cause>(error_cause{
+                "number_format_exception", for_input_string(number), nullptr});
+            return with_cause(illegal_argument(text), "parse_exception", text, std::move(nfe));
         }
         if (count < -1 || (count == -1 && u.bytes != 1)) {
             return illegal_argument(whole);
@@ -246,7 +273,8 @@ result<long long> parse_byte_size_value(const setting_def& def, std::string_view
     if (norm == "0") {
         return 0;
     }
-    return illegal_argument(whole + ": unit is missing or unrecognized");
+    std::string text = whole + ": unit is missing or unrecognized";
+    return with_cause(illegal_argument(text), "parse_exception", text);
 }
 
 [[noreturn]] void bad_read(const setting_def& def) {

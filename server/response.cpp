@@ -250,6 +250,14 @@ http_response error_response(const registry::error& e, bool pretty) {
         err.emplace("index_uuid", e.index->uuid);
         err.emplace("index", e.index->name);
     }
+    // The root cause is printed without its cause (REST_EXCEPTION_SKIP_CAUSE); the top level has it.
+    json::object* at = &err;
+    for (const auto* c = e.cause.get(); c != nullptr; c = c->caused_by.get()) {
+        auto& next = at->emplace("caused_by", json::object{{"type", c->type}, {"reason", c->reason}})
+                         .first->value()
+                         .as_object();
+        at = &next;
+    }
     return make_response(
         status, serialize(json::object{{"error", std::move(err)}, {"status", status}}, pretty)
     );

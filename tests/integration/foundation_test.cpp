@@ -357,6 +357,16 @@ TEST_F(foundation, settings_get_put_reset_and_errors) {
         R"({"persistent":{"plugins.ml_commons.trusted_connector_endpoints_regex":["(a+)+$"]}})"
     );
     EXPECT_EQ(bad_regex.status, 400) << bad_regex.body;
+    // A number that is not an int: OpenSearch's body, with the NumberFormatException as caused_by.
+    auto not_int =
+        c().put("/_cluster/settings", R"({"persistent":{"plugins.ml_commons.max_model_on_node":7.5}})");
+    EXPECT_EQ(not_int.status, 400);
+    EXPECT_EQ(
+        not_int.json(),
+        json::parse(
+            R"({"error":{"root_cause":[{"type":"illegal_argument_exception","reason":"Failed to parse value [7.5] for setting [plugins.ml_commons.max_model_on_node]"}],"type":"illegal_argument_exception","reason":"Failed to parse value [7.5] for setting [plugins.ml_commons.max_model_on_node]","caused_by":{"type":"number_format_exception","reason":"For input string: \"7.5\""}},"status":400})"
+        )
+    );
     auto malformed = c().put("/_cluster/settings", R"({"persistent":)");
     EXPECT_EQ(malformed.status, 400);
     EXPECT_EQ(malformed.json().at("error").at("type").as_string(), "json_parse_exception");

@@ -483,6 +483,58 @@ TEST(settings_put_errors, value_parse_and_bounds) {
     EXPECT_EQ(put1("disk_free_space_threshold", R"("xgb")"), "failed to parse [xgb]");
 }
 
+// Setting.get wraps a parser's exception as the IllegalArgumentException's cause: `caused_by` (only for
+// the format errors; bound checks and boolean texts have no cause).
+TEST(settings_put_errors, format_errors_carry_the_java_cause) {
+    const cluster_settings s;
+    const auto causes = [&s](std::string_view key, std::string_view value_json) {
+        auto r = s.apply_put(parse(
+            R"({"persistent":{"plugins.ml_commons.)" + std::string(key) + R"(":)" + std::string(value_json) +
+            "}}"
+        ));
+        std::vector<std::pair<std::string, std::string>> out;
+        EXPECT_FALSE(r);
+        if (!r) {
+            for (const auto* c = r.error().cause.get(); c != nullptr; c = c->caused_by.get()) {
+                out.emplace_back(c->type, c->reason);
+            }
+        }
+        return out;
+    };
+    using chain = std::vector<std::pair<std::string, std::string>>;
+    EXPECT_EQ(
+        causes("max_model_on_node", "7.5"), (chain{{"number_format_exception", R"(For input string: "7.5")"}})
+    );
+    EXPECT_EQ(
+        causes("max_json_size", "2147483648"),
+        (chain{{"number_format_exception", R"(For input string: "2147483648")"}})
+    );
+    EXPECT_EQ(
+        causes("model_auto_redeploy_success_ratio", R"("x")"),
+        (chain{{"number_format_exception", R"(For input string: "x")"}})
+    );
+    EXPECT_EQ(
+        causes("model_auto_redeploy_success_ratio", R"(" ")"),
+        (chain{{"number_format_exception", "empty String"}})
+    );
+    EXPECT_EQ(
+        causes("disk_free_space_threshold", R"("xgb")"),
+        (chain{
+            {"parse_exception", "failed to parse [xgb]"},
+            {"number_format_exception", R"(For input string: "x")"}})
+    );
+    EXPECT_EQ(
+        causes("disk_free_space_threshold", R"("5")"),
+        (chain{
+            {"parse_exception",
+             "failed to parse setting [plugins.ml_commons.disk_free_space_threshold] with value [5] as a "
+             "size in bytes: "
+             "unit is missing or unrecognized"}})
+    );
+    EXPECT_TRUE(causes("max_deploy_model_tasks_per_node", "20").empty());
+    EXPECT_TRUE(causes("stream_enabled", R"("abc")").empty());
+}
+
 TEST(settings_put_errors, accepted_edge_values) {
     const cluster_settings s;
     for (const char* body : {
