@@ -69,9 +69,7 @@ json::object ml_stats::models_json() const {
     std::lock_guard lock(mu_);
     json::object out;
     for (const auto& [id, a] : models_) {
-        auto o = to_json(a);
-        o["is_hidden"] = false;
-        out[id] = std::move(o);
+        out[id] = to_json(a);
     }
     return out;
 }

@@ -162,16 +162,20 @@ awaitable<http_response> handle_stats(request_context& ctx) {
         // Algorithm counters only when every stat is asked for (ml-commons collects them for its ALGORITHM
         // and ACTION levels, not for a node-stat request).
         node["algorithms"] = wanted.empty() ? stats.algorithms_json() : json::object{};
-        json::object models = stats.models_json();
-        if (tenancy) {
-            json::object mine;
-            for (auto& kv : models) {
-                const auto* m = snap->find(registry::kind::model, kv.key());
-                if (m != nullptr && m->tenant_id == ctx.who.tenant_id) {
-                    mine[kv.key()] = std::move(kv.value());
+        json::object models;
+        for (auto& kv : stats.models_json()) {
+            const auto* m = snap->find(registry::kind::model, kv.key());
+            if (tenancy && (m == nullptr || m->tenant_id != ctx.who.tenant_id)) {
+                continue;
+            }
+            // MLModelStats prints `is_hidden` only for a hidden model, and then as true.
+            if (m != nullptr) {
+                if (const auto* h = m->doc().if_contains("is_hidden");
+                    h != nullptr && h->is_bool() && h->get_bool()) {
+                    kv.value().as_object()["is_hidden"] = true;
                 }
             }
-            models = std::move(mine);
+            models[kv.key()] = std::move(kv.value());
         }
         node["models"] = std::move(models);
         out["nodes"] = json::object{{ctx.app.registry->node_id(), std::move(node)}};
