@@ -878,6 +878,15 @@ result<json::object> service::register_model(const json::object& body, bool depl
         return illegal_argument("model name is null");
     }
     if (!remote) {
+        // Without a format, ml-commons' own text; with one, a local or pretrained model that ml-commons
+        // would download and run on its ML nodes, which a remote-model gateway cannot.
+        if (string_field(body, "model_format")) {
+            return illegal_argument(
+                "modelrelay serves remote models only: local and pretrained models (model_format, "
+                "function_name "
+                "other than remote) cannot be registered"
+            );
+        }
         return illegal_argument("model format is null");
     }
     if (!settings.remote_inference_enabled()) {

@@ -895,6 +895,17 @@ TEST_F(predict, bad_model_inputs_change_nothing) {
         400,
         "model format is null"
     );
+    // A pretrained model (the API specification's stories register one): said plainly.
+    expect_error(
+        c().post(
+            "/_plugins/_ml/models/_register",
+            R"({"name":"huggingface/sentence-transformers/msmarco-distilbert-base-tas-b","version":"1.0.2","model_format":"TORCH_SCRIPT"})"
+        ),
+        400,
+        "modelrelay serves remote models only: local and pretrained models (model_format, function_name "
+        "other "
+        "than remote) cannot be registered"
+    );
     expect_error(
         c().post(
             "/_plugins/_ml/models/_register", R"({"name":"m","function_name":"remote","connector_id":"nope"})"
