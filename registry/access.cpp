@@ -25,6 +25,9 @@ json::object owner_snapshot(const principal& who) {
         {"roles", std::move(roles)},
         {"custom_attribute_names", json::array{}},
         {"user_requested_tenant", nullptr},
+        // User.toXContent of OpenSearch 3.x: the Dashboards tenant's access, WRITE when no tenant is asked
+        // for.
+        {"user_requested_tenant_access", "WRITE"},
     };
 }
 
@@ -113,6 +116,17 @@ decide_options access_options(const cluster_settings& settings, const caller& wh
 
 bool in_scope(const resource& r, const caller& who, const decide_options& opts) {
     return opts.multi_tenancy || r.tenant_id == who.tenant_id;
+}
+
+bool owner_shown(kind k, const decide_options& opts) {
+    switch (k) {
+        case kind::connector:
+            return opts.connector_acl;
+        case kind::model_group:
+            return opts.model_acl;
+        default:
+            return true;
+    }
 }
 
 namespace {

@@ -51,6 +51,12 @@ decide_options access_options(const cluster_settings& settings, const caller& wh
 // (data written while tenancy was on) stays invisible, as before.
 bool in_scope(const resource& r, const caller& who, const decide_options& opts);
 
+// Whether a connector's or model group's stored `owner` is shown (GET, `_search` `_source`) and
+// searchable: only while that kind's access-control switch is on. ml-commons records no owner with the
+// switch off, so its documents have none; modelrelay records one anyway (R8), for later, and keeps it
+// out of sight until then.
+bool owner_shown(kind k, const decide_options& opts);
+
 // ACLs of stored resources. Models take their group's owner/access/roles (`group` null: owner-less).
 resource_acl connector_acl(const resource& connector);
 resource_acl model_group_acl(const resource& group);

@@ -501,7 +501,11 @@ result<json::object> service::get_connector(std::string_view id, const caller& w
     if (auto d = authorize(who, action::connector_get, connector_acl(*c), opts); !d) {
         return d.error();
     }
-    return connector_public_view(c->doc());
+    auto view = connector_public_view(c->doc());
+    if (!owner_shown(kind::connector, opts)) {
+        view.stable_erase("owner");
+    }
+    return view;
 }
 
 result<json::object> service::delete_connector(std::string_view id, const caller& who) {

@@ -296,6 +296,11 @@ result<json::object> service::get_model_group(std::string_view id, const caller&
     if (auto d = authorize(who, action::model_group_get, model_group_acl(*g), opts); !d) {
         return d.error();
     }
+    if (!owner_shown(kind::model_group, opts) && g->doc().contains("owner")) {
+        json::object view = g->doc();
+        view.stable_erase("owner");
+        return view;
+    }
     return g->doc();
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <vector>
 
 #include <boost/json/parse.hpp>
 
@@ -127,13 +128,20 @@ http_response search_resources(request_context& ctx, registry::kind k, const reg
     // Tenancy and ACL pick the candidates before the DSL runs, so hits.total counts only what the caller
     // may see (security.md §1.2 search filter, R13).
     const auto snap = ctx.app.registry->current();
-    const auto docs =
-        registry::search_candidates(*snap, k, who, ctx.app.registry->access_options(*snap, who));
+    const auto access = ctx.app.registry->access_options(*snap, who);
+    const auto docs = registry::search_candidates(*snap, k, who, access);
     registry::search_options opts;
     opts.index_name = registry::index_name(k);
-    opts.always_excluded = k == registry::kind::model ? std::span<const std::string_view>(model_hidden_fields)
-                                                      : std::span<const std::string_view>(credential_fields);
-    opts.unsearchable = credential_fields;
+    const auto base = k == registry::kind::model ? std::span<const std::string_view>(model_hidden_fields)
+                                                 : std::span<const std::string_view>(credential_fields);
+    std::vector<std::string_view> excluded(base.begin(), base.end());
+    std::vector<std::string_view> unsearchable(credential_fields.begin(), credential_fields.end());
+    if (!registry::owner_shown(k, access)) {
+        excluded.emplace_back("owner");
+        unsearchable.emplace_back("owner");
+    }
+    opts.always_excluded = excluded;
+    opts.unsearchable = unsearchable;
     opts.mapping = mapping_of(k);
     auto out = registry::run_search(*request, docs, opts);
     if (!out) {

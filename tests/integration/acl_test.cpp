@@ -613,7 +613,7 @@ TEST_F(acl_matrix, create_stores_owner_access_and_roles) {
     EXPECT_EQ(doc.at("access").as_string(), "restricted");
     EXPECT_EQ(
         json::serialize(doc.at("owner")),
-        R"({"name":"alice","backend_roles":["analyst"],"roles":["ml_full_access"],"custom_attribute_names":[],"user_requested_tenant":null})"
+        R"({"name":"alice","backend_roles":["analyst"],"roles":["ml_full_access"],"custom_attribute_names":[],"user_requested_tenant":null,"user_requested_tenant_access":"WRITE"})"
     );
     auto group = s.as("carol", "POST", "/_plugins/_ml/model_groups/_register", R"({"name":"carols"})");
     const auto gid = id_of(group, "model_group_id");
@@ -635,17 +635,52 @@ TEST(acl_owner, recorded_with_acl_off_and_nothing_opens_later) {
         id_of(s.as("alice", "POST", "/_plugins/_ml/connectors/_create", chat_connector(up)), "connector_id");
     auto doc = s.as("bob", "GET", "/_plugins/_ml/connectors/" + id);
     ASSERT_EQ(doc.status, 200) << doc.body;  // ACL off: everyone with the privilege reads it
-    EXPECT_EQ(
-        json::serialize(doc.json().at("owner")),
-        R"({"name":"alice","backend_roles":["analyst"],"roles":["ml_full_access"],"custom_attribute_names":[],"user_requested_tenant":null})"
-    );
+    // Recorded, but with the switch off not shown nor searchable: ml-commons' documents have no owner then.
+    EXPECT_FALSE(doc.json().as_object().contains("owner")) << doc.body;
     EXPECT_FALSE(doc.json().as_object().contains("access"));
+    const auto owner_hits = [&](std::string_view kind, std::string_view who) {
+        auto r = s.as(
+            std::string(who),
+            "POST",
+            "/_plugins/_ml/" + std::string(kind) + "/_search",
+            R"({"query":{"nested":{"path":"owner","query":{"term":{"owner.name.keyword":"alice"}}}}})"
+        );
+        EXPECT_EQ(r.status, 200) << r.body;
+        return total_hits(r);
+    };
+    const auto sources_have_owner = [&](std::string_view kind) {
+        auto r = s.as(
+            "alice",
+            "POST",
+            "/_plugins/_ml/" + std::string(kind) + "/_search",
+            R"({"query":{"match_all":{}}})"
+        );
+        const auto body = r.json();
+        for (const auto& h : body.at("hits").at("hits").as_array()) {
+            if (h.at("_source").as_object().contains("owner")) {
+                return true;
+            }
+        }
+        return false;
+    };
+    EXPECT_EQ(owner_hits("connectors", "alice"), 0);
+    EXPECT_FALSE(sources_have_owner("connectors"));
     const auto gid = id_of(
         s.as("alice", "POST", "/_plugins/_ml/model_groups/_register", R"({"name":"team"})"), "model_group_id"
     );
     auto g = s.as("alice", "GET", "/_plugins/_ml/model_groups/" + gid).json().as_object();
     EXPECT_EQ(g.at("access").as_string(), "public");
-    EXPECT_EQ(g.at("owner").at("name").as_string(), "alice");
+    EXPECT_FALSE(g.contains("owner"));
+    EXPECT_EQ(owner_hits("model_groups", "alice"), 0);
+    EXPECT_FALSE(sources_have_owner("model_groups"));
+    s.set_persistent(R"({"plugins.ml_commons.model_access_control_enabled":true})");
+    EXPECT_EQ(
+        json::serialize(s.as("alice", "GET", "/_plugins/_ml/model_groups/" + gid).json().at("owner")),
+        R"({"name":"alice","backend_roles":["analyst"],"roles":["ml_full_access"],"custom_attribute_names":[],"user_requested_tenant":null,"user_requested_tenant_access":"WRITE"})"
+    );
+    EXPECT_EQ(owner_hits("model_groups", "alice"), 1);
+    EXPECT_TRUE(sources_have_owner("model_groups"));
+    s.set_persistent(R"({"plugins.ml_commons.model_access_control_enabled":false})");
     // ACL fields while the switches are off: ml-commons' texts, nothing stored.
     auto acl_off = s.as(
         "alice",
@@ -670,7 +705,10 @@ TEST(acl_owner, recorded_with_acl_off_and_nothing_opens_later) {
         "You don't have permission to access this connector"
     );
     EXPECT_EQ(total_hits(search_ids(s, "bob", "connectors", id)), 0);
-    EXPECT_EQ(s.as("alice", "GET", "/_plugins/_ml/connectors/" + id).status, 200);
+    auto shown = s.as("alice", "GET", "/_plugins/_ml/connectors/" + id);
+    EXPECT_EQ(shown.status, 200);
+    EXPECT_EQ(shown.json().at("owner").at("name").as_string(), "alice") << shown.body;
+    EXPECT_EQ(owner_hits("connectors", "alice"), 1);
     EXPECT_EQ(s.as("admin", "GET", "/_plugins/_ml/connectors/" + id).status, 200);
 
     s.restart();

@@ -109,7 +109,7 @@ protected:
 TEST_F(access_test, owner_snapshot_has_the_ml_commons_shape) {
     EXPECT_EQ(
         json::serialize(owner_snapshot(*user("alice", "internal", {"analyst"}))),
-        R"({"name":"alice","backend_roles":["analyst"],"roles":["ml_full_access"],"custom_attribute_names":[],"user_requested_tenant":null})"
+        R"({"name":"alice","backend_roles":["analyst"],"roles":["ml_full_access"],"custom_attribute_names":[],"user_requested_tenant":null,"user_requested_tenant_access":"WRITE"})"
     );
     EXPECT_EQ(owner_key(*user("CN=a:b,O=x", "cert", {})), "cert:CN=a:b,O=x");
 }
