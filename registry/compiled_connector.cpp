@@ -64,6 +64,12 @@ result<compiled_connector> compile_connector(const json::object& doc, const para
             }
             ca.pre_process_function = string_field(a, "pre_process_function").value_or("");
             ca.post_process_function = string_field(a, "post_process_function").value_or("");
+            if (painless::is_painless_function(ca.post_process_function) &&
+                ca.post_process_function.find("${parameters.") == std::string::npos) {
+                if (auto script = painless::compile(ca.post_process_function)) {
+                    ca.post_script = std::move(*script);
+                }
+            }
             ca.supports_structured_output = bool_field(a, "supports_structured_output").value_or(false);
             out.actions.push_back(std::move(ca));
         }

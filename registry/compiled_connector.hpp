@@ -20,6 +20,7 @@
 #include "registry/aws_sigv4.hpp"
 #include "registry/connector_tls.hpp"
 #include "registry/error.hpp"
+#include "registry/painless.hpp"
 #include "registry/parameters.hpp"
 #include "registry/secret_scrub.hpp"
 #include "registry/template.hpp"
@@ -35,6 +36,10 @@ struct compiled_action {
     std::vector<std::pair<std::string, compiled_template>> headers;  // ${credential.*} already bound
     std::string pre_process_function;
     std::string post_process_function;
+    // post_process_function as a Painless script, parsed once at deploy; null when it is a built-in name,
+    // when it has `${parameters.` placeholders (parsed per request, through painless::compile_cached), or
+    // when it does not compile (the plan reports why).
+    std::shared_ptr<const painless::script> post_script;
     bool supports_structured_output = false;
 };
 

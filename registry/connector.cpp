@@ -10,6 +10,7 @@
 #include "registry/aws_sigv4.hpp"
 #include "registry/connector_tls.hpp"
 #include "registry/json_util.hpp"
+#include "registry/painless.hpp"
 #include "registry/parameters.hpp"
 #include "registry/safe_text.hpp"
 #include "registry/template.hpp"
@@ -109,6 +110,13 @@ result<json::object> parse_action(const json::object& in) {
     if (name) {
         if (auto r = validate_action_name(*name); !r) {
             return r.error();
+        }
+    }
+    // ml-commons compiles a script only when a predict runs it; modelrelay runs a subset of Painless, so a
+    // script outside it is refused here, naming the construct, rather than failing every predict later.
+    if (post && painless::is_painless_function(*post)) {
+        if (auto s = painless::compile(painless::with_placeholder_literals(*post)); !s) {
+            return illegal_argument("Invalid post_process_function: " + s.error().reason);
         }
     }
     json::object out;

@@ -5,8 +5,10 @@
 // parsed once; sub-trees are moved into the result rather than copied whenever the selection allows.
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <utility>
 #include <variant>
 
@@ -14,6 +16,8 @@
 
 #include "registry/json_parse.hpp"
 #include "registry/json_text.hpp"
+#include "registry/json_util.hpp"
+#include "registry/painless.hpp"
 #include "registry/predict.hpp"
 #include "registry/predict_detail.hpp"
 #include "registry/utf8.hpp"
@@ -395,6 +399,224 @@ result<json::array> generic_tensors(const predict_plan& plan, json::value& doc) 
     return out;
 }
 
+// Long.parseLong, for a shape dimension written as a string.
+std::optional<std::int64_t> parse_java_long(std::string_view s) {
+    if (!s.empty() && s.front() == '+') {
+        s.remove_prefix(1);
+    }
+    std::int64_t n = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
+        return std::nullopt;
+    }
+    return n;
+}
+
+// XContentParser.text() on a ModelTensor field: the scalar's text, never a container.
+result<std::string> tensor_text(const json::value& v) {
+    switch (v.kind()) {
+        case json::kind::string:
+            return std::string(v.get_string());
+        case json::kind::null:
+            return std::string("null");
+        case json::kind::object:
+        case json::kind::array:
+            return post_process_failure("Can't get text on a " + std::string(token_name(v)));
+        default:
+            return compact_json_text(v, number_style::java);
+    }
+}
+
+error expected_token(std::string_view want, const json::value& found) {
+    return post_process_failure(
+        "Failed to parse object: expecting token of type [" + std::string(want) + "] but found [" +
+        std::string(token_name(found)) + "]"
+    );
+}
+
+// ModelTensor.parser over one object: known fields in ModelTensor's output order (name, data_type, shape,
+// data, byte_buffer, result, dataAsMap), unknown ones dropped, `data` kept only with a data_type.
+result<json::object> model_tensor_of(json::value& v) {
+    if (!v.is_object()) {
+        return expected_token("START_OBJECT", v);
+    }
+    auto& in = v.get_object();
+    json::object t(in.storage());
+    if (auto* name = in.if_contains("name")) {
+        auto text = tensor_text(*name);
+        if (!text) {
+            return text.error();
+        }
+        t.emplace("name", *text);
+    }
+    std::optional<std::string> data_type;
+    if (auto* dt = in.if_contains("data_type")) {
+        auto text = tensor_text(*dt);
+        if (!text) {
+            return text.error();
+        }
+        const auto& all = predict_detail::result_data_types;
+        if (std::find(all.begin(), all.end(), *text) == all.end()) {
+            return post_process_failure(
+                "No enum constant org.opensearch.ml.common.output.model.MLResultDataType." + *text
+            );
+        }
+        data_type = *text;
+        t.emplace("data_type", *text);
+    }
+    if (auto* shape = in.if_contains("shape")) {
+        if (!shape->is_array()) {
+            return expected_token("START_ARRAY", *shape);
+        }
+        json::array dims(in.storage());
+        for (const auto& d : shape->get_array()) {
+            if (d.is_int64() || d.is_uint64()) {
+                dims.emplace_back(d.to_number<std::int64_t>());
+            } else if (d.is_double()) {
+                dims.emplace_back(static_cast<std::int64_t>(d.get_double()));
+            } else if (auto n = d.is_string() ? parse_java_long(d.get_string()) : std::nullopt) {
+                dims.emplace_back(*n);  // XContent's longValue() coerces a numeric string
+            } else {
+                return post_process_failure(
+                    "Current token (" + std::string(token_name(d)) +
+                    ") not numeric, can not use numeric value accessors"
+                );
+            }
+        }
+        t.emplace("shape", std::move(dims));
+    }
+    if (auto* data = in.if_contains("data")) {
+        if (!data->is_array()) {
+            return post_process_failure(
+                "Failed to parse list: expecting START_ARRAY but found " + std::string(token_name(*data))
+            );
+        }
+        if (data_type && !data->get_array().empty()) {
+            for (const auto& n : data->get_array()) {
+                if (!n.is_number()) {
+                    return post_process_failure(
+                        "Cannot cast " + std::string(token_name(n)) +
+                        " to java.lang.Number in ModelTensor data"
+                    );
+                }
+            }
+            t.emplace("data", std::move(*data));
+        }
+    }
+    if (auto* bb = in.if_contains("byte_buffer")) {
+        if (!bb->is_object()) {
+            return expected_token("START_OBJECT", *bb);
+        }
+        const auto* array = bb->get_object().if_contains("array");
+        if (array != nullptr && array->is_string()) {
+            std::string order = "BIG_ENDIAN";  // ByteBuffer's default
+            if (const auto* o = bb->get_object().if_contains("order");
+                o != nullptr && o->is_string() && o->get_string() == "LITTLE_ENDIAN") {
+                order = "LITTLE_ENDIAN";
+            }
+            t.emplace("byte_buffer", json::object{{"array", array->get_string()}, {"order", order}});
+        }
+    }
+    if (auto* res = in.if_contains("result")) {
+        auto text = tensor_text(*res);
+        if (!text) {
+            return text.error();
+        }
+        t.emplace("result", *text);
+    }
+    if (auto* map = in.if_contains("dataAsMap"); map != nullptr && !map->is_null()) {
+        if (!map->is_object()) {
+            return expected_token("START_OBJECT", *map);
+        }
+        t.emplace("dataAsMap", std::move(map->get_object()));
+    }
+    return t;
+}
+
+// AbstractConnector.parseResponse with modelTensorJson: one ModelTensor object, or an array of them.
+result<json::array> model_tensors_of(std::string_view text) {
+    auto parsed = parse_answer(text);
+    if (!parsed) {
+        return parsed.error();
+    }
+    json::array out;
+    if (parsed->is_array()) {
+        for (auto& e : parsed->get_array()) {
+            auto t = model_tensor_of(e);
+            if (!t) {
+                return t.error();
+            }
+            out.emplace_back(std::move(*t));
+        }
+        return out;
+    }
+    auto t = model_tensor_of(*parsed);
+    if (!t) {
+        return t.error();
+    }
+    out.emplace_back(std::move(*t));
+    return out;
+}
+
+// ConnectorUtils.processOutput with a Painless post_process_function: the script sees the answer (an
+// array wrapped as {"result": [...]}); a null result falls back to the answer itself; a String that is a
+// JSON object/array is ModelTensor JSON, any other String is the `response`. A response_filter is read
+// from the script's String, as ml-commons does.
+result<json::array> script_tensors(const predict_plan& plan, json::value& doc) {
+    if (!doc.is_object() && !doc.is_array()) {
+        return post_process_failure("Unsupported response type");
+    }
+    auto ran = doc.is_array() ? painless::run(*plan.post_script, json::object{{"result", doc}})
+                              : painless::run(*plan.post_script, doc);
+    if (!ran) {
+        return post_process_failure(ran.error().reason);
+    }
+    if (!*ran) {
+        return generic_tensors(plan, doc);
+    }
+    const std::string& text = **ran;
+    const bool tensor_json = is_json_container(text);
+    if (!plan.response_filter) {
+        if (tensor_json) {
+            return model_tensors_of(text);
+        }
+        json::array out;
+        out.emplace_back(response_tensor(wrapped(json::string(text))));
+        return out;
+    }
+    auto filtered_doc = parse_answer(text);
+    if (!filtered_doc) {
+        return filtered_doc.error();
+    }
+    auto taken = take(*plan.response_filter, *filtered_doc);
+    if (!taken) {
+        return taken.error();
+    }
+    if (!*taken) {
+        return no_results(*plan.response_filter);
+    }
+    json::value& selected = **taken;
+    if (tensor_json) {
+        // parseResponse casts the filtered value to String and reads ModelTensor JSON from it.
+        if (!selected.is_string()) {
+            return post_process_failure(
+                "The response_filter must select a String holding ModelTensor JSON from the "
+                "post_process_function "
+                "result, not " +
+                std::string(token_name(selected))
+            );
+        }
+        return model_tensors_of(selected.get_string());
+    }
+    auto map = data_as_map_of(std::move(selected));
+    if (!map) {
+        return map.error();
+    }
+    json::array out;
+    out.emplace_back(response_tensor(std::move(*map)));
+    return out;
+}
+
 json::object element(json::array output, unsigned status) {
     json::object e(output.storage());
     e.reserve(2);
@@ -462,7 +684,9 @@ result<json::object> shape_answer(
     if (!doc) {
         return doc.error();
     }
-    auto output = plan.post_process != nullptr ? builtin_tensors(plan, *doc) : generic_tensors(plan, *doc);
+    auto output = plan.post_process != nullptr ? builtin_tensors(plan, *doc)
+                  : plan.post_script           ? script_tensors(plan, *doc)
+                                               : generic_tensors(plan, *doc);
     if (!output) {
         return output.error();
     }
@@ -522,7 +746,7 @@ result<void> append_call_element(
     const std::string_view text = std::get<std::string_view>(*checked);
     // The common answer (a JSON object relayed as dataAsMap) is rewritten straight from the text; when
     // the rewriter gives up, the tree decides.
-    if (plan.post_process == nullptr && !plan.response_filter) {
+    if (plan.post_process == nullptr && !plan.post_script && !plan.response_filter) {
         const std::size_t mark = out.size();
         out.append(R"({"output":[{"name":"response","dataAsMap":)");
         if (append_compact_object_text(out, text)) {

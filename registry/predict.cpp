@@ -483,6 +483,25 @@ result<void> plan_post_process(predict_plan& plan, const compiled_action& action
             return rendered.error();
         }
         const auto* builtin = find_builtin_post_process(*rendered);
+        if (builtin == nullptr && painless::is_painless_function(*rendered)) {
+            if (action.post_script && *rendered == action.post_process_function) {
+                plan.post_script = action.post_script;
+            } else {
+                auto script = painless::compile_cached(*rendered);
+                if (!script) {
+                    return illegal_argument("Invalid post_process_function: " + script.error().reason);
+                }
+                plan.post_script = std::move(*script);
+            }
+            if (filter_param != nullptr) {
+                auto compiled = compile_filter(*filter_param);
+                if (!compiled) {
+                    return compiled.error();
+                }
+                plan.response_filter = std::move(*compiled);
+            }
+            return {};
+        }
         if (builtin == nullptr) {
             return painless_not_supported("post_process_function", *rendered);
         }

@@ -11,20 +11,22 @@
 // Response-side code lives in post_process.cpp.
 //
 // Deliberate differences from ml-commons (all documented in docs, none changes a working connector):
-//  - Painless is not available. A custom (non built-in) pre_process_function fails with 400 when it would
-//    run (text_docs / text_similarity input, or `parameters` input with
-//    `pre_process_function.process_remote_inference_input=true`); a custom post_process_function always
-//    fails with 400, at plan time, before anything is sent upstream. `input_processors` /
-//    `output_processors` chains are refused the same way.
+//  - A custom (non built-in) pre_process_function fails with 400 when it would run (text_docs /
+//    text_similarity input, or `parameters` input with
+//    `pre_process_function.process_remote_inference_input=true`). A custom post_process_function runs in
+//    the Painless subset of registry/painless.hpp; one that does not compile fails with 400 at plan time,
+//    before anything is sent upstream (connector create/update refuse it already). `input_processors` /
+//    `output_processors` chains are refused.
 //  - `stream` parameter on the non-stream path: ml-commons routes any request that merely contains a
 //    `stream` key into its streaming branch, where it fails. modelrelay ignores the key there: the request
 //    is planned and answered like any other (the key still works as an ordinary template parameter).
 //    Pass predict_options{.streaming = true} from the streaming handler to get the `"stream":true` body
 //    injection of §3.2.5.
 //  - Post-processing failures (built-in function validation, a response_filter that matches nothing, a
-//    JSON scalar body) are reported as 400 illegal_argument with the real cause text (for example
-//    `Post process function input is not a List.`), where ml-commons wraps them into a 500 m_l_exception
-//    `Fail to execute PREDICT in aws connector` and puts the cause in `caused_by` (issue #4170).
+//    JSON scalar body, a Painless script that fails at run time or returns bad ModelTensor JSON) are reported
+//    as 400 illegal_argument with the real cause text (for example `Post process function input is not a
+//    List.`), where ml-commons wraps them into a 500 m_l_exception `Fail to execute PREDICT in aws connector`
+//    and puts the cause in `caused_by` (issue #4170).
 //  - A response_filter that matches nothing is such an error (400 `No results for path: <filter>`); it is
 //    never silently replaced by the whole body.
 //  - The `charset` parameter accepts UTF-8, US-ASCII and ISO-8859-1 (and their usual aliases); any other
@@ -54,6 +56,7 @@
 #include "registry/compiled_connector.hpp"
 #include "registry/error.hpp"
 #include "registry/json_path.hpp"
+#include "registry/painless.hpp"
 #include "registry/parameters.hpp"
 #include "registry/template.hpp"
 
@@ -131,6 +134,8 @@ struct predict_plan {
     // response_filter parameter, compiled for this request. Null: no filter.
     std::shared_ptr<const json_path> response_filter;
     std::string_view data_type = "FLOAT32";  // built-in: from a `.FLOAT32`/`.INT8`/... filter suffix
+    // A Painless post_process_function (then post_process is null), compiled once per script text.
+    std::shared_ptr<const painless::script> post_script;
 };
 
 // Errors, in ml-commons order (all 400 illegal_argument unless noted): `no <ACTION> action found`;

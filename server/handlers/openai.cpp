@@ -304,7 +304,7 @@ awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstr
     if (raw_order != nullptr) {
         *raw_order = openai::embedding_order_of(res->body);
     }
-    if (may_pass_through && plan.post_process == nullptr && !plan.response_filter &&
+    if (may_pass_through && plan.post_process == nullptr && !plan.post_script && !plan.response_filter &&
         (settings.max_json_size() < 0 ||
          res->body.size() <= static_cast<unsigned long long>(settings.max_json_size()))) {
         const std::string_view text = openai::trim_json_blanks(res->body);
@@ -675,7 +675,8 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
     // A post-process function or response filter drops the answer's `usage` (the built-in embedding
     // functions keep only the vectors), so it is then read from the raw answer; otherwise the element
     // still has it and embeddings_of finds it without a second parse.
-    const bool usage_hidden = plan->post_process != nullptr || plan->response_filter != nullptr;
+    const bool usage_hidden =
+        plan->post_process != nullptr || plan->post_script != nullptr || plan->response_filter != nullptr;
     for (std::size_t i = 0; i < plan->calls.size(); ++i) {
         std::optional<openai::embedding_usage> used;
         std::vector<std::size_t> order;

@@ -470,11 +470,19 @@ TEST(predict, unsupported_features_fail_clearly_before_any_call) {
     auto e = plan_error(c, R"({"parameters":{"prompt":"x"},"action_type":"execute"})");
     EXPECT_EQ(e.reason, "no EXECUTE action found");
 
+    // A Painless post-process script is planned (it runs on the answer, see painless_post_process below);
+    // one outside the supported subset fails here, before any call.
     const auto painless_post =
         connector({{"request_body", "{}"}, {"post_process_function", "def x = params.result; return x;"}});
-    e = plan_error(painless_post, R"({"parameters":{}})");
+    EXPECT_TRUE(plan(painless_post, R"({"parameters":{}})").post_script);
+    const auto lambda_post =
+        connector({{"request_body", "{}"}, {"post_process_function", "return params.l.stream().map(x -> x);"}}
+        );
+    e = plan_error(lambda_post, R"({"parameters":{}})");
     EXPECT_EQ(e.code, errc::illegal_argument);
-    EXPECT_NE(e.reason.find("not supported by modelrelay"), std::string::npos) << e.reason;
+    EXPECT_EQ(
+        e.reason, "Invalid post_process_function: Painless script: unsupported syntax 'lambda (->)' at 1:32"
+    );
 
     // A Painless pre-process function is ignored for `parameters` input, as in ml-commons (#2986) ...
     const auto painless_pre = connector({{"request_body", "{}"}, {"pre_process_function", "return params;"}});
@@ -489,6 +497,114 @@ TEST(predict, unsupported_features_fail_clearly_before_any_call) {
 
     e = plan_error(c, R"({"parameters":{"prompt":"x","output_processors":[{"type":"to_string"}]}})");
     EXPECT_NE(e.reason.find("not supported by modelrelay"), std::string::npos) << e.reason;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Painless post-process scripts (ConnectorUtils.processOutput, AbstractConnector.parseResponse)
+
+registry::predict_plan script_plan(std::string_view script, std::string_view body = R"({"parameters":{}})") {
+    static std::vector<std::unique_ptr<registry::compiled_connector>> keep;  // plans point into them
+    keep.push_back(std::make_unique<registry::compiled_connector>(
+        connector({{"request_body", "{}"}, {"post_process_function", json::string(script)}})
+    ));
+    return plan(*keep.back(), body);
+}
+
+TEST(painless_post_process, model_tensor_json_is_read_as_ml_commons_reads_it) {
+    // Fields in ModelTensor's order whatever the script's order; unknown fields dropped; shape as longs.
+    auto p = script_plan(
+        R"(return '{"dataAsMap":{"k":[1,"s"]},"extra":1,"result":"r","data":[1,2],"shape":["2", 1.9],'
+                  + '"data_type":"INT32","name":"t"}';)"
+    );
+    EXPECT_EQ(
+        finish(p, 200, R"({"a":1})"),
+        R"({"output":[{"name":"t","data_type":"INT32","shape":[2,1],"data":[1,2],"result":"r","dataAsMap":{"k":[1,"s"]}}],"status_code":200})"
+    );
+    // `data` without a data_type is dropped; a list of tensors gives one output each; byte_buffer keeps
+    // its base64 text and gets BIG_ENDIAN by default.
+    p = script_plan(R"(return '[{"name":"a","data":[1]},{"name":null,"byte_buffer":{"array":"AAE="}}]';)");
+    EXPECT_EQ(
+        finish(p, 200, R"({"a":1})"),
+        R"({"output":[{"name":"a"},{"name":"null","byte_buffer":{"array":"AAE=","order":"BIG_ENDIAN"}}],"status_code":200})"
+    );
+    p = script_plan(R"(return '{"name":"a","data_type":"FLOAT99"}';)");
+    EXPECT_EQ(
+        finish_error(p, 200, "{}").reason,
+        "No enum constant org.opensearch.ml.common.output.model.MLResultDataType.FLOAT99"
+    );
+    p = script_plan(R"(return '[1]';)");
+    EXPECT_EQ(
+        finish_error(p, 200, "{}").reason,
+        "Failed to parse object: expecting token of type [START_OBJECT] but found [VALUE_NUMBER]"
+    );
+    p = script_plan(R"(return '{"name":"a","data_type":"FLOAT32","data":["x"]}';)");
+    EXPECT_EQ(finish_error(p, 200, "{}").code, errc::illegal_argument);
+}
+
+TEST(painless_post_process, strings_nulls_arrays_and_filters) {
+    // Any other String is the `response`.
+    auto p = script_plan("return 'plain ' + params.n;");
+    EXPECT_EQ(
+        finish(p, 200, R"({"n":3})"),
+        R"({"output":[{"name":"response","dataAsMap":{"response":"plain 3.0"}}],"status_code":200})"
+    );
+    // An array answer is {"result": [...]} for the script.
+    p = script_plan("return '' + params.result.size();");
+    EXPECT_EQ(
+        finish(p, 200, "[1,2,3]"),
+        R"({"output":[{"name":"response","dataAsMap":{"response":"3"}}],"status_code":200})"
+    );
+    // null: the answer is wrapped as if there were no script, response_filter included.
+    p = script_plan("return null;", R"({"parameters":{"response_filter":"$.a"}})");
+    EXPECT_EQ(
+        finish(p, 200, R"({"a":{"b":1}})"),
+        R"({"output":[{"name":"response","dataAsMap":{"b":1}}],"status_code":200})"
+    );
+    // A response_filter reads the script's String: a JSON scalar/object is wrapped, ModelTensor JSON must
+    // be a String at the path.
+    p = script_plan(R"(return '{"x":{"y":2}}';)", R"({"parameters":{"response_filter":"$.x"}})");
+    EXPECT_EQ(
+        finish_error(p, 200, "{}").reason,
+        "The response_filter must select a String holding ModelTensor JSON from the post_process_function "
+        "result, "
+        "not START_OBJECT"
+    );
+    p = script_plan(R"(return '{"x":"{\\"name\\":\\"t\\"}"}';)", R"({"parameters":{"response_filter":"$.x"}})");
+    EXPECT_EQ(finish(p, 200, "{}"), R"({"output":[{"name":"t"}],"status_code":200})");
+    p = script_plan("return 'not json';", R"({"parameters":{"response_filter":"$.x"}})");
+    EXPECT_EQ(finish_error(p, 200, "{}").reason.substr(0, 20), "Invalid JSON format:");
+    // A scalar answer never reaches the script.
+    p = script_plan("return 'x';");
+    EXPECT_EQ(finish_error(p, 200, "42").reason, "Unsupported response type");
+    // Run-time failures are the script's message (never the answer's text).
+    p = script_plan("return params.secret.foo();");
+    const auto e = finish_error(p, 200, R"({"secret":"do-not-echo"})");
+    EXPECT_EQ(e.code, errc::illegal_argument);
+    EXPECT_EQ(e.reason, "Painless script: no method foo/0 on java.lang.String at 1:22");
+}
+
+TEST(painless_post_process, parameters_are_substituted_before_the_script_compiles) {
+    const auto c = connector(
+        {{"request_body", "{}"},
+         {"post_process_function", "return params.a + ${parameters.sep} + params.b;"}},
+        json::object{{"sep", "-"}}
+    );
+    EXPECT_FALSE(c.actions.at(0).post_script);  // rendered per request
+    auto p = plan(c, R"({"parameters":{}})");
+    ASSERT_TRUE(p.post_script);
+    EXPECT_EQ(
+        finish(p, 200, R"({"a":"x","b":"y"})"),
+        R"({"output":[{"name":"response","dataAsMap":{"response":"x-y"}}],"status_code":200})"
+    );
+    p = plan(c, R"({"parameters":{"sep":"+"}})");
+    EXPECT_EQ(
+        finish(p, 200, R"({"a":"x","b":"y"})"),
+        R"({"output":[{"name":"response","dataAsMap":{"response":"x+y"}}],"status_code":200})"
+    );
+    // Without placeholders the script is parsed once, when the connector is compiled.
+    const auto fixed = connector({{"request_body", "{}"}, {"post_process_function", "return 'a';"}});
+    ASSERT_TRUE(fixed.actions.at(0).post_script);
+    EXPECT_EQ(plan(fixed, R"({"parameters":{}})").post_script.get(), fixed.actions.at(0).post_script.get());
 }
 
 // ---------------------------------------------------------------------------------------------------

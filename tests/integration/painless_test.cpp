@@ -1,0 +1,283 @@
+// File: painless_test.cpp
+// Connectors whose post_process_function is a Painless script, against the real binary and a fake upstream:
+// the llm_judgment ollama blueprint as published, ModelTensor JSON from a script, `${parameters.x}` in a
+// script, the /v1 door on such a model, and scripts refused when a connector is written.
+#include <fstream>
+#include <sstream>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "tests/support/fake_upstream.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/model_setup.hpp"
+#include "tests/support/server_process.hpp"
+
+namespace modelrelay::test {
+namespace {
+
+namespace json = boost::json;
+
+// docs/remote_inference_blueprints/llm_judgment/ollama_chat_blueprint.md step 3, as published; only the
+// endpoint parameter points at the fake upstream.
+std::string ollama_judgment_blueprint(const fake_upstream& up) {
+    const std::string endpoint = up.base_url().substr(std::string_view("http://").size());
+    return R"({
+  "name": "Local OpenAI-compatible Chat",
+  "description": "Local OpenAI-compatible LLM connector for SRW LLM judgments",
+  "version": "1",
+  "protocol": "http",
+  "parameters": {
+    "endpoint": ")" +
+           endpoint + R"(",
+    "model": "qwen3:4b"
+  },
+  "credential": {
+    "openAI_key": "sk-painless-sentinel-31"
+  },
+  "client_config": {
+    "max_retry_times": 3,
+    "retry_backoff_policy": "exponential_full_jitter"
+  },
+  "actions": [
+    {
+      "action_type": "predict",
+      "method": "POST",
+      "url": "http://${parameters.endpoint}/v1/chat/completions",
+      "headers": {
+        "Content-Type": "application/json",
+        "Authorization": "Bearer ${credential.openAI_key}"
+      },
+      "request_body": "{ \"model\": \"${parameters.model}\", \"messages\": ${parameters.messages} }",
+      "post_process_function": "def text = params.choices[0].message.content; return '{\"name\":\"response\",\"dataAsMap\":{\"response\":\"' + escape(text) + '\"}}'"
+    }
+  ]
+})";
+}
+
+// Step 6 of the same blueprint.
+constexpr std::string_view judgment_predict = R"({
+  "parameters": {
+    "messages": [
+      {
+        "role": "system",
+        "content": "You are a relevance rater. Reply with strict JSON only."
+      },
+      {
+        "role": "user",
+        "content": "Rate the relevance of {\"id\":\"001\",\"text\":\"banana smoothie\"} to query banana on a 0.0-1.0 scale."
+      }
+    ]
+  }
+})";
+
+std::string completion_with(std::string_view content_json) {
+    return R"({"id":"chatcmpl-9","object":"chat.completion","created":1757369906,"model":"qwen3:4b","choices":[{"index":0,"message":{"role":"assistant","content":)" +
+           std::string(content_json) +
+           R"(},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}})";
+}
+
+std::string fixture(std::string_view name) {
+    std::ifstream in(
+        std::filesystem::path(MODELRELAY_SOURCE_DIR) / "tests/fixtures/painless" /
+            (std::string(name) + ".painless"),
+        std::ios::binary
+    );
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// A chat connector for `up` whose action has `post_process_function` = `script` (JSON-encoded here).
+std::string connector_with_script(
+    const fake_upstream& up, std::string_view script, std::string_view path = "/v1/chat/completions"
+) {
+    json::object c{
+        {"name", "scripted"},
+        {"version", "1"},
+        {"protocol", "http"},
+        {"parameters", {{"model", "m"}, {"suffix", "!"}}},
+        {"credential", {{"key", "sk-unused-credential-77"}}},
+        {"actions",
+         json::array{json::object{
+             {"action_type", "predict"},
+             {"method", "POST"},
+             {"url", up.url(path)},
+             {"request_body", R"({ "model": "${parameters.model}", "messages": ${parameters.messages} })"},
+             {"post_process_function", script}}}}};
+    return json::serialize(c);
+}
+
+constexpr std::string_view plain_predict = R"({"parameters":{"messages":[{"role":"user","content":"hi"}]}})";
+
+class painless_connectors : public ::testing::Test {
+protected:
+    void SetUp() override {
+        server_ = std::make_unique<server_process>(tmp_.path() / "data");
+        server_->start();
+        client_ = std::make_unique<http_client>(server_->port());
+        open_cluster_settings(c(), false);
+    }
+    http_client& c() { return *client_; }
+    http_result predict_on(const std::string& model_id, std::string_view body) {
+        return c().post("/_plugins/_ml/models/" + model_id + "/_predict", body);
+    }
+    std::size_t stored_connectors() {
+        auto r = c().post("/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})");
+        EXPECT_EQ(r.status, 200) << r.body;
+        return r.json().at("hits").at("hits").as_array().size();
+    }
+
+    temp_dir tmp_;
+    fake_upstream up_;
+    std::unique_ptr<server_process> server_;
+    std::unique_ptr<http_client> client_;
+};
+
+TEST_F(painless_connectors, ollama_llm_judgment_blueprint_end_to_end) {
+    const auto model_id =
+        register_model(c(), ollama_judgment_blueprint(up_), "Local OpenAI-compatible model");
+    up_.enqueue(
+        fake_reply::json(200, completion_with(R"("{\"ratings\":[{\"id\":\"001\",\"rating_score\":0.9}]}")"))
+    );
+    auto p = predict_on(model_id, judgment_predict);
+    ASSERT_EQ(p.status, 200) << p.body;
+    // The blueprint's documented sample response.
+    EXPECT_EQ(
+        p.body,
+        R"({"inference_results":[{"output":[{"name":"response","dataAsMap":{"response":"{\"ratings\":[{\"id\":\"001\",\"rating_score\":0.9}]}"}}],"status_code":200}]})"
+    );
+    auto seen = up_.last_request();
+    ASSERT_TRUE(seen);
+    EXPECT_EQ(seen->path(), "/v1/chat/completions");
+    EXPECT_EQ(seen->header("authorization"), "Bearer sk-painless-sentinel-31");
+
+    // Newlines, quotes and backslashes survive escape() and come back as the same text.
+    up_.enqueue(fake_reply::json(200, completion_with(R"("a \"b\"\nc\\d")")));
+    p = predict_on(model_id, judgment_predict);
+    ASSERT_EQ(p.status, 200) << p.body;
+    EXPECT_EQ(
+        p.body,
+        R"({"inference_results":[{"output":[{"name":"response","dataAsMap":{"response":"a \"b\"\nc\\d"}}],"status_code":200}]})"
+    );
+
+    // The /v1 door reads the script's `response` as the assistant's text.
+    up_.enqueue(fake_reply::json(200, completion_with(R"("judged")")));
+    auto v1 = c().post(
+        "/v1/chat/completions",
+        R"({"model":")" + model_id + R"(","messages":[{"role":"user","content":"x"}]})"
+    );
+    ASSERT_EQ(v1.status, 200) << v1.body;
+    EXPECT_EQ(v1.json().at("choices").at(0).at("message").at("content").as_string(), "judged");
+
+    // A run-time failure (no choices) is a 400 with the script's position, and no credential in it.
+    up_.enqueue(fake_reply::json(200, R"({"choices":[]})"));
+    p = predict_on(model_id, judgment_predict);
+    EXPECT_EQ(p.status, 400) << p.body;
+    EXPECT_EQ(
+        p.json().at("error").at("reason").as_string(),
+        "Painless script: index 0 out of bounds for length 0 at 1:26"
+    );
+    EXPECT_EQ(p.body.find("sk-painless"), std::string::npos);
+    EXPECT_EQ(server_->log().find("sk-painless"), std::string::npos);
+}
+
+TEST_F(painless_connectors, a_script_returning_model_tensors_over_an_array_answer) {
+    const auto model_id = register_model(
+        c(), connector_with_script(up_, fixture("sagemaker_cross_encoder_post"), "/rerank"), "rerank"
+    );
+    up_.enqueue(
+        "/rerank",
+        fake_reply::json(
+            200,
+            R"([{"label":"LABEL_0","score":0.054037678986787796},{"label":"LABEL_0","score":0.5877784490585327}])"
+        )
+    );
+    auto p = predict_on(model_id, plain_predict);
+    ASSERT_EQ(p.status, 200) << p.body;
+    // The cross-encoder tutorial's documented output.
+    EXPECT_EQ(
+        p.body,
+        R"({"inference_results":[{"output":[{"name":"similarity","data_type":"FLOAT32","shape":[1],"data":[0.054037678986787796]},{"name":"similarity","data_type":"FLOAT32","shape":[1],"data":[0.5877784490585327]}],"status_code":200}]})"
+    );
+}
+
+TEST_F(painless_connectors, plain_text_results_parameters_and_null_results) {
+    // `${parameters.suffix}` is substituted (JSON-quoted) before the script is compiled.
+    const auto model_id = register_model(
+        c(),
+        connector_with_script(up_, "return params.choices[0].message.content + ${parameters.suffix};"),
+        "text"
+    );
+    up_.enqueue(fake_reply::json(200, completion_with(R"("hello")")));
+    auto p = predict_on(model_id, plain_predict);
+    ASSERT_EQ(p.status, 200) << p.body;
+    EXPECT_EQ(
+        p.body,
+        R"({"inference_results":[{"output":[{"name":"response","dataAsMap":{"response":"hello!"}}],"status_code":200}]})"
+    );
+    // A request parameter changes the rendered script.
+    up_.enqueue(fake_reply::json(200, completion_with(R"("hello")")));
+    p = predict_on(model_id, R"({"parameters":{"suffix":"?","messages":[{"role":"user","content":"hi"}]}})");
+    ASSERT_EQ(p.status, 200) << p.body;
+    EXPECT_EQ(
+        p.body,
+        R"({"inference_results":[{"output":[{"name":"response","dataAsMap":{"response":"hello?"}}],"status_code":200}]})"
+    );
+
+    // A script that returns null leaves the answer to the usual wrapping (and response_filter).
+    const auto null_id = register_model(
+        c(), connector_with_script(up_, "if (params.x == null) { return null; } return 'x';"), "null"
+    );
+    up_.enqueue(fake_reply::json(200, R"({"a":{"b":1}})"));
+    p = predict_on(null_id, R"({"parameters":{"response_filter":"$.a","messages":[]}})");
+    ASSERT_EQ(p.status, 200) << p.body;
+    EXPECT_EQ(
+        p.body,
+        R"({"inference_results":[{"output":[{"name":"response","dataAsMap":{"b":1}}],"status_code":200}]})"
+    );
+}
+
+TEST_F(painless_connectors, unsupported_scripts_are_refused_when_the_connector_is_written) {
+    auto r = c().post(
+        "/_plugins/_ml/connectors/_create",
+        connector_with_script(
+            up_, "return params.data.stream().map(x -> x.embedding).collect(Collectors.toList());"
+        )
+    );
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_EQ(r.json().at("error").at("type").as_string(), "illegal_argument_exception");
+    EXPECT_EQ(
+        r.json().at("error").at("reason").as_string(),
+        "Invalid post_process_function: Painless script: unsupported syntax 'lambda (->)' at 1:35"
+    );
+    EXPECT_EQ(stored_connectors(), 0U);
+
+    // An update with such a script is refused and the stored function stays.
+    auto created = c().post("/_plugins/_ml/connectors/_create", connector_with_script(up_, "return 'ok';"));
+    ASSERT_EQ(created.status, 200) << created.body;
+    const std::string id(created.json().at("connector_id").as_string());
+    auto update = c().put(
+        "/_plugins/_ml/connectors/" + id,
+        R"({"actions":[{"action_type":"predict","method":"POST","url":")" + up_.url("/v1/chat/completions") +
+            R"(","post_process_function":"try { return 'x'; } catch (Exception e) { return 'y'; }"}]})"
+    );
+    EXPECT_EQ(update.status, 400) << update.body;
+    EXPECT_EQ(
+        update.json().at("error").at("reason").as_string(),
+        "Invalid post_process_function: Painless script: unsupported syntax 'try' at 1:1"
+    );
+    auto stored = c().get("/_plugins/_ml/connectors/" + id);
+    EXPECT_EQ(stored.json().at("actions").at(0).at("post_process_function").as_string(), "return 'ok';");
+    EXPECT_EQ(stored_connectors(), 1U);
+
+    // Built-in names keep their own path: an unknown one is not parsed as a script.
+    auto builtin = c().post(
+        "/_plugins/_ml/connectors/_create",
+        connector_with_script(up_, "connector.post_process.openai.embedding")
+    );
+    EXPECT_EQ(builtin.status, 200) << builtin.body;
+}
+
+}  // namespace
+}  // namespace modelrelay::test
