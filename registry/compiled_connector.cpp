@@ -64,10 +64,14 @@ result<compiled_connector> compile_connector(const json::object& doc, const para
             }
             ca.pre_process_function = string_field(a, "pre_process_function").value_or("");
             ca.post_process_function = string_field(a, "post_process_function").value_or("");
-            if (painless::is_painless_function(ca.post_process_function) &&
-                ca.post_process_function.find("${parameters.") == std::string::npos) {
-                if (auto script = painless::compile(ca.post_process_function)) {
-                    ca.post_script = std::move(*script);
+            for (auto [text, script] :
+                 {std::pair{&ca.pre_process_function, &ca.pre_script},
+                  std::pair{&ca.post_process_function, &ca.post_script}}) {
+                if (painless::is_painless_function(*text) &&
+                    text->find("${parameters.") == std::string::npos) {
+                    if (auto compiled = painless::compile(*text)) {
+                        *script = std::move(*compiled);
+                    }
                 }
             }
             ca.supports_structured_output = bool_field(a, "supports_structured_output").value_or(false);

@@ -40,6 +40,7 @@ struct compiled_action {
     // when it has `${parameters.` placeholders (parsed per request, through painless::compile_cached), or
     // when it does not compile (the plan reports why).
     std::shared_ptr<const painless::script> post_script;
+    std::shared_ptr<const painless::script> pre_script;  // the same for pre_process_function
     bool supports_structured_output = false;
 };
 

@@ -114,9 +114,12 @@ result<json::object> parse_action(const json::object& in) {
     }
     // ml-commons compiles a script only when a predict runs it; modelrelay runs a subset of Painless, so a
     // script outside it is refused here, naming the construct, rather than failing every predict later.
-    if (post && painless::is_painless_function(*post)) {
-        if (auto s = painless::compile(painless::with_placeholder_literals(*post)); !s) {
-            return illegal_argument("Invalid post_process_function: " + s.error().reason);
+    for (const auto& [which, text] :
+         {std::pair{"pre_process_function", &pre}, std::pair{"post_process_function", &post}}) {
+        if (*text && painless::is_painless_function(**text)) {
+            if (auto s = painless::compile(painless::with_placeholder_literals(**text)); !s) {
+                return illegal_argument("Invalid " + std::string(which) + ": " + s.error().reason);
+            }
         }
     }
     json::object out;

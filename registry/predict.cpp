@@ -16,6 +16,7 @@
 #include <boost/json/array.hpp>
 #include <boost/url/parse.hpp>
 
+#include "registry/json_parse.hpp"
 #include "registry/predict_detail.hpp"
 #include "registry/url_shape.hpp"
 #include "registry/utf8.hpp"
@@ -180,7 +181,84 @@ result<param_map> run_builtin_pre_process(
 // What the pre-process step does for this request (ConnectorUtils.processMLInput).
 struct pre_process_step {
     const builtin_pre_process* builtin = nullptr;  // null: nothing to add (pass-through)
+    // A Painless pre_process_function for text_docs / text_similarity input (DefaultPreProcessFunction).
+    std::shared_ptr<const painless::script> script;
 };
+
+// gson `toJson(doc)` without its quotes (StringUtils.processTextDoc): what escapeMLInput hands a script.
+std::optional<std::string> process_text_doc(const std::optional<std::string>& doc) {
+    if (!doc) {
+        return std::nullopt;
+    }
+    std::string quoted = to_gson_json(json::string(*doc), true, false, key_order::insertion);
+    return quoted.substr(1, quoted.size() - 2);
+}
+
+// gson's reading of JSON into Object: every number is a Double.
+void numbers_as_doubles(json::value& v) {
+    if (v.is_int64() || v.is_uint64()) {
+        v = v.to_number<double>();
+    } else if (v.is_array()) {
+        for (auto& e : v.get_array()) {
+            numbers_as_doubles(e);
+        }
+    } else if (v.is_object()) {
+        for (auto& kv : v.get_object()) {
+            numbers_as_doubles(kv.value());
+        }
+    }
+}
+
+// DefaultPreProcessFunction: the script sees the input as MLInput.toXContent writes it after
+// escapeMLInput (`text_docs`, and `query_text` for text similarity, each gson-escaped without quotes) and
+// returns `{"parameters": {...}}`; each value is kept as a String or written with gson
+// (convertScriptStringToJsonString), then escaped as every pre-process result is.
+result<param_map> run_script_pre_process(
+    const painless::script& script, const predict_request& r, std::span<const std::optional<std::string>> docs
+) {
+    json::object input;
+    if (r.kind == predict_input_kind::text_similarity && r.query_text) {
+        input.emplace("query_text", *process_text_doc(r.query_text));
+    }
+    if (!docs.empty()) {
+        json::array list;
+        for (const auto& d : docs) {
+            auto escaped = process_text_doc(d);
+            list.emplace_back(escaped ? json::value(json::string(*escaped)) : json::value(nullptr));
+        }
+        input.emplace("text_docs", std::move(list));
+    }
+    auto ran = painless::run(script, input);
+    if (!ran) {
+        return ran.error();
+    }
+    if (!*ran) {
+        return illegal_argument("Preprocess function output is null");
+    }
+    boost::system::error_code ec;
+    json::value out = parse_json(**ran, ec);
+    if (ec || !out.is_object()) {
+        return illegal_argument("The pre_process_function result is not a JSON object");
+    }
+    param_map produced;
+    if (auto* p = out.get_object().if_contains("parameters"); p != nullptr && !p->is_null()) {
+        if (!p->is_object()) {
+            return illegal_argument("The pre_process_function result's parameters must be a JSON object");
+        }
+        for (auto& kv : p->get_object()) {
+            json::value& v = kv.value();
+            if (v.is_string()) {
+                produced.insert_or_assign(std::string(kv.key()), std::string(v.get_string()));
+            } else {
+                numbers_as_doubles(v);
+                produced.insert_or_assign(
+                    std::string(kv.key()), stringify_parameter(v, key_order::insertion)
+                );
+            }
+        }
+    }
+    return escape_request_parameters(produced);
+}
 
 result<pre_process_step> choose_pre_process(
     const compiled_action& action, const predict_request& r, const param_map& params
@@ -216,8 +294,25 @@ result<pre_process_step> choose_pre_process(
         if (run == nullptr || !iequals_ascii(*run, "true")) {
             return step;
         }
+        return illegal_argument(
+            "A Painless pre_process_function on parameters input (" +
+            std::string(process_remote_inference_input_key) + "=true) is not supported by modelrelay"
+        );
     }
-    return painless_not_supported("pre_process_function", *rendered);
+    if ((r.kind != predict_input_kind::text_docs && r.kind != predict_input_kind::text_similarity) ||
+        !painless::is_painless_function(*rendered)) {
+        return painless_not_supported("pre_process_function", *rendered);
+    }
+    if (action.pre_script && *rendered == action.pre_process_function) {
+        step.script = action.pre_script;
+        return step;
+    }
+    auto script = painless::compile_cached(*rendered);
+    if (!script) {
+        return illegal_argument("Invalid pre_process_function: " + script.error().reason);
+    }
+    step.script = std::move(*script);
+    return step;
 }
 
 // Java Integer.parseInt.
@@ -588,7 +683,7 @@ result<predict_plan> plan_predict(
     }
 
     const auto add_call = [&](std::span<const std::optional<std::string>> docs) -> result<void> {
-        if (pre->builtin == nullptr) {
+        if (pre->builtin == nullptr && !pre->script) {
             auto call = build_call(*action, plan.action_type, base, options);
             if (!call) {
                 return call.error();
@@ -598,7 +693,8 @@ result<predict_plan> plan_predict(
             plan.calls.push_back(std::move(*call));
             return {};
         }
-        auto produced = run_builtin_pre_process(*pre->builtin, request, docs);
+        auto produced = pre->script ? run_script_pre_process(*pre->script, request, docs)
+                                    : run_builtin_pre_process(*pre->builtin, request, docs);
         if (!produced) {
             return produced.error();
         }

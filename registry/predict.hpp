@@ -11,12 +11,11 @@
 // Response-side code lives in post_process.cpp.
 //
 // Deliberate differences from ml-commons (all documented in docs, none changes a working connector):
-//  - A custom (non built-in) pre_process_function fails with 400 when it would run (text_docs /
-//    text_similarity input, or `parameters` input with
-//    `pre_process_function.process_remote_inference_input=true`). A custom post_process_function runs in
-//    the Painless subset of registry/painless.hpp; one that does not compile fails with 400 at plan time,
-//    before anything is sent upstream (connector create/update refuse it already). `input_processors` /
-//    `output_processors` chains are refused.
+//  - Custom (non built-in) pre/post_process_functions run in the Painless subset of registry/painless.hpp;
+//    one that does not compile fails with 400 at plan time, before anything is sent upstream (connector
+//    create/update refuse it already). A pre-process script runs for text_docs / text_similarity input;
+//    on `parameters` input with `pre_process_function.process_remote_inference_input=true` it fails with
+//    400 (not implemented). `input_processors` / `output_processors` chains are refused.
 //  - `stream` parameter on the non-stream path: ml-commons routes any request that merely contains a
 //    `stream` key into its streaming branch, where it fails. modelrelay ignores the key there: the request
 //    is planned and answered like any other (the key still works as an ordinary template parameter).

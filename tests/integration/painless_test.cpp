@@ -238,6 +238,40 @@ TEST_F(painless_connectors, plain_text_results_parameters_and_null_results) {
     );
 }
 
+TEST_F(painless_connectors, bedrock_titan_embedding_scripts_on_text_docs) {
+    // The Bedrock Titan embedding blueprint's pre and post scripts (protocol http here, not aws_sigv4).
+    json::object conn{
+        {"name", "titan"},
+        {"version", "1"},
+        {"protocol", "http"},
+        {"parameters", json::object{}},
+        {"credential", {{"key", "sk-unused-credential-77"}}},
+        {"actions",
+         json::array{json::object{
+             {"action_type", "predict"},
+             {"method", "POST"},
+             {"url", up_.url("/model/amazon.titan-embed-text-v1/invoke")},
+             {"request_body", R"({ "inputText": "${parameters.inputText}" })"},
+             {"pre_process_function", fixture("bedrock_titan_embedding_pre")},
+             {"post_process_function", fixture("bedrock_titan_embedding_post")}}}}};
+    const auto model_id = register_model(c(), json::serialize(conn), "titan");
+    up_.enqueue(fake_reply::json(200, R"({"embedding":[0.25,-1],"inputTextTokenCount":2})"));
+    up_.enqueue(fake_reply::json(200, R"({"embedding":[0.5,1e-5],"inputTextTokenCount":2})"));
+    auto p = c().post(
+        "/_plugins/_ml/_predict/text_embedding/" + model_id, R"({"text_docs":["say \"hi\"","second"]})"
+    );
+    ASSERT_EQ(p.status, 200) << p.body;
+    EXPECT_EQ(
+        p.body,
+        R"({"inference_results":[{"output":[{"name":"sentence_embedding","data_type":"FLOAT32","shape":[2],"data":[0.25,-1.0]}],"status_code":200},{"output":[{"name":"sentence_embedding","data_type":"FLOAT32","shape":[2],"data":[0.5,1.0E-5]}],"status_code":200}]})"
+    );
+    // One call per doc; the doc is escaped once in the body.
+    const auto seen = up_.requests();
+    ASSERT_EQ(seen.size(), 2U);
+    EXPECT_EQ(seen[0].body, R"({ "inputText": "say \"hi\"" })");
+    EXPECT_EQ(seen[1].body, R"({ "inputText": "second" })");
+}
+
 TEST_F(painless_connectors, unsupported_scripts_are_refused_when_the_connector_is_written) {
     auto r = c().post(
         "/_plugins/_ml/connectors/_create",
@@ -269,6 +303,17 @@ TEST_F(painless_connectors, unsupported_scripts_are_refused_when_the_connector_i
     );
     auto stored = c().get("/_plugins/_ml/connectors/" + id);
     EXPECT_EQ(stored.json().at("actions").at(0).at("post_process_function").as_string(), "return 'ok';");
+    EXPECT_EQ(stored_connectors(), 1U);
+
+    // pre_process_function scripts are checked the same way.
+    json::value with_pre = json::parse(connector_with_script(up_, "return 'ok';"));
+    with_pre.at("actions").at(0).as_object()["pre_process_function"] = "def f = x -> x;";
+    auto pre = c().post("/_plugins/_ml/connectors/_create", json::serialize(with_pre));
+    EXPECT_EQ(pre.status, 400) << pre.body;
+    EXPECT_EQ(
+        pre.json().at("error").at("reason").as_string(),
+        "Invalid pre_process_function: Painless script: unsupported syntax 'lambda (->)' at 1:11"
+    );
     EXPECT_EQ(stored_connectors(), 1U);
 
     // Built-in names keep their own path: an unknown one is not parsed as a script.
