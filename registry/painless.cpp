@@ -310,17 +310,61 @@ struct value {
     double as_double() const { return is_int() ? static_cast<double>(std::get<2>(v)) : std::get<3>(v); }
 };
 
-// Insertion-ordered, as gson's LinkedTreeMap keeps an upstream object.
+// Insertion-ordered, as gson's LinkedTreeMap keeps an upstream object. Small maps are scanned; past
+// `indexed_from` entries a hash index keeps lookups constant, so a loop filling a big map stays linear.
 struct map_data {
+    static constexpr std::size_t indexed_from = 16;
     std::vector<std::pair<std::string, value>> items;
+    std::unordered_map<std::string, std::size_t> index;  // key → position in items; empty while small
 
     value* find(std::string_view k) {
+        if (!index.empty()) {
+            const auto it = index.find(std::string(k));
+            return it == index.end() ? nullptr : &items[it->second].second;
+        }
         for (auto& [key, val] : items) {
             if (key == k) {
                 return &val;
             }
         }
         return nullptr;
+    }
+    // Map.put: replaces in place or appends.
+    void put(std::string k, value v) {
+        if (value* seen = find(k)) {
+            *seen = std::move(v);
+            return;
+        }
+        items.emplace_back(std::move(k), std::move(v));
+        if (!index.empty()) {
+            index.emplace(items.back().first, items.size() - 1);
+        } else if (items.size() > indexed_from) {
+            reindex();
+        }
+    }
+    bool erase(std::string_view k, value& old) {
+        for (auto it = items.begin(); it != items.end(); ++it) {
+            if (it->first == k) {
+                old = std::move(it->second);
+                items.erase(it);
+                if (!index.empty()) {
+                    reindex();
+                }
+                return true;
+            }
+        }
+        return false;
+    }
+    void clear() {
+        items.clear();
+        index.clear();
+    }
+    void reindex() {
+        index.clear();
+        index.reserve(items.size());
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            index.emplace(items[i].first, i);
+        }
     }
 };
 
@@ -338,7 +382,7 @@ struct heap {
             l->clear();
         }
         for (auto& m : maps) {
-            m->items.clear();
+            m->clear();
         }
     }
     list_ptr list() { return lists.emplace_back(std::make_shared<std::vector<value>>()); }
@@ -523,11 +567,7 @@ value from_json(const json::value& j, heap& h) {
             m->items.reserve(j.get_object().size());
             for (const auto& kv : j.get_object()) {
                 // gson keeps the last of repeated keys, in the first one's place.
-                if (value* seen = m->find(kv.key())) {
-                    *seen = from_json(kv.value(), h);
-                } else {
-                    m->items.emplace_back(std::string(kv.key()), from_json(kv.value(), h));
-                }
+                m->put(std::string(kv.key()), from_json(kv.value(), h));
             }
             return value(std::move(m));
         }
@@ -1735,10 +1775,32 @@ public:
     }
 
 private:
-    void step(position p) {
-        if (++steps_ > max_steps) {
+    void step(position p) { charge(1, p); }
+
+    // Work that grows with the data costs steps too: one per element visited or copied, one per 64 bytes
+    // of text read or written. Otherwise a loop of 1,000,000 steps over a 16 MiB string would copy
+    // terabytes.
+    void charge(std::size_t units, position p) {
+        steps_ += units;
+        if (steps_ > max_steps) {
             fail("Painless script: stopped after " + std::to_string(max_steps) + " steps", p);
         }
+    }
+    void charge_text(std::size_t bytes, position p) { charge(bytes / 64, p); }
+    static std::size_t size_of(const value& v) {
+        if (v.is_list()) {
+            return std::get<list_ptr>(v.v)->size();
+        }
+        if (v.is_map()) {
+            return std::get<map_ptr>(v.v)->items.size();
+        }
+        if (v.is_string()) {
+            return std::get<std::string>(v.v).size() / 64;
+        }
+        if (v.is_builder()) {
+            return std::get<builder_ptr>(v.v)->text.size() / 64;
+        }
+        return 0;
     }
 
     // A function sees only its own parameters and locals: the search stops at its first frame.
@@ -2003,13 +2065,7 @@ private:
         }
     }
 
-    static void map_put(map_data& m, std::string k, value v) {
-        if (value* seen = m.find(k)) {
-            *seen = std::move(v);
-        } else {
-            m.items.emplace_back(std::move(k), std::move(v));
-        }
-    }
+    static void map_put(map_data& m, std::string k, value v) { m.put(std::move(k), std::move(v)); }
 
     value member(const value& obj, const node& n) {
         if (obj.is_null()) {
@@ -2146,7 +2202,11 @@ private:
             std::string s;
             append_text(s, a, p);
             append_text(s, b, p);
+            charge_text(s.size(), p);
             return value(std::move(s));
+        }
+        if (op == "==" || op == "!=") {
+            charge(size_of(a) + size_of(b), p);  // value equality walks containers and strings
         }
         if (op == "==" || op == "===") {
             return value(op == "==" ? values_equal(a, b) : identical(a, b));
@@ -2320,6 +2380,7 @@ private:
                 if (!args[0].is_list()) {
                     fail("Painless script: new ArrayList needs a collection", n.pos);
                 }
+                charge(std::get<list_ptr>(args[0].v)->size(), n.pos);
                 *l = *std::get<list_ptr>(args[0].v);
             }
             return value(std::move(l));
@@ -2329,6 +2390,7 @@ private:
             if (!args[0].is_map()) {
                 fail("Painless script: new " + n.text + " needs a map", n.pos);
             }
+            charge(std::get<map_ptr>(args[0].v)->items.size(), n.pos);
             *m = *std::get<map_ptr>(args[0].v);
         }
         return value(std::move(m));
@@ -2347,6 +2409,7 @@ private:
             fail("Painless script: negative array size", n.pos);
         }
         check_elements(static_cast<std::size_t>(size), n.pos);
+        charge(static_cast<std::size_t>(size), n.pos);
         l->assign(static_cast<std::size_t>(size), default_of(n.text));
         return value(std::move(l));
     }
@@ -2364,6 +2427,7 @@ private:
         }
         // ml-commons injects DEFAULT_ESCAPE_FUNCTION when a script calls escape() without defining it.
         const std::string& s = want_string(args[0], "the argument of escape", n.kids[0]->pos);
+        charge_text(s.size() * 7, n.pos);  // seven passes, as the injected function makes
         return value(ml_commons_escape(s));
     }
 
@@ -2401,7 +2465,9 @@ private:
         if (f == "String.valueOf" || f == "Integer.toString" || f == "Long.toString" ||
             f == "Double.toString") {
             arity(1);
-            return value(to_text(args[0], n.pos));
+            std::string text = to_text(args[0], n.pos);
+            charge_text(text.size(), n.pos);
+            return value(std::move(text));
         }
         if (f == "String.join") {
             arity(2);
@@ -2417,7 +2483,9 @@ private:
                 }
                 first = false;
                 append_text(out, e, n.pos);
+                step(n.pos);
             }
+            charge_text(out.size(), n.pos);
             return value(std::move(out));
         }
         if (f == "Integer.parseInt" || f == "Integer.valueOf" || f == "Long.parseLong" ||
@@ -2547,11 +2615,17 @@ private:
             }
         };
         if (m == "toString" && args.empty()) {
-            return value(to_text(recv, p));
+            std::string text = to_text(recv, p);
+            charge_text(text.size(), p);
+            return value(std::move(text));
         }
         if (m == "equals") {
             arity(1, 1);
+            charge(size_of(recv) + size_of(args[0]), p);
             return value(values_equal(recv, args[0]));
+        }
+        if (recv.is_string()) {
+            charge(size_of(recv), p);  // String methods read the text (UTF-16 indexes need a scan)
         }
         if (recv.is_string()) {
             return string_method(std::get<std::string>(recv.v), m, args, p, arity);
@@ -2560,7 +2634,9 @@ private:
             auto& b = *std::get<builder_ptr>(recv.v);
             if (m == "append") {
                 arity(1, 1);
+                const std::size_t before = b.text.size();
                 append_text(b.text, args[0], p);
+                charge_text(b.text.size() - before, p);
                 return recv;  // chaining: sb.append(a).append(b)
             }
             if (m == "length") {
@@ -2680,7 +2756,9 @@ private:
             arity(2, 2);
             const std::string& from = want_string(args[0], "the target", p);
             const std::string& to = want_string(args[1], "the replacement", p);
-            return value(replace_all(s, from, to, p));
+            std::string out = replace_all(s, from, to, p);
+            charge_text(out.size(), p);
+            return value(std::move(out));
         }
         if (m == "split") {
             arity(1, 1);
@@ -2700,6 +2778,7 @@ private:
                 }
                 at = hit + sep.size();
             }
+            charge(l->size(), p);
             // Java drops trailing empty strings (but keeps the single element of "".split(x)).
             while (l->size() > 1 && std::get<std::string>(l->back().v).empty()) {
                 l->pop_back();
@@ -2773,6 +2852,10 @@ private:
             }
             check_elements(l.size(), p);
             return args.size() == 1 ? value(true) : value();
+        }
+        if (m == "addAll" || m == "contains" || m == "indexOf" || m == "remove" ||
+            (m == "add" && args.size() == 2)) {
+            charge(l.size() + size_of(args.empty() ? value() : args[0]), p);
         }
         if (m == "addAll") {
             arity(1, 1);
@@ -2848,7 +2931,7 @@ private:
                 old = std::move(*v);
                 *v = std::move(args[1]);
             } else {
-                mp.items.emplace_back(std::move(k), std::move(args[1]));
+                mp.put(std::move(k), std::move(args[1]));
                 check_elements(mp.items.size(), p);
             }
             return old;
@@ -2858,18 +2941,15 @@ private:
             if (!args[0].is_string()) {
                 return {};
             }
-            for (auto it = mp.items.begin(); it != mp.items.end(); ++it) {
-                if (it->first == std::get<std::string>(args[0].v)) {
-                    value old = std::move(it->second);
-                    mp.items.erase(it);
-                    return old;
-                }
-            }
-            return {};
+            charge(mp.items.size(), p);
+            value old;
+            mp.erase(std::get<std::string>(args[0].v), old);
+            return old;
         }
         if (m == "keySet" || m == "values") {
             arity(0, 0);
             // Copies, not views: changing them does not change the map (Java's would).
+            charge(mp.items.size(), p);
             auto l = heap_.list();
             l->reserve(mp.items.size());
             for (const auto& [k, v] : mp.items) {
@@ -2879,6 +2959,7 @@ private:
         }
         if (m == "containsValue") {
             arity(1, 1);
+            charge(mp.items.size(), p);
             for (const auto& [k, v] : mp.items) {
                 if (values_equal(v, args[0])) {
                     return value(true);

@@ -10,7 +10,8 @@
 // unless the script defines its own `escape`. Strings concatenate with Java's String.valueOf rendering
 // (`Double.toString`, `[a, b]` for lists, `{k=v}` for maps).
 //
-// Deliberate limits: every statement, loop iteration and call costs a step and a run stops with an error
+// Deliberate limits: every statement, loop iteration and call costs a step, and so does work that grows
+// with the data (one per element visited or copied, one per 64 bytes of text); a run stops with an error
 // after max_steps; strings and builders are capped at max_text bytes, containers at max_elements, user
 // function calls nest at most max_call_depth deep. Maps keep insertion order (Java's HashMap order for
 // `[:]`/`new HashMap()` is not reproduced). Arrays (`new def[n]`) are lists of fixed initial size.

@@ -350,6 +350,26 @@ TEST(painless_limits, runaway_loops_stop) {
         run("def s = 'xxxxxxxxxxxxxxxx'; while (true) { s = s + s; } return s;").substr(0, 49),
         "ERROR: Painless script: a string grew past 167772"
     );
+    // Work on big values costs steps: copying an 8 MiB string a million times must not run for hours.
+    EXPECT_EQ(
+        run("def s = 'x'; for (int i = 0; i < 23; i++) { s = s + s; } while (true) { def t = s + 'y'; }")
+            .substr(0, 55),
+        "ERROR: Painless script: stopped after 1000000 steps at "
+    );
+    EXPECT_EQ(
+        run("def l = new ArrayList(); for (int i = 0; i < 100000; i++) { l.add(i); } "
+            "while (true) { l.contains(-1); }")
+            .substr(0, 55),
+        "ERROR: Painless script: stopped after 1000000 steps at "
+    );
+    // A big map fills in linear time (hashed past 16 entries) and keeps its order.
+    EXPECT_EQ(
+        run("def m = [:]; for (int i = 0; i < 50000; i++) { m.put('k' + i, i); } "
+            "return m.size() + ' ' + m.get('k49999') + ' ' + m.keySet().get(20) + ' ' + m.remove('k0') + ' ' "
+            "+ "
+            "m.get('k1') + ' ' + m.containsKey('k0') + ' ' + m.keySet().get(0);"),
+        "50000 49999 k20 0 1 false k1"
+    );
     EXPECT_EQ(
         run("def l = []; l.add(l); return '' + l;").substr(0, 52),
         "ERROR: Painless script: a value nested too deep (or "
