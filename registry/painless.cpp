@@ -655,35 +655,30 @@ std::string java_substring(std::string_view s, std::int64_t begin, std::int64_t 
     );
 }
 
-std::int64_t java_index_of(std::string_view s, std::string_view needle, std::int64_t from, bool last) {
-    if (is_ascii(s) && is_ascii(needle)) {
-        if (last) {
-            const auto at = s.rfind(needle);
-            return at == std::string_view::npos ? -1 : static_cast<std::int64_t>(at);
-        }
-        if (from < 0) {
-            from = 0;
-        }
-        if (static_cast<std::size_t>(from) > s.size()) {
-            return -1;
-        }
-        const auto at = s.find(needle, static_cast<std::size_t>(from));
-        return at == std::string_view::npos ? -1 : static_cast<std::int64_t>(at);
-    }
-    const auto u = to_u16(s);
-    const auto n = to_u16(needle);
+// String.indexOf / lastIndexOf over one representation (bytes for ASCII, UTF-16 units otherwise).
+template <class View>
+std::int64_t find_in(View s, View needle, std::int64_t from, bool last) {
     if (last) {
-        const auto at = u.rfind(n);
-        return at == std::u16string::npos ? -1 : static_cast<std::int64_t>(at);
+        const auto at = s.rfind(needle);
+        return at == View::npos ? -1 : static_cast<std::int64_t>(at);
     }
     if (from < 0) {
         from = 0;
     }
-    if (static_cast<std::size_t>(from) > u.size()) {
+    if (static_cast<std::size_t>(from) > s.size()) {
         return -1;
     }
-    const auto at = u.find(n, static_cast<std::size_t>(from));
-    return at == std::u16string::npos ? -1 : static_cast<std::int64_t>(at);
+    const auto at = s.find(needle, static_cast<std::size_t>(from));
+    return at == View::npos ? -1 : static_cast<std::int64_t>(at);
+}
+
+std::int64_t java_index_of(std::string_view s, std::string_view needle, std::int64_t from, bool last) {
+    if (is_ascii(s) && is_ascii(needle)) {
+        return find_in(s, needle, from, last);
+    }
+    const auto u = to_u16(s);
+    const auto n = to_u16(needle);
+    return find_in(std::u16string_view(u), std::u16string_view(n), from, last);
 }
 
 std::string replace_all(std::string_view s, std::string_view from, std::string_view to, position p) {

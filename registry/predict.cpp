@@ -569,6 +569,18 @@ result<std::shared_ptr<const json_path>> compile_filter(std::string_view path) {
     return std::make_shared<const json_path>(std::move(*compiled));
 }
 
+// The `response_filter` parameter, when given, compiled into the plan.
+result<void> plan_response_filter(predict_plan& plan, const std::string* filter_param) {
+    if (filter_param != nullptr) {
+        auto compiled = compile_filter(*filter_param);
+        if (!compiled) {
+            return compiled.error();
+        }
+        plan.response_filter = std::move(*compiled);
+    }
+    return {};
+}
+
 // Response shaping decided at plan time (ConnectorUtils.processOutput, minus the response).
 result<void> plan_post_process(predict_plan& plan, const compiled_action& action, const param_map& params) {
     const std::string* filter_param = find_param(params, "response_filter");
@@ -578,7 +590,10 @@ result<void> plan_post_process(predict_plan& plan, const compiled_action& action
             return rendered.error();
         }
         const auto* builtin = find_builtin_post_process(*rendered);
-        if (builtin == nullptr && painless::is_painless_function(*rendered)) {
+        if (builtin == nullptr) {
+            if (!painless::is_painless_function(*rendered)) {
+                return painless_not_supported("post_process_function", *rendered);
+            }
             if (action.post_script && *rendered == action.post_process_function) {
                 plan.post_script = action.post_script;
             } else {
@@ -588,17 +603,7 @@ result<void> plan_post_process(predict_plan& plan, const compiled_action& action
                 }
                 plan.post_script = std::move(*script);
             }
-            if (filter_param != nullptr) {
-                auto compiled = compile_filter(*filter_param);
-                if (!compiled) {
-                    return compiled.error();
-                }
-                plan.response_filter = std::move(*compiled);
-            }
-            return {};
-        }
-        if (builtin == nullptr) {
-            return painless_not_supported("post_process_function", *rendered);
+            return plan_response_filter(plan, filter_param);  // applied to the script's result
         }
         plan.post_process = builtin;
         if (filter_param != nullptr && !predict_detail::is_blank(*filter_param)) {
@@ -613,14 +618,7 @@ result<void> plan_post_process(predict_plan& plan, const compiled_action& action
         plan.data_type = predict_detail::data_type_of_filter(plan.response_filter->source());
         return {};
     }
-    if (filter_param != nullptr) {
-        auto compiled = compile_filter(*filter_param);
-        if (!compiled) {
-            return compiled.error();
-        }
-        plan.response_filter = std::move(*compiled);
-    }
-    return {};
+    return plan_response_filter(plan, filter_param);
 }
 
 }  // namespace
