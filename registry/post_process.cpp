@@ -435,7 +435,8 @@ error expected_token(std::string_view want, const json::value& found) {
 }
 
 // ModelTensor.parser over one object: known fields in ModelTensor's output order (name, data_type, shape,
-// data, byte_buffer, result, dataAsMap), unknown ones dropped, `data` kept only with a data_type.
+// data, result, dataAsMap; a byte_buffer is read and dropped, as ModelTensor.parser drops it), unknown
+// ones dropped, `data` kept only with a data_type.
 result<json::object> model_tensor_of(json::value& v) {
     if (!v.is_object()) {
         return expected_token("START_OBJECT", v);
@@ -507,15 +508,7 @@ result<json::object> model_tensor_of(json::value& v) {
         if (!bb->is_object()) {
             return expected_token("START_OBJECT", *bb);
         }
-        const auto* array = bb->get_object().if_contains("array");
-        if (array != nullptr && array->is_string()) {
-            std::string order = "BIG_ENDIAN";  // ByteBuffer's default
-            if (const auto* o = bb->get_object().if_contains("order");
-                o != nullptr && o->is_string() && o->get_string() == "LITTLE_ENDIAN") {
-                order = "LITTLE_ENDIAN";
-            }
-            t.emplace("byte_buffer", json::object{{"array", array->get_string()}, {"order", order}});
-        }
+        // ModelTensor.parser reads the buffer but never hands it to the builder: it is not in the output.
     }
     if (auto* res = in.if_contains("result")) {
         auto text = tensor_text(*res);

@@ -162,6 +162,70 @@ TEST(painless_blueprints, a_script_returning_a_map_fails_as_template_script_woul
 
 // ----- escape()
 
+// The tutorials that guard their answer with `throw` (DeepSeek on SageMaker, Bedrock guardrails, Cohere
+// rerank on Bedrock) and turn a Double index into an int with BigDecimal (the rerank posts).
+TEST(painless_blueprints, throw_guards_and_big_decimal_indexes) {
+    const std::string deepseek = fixture("deepseek_sagemaker_post");
+    EXPECT_EQ(
+        run(deepseek, R"({"result":[{"generated_text":"hi \"there\""}]})"),
+        R"({"name": "response","dataAsMap": {"completion":"hi \"there\""}})"
+    );
+    EXPECT_EQ(
+        run(deepseek, R"({"result":[]})"), "ERROR: Painless script: Exception: No response available at 3:9"
+    );
+    const std::string guard = fixture("guardrail_claude_post");
+    EXPECT_EQ(
+        run(guard, R"({"amazon-bedrock-guardrailAction":"INTERVENED"})"),
+        "ERROR: Painless script: IllegalArgumentException: test guardrail from post process function at 2:67"
+    );
+    EXPECT_EQ(run(guard, R"({"amazon-bedrock-guardrailAction":"NONE"})"), "NULL");
+    const std::string rerank = fixture("bedrock_cohere_rerank_post");
+    EXPECT_EQ(
+        run(rerank,
+            R"({"results":[{"index":2,"relevance_score":0.9},{"index":0,"relevance_score":0.25},{"index":1,"relevance_score":1.5E-5}]})"
+        ),
+        R"([ {"name": "similarity", "data_type": "FLOAT32", "shape": [1],"data": [0.25]}, {"name": "similarity", "data_type": "FLOAT32", "shape": [1],"data": [1.5E-5]}, {"name": "similarity", "data_type": "FLOAT32", "shape": [1],"data": [0.9]}])"
+    );
+    EXPECT_EQ(
+        run(rerank, R"({"results":[]})"),
+        "ERROR: Painless script: IllegalArgumentException: Post process function input is empty. at 3:7"
+    );
+    EXPECT_EQ(
+        run(fixture("xenc_sagemaker_bigdecimal_post"),
+            R"({"result":[{"index":1,"score":0.5},{"index":0,"score":2}]})"),
+        R"([ {"name": "similarity", "data_type": "FLOAT32", "shape": [1],"data": [2.0]}, {"name": "similarity", "data_type": "FLOAT32", "shape": [1],"data": [0.5]}])"
+    );
+    EXPECT_EQ(run("return '' + new BigDecimal('-1.5e2').doubleValue();"), "-150.0");
+    EXPECT_EQ(
+        run("return '' + new BigDecimal('x').intValue();"),
+        "ERROR: Painless script: NumberFormatException: not a BigDecimal at 1:13"
+    );
+    EXPECT_EQ(run("throw new RuntimeException();"), "ERROR: Painless script: RuntimeException at 1:1");
+    EXPECT_EQ(
+        compile_error("throw 'oops';"),
+        "Painless script: unsupported syntax 'throw' of anything but new <Exception>(...) at 1:1"
+    );
+    EXPECT_EQ(
+        compile_error("throw new StringBuilder();"), "Painless script: cannot throw 'StringBuilder' at 1:1"
+    );
+}
+
+// A string built by `+=` over a large embedding (OpenAI text-embedding-3-large has 3,072 dimensions)
+// stays within the step budget; Painless itself counts only loop iterations.
+TEST(painless_limits, concatenating_a_large_embedding_fits_the_budget) {
+    std::string params = R"({"embedding":[)";
+    for (int i = 0; i < 3072; ++i) {
+        params += (i ? "," : "") + std::string("-0.012345678901234567");
+    }
+    params += "]}";
+    const auto out =
+        run("def emb = params.embedding; def s = '['; for (int i = 0; i < emb.length; i++) { s += emb[i]; "
+            "if (i < emb.length - 1) { s += ','; } } return s + ']';",
+            params);
+    ASSERT_FALSE(out.starts_with("ERROR")) << out;
+    EXPECT_EQ(out.size(), 2 + 3072 * std::string("-0.012345678901234567").size() + 3071);
+}
+
 TEST(painless_escape, matches_ml_commons_default_escape_function) {
     EXPECT_EQ(painless::ml_commons_escape("plain"), "plain");
     EXPECT_EQ(painless::ml_commons_escape("a\"b\\c"), "a\\\"b\\\\c");
@@ -282,11 +346,13 @@ TEST(painless_language, collections_and_strings) {
     );
     // Lengths and indexes count UTF-16 code units, as Java does.
     EXPECT_EQ(
-        run("def s = 'h\u00e9\U0001F600!'; return s.length() + ' ' + s.substring(2) + ' ' + s.indexOf('!');"),
+        run("def s = 'h\u00e9\U0001F600!'; return s.length() + ' ' + s.substring(2) + ' ' + "
+            "s.indexOf('!');"),
         "5 \U0001F600! 4"
     );
     EXPECT_EQ(
-        run("String[] a = new String[2]; a[1] = 'x'; int[] n = new int[]{1, 2}; return a + ' ' + n + ' ' + "
+        run("String[] a = new String[2]; a[1] = 'x'; int[] n = new int[]{1, 2}; return a + ' ' + n + ' ' "
+            "+ "
             "a.length;"),
         "[null, x] [1, 2] 2"
     );
@@ -365,7 +431,8 @@ TEST(painless_limits, runaway_loops_stop) {
     // A big map fills in linear time (hashed past 16 entries) and keeps its order.
     EXPECT_EQ(
         run("def m = [:]; for (int i = 0; i < 50000; i++) { m.put('k' + i, i); } "
-            "return m.size() + ' ' + m.get('k49999') + ' ' + m.keySet().get(20) + ' ' + m.remove('k0') + ' ' "
+            "return m.size() + ' ' + m.get('k49999') + ' ' + m.keySet().get(20) + ' ' + m.remove('k0') + "
+            "' ' "
             "+ "
             "m.get('k1') + ' ' + m.containsKey('k0') + ' ' + m.keySet().get(0);"),
         "50000 49999 k20 0 1 false k1"
@@ -403,7 +470,8 @@ TEST(painless_compile, unsupported_syntax_is_named) {
     EXPECT_EQ(compile_error("return foo(1);"), "Painless script: unknown function 'foo' at 1:8");
     EXPECT_EQ(
         compile_error("return 'a\\tb';"),
-        "Painless script: unsupported escape in a string literal (only \\\\ and \\' exist in Painless) at "
+        "Painless script: unsupported escape in a string literal (only \\\\ and \\' exist in Painless) "
+        "at "
         "1:10"
     );
     EXPECT_EQ(compile_error("def a = 1 return a;"), "Painless script: expected ';', found 'return' at 1:11");
@@ -434,7 +502,11 @@ TEST(painless_compile, the_whole_corpus_compiles) {
           "sagemaker_cross_encoder_pre",
           "sagemaker_cross_encoder_post",
           "ml_commons_cohere_pre",
-          "returns_map"}) {
+          "returns_map",
+          "deepseek_sagemaker_post",
+          "guardrail_claude_post",
+          "xenc_sagemaker_bigdecimal_post",
+          "bedrock_cohere_rerank_post"}) {
         EXPECT_EQ(compile_error(fixture(name)), "COMPILED") << name;
     }
 }
