@@ -2727,6 +2727,48 @@ private:
                 arity(0, 0);
                 return value(u16_length(b.text));
             }
+            if (m == "insert") {
+                arity(2, 2);
+                const auto at = want_int(args[0], "the offset", p);
+                std::string piece;
+                append_text(piece, args[1], p);
+                auto u = to_u16(b.text);
+                if (at < 0 || at > static_cast<std::int64_t>(u.size())) {
+                    fail("Painless script: offset " + std::to_string(at) + " out of range", p);
+                }
+                u.insert(static_cast<std::size_t>(at), to_u16(piece));
+                b.text = from_u16(u);
+                charge_text(b.text.size(), p);
+                check_text_size(b.text, p);
+                return recv;
+            }
+            if (m == "deleteCharAt" || m == "reverse") {
+                arity(m == "reverse" ? 0 : 1, m == "reverse" ? 0 : 1);
+                auto u = to_u16(b.text);
+                if (m == "reverse") {
+                    std::reverse(u.begin(), u.end());
+                    // A surrogate pair stays a pair, as AbstractStringBuilder.reverse keeps it.
+                    for (std::size_t i = 0; i + 1 < u.size(); ++i) {
+                        if (u[i] >= 0xDC00 && u[i] <= 0xDFFF && u[i + 1] >= 0xD800 && u[i + 1] <= 0xDBFF) {
+                            std::swap(u[i], u[i + 1]);
+                            ++i;
+                        }
+                    }
+                } else {
+                    const auto at = want_int(args[0], "the index", p);
+                    if (at < 0 || at >= static_cast<std::int64_t>(u.size())) {
+                        fail(
+                            "Painless script: index " + std::to_string(at) + " out of bounds for length " +
+                                std::to_string(u.size()),
+                            p
+                        );
+                    }
+                    u.erase(static_cast<std::size_t>(at), 1);
+                }
+                b.text = from_u16(u);
+                charge_text(b.text.size(), p);
+                return recv;
+            }
             if (m == "setLength") {
                 arity(1, 1);
                 const auto k = want_int(args[0], "the length", p);
@@ -2979,6 +3021,23 @@ private:
             l.clear();
             return {};
         }
+        if (m == "subList") {
+            // A copy, not a view (as keySet and values here).
+            arity(2, 2);
+            const auto from = want_int(args[0], "a list index", p);
+            const auto to = want_int(args[1], "a list index", p);
+            if (from < 0 || to > static_cast<std::int64_t>(l.size()) || from > to) {
+                fail(
+                    "Painless script: subList(" + std::to_string(from) + ", " + std::to_string(to) +
+                        ") out of bounds for length " + std::to_string(l.size()),
+                    p
+                );
+            }
+            charge(static_cast<std::size_t>(to - from), p);
+            auto out = heap_.list();
+            out->assign(l.begin() + from, l.begin() + to);
+            return value(std::move(out));
+        }
         fail(
             "Painless script: no method " + m + "/" + std::to_string(args.size()) + " on java.util.ArrayList",
             p
@@ -3040,6 +3099,24 @@ private:
                 l->push_back(m == "keySet" ? value(k) : v);
             }
             return value(std::move(l));
+        }
+        if (m == "entrySet") {
+            // Entries are maps {key, value}: `e.getKey()`, `e.getValue()`, `e.key` and `e.value` read them.
+            arity(0, 0);
+            charge(mp.items.size(), p);
+            auto l = heap_.list();
+            l->reserve(mp.items.size());
+            for (const auto& [k, v] : mp.items) {
+                auto e = heap_.map();
+                e->put("key", value(k));
+                e->put("value", v);
+                l->push_back(value(std::move(e)));
+            }
+            return value(std::move(l));
+        }
+        if ((m == "getKey" || m == "getValue") && args.empty()) {
+            value* v = mp.find(m == "getKey" ? "key" : "value");
+            return v != nullptr ? *v : value();
         }
         if (m == "containsValue") {
             arity(1, 1);

@@ -226,6 +226,28 @@ TEST(painless_limits, concatenating_a_large_embedding_fits_the_budget) {
     EXPECT_EQ(out.size(), 2 + 3072 * std::string("-0.012345678901234567").size() + 3071);
 }
 
+TEST(painless_language, entry_sets_sub_lists_and_builder_edits) {
+    EXPECT_EQ(
+        run("def out = ''; for (def e : params.m.entrySet()) { out += e.getKey() + '=' + e.getValue() + ';'; "
+            "} "
+            "for (def e : params.m.entrySet()) { out += e.key; } return out;",
+            R"({"m":{"a":"x","b":2}})"),
+        "a=x;b=2.0;ab"
+    );
+    EXPECT_EQ(run("return '' + params.l.subList(1, 3);", R"({"l":["a","b","c","d"]})"), "[b, c]");
+    EXPECT_EQ(
+        run("return '' + params.l.subList(2, 5);", R"({"l":["a"]})"),
+        "ERROR: Painless script: subList(2, 5) out of bounds for length 1 at 1:22"
+    );
+    EXPECT_EQ(
+        run("def b = new StringBuilder('abc'); b.insert(1, 'X').insert(0, 7); b.deleteCharAt(b.length() - "
+            "1); "
+            "return b.reverse().toString();"),
+        "bXa7"
+    );
+    EXPECT_EQ(run("return new StringBuilder('a😀b').reverse().toString();"), "b😀a");
+}
+
 TEST(painless_escape, matches_ml_commons_default_escape_function) {
     EXPECT_EQ(painless::ml_commons_escape("plain"), "plain");
     EXPECT_EQ(painless::ml_commons_escape("a\"b\\c"), "a\\\"b\\\\c");
