@@ -275,24 +275,87 @@ private:
 // ---------------------------------------------------------------------------------------------------
 // Values
 
+// The text a run holds at once (Strings it made, StringBuilders), so that a script cannot fill the
+// server's memory by keeping many large strings: the step limit bounds the work, this the memory. Text
+// from the upstream answer (`params`) is not counted: max_json_size bounds it.
+struct text_budget {
+    std::size_t live = 0;
+};
+inline constexpr std::size_t max_live_text = 64u << 20;
+
+// The budget of the run on this thread (null outside a run).
+thread_local std::shared_ptr<text_budget> current_text_budget;
+
+void count_text(text_budget& b, std::size_t more) {
+    b.live += more;
+    if (b.live > max_live_text) {
+        b.live -= more;
+        throw script_failure{
+            "Painless script: the strings it holds passed " + std::to_string(max_live_text) + " bytes"};
+    }
+}
+
 struct map_data;
 struct value;
 using list_ptr = std::shared_ptr<std::vector<value>>;
 using map_ptr = std::shared_ptr<map_data>;
 struct builder_data {
     std::string text;
+    std::shared_ptr<text_budget> budget = current_text_budget;
+    std::size_t counted = 0;
+
+    explicit builder_data(std::string t) : text(std::move(t)) { sync(); }
+    builder_data(const builder_data&) = delete;
+    builder_data& operator=(const builder_data&) = delete;
+    ~builder_data() {
+        if (budget) {
+            budget->live -= counted;
+        }
+    }
+    // After every change of `text`: the budget follows its size.
+    void sync() {
+        if (!budget) {
+            return;
+        }
+        if (text.size() > counted) {
+            count_text(*budget, text.size() - counted);
+        } else {
+            budget->live -= counted - text.size();
+        }
+        counted = text.size();
+    }
 };
 using builder_ptr = std::shared_ptr<builder_data>;
 
+// An immutable String shared by every value that holds it, as Java shares String references: putting
+// one text into a list a million times costs a million pointers, not a million copies of the text.
+struct shared_text {
+    std::shared_ptr<const std::string> p;
+    const std::string& get() const { return *p; }
+
+    static shared_text of(std::string s) {
+        auto budget = current_text_budget;
+        if (!budget) {
+            return {std::make_shared<const std::string>(std::move(s))};
+        }
+        count_text(*budget, s.size());
+        return {
+            std::shared_ptr<const std::string>(new std::string(std::move(s)), [budget](const std::string* t) {
+                budget->live -= t->size();
+                delete t;
+            })};
+    }
+};
+
 // Java numbers: `std::int64_t` stands for Integer/Long, `double` for Double/Float.
 struct value {
-    std::variant<std::monostate, bool, std::int64_t, double, std::string, list_ptr, map_ptr, builder_ptr> v;
+    std::variant<std::monostate, bool, std::int64_t, double, shared_text, list_ptr, map_ptr, builder_ptr> v;
 
     value() = default;
     value(bool b) : v(b) {}  // NOLINT: implicit on purpose, values are built everywhere
     value(std::int64_t i) : v(i) {}
     value(double d) : v(d) {}
-    value(std::string s) : v(std::move(s)) {}
+    value(std::string s) : v(shared_text::of(std::move(s))) {}
     value(list_ptr l) : v(std::move(l)) {}
     value(map_ptr m) : v(std::move(m)) {}
     value(builder_ptr b) : v(std::move(b)) {}
@@ -436,7 +499,7 @@ void append_text_unchecked(std::string& out, const value& x, position p, int dep
             out.append(java_double_to_string(std::get<double>(x.v)));
             break;
         case 4:
-            out.append(std::get<std::string>(x.v));
+            out.append(std::get<shared_text>(x.v).get());
             break;
         case 5: {
             out.push_back('[');
@@ -507,7 +570,7 @@ bool values_equal(const value& a, const value& b, int depth = 0) {
         case 1:
             return std::get<bool>(a.v) == std::get<bool>(b.v);
         case 4:
-            return std::get<std::string>(a.v) == std::get<std::string>(b.v);
+            return std::get<shared_text>(a.v).get() == std::get<shared_text>(b.v).get();
         case 5: {
             const auto& x = *std::get<list_ptr>(a.v);
             const auto& y = *std::get<list_ptr>(b.v);
@@ -1744,7 +1807,7 @@ const std::string& want_string(const value& v, const char* what, position p) {
         }
         fail(std::string("Painless script: ") + what + " must be a String, not " + java_type(v), p);
     }
-    return std::get<std::string>(v.v);
+    return std::get<shared_text>(v.v).get();
 }
 
 bool want_bool(const value& v, position p) {
@@ -1778,7 +1841,7 @@ void check_elements(std::size_t n, position p) {
 
 std::string map_key(const value& k, position p) {
     if (k.is_string()) {
-        return std::get<std::string>(k.v);
+        return std::get<shared_text>(k.v).get();
     }
     fail(std::string("Painless script: map keys must be Strings, not ") + java_type(k), p);
 }
@@ -1789,6 +1852,11 @@ public:
 
     value run(const json::value& input) {
         value params = from_json(input, heap_);
+        // Counted from here: what the script makes, not the answer it reads.
+        struct budget_scope {
+            explicit budget_scope(std::shared_ptr<text_budget> b) { current_text_budget = std::move(b); }
+            ~budget_scope() { current_text_budget.reset(); }
+        } scope(std::make_shared<text_budget>());
         frames_.emplace_back();
         frames_.back().push_back({"params", "Map", std::move(params)});
         const flow f = exec_block(*s_.body, true);
@@ -1819,7 +1887,7 @@ private:
             return std::get<map_ptr>(v.v)->items.size();
         }
         if (v.is_string()) {
-            return std::get<std::string>(v.v).size() / 64;
+            return std::get<shared_text>(v.v).get().size() / 64;
         }
         if (v.is_builder()) {
             return std::get<builder_ptr>(v.v)->text.size() / 64;
@@ -2411,7 +2479,7 @@ private:
             if (n.text == "String") {
                 return value(std::move(init));
             }
-            return value(std::make_shared<builder_data>(builder_data{std::move(init)}));
+            return value(std::make_shared<builder_data>(std::move(init)));
         }
         if (n.text == "ArrayList") {
             auto l = heap_.list();
@@ -2712,7 +2780,7 @@ private:
             charge(size_of(recv), p);  // String methods read the text (UTF-16 indexes need a scan)
         }
         if (recv.is_string()) {
-            return string_method(std::get<std::string>(recv.v), m, args, p, arity);
+            return string_method(std::get<shared_text>(recv.v).get(), m, args, p, arity);
         }
         if (recv.is_builder()) {
             auto& b = *std::get<builder_ptr>(recv.v);
@@ -2720,6 +2788,7 @@ private:
                 arity(1, 1);
                 const std::size_t before = b.text.size();
                 append_text(b.text, args[0], p);
+                b.sync();
                 charge_text(b.text.size() - before, p);
                 return recv;  // chaining: sb.append(a).append(b)
             }
@@ -2738,6 +2807,7 @@ private:
                 }
                 u.insert(static_cast<std::size_t>(at), to_u16(piece));
                 b.text = from_u16(u);
+                b.sync();
                 charge_text(b.text.size(), p);
                 check_text_size(b.text, p);
                 return recv;
@@ -2766,6 +2836,7 @@ private:
                     u.erase(static_cast<std::size_t>(at), 1);
                 }
                 b.text = from_u16(u);
+                b.sync();
                 charge_text(b.text.size(), p);
                 return recv;
             }
@@ -2776,6 +2847,7 @@ private:
                     fail("Painless script: setLength out of range", p);
                 }
                 b.text = java_substring(b.text, 0, k, p);
+                b.sync();
                 return {};
             }
         }
@@ -2906,10 +2978,10 @@ private:
             }
             charge(l->size(), p);
             // Java drops trailing empty strings (but keeps the single element of "".split(x)).
-            while (l->size() > 1 && std::get<std::string>(l->back().v).empty()) {
+            while (l->size() > 1 && std::get<shared_text>(l->back().v).get().empty()) {
                 l->pop_back();
             }
-            if (l->size() == 1 && !s.empty() && std::get<std::string>(l->back().v).empty()) {
+            if (l->size() == 1 && !s.empty() && std::get<shared_text>(l->back().v).get().empty()) {
                 l->clear();
             }
             return value(std::move(l));
@@ -3057,7 +3129,7 @@ private:
         if (m == "get" || m == "containsKey" || m == "getOrDefault") {
             arity(m == "getOrDefault" ? 2 : 1, m == "getOrDefault" ? 2 : 1);
             // A non-String key is never present in a map of String keys.
-            value* v = args[0].is_string() ? mp.find(std::get<std::string>(args[0].v)) : nullptr;
+            value* v = args[0].is_string() ? mp.find(std::get<shared_text>(args[0].v).get()) : nullptr;
             if (m == "containsKey") {
                 return value(v != nullptr);
             }
@@ -3086,7 +3158,7 @@ private:
             }
             charge(mp.items.size(), p);
             value old;
-            mp.erase(std::get<std::string>(args[0].v), old);
+            mp.erase(std::get<shared_text>(args[0].v).get(), old);
             return old;
         }
         if (m == "keySet" || m == "values") {
@@ -3231,7 +3303,7 @@ result<std::optional<std::string>> run(const script& s, const json::value& input
                 " to java.lang.String (the script must return a String)"
             );
         }
-        return std::optional<std::string>(std::move(std::get<std::string>(out.v)));
+        return std::optional<std::string>(std::get<shared_text>(out.v).get());
     } catch (const script_failure& f) {
         return illegal_argument(f.reason);
     }

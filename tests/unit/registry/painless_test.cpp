@@ -248,6 +248,31 @@ TEST(painless_language, entry_sets_sub_lists_and_builder_edits) {
     EXPECT_EQ(run("return new StringBuilder('a😀b').reverse().toString();"), "b😀a");
 }
 
+// The text a run holds is bounded, whatever the steps allow: a String is shared, not copied, when it goes
+// into a list; many distinct large Strings or StringBuilders fail the run instead of the server.
+TEST(painless_limits, held_text_is_bounded) {
+    const std::string big = "def s = 'x'; for (int i = 0; i < 20; i++) { s = s + s; } def l = []; ";
+    EXPECT_EQ(run(big + "for (int i = 0; i < 100000; i++) { l.add(s); } return '' + l.size();"), "100000");
+    const std::string limit = "ERROR: Painless script: the strings it holds passed 67108864 bytes";
+    EXPECT_EQ(run(big + "for (int i = 0; i < 1000; i++) { l.add(s + i); } return '' + l.size();"), limit);
+    EXPECT_EQ(
+        run(big + "for (int i = 0; i < 1000; i++) { l.add(new StringBuilder(s)); } return '' + l.size();"),
+        limit
+    );
+    EXPECT_EQ(
+        run(big +
+            "def b = new StringBuilder(); for (int i = 0; i < 100; i++) { l.add(b); b.append(s); } return '';"
+        ),
+        "ERROR: Painless script: a string grew past 16777216 bytes at 1:143"
+    );
+    // Text freed along the way does not count: a long run of temporary Strings fits.
+    EXPECT_EQ(
+        run(big + "def last = ''; for (int i = 0; i < 200; i++) { def t = s + i; last = t; } return '' + "
+                  "last.length();"),
+        "1048579"
+    );
+}
+
 TEST(painless_escape, matches_ml_commons_default_escape_function) {
     EXPECT_EQ(painless::ml_commons_escape("plain"), "plain");
     EXPECT_EQ(painless::ml_commons_escape("a\"b\\c"), "a\\\"b\\\\c");
