@@ -555,6 +555,47 @@ result<json::array> model_tensors_of(std::string_view text) {
 // array wrapped as {"result": [...]}); a null result falls back to the answer itself; a String that is a
 // JSON object/array is ModelTensor JSON, any other String is the `response`. A response_filter is read
 // from the script's String, as ml-commons does.
+// `text` with the raw control characters inside its JSON strings written as escapes (`\t`, `\u0001`),
+// when that is all that keeps it from being a JSON object or array; nullopt otherwise. ml-commons'
+// injected escape() leaves a TAB as it is, so an LLM answer holding one turns the blueprint's
+// `'{"name":"response","dataAsMap":{"response":"' + escape(text) + '"}}'` into almost-JSON.
+std::optional<std::string> with_controls_escaped(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos || (text[first] != '{' && text[first] != '[')) {
+        return std::nullopt;
+    }
+    std::string out;
+    out.reserve(text.size() + 16);
+    bool in_string = false;
+    bool changed = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string && c == '\\' && i + 1 < text.size()) {
+            out.push_back(c);
+            out.push_back(text[++i]);
+            continue;
+        }
+        if (c == '"') {
+            in_string = !in_string;
+        } else if (in_string && static_cast<unsigned char>(c) < 0x20) {
+            static constexpr char hex[] = "0123456789abcdef";
+            out.append(c == '\t' ? "\\t" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : "");
+            if (c != '\t' && c != '\n' && c != '\r') {
+                out.append("\\u00");
+                out.push_back(hex[(c >> 4) & 0xF]);
+                out.push_back(hex[c & 0xF]);
+            }
+            changed = true;
+            continue;
+        }
+        out.push_back(c);
+    }
+    if (!changed || !is_json_container(out)) {
+        return std::nullopt;
+    }
+    return out;
+}
+
 result<json::array> script_tensors(const predict_plan& plan, json::value& doc) {
     if (!doc.is_object() && !doc.is_array()) {
         return post_process_failure("Unsupported response type");
@@ -567,8 +608,14 @@ result<json::array> script_tensors(const predict_plan& plan, json::value& doc) {
     if (!*ran) {
         return generic_tensors(plan, doc);
     }
-    const std::string& text = **ran;
-    const bool tensor_json = is_json_container(text);
+    std::string& text = **ran;
+    bool tensor_json = is_json_container(text);
+    if (!tensor_json) {
+        if (auto repaired = with_controls_escaped(text)) {
+            text = std::move(*repaired);
+            tensor_json = true;
+        }
+    }
     if (!plan.response_filter) {
         if (tensor_json) {
             return model_tensors_of(text);

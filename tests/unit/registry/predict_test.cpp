@@ -590,6 +590,24 @@ TEST(painless_post_process, strings_nulls_arrays_and_filters) {
     EXPECT_EQ(e.reason, "Painless script: no method foo/0 on java.lang.String at 1:22");
 }
 
+// ml-commons' escape() leaves a TAB as it is, so an answer holding one gives almost-JSON: it is read with the
+// control characters escaped (ml-commons fails on it), not returned as the script's raw text.
+TEST(painless_post_process, an_escaped_answer_with_a_tab_is_still_a_model_tensor) {
+    auto p = script_plan(
+        R"(def text = params.choices[0].message.content; return '{"name":"response","dataAsMap":{"response":"' + escape(text) + '"}}')"
+    );
+    EXPECT_EQ(
+        finish(p, 200, R"({"choices":[{"message":{"content":"col1\tcol2 \"q\"\u0001"}}]})"),
+        R"({"output":[{"name":"response","dataAsMap":{"response":"col1\tcol2 \"q\"\u0001"}}],"status_code":200})"
+    );
+    // Text that is not JSON with or without the escapes stays a plain `response`.
+    p = script_plan(R"(return '{"a":"' + params.t;)");
+    EXPECT_EQ(
+        finish(p, 200, R"({"t":"x\ty"})"),
+        R"({"output":[{"name":"response","dataAsMap":{"response":"{\"a\":\"x\ty"}}],"status_code":200})"
+    );
+}
+
 TEST(painless_post_process, parameters_are_substituted_before_the_script_compiles) {
     const auto c = connector(
         {{"request_body", "{}"},
