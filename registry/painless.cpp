@@ -1817,6 +1817,20 @@ bool want_bool(const value& v, position p) {
     return std::get<bool>(v.v);
 }
 
+// A List or StringBuilder method's index: in [0, size), or [0, size] when `end_ok` (an insert position);
+// no counting from the end, unlike `a[i]`.
+std::size_t method_index(const value& i, std::size_t size, bool end_ok, position p) {
+    const std::int64_t k = want_int(i, "a list index", p);
+    const auto n = static_cast<std::int64_t>(size);
+    if (k < 0 || k > n || (k == n && !end_ok)) {
+        fail(
+            "Painless script: index " + std::to_string(k) + " out of bounds for length " + std::to_string(n),
+            p
+        );
+    }
+    return static_cast<std::size_t>(k);
+}
+
 std::size_t list_index(const std::vector<value>& l, const value& i, position p) {
     std::int64_t k = want_int(i, "a list index", p);
     const auto n = static_cast<std::int64_t>(l.size());
@@ -2825,15 +2839,7 @@ private:
                         }
                     }
                 } else {
-                    const auto at = want_int(args[0], "the index", p);
-                    if (at < 0 || at >= static_cast<std::int64_t>(u.size())) {
-                        fail(
-                            "Painless script: index " + std::to_string(at) + " out of bounds for length " +
-                                std::to_string(u.size()),
-                            p
-                        );
-                    }
-                    u.erase(static_cast<std::size_t>(at), 1);
+                    u.erase(method_index(args[0], u.size(), false, p), 1);
                 }
                 b.text = from_u16(u);
                 b.sync();
@@ -3009,28 +3015,13 @@ private:
         }
         if (m == "get") {
             arity(1, 1);
-            const auto k = want_int(args[0], "a list index", p);
-            if (k < 0 || k >= static_cast<std::int64_t>(l.size())) {
-                fail(
-                    "Painless script: index " + std::to_string(k) + " out of bounds for length " +
-                        std::to_string(l.size()),
-                    p
-                );
-            }
-            return l[static_cast<std::size_t>(k)];
+            return l[method_index(args[0], l.size(), false, p)];
         }
         if (m == "set") {
             arity(2, 2);
-            const auto k = want_int(args[0], "a list index", p);
-            if (k < 0 || k >= static_cast<std::int64_t>(l.size())) {
-                fail(
-                    "Painless script: index " + std::to_string(k) + " out of bounds for length " +
-                        std::to_string(l.size()),
-                    p
-                );
-            }
-            value old = std::move(l[static_cast<std::size_t>(k)]);
-            l[static_cast<std::size_t>(k)] = std::move(args[1]);
+            const auto k = method_index(args[0], l.size(), false, p);
+            value old = std::move(l[k]);
+            l[k] = std::move(args[1]);
             return old;
         }
         if (m == "add") {
@@ -3038,15 +3029,8 @@ private:
             if (args.size() == 1) {
                 l.push_back(std::move(args[0]));
             } else {
-                const auto k = want_int(args[0], "a list index", p);
-                if (k < 0 || k > static_cast<std::int64_t>(l.size())) {
-                    fail(
-                        "Painless script: index " + std::to_string(k) + " out of bounds for length " +
-                            std::to_string(l.size()),
-                        p
-                    );
-                }
-                l.insert(l.begin() + k, std::move(args[1]));
+                const auto k = method_index(args[0], l.size(), true, p);
+                l.insert(l.begin() + static_cast<std::ptrdiff_t>(k), std::move(args[1]));
             }
             check_elements(l.size(), p);
             return args.size() == 1 ? value(true) : value();
@@ -3076,16 +3060,9 @@ private:
         }
         if (m == "remove") {
             arity(1, 1);
-            const auto k = want_int(args[0], "a list index", p);
-            if (k < 0 || k >= static_cast<std::int64_t>(l.size())) {
-                fail(
-                    "Painless script: index " + std::to_string(k) + " out of bounds for length " +
-                        std::to_string(l.size()),
-                    p
-                );
-            }
-            value old = std::move(l[static_cast<std::size_t>(k)]);
-            l.erase(l.begin() + k);
+            const auto k = method_index(args[0], l.size(), false, p);
+            value old = std::move(l[k]);
+            l.erase(l.begin() + static_cast<std::ptrdiff_t>(k));
             return old;
         }
         if (m == "clear") {
