@@ -60,6 +60,7 @@ struct token {
     std::string text;  // identifier, punctuation, or the decoded string literal
     std::int64_t integer = 0;
     double floating = 0;
+    bool f32 = false;  // a floating literal with an f/F suffix
     position pos;
 };
 
@@ -207,6 +208,7 @@ private:
         const std::string_view digits = src_.substr(i_, j - i_);
         if (j < src_.size() && (src_[j] == 'f' || src_[j] == 'F' || src_[j] == 'd' || src_[j] == 'D')) {
             is_float = true;
+            t.f32 = src_[j] == 'f' || src_[j] == 'F';
             ++j;
         } else if (!is_float && j < src_.size() && (src_[j] == 'L' || src_[j] == 'l')) {
             ++j;
@@ -350,6 +352,9 @@ struct shared_text {
 // Java numbers: `std::int64_t` stands for Integer/Long, `double` for Double/Float.
 struct value {
     std::variant<std::monostate, bool, std::int64_t, double, shared_text, list_ptr, map_ptr, builder_ptr> v;
+    // A double that is a Java float (`float` declarations and casts, `f` literals, floatValue()): it holds
+    // a float-rounded value, float arithmetic keeps it one, and it prints as Float.toString does.
+    bool f32 = false;
 
     value() = default;
     value(bool b) : v(b) {}  // NOLINT: implicit on purpose, values are built everywhere
@@ -372,6 +377,11 @@ struct value {
     bool is_map() const { return v.index() == 6; }
     bool is_builder() const { return v.index() == 7; }
     double as_double() const { return is_int() ? static_cast<double>(std::get<2>(v)) : std::get<3>(v); }
+    static value java_float(double d) {
+        value out(static_cast<double>(static_cast<float>(d)));
+        out.f32 = true;
+        return out;
+    }
 };
 
 // Insertion-ordered, as gson's LinkedTreeMap keeps an upstream object. Small maps are scanned; past
@@ -496,7 +506,10 @@ void append_text_unchecked(std::string& out, const value& x, position p, int dep
             out.append(std::to_string(std::get<std::int64_t>(x.v)));
             break;
         case 3:
-            out.append(java_double_to_string(std::get<double>(x.v)));
+            out.append(
+                x.f32 ? java_float_to_string(static_cast<float>(std::get<double>(x.v)))
+                      : java_double_to_string(std::get<double>(x.v))
+            );
             break;
         case 4:
             out.append(std::get<shared_text>(x.v).get());
@@ -838,7 +851,7 @@ struct node {
     position pos;
     std::string text;   // name, operator, type, string literal
     std::string type;   // declared type (decl, foreach), or "" for def
-    bool flag = false;  // member/method: null-safe; incdec: prefix
+    bool flag = false;  // member/method: null-safe; incdec: prefix; lit_double: an f suffix
     std::int64_t integer = 0;
     double floating = 0;
     std::vector<std::unique_ptr<node>> kids;  // absent optional parts are null
@@ -1479,6 +1492,7 @@ private:
             }
             case tok::floating: {
                 auto n = std::make_unique<node>(nk::lit_double, p);
+                n->flag = peek().f32;
                 n->floating = next().floating;
                 return n;
             }
@@ -1749,7 +1763,7 @@ value coerce(const std::string& type, value v, position p, bool narrowing = fals
     }
     if (type == "double" || type == "float") {
         if (v.is_number()) {
-            return value(v.as_double());
+            return type == "float" ? value::java_float(v.as_double()) : value(v.as_double());
         }
         return bad();
     }
@@ -1785,7 +1799,7 @@ value default_of(const std::string& type) {
         return value(std::int64_t{0});
     }
     if (type == "double" || type == "float") {
-        return value(0.0);
+        return type == "float" ? value::java_float(0.0) : value(0.0);
     }
     if (type == "boolean") {
         return value(false);
@@ -2100,7 +2114,7 @@ private:
             case nk::lit_int:
                 return value(n.integer);
             case nk::lit_double:
-                return value(n.floating);
+                return n.flag ? value::java_float(n.floating) : value(n.floating);
             case nk::lit_string:
                 return value(n.text);
             case nk::list_lit: {
@@ -2309,7 +2323,9 @@ private:
                 static_cast<std::int64_t>(0ULL - static_cast<std::uint64_t>(std::get<std::int64_t>(v.v)))
             );
         }
-        return value(-std::get<double>(v.v));
+        value negated(-std::get<double>(v.v));
+        negated.f32 = v.f32;
+        return negated;
     }
 
     value binary(const std::string& op, const value& a, const value& b, position p) {
@@ -2393,6 +2409,25 @@ private:
             }
             if (op == ">>>") {
                 return value(static_cast<std::int64_t>(x >> (y & 63)));
+            }
+        } else if ((a.f32 || a.is_int()) && (b.f32 || b.is_int())) {
+            // Java's binary numeric promotion: float with float or an integer stays float.
+            const auto x = static_cast<float>(a.as_double());
+            const auto y = static_cast<float>(b.as_double());
+            if (op == "+") {
+                return value::java_float(x + y);
+            }
+            if (op == "-") {
+                return value::java_float(x - y);
+            }
+            if (op == "*") {
+                return value::java_float(x * y);
+            }
+            if (op == "/") {
+                return value::java_float(x / y);
+            }
+            if (op == "%") {
+                return value::java_float(std::fmod(x, y));
             }
         } else {
             const double x = a.as_double();
@@ -2678,7 +2713,8 @@ private:
         if (f == "Double.parseDouble" || f == "Double.valueOf" || f == "Float.parseFloat") {
             arity(1);
             if (args[0].is_number()) {
-                return value(args[0].as_double());
+                return f == "Float.parseFloat" ? value::java_float(args[0].as_double())
+                                               : value(args[0].as_double());
             }
             const std::string t = java_trim(want_string(args[0], "the argument", n.pos));
             double out = 0;
@@ -2690,7 +2726,7 @@ private:
             if (ec != std::errc() || p != digits.data() + digits.size() || digits.empty()) {
                 fail("Painless script: NumberFormatException in " + f, n.pos);
             }
-            return value(out);
+            return f == "Float.parseFloat" ? value::java_float(out) : value(out);
         }
         if (f == "Boolean.parseBoolean") {
             arity(1);
@@ -2867,8 +2903,11 @@ private:
             if (m == "intValue" || m == "longValue") {
                 return cast("long", recv, p);
             }
-            if (m == "doubleValue" || m == "floatValue") {
+            if (m == "doubleValue") {
                 return value(recv.as_double());
+            }
+            if (m == "floatValue") {
+                return value::java_float(recv.as_double());
             }
         }
         fail(

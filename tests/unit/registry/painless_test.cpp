@@ -273,6 +273,29 @@ TEST(painless_limits, held_text_is_bounded) {
     );
 }
 
+// Java floats: `f` literals, float casts and declarations, floatValue() and Float.parseFloat stay floats
+// through float arithmetic and print as Float.toString (the Cohere int8 blueprint's float branch).
+TEST(painless_language, floats_print_as_java_floats) {
+    EXPECT_EQ(run("return '' + params.e[0].floatValue();", R"({"e":[0.006371465977281332]})"), "0.006371466");
+    EXPECT_EQ(run("return '' + (0.1f + 0.2f);"), "0.3");
+    EXPECT_EQ(run("return '' + (0.1 + 0.2);"), "0.30000000000000004");
+    EXPECT_EQ(
+        run("float f = 1; f += 0.1; return '' + f + ' ' + (f * 2) + ' ' + (f + 0.5d);"),
+        "1.1 2.2 1.600000023841858"
+    );
+    EXPECT_EQ(
+        run("float f = (float) params.x; return '' + (-f) + ' ' + Float.parseFloat('1e10');",
+            R"({"x":1.0E-5})"),
+        "-1.0E-5 1.0E10"
+    );
+    EXPECT_EQ(
+        run("def b = new StringBuilder(); for (def v : params.l) { b.append(v.floatValue()).append(','); } "
+            "return b.toString();",
+            R"({"l":[-0.03583695366978645,123456.789]})"),
+        "-0.035836954,123456.79,"
+    );
+}
+
 TEST(painless_escape, matches_ml_commons_default_escape_function) {
     EXPECT_EQ(painless::ml_commons_escape("plain"), "plain");
     EXPECT_EQ(painless::ml_commons_escape("a\"b\\c"), "a\\\"b\\\\c");
