@@ -243,8 +243,8 @@ struct passthrough {
 // upstream non-2xx becomes the OpenAI error for it; a 2xx is shaped by finish_call, or, when
 // `may_pass_through` and the model's connector neither post-processes nor filters the answer, comes
 // back as it is if chat_completion would not change it. The raw answer's `usage` is charged to the key
-// (before a response_filter can drop it) and, when `raw_usage` is given, read into it for the same
-// reason (a built-in post-process function drops it too).
+// (before a response_filter can drop it) and, when `raw_facts` is given, its usage and vector order are
+// read into it for the same reason (a built-in post-process function drops both).
 awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstream(
     request_context& ctx,
     const ready_model& ready,
@@ -253,8 +253,7 @@ awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstr
     key_permit& permit,
     json::storage_ptr sp = {},
     bool may_pass_through = false,
-    std::optional<openai::embedding_usage>* raw_usage = nullptr,
-    std::vector<std::size_t>* raw_order = nullptr
+    openai::raw_embedding_facts* raw_facts = nullptr
 ) {
     const auto& settings = *ready.snap->settings;
     auto& call = plan.calls[i];
@@ -298,11 +297,8 @@ awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstr
             permit.add_usage(*used);
         }
     }
-    if (raw_usage != nullptr) {
-        *raw_usage = openai::embedding_usage_of(res->body);
-    }
-    if (raw_order != nullptr) {
-        *raw_order = openai::embedding_order_of(res->body);
+    if (raw_facts != nullptr) {
+        *raw_facts = openai::raw_embedding_facts_of(res->body);
     }
     if (may_pass_through && plan.post_process == nullptr && !plan.post_script && !plan.response_filter &&
         (settings.max_json_size() < 0 ||
@@ -678,19 +674,9 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
     const bool usage_hidden =
         plan->post_process != nullptr || plan->post_script != nullptr || plan->response_filter != nullptr;
     for (std::size_t i = 0; i < plan->calls.size(); ++i) {
-        std::optional<openai::embedding_usage> used;
-        std::vector<std::size_t> order;
-        auto element = co_await call_upstream(
-            ctx,
-            ready,
-            *plan,
-            i,
-            permit,
-            {},
-            false,
-            usage_hidden ? &used : nullptr,
-            usage_hidden ? &order : nullptr
-        );
+        openai::raw_embedding_facts raw;
+        auto element =
+            co_await call_upstream(ctx, ready, *plan, i, permit, {}, false, usage_hidden ? &raw : nullptr);
         if (auto* e = std::get_if<openai::api_error>(&element)) {
             co_return openai_fail(ctx, *e);
         }
@@ -699,18 +685,19 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
             co_return openai_fail(ctx, batch.error());
         }
         // A post-processed answer lost `data[].index`: put each vector where the raw answer said it goes.
-        if (plan->post_process != nullptr && !order.empty() && order.size() == batch->vectors.size()) {
-            std::vector<std::vector<double>> placed(order.size());
-            for (std::size_t k = 0; k < order.size(); ++k) {
-                placed[order[k]] = std::move(batch->vectors[k]);
+        if (plan->post_process != nullptr && !raw.order.empty() &&
+            raw.order.size() == batch->vectors.size()) {
+            std::vector<std::vector<double>> placed(raw.order.size());
+            for (std::size_t k = 0; k < raw.order.size(); ++k) {
+                placed[raw.order[k]] = std::move(batch->vectors[k]);
             }
             batch->vectors = std::move(placed);
         }
         for (auto& v : batch->vectors) {
             all.vectors.push_back(std::move(v));
         }
-        all.prompt_tokens += used ? used->prompt_tokens : batch->prompt_tokens;
-        all.total_tokens += used ? used->total_tokens : batch->total_tokens;
+        all.prompt_tokens += raw.usage ? raw.usage->prompt_tokens : batch->prompt_tokens;
+        all.total_tokens += raw.usage ? raw.usage->total_tokens : batch->total_tokens;
     }
     if (all.vectors.size() != input.text_docs.size()) {
         co_return openai_fail(

@@ -767,14 +767,11 @@ registry::result<embedding_batch> embeddings_of(const json::object& element) {
     return batch;
 }
 
-std::vector<std::size_t> embedding_order_of(std::string_view answer) {
-    if (answer.find("\"index\"") == std::string_view::npos) {
-        return {};
-    }
-    json::monotonic_resource arena;
-    const auto v = parse_or_nullopt(answer, &arena);
-    const auto* obj = v ? v->if_object() : nullptr;
-    const auto* data = obj != nullptr ? obj->if_contains("data") : nullptr;
+namespace {
+
+// Where each vector of an OpenAI embeddings answer belongs (see raw_embedding_facts).
+std::vector<std::size_t> order_in(const json::object& obj) {
+    const auto* data = obj.if_contains("data");
     if (data == nullptr || !data->is_array()) {
         return {};
     }
@@ -799,21 +796,7 @@ std::vector<std::size_t> embedding_order_of(std::string_view answer) {
     return order;
 }
 
-std::optional<embedding_usage> embedding_usage_of(std::string_view answer) {
-    // Answers are mostly floats: no tree unless a count may be there, and that one in an arena.
-    constexpr std::string_view keys[] = {
-        "\"usage\"", "\"billed_units\"", "\"inputTextTokenCount\"", "\"prompt_eval_count\""};
-    if (std::none_of(std::begin(keys), std::end(keys), [&](std::string_view k) {
-            return answer.find(k) != std::string_view::npos;
-        })) {
-        return std::nullopt;
-    }
-    json::monotonic_resource arena;
-    const auto v = parse_or_nullopt(answer, &arena);
-    const auto* obj = v ? v->if_object() : nullptr;
-    if (obj == nullptr) {
-        return std::nullopt;
-    }
+std::optional<embedding_usage> usage_in(const json::object& obj) {
     const auto count_of = [](const json::object& o, std::string_view key) -> std::optional<std::int64_t> {
         const auto* n = o.if_contains(key);
         if (n == nullptr || !n->is_number()) {
@@ -822,7 +805,7 @@ std::optional<embedding_usage> embedding_usage_of(std::string_view answer) {
         return int_member(o, key, 0);
     };
     // OpenAI, vLLM, llama.cpp, Ollama's /v1, Mistral: usage.prompt_tokens / total_tokens.
-    if (const auto* usage = obj->if_contains("usage"); usage != nullptr && usage->is_object()) {
+    if (const auto* usage = obj.if_contains("usage"); usage != nullptr && usage->is_object()) {
         const auto& u = usage->get_object();
         const auto prompt = count_of(u, "prompt_tokens");
         const auto total = count_of(u, "total_tokens");
@@ -831,7 +814,7 @@ std::optional<embedding_usage> embedding_usage_of(std::string_view answer) {
         }
     }
     // Cohere embed (v1 and v2): meta.billed_units.input_tokens.
-    if (const auto* meta = obj->if_contains("meta"); meta != nullptr && meta->is_object()) {
+    if (const auto* meta = obj.if_contains("meta"); meta != nullptr && meta->is_object()) {
         if (const auto* billed = meta->get_object().if_contains("billed_units");
             billed != nullptr && billed->is_object()) {
             if (const auto n = count_of(billed->get_object(), "input_tokens")) {
@@ -842,11 +825,36 @@ std::optional<embedding_usage> embedding_usage_of(std::string_view answer) {
     // Bedrock Titan embeddings: inputTextTokenCount; Ollama's /api/embed: prompt_eval_count.
     for (const std::string_view key :
          {std::string_view{"inputTextTokenCount"}, std::string_view{"prompt_eval_count"}}) {
-        if (const auto n = count_of(*obj, key)) {
+        if (const auto n = count_of(obj, key)) {
             return embedding_usage{*n, *n};
         }
     }
     return std::nullopt;
+}
+
+}  // namespace
+
+raw_embedding_facts raw_embedding_facts_of(std::string_view answer) {
+    // Answers are mostly floats: no tree unless a count or an index may be there, and that one in an
+    // arena, parsed once for both.
+    constexpr std::string_view keys[] = {
+        "\"usage\"", "\"billed_units\"", "\"inputTextTokenCount\"", "\"prompt_eval_count\"", "\"index\""};
+    if (std::none_of(std::begin(keys), std::end(keys), [&](std::string_view k) {
+            return answer.find(k) != std::string_view::npos;
+        })) {
+        return {};
+    }
+    json::monotonic_resource arena;
+    const auto v = parse_or_nullopt(answer, &arena);
+    const auto* obj = v ? v->if_object() : nullptr;
+    if (obj == nullptr) {
+        return {};
+    }
+    return raw_embedding_facts{usage_in(*obj), order_in(*obj)};
+}
+
+std::optional<embedding_usage> embedding_usage_of(std::string_view answer) {
+    return raw_embedding_facts_of(answer).usage;
 }
 
 std::string base64_float32(const std::vector<double>& v) {

@@ -205,11 +205,15 @@ struct embedding_usage {
 // the answer has no `usage` object with either.
 std::optional<embedding_usage> embedding_usage_of(std::string_view answer);
 
-// Where each vector of an OpenAI embeddings answer belongs: `data[k].index` for every k, when `answer` is
-// an object whose `data` array holds objects whose integer `index` members are a permutation of 0..n-1;
-// empty otherwise. A built-in post-process function keeps the vectors in the answer's order and drops the
-// index, and OpenAI documents no order, only the index.
-std::vector<std::size_t> embedding_order_of(std::string_view answer);
+// What the raw upstream embedding answer says that a built-in post-process function drops, from one
+// parse: its usage (as embedding_usage_of), and where each vector belongs: `data[k].index` for every k,
+// when `data` holds objects whose integer `index` members are a permutation of 0..n-1, else empty
+// (OpenAI documents no order, only the index).
+struct raw_embedding_facts {
+    std::optional<embedding_usage> usage;
+    std::vector<std::size_t> order;
+};
+raw_embedding_facts raw_embedding_facts_of(std::string_view answer);
 
 // The vector as little-endian IEEE-754 float32 bytes, base64 (what `encoding_format:"base64"` means).
 std::string base64_float32(const std::vector<double>& v);
