@@ -25,6 +25,7 @@
 #include <boost/json/object.hpp>
 
 #include "registry/parameters.hpp"
+#include "registry/setting_value.hpp"
 #include "registry/utf8.hpp"
 
 namespace modelrelay::registry::painless {
@@ -2695,20 +2696,16 @@ private:
             if (args[0].is_int() && f.ends_with("valueOf")) {
                 return args[0];
             }
-            std::string_view s = want_string(args[0], "the argument", n.pos);
-            std::string_view digits = s;
-            if (!digits.empty() && digits.front() == '+') {
-                digits.remove_prefix(1);
-            }
-            std::int64_t out = 0;
-            auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
             const bool int32 = f.starts_with("Integer");
-            if (ec != std::errc() || p != digits.data() + digits.size() || digits.empty() ||
-                (int32 && (out < std::numeric_limits<std::int32_t>::min() ||
-                           out > std::numeric_limits<std::int32_t>::max()))) {
+            const auto out = parse_java_integer(
+                want_string(args[0], "the argument", n.pos),
+                int32 ? std::numeric_limits<std::int32_t>::min() : std::numeric_limits<std::int64_t>::min(),
+                int32 ? std::numeric_limits<std::int32_t>::max() : std::numeric_limits<std::int64_t>::max()
+            );
+            if (!out) {
                 fail("Painless script: NumberFormatException in " + f, n.pos);
             }
-            return value(out);
+            return value(static_cast<std::int64_t>(*out));
         }
         if (f == "Double.parseDouble" || f == "Double.valueOf" || f == "Float.parseFloat") {
             arity(1);
@@ -2716,17 +2713,11 @@ private:
                 return f == "Float.parseFloat" ? value::java_float(args[0].as_double())
                                                : value(args[0].as_double());
             }
-            const std::string t = java_trim(want_string(args[0], "the argument", n.pos));
-            double out = 0;
-            std::string_view digits = t;
-            if (!digits.empty() && digits.front() == '+') {
-                digits.remove_prefix(1);
-            }
-            auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
-            if (ec != std::errc() || p != digits.data() + digits.size() || digits.empty()) {
+            const auto out = parse_java_double(want_string(args[0], "the argument", n.pos));
+            if (!out) {
                 fail("Painless script: NumberFormatException in " + f, n.pos);
             }
-            return f == "Float.parseFloat" ? value::java_float(out) : value(out);
+            return f == "Float.parseFloat" ? value::java_float(*out) : value(*out);
         }
         if (f == "Boolean.parseBoolean") {
             arity(1);

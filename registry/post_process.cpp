@@ -5,7 +5,7 @@
 // parsed once; sub-trees are moved into the result rather than copied whenever the selection allows.
 #include <algorithm>
 #include <array>
-#include <charconv>
+#include <climits>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -20,6 +20,7 @@
 #include "registry/painless.hpp"
 #include "registry/predict.hpp"
 #include "registry/predict_detail.hpp"
+#include "registry/setting_value.hpp"
 #include "registry/utf8.hpp"
 
 namespace modelrelay::registry {
@@ -399,19 +400,6 @@ result<json::array> generic_tensors(const predict_plan& plan, json::value& doc) 
     return out;
 }
 
-// Long.parseLong, for a shape dimension written as a string.
-std::optional<std::int64_t> parse_java_long(std::string_view s) {
-    if (!s.empty() && s.front() == '+') {
-        s.remove_prefix(1);
-    }
-    std::int64_t n = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
-        return std::nullopt;
-    }
-    return n;
-}
-
 // XContentParser.text() on a ModelTensor field: the scalar's text, never a container.
 result<std::string> tensor_text(const json::value& v) {
     switch (v.kind()) {
@@ -475,7 +463,7 @@ result<json::object> model_tensor_of(json::value& v) {
                 dims.emplace_back(d.to_number<std::int64_t>());
             } else if (d.is_double()) {
                 dims.emplace_back(static_cast<std::int64_t>(d.get_double()));
-            } else if (auto n = d.is_string() ? parse_java_long(d.get_string()) : std::nullopt) {
+            } else if (auto n = d.is_string() ? parse_java_integer(d.get_string(), LLONG_MIN, LLONG_MAX) : std::nullopt) {
                 dims.emplace_back(*n);  // XContent's longValue() coerces a numeric string
             } else {
                 return post_process_failure(

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <limits>
 #include <memory>
 #include <span>
@@ -18,6 +17,7 @@
 
 #include "registry/json_parse.hpp"
 #include "registry/predict_detail.hpp"
+#include "registry/setting_value.hpp"
 #include "registry/url_shape.hpp"
 #include "registry/utf8.hpp"
 
@@ -315,25 +315,13 @@ result<pre_process_step> choose_pre_process(
     return step;
 }
 
-// Java Integer.parseInt.
+// Java Integer.parseInt, with its NumberFormatException text.
 result<int> parse_java_int(const std::string& s) {
-    std::string_view digits = s;
-    bool negative = false;
-    if (!digits.empty() && (digits.front() == '+' || digits.front() == '-')) {
-        negative = digits.front() == '-';
-        digits.remove_prefix(1);
-    }
-    long long v = 0;
-    const auto* end = digits.data() + digits.size();
-    const auto [ptr, ec] = std::from_chars(digits.data(), end, v);
-    if (digits.empty() || ec != std::errc() || ptr != end || digits.front() == '+' || digits.front() == '-') {
+    const auto v = parse_java_integer(s, std::numeric_limits<int>::min(), std::numeric_limits<int>::max());
+    if (!v) {
         return error(errc::number_format, "For input string: \"" + s + "\"");
     }
-    v = negative ? -v : v;
-    if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max()) {
-        return error(errc::number_format, "For input string: \"" + s + "\"");
-    }
-    return static_cast<int>(v);
+    return static_cast<int>(*v);
 }
 
 // RemoteConnectorExecutor.calculateChunkSize: how many docs go into one upstream call.

@@ -23,8 +23,8 @@ bool is_java_whitespace(char c) {
     return static_cast<unsigned char>(c) <= ' ';
 }
 
-// Integer.parseInt / Long.parseLong: optional sign, ASCII digits, no spaces; nullopt on format error or
-// overflow of [lo, hi] (the Java type's range).
+}  // namespace
+
 std::optional<long long> parse_java_integer(std::string_view s, long long lo, long long hi) {
     if (s.empty()) {
         return std::nullopt;
@@ -61,6 +61,8 @@ std::optional<long long> parse_java_integer(std::string_view s, long long lo, lo
     }
     return acc;
 }
+
+namespace {
 
 // Float.parseFloat / Double.parseDouble: trims, optional sign, decimal digits with optional fraction and
 // exponent, optional f/F/d/D suffix, or NaN / Infinity. (Java's hexadecimal floats are not taken.)

@@ -51,6 +51,10 @@ long long read_int(const setting_def& def, const setting_value& v);  // integer 
 float read_float(const setting_def& def, const setting_value& v);
 long long read_byte_size(const setting_def& def, const setting_value& v);
 
+// Java's Integer.parseInt / Long.parseLong: optional sign, ASCII digits, no spaces; nullopt on a format
+// error or a value outside [lo, hi] (the Java type's range), where Java throws NumberFormatException.
+std::optional<long long> parse_java_integer(std::string_view s, long long lo, long long hi);
+
 // Java's Double.parseDouble (decimal forms, `NaN`, `Infinity`, a d/f suffix, surrounding whitespace;
 // `1e400` is infinity); nullopt where Java throws NumberFormatException.
 std::optional<double> parse_java_double(std::string_view s);
