@@ -1128,15 +1128,14 @@ private:
         auto n = std::make_unique<node>(nk::throw_, p);
         n->text = std::move(cls);
         expect("(");
-        if (is_punct(")")) {
-            n->kids.push_back(nullptr);
-        } else {
-            n->kids.push_back(expression());
-        }
+        n->kids.push_back(expression_unless(")"));
         expect(")");
         end_statement();
         return n;
     }
+
+    // An expression, or null (an omitted one) when the next token is `end`.
+    node_ptr expression_unless(std::string_view end) { return is_punct(end) ? nullptr : expression(); }
 
     node_ptr statement() {
         depth_guard g(*this);
@@ -1260,12 +1259,8 @@ private:
             }
             expect(";");
         }
-        if (accept(";")) {
-            f->kids.push_back(nullptr);
-        } else {
-            f->kids.push_back(expression());
-            expect(";");
-        }
+        f->kids.push_back(expression_unless(";"));
+        expect(";");
         if (is_punct(")")) {
             f->kids.push_back(nullptr);
         } else {
