@@ -613,6 +613,16 @@ result<void> plan_post_process(predict_plan& plan, const compiled_action& action
 
 // ---------------------------------------------------------------------------------------------------
 
+bool plan_may_run_script(const compiled_connector& connector, const predict_request& request) {
+    if (request.kind != predict_input_kind::text_docs &&
+        request.kind != predict_input_kind::text_similarity) {
+        return false;
+    }
+    const compiled_action* action = connector.find_action(request.action_type);
+    return action != nullptr && !action->pre_process_function.empty() &&
+           find_builtin_pre_process(action->pre_process_function) == nullptr;
+}
+
 result<predict_plan> plan_predict(
     const compiled_connector& connector, const predict_request& request, predict_options options
 ) {

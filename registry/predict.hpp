@@ -152,6 +152,11 @@ result<predict_plan> plan_predict(
     const compiled_connector& connector, const predict_request& request, predict_options options = {}
 );
 
+// Whether plan_predict may run a Painless pre_process_function for this request, so the caller can run it
+// away from an I/O thread; the post-process side is `plan.post_script`. Conservative: true for any
+// pre_process_function that is not a built-in name, on the inputs that run scripts.
+bool plan_may_run_script(const compiled_connector& connector, const predict_request& request);
+
 // ---------------------------------------------------------------------------------------------------
 // Response shaping
 

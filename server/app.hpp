@@ -6,6 +6,7 @@
 #include <atomic>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -25,6 +26,10 @@
 #include "server/config.hpp"
 #include "server/router.hpp"
 #include "server/write_queue.hpp"
+
+namespace boost::asio {
+class thread_pool;
+}
 
 namespace modelrelay::server {
 
@@ -54,16 +59,27 @@ struct app {
 
     app(config c, boost::asio::io_context& io, boost::asio::any_io_executor store_ex);
     ~app();
+
+    // Where connector Painless scripts run (on_scripts). A runaway script holds its thread until the step
+    // limit stops it (about 0.1 s); on an I/O thread that stalled every connection of the thread. The
+    // pool is started by the first script, so a registry without scripts has no extra threads.
+    boost::asio::any_io_executor script_executor();
+    // Lets running scripts finish and joins the pool (no-op when it never started). Called once the I/O
+    // threads have stopped: a script's answer is then dropped with its request.
+    void stop_scripts();
+
+private:
+    std::mutex scripts_mutex_;
+    std::unique_ptr<boost::asio::thread_pool> scripts_;
 };
 
-// Runs `f()` on the store executor and resumes the calling coroutine on its own executor with the result.
-// Exceptions thrown by f are rethrown in the caller (they are bugs; the handler boundary turns them into
-// 500s).
+// Runs `f()` on `ex` and resumes the calling coroutine on its own executor with the result. Exceptions
+// thrown by f are rethrown in the caller (they are bugs; the handler boundary turns them into 500s).
 template <class F>
-boost::asio::awaitable<std::invoke_result_t<F>> on_store(app& a, F f) {
+boost::asio::awaitable<std::invoke_result_t<F>> run_on(boost::asio::any_io_executor ex, F f) {
     using R = std::invoke_result_t<F>;
-    auto initiation = [](auto handler, boost::asio::any_io_executor store, F fn) {
-        boost::asio::post(store, [h = std::move(handler), fn = std::move(fn)]() mutable {
+    auto initiation = [](auto handler, boost::asio::any_io_executor on, F fn) {
+        boost::asio::post(on, [h = std::move(handler), fn = std::move(fn)]() mutable {
             std::exception_ptr ep;
             std::optional<R> r;
             try {
@@ -71,17 +87,29 @@ boost::asio::awaitable<std::invoke_result_t<F>> on_store(app& a, F f) {
             } catch (...) {
                 ep = std::current_exception();
             }
-            auto ex = boost::asio::get_associated_executor(h);
-            boost::asio::dispatch(ex, [h = std::move(h), ep, r = std::move(r)]() mutable {
+            auto back = boost::asio::get_associated_executor(h);
+            boost::asio::dispatch(back, [h = std::move(h), ep, r = std::move(r)]() mutable {
                 std::move(h)(ep, std::move(r));
             });
         });
     };
     auto out = co_await boost::asio::
         async_initiate<const boost::asio::use_awaitable_t<>&, void(std::exception_ptr, std::optional<R>)>(
-            initiation, boost::asio::use_awaitable, a.store_executor, std::move(f)
+            initiation, boost::asio::use_awaitable, std::move(ex), std::move(f)
         );
     co_return std::move(*out);
+}
+
+// Runs `f()` on the store executor (run_on).
+template <class F>
+boost::asio::awaitable<std::invoke_result_t<F>> on_store(app& a, F f) {
+    return run_on(a.store_executor, std::move(f));
+}
+
+// Runs `f()`, work that may run a connector's Painless script, on the script pool (run_on).
+template <class F>
+boost::asio::awaitable<std::invoke_result_t<F>> on_scripts(app& a, F f) {
+    return run_on(a.script_executor(), std::move(f));
 }
 
 // Runs the registry write `f` (returning registry::result<T>) on the store executor through the write

@@ -19,6 +19,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "registry/settings.hpp"
 #include "server/app.hpp"
@@ -42,7 +43,30 @@ using net::ip::tcp;
 app::app(config c, net::io_context& io, net::any_io_executor store_ex)
     : cfg(std::move(c)), ioc(io), store_executor(std::move(store_ex)) {}
 
-app::~app() = default;
+app::~app() {
+    stop_scripts();
+}
+
+net::any_io_executor app::script_executor() {
+    const std::lock_guard lock(scripts_mutex_);
+    if (!scripts_) {
+        scripts_ = std::make_unique<net::thread_pool>(
+            cfg.threads != 0 ? cfg.threads : std::max(1U, std::thread::hardware_concurrency())
+        );
+    }
+    return scripts_->get_executor();
+}
+
+void app::stop_scripts() {
+    std::unique_ptr<net::thread_pool> pool;
+    {
+        const std::lock_guard lock(scripts_mutex_);
+        pool = std::move(scripts_);
+    }
+    if (pool) {
+        pool->join();
+    }
+}
 
 namespace {
 
@@ -384,6 +408,7 @@ int run_server(const config& cfg) {
         t.join();
     }
     trust_warm_up.join();
+    a.stop_scripts();
     // Writes already queued on the store finish before the store closes.
     stop_store();
     a.upstream.reset();

@@ -42,7 +42,16 @@ awaitable<std::optional<std::string>> ask_guard(
     if (!check.response_filter.empty()) {
         req.parameters["response_filter"] = check.response_filter;
     }
-    auto plan = registry::plan_predict(*ready->connector, req);
+    // Scripts run on the script pool; co_await results are named (gcc 12, see predict.cpp).
+    const auto& connector = *ready->connector;
+    std::optional<registry::result<registry::predict_plan>> planned;
+    if (registry::plan_may_run_script(connector, req)) {
+        auto off_io = co_await on_scripts(ctx.app, [&] { return registry::plan_predict(connector, req); });
+        planned.emplace(std::move(off_io));
+    } else {
+        planned.emplace(registry::plan_predict(connector, req));
+    }
+    auto& plan = *planned;
     if (!plan || plan->calls.size() != 1) {
         co_return give_up(
             plan ? "the guard model's connector makes more than one call" : plan.error().reason
@@ -65,7 +74,17 @@ awaitable<std::optional<std::string>> ask_guard(
     if (res->status < 200 || res->status > 299) {
         co_return give_up("status " + std::to_string(res->status));
     }
-    auto element = registry::finish_call(*plan, 0, res->status, res->body, settings.max_json_size());
+    const auto finish = [&] {
+        return registry::finish_call(*plan, 0, res->status, res->body, settings.max_json_size());
+    };
+    std::optional<registry::result<json::object>> finished;
+    if (plan->post_script) {
+        auto off_io = co_await on_scripts(ctx.app, finish);
+        finished.emplace(std::move(off_io));
+    } else {
+        finished.emplace(finish());
+    }
+    auto& element = *finished;
     if (!element) {
         co_return give_up(element.error().reason);
     }

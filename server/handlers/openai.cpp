@@ -308,8 +308,19 @@ awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstr
             co_return passthrough{text.size() == res->body.size() ? std::move(res->body) : std::string(text)};
         }
     }
-    auto element =
-        registry::finish_call(plan, i, res->status, res->body, settings.max_json_size(), std::move(sp));
+    const auto finish = [&] {
+        return registry::finish_call(plan, i, res->status, res->body, settings.max_json_size(), sp);
+    };
+    // On the script pool when the connector has a Painless post-process; co_await results are named
+    // (gcc 12 destroys temporaries in co_await expressions twice).
+    std::optional<registry::result<json::object>> finished;
+    if (plan.post_script) {
+        auto off_io = co_await on_scripts(ctx.app, finish);
+        finished.emplace(std::move(off_io));
+    } else {
+        finished.emplace(finish());
+    }
+    auto& element = *finished;
     if (!element) {
         co_return openai::from_broken_answer(element.error());
     }
@@ -640,9 +651,19 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
         extras["model"] = body.at("model");
     }
     input.algorithm_parameters = registry::escape_request_parameters(registry::stringify_parameters(extras));
-    auto plan = registry::plan_predict(
-        *ready.connector, input, registry::predict_options{.opaque_request_values = true}
-    );
+    const auto plan_it = [&] {
+        return registry::plan_predict(
+            *ready.connector, input, registry::predict_options{.opaque_request_values = true}
+        );
+    };
+    std::optional<registry::result<registry::predict_plan>> planned;
+    if (registry::plan_may_run_script(*ready.connector, input)) {
+        auto off_io = co_await on_scripts(ctx.app, plan_it);
+        planned.emplace(std::move(off_io));
+    } else {
+        planned.emplace(plan_it());
+    }
+    auto& plan = *planned;
     if (!plan) {
         co_return openai_fail(ctx, plan.error());
     }

@@ -61,7 +61,17 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
     const auto window = static_cast<std::size_t>(std::max(0LL, settings.monitoring_request_count()));
     // predict_request_stats: from here (the model found, allowed, enabled and admitted) to the answer.
     const registry::scoped_latency whole_request(runtime.requests, window);
-    auto plan = registry::plan_predict(*ready->connector, input);
+    // Work that may run a connector's Painless script goes to the script pool (app::script_executor).
+    // (Results of co_await are named and moved: gcc 12 destroys temporaries in co_await expressions twice.)
+    const auto& connector = *ready->connector;
+    std::optional<registry::result<registry::predict_plan>> planned;
+    if (registry::plan_may_run_script(connector, input)) {
+        auto off_io = co_await on_scripts(ctx.app, [&] { return registry::plan_predict(connector, input); });
+        planned.emplace(std::move(off_io));
+    } else {
+        planned.emplace(registry::plan_predict(connector, input));
+    }
+    auto& plan = *planned;
     if (!plan) {
         co_return refuse(plan.error());
     }
@@ -114,10 +124,20 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
         if (i != 0) {
             text.push_back(',');
         }
-        auto appended =
-            registry::append_call_element(text, *plan, i, res->status, res->body, settings.max_json_size());
-        if (!appended) {
-            co_return refuse(appended.error());
+        const auto append = [&] {
+            return registry::append_call_element(
+                text, *plan, i, res->status, res->body, settings.max_json_size()
+            );
+        };
+        std::optional<registry::result<void>> appended;
+        if (plan->post_script) {
+            auto off_io = co_await on_scripts(ctx.app, append);
+            appended.emplace(off_io);
+        } else {
+            appended.emplace(append());
+        }
+        if (!*appended) {
+            co_return refuse(appended->error());
         }
     }
     text.append(registry::inference_results_close);

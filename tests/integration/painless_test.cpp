@@ -2,7 +2,9 @@
 // Connectors whose post_process_function is a Painless script, against the real binary and a fake upstream:
 // the llm_judgment ollama blueprint as published, ModelTensor JSON from a script, `${parameters.x}` in a
 // script, the /v1 door on such a model, and scripts refused when a connector is written.
+#include <atomic>
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include <boost/json.hpp>
@@ -270,6 +272,72 @@ TEST_F(painless_connectors, bedrock_titan_embedding_scripts_on_text_docs) {
     ASSERT_EQ(seen.size(), 2U);
     EXPECT_EQ(seen[0].body, R"({ "inputText": "say \"hi\"" })");
     EXPECT_EQ(seen[1].body, R"({ "inputText": "second" })");
+}
+
+// A script that runs until the step limit stops it holds a script-pool thread, not the I/O thread: with one
+// I/O thread, other requests are answered meanwhile. Before the pool, not one GET was answered between the
+// upstream's answer and the end of the script (4 in a run before the pool, thousands after): the count, not
+// a time, is what is checked.
+TEST_F(painless_connectors, a_runaway_script_does_not_hold_the_io_thread) {
+    server_process one_thread(tmp_.path() / "data1", {}, {"--threads", "1"});
+    one_thread.start();
+    http_client admin(one_thread.port());
+    open_cluster_settings(admin, false);
+    const std::string runaway = "def n = 0; while (true) { n = n + 1; } return 'never';";
+    const auto post_model = register_model(admin, connector_with_script(up_, runaway), "runaway post");
+    json::value with_pre = json::parse(connector_with_script(up_, "return 'ok';", "/v1/embeddings"));
+    with_pre.at("actions").at(0).as_object()["pre_process_function"] = runaway;
+    with_pre.at("actions").at(0).as_object()["request_body"] = R"({"input": ${parameters.input}})";
+    const auto pre_model = register_model(admin, json::serialize(with_pre), "runaway pre");
+
+    std::atomic<bool> answered{false};
+    up_.set_handler([&](const recorded_request&) -> std::optional<fake_reply> {
+        answered = true;
+        return fake_reply::json(200, completion_with(R"("fine")"));
+    });
+    // Post-process: the script starts once the upstream has answered.
+    {
+        auto predict = std::async(std::launch::async, [&] {
+            http_client other(one_thread.port());
+            return other.post("/_plugins/_ml/models/" + post_model + "/_predict", plain_predict);
+        });
+        ASSERT_TRUE(up_.wait_for_requests(1, 10s));
+        while (!answered) {
+            std::this_thread::yield();
+        }
+        int served = 0;
+        while (predict.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+            ASSERT_EQ(admin.get("/").status, 200);
+            ++served;
+        }
+        auto p = predict.get();
+        EXPECT_EQ(p.status, 400) << p.body;
+        EXPECT_NE(p.body.find("stopped after 1000000 steps"), std::string::npos) << p.body;
+        EXPECT_GE(served, 100);
+    }
+    // Pre-process: text_docs input runs the script before anything is sent upstream.
+    {
+        const std::size_t sent_before = up_.request_count();
+        std::atomic<bool> started{false};
+        auto predict = std::async(std::launch::async, [&] {
+            http_client other(one_thread.port());
+            started = true;
+            return other.post("/_plugins/_ml/_predict/text_embedding/" + pre_model, R"({"text_docs":["a"]})");
+        });
+        while (!started) {
+            std::this_thread::yield();
+        }
+        int served = 0;
+        while (predict.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+            ASSERT_EQ(admin.get("/").status, 200);
+            ++served;
+        }
+        auto p = predict.get();
+        EXPECT_EQ(p.status, 400) << p.body;
+        EXPECT_NE(p.body.find("stopped after 1000000 steps"), std::string::npos) << p.body;
+        EXPECT_GE(served, 100);
+        EXPECT_EQ(up_.request_count(), sent_before);
+    }
 }
 
 TEST_F(painless_connectors, unsupported_scripts_are_refused_when_the_connector_is_written) {
