@@ -440,6 +440,21 @@ bool accept(const filter_node& f, const json::value& item, const json::value& ro
     return false;
 }
 
+// How deep filter expressions nest (`!`, `(`, and filters inside a filter's paths), for this thread's
+// parse. Parsing and evaluation recurse once per level: a path of 16,000 `!` overflowed the stack.
+thread_local int filter_nesting = 0;
+constexpr int max_filter_nesting = 100;
+
+// Counts one level while it lives; `ok()` is false beyond max_filter_nesting.
+class nesting_level {
+public:
+    nesting_level() { ++filter_nesting; }
+    ~nesting_level() { --filter_nesting; }
+    nesting_level(const nesting_level&) = delete;
+    nesting_level& operator=(const nesting_level&) = delete;
+    bool ok() const { return filter_nesting <= max_filter_nesting; }
+};
+
 // Recursive-descent parser over the text between `[?(` and `)]`.
 class filter_parser {
 public:
@@ -495,6 +510,10 @@ private:
     }
 
     std::optional<filter_node> parse_unary() {
+        const nesting_level level;
+        if (!level.ok()) {
+            return std::nullopt;
+        }
         skip();
         if (i_ < s_.size() && s_[i_] == '!' && s_.substr(i_, 2) != "!=") {
             ++i_;
@@ -962,6 +981,10 @@ result<json_path> json_path::compile(std::string_view path_text) {
                 }
             }
             if (close == std::string_view::npos) {
+                return invalid();
+            }
+            const nesting_level level;
+            if (!level.ok()) {
                 return invalid();
             }
             auto expression = filter_parser(rest.substr(2, close - 2)).parse();

@@ -145,6 +145,35 @@ TEST(json_path, invalid_paths) {
     }
 }
 
+// Filters nest at most 100 deep (`!`, `(`, a filter in a filter's path): 16,000 `!` overflowed the stack.
+TEST(json_path, filter_nesting_is_bounded) {
+    const auto nested = [](std::string_view open, int n, std::string_view inner, std::string_view close) {
+        std::string out = "$.a[?(";
+        for (int i = 0; i < n; ++i) {
+            out += open;
+        }
+        out += inner;
+        for (int i = 0; i < n; ++i) {
+            out += close;
+        }
+        return out + ")]";
+    };
+    EXPECT_EQ(eval(nested("!", 98, "@.x", ""), R"({"a":[{"x":1},{"y":2}]})"), R"([{"x":1}])");
+    EXPECT_EQ(eval(nested("(", 97, "@.x", ")"), R"({"a":[{"x":1},{"y":2}]})"), R"([{"x":1}])");
+    for (const std::string& bad :
+         {nested("!", 16000, "@.index", ""), nested("(", 20000, "@.x", ")"), nested("!", 100, "@.x", "")}) {
+        const auto jp = json_path::compile(bad);
+        ASSERT_FALSE(jp.has_value()) << bad.size();
+        EXPECT_EQ(jp.error().reason, "Invalid JSON path: " + bad);
+    }
+    // Filters inside filters count too.
+    std::string deep = "@.x";
+    for (int i = 0; i < 150; ++i) {
+        deep = "@.a[?(" + deep + ")]";
+    }
+    EXPECT_FALSE(json_path::compile("$.a[?(" + deep + ")]").has_value());
+}
+
 constexpr std::string_view store = R"({
     "a": [{"x": 1}, {"b": 2}, {"x": 3, "b": 4}],
     "books": [
