@@ -897,6 +897,26 @@ bool is_static_class(std::string_view s) {
 }
 
 constexpr std::size_t max_nesting = 200;
+// Running a script recurses once per level of its tree, and calls nest up to max_call_depth: a chain of
+// 32,000 `+` (a left-deep tree the parser builds without recursing) overflowed the stack at run time.
+constexpr std::size_t max_tree_depth = 256;
+
+// The depth of the tree under `root`, without recursing (the tree may be the one that is too deep).
+std::size_t tree_depth(const node& root) {
+    std::size_t deepest = 0;
+    std::vector<std::pair<const node*, std::size_t>> todo{{&root, 1}};
+    while (!todo.empty()) {
+        const auto [n, d] = todo.back();
+        todo.pop_back();
+        deepest = std::max(deepest, d);
+        for (const auto& k : n->kids) {
+            if (k) {
+                todo.emplace_back(k.get(), d + 1);
+            }
+        }
+    }
+    return deepest;
+}
 
 class parser {
 public:
@@ -916,6 +936,15 @@ public:
             body->kids.push_back(statement());
         }
         s->body = std::move(body);
+        for (const auto* root : roots_of(*s)) {
+            if (tree_depth(*root) > max_tree_depth) {
+                fail(
+                    "Painless script: expression or statements nested deeper than " +
+                        std::to_string(max_tree_depth) + " levels",
+                    root->pos
+                );
+            }
+        }
         std::vector<std::string> declared{"params"};
         for (const auto& f : s->functions) {
             for (const auto& prm : f.params) {
@@ -932,6 +961,14 @@ public:
     }
 
 private:
+    static std::vector<const node*> roots_of(const script& s) {
+        std::vector<const node*> out{s.body.get()};
+        for (const auto& f : s.functions) {
+            out.push_back(f.body.get());
+        }
+        return out;
+    }
+
     const token& peek(std::size_t ahead = 0) const { return t_[std::min(i_ + ahead, t_.size() - 1)]; }
     bool is_punct(std::string_view p, std::size_t ahead = 0) const {
         const auto& t = peek(ahead);

@@ -557,6 +557,29 @@ TEST(painless_compile, unsupported_syntax_is_named) {
     EXPECT_EQ(compile_error(deep).substr(0, 43), "Painless script: nesting deeper than 200 at");
 }
 
+// A chain of operators is parsed without recursing but run recursively: its depth is bounded at compile.
+TEST(painless_compile, deep_operator_chains_are_refused) {
+    const auto chain = [](int terms) {
+        std::string s = "return '' + (1";
+        for (int i = 1; i < terms; ++i) {
+            s += "+1";
+        }
+        return s + ");";
+    };
+    EXPECT_EQ(run(chain(200)), "200");
+    EXPECT_EQ(
+        compile_error(chain(32000)),
+        "Painless script: expression or statements nested deeper than 256 levels at 1:1"
+    );
+    // The deepest tree allowed, in the deepest call nesting allowed, runs (stack use is bounded).
+    std::string deepest = "int f(int n) { if (n == 0) { return 0; } return f(n - 1)";
+    for (int i = 0; i < 245; ++i) {
+        deepest += "+0";
+    }
+    deepest += "; } return '' + f(62);";
+    EXPECT_EQ(run(deepest), "0");
+}
+
 TEST(painless_compile, the_whole_corpus_compiles) {
     for (const char* name :
          {"llm_judgment_openai_chat",
