@@ -82,7 +82,8 @@ struct template_access {
         std::string_view prefix;
         // Set when the fast quoted-null path ran: the message must show the null-filled text.
         const compiled_template* null_filled_top = nullptr;
-        std::vector<std::string_view> stack;  // variables being resolved (commons-text priorVariables)
+        std::vector<std::string_view> stack;   // variables being resolved (commons-text priorVariables)
+        std::size_t nested_substitutions = 0;  // values expanded again (max_nested_substitutions)
 
         const std::string* lookup(std::string_view key) const {
             if (extras != nullptr) {
@@ -340,6 +341,9 @@ struct template_access {
             out.append(value);
         } else {
             // Recursive resolution of the inserted value, as its own region.
+            if (++st.nested_substitutions > max_nested_substitutions) {
+                return illegal_argument("Rendered template exceeds the maximum size");
+            }
             st.stack.push_back(name);
             const compiled_template nested = compile(value, t.prefix_, 0, false);
             auto r = render_segments(nested, out, out.size(), st, false);

@@ -44,6 +44,9 @@ inline constexpr std::string_view credential_prefix = "${credential.";
 // chain; bytes = size of one rendered text.
 inline constexpr std::size_t max_substitution_depth = 1000;
 inline constexpr std::size_t max_rendered_bytes = 100'000'000;
+// Values that expand to values can grow a render exponentially (40 parameters each naming the previous
+// twice took 12 s to reach max_rendered_bytes): nested expansions are counted too.
+inline constexpr std::size_t max_nested_substitutions = 100'000;
 
 class compiled_template {
 public:

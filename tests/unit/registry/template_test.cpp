@@ -164,6 +164,23 @@ TEST(template, exponential_expansion_is_bounded) {
     EXPECT_EQ(r.error().code, errc::illegal_argument);
 }
 
+// Small values doubling 40 times reach the byte limit only after ~100 M expansions (12 s of one thread);
+// the count of nested expansions stops it first.
+TEST(template, exponential_expansion_of_small_values_is_bounded_by_count) {
+    param_map p{{"q0", "x"}};
+    for (int i = 1; i < 40; ++i) {
+        const std::string prev = "${parameters.q" + std::to_string(i - 1) + "}";
+        p["q" + std::to_string(i)] = prev + prev;
+    }
+    auto r = compile(R"({"model":"${parameters.q39}"})").render(p);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().reason, "Rendered template exceeds the maximum size");
+    // Within the count, the same shape renders.
+    auto small = compile("${parameters.q10}").render(p);
+    ASSERT_TRUE(small.has_value());
+    EXPECT_EQ(small->size(), 1024U);
+}
+
 TEST(template, long_chains_are_bounded) {
     param_map p;
     for (int i = 0; i < 5000; ++i) {
