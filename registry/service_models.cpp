@@ -735,7 +735,8 @@ std::size_t service::undeploy_idle(std::int64_t now) {
     std::vector<std::string> expired;
     cur->deployed.for_each([&](const std::string& id, const deployed_model& d) {
         // MLModelCacheHelper.getExpiredModels: a negative TTL never expires; 0 expires at the next run.
-        if (d.ttl_minutes >= 0 && now - d.runtime->last_access_ms.load() >= d.ttl_minutes * 60'000) {
+        // In whole minutes: ttl_minutes * 60,000 overflowed for TTLs near the long range.
+        if (d.ttl_minutes >= 0 && (now - d.runtime->last_access_ms.load()) / 60'000 >= d.ttl_minutes) {
             expired.push_back(id);
         }
     });

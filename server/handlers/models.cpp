@@ -181,12 +181,18 @@ awaitable<http_response> handle_model_deploy(request_context& ctx) {
     }
     std::optional<std::vector<std::string>> node_ids;
     if (const auto* list = body->is_object() ? body->get_object().if_contains("node_ids") : nullptr) {
-        if (!ctx.app.registry->current()->settings->get_bool("plugins.ml_commons.allow_custom_deployment_plan"
-            )) {
-            co_return fail(ctx, registry::illegal_argument("Don't allow custom deployment plan"));
+        if (!list->is_array()) {
+            co_return fail(ctx, expecting("START_ARRAY", *list));
         }
-        node_ids.emplace();
-        if (list->is_array()) {
+        // TransportDeployModelAction: no ids or an empty list deploys to all nodes, which needs no
+        // custom-plan permission.
+        if (!list->get_array().empty()) {
+            if (!ctx.app.registry->current()->settings->get_bool(
+                    "plugins.ml_commons.allow_custom_deployment_plan"
+                )) {
+                co_return fail(ctx, registry::illegal_argument("Don't allow custom deployment plan"));
+            }
+            node_ids.emplace();
             for (const auto& n : list->get_array()) {
                 if (n.is_string()) {
                     node_ids->emplace_back(n.get_string());
@@ -199,7 +205,11 @@ awaitable<http_response> handle_model_deploy(request_context& ctx) {
         return reg.deploy_model(id, w, node_ids ? &*node_ids : nullptr);
     };
     auto res = co_await store_write(ctx, std::move(op));
-    count_model_action(ctx, registry::ml_action::deploy, ctx.param("model_id"), res);
+    // A model that does not exist has no counters (ml-commons counts in the model manager, once the model
+    // is found); counting every id asked for let the stats grow without bound.
+    if (res.result_int() != 404) {
+        count_model_action(ctx, registry::ml_action::deploy, ctx.param("model_id"), res);
+    }
     co_return res;
 }
 

@@ -1183,6 +1183,17 @@ TEST_F(predict, deploy_with_node_ids) {
     const std::string id(reg.json().at("model_id").as_string());
     const std::string deploy = "/_plugins/_ml/models/" + id + "/_deploy";
     expect_error(c().post(deploy, R"({"node_ids":["bogus"]})"), 400, "Don't allow custom deployment plan");
+    expect_error(
+        c().post(deploy, R"({"node_ids":"bogus"})"),
+        400,
+        "Failed to parse object: expecting token of type [START_ARRAY] but found [VALUE_STRING]"
+    );
+    EXPECT_EQ(c().get("/_plugins/_ml/models/" + id).json().at("model_state").as_string(), "REGISTERED");
+    // An empty list deploys to all nodes, as no list does (TransportDeployModelAction), setting or not.
+    auto to_all = c().post(deploy, R"({"node_ids":[]})");
+    ASSERT_EQ(to_all.status, 200) << to_all.body;
+    EXPECT_EQ(c().get("/_plugins/_ml/models/" + id).json().at("model_state").as_string(), "DEPLOYED");
+    ASSERT_EQ(c().post("/_plugins/_ml/models/" + id + "/_undeploy", "").status, 200);
     ASSERT_EQ(
         c().put(
                "/_cluster/settings",
@@ -1192,7 +1203,7 @@ TEST_F(predict, deploy_with_node_ids) {
         200
     );
     expect_error(c().post(deploy, R"({"node_ids":["bogus"]})"), 400, "no eligible node found");
-    EXPECT_EQ(c().get("/_plugins/_ml/models/" + id).json().at("model_state").as_string(), "REGISTERED");
+    EXPECT_EQ(c().get("/_plugins/_ml/models/" + id).json().at("model_state").as_string(), "UNDEPLOYED");
     // Learn this node's id from a plain deploy, then deploy to it by id.
     ASSERT_EQ(c().post(deploy, "").status, 200);
     auto plain = c().get("/_plugins/_ml/models/" + id).json().as_object();

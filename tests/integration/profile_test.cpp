@@ -101,6 +101,8 @@ TEST_F(profile, stats_count_requests_and_tracked_failures) {
         client_->post("/_plugins/_ml/models/" + model_ + "/_predict", R"({"parameters":{}})").status, 400
     );
     EXPECT_EQ(client_->post("/_plugins/_ml/models/nope/_predict", R"({"parameters":{}})").status, 404);
+    // Nor does a deploy of a missing model (each id asked for used to add a stats entry for good).
+    EXPECT_EQ(client_->post("/_plugins/_ml/models/nope/_deploy", "").status, 404);
 
     const auto all = client_->get("/_plugins/_ml/stats").json().as_object();
     EXPECT_EQ(all.at("ml_model_index_status"), "green");
@@ -121,6 +123,7 @@ TEST_F(profile, stats_count_requests_and_tracked_failures) {
     EXPECT_EQ(per_model.at("predict").at("ml_action_failure_count").to_number<int>(), 0);  // as ml-commons
     EXPECT_EQ(per_model.at("deploy").at("ml_action_request_count").to_number<int>(), 1);
     EXPECT_FALSE(per_model.contains("is_hidden"));  // MLModelStats prints it only when true
+    EXPECT_FALSE(node.at("models").as_object().contains("nope"));
 
     EXPECT_EQ(
         client_->get("/_plugins/_ml/stats/ml_model_count,ML_CONNECTOR_COUNT").json(),

@@ -86,6 +86,16 @@ TEST_F(service_test, idle_models_are_undeployed_after_their_ttl_and_only_then) {
     EXPECT_EQ(state(forever), "DEPLOYED");
 }
 
+// TTLs near the long range are a very long time, not (after ttl * 60,000 overflowed) no time at all.
+TEST_F(service_test, huge_ttls_do_not_expire) {
+    const auto max = deployed_model(R"("deploy_setting":{"model_ttl_minutes":9223372036854775807},)");
+    const auto big = deployed_model(R"("deploy_setting":{"model_ttl_minutes":4611686018427387904},)");
+    now_ += 10'000'000;
+    EXPECT_EQ(svc_->undeploy_idle(now_), 0U);
+    EXPECT_EQ(state(max), "DEPLOYED");
+    EXPECT_EQ(state(big), "DEPLOYED");
+}
+
 TEST_F(service_test, deployed_state_survives_reopen_and_is_redeployed) {
     const auto id = deployed_model("");
     ASSERT_NO_FATAL_FAILURE(reopen());
