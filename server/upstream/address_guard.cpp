@@ -59,14 +59,17 @@ address_kind classify_v6(const ip::address_v6& a6) {
     if (a6.is_loopback()) {
         return address_kind::private_network;
     }
-    // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (compatible, deprecated): the IPv4 rules apply.
-    if (a6.is_v4_mapped() || all_zero(b, 0, 12)) {
+    // ::ffff:a.b.c.d (mapped): the IPv4 rules apply. ::a.b.c.d (compatible, deprecated) lies outside
+    // 2000::/3, which is always blocked, and the worst verdict wins.
+    if (a6.is_v4_mapped()) {
         return registry::classify_ipv4(read_u32(b, 12));
+    }
+    if (all_zero(b, 0, 12)) {
+        return address_kind::always_blocked;
     }
     static const v6_bytes nat64 = v6_base("64:ff9b::");
     static const v6_bytes nat64_local = v6_base("64:ff9b:1::");
     static const v6_bytes discard = v6_base("100::");
-    static const v6_bytes teredo = v6_base("2001::");
     static const v6_bytes ietf = v6_base("2001::");
     static const v6_bytes doc = v6_base("2001:db8::");
     static const v6_bytes doc2 = v6_base("3fff::");
@@ -94,10 +97,8 @@ address_kind classify_v6(const ip::address_v6& a6) {
     if (in_prefix(b, link_local, 10) || in_prefix(b, site_local, 10) || in_prefix(b, multicast, 8)) {
         return address_kind::always_blocked;  // fec0::/10: deprecated site-local, not opened by R19
     }
-    if (in_prefix(b, teredo, 32)) {
-        // Teredo: server IPv4 in bits 32-63, client IPv4 obfuscated (inverted) in the low 32 bits.
-        return worst(registry::classify_ipv4(read_u32(b, 4)), registry::classify_ipv4(~read_u32(b, 12)));
-    }
+    // Teredo (2001::/32) sits inside the IETF block 2001::/23, always blocked whatever IPv4 addresses it
+    // embeds (server in bits 32-63, client NOT(low 32)): the worst verdict wins.
     if (in_prefix(b, ietf, 23) || in_prefix(b, doc, 32) || in_prefix(b, doc2, 20)) {
         return address_kind::always_blocked;
     }
@@ -214,7 +215,9 @@ registry::result<void> check_address(
     unsigned short port,
     const guard_policy& policy
 ) {
-    if (policy.is_restricted_ip && policy.is_restricted_ip(a.to_string())) {
+    // A pattern written for a.b.c.d also stops ::ffff:a.b.c.d, which reaches the same IPv4 host.
+    if (policy.is_restricted_ip &&
+        (policy.is_restricted_ip(a.to_string()) || policy.is_restricted_ip(unmapped(a).to_string()))) {
         return registry::illegal_argument(std::string(restricted_ip_message) + std::string(host));
     }
     if (is_self(a, port, policy)) {

@@ -135,10 +135,10 @@ TEST(classify, embedded_ipv4_forms_take_the_ipv4_verdict) {
     EXPECT_EQ(kind_of("::ffff:10.1.2.3"), priv);
     EXPECT_EQ(kind_of("::ffff:8.8.8.8"), pub);
     EXPECT_EQ(kind_of("::ffff:0.0.0.0"), never);
-    // IPv4-compatible (deprecated)
-    EXPECT_EQ(kind_of("::127.0.0.1"), priv);
+    // IPv4-compatible (deprecated): outside 2000::/3, refused whatever it embeds.
+    EXPECT_EQ(kind_of("::127.0.0.1"), never);
     EXPECT_EQ(kind_of("::169.254.169.254"), never);
-    EXPECT_EQ(kind_of("::8.8.8.8"), pub);
+    EXPECT_EQ(kind_of("::8.8.8.8"), never);
     // NAT64 well-known prefix
     EXPECT_EQ(kind_of("64:ff9b::7f00:1"), priv);
     EXPECT_EQ(kind_of("64:ff9b::a9fe:a9fe"), never);
@@ -149,11 +149,13 @@ TEST(classify, embedded_ipv4_forms_take_the_ipv4_verdict) {
     EXPECT_EQ(kind_of("2002:7f00:1::1"), priv);
     EXPECT_EQ(kind_of("2002:c0a8:101::1"), priv);
     EXPECT_EQ(kind_of("2002:808:808::1"), pub);
-    // Teredo: server 65.54.227.120 public, client = NOT(low 32 bits)
-    EXPECT_EQ(kind_of("2001:0:4136:e378:8000:63bf:f7f7:f7f7"), pub);  // server 65.54.227.120, client 8.8.8.8
+    // Teredo lies in the IETF block 2001::/23: refused whatever it embeds (the worst verdict wins).
+    EXPECT_EQ(
+        kind_of("2001:0:4136:e378:8000:63bf:f7f7:f7f7"), never
+    );  // server 65.54.227.120, client 8.8.8.8
     EXPECT_EQ(kind_of("2001:0:4136:e378:8000:63bf:3fff:fdd2"), never);  // RFC 4380 example: client 192.0.2.45
-    EXPECT_EQ(kind_of("2001:0:7f00:1:8000:63bf:f7f7:f7f7"), priv);      // server 127.0.0.1
-    EXPECT_EQ(kind_of("2001:0:4136:e378:8000:63bf:80ff:fffe"), priv);   // client NOT(80ff:fffe) = 127.0.0.1
+    EXPECT_EQ(kind_of("2001:0:7f00:1:8000:63bf:f7f7:f7f7"), never);     // server 127.0.0.1
+    EXPECT_EQ(kind_of("2001:0:4136:e378:8000:63bf:80ff:fffe"), never);  // client NOT(80ff:fffe) = 127.0.0.1
     // ISATAP interface ids
     EXPECT_EQ(kind_of("2001:4860:1::5efe:7f00:1"), priv);
     EXPECT_EQ(kind_of("2001:4860:1::200:5efe:a9fe:a9fe"), never);
@@ -175,17 +177,18 @@ TEST(classify, embedded_forms_at_their_boundaries) {
     EXPECT_EQ(kind_of("2002:6464:64c8::1"), never);       // 100.100.100.200
     EXPECT_EQ(kind_of("2002:e000:1:ffff::1"), never);     // 224.0.0.1
     EXPECT_EQ(kind_of("2002:808:808:ffff:ffff::"), pub);  // 8.8.8.8
-    // Teredo 2001::/32: client = NOT(low 32 bits), server = bits 32-63; both are checked.
+    // Teredo 2001::/32 is inside 2001::/23: refused even when the addresses it embeds are private or public.
     EXPECT_EQ(kind_of("2001:0:808:808:8000:63bf:5601:5601"), never);    // client 169.254.169.254
-    EXPECT_EQ(kind_of("2001:0:808:808:8000:63bf:f5ff:fffe"), priv);     // client 10.0.0.1
+    EXPECT_EQ(kind_of("2001:0:808:808:8000:63bf:f5ff:fffe"), never);    // client 10.0.0.1
     EXPECT_EQ(kind_of("2001:0:a9fe:a9fe:8000:63bf:f7f7:f7f7"), never);  // server 169.254.169.254
     // The rest of 2001::/23 (IETF) is refused; 2001:200::/23 onwards is ordinary global unicast.
     EXPECT_EQ(kind_of("2001:1ff::1"), never);
     EXPECT_EQ(kind_of("2001:200::1"), pub);
-    // IPv4-compatible ::/96 (deprecated) decodes like mapped.
+    // IPv4-compatible ::/96 (deprecated) is outside 2000::/3: refused, even for private or public IPv4.
     EXPECT_EQ(kind_of("::0.0.0.2"), never);
     EXPECT_EQ(kind_of("::a9fe:a9fe"), never);
-    EXPECT_EQ(kind_of("::a00:1"), priv);
+    EXPECT_EQ(kind_of("::a00:1"), never);
+    EXPECT_EQ(kind_of("::7f00:1"), never);
     // IPv4-translated ::ffff:0:0:0/96 (SIIT) is outside 2000::/3.
     EXPECT_EQ(kind_of("::ffff:0:7f00:1"), never);
     // ISATAP ids (::0:5efe:a.b.c.d, ::200:5efe:a.b.c.d) under a global prefix.
@@ -475,6 +478,13 @@ TEST(check_address, restricted_patterns_and_private_endpoint_allowlist) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().reason, "Remote inference host name has restricted ip address: internal");
     EXPECT_TRUE(check("internal", "10.8.0.1", p));
+    // The IPv4-mapped spelling reaches the same host: a pattern for a.b.c.d stops ::ffff:a.b.c.d too.
+    for (const char* mapped : {"::ffff:10.9.0.1", "::ffff:a09:1"}) {
+        auto m = check("internal", mapped, p);
+        ASSERT_FALSE(m) << mapped;
+        EXPECT_EQ(m.error().reason, "Remote inference host name has restricted ip address: internal");
+    }
+    EXPECT_TRUE(check("internal", "::ffff:10.8.0.1", p));
 
     p.private_endpoint_trusted = [](std::string_view url) {
         return url.starts_with("https://ollama/");
