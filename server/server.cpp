@@ -245,8 +245,14 @@ int run_server(const config& cfg) {
     opts.tls_contexts = upstream::make_tls_context_factory(trust_store);
     opts.data_dir = cfg.data_dir;
     opts.kek_file = cfg.kek_file;
+    // The registry's notices that start with "warning:" are warnings (an empty database next to an existing
+    // key file): logged at warn level, where alerting looks.
     opts.notice = [](const std::string& message) {
-        log::info(message);
+        if (message.starts_with("warning: ")) {
+            log::warn(message.substr(9));
+        } else {
+            log::info(message);
+        }
     };
     opts.sync = cfg.sync_full ? registry::durability::full : registry::durability::normal;
     opts.node_settings = cfg.node_settings;
