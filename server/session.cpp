@@ -6,6 +6,7 @@
 
 #include "registry/utf8.hpp"
 #include "server/app.hpp"
+#include "server/content_coding.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/io_loop.hpp"
 #include "server/log.hpp"
@@ -35,7 +36,7 @@ bool acceptable_content_type(std::string_view ct) {
 }  // namespace
 
 net::awaitable<http_response> handle_request(
-    app& a, const http_request& req, const peer_info& peer, response_stream* stream, bool& streamed
+    app& a, http_request& req, const peer_info& peer, response_stream* stream, bool& streamed
 ) {
     request_context ctx{a, req, {}, {}};
     ctx.peer = &peer;
@@ -88,6 +89,12 @@ net::awaitable<http_response> handle_request(
             );
         }
         ctx.who.user = std::move(outcome.who);
+    }
+    // Inflated only for callers who passed authentication: a small body may inflate to the body limit.
+    if (!req.body().empty() && req.count(http::field::content_encoding) != 0) {
+        if (auto refused = decode_request_body(req, a.cfg.max_body_bytes)) {
+            co_return simple_error_response(refused->status, refused->text, ctx.pretty);
+        }
     }
     // RestController.tryAllHandlers reads error_trace as a boolean before it looks for a handler.
     if (auto trace = ctx.query_param("error_trace");

@@ -46,9 +46,10 @@ boost::asio::awaitable<void> run_tls_session(
     app& a, boost::asio::ip::tcp::socket socket, std::shared_ptr<boost::asio::ssl::context> tls
 );
 
-// Routes and runs one request (no I/O of its own unless the handler streams).
+// Routes and runs one request (no I/O of its own unless the handler streams). A compressed body is inflated
+// in place first (content_coding.hpp).
 boost::asio::awaitable<http_response> handle_request(
-    app& a, const http_request& req, const peer_info& peer, response_stream* stream, bool& streamed
+    app& a, http_request& req, const peer_info& peer, response_stream* stream, bool& streamed
 );
 
 }  // namespace modelrelay::server

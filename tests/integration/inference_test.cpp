@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <zlib.h>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -92,6 +93,21 @@ std::vector<sse_event> parse_sse(std::string_view body) {
     return out;
 }
 
+// `text` as a gzip member (windowBits 15 + 16), or as zlib data (15), as clients compress request bodies.
+std::string compressed(std::string_view text, int window_bits = 15 + 16) {
+    z_stream zs{};
+    EXPECT_EQ(deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    std::string out(deflateBound(&zs, static_cast<uLong>(text.size())) + 32, '\0');
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+    zs.avail_in = static_cast<uInt>(text.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    return out;
+}
+
 class inference : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -138,6 +154,66 @@ protected:
     std::unique_ptr<server_process> server_;
     std::unique_ptr<http_client> client_;
 };
+
+// @elastic/elasticsearch with `compression: true` gzips every request body: it is inflated before anything
+// reads it, as OpenSearch's HTTP pipeline does. What cannot be inflated is refused and changes nothing.
+TEST_F(inference, compressed_request_bodies_are_inflated) {
+    const auto gz = [&](std::string_view method,
+                        const std::string& target,
+                        std::string_view body,
+                        std::string_view coding = "gzip") {
+        return c().request(
+            method,
+            target,
+            body,
+            {{"Content-Type", es_type}, {"Accept", es_type}, {"Content-Encoding", std::string(coding)}}
+        );
+    };
+    auto put = gz("PUT", "/_inference/completion/zipped", compressed(completion_body()));
+    ASSERT_EQ(put.status, 200) << put.body;
+    upstream_.clear_requests();
+    auto r = gz("POST", "/_inference/completion/zipped", compressed(R"({"input":"Say hi"})"));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body, R"({"completion":[{"result":"Hello from the fake upstream."}]})");
+    auto sent = upstream_.last_request();
+    ASSERT_TRUE(sent);
+    EXPECT_EQ(json::parse(sent->body).at("messages").at(0).at("content").as_string(), "Say hi");
+    // zlib data as `deflate`, the coding in any case, and the ml-commons routes too.
+    EXPECT_EQ(
+        gz("POST", "/_inference/completion/zipped", compressed(R"({"input":"x"})", 15), "Deflate").status, 200
+    );
+    auto create = gz(
+        "POST",
+        "/_plugins/_ml/connectors/_create",
+        compressed(
+            R"({"name":"z","version":"1","protocol":"http","parameters":{},"credential":{"k":"v"},"actions":[{"action_type":"predict","method":"POST","url":")" +
+            upstream_.url("/v1/chat/completions") + R"(","request_body":"{}"}]})"
+        ),
+        "x-gzip"
+    );
+    ASSERT_EQ(create.status, 200) << create.body;
+
+    const auto stored = es("GET", "/_inference/_all").body;
+    const auto connectors =
+        c().post("/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})").body;
+    auto unknown = gz("PUT", "/_inference/completion/other", completion_body(), "br");
+    EXPECT_EQ(unknown.status, 415);
+    EXPECT_NE(unknown.body.find("Unsupported Content-Encoding [br]"), std::string::npos) << unknown.body;
+    auto corrupt = gz("PUT", "/_inference/completion/other", "not gzip at all");
+    EXPECT_EQ(corrupt.status, 400);
+    EXPECT_NE(corrupt.body.find("Failed to decompress the request body"), std::string::npos) << corrupt.body;
+    std::string zipped = compressed(completion_body());
+    auto cut = gz("PUT", "/_inference/completion/other", zipped.substr(0, zipped.size() / 2));
+    EXPECT_EQ(cut.status, 400) << cut.body;
+    // A small body that inflates past the body limit (10 MiB by default) is the limit's 413.
+    const std::string bomb = compressed(std::string(11 << 20, ' ') + "{}");
+    ASSERT_LT(bomb.size(), 100000U);
+    auto big = gz("PUT", "/_inference/completion/other", bomb);
+    EXPECT_EQ(big.status, 413);
+    EXPECT_NE(big.body.find("Request body is too large"), std::string::npos) << big.body;
+    EXPECT_EQ(es("GET", "/_inference/_all").body, stored);
+    EXPECT_EQ(c().post("/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})").body, connectors);
+}
 
 TEST_F(inference, seed_000_put_chat_completion_endpoint_then_stream) {
     const std::string url = upstream_.url("/v1/chat/completions");

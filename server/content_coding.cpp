@@ -1,0 +1,104 @@
+// File: content_coding.cpp
+#include "server/content_coding.hpp"
+
+#include <string_view>
+#include <zlib.h>
+
+namespace modelrelay::server {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const auto lower = [](char c) {
+            return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+        };
+        if (lower(a[i]) != lower(b[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string_view trimmed(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+// zlib, with gzip and zlib headers detected (windowBits 15 + 32); concatenated gzip members are read on.
+std::optional<coding_refusal> inflate_into(std::string_view in, std::string& out, std::size_t max_bytes) {
+    z_stream zs{};
+    if (inflateInit2(&zs, 15 + 32) != Z_OK) {
+        return coding_refusal{500, "Failed to decompress the request body: zlib could not start"};
+    }
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs.avail_in = static_cast<uInt>(in.size());
+    std::optional<coding_refusal> refused;
+    char chunk[16384];
+    for (;;) {
+        zs.next_out = reinterpret_cast<Bytef*>(chunk);
+        zs.avail_out = sizeof chunk;
+        const int rc = inflate(&zs, Z_NO_FLUSH);
+        const std::size_t produced = sizeof chunk - zs.avail_out;
+        if (out.size() + produced > max_bytes) {
+            refused = coding_refusal{
+                413, "Request body is too large: the limit is " + std::to_string(max_bytes) + " bytes"};
+            break;
+        }
+        out.append(chunk, produced);
+        if (rc == Z_STREAM_END) {
+            if (zs.avail_in == 0) {
+                break;
+            }
+            inflateReset(&zs);
+            continue;
+        }
+        if (rc == Z_BUF_ERROR && zs.avail_in == 0) {
+            refused = coding_refusal{400, "Failed to decompress the request body: unexpected end of data"};
+            break;
+        }
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            refused = coding_refusal{
+                400,
+                std::string("Failed to decompress the request body: ") +
+                    (zs.msg != nullptr ? zs.msg : "invalid compressed data")};
+            break;
+        }
+    }
+    inflateEnd(&zs);
+    return refused;
+}
+
+}  // namespace
+
+std::optional<coding_refusal> decode_request_body(http_request& req, std::size_t max_bytes) {
+    const auto it = req.find(http::field::content_encoding);
+    if (it == req.end()) {
+        return std::nullopt;
+    }
+    const std::string_view coding = trimmed(it->value());
+    if (coding.empty() || iequals(coding, "identity")) {
+        req.erase(http::field::content_encoding);
+        return std::nullopt;
+    }
+    if (!iequals(coding, "gzip") && !iequals(coding, "x-gzip") && !iequals(coding, "deflate")) {
+        return coding_refusal{415, "Unsupported Content-Encoding [" + std::string(coding) + "]"};
+    }
+    std::string plain;
+    if (auto refused = inflate_into(req.body(), plain, max_bytes)) {
+        return refused;
+    }
+    req.body() = std::move(plain);
+    req.erase(http::field::content_encoding);
+    return std::nullopt;
+}
+
+}  // namespace modelrelay::server
