@@ -206,6 +206,11 @@ http_response security::unauthorized(
             } else if (!bad_user.empty()) {
                 reason = "unable to authenticate user [" + std::string(bad_user) + "] for REST request [" +
                          std::string(target) + "]";
+            } else if (blocked) {
+                // Credentials were sent, but their sender is blocked for now: not "missing".
+                reason =
+                    "unable to authenticate with provided credentials and anonymous access is not allowed "
+                    "for this request";
             } else {
                 reason = "missing authentication credentials for REST request [" + std::string(target) + "]";
             }

@@ -526,6 +526,14 @@ TEST_F(security_throttled, a_blocked_client_gets_authentication_finally_failed_e
     auto blocked = srv_->admin("GET", "/");
     EXPECT_EQ(blocked.status, 401u);
     EXPECT_EQ(blocked.body, "Authentication finally failed");
+    // The Elasticsearch door says the credentials failed, not that none were sent.
+    auto es = srv_->admin("GET", "/_inference");
+    EXPECT_EQ(es.status, 401u);
+    EXPECT_EQ(
+        json::parse(es.body).at("error").at("reason").as_string(),
+        "unable to authenticate with provided credentials and anonymous access is not allowed for this "
+        "request"
+    ) << es.body;
 }
 
 TEST(security_first_start, generated_admin_password_is_written_0600_and_never_logged) {
