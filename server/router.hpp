@@ -42,6 +42,8 @@ struct route {
     std::string_view params;  // accepted query parameters, comma separated
     // The route's action name (registry::action_for_route), looked up once by the router, not per request.
     std::optional<registry::action> action = std::nullopt;
+    // The handler never reads a body, so a request with one is refused (all_routes() sets it).
+    bool refuses_body = false;
 };
 
 // Everything a handler needs about the request. Views point into the request, which outlives the handler.

@@ -15,7 +15,37 @@ constexpr std::string_view health_params =
 constexpr std::string_view cat_params = "format,v,h,help,s,local,cluster_manager_timeout,master_timeout";
 }  // namespace
 
+namespace {
+
+// OpenSearch's and Elasticsearch's BaseRestHandler refuse a body that the handler did not read: `request
+// [GET /_plugins/_ml/connectors/x] does not support having a body`. Every GET, HEAD and DELETE route here
+// reads none, except the searches and the profile, which read their query from it; the Security plugin's
+// REST API reads (and ignores) every body, and /v1 is OpenAI's API.
+bool refuses_body(const route& r) {
+    if (r.verb != v::get && r.verb != v::head && r.verb != v::delete_) {
+        return false;
+    }
+    const std::string_view p = r.pattern;
+    return !p.ends_with("/_search") && !p.starts_with("/_plugins/_ml/profile") &&
+           !p.starts_with("/_plugins/_security") && !p.starts_with("/_opendistro/_security") &&
+           !p.starts_with("/_security") && !p.starts_with("/v1/") && p != "/v1";
+}
+
+std::vector<route> route_table();
+
+}  // namespace
+
 std::vector<route> all_routes() {
+    auto routes = route_table();
+    for (auto& r : routes) {
+        r.refuses_body = refuses_body(r);
+    }
+    return routes;
+}
+
+namespace {
+
+std::vector<route> route_table() {
     return {
         {v::get, "/", handle_root, ""},
         {v::head, "/", handle_root, ""},
@@ -169,5 +199,7 @@ std::vector<route> all_routes() {
         {v::post, "/_plugins/_modelrelay/_rotate_data_keys", handle_data_keys_rotate, ""},
     };
 }
+
+}  // namespace
 
 }  // namespace modelrelay::server::handlers

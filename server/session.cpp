@@ -110,6 +110,16 @@ net::awaitable<http_response> handle_request(
     if (!m.matched) {
         co_return std::move(*m.early);
     }
+    // BaseRestHandler, once the parameters are checked: a body the handler would not read is an error.
+    if (m.matched->refuses_body && !req.body().empty()) {
+        co_return handlers::front_door_error(
+            ctx,
+            registry::illegal_argument(
+                "request [" + std::string(req.method_string()) + " " + std::string(ctx.path) +
+                "] does not support having a body"
+            )
+        );
+    }
     // The route's action is checked before any other work (R6, R10), then the caller's tenant is resolved.
     if (auto gate = handlers::authorize_route(ctx, *m.matched); !gate) {
         co_return handlers::front_door_error(ctx, gate.error());

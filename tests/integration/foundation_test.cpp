@@ -200,6 +200,47 @@ TEST_F(foundation, routing_errors_have_opensearch_shapes) {
     EXPECT_NE(pasted.body.find("<MODEL_ID>"), std::string::npos) << pasted.body;
 }
 
+// BaseRestHandler: a handler that does not read the body refuses a request that has one, after the query
+// parameters were checked and before anything else (a missing id is not looked up).
+TEST_F(foundation, a_body_on_a_route_that_reads_none_is_refused) {
+    const auto with_body = [&](std::string_view method, const std::string& target) {
+        return c().request(method, target, R"({"x":1})", {{"Content-Type", "application/json"}});
+    };
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    auto created = c().post("/_plugins/_ml/connectors/_create", seed_step3);
+    ASSERT_EQ(created.status, 200) << created.body;
+    const std::string target =
+        "/_plugins/_ml/connectors/" + std::string(created.json().at("connector_id").as_string());
+    const auto before = c().get(target).body;
+    for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+             {"GET", target},
+             {"DELETE", target},
+             {"GET", "/_plugins/_ml/models/nope"},
+             {"GET", "/_cluster/settings"},
+             {"GET", "/"},
+             {"GET", "/_plugins/_ml/tasks/nope"}}) {
+        expect_error(
+            with_body(method, path),
+            400,
+            "illegal_argument_exception",
+            "request [" + method + " " + path + "] does not support having a body"
+        );
+    }
+    EXPECT_EQ(c().get(target).body, before);  // the DELETE deleted nothing
+    // Unknown parameters are reported first, as BaseRestHandler checks them first.
+    expect_error(
+        with_body("GET", "/_cluster/settings?bogus=1"),
+        400,
+        "illegal_argument_exception",
+        "request [/_cluster/settings] contains unrecognized parameter: [bogus]"
+    );
+    // Routes that read a body still take one.
+    EXPECT_EQ(
+        c().request("GET", "/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})").status, 200
+    );
+    EXPECT_EQ(c().request("GET", "/_plugins/_ml/profile", R"({"return_all_models":true})").status, 200);
+}
+
 // RestController.handleOptionsRequest and handleUnsupportedHttpMethod.
 TEST_F(foundation, options_and_unknown_methods_answer_as_opensearch) {
     auto known = c().request("OPTIONS", "/_cluster/settings");
@@ -434,6 +475,7 @@ TEST_F(foundation, persistent_settings_and_connectors_survive_restart_transient_
         c().put("/_cluster/settings", R"({"transient":{"plugins.ml_commons.stream_enabled":true}})").status,
         200
     );
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
     auto created = c().post("/_plugins/_ml/connectors/_create", seed_step3);
     ASSERT_EQ(created.status, 200);
     const std::string id(created.json().at("connector_id").as_string());
@@ -1404,6 +1446,7 @@ TEST_F(foundation, kill_minus_9_loses_no_acknowledged_connector) {
 // kernel has dropped the lock, so the restart is not blocked by a stale one.
 TEST_F(foundation, a_second_server_on_the_same_data_dir_is_refused) {
     namespace fs = std::filesystem;
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
     ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
     auto created = c().post("/_plugins/_ml/connectors/_create", seed_step3);
     ASSERT_EQ(created.status, 200) << created.body;
