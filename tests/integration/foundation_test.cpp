@@ -241,6 +241,28 @@ TEST_F(foundation, a_body_on_a_route_that_reads_none_is_refused) {
     EXPECT_EQ(c().request("GET", "/_plugins/_ml/profile", R"({"return_all_models":true})").status, 200);
 }
 
+// Request bodies nest up to 1000 levels, OpenSearch XContent's limit; deeper is a parse error.
+TEST_F(foundation, request_bodies_nest_up_to_a_thousand_levels) {
+    const auto nested = [](int depth) {
+        return std::string(static_cast<std::size_t>(depth), '[') +
+               std::string(static_cast<std::size_t>(depth), ']');
+    };
+    auto deep =
+        c().post("/_plugins/_ml/model_groups/_register", R"({"name":"g","description":)" + nested(999) + "}");
+    EXPECT_EQ(deep.status, 400);
+    EXPECT_EQ(
+        deep.json().at("error").at("reason").as_string(), "[description] expected string but got array"
+    );
+    expect_error(
+        c().post(
+            "/_plugins/_ml/model_groups/_register", R"({"name":"g","description":)" + nested(1000) + "}"
+        ),
+        400,
+        "json_parse_exception",
+        "Failed to parse request body: too deep"
+    );
+}
+
 // RestController.handleOptionsRequest and handleUnsupportedHttpMethod.
 TEST_F(foundation, options_and_unknown_methods_answer_as_opensearch) {
     auto known = c().request("OPTIONS", "/_cluster/settings");
