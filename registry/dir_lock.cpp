@@ -29,21 +29,31 @@ std::string holder_pid(int fd) {
 
 }  // namespace
 
+void dir_lock::release() {
+    // Closing releases the flocks.
+    if (fd_ >= 0) {
+        ::close(fd_);
+        fd_ = -1;
+    }
+    if (dir_fd_ >= 0) {
+        ::close(dir_fd_);
+        dir_fd_ = -1;
+    }
+}
+
 dir_lock& dir_lock::operator=(dir_lock&& other) noexcept {
     if (this != &other) {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
+        release();
         fd_ = other.fd_;
+        dir_fd_ = other.dir_fd_;
         other.fd_ = -1;
+        other.dir_fd_ = -1;
     }
     return *this;
 }
 
 dir_lock::~dir_lock() {
-    if (fd_ >= 0) {
-        ::close(fd_);  // releases the flock
-    }
+    release();
 }
 
 result<dir_lock> dir_lock::acquire(const std::filesystem::path& dir) {
@@ -55,17 +65,32 @@ result<dir_lock> dir_lock::acquire(const std::filesystem::path& dir) {
             errc::illegal_state, "cannot open the lock file " + path.string() + ": " + errno_text(e)};
     }
     dir_lock lock(fd);
+    const auto in_use = [&](const std::string& pid, const std::string& what) {
+        return error{
+            errc::illegal_state,
+            "data directory " + dir.string() + " is in use by another modelrelay process" +
+                (pid.empty() ? std::string() : " (pid " + pid + ")") + ": " + what +
+                " is locked; stop that process first, or give this one its own --data-dir"};
+    };
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         const int e = errno;
         if (e == EWOULDBLOCK) {
-            const std::string pid = holder_pid(fd);
-            return error{
-                errc::illegal_state,
-                "data directory " + dir.string() + " is in use by another modelrelay process" +
-                    (pid.empty() ? std::string() : " (pid " + pid + ")") + ": " + path.string() +
-                    " is locked; stop that process first, or give this one its own --data-dir"};
+            return in_use(holder_pid(fd), path.string());
         }
         return error{errc::illegal_state, "cannot lock " + path.string() + ": " + errno_text(e)};
+    }
+    lock.dir_fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (lock.dir_fd_ < 0) {
+        const int e = errno;
+        return error{
+            errc::illegal_state, "cannot open the data directory " + dir.string() + ": " + errno_text(e)};
+    }
+    if (::flock(lock.dir_fd_, LOCK_EX | LOCK_NB) != 0) {
+        const int e = errno;
+        if (e == EWOULDBLOCK) {
+            return in_use("", dir.string());
+        }
+        return error{errc::illegal_state, "cannot lock " + dir.string() + ": " + errno_text(e)};
     }
     // The pid is informational (the flock is the lock); a failure to write it does not matter.
     const std::string pid = std::to_string(::getpid()) + "\n";

@@ -324,6 +324,16 @@ TEST_F(secrets_test, a_data_dir_serves_one_registry_at_a_time) {
             std::to_string(::getpid()) + "): " + (dir_ / "LOCK").string() +
             " is locked; stop that process first, or give this one its own --data-dir"
     );
+    // A LOCK file deleted under the running registry does not let a second one in: the directory is
+    // locked too.
+    fs::remove(dir_ / "LOCK");
+    auto third = open_service();
+    ASSERT_FALSE(third) << "a second registry opened the data directory after its LOCK file was deleted";
+    EXPECT_EQ(
+        third.error().reason,
+        "data directory " + dir_.string() + " is in use by another modelrelay process: " + dir_.string() +
+            " is locked; stop that process first, or give this one its own --data-dir"
+    );
     // Closing the first releases the directory.
     svc_.reset();
     open();
