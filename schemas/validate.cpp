@@ -10,14 +10,6 @@
 // compiling, which also sidesteps cache-key collisions Valijson 1.0 has with refs into other documents.
 #include "schemas/validate.hpp"
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-
-#include "schemas/embedded.hpp"
-#include "schemas/json_type.hpp"
-#include "schemas/type_check.hpp"
-
-#define VALIJSON_USE_EXCEPTIONS 1
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -28,11 +20,17 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <valijson/adapters/boost_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
+
+#include "schemas/embedded.hpp"
+#include "schemas/json_type.hpp"
+#include "schemas/type_check.hpp"
 
 namespace modelrelay::schemas {
 
