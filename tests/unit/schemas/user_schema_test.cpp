@@ -480,6 +480,17 @@ TEST(user_schema, the_deepest_accepted_schema_meets_the_deepest_instance_without
     EXPECT_NE(found.find("Value type not permitted by 'type' constraint."), std::string::npos) << found;
 }
 
+// Request bodies may nest 1000 deep; an instance deeper than 256 levels is refused, not walked.
+TEST(user_schema, instances_deeper_than_256_levels_are_refused_unwalked) {
+    const auto schema = compiled(R"({"type":"array","items":{"$ref":"#"}})");
+    ASSERT_TRUE(schema);
+    json::value deep = json::array{};
+    for (int i = 0; i < 999; ++i) {
+        deep = json::array{std::move(deep)};
+    }
+    EXPECT_EQ(problems(*schema, deep), "[$: nested deeper than 256 levels]");
+}
+
 TEST(user_schema, private_keywords_in_a_user_schema_are_ignored) {
     const auto s =
         compiled("{\"type\":\"string\",\"\\u0001modelrelay:pattern\":0,\"\\u0001modelrelay:carrier\":7}");
