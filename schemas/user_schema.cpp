@@ -12,6 +12,10 @@
 
 #include <boost/json/parse.hpp>
 #include <re2/re2.h>
+// g++ 12 sees an impossible overlapping memcpy in Valijson's json_pointer string replace (-Wrestrict, a
+// known false positive of that release's inliner).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wrestrict"
 #include <valijson/adapters/boost_json_adapter.hpp>
 #include <valijson/constraint_builder.hpp>
 #include <valijson/schema.hpp>
@@ -19,6 +23,7 @@
 #include <valijson/validation_results.hpp>
 #include <valijson/validation_visitor.hpp>
 #include <valijson/validator.hpp>
+#pragma GCC diagnostic pop
 
 #include "schemas/json_type.hpp"
 #include "schemas/user_schema_rewrite.hpp"
