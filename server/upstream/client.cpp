@@ -71,6 +71,13 @@ registry::error transport_error(std::string_view cause) {
     return {registry::errc::upstream_status, std::string(transport_error_prefix) + std::string(cause), 500};
 }
 
+registry::error caller_gone() {
+    return {
+        registry::errc::upstream_status,
+        std::string(transport_error_prefix) + std::string(caller_gone_cause),
+        caller_gone_status};
+}
+
 registry::error body_too_large(std::size_t limit) {
     return registry::illegal_argument(
         "JSON string size exceeds maximum allowed size (" + std::to_string(limit) + " bytes)"
@@ -368,6 +375,73 @@ struct progress {
     bool stale = false;         // closed/reset before any response byte
     bool reusable = false;      // complete response with keep-alive semantics
 };
+
+// ---- the caller going away (caller_watch.hpp) -------------------------------------------------------
+
+// An exchange that runs on its connection's own executor (another io thread, or a strand): the caller's
+// side cannot touch its socket, so it posts the close there. `live` is only touched on that executor, set
+// while the exchange runs: a close that arrives after the exchange ended finds it false and does nothing
+// (the connection may be back in the pool by then, serving someone else).
+struct far_exchange {
+    connection* conn = nullptr;
+    bool live = false;
+};
+
+// One send()'s watch over its caller, in send()'s frame: what to stop when the caller goes. Whatever is
+// registered here is in use by this call's coroutine, which is suspended whenever on_gone runs.
+struct call_watch {
+    explicit call_watch(caller_watch* c) : caller(c) {
+        if (caller != nullptr) {
+            caller->watch(&on_gone, this);
+        }
+    }
+    ~call_watch() {
+        if (caller != nullptr) {
+            caller->unwatch();
+        }
+    }
+    call_watch(const call_watch&) = delete;
+    call_watch& operator=(const call_watch&) = delete;
+
+    static void on_gone(void* self) {
+        auto& w = *static_cast<call_watch*>(self);
+        w.dropped = true;
+        boost::system::error_code ignored;
+        if (w.here != nullptr) {
+            // The connection's I/O runs on this very executor: its pending operation fails at once.
+            w.here->tcp().socket().close(ignored);
+        }
+        if (w.there) {
+            asio::post(w.there->conn->strand, [far = w.there] {
+                if (far->live) {
+                    boost::system::error_code ignored_there;
+                    far->conn->tcp().socket().close(ignored_there);
+                }
+            });
+        }
+        if (w.pause != nullptr) {
+            w.pause->cancel();
+        }
+    }
+
+    caller_watch* caller = nullptr;
+    bool dropped = false;                 // the caller went: stop, and never retry
+    connection* here = nullptr;           // the connection whose I/O runs in this coroutine right now
+    std::shared_ptr<far_exchange> there;  // the exchange running on its connection's executor right now
+    asio::steady_timer* pause = nullptr;  // the back-off before the next attempt
+};
+
+// `op` (an exchange on far->conn) run on the connection's executor, with far->live set meanwhile.
+template <class T>
+awaitable<T> watched_far(far_exchange* far, awaitable<T> op) {
+    struct ended {
+        far_exchange& f;
+        ~ended() { f.live = false; }
+    };
+    far->live = true;
+    const ended guard{*far};
+    co_return co_await std::move(op);
+}
 
 registry::error write_failure(
     const boost::system::error_code& ec, const connection& c, bool by_deadline, progress& prog
@@ -699,7 +773,8 @@ awaitable<registry::result<std::unique_ptr<connection>>> connect_new(
     const guard_policy& guard,
     steady::time_point deadline,
     process_tls& process_ctx,
-    const resolve_function& resolver
+    const resolve_function& resolver,
+    call_watch* w
 ) {
     std::vector<tcp::endpoint> endpoints;
     if (u.literal) {
@@ -749,8 +824,14 @@ awaitable<registry::result<std::unique_ptr<connection>>> connect_new(
         }
     }
 
+    if (w != nullptr && w->dropped) {
+        co_return caller_gone();  // the caller left during the lookup
+    }
     auto conn = std::make_unique<connection>(strand);
     conn->plain.emplace(strand);
+    if (w != nullptr) {
+        w->here = conn.get();  // cleared by the caller
+    }
     {
         const auto b = budget(o.connect_timeout, deadline);
         if (!b) {
@@ -928,13 +1009,18 @@ struct client::impl {
         std::string_view url,
         const client_options& o,
         const guard_policy& guard,
-        steady::time_point deadline
+        steady::time_point deadline,
+        call_watch& w
     ) {
         if (cfg.thread_confined) {
             // The caller's io_context has one thread: the connection is bound to the caller's executor and
-            // set up right here, with no hop.
+            // set up right here, with no hop (and the caller leaving closes it mid-connect).
             const auto ex = co_await asio::this_coro::executor;
-            auto made = co_await connect_new(ex, u, url, o, guard, deadline, ctx, cfg.resolver);
+            auto made = co_await connect_new(ex, u, url, o, guard, deadline, ctx, cfg.resolver, &w);
+            w.here = nullptr;
+            if (w.dropped) {
+                co_return caller_gone();
+            }
             if (!made) {
                 co_return made.error();
             }
@@ -943,8 +1029,13 @@ struct client::impl {
         }
         auto strand = asio::make_strand(io);
         auto made = co_await asio::co_spawn(
-            strand, connect_new(strand, u, url, o, guard, deadline, ctx, cfg.resolver), asio::use_awaitable
+            strand,
+            connect_new(strand, u, url, o, guard, deadline, ctx, cfg.resolver, nullptr),
+            asio::use_awaitable
         );
+        if (w.dropped) {
+            co_return caller_gone();
+        }
         if (!made) {
             co_return made.error();
         }
@@ -958,7 +1049,8 @@ struct client::impl {
         std::string_view url,
         const client_options& o,
         const guard_policy& guard,
-        steady::time_point deadline
+        steady::time_point deadline,
+        call_watch& w
     ) {
         const auto caller = co_await asio::this_coro::executor;
         pool::lease l;
@@ -972,17 +1064,21 @@ struct client::impl {
             }
         }
         for (int fresh = 0;; ++fresh) {
+            if (w.dropped) {
+                co_return caller_gone();  // the lease's destructor frees the slot (and closes a connection)
+            }
             if (l.get() != nullptr) {
                 if (auto ok = vet_pooled(l, u, url, guard); !ok) {
                     co_return ok.error();
                 }
-            } else if (auto ok = co_await connect_into(l, u, url, o, guard, deadline); !ok) {
+            } else if (auto ok = co_await connect_into(l, u, url, o, guard, deadline, w); !ok) {
                 co_return ok.error();
             }
             connection& c = *l.get();
             progress prog;
             std::optional<registry::result<response>> r;
             if (runs_inline(c, caller)) {
+                w.here = &c;
                 if (c.tls) {
                     auto done = co_await exchange_on(*c.tls, c, msg, o, deadline, cfg.max_header_bytes, prog);
                     r.emplace(std::move(done));
@@ -991,11 +1087,23 @@ struct client::impl {
                         co_await exchange_on(*c.plain, c, msg, o, deadline, cfg.max_header_bytes, prog);
                     r.emplace(std::move(done));
                 }
+                w.here = nullptr;
+            } else if (w.caller != nullptr) {
+                w.there = std::make_shared<far_exchange>(far_exchange{&c});
+                auto op =
+                    watched_far(w.there.get(), exchange(c, msg, o, deadline, cfg.max_header_bytes, prog));
+                auto done = co_await asio::co_spawn(c.strand, std::move(op), asio::use_awaitable);
+                w.there.reset();
+                r.emplace(std::move(done));
             } else {
                 auto done = co_await asio::co_spawn(
                     c.strand, exchange(c, msg, o, deadline, cfg.max_header_bytes, prog), asio::use_awaitable
                 );
                 r.emplace(std::move(done));
+            }
+            if (w.dropped) {
+                l.discard();  // closed, or about to be: never pooled
+                co_return caller_gone();
             }
             if (!*r && prog.stale && l.reused() && fresh == 0) {
                 l.drop_connection();  // the server closed an idle keep-alive connection: reconnect once
@@ -1019,7 +1127,8 @@ struct client::impl {
         std::string_view url,
         const client_options& o,
         const guard_policy& guard,
-        steady::time_point deadline
+        steady::time_point deadline,
+        call_watch& w
     ) {
         const auto caller = co_await asio::this_coro::executor;
         auto queued = take_slot(l, u, o, caller, deadline);
@@ -1032,11 +1141,14 @@ struct client::impl {
             }
         }
         for (int fresh = 0;; ++fresh) {
+            if (w.dropped) {
+                co_return caller_gone();
+            }
             if (l.get() != nullptr) {
                 if (auto ok = vet_pooled(l, u, url, guard); !ok) {
                     co_return ok.error();
                 }
-            } else if (auto ok = co_await connect_into(l, u, url, o, guard, deadline); !ok) {
+            } else if (auto ok = co_await connect_into(l, u, url, o, guard, deadline, w); !ok) {
                 co_return ok.error();
             }
             connection& c = *l.get();
@@ -1045,13 +1157,26 @@ struct client::impl {
             st.prog = progress{};
             std::optional<registry::result<void>> r;
             if (runs_inline(c, caller)) {
+                w.here = &c;
                 auto done = co_await start_stream(c, msg, st, o, deadline, cfg.max_header_bytes);
+                w.here = nullptr;
+                r.emplace(std::move(done));
+            } else if (w.caller != nullptr) {
+                w.there = std::make_shared<far_exchange>(far_exchange{&c});
+                auto op =
+                    watched_far(w.there.get(), start_stream(c, msg, st, o, deadline, cfg.max_header_bytes));
+                auto done = co_await asio::co_spawn(c.strand, std::move(op), asio::use_awaitable);
+                w.there.reset();
                 r.emplace(std::move(done));
             } else {
                 auto done = co_await asio::co_spawn(
                     c.strand, start_stream(c, msg, st, o, deadline, cfg.max_header_bytes), asio::use_awaitable
                 );
                 r.emplace(std::move(done));
+            }
+            if (w.dropped) {
+                l.discard();
+                co_return caller_gone();
             }
             if (!*r) {
                 if (st.prog.stale && l.reused() && fresh == 0) {
@@ -1121,10 +1246,13 @@ struct client::impl {
         return prepared_request{std::move(*u), std::move(*msg)};
     }
 
-    static awaitable<void> sleep_for(milliseconds d) {
+    // The back-off before a retry; cut short when the caller goes.
+    static awaitable<void> sleep_for(milliseconds d, call_watch& w) {
         asio::steady_timer t(co_await asio::this_coro::executor);
         t.expires_after(d);
+        w.pause = &t;
         co_await t.async_wait(use_tuple);
+        w.pause = nullptr;
     }
 
     awaitable<registry::result<response>> send(
@@ -1136,12 +1264,19 @@ struct client::impl {
         }
         const parsed_url& u = *prepared->url;
         const outgoing& msg = prepared->message;
+        if (req.caller != nullptr && req.caller->gone()) {
+            co_return caller_gone();
+        }
+        call_watch w(req.caller);
         const auto start = steady::now();
         const auto deadline = start + o.total_timeout;
         // Built at the first retryable outcome: seeding its 64-bit Mersenne Twister showed up in profiles.
         std::optional<retry_schedule> schedule;
         for (unsigned attempts = 1;; ++attempts) {
-            auto r = co_await attempt(msg, u, req.url, o, g, deadline);
+            auto r = co_await attempt(msg, u, req.url, o, g, deadline, w);
+            if (w.dropped) {
+                co_return caller_gone();
+            }
             const bool retryable = r ? is_retryable_status(r->status) ||
                                            is_aws_throttled(r->status, r->header("x-amzn-ErrorType"))
                                      : is_retryable_error(r.error());
@@ -1157,7 +1292,10 @@ struct client::impl {
                 }
                 co_return r;
             }
-            co_await sleep_for(*wait);
+            co_await sleep_for(*wait, w);
+            if (w.dropped) {
+                co_return caller_gone();
+            }
         }
     }
 
@@ -1174,6 +1312,13 @@ struct client::impl {
         }
         const parsed_url& u = *prepared->url;
         const outgoing& msg = prepared->message;
+        if (req.caller != nullptr && req.caller->gone()) {
+            co_return caller_gone();
+        }
+        // Watched for the whole call: before the head nothing is written to the caller that could fail, and
+        // afterwards a caller that leaves while the upstream is silent is noticed at once, not at the next
+        // event.
+        call_watch w(req.caller);
         const auto start = steady::now();
         const auto deadline = start + o.total_timeout;
         // Built at the first retryable outcome: seeding its 64-bit Mersenne Twister showed up in profiles.
@@ -1181,7 +1326,10 @@ struct client::impl {
         for (unsigned attempts = 1;; ++attempts) {
             pool::lease l;
             stream_state st;
-            auto head = co_await attempt_stream(l, st, msg, u, req.url, o, g, deadline);
+            auto head = co_await attempt_stream(l, st, msg, u, req.url, o, g, deadline, w);
+            if (w.dropped) {
+                co_return caller_gone();
+            }
             const bool retryable = head ? is_retryable_status(head->status) ||
                                               is_aws_throttled(head->status, head->header("x-amzn-ErrorType"))
                                         : is_retryable_error(head.error());
@@ -1190,7 +1338,10 @@ struct client::impl {
             );
             if (wait) {
                 l.discard();  // never drain an error body we will not use
-                co_await sleep_for(*wait);
+                co_await sleep_for(*wait, w);
+                if (w.dropped) {
+                    co_return caller_gone();
+                }
                 continue;
             }
             if (!head) {
@@ -1242,9 +1393,23 @@ struct client::impl {
                 if (st.parser->is_done()) {
                     break;
                 }
+                if (w.dropped) {
+                    l.discard();  // the caller left while its last events were written
+                    co_return caller_gone();
+                }
                 std::optional<registry::result<void>> r;
                 if (direct) {
+                    w.here = &c;
                     auto done = co_await continue_stream(c, msg, st, o, deadline, cfg.max_header_bytes);
+                    w.here = nullptr;
+                    r.emplace(std::move(done));
+                } else if (w.caller != nullptr) {
+                    w.there = std::make_shared<far_exchange>(far_exchange{&c});
+                    auto op = watched_far(
+                        w.there.get(), continue_stream(c, msg, st, o, deadline, cfg.max_header_bytes)
+                    );
+                    auto done = co_await asio::co_spawn(c.strand, std::move(op), asio::use_awaitable);
+                    w.there.reset();
                     r.emplace(std::move(done));
                 } else {
                     auto done = co_await asio::co_spawn(
@@ -1254,13 +1419,13 @@ struct client::impl {
                     );
                     r.emplace(std::move(done));
                 }
-                if (!*r) {
+                if (!*r || w.dropped) {
                     l.discard();
-                    co_return r->error();
+                    co_return w.dropped ? caller_gone() : r->error();
                 }
             }
             ++c.uses;
-            if (st.parser->keep_alive()) {
+            if (st.parser->keep_alive() && !w.dropped) {
                 l.recycle();
             } else {
                 l.discard();
@@ -1292,6 +1457,11 @@ awaitable<registry::result<response_head>> client::send_streaming(
 ) {
     // The handlers are owned by this frame for the duration of the call.
     co_return co_await impl_->send_streaming(req, options, guard, on_chunk, on_head);
+}
+
+bool is_caller_gone(const registry::error& e) {
+    return e.code == registry::errc::upstream_status && e.status == caller_gone_status &&
+           e.reason.ends_with(caller_gone_cause);
 }
 
 pool_stats client::stats() const {

@@ -28,6 +28,8 @@
 //     `TLS handshake failed: certificate verify failed (<openssl reason>)`, and the server's TLS 1.3
 //     verdict on our client certificate, which arrives with the first read:
 //     `TLS handshake failed: tlsv13 alert certificate required (SSL routines)`;
+//   - the caller went away (request::caller): {errc::upstream_status, "Error communicating with remote
+//     model: Client closed the connection", 499}, never retried (is_caller_gone);
 //   - pool exhaustion: {errc::too_many_requests, acquire_timeout_message} (429);
 //   - SSRF / URL refusals: 400 illegal_argument with the ml-commons texts (address_guard.hpp, url.hpp);
 //   - body over max_response_bytes: 400 illegal_argument
@@ -45,6 +47,10 @@
 // Terminal cancellation of the awaiting coroutine (e.g. an `||` race in the caller) is forwarded by
 // co_spawn to the socket operation in flight; the call then fails and the connection is discarded.
 // The DNS lookup (getaddrinfo on Asio's resolver thread) cannot be interrupted, only abandoned.
+// A request::caller that goes away (caller_watch.hpp) stops the call the same way, without the caller's
+// coroutine being cancelled: the connection in use is closed (on its own executor), a retry back-off is
+// cut short, and no further attempt is made. A DNS lookup, a wait for a pool slot and, off the caller's
+// thread, a connect in progress run to their end (each bounded by connect_timeout) before the call stops.
 //
 // @par Object lifetimes
 // The client must outlive every send() in flight, and be destroyed before its io_context. Arguments
@@ -71,6 +77,7 @@
 #include "registry/error.hpp"
 #include "registry/secret_scrub.hpp"
 #include "server/upstream/address_guard.hpp"
+#include "server/upstream/caller_watch.hpp"
 #include "server/upstream/pool.hpp"
 #include "server/upstream/retry_policy.hpp"
 #include "server/upstream/tls_identity.hpp"
@@ -141,6 +148,8 @@ struct request {
     // Credential values replaced by `__SENSITIVE__` wherever they appear in the answer's body, streamed or
     // not, before any handler sees it (registry/secret_scrub.hpp). Null: nothing to look for.
     std::shared_ptr<const registry::secret_list> secrets;
+    // The inbound client waiting for the answer (caller_watch.hpp); null: nobody to watch. Not owned.
+    caller_watch* caller = nullptr;
 };
 
 struct response {
@@ -168,6 +177,11 @@ using chunk_handler = std::function<boost::asio::awaitable<bool>(std::string_vie
 inline constexpr std::string_view transport_error_prefix = "Error communicating with remote model: ";
 // The cause (after transport_error_prefix) when client_options::total_timeout ran out.
 inline constexpr std::string_view deadline_exceeded_cause = "Request deadline exceeded";
+// The call was dropped because its caller went away (request::caller): status 499, nginx's "client closed
+// request". Nobody reads the answer, so the only use of it is to tell this case apart (is_caller_gone).
+inline constexpr std::string_view caller_gone_cause = "Client closed the connection";
+inline constexpr int caller_gone_status = 499;
+bool is_caller_gone(const registry::error& e);
 
 class client {
 public:
