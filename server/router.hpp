@@ -27,6 +27,9 @@ struct app;
 struct peer_info;
 struct request_context;
 class response_stream;
+namespace upstream {
+class caller_watch;
+}
 
 using http_request = http::request<http::string_body>;
 using handler_fn = boost::asio::awaitable<http_response> (*)(request_context&);
@@ -62,6 +65,9 @@ struct request_context {
     bool streamed = false;              // a handler that wrote through `stream` sets this
     registry::caller who{};             // resolved once before the handler on ml-commons routes (session.cpp)
     const peer_info* peer = nullptr;    // the connection's remote end (never null once the session runs)
+    // The client, watched while an upstream call waits (server/disconnect_watch.hpp): handlers put it
+    // into every upstream::request they send, so a client that leaves drops the call. Null: nobody to watch.
+    upstream::caller_watch* caller = nullptr;
 
     // A path parameter by name ("" when absent).
     std::string_view param(std::string_view name) const;

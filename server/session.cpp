@@ -36,10 +36,16 @@ bool acceptable_content_type(std::string_view ct) {
 }  // namespace
 
 net::awaitable<http_response> handle_request(
-    app& a, http_request& req, const peer_info& peer, response_stream* stream, bool& streamed
+    app& a,
+    http_request& req,
+    const peer_info& peer,
+    response_stream* stream,
+    bool& streamed,
+    upstream::caller_watch* caller
 ) {
     request_context ctx{a, req, {}, {}};
     ctx.peer = &peer;
+    ctx.caller = caller;
     std::string path;
     if (!decode_target(req.target(), path, ctx.query)) {
         co_return simple_error_response(

@@ -47,9 +47,15 @@ boost::asio::awaitable<void> run_tls_session(
 );
 
 // Routes and runs one request (no I/O of its own unless the handler streams). A compressed body is inflated
-// in place first (content_coding.hpp).
+// in place first (content_coding.hpp). `caller` watches the client during the request's upstream calls
+// (request_context::caller); may be null.
 boost::asio::awaitable<http_response> handle_request(
-    app& a, http_request& req, const peer_info& peer, response_stream* stream, bool& streamed
+    app& a,
+    http_request& req,
+    const peer_info& peer,
+    response_stream* stream,
+    bool& streamed,
+    upstream::caller_watch* caller = nullptr
 );
 
 }  // namespace modelrelay::server

@@ -1,13 +1,15 @@
 // File: session_loop.hpp
 // The HTTP/1.1 request loop of a connection, written once over the stream type so the plain listener
 // (beast::tcp_stream) and the HTTPS listener (beast::ssl_stream<beast::tcp_stream>) share every rule:
-// timeouts, keep-alive, the 413 drain, chunked streaming and the request log. Internal to
-// session.cpp and tls_session.cpp, which instantiate it; timeouts always act on the TCP layer.
+// timeouts, keep-alive, the 413 drain, chunked streaming, the client leaving during an upstream call
+// (disconnect_watch.hpp) and the request log. Internal to session.cpp and tls_session.cpp, which
+// instantiate it; timeouts always act on the TCP layer.
 #pragma once
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <exception>
 #include <string>
 
 #include <boost/asio/as_tuple.hpp>
@@ -22,11 +24,13 @@
 #include <boost/beast/http/parser.hpp>
 
 #include "server/app.hpp"
+#include "server/disconnect_watch.hpp"
 #include "server/http_read.hpp"
 #include "server/lazy_deadline.hpp"
 #include "server/log.hpp"
 #include "server/response.hpp"
 #include "server/session.hpp"
+#include "server/upstream/client.hpp"
 #include "server/wire.hpp"
 #include "server/write_now.hpp"
 
@@ -204,8 +208,8 @@ inline void log_request(const http_request& req, unsigned status, long long micr
 }
 
 template <class Stream>
-net::awaitable<session_end> serve_requests(
-    app& a, Stream& stream, beast::flat_buffer& buffer, const peer_info& peer
+net::awaitable<session_end> serve_watched(
+    app& a, Stream& stream, beast::flat_buffer& buffer, const peer_info& peer, disconnect_watch<Stream>& watch
 ) {
     auto& tcp = beast::get_lowest_layer(stream);
     // The session's timeouts (Beast's per-operation timer stays off: expires_never); see lazy_deadline.hpp.
@@ -224,11 +228,22 @@ net::awaitable<session_end> serve_requests(
         deadline.expires_after(first ? a.cfg.read_timeout : a.cfg.idle_timeout);
         first = false;
         if (buffer.size() == 0) {
-            auto [ec0, n0] = co_await read_some_from(stream, buffer.prepare(4096));
+            // The read the disconnect watch left outstanding, if any, is this read: its bytes land in the
+            // buffer as this one's would.
+            beast::error_code ec0;
+            if (watch.reading()) {
+                auto [wec, wn] = co_await watch.adopt();
+                ec0 = wec;
+            } else if (watch.gone()) {
+                ec0 = watch.end();
+            } else {
+                auto [rec, rn] = co_await read_some_from(stream, buffer.prepare(4096));
+                buffer.commit(rn);
+                ec0 = rec;
+            }
             if (ec0) {
                 co_return ec0 == net::error::eof ? session_end::polite : session_end::abrupt;
             }
-            buffer.commit(n0);
         }
         // From here the read timeout bounds the rest of the request; it is armed at the first read the
         // request still needs (usually none: the whole request came with its first byte).
@@ -300,7 +315,18 @@ net::awaitable<session_end> serve_requests(
         a.in_flight.fetch_add(1, std::memory_order_relaxed);
         bool streamed = false;
         rs.start_request();
-        http_response res = co_await handle_request(a, req, peer, &rs, streamed);
+        http_response res = co_await handle_request(a, req, peer, &rs, streamed, &watch);
+        if (watch.dropped()) {
+            // The client left before its answer and the upstream call was dropped: nobody to answer, and
+            // nothing to say goodbye to. Logged with nginx's 499 (client closed request).
+            a.in_flight.fetch_sub(1, std::memory_order_relaxed);
+            const auto gone_after = std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::steady_clock::now() - started
+            )
+                                        .count();
+            log_request(req, upstream::caller_gone_status, static_cast<long long>(gone_after), peer);
+            co_return session_end::abrupt;
+        }
         const bool keep = req.keep_alive() && (!streamed || rs.ended_cleanly()) &&
                           !a.stopping.load(std::memory_order_relaxed);
         unsigned status = res.result_int();
@@ -334,6 +360,32 @@ net::awaitable<session_end> serve_requests(
             co_return session_end::polite;
         }
     }
+}
+
+// The request loop with its disconnect watch. The watch may leave a read outstanding when the loop ends
+// (an answer with Connection: close, a failed write): it is ended here, before the stream and the buffer
+// go, whichever way the loop ended.
+template <class Stream>
+net::awaitable<session_end> serve_requests(
+    app& a, Stream& stream, beast::flat_buffer& buffer, const peer_info& peer
+) {
+    disconnect_watch<Stream> watch(stream, buffer);
+    auto end = session_end::abrupt;
+    std::exception_ptr failure;
+    try {
+        end = co_await serve_watched(a, stream, buffer, peer, watch);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (watch.reading()) {
+        watch.finish();
+        const auto ended = co_await watch.adopt();
+        (void)ended;
+    }
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+    co_return end;
 }
 
 }  // namespace modelrelay::server::detail

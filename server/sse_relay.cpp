@@ -195,6 +195,10 @@ public:
             co_return relay_failure{
                 {registry::errc::bad_gateway, "Remote service returned empty response body"}, 0, {}};
         }
+        if (!r && upstream::is_caller_gone(r.error())) {
+            phase_ = phase::gone;  // the client left mid-stream: nobody to write an error frame to
+            co_return std::nullopt;
+        }
         out_.clear();
         if (!r) {
             out_ = hooks_.error_frame(r.error());
@@ -314,6 +318,7 @@ awaitable<std::optional<relay_failure>> relay_sse(
         }
     }
     const auto guard = guard_of(ctx.app, settings, ctx.who.tenant_id);
+    req.caller = ctx.caller;
     auto run =
         std::make_unique<relay_run>(ctx, std::move(hooks), std::move(opts), options.max_response_bytes);
     relay_run* self = run.get();

@@ -13,9 +13,10 @@
 //    as a relay_failure and the caller answers with its own error envelope;
 //  - the upstream failing mid-stream (reset, read timeout, oversized event) becomes the hook's error
 //    frame followed by the end of the stream; the broken upstream connection is discarded, never pooled;
-//  - the client going away (a failed write) stops the upstream read at once: the upstream connection is
-//    closed, which is how the upstream learns it may stop generating. A client that disconnects while
-//    the upstream is silent is noticed at the next write.
+//  - the client going away stops the upstream call at once: the upstream connection is closed, which is
+//    how the upstream learns it may stop generating. A failed write shows it, and so does the client's
+//    connection ending while the upstream is silent (before its head or between events: the request's
+//    upstream::request::caller, server/disconnect_watch.hpp); nothing more is written then.
 //
 // Typical use in a handler:
 //   sse_relay_hooks hooks;

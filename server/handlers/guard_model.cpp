@@ -62,7 +62,8 @@ awaitable<std::optional<std::string>> ask_guard(
     if (auto t = settings.check_trusted_endpoint(call.url); !t) {
         co_return give_up(t.error().reason);
     }
-    const auto out = to_request(call);
+    auto out = to_request(call);
+    out.caller = ctx.caller;
     auto res = co_await ctx.app.upstream->send(
         out,
         options_of(*ready->connector, settings.max_json_size(), ready->deployed->model_id),

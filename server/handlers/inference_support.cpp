@@ -192,6 +192,7 @@ boost::asio::awaitable<registry::result<upstream::response>> send_call(
     req.headers = std::move(call.headers);
     req.body = std::move(call.body);
     req.secrets = std::move(call.secrets);
+    req.caller = ctx.caller;
     auto options = options_of(json::object{}, settings.max_json_size());
     options.read_timeout = timeout;
     options.total_timeout = timeout;

@@ -266,7 +266,8 @@ awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstr
     }
     const auto options = options_of(*ready.connector, settings.max_json_size(), ready.deployed->model_id);
     const auto guard = guard_of(ctx.app, settings, ctx.who.tenant_id);
-    const auto req = to_request(call);
+    auto req = to_request(call);
+    req.caller = ctx.caller;
     const auto sent_at = std::chrono::steady_clock::now();
     auto res = co_await ctx.app.upstream->send(req, options, guard);
     if (!res) {

@@ -93,7 +93,8 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
         if (auto t = settings.check_trusted_endpoint(call.url); !t) {
             co_return refuse(t.error());
         }
-        const auto req = to_request(call);
+        auto req = to_request(call);
+        req.caller = ctx.caller;
         const auto sent_at = std::chrono::steady_clock::now();
         auto res = co_await ctx.app.upstream->send(req, options, guard);
         if (!res) {

@@ -5,6 +5,8 @@
 #include <string>
 #include <utility>
 
+#include "server/upstream/client.hpp"
+
 namespace modelrelay::server::handlers {
 
 std::variant<predict_admission, http_response> admit_predict(
@@ -47,7 +49,10 @@ http_response fail_counted(
     const request_context& ctx, registry::predict_accounting& counted, const registry::error& e
 ) {
     auto res = fail(ctx, e);
-    counted.fail(static_cast<int>(res.result_int()));
+    // A call dropped because the client left is not the model failing (and the answer is never sent).
+    if (!upstream::is_caller_gone(e)) {
+        counted.fail(static_cast<int>(res.result_int()));
+    }
     return res;
 }
 
