@@ -4,13 +4,16 @@
 // (RST via SO_LINGER 0) so the client sees exactly what a crashing upstream would produce.
 #include "tests/support/fake_upstream.hpp"
 
+#include <cerrno>
 #include <cstdint>
 #include <exception>
 #include <sstream>
+#include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -397,6 +400,32 @@ std::string rfc2253(X509_NAME* name) {
     return out;
 }
 
+// Waits out a reply's delay_before_headers or delay_between_chunks, unless the client closes the connection
+// first: true then. A
+// client that gives up on a slow answer closes (a gateway whose own client left does too); a real server
+// would only notice at its next write, but the tests want to see it as it happens. Bytes from the client
+// meanwhile are not an end: only EOF or an error is, seen with a peek that consumes nothing.
+awaitable<bool> client_left_during(tcp::socket& raw, std::chrono::milliseconds delay) {
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    t.expires_after(delay);
+    while (true) {
+        auto first = co_await (t.async_wait(use_tuple) || raw.async_wait(tcp::socket::wait_read, use_tuple));
+        if (first.index() == 0) {
+            co_return false;
+        }
+        char byte = 0;
+        const auto n = ::recv(raw.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            co_return true;
+        }
+        if (n > 0) {
+            co_await t.async_wait(use_tuple);  // it sent something: still there, and not watched further
+            co_return false;
+        }
+    }
+}
+
 // Counts the connection as closed however the session coroutine ends (including io_context teardown).
 struct close_counter {
     std::function<void()> on_close;
@@ -447,9 +476,12 @@ awaitable<void> fake_upstream::impl::serve(
         self.on_request(std::move(rec));
 
         if (reply.delay_before_headers.count() > 0) {
-            asio::steady_timer t(co_await asio::this_coro::executor);
-            t.expires_after(reply.delay_before_headers);
-            co_await t.async_wait(use_tuple);
+            const bool left = co_await client_left_during(raw, reply.delay_before_headers);
+            if (left) {
+                self.on_abandoned();
+                close_socket(raw);
+                co_return;
+            }
         }
         if (reply.failure == fake_reply::fault::close_without_response) {
             close_socket(raw);
@@ -496,9 +528,12 @@ awaitable<void> fake_upstream::impl::serve(
                                          : reply.chunks.size();
             for (std::size_t i = 0; i < send; ++i) {
                 if (reply.delay_between_chunks.count() > 0) {
-                    asio::steady_timer t(co_await asio::this_coro::executor);
-                    t.expires_after(reply.delay_between_chunks);
-                    co_await t.async_wait(use_tuple);
+                    const bool left = co_await client_left_during(raw, reply.delay_between_chunks);
+                    if (left) {
+                        self.on_abandoned();
+                        close_socket(raw);
+                        co_return;
+                    }
                 }
                 auto [cec, cn] = co_await asio::async_write(
                     stream, http::make_chunk(asio::buffer(reply.chunks[i])), use_tuple
@@ -692,6 +727,17 @@ std::size_t fake_upstream::on_accept() {
     const std::size_t id = ++accepted_;
     changed_.notify_all();
     return id;
+}
+
+void fake_upstream::on_abandoned() {
+    std::lock_guard lock(mutex_);
+    ++abandoned_;
+    changed_.notify_all();
+}
+
+std::size_t fake_upstream::abandoned_count() const {
+    std::lock_guard lock(mutex_);
+    return abandoned_;
 }
 
 void fake_upstream::on_close() {

@@ -78,9 +78,10 @@ struct fake_reply {
     std::vector<std::pair<std::string, std::string>> headers;  // Content-Type added when absent
     std::string body;
     std::string content_type = "application/json";
+    // A client that closes the connection meanwhile ends it at once (abandoned_count()).
     std::chrono::milliseconds delay_before_headers{0};
     // When non-empty the body is sent with chunked encoding, one HTTP chunk per element, each after
-    // delay_between_chunks (SSE streams).
+    // delay_between_chunks (SSE streams; a client that closes the connection meanwhile ends it at once).
     std::vector<std::string> chunks;
     std::chrono::milliseconds delay_between_chunks{0};
     fault failure = fault::none;
@@ -165,6 +166,10 @@ public:
     std::size_t closed_connection_count() const;  // ended so far (either side)
     std::size_t open_connection_count() const { return connection_count() - closed_connection_count(); }
     std::size_t handshake_failure_count() const;  // TLS handshakes that failed (e.g. no client cert)
+    // Replies not sent (or not finished) because the client closed the connection during their
+    // delay_before_headers or delay_between_chunks (the connection ends then, and counts as closed, as
+    // soon as the close arrives).
+    std::size_t abandoned_count() const;
     void clear_requests();
 
     bool wait_for_requests(std::size_t n, std::chrono::milliseconds timeout = 5s) const;
@@ -178,6 +183,7 @@ private:
     fake_reply choose(const recorded_request& r);
     std::size_t on_accept();
     void on_close();
+    void on_abandoned();
     void on_handshake_failure();
     void on_request(recorded_request r);
 
@@ -189,6 +195,7 @@ private:
     std::vector<recorded_request> requests_;
     std::size_t accepted_ = 0;
     std::size_t closed_ = 0;
+    std::size_t abandoned_ = 0;
     std::size_t handshake_failures_ = 0;
     std::vector<std::pair<std::string, fake_reply>> path_queue_;
     std::vector<fake_reply> any_queue_;
