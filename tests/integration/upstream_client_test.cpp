@@ -25,6 +25,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "server/disconnect_watch.hpp"
 #include "server/upstream/client.hpp"
 #include "server/upstream/sse_parser.hpp"
 #include "tests/support/fake_upstream.hpp"
@@ -1035,6 +1036,102 @@ TEST_F(upstream_client, caller_cancellation_reaches_the_socket) {
     auto next = send(c, req);
     ASSERT_TRUE(next) << reason(next);
     EXPECT_EQ(fake.connection_count(), 2u);
+}
+
+// A caller whose own client goes away (request::caller, the session's disconnect watch): here the
+// client is not thread-confined, so the connection's I/O runs on its own strand and the close has to be
+// posted there (the path a thread-confined server takes when it borrows another thread's connection).
+class caller_gone : public upstream_client {
+protected:
+    void SetUp() override {
+        upstream_client::SetUp();
+        asio::ip::tcp::acceptor acceptor(ioc_, {asio::ip::make_address("127.0.0.1"), 0});
+        client_end_.connect(acceptor.local_endpoint());
+        caller_end_.emplace(acceptor.accept(caller_));
+        watch_.emplace(*caller_end_, buffer_);
+        options_.read_timeout = std::chrono::seconds(30);  // only the caller leaving can end these calls
+    }
+    void TearDown() override {
+        watch_.reset();
+        caller_end_.reset();
+        client_end_.close();
+        upstream_client::TearDown();
+    }
+
+    template <class T>
+    T run_as_caller(asio::awaitable<T> a) {
+        auto f = asio::co_spawn(caller_, std::move(a), asio::use_future);
+        if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+            ADD_FAILURE() << "the call did not stop when its caller went away";
+            ioc_.stop();
+            std::terminate();
+        }
+        return f.get();
+    }
+
+    // The session's executor: the caller's coroutine and its client connection live there.
+    asio::strand<asio::io_context::executor_type> caller_ = asio::make_strand(ioc_);
+    asio::ip::tcp::socket client_end_{ioc_};
+    std::optional<boost::beast::tcp_stream> caller_end_;
+    boost::beast::flat_buffer buffer_;
+    std::optional<server::disconnect_watch<boost::beast::tcp_stream>> watch_;
+};
+
+TEST_F(caller_gone, a_buffered_call_is_dropped_and_its_connection_closed) {
+    fake_upstream fake;
+    fake.enqueue(fake_reply::json(200, "{}").with_delay(std::chrono::seconds(20)));
+    auto& c = make_client();
+    auto req = chat_request(fake.url("/v1/chat/completions"));
+    req.caller = &*watch_;
+    auto f = asio::co_spawn(caller_, c.send(req, options_, private_ok_), asio::use_future);
+    ASSERT_TRUE(fake.wait_for_requests(1));
+    client_end_.close();
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready) << "the call kept running";
+    const auto r = f.get();
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(up::is_caller_gone(r.error())) << r.error().reason;
+    EXPECT_EQ(r.error().status, 499);
+    EXPECT_TRUE(fake.wait_for_closed_connections(1));
+    EXPECT_EQ(fake.abandoned_count(), 1u);
+    EXPECT_EQ(c.stats().in_use, 0u);
+    EXPECT_EQ(c.stats().idle, 0u);  // never pooled
+    // A call for a caller known to be gone is not even started.
+    const auto again = run_as_caller(c.send(req, options_, private_ok_));
+    ASSERT_FALSE(again);
+    EXPECT_TRUE(up::is_caller_gone(again.error()));
+    EXPECT_EQ(fake.request_count(), 1u);
+}
+
+TEST_F(caller_gone, a_stream_is_dropped_between_events) {
+    fake_upstream fake;
+    fake.enqueue(fake_reply::openai_stream({"a", "b"}, std::chrono::seconds(20)));
+    auto& c = make_client();
+    auto req = chat_request(fake.url("/v1/chat/completions"), true);
+    req.caller = &*watch_;
+    std::atomic<bool> head{false};
+    up::head_handler on_head = [&head](const up::response_head&) -> asio::awaitable<bool> {
+        head = true;
+        co_return true;
+    };
+    up::chunk_handler on_chunk = [](std::string_view) -> asio::awaitable<bool> {
+        co_return true;
+    };
+    auto f = asio::co_spawn(
+        caller_, c.send_streaming(req, options_, private_ok_, on_chunk, on_head), asio::use_future
+    );
+    const auto until = steady::now() + std::chrono::seconds(10);
+    while (!head && steady::now() < until) {
+        std::this_thread::sleep_for(milliseconds(5));
+    }
+    ASSERT_TRUE(head);
+    client_end_.close();
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready) << "the stream kept running";
+    const auto r = f.get();
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(up::is_caller_gone(r.error())) << r.error().reason;
+    EXPECT_TRUE(fake.wait_for_closed_connections(1));
+    EXPECT_EQ(fake.abandoned_count(), 1u);
+    EXPECT_EQ(c.stats().idle, 0u);
 }
 
 // ---- load -------------------------------------------------------------------------------------------
