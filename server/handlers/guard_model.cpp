@@ -69,6 +69,9 @@ awaitable<std::optional<std::string>> ask_guard(
         options_of(*ready->connector, settings.max_json_size(), ready->deployed->model_id),
         guard_of(ctx.app, settings, ctx.who.tenant_id)
     );
+    if (!res && upstream::is_caller_gone(res.error())) {
+        co_return std::nullopt;  // the client left: nothing passes anywhere, the request is dropped
+    }
     if (!res) {
         co_return give_up(res.error().reason);
     }
