@@ -92,15 +92,24 @@ public:
     net::awaitable<bool> write_head(
         http::response<http::empty_body>& head, std::string_view first_chunk, bool last
     ) override {
-        head.chunked(true);
         scratch_.clear();
-        wire::append_response_head(scratch_, head.base(), 0);
+        if (close_delimited_) {
+            // An HTTP/1.0 request: no chunked encoding there (RFC 9112 §6.1); the body ends when the
+            // connection closes.
+            head.version(10);
+            head.chunked(false);
+            head.keep_alive(false);
+            wire::append_response_head(scratch_, head.base(), 0, false);
+        } else {
+            head.chunked(true);
+            wire::append_response_head(scratch_, head.base(), 0);
+        }
         append_chunk(first_chunk);
-        if (last) {
+        if (last && !close_delimited_) {
             scratch_.append(last_chunk_);
         }
         const bool ok = co_await send(net::buffer(scratch_));
-        ended_cleanly_ = last && ok;
+        ended_cleanly_ = last && ok && !close_delimited_;
         co_return ok;
     }
     net::awaitable<bool> write_chunk(std::string_view data) override {
@@ -114,6 +123,9 @@ public:
     net::awaitable<bool> finish(std::string_view last_chunk) override {
         scratch_.clear();
         append_chunk(last_chunk);
+        if (close_delimited_) {
+            co_return co_await send(net::buffer(scratch_));  // the close ends the body
+        }
         scratch_.append(last_chunk_);
         ended_cleanly_ = co_await send(net::buffer(scratch_));
         co_return ended_cleanly_;
@@ -121,14 +133,23 @@ public:
 
     // A stream that ended with its terminating chunk leaves the connection reusable, as any other answer.
     bool ended_cleanly() const { return ended_cleanly_; }
-    void start_request() { ended_cleanly_ = false; }
+    // `version` is the request's (10 or 11): an HTTP/1.0 client gets its stream without chunked framing.
+    void start_request(unsigned version) {
+        ended_cleanly_ = false;
+        close_delimited_ = version < 11;
+    }
 
 private:
     static constexpr std::string_view last_chunk_ = "0\r\n\r\n";
 
-    // "<hex size>\r\n<data>\r\n" into the one buffer: one send, and one TLS record, per event.
+    // "<hex size>\r\n<data>\r\n" into the one buffer: one send, and one TLS record, per event (the data
+    // alone for an HTTP/1.0 client).
     void append_chunk(std::string_view data) {
         if (data.empty()) {
+            return;
+        }
+        if (close_delimited_) {
+            scratch_.append(data);
             return;
         }
         char size_line[24];
@@ -148,6 +169,7 @@ private:
     std::chrono::milliseconds timeout_;
     std::string scratch_;
     bool ended_cleanly_ = false;
+    bool close_delimited_ = false;
 };
 
 // Writes a complete response from one contiguous head (see wire.hpp); `scratch` keeps its capacity, and
@@ -314,7 +336,7 @@ net::awaitable<session_end> serve_watched(
         http_request& req = parser.get();
         a.in_flight.fetch_add(1, std::memory_order_relaxed);
         bool streamed = false;
-        rs.start_request();
+        rs.start_request(req.version());
         http_response res = co_await handle_request(a, req, peer, &rs, streamed, &watch);
         if (watch.dropped()) {
             // The client left before its answer and the upstream call was dropped: nobody to answer, and

@@ -19,7 +19,9 @@ bool status_has_body(unsigned status) {
 
 }  // namespace
 
-void append_response_head(std::string& out, const http::response_header<>& h, std::size_t body_size) {
+void append_response_head(
+    std::string& out, const http::response_header<>& h, std::size_t body_size, bool add_length
+) {
     out.append(h.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
     append_uint(out, h.result_int());
     out.push_back(' ');
@@ -37,7 +39,7 @@ void append_response_head(std::string& out, const http::response_header<>& h, st
         out.append(value.data(), value.size());
         out.append("\r\n");
     }
-    if (!framed && status_has_body(h.result_int())) {
+    if (!framed && add_length && status_has_body(h.result_int())) {
         out.append("Content-Length: ");
         append_uint(out, body_size);
         out.append("\r\n");

@@ -23,8 +23,11 @@ void append_uint(std::string& out, std::size_t n);
 
 // Appends the status line and every field of `h` in order, then the blank line. When `h` carries neither
 // Content-Length nor chunked Transfer-Encoding and the status may have a body, `Content-Length: body_size`
-// is added so the peer can always find the end of the message.
-void append_response_head(std::string& out, const http::response_header<>& h, std::size_t body_size);
+// is added so the peer can always find the end of the message, unless `add_length` is false (a body that
+// the connection's close ends).
+void append_response_head(
+    std::string& out, const http::response_header<>& h, std::size_t body_size, bool add_length = true
+);
 
 // Bodies up to this size are copied behind the head: one buffer, one TLS record, one iovec.
 inline constexpr std::size_t inline_body_limit = 16 * 1024;

@@ -112,6 +112,27 @@ TEST_F(stream, relays_the_upstream_stream_in_ml_commons_chunks) {
     EXPECT_EQ(sent.at("messages").at(0).at("content").as_string(), "Why is the sky blue?");
 }
 
+// HTTP/1.0 has no chunked encoding (RFC 9112 §6.1): such a client gets the events as they come, and the
+// connection's close ends the body.
+TEST_F(stream, an_http_1_0_client_gets_the_stream_without_chunked_framing) {
+    const auto id = ready_model();
+    const std::string body(stream_body);
+    auto r = c().raw(
+        "POST " + path(id) + " HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body
+    );
+    EXPECT_EQ(r.status, 200U);
+    EXPECT_EQ(r.header("transfer-encoding"), "");
+    EXPECT_EQ(r.header("content-length"), "");
+    EXPECT_EQ(r.header("connection"), "");  // HTTP/1.0's default: the connection closes
+    std::string framed;
+    for (std::string_view w : {"Hello", " from", " the", " fake", " upstream."}) {
+        framed += "data: " + ml_chunk(w, false) + "\n\n";
+    }
+    framed += "data: " + ml_chunk("", true) + "\n\n";
+    EXPECT_EQ(r.body, framed);
+}
+
 TEST_F(stream, llm_interface_from_the_connector_and_unsupported_interfaces) {
     open_cluster_settings(c());
     const auto from_connector =
