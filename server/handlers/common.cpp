@@ -17,7 +17,7 @@ registry::result<json::value> parse_body(const request_context& ctx, json::stora
     }
     boost::system::error_code ec;
     json::parse_options opts;
-    opts.max_depth = 1000;  // OpenSearch XContent's default nesting limit (Jackson's 1000)
+    opts.max_depth = 1000;       // OpenSearch XContent's default nesting limit (Jackson's 1000)
     opts.allow_comments = true;  // OpenSearch's JSON parser allows comments (ALLOW_COMMENTS)
     std::optional<std::string> duplicate;
     auto v = registry::parse_request_json(body, ec, std::move(sp), opts, &duplicate);
