@@ -11,6 +11,7 @@
 #include "registry/identity.hpp"
 #include "registry/json_parse.hpp"
 #include "registry/json_text.hpp"
+#include "registry/json_util.hpp"
 
 namespace modelrelay::registry {
 
@@ -46,19 +47,7 @@ struct ref_token {
     std::optional<int> index;
 
     // RFC 6901 form, as zjsonpatch prints a token in its messages.
-    std::string encoded() const {
-        std::string out;
-        for (char c : field) {
-            if (c == '~') {
-                out += "~0";
-            } else if (c == '/') {
-                out += "~1";
-            } else {
-                out += c;
-            }
-        }
-        return out;
-    }
+    std::string encoded() const { return json_pointer_token(field); }
 };
 
 ref_token make_token(std::string raw) {

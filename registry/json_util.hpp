@@ -12,6 +12,21 @@
 
 namespace modelrelay::registry {
 
+// A JSON Pointer reference token in RFC 6901 form: `~` as `~0`, `/` as `~1`.
+inline std::string json_pointer_token(std::string_view token) {
+    std::string out;
+    for (char c : token) {
+        if (c == '~') {
+            out += "~0";
+        } else if (c == '/') {
+            out += "~1";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 // The value at `key` when it is present and not null.
 inline const boost::json::value* field(const boost::json::object& o, std::string_view key) {
     const auto* v = o.if_contains(key);

@@ -21,6 +21,9 @@
 
 #include <re2/re2.h>
 
+#include "registry/ascii.hpp"
+#include "registry/json_util.hpp"
+
 namespace modelrelay::schemas::detail {
 
 namespace json = boost::json;
@@ -125,34 +128,6 @@ std::string to_re2_syntax(std::string_view p) {
     return out;
 }
 
-// A JSON pointer token for messages: `~` and `/` escaped (RFC 6901).
-std::string escape_token(std::string_view token) {
-    std::string out;
-    for (char c : token) {
-        if (c == '~') {
-            out += "~0";
-        } else if (c == '/') {
-            out += "~1";
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 // A reference token as Valijson decodes it (internal/json_pointer.hpp): `~1`, then `~0`, then `%XX`.
 // Malformed percent-escapes, which Valijson would decode to arbitrary bytes, are refused.
 std::optional<std::string> decode_token(std::string_view raw) {
@@ -168,10 +143,12 @@ std::optional<std::string> decode_token(std::string_view raw) {
             out += t[i];
             continue;
         }
-        if (i + 2 >= t.size() || hex_value(t[i + 1]) < 0 || hex_value(t[i + 2]) < 0) {
+        if (i + 2 >= t.size() || registry::hex_digit_value(t[i + 1]) < 0 ||
+            registry::hex_digit_value(t[i + 2]) < 0) {
             return std::nullopt;
         }
-        out += static_cast<char>(hex_value(t[i + 1]) * 16 + hex_value(t[i + 2]));
+        out +=
+            static_cast<char>(registry::hex_digit_value(t[i + 1]) * 16 + registry::hex_digit_value(t[i + 2]));
         i += 2;
     }
     return out;
@@ -253,7 +230,9 @@ std::string schema_graph::location(const json::value* v) const {
     std::vector<std::string> tokens;
     for (auto it = parents_.find(v); it != parents_.end(); it = parents_.find(it->second.parent)) {
         const link& l = it->second;
-        tokens.push_back(l.parent->is_array() ? std::to_string(l.index) : escape_token(l.key));
+        tokens.push_back(
+            l.parent->is_array() ? std::to_string(l.index) : registry::json_pointer_token(l.key)
+        );
     }
     std::string out = "#";
     for (auto t = tokens.rbegin(); t != tokens.rend(); ++t) {

@@ -4,24 +4,11 @@
 #include <string_view>
 #include <zlib.h>
 
+#include "registry/ascii.hpp"
+
 namespace modelrelay::server {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto lower = [](char c) {
-            return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
-        };
-        if (lower(a[i]) != lower(b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
 
 std::string_view trimmed(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
@@ -85,11 +72,12 @@ std::optional<coding_refusal> decode_request_body(http_request& req, std::size_t
         return std::nullopt;
     }
     const std::string_view coding = trimmed(it->value());
-    if (coding.empty() || iequals(coding, "identity")) {
+    if (coding.empty() || registry::iequals_ascii(coding, "identity")) {
         req.erase(http::field::content_encoding);
         return std::nullopt;
     }
-    if (!iequals(coding, "gzip") && !iequals(coding, "x-gzip") && !iequals(coding, "deflate")) {
+    if (!registry::iequals_ascii(coding, "gzip") && !registry::iequals_ascii(coding, "x-gzip") &&
+        !registry::iequals_ascii(coding, "deflate")) {
         return coding_refusal{415, "Unsupported Content-Encoding [" + std::string(coding) + "]"};
     }
     std::string plain;
