@@ -17,6 +17,17 @@ constexpr char ascii_upper(char c) noexcept {
     return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
 }
 
+// `s` without leading and trailing spaces and tabs (HTTP's optional whitespace around a field value).
+constexpr std::string_view trim_ows(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
 // The value of one hexadecimal digit (either case), or -1.
 constexpr int hex_digit_value(char c) noexcept {
     if (c >= '0' && c <= '9') {

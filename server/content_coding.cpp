@@ -10,16 +10,6 @@ namespace modelrelay::server {
 
 namespace {
 
-std::string_view trimmed(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 // zlib, with gzip and zlib headers detected (windowBits 15 + 32); concatenated gzip members are read on.
 std::optional<coding_refusal> inflate_into(std::string_view in, std::string& out, std::size_t max_bytes) {
     z_stream zs{};
@@ -71,7 +61,7 @@ std::optional<coding_refusal> decode_request_body(http_request& req, std::size_t
     if (it == req.end()) {
         return std::nullopt;
     }
-    const std::string_view coding = trimmed(it->value());
+    const std::string_view coding = registry::trim_ows(it->value());
     if (coding.empty() || registry::iequals_ascii(coding, "identity")) {
         req.erase(http::field::content_encoding);
         return std::nullopt;

@@ -278,16 +278,6 @@ std::string sha256_hex(std::string_view a, std::string_view b) {
 
 using registry::iequals_ascii;
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 // Splits "id:secret" (the decoded form of an Elasticsearch `encoded` key).
 std::optional<std::pair<std::string, std::string>> split_key(std::string_view token) {
     std::string decoded;
@@ -323,12 +313,12 @@ net::awaitable<auth_outcome> security::authenticate(request_context& ctx) {
 
     std::string_view auth;
     if (const auto it = ctx.req.find(http::field::authorization); it != ctx.req.end()) {
-        auth = trim(it->value());
+        auth = registry::trim_ows(it->value());
     }
     const auto space = auth.find(' ');
     const std::string_view scheme = auth.substr(0, space);
     const std::string_view token =
-        space == std::string_view::npos ? std::string_view() : trim(auth.substr(space + 1));
+        space == std::string_view::npos ? std::string_view() : registry::trim_ows(auth.substr(space + 1));
 
     const bool has_cert = ctx.peer != nullptr && ctx.peer->client_cert;
     if ((auth.empty() || (iequals_ascii(scheme, "Bearer") && token.empty())) && has_cert) {
