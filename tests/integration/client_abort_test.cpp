@@ -313,31 +313,42 @@ protected:
         open_cluster_settings(c());
         model_ = register_model(c(), chat_connector(up_), "chat-model");
         ASSERT_FALSE(model_.empty());
+        tls_ctx_.load_verify_file(test_ca::instance().ca_file());
+        tls_ctx_.set_verify_mode(net::ssl::verify_peer);
     }
+
+    // A TLS connection that has sent a predict the upstream holds for upstream_delay, once the upstream has
+    // it; the upstream's counts before it in `requests_before` / `closed_before`.
+    std::unique_ptr<net::ssl::stream<net::ip::tcp::socket>> predict_held_upstream() {
+        up_.enqueue(
+            "/v1/chat/completions", fake_reply::json(200, completion_json("late")).with_delay(upstream_delay)
+        );
+        requests_before = up_.request_count();
+        closed_before = up_.closed_connection_count();
+        auto s = std::make_unique<net::ssl::stream<net::ip::tcp::socket>>(connect(), tls_ctx_);
+        SSL_set_tlsext_host_name(s->native_handle(), "localhost");
+        s->handshake(net::ssl::stream_base::client);
+        net::write(*s, net::buffer(raw_post(predict_path(), predict_body)));
+        EXPECT_TRUE(up_.wait_for_requests(requests_before + 1));
+        return s;
+    }
+
+    net::ssl::context tls_ctx_{net::ssl::context::tls_client};
+    std::size_t requests_before = 0;
+    std::size_t closed_before = 0;
 };
 
 // Over TLS the client's goodbye is a close_notify record: only the TLS layer sees it (the TCP connection
 // stays open here).
 TEST_F(client_abort_tls, a_close_notify_drops_the_upstream_call) {
-    up_.enqueue(
-        "/v1/chat/completions", fake_reply::json(200, completion_json("late")).with_delay(upstream_delay)
-    );
-    const auto requests = up_.request_count();
-    const auto closed = up_.closed_connection_count();
-    net::ssl::context ctx(net::ssl::context::tls_client);
-    ctx.load_verify_file(test_ca::instance().ca_file());
-    ctx.set_verify_mode(net::ssl::verify_peer);
-    net::ssl::stream<net::ip::tcp::socket> s(connect(), ctx);
-    SSL_set_tlsext_host_name(s.native_handle(), "localhost");
-    s.handshake(net::ssl::stream_base::client);
-    net::write(s, net::buffer(raw_post(predict_path(), predict_body)));
-    ASSERT_TRUE(up_.wait_for_requests(requests + 1));
+    auto s = predict_held_upstream();
     // Sends close_notify, then waits for the server's: modelrelay closes the connection instead, having
     // nothing more to say, so this returns once the call is dropped (or, if it were not, once the late
     // answer came).
     boost::system::error_code ec;
-    s.shutdown(ec);
-    EXPECT_TRUE(up_.wait_for_closed_connections(closed + 1, pass_on)) << "the upstream call kept running";
+    s->shutdown(ec);
+    EXPECT_TRUE(up_.wait_for_closed_connections(closed_before + 1, pass_on))
+        << "the upstream call kept running";
     EXPECT_EQ(up_.abandoned_count(), 1U);
     EXPECT_TRUE(logged_as_abandoned(predict_path()));
 }
@@ -352,21 +363,10 @@ TEST_F(client_abort_tls, kept_alive_requests_after_watched_ones_are_answered) {
 }
 
 TEST_F(client_abort_tls, a_closed_tls_connection_drops_the_upstream_call) {
-    up_.enqueue(
-        "/v1/chat/completions", fake_reply::json(200, completion_json("late")).with_delay(upstream_delay)
-    );
-    const auto requests = up_.request_count();
-    const auto closed = up_.closed_connection_count();
-    net::ssl::context ctx(net::ssl::context::tls_client);
-    ctx.load_verify_file(test_ca::instance().ca_file());
-    ctx.set_verify_mode(net::ssl::verify_peer);
-    net::ssl::stream<net::ip::tcp::socket> s(connect(), ctx);
-    SSL_set_tlsext_host_name(s.native_handle(), "localhost");
-    s.handshake(net::ssl::stream_base::client);
-    net::write(s, net::buffer(raw_post(predict_path(), predict_body)));
-    ASSERT_TRUE(up_.wait_for_requests(requests + 1));
-    s.lowest_layer().close();  // no close_notify: a killed client
-    EXPECT_TRUE(up_.wait_for_closed_connections(closed + 1, pass_on)) << "the upstream call kept running";
+    auto s = predict_held_upstream();
+    s->lowest_layer().close();  // no close_notify: a killed client
+    EXPECT_TRUE(up_.wait_for_closed_connections(closed_before + 1, pass_on))
+        << "the upstream call kept running";
     EXPECT_EQ(up_.abandoned_count(), 1U);
 }
 
