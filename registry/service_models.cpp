@@ -1097,9 +1097,8 @@ result<json::object> service::register_model(const json::object& body, bool depl
 result<json::object> service::update_model(std::string_view id, const json::object& body, const caller& who) {
     auto cur = current();
     const auto& settings = *cur->settings;
-    if (body.empty()) {
-        return error{errc::parse_failed, "Update model request has empty body"};
-    }
+    // No body is the handler's 400; `{}` has content, so ml-commons parses it as an update of nothing
+    // (RestMLUpdateModelAction checks hasContent()) and answers `updated`.
     // MLUpdateModelRequest.validate(); HashMap order of the labels (buckets 2, 3).
     if (auto v = validate_text_fields(
             {{"Model Description", string_field(body, "description")},
@@ -1116,11 +1115,13 @@ result<json::object> service::update_model(std::string_view id, const json::obje
     if (auto a = authorize(who, action::model_update, model_acl(*cur, *m), opts); !a) {
         return a.error();
     }
+    // The three refusals below are OpenSearchStatusExceptions with BAD_REQUEST in RestMLUpdateModelAction
+    // and UpdateModelTransportAction: status_exception, not illegal_argument_exception.
     if (field(body, "connector_id") != nullptr && field(body, "connector") != nullptr) {
-        return illegal_argument(
+        return error{
+            errc::bad_request,
             "Model cannot have both stand-alone connector and internal connector. Please check your update "
-            "input body."
-        );
+            "input body."};
     }
     if (state_of(*m) == "DEPLOYING") {
         return error{
@@ -1137,9 +1138,9 @@ result<json::object> service::update_model(std::string_view id, const json::obje
     }
     if (auto cid = string_field(body, "connector_id")) {
         if (!m->doc().contains("connector_id")) {
-            return illegal_argument(
-                "This remote does not have a connector_id field, maybe it uses an internal connector."
-            );
+            return error{
+                errc::bad_request,
+                "This remote does not have a connector_id field, maybe it uses an internal connector."};
         }
         const resource* c = cur->find(kind::connector, *cid);
         if (c == nullptr || !in_scope(*c, who, opts)) {
@@ -1159,11 +1160,10 @@ result<json::object> service::update_model(std::string_view id, const json::obje
     if (const auto* inl = field(body, "connector"); inl != nullptr && inl->is_object()) {
         const auto* existing = field(m->doc(), "connector");
         if (existing == nullptr || !existing->is_object()) {
-            return illegal_argument(
+            return error{
+                errc::bad_request,
                 "Cannot update connector settings for this model. The model was created with a connector_id "
-                "and does "
-                "not have an inline connector."
-            );
+                "and does not have an inline connector."};
         }
         auto draft = prepare_connector_update(
             existing->get_object(), inl->get_object(), connector_rules{settings, false, true}
@@ -1247,6 +1247,11 @@ result<json::object> service::get_model(std::string_view id, const caller& who) 
     if (auto* c = view.if_contains("connector"); c != nullptr && c->is_object()) {
         c->get_object().stable_erase("credential");
         put_in_connector_order(c->get_object());
+    }
+    // MLModel.parse starts from `boolean isHidden = false` and toXContent prints the Boolean when it is not
+    // null, so a model read back always shows `is_hidden`, false unless it was registered hidden.
+    if (!view.contains("is_hidden")) {
+        view["is_hidden"] = false;
     }
     // MLModel.toXContent's order (spec §3, Get).
     static constexpr std::array<std::string_view, 29> order{

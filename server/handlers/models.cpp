@@ -99,8 +99,12 @@ awaitable<http_response> handle_model_register(request_context& ctx) {
     if (!deploy_flag) {
         co_return fail(ctx, deploy_flag.error());
     }
+    // RestMLRegisterModelAction goes straight to request.contentParser(), which refuses no body with
+    // OpenSearch core's text.
     auto body = object_body(
-        ctx, schemas::schema_id::model_register, registry::error{errc::parse_failed, "Request body is empty"}
+        ctx,
+        schemas::schema_id::model_register,
+        registry::error{errc::parse_failed, "request body is required"}
     );
     if (!body) {
         co_return fail(ctx, body.error());

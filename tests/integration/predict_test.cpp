@@ -1,6 +1,7 @@
 // File: predict_test.cpp
 // Models, tasks and _predict against the real binary and a fake OpenAI-compatible upstream over real
 // sockets (HTTPS with a test CA, as in seed 001, whose connector URL is https://${parameters.endpoint}).
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -1141,6 +1142,67 @@ TEST_F(predict, model_lifecycle_details_follow_ml_commons) {
     EXPECT_EQ(empty.status, 400) << empty.body;
     EXPECT_EQ(empty.json().at("error").at("type").as_string(), "parse_exception") << empty.body;
     EXPECT_EQ(empty.json().at("error").at("reason").as_string(), "Update model request has empty body");
+    // `{}` has content: RestMLUpdateModelAction parses it as an update of nothing, which succeeds.
+    const auto before_noop = c().get("/_plugins/_ml/models/" + m1).json().at("last_updated_time").as_int64();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const auto noop = c().put("/_plugins/_ml/models/" + m1, "{}");
+    EXPECT_EQ(noop.status, 200) << noop.body;
+    EXPECT_EQ(noop.json().at("result").as_string(), "updated") << noop.body;
+    EXPECT_GT(c().get("/_plugins/_ml/models/" + m1).json().at("last_updated_time").as_int64(), before_noop);
+    // The update refusals ml-commons raises as OpenSearchStatusException(BAD_REQUEST).
+    const auto inline_model = c().post(
+        "/_plugins/_ml/models/_register",
+        R"({"name":"inline","function_name":"remote","connector":)" + seed_connector(endpoint_, "") + "}"
+    );
+    ASSERT_EQ(inline_model.status, 200) << inline_model.body;
+    const std::string inline_id(inline_model.json().at("model_id").as_string());
+    const auto stored_models = [&] {
+        return c().get("/_plugins/_ml/models/" + m1).body + c().get("/_plugins/_ml/models/" + inline_id).body;
+    };
+    const auto models_before = stored_models();
+    const auto expect_status_exception =
+        [&](const std::string& id, const std::string& body, std::string_view reason) {
+            const auto r = c().put("/_plugins/_ml/models/" + id, body);
+            EXPECT_EQ(r.status, 400) << r.body;
+            EXPECT_EQ(r.json().at("error").at("type").as_string(), "status_exception") << r.body;
+            EXPECT_EQ(r.json().at("error").at("reason").as_string(), reason) << r.body;
+        };
+    expect_status_exception(
+        m1,
+        R"({"connector_id":")" + connector_id + R"(","connector":{"name":"x"}})",
+        "Model cannot have both stand-alone connector and internal connector. Please check your update input "
+        "body."
+    );
+    expect_status_exception(
+        m1,
+        R"({"connector":{"name":"x"}})",
+        "Cannot update connector settings for this model. The model was created with a connector_id and does "
+        "not "
+        "have an inline connector."
+    );
+    expect_status_exception(
+        inline_id,
+        R"({"connector_id":")" + connector_id + R"("})",
+        "This remote does not have a connector_id field, maybe it uses an internal connector."
+    );
+    EXPECT_EQ(stored_models(), models_before);
+    // No body on _register: OpenSearch core's contentParser() text.
+    const auto no_body = c().post("/_plugins/_ml/models/_register", "");
+    EXPECT_EQ(no_body.status, 400) << no_body.body;
+    EXPECT_EQ(no_body.json().at("error").at("type").as_string(), "parse_exception") << no_body.body;
+    EXPECT_EQ(no_body.json().at("error").at("reason").as_string(), "request body is required")
+        << no_body.body;
+    // A model read back shows is_hidden (MLModel.parse defaults it to false), after deploy_to_all_nodes and
+    // before connector_id.
+    std::vector<std::string> model_keys;
+    const auto model_view = c().get("/_plugins/_ml/models/" + m1).json();
+    for (const auto& kv : model_view.as_object()) {
+        model_keys.emplace_back(kv.key());
+    }
+    const auto hidden_at = std::find(model_keys.begin(), model_keys.end(), "is_hidden");
+    ASSERT_NE(hidden_at, model_keys.end());
+    EXPECT_EQ(*(hidden_at + 1), "connector_id");
+    EXPECT_EQ(model_view.at("is_hidden"), json::value(false));
     // A group keeps MLModelGroup.toXContent's member order after an update adds a description.
     const auto g = c().post("/_plugins/_ml/model_groups/_register", R"({"name":"target group"})");
     ASSERT_EQ(g.status, 200) << g.body;
