@@ -1027,6 +1027,7 @@ TEST_F(foundation, models_print_their_members_in_ml_commons_order) {
             "current_worker_node_count",
             "planning_worker_nodes",
             "deploy_to_all_nodes",
+            "is_hidden",
             "connector_id"})
     );
     ASSERT_EQ(c().post("/_plugins/_ml/models/" + mid + "/_undeploy", "").status, 200);
