@@ -57,6 +57,9 @@ awaitable<std::optional<std::string>> ask_guard(
             plan ? "the guard model's connector makes more than one call" : plan.error().reason
         );
     }
+    if (auto throttled = charge_rate_limiters(ctx.who, *ready, 1)) {
+        co_return give_up(throttled->reason);
+    }
     const auto& settings = *ready->snap->settings;
     auto& call = plan->calls.front();
     if (auto t = settings.check_trusted_endpoint(call.url); !t) {

@@ -85,36 +85,48 @@ std::optional<registry::error> check_model(
     return std::nullopt;
 }
 
-// What follows the deployment: its compiled connector and the rate limiters.
-registry::result<ready_model> finish_ready(
-    request_context& ctx, const registry::caller& who, ready_model out
-) {
+// What follows the deployment: its compiled connector.
+registry::result<ready_model> finish_ready(request_context& ctx, ready_model out) {
     auto connector = out.deployed->connector->get();
     if (!connector) {
         return connector.error();
     }
     out.connector = *connector;
-    auto& runtime = *out.deployed->runtime;
-    const auto now_ns = steady_ns();
-    if (runtime.limiter && !runtime.limiter->try_acquire(now_ns)) {
-        return registry::error{errc::too_many_requests, "Request is throttled at model level."};
-    }
-    // The model controller's limiter of this user (by name; none without security, as without a user).
-    if (who.user && !runtime.user_limiters.empty()) {
-        const auto it = runtime.user_limiters.find(who.user->name);
-        if (it != runtime.user_limiters.end() && !it->second->try_acquire(now_ns)) {
-            return registry::error{
-                errc::too_many_requests,
-                "Request is throttled at user level. If you think there's an issue, please contact your "
-                "cluster "
-                "admin."};
-        }
-    }
-    runtime.last_access_ms.store(ctx.app.registry->now_ms(), std::memory_order_relaxed);
+    out.deployed->runtime->last_access_ms.store(ctx.app.registry->now_ms(), std::memory_order_relaxed);
     return out;
 }
 
 }  // namespace
+
+std::optional<registry::error> charge_rate_limiters(
+    const registry::caller& who, const ready_model& ready, std::size_t calls
+) {
+    auto& runtime = *ready.deployed->runtime;
+    // The model controller's limiter of this user (by name; none without security, as without a user).
+    registry::token_bucket* user_limiter = nullptr;
+    if (who.user && !runtime.user_limiters.empty()) {
+        const auto it = runtime.user_limiters.find(who.user->name);
+        if (it != runtime.user_limiters.end()) {
+            user_limiter = it->second.get();
+        }
+    }
+    if (!runtime.limiter && user_limiter == nullptr) {
+        return std::nullopt;
+    }
+    const auto now_ns = steady_ns();
+    for (std::size_t i = 0; i < calls; ++i) {
+        if (runtime.limiter && !runtime.limiter->try_acquire(now_ns)) {
+            return registry::error{errc::too_many_requests, "Request is throttled at model level."};
+        }
+        if (user_limiter != nullptr && !user_limiter->try_acquire(now_ns)) {
+            return registry::error{
+                errc::too_many_requests,
+                "Request is throttled at user level. If you think there's an issue, please contact your "
+                "cluster admin."};
+        }
+    }
+    return std::nullopt;
+}
 
 std::optional<registry::result<ready_model>> prepare_model_now(
     request_context& ctx,
@@ -130,7 +142,7 @@ std::optional<registry::result<ready_model>> prepare_model_now(
     if (!out.deployed) {
         return std::nullopt;
     }
-    return finish_ready(ctx, who, std::move(out));
+    return finish_ready(ctx, std::move(out));
 }
 
 boost::asio::awaitable<registry::result<ready_model>> prepare_model(
@@ -179,7 +191,7 @@ boost::asio::awaitable<registry::result<ready_model>> prepare_model(
                 errc::bad_request, "Model not ready yet. Please deploy the model first."};
         }
     }
-    co_return finish_ready(ctx, who, std::move(out));
+    co_return finish_ready(ctx, std::move(out));
 }
 
 }  // namespace modelrelay::server::handlers

@@ -35,9 +35,8 @@ struct ready_model {
 // disabled.`, 400 remote inference disabled, 400 `Model not
 // ready yet. Please deploy the model first.` / `Auto deployment disabled for this model, please deploy
 // model first Model ID: <id>`, the deploy error itself (also when the connector of a deployment restored at
-// start-up is compiled on this first call), 429 `Request is throttled at model level.`, then the model
-// controller's 429 `Request is throttled at user level. If you think there's an issue, please contact your
-// cluster admin.` for a caller it limits
+// start-up is compiled on this first call). The rate limiters are charged later, per upstream call
+// (charge_rate_limiters).
 // With `input` (the ml-commons predict routes), the model's interface input schema is checked where
 // ml-commons checks it: after the disabled check, before deploy-on-first-use and the rate limiters.
 boost::asio::awaitable<registry::result<ready_model>> prepare_model(
@@ -57,6 +56,17 @@ std::optional<registry::result<ready_model>> prepare_model_now(
     const std::string& model_id,
     registry::action act = registry::action::model_predict,
     const registry::predict_request* input = nullptr
+);
+
+// The model's rate limiter and the model controller's limiter of `who`, charged once per upstream call
+// that `calls` counts: 429 `Request is throttled at model level.`, then 429 `Request is throttled at user
+// level. If you think there's an issue, please contact your cluster admin.`. As ml-commons charges them in
+// RemoteConnectorExecutor.preparePayloadAndInvoke: per call, after its payload is built and checked, before
+// the guardrails; so handlers call this once planning succeeded and before anything is sent (a request
+// refused for its payload costs no token; a text_docs request split into n calls costs n, and when the
+// k-th is throttled the calls before it are not sent, where ml-commons has already sent them).
+std::optional<registry::error> charge_rate_limiters(
+    const registry::caller& who, const ready_model& ready, std::size_t calls
 );
 
 }  // namespace modelrelay::server::handlers

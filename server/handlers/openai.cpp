@@ -462,6 +462,9 @@ awaitable<http_response> serve_completion(request_context& ctx, dialect kind) {
             ctx, invalid_request("The model's connector makes more than one upstream call.")
         );
     }
+    if (auto throttled = charge_rate_limiters(*who, ready, 1)) {
+        co_return openai_fail(ctx, openai::from_error(*throttled));
+    }
     // Members the template leaves out still reach an OpenAI chat upstream. A connector without a
     // request_body sends its `http_body` parameter as written, so there is no template to complete.
     if (const auto& action = *plan->action; action.request_body) {
@@ -667,6 +670,9 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
     auto& plan = *planned;
     if (!plan) {
         co_return openai_fail(ctx, plan.error());
+    }
+    if (auto throttled = charge_rate_limiters(*who, ready, plan->calls.size())) {
+        co_return openai_fail(ctx, openai::from_error(*throttled));
     }
     // `dimensions` and `user` reach an OpenAI embeddings upstream even through a template that leaves
     // them out (the blueprints' `{"input": ..., "model": ...}`), as chat members do.

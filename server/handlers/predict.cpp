@@ -75,6 +75,9 @@ awaitable<http_response> run_predict(request_context& ctx, std::string model_id,
     if (!plan) {
         co_return refuse(plan.error());
     }
+    if (auto throttled = charge_rate_limiters(ctx.who, *ready, plan->calls.size())) {
+        co_return refuse(*throttled);
+    }
     if (judges_input(*ready->deployed)) {
         if (auto judged = co_await model_guard_input(ctx, *ready->deployed, input)) {
             co_return refuse(*judged);

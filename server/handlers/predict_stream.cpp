@@ -119,6 +119,9 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
     if (plan->calls.size() != 1) {
         co_return refuse(registry::illegal_argument("Streaming supports exactly one upstream call"));
     }
+    if (auto throttled = charge_rate_limiters(ctx.who, *ready, 1)) {
+        co_return refuse(*throttled);
+    }
     if (judges_input(*ready->deployed)) {
         if (auto judged = co_await model_guard_input(ctx, *ready->deployed, input)) {
             co_return refuse(*judged);

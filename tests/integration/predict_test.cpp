@@ -726,6 +726,53 @@ TEST_F(predict, disabled_models_and_rate_limits) {
     expect_error(predict_on(model_id), 429, "Request is throttled at model level.");
 }
 
+// ml-commons charges the limiter in RemoteConnectorExecutor.preparePayloadAndInvoke: per upstream call,
+// after the payload is built and checked. A refused payload costs nothing; a split text_docs request costs
+// one token per call, and one throttled call fails the request before anything of it is sent.
+TEST_F(predict, rate_limits_are_charged_per_upstream_call_after_the_payload_is_checked) {
+    const auto model_id = ready_model("", R"("rate_limiter": {"limit": "2", "unit": "MINUTES"}, )");
+    for (int i = 0; i < 3; ++i) {
+        expect_error(predict_on(model_id, R"({"parameters":{}})"), 400, "Invalid payload: ");
+    }
+    EXPECT_EQ(predict_on(model_id).status, 200);
+    EXPECT_EQ(predict_on(model_id).status, 200);
+    expect_error(predict_on(model_id), 429, "Request is throttled at model level.");
+
+    // One call per document with the bedrock embedding pre-process.
+    auto cr = c().post(
+        "/_plugins/_ml/connectors/_create",
+        R"({"name":"split","version":"1","protocol":"http","parameters":{"endpoint":")" + endpoint_ +
+            R"("},"credential":{"k":"v"},"actions":[{"action_type":"predict","method":"POST",)"
+            R"("url":"https://${parameters.endpoint}/model/titan/invoke",)"
+            R"("pre_process_function":"connector.pre_process.bedrock.embedding",)"
+            R"("request_body":"{ \"inputText\": \"${parameters.inputText}\" }"}]})"
+    );
+    ASSERT_EQ(cr.status, 200) << cr.body;
+    const auto split = c().post(
+        "/_plugins/_ml/models/_register?deploy=true",
+        R"({"name":"split","function_name":"remote","rate_limiter":{"limit":"3","unit":"MINUTES"},)"
+        R"("connector_id":")" +
+            std::string(cr.json().at("connector_id").as_string()) + R"("})"
+    );
+    ASSERT_EQ(split.status, 200) << split.body;
+    const std::string split_id(split.json().at("model_id").as_string());
+    const auto embed = [&](std::string_view docs) {
+        return c().post("/_plugins/_ml/_predict/text_embedding/" + split_id, docs);
+    };
+    upstream_->clear_requests();
+    for (int i = 0; i < 2; ++i) {
+        upstream_->enqueue(fake_reply::json(200, R"({"embedding":[0.5],"inputTextTokenCount":1})"));
+    }
+    const auto two = embed(R"({"text_docs":["a","b"]})");
+    ASSERT_EQ(two.status, 200) << two.body;
+    EXPECT_EQ(two.json().at("inference_results").as_array().size(), 2U);
+    EXPECT_EQ(upstream_->request_count(), 2U);
+    // One token left for two calls: refused, and neither call is sent.
+    expect_error(embed(R"({"text_docs":["c","d"]})"), 429, "Request is throttled at model level.");
+    expect_error(embed(R"({"text_docs":["e"]})"), 429, "Request is throttled at model level.");
+    EXPECT_EQ(upstream_->request_count(), 2U);
+}
+
 // `limit` is what Double.parseDouble reads, finite and not negative: anything else is the spec's 400 at
 // register and at update, so no stored model carries a limit its deploy cannot use.
 TEST_F(predict, a_rate_limit_that_is_not_a_finite_number_is_refused_where_it_is_given) {
