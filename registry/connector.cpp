@@ -177,6 +177,7 @@ result<json::object> parse_client_config(const json::object& in, std::optional<p
         {"max_retry_times", 0},
         {"retry_backoff_policy", "constant"},
         {"skip_ssl_verification", false},
+        {"mutual_tls_enabled", false},
     };
     for (const auto& kv : in) {
         const auto& v = kv.value();
@@ -193,7 +194,17 @@ result<json::object> parse_client_config(const json::object& in, std::optional<p
             }
             out[key] = lower;
         } else if (key == "skip_ssl_verification" || key == "mutual_tls_enabled") {
-            out[key] = v.is_bool() ? v.get_bool() : scalar_text(v).value_or("") == "true";
+            const bool on = v.is_bool() ? v.get_bool() : scalar_text(v).value_or("") == "true";
+            // ml-commons 3.9 presents a client certificate read from the connector's credential; an
+            // accepted flag that presented nothing would fail only at the upstream (ml-commons #4971
+            // calls that silent acceptance a bug), so it is refused until that is implemented.
+            if (key == "mutual_tls_enabled" && on) {
+                return illegal_argument(
+                    "client_config.mutual_tls_enabled is not supported by modelrelay: give the client "
+                    "certificate and key in client_config.tls (certificate_data, private_key_data)"
+                );
+            }
+            out[key] = on;
         } else if (v.is_number()) {
             out[key] =
                 v.is_double() ? static_cast<std::int64_t>(v.get_double()) : v.to_number<std::int64_t>();

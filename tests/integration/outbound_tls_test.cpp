@@ -321,9 +321,38 @@ TEST_F(outbound_tls, invalid_tls_settings_are_refused_at_create_and_nothing_is_s
     EXPECT_EQ(m.status, 400) << m.body;
     EXPECT_EQ(reason_of(m), cases[2].reason);
 
+    // ml-commons 3.9's mutual_tls_enabled (a client certificate read from the credential) is refused rather
+    // than accepted and ignored.
+    auto flagged = json::parse(tls_connector(url, {})).as_object();
+    auto& config = flagged["client_config"].as_object();
+    config.erase("tls");
+    config["mutual_tls_enabled"] = true;
+    auto mt = c().post("/_plugins/_ml/connectors/_create", json::serialize(flagged));
+    EXPECT_EQ(mt.status, 400) << mt.body;
+    EXPECT_EQ(
+        reason_of(mt),
+        "client_config.mutual_tls_enabled is not supported by modelrelay: give the client certificate and "
+        "key "
+        "in client_config.tls (certificate_data, private_key_data)"
+    );
+
     auto search = c().post("/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})");
     ASSERT_EQ(search.status, 200) << search.body;
     EXPECT_EQ(search.json().at("hits").at("total").at("value").to_number<int>(), 0);
+
+    // false, its default, is filled in and echoed like every client_config field.
+    config["mutual_tls_enabled"] = false;
+    auto off = c().post("/_plugins/_ml/connectors/_create", json::serialize(flagged));
+    ASSERT_EQ(off.status, 200) << off.body;
+    config.erase("mutual_tls_enabled");
+    auto plain = c().post("/_plugins/_ml/connectors/_create", json::serialize(flagged));
+    ASSERT_EQ(plain.status, 200) << plain.body;
+    for (const auto* created : {&off, &plain}) {
+        const std::string id(created->json().at("connector_id").as_string());
+        const auto got = c().get("/_plugins/_ml/connectors/" + id).json();
+        EXPECT_EQ(got.at("client_config").at("mutual_tls_enabled"), json::value(false))
+            << json::serialize(got);
+    }
 }
 
 TEST_F(outbound_tls, the_private_key_is_never_shown_and_never_stored_in_plaintext) {
