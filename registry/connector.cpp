@@ -249,6 +249,13 @@ result<void> check_headers(const json::object& doc) {
     return {};
 }
 
+error acl_disabled_error() {
+    return {
+        errc::illegal_argument,
+        "You cannot specify connector access control parameters because the Security plugin or connector "
+        "access control is disabled on your cluster."};
+}
+
 bool has_acl_fields(const json::object& body) {
     return field(body, "backend_roles") != nullptr || field(body, "access_mode") != nullptr ||
            field(body, "add_all_backend_roles") != nullptr;
@@ -364,11 +371,9 @@ result<connector_draft> build(const json::object& body, const connector_rules& r
             return r.error();
         }
     }
-    if (!rules.access_control_active && has_acl_fields(body)) {
-        return illegal_argument(
-            "You cannot specify connector access control parameters because the Security plugin or connector "
-            "access control is disabled on your cluster."
-        );
+    // A create checks this after the URLs (prepare_connector_create), as TransportCreateConnectorAction does.
+    if (update && !rules.access_control_active && has_acl_fields(body)) {
+        return acl_disabled_error();
     }
     json::object& doc = d.doc;
     if (name) {
@@ -471,8 +476,10 @@ result<void> check_kept_tls_key(const json::object& existing, const json::object
 }  // namespace
 
 result<void> check_connector_urls(const json::object& doc, const cluster_settings& settings) {
+    // Connector.validateConnectorURL refuses only a connector without an actions list; an empty list
+    // has no URL to check.
     const auto* actions = doc.if_contains("actions");
-    if (actions == nullptr || !actions->is_array() || actions->get_array().empty()) {
+    if (actions == nullptr || !actions->is_array()) {
         return illegal_argument("No actions configured for this connector");
     }
     param_map params;
@@ -521,18 +528,26 @@ result<connector_draft> prepare_connector_create(const json::object& body, const
     if (auto r = check_headers(d->doc); !r) {
         return r.error();
     }
+    // TransportCreateConnectorAction answers a dry run here, before validateConnectorURL and the
+    // access-control checks. An inline connector is always checked in full (its model is stored).
+    if (d->dry_run && !rules.inline_connector) {
+        return d;
+    }
     keep_protocol_fields(d->doc);
     if (is_mcp(string_field(d->doc, "protocol").value_or(""))) {
         if (auto r = check_mcp(d->doc, rules.settings); !r) {
             return r.error();
         }
-        return d;
+    } else {
+        if (auto r = check_aws(d->doc, d->dry_run, d->credential.value_or(credential_list{})); !r) {
+            return r.error();
+        }
+        if (auto r = check_connector_urls(d->doc, rules.settings); !r) {
+            return r.error();
+        }
     }
-    if (auto r = check_aws(d->doc, d->dry_run, d->credential.value_or(credential_list{})); !r) {
-        return r.error();
-    }
-    if (auto r = check_connector_urls(d->doc, rules.settings); !r) {
-        return r.error();
+    if (!rules.access_control_active && has_acl_fields(body)) {
+        return acl_disabled_error();
     }
     return d;
 }

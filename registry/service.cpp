@@ -345,12 +345,13 @@ result<json::object> service::create_connector(const json::object& body, const c
     if (!draft) {
         return draft.error();
     }
+    // TransportCreateConnectorAction answers a dry run before the URL and access-control checks.
+    if (draft->dry_run) {
+        return json::object{{"connector_id", "dryRunConnector"}};
+    }
     auto grant = validate_connector_acl(user, acl_fields_of(body), opts.connector_acl);
     if (!grant) {
         return grant.error();
-    }
-    if (draft->dry_run) {
-        return json::object{{"connector_id", "dryRunConnector"}};
     }
     std::string id;
     if (draft->requested_id) {
@@ -421,6 +422,14 @@ result<json::object> service::update_connector(
     if (auto d = authorize(who, action::connector_update, connector_acl(*existing), opts); !d) {
         return d.error();
     }
+    const bool acl_active = who.user != nullptr && opts.connector_acl;
+    auto draft =
+        prepare_connector_update(existing->doc(), body, connector_rules{settings, acl_active, false});
+    if (!draft) {
+        return draft.error();
+    }
+    // UpdateConnectorTransportAction validates the merged connector (its URLs against the trusted list)
+    // before it looks for deployed models that use it.
     std::vector<std::string> deployed_users;
     cur->deployed.for_each([&](const std::string& mid, const deployed_model& d) {
         if (d.connector_id == id) {
@@ -437,12 +446,6 @@ result<json::object> service::update_connector(
             errc::bad_request,
             std::to_string(deployed_users.size()) +
                 " models are still using this connector, please undeploy the models first: [" + list + "]"};
-    }
-    const bool acl_active = who.user != nullptr && opts.connector_acl;
-    auto draft =
-        prepare_connector_update(existing->doc(), body, connector_rules{settings, acl_active, false});
-    if (!draft) {
-        return draft.error();
     }
     auto res = std::make_shared<resource>(*existing);
     res->doc() = std::move(draft->doc);

@@ -1171,6 +1171,55 @@ TEST_F(foundation, caller_supplied_ids_and_dry_run) {
     EXPECT_EQ(state(), before);
 }
 
+// TransportCreateConnectorAction: a dry run is answered after the parse-time checks, before
+// validateConnectorURL ("No actions", the trusted list) and the access-control parameters, which come in
+// that order for a real create. An empty actions list has no URL to refuse.
+TEST_F(foundation, connector_create_checks_in_ml_commons_order_and_a_dry_run_skips_the_url_checks) {
+    const std::string create = "/_plugins/_ml/connectors/_create";
+    const std::string before = state();
+    // The default trusted list does not have the seed's local URL.
+    std::string untrusted = seed_step3;
+    untrusted.insert(1, R"("access_mode": "public",)");
+    expect_error(
+        c().post(create, untrusted),
+        400,
+        "illegal_argument_exception",
+        "Connector URL is not matching the trusted connector endpoint regex"
+    );
+    const std::string no_actions =
+        R"({"name":"a","version":"1","protocol":"http","credential":{"k":"v"},"access_mode":"public"})";
+    expect_error(
+        c().post(create, no_actions),
+        400,
+        "illegal_argument_exception",
+        "No actions configured for this connector"
+    );
+    for (std::string dry : {untrusted, no_actions}) {
+        dry.insert(1, R"("dry_run": true,)");
+        auto r = c().post(create, dry);
+        EXPECT_EQ(r.status, 200) << r.body;
+        EXPECT_EQ(r.body, R"({"connector_id":"dryRunConnector"})");
+    }
+    EXPECT_EQ(state(), before);
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    const std::string trusted = state();
+    expect_error(
+        c().post(create, untrusted),
+        400,
+        "illegal_argument_exception",
+        "You cannot specify connector access control parameters because the Security plugin or connector "
+        "access control is disabled on your cluster."
+    );
+    EXPECT_EQ(state(), trusted);
+    auto empty = c().post(
+        create, R"({"name":"a","version":"1","protocol":"http","credential":{"k":"v"},"actions":[]})"
+    );
+    ASSERT_EQ(empty.status, 200) << empty.body;
+    const auto got =
+        c().get("/_plugins/_ml/connectors/" + std::string(empty.json().at("connector_id").as_string()));
+    EXPECT_EQ(got.json().at("actions"), json::array()) << got.body;
+}
+
 // Routes match the path as sent and only a parameter's value is decoded (OpenSearch's RestController):
 // `%2F` in an id stays in the id, so it can never reach, change or delete another resource; bytes that
 // are not UTF-8 come back as U+FFFD, so the error stays valid JSON.

@@ -726,6 +726,38 @@ TEST_F(predict, disabled_models_and_rate_limits) {
     expect_error(predict_on(model_id), 429, "Request is throttled at model level.");
 }
 
+// UpdateConnectorTransportAction validates the merged connector before it looks for deployed models that
+// use it: an untrusted URL is refused as such even while a model is deployed on the connector.
+TEST_F(predict, a_connector_update_checks_its_urls_before_its_deployed_models) {
+    const auto model_id = ready_model();
+    const std::string connector_id(
+        c().get("/_plugins/_ml/models/" + model_id).json().at("connector_id").as_string()
+    );
+    ASSERT_EQ(
+        c().put(
+               "/_cluster/settings",
+               R"({"persistent":{"plugins.ml_commons.trusted_connector_endpoints_regex":["^https://127[.]0[.]0[.]1:.*$"]}})"
+        )
+            .status,
+        200
+    );
+    const auto before = c().get("/_plugins/_ml/connectors/" + connector_id).body;
+    expect_error(
+        c().put(
+            "/_plugins/_ml/connectors/" + connector_id,
+            R"({"actions":[{"action_type":"predict","method":"POST","url":"http://evil.example/x"}]})"
+        ),
+        400,
+        "Connector URL is not matching the trusted connector endpoint regex"
+    );
+    expect_error(
+        c().put("/_plugins/_ml/connectors/" + connector_id, R"({"description":"d"})"),
+        400,
+        "1 models are still using this connector, please undeploy the models first: [" + model_id + "]"
+    );
+    EXPECT_EQ(c().get("/_plugins/_ml/connectors/" + connector_id).body, before);
+}
+
 // ml-commons charges the limiter in RemoteConnectorExecutor.preparePayloadAndInvoke: per upstream call,
 // after the payload is built and checked. A refused payload costs nothing; a split text_docs request costs
 // one token per call, and one throttled call fails the request before anything of it is sent.
