@@ -846,6 +846,11 @@ const json::object& service_settings_of(const json::object& doc) {
     return v != nullptr && v->is_object() ? v->get_object() : empty_object();
 }
 
+result<json::object> request_task_settings(const json::object& given) {
+    json::object map = given;
+    return parse_task_settings(map);
+}
+
 const json::object& task_settings_of(const json::object& doc) {
     const auto* v = doc.if_contains("task_settings");
     return v != nullptr && v->is_object() ? v->get_object() : empty_object();

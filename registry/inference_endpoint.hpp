@@ -91,6 +91,11 @@ boost::json::object endpoint_info(const boost::json::object& doc);
 task_type stored_task(const boost::json::object& doc);
 const boost::json::object& service_settings_of(const boost::json::object& doc);
 const boost::json::object& task_settings_of(const boost::json::object& doc);
+// The `task_settings` of an inference request, checked as at PUT (OpenAiChatCompletionRequestTaskSettings
+// and OpenAiEmbeddingsRequestTaskSettings.fromMap: `user` a String, `headers` a map of Strings, else 400
+// validation_exception), with the members that override the stored ones: a null or absent `user` or
+// `headers` keeps the stored value; other keys are ignored, as Elasticsearch ignores them at request time.
+result<boost::json::object> request_task_settings(const boost::json::object& given);
 
 // Shared error texts.
 error endpoint_not_found(std::string_view id);  // 404 resource_not_found_exception

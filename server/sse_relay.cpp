@@ -138,8 +138,10 @@ private:
                 break;
         }
         events_.clear();
+        nonblank_ = nonblank_ || !is_blank(bytes);
         const bool parsed =
             parser_.feed(bytes, [this](const upstream::sse_event& e) { events_.push_back(e); });
+        events_seen_ += events_.size();
         for (const auto& event : events_) {
             out_.clear();
             const relay_step step = hooks_.on_event(event, out_);
@@ -202,6 +204,14 @@ public:
         out_.clear();
         if (!r) {
             out_ = hooks_.error_frame(r.error());
+        } else if (phase_ == phase::relaying && events_seen_ == 0) {
+            // A 2xx answer that ended without a single event (an HTML page, a proxy's text) is not an
+            // answer: ending the stream as if the model had said nothing would read as a success.
+            out_ = hooks_.error_frame(
+                {registry::errc::bad_gateway,
+                 nonblank_ ? "Remote service answer is not a server-sent event stream"
+                           : "Remote service returned empty response body"}
+            );
         } else {
             // The upstream body ended normally (an unterminated last event is dropped, as SSE says).
             relay_step step = relay_step::done;
@@ -290,8 +300,10 @@ private:
     std::string body_;
     std::size_t drained_ = 0;
     bool overflow_ = false;
-    bool head_pending_ = false;  // relaying, but the client head is not written yet
-    bool ended_ = false;         // before_end was called
+    std::size_t events_seen_ = 0;  // upstream events parsed while relaying
+    bool nonblank_ = false;        // the relayed body had something besides whitespace
+    bool head_pending_ = false;    // relaying, but the client head is not written yet
+    bool ended_ = false;           // before_end was called
     std::vector<upstream::sse_event> events_;
     std::string out_;
 };

@@ -103,6 +103,11 @@ awaitable<http_response> handle_inference_infer(request_context& ctx) {
     if (task == inference::task_type::completion && request->input.size() > 1) {
         co_return es::fail(ctx, inference::single_input_only());
     }
+    if (auto checked = inference::request_task_settings(request->task_settings); !checked) {
+        co_return es::fail(ctx, checked.error());
+    } else {
+        request->task_settings = std::move(*checked);
+    }
     auto admitted = admit_key(ctx, caller_key, key_door::inference, key_estimate(caller_key, *body));
     if (auto* refused = std::get_if<http_response>(&admitted)) {
         co_return std::move(*refused);
@@ -202,6 +207,13 @@ awaitable<http_response> handle_inference_stream(request_context& ctx) {
     }
     if (!unified && request->input.size() > 1) {
         co_return es::sse_fail(ctx, inference::single_input_only());
+    }
+    if (!unified) {
+        if (auto checked = inference::request_task_settings(request->task_settings); !checked) {
+            co_return es::sse_fail(ctx, checked.error());
+        } else {
+            request->task_settings = std::move(*checked);
+        }
     }
     auto admitted = admit_key(ctx, caller_key, key_door::inference_stream, key_estimate(caller_key, *body));
     if (auto* refused = std::get_if<http_response>(&admitted)) {

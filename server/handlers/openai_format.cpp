@@ -221,7 +221,9 @@ api_error from_broken_answer(const registry::error& e) {
 
 api_error from_upstream(unsigned status, std::string_view body) {
     api_error out;
-    out.status = status >= 500 ? 502 : status;
+    // An upstream 5xx, and an answer that is neither a success nor a client error (a redirect nobody
+    // follows, a 1xx), is the gateway's failure: 502, which the SDKs raise as InternalServerError.
+    out.status = status >= 500 || status < 400 ? 502 : status;
     out.type = std::string(type_for(out.status));
     if (is_blank(body)) {
         out.message = "Remote service returned error status " + std::to_string(status) + " with empty body";
@@ -673,9 +675,18 @@ void chunk_relay::on_finish(std::string& out) {
 }
 
 relay_step chunk_relay::on_completion(std::string_view body, std::string& out) {
-    auto parsed = parse_or_nullopt(body);
-    const json::object completion =
-        chat_completion(parsed ? std::move(*parsed) : json::value(std::string(body)), d_);
+    boost::system::error_code ec;
+    std::size_t used = 0;
+    json::value parsed = registry::parse_json(body, ec, {}, {}, &used);
+    if (ec) {
+        // A 2xx JSON answer that does not parse is the non-stream path's 502 too: an error frame, not a
+        // completion whose text is the broken JSON.
+        out += error_frame(from_broken_answer(registry::illegal_argument(
+            "Invalid JSON format: " + ec.message() + " at character " + std::to_string(used)
+        )));
+        return relay_step::stop;
+    }
+    const json::object completion = chat_completion(std::move(parsed), d_);
     json::array choices;
     for (const auto& c : completion.at("choices").get_array()) {
         const auto* choice = c.if_object();

@@ -855,6 +855,36 @@ TEST_F(inference, update_changes_key_and_task_settings) {
     );
 }
 
+// A request's task_settings are checked as at PUT (OpenAiChatCompletionRequestTaskSettings.fromMap); a null
+// member keeps the stored value rather than dropping it.
+TEST_F(inference, request_task_settings_are_checked_and_a_null_keeps_the_stored_value) {
+    put_ok("/_inference/completion/comp", completion_body());
+    ASSERT_EQ(
+        es("POST", "/_inference/completion/comp/_update", R"({"task_settings":{"user":"u3"}})").status, 200
+    );
+    upstream_.clear_requests();
+    for (const std::string path : {"/_inference/completion/comp", "/_inference/completion/comp/_stream"}) {
+        for (const std::string body :
+             {R"({"input":"a","task_settings":{"user":5}})",
+              R"({"input":"a","task_settings":{"headers":{"X-R":1,"Authorization":"Bearer evil"}}})"}) {
+            auto r = es("POST", path, body);
+            EXPECT_EQ(r.status, 400) << path << " " << body << ": " << r.body;
+            EXPECT_NE(r.body.find(R"("type":"validation_exception")"), std::string::npos) << r.body;
+        }
+    }
+    EXPECT_EQ(upstream_.request_count(), 0U);
+    ASSERT_EQ(
+        es("POST", "/_inference/completion/comp", R"({"input":"a","task_settings":{"user":null}})").status,
+        200
+    );
+    EXPECT_EQ(json::parse(upstream_.last_request()->body).at("user").as_string(), "u3");
+    ASSERT_EQ(
+        es("POST", "/_inference/completion/comp", R"({"input":"a","task_settings":{"user":"req"}})").status,
+        200
+    );
+    EXPECT_EQ(json::parse(upstream_.last_request()->body).at("user").as_string(), "req");
+}
+
 TEST_F(inference, api_key_is_never_returned_nor_stored_in_clear_and_endpoints_survive_restart) {
     put_ok("/_inference/completion/comp", completion_body());
     put_ok("/_inference/text_embedding/emb", embedding_body());

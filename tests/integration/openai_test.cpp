@@ -482,6 +482,38 @@ TEST_F(openai_api, an_upstream_that_cannot_stream_is_converted_to_chunks) {
     EXPECT_EQ(events[1].data, "[DONE]");
 }
 
+// A 2xx answer the relay cannot read is the non-stream path's 502, as an error event: a JSON answer that
+// does not parse, and a body without a single event (an HTML page), are not completions.
+TEST_F(openai_api, an_unreadable_answer_to_a_stream_is_an_error_event) {
+    const std::string stream_body = R"({"model":"chat-model","messages":[],"stream":true})";
+    up_.enqueue(fake_reply::json(200, R"({"id": "x", "choices": [)"));
+    sse_client s(server_->port(), "POST", "/v1/chat/completions", stream_body);
+    auto events = s.read_all();
+    ASSERT_EQ(events.size(), 1U) << s.body();
+    auto err = json::parse(events[0].data).as_object();
+    ASSERT_TRUE(err.contains("error")) << events[0].data;
+    EXPECT_EQ(err.at("error").at("type").as_string(), "server_error");
+    EXPECT_TRUE(err.at("error").at("message").as_string().starts_with("Invalid JSON format: "))
+        << events[0].data;
+
+    up_.enqueue(fake_reply::text(200, "<html><body>maintenance</body></html>", "text/html"));
+    sse_client h(server_->port(), "POST", "/v1/chat/completions", stream_body);
+    auto html = h.read_all();
+    ASSERT_EQ(html.size(), 1U) << h.body();
+    auto herr = json::parse(html[0].data).as_object();
+    ASSERT_TRUE(herr.contains("error")) << html[0].data;
+    EXPECT_EQ(herr.at("error").at("type").as_string(), "server_error");
+    EXPECT_EQ(
+        herr.at("error").at("message").as_string(), "Remote service answer is not a server-sent event stream"
+    );
+    // An upstream redirect is not followed and reaches the client as the gateway's failure.
+    up_.enqueue(fake_reply::json(302, R"({"error":{"message":"moved"}})").with_header("Location", "http://x/")
+    );
+    auto moved = chat(R"({"model":"chat-model","messages":[]})");
+    EXPECT_EQ(moved.status, 502) << moved.body;
+    EXPECT_EQ(moved.json().at("error").at("type").as_string(), "server_error") << moved.body;
+}
+
 TEST_F(openai_api, failures_mid_stream_are_openai_error_events) {
     up_.enqueue(fake_reply::openai_stream({"a", "b", "c", "d"}, 20ms)
                     .with_fault(fake_reply::fault::reset_mid_response));
