@@ -463,31 +463,42 @@ upstream_call plan_chat(
 }
 
 error upstream_failure(
-    std::string_view inference_id, std::string_view url, unsigned status, std::string_view body
+    std::string_view inference_id,
+    std::string_view url,
+    unsigned status,
+    std::string_view body,
+    const rate_limit_headers& limits
 ) {
-    const std::string tail = " for request from inference entity id [" + std::string(inference_id) +
-                             "] status [" + std::to_string(status) + "]";
+    const auto message = upstream_message(body);
     std::string reason;
     int out_status = static_cast<int>(status);
     if (status >= 500) {
-        reason = "Received a server error status code" + tail;
+        reason = status == 503 ? "Received a server busy error status code"
+                               : "Received a server error status code";
         out_status = 400;
     } else if (status == 429) {
-        reason = "Received a rate limit status code" + tail;
+        reason = "Received a rate limit status code. Token limit [" + limits.token_limit +
+                 "], remaining tokens [" + limits.remaining_tokens + "]. Request limit [" +
+                 limits.request_limit + "], remaining requests [" + limits.remaining_requests + "]";
+    } else if (status == 413 || (status == 400 && message && message->find("Please reduce your prompt; or completion length.") != std::string::npos)) {
+        reason = "Received a content too large status code";
     } else if (status == 401) {
-        reason = "Received an authentication error status code" + tail;
-    } else if (status == 404) {
-        reason = "Resource not found at [" + std::string(url) + "]" + tail;
-    } else if (status == 400) {
-        reason = "Received a bad request status code" + tail;
+        reason = "Received an authentication error status code";
     } else if (status >= 300 && status < 400) {
-        reason = "Unhandled redirection" + tail;
-        out_status = 400;
+        reason = "Unhandled redirection";
+    } else if (status == 422) {
+        reason = "Received an input validation error response";
+    } else if (status == 400) {
+        reason = "Received a bad request status code";
+    } else if (status == 404) {
+        reason = "Resource not found at [" + std::string(url) + "]";
     } else {
-        reason = "Received an unsuccessful status code" + tail;
+        reason = "Received an unsuccessful status code";
     }
-    if (auto msg = upstream_message(body)) {
-        reason += ". Error message: [" + *msg + "]";
+    reason += " for request from inference entity id [" + std::string(inference_id) + "] status [" +
+              std::to_string(status) + "]";
+    if (message) {
+        reason += ". Error message: [" + *message + "]";
     }
     return {errc::upstream_status, std::move(reason), out_status};
 }

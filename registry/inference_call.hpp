@@ -82,11 +82,30 @@ upstream_call plan_chat(
     const boost::json::object& doc, std::string_view api_key, const boost::json::object& request, bool stream
 );
 
-// A non-2xx upstream answer as Elasticsearch reports it (OpenAiResponseHandler): e.g. 401 `Received an
-// authentication error status code for request from inference entity id [id] status [401]. Error message:
-// [...]`; 5xx become 400, as in Elasticsearch.
+// OpenAI's rate-limit headers on a 429 answer, as Elasticsearch quotes them: "unknown" when absent.
+struct rate_limit_headers {
+    std::string token_limit = "unknown";         // x-ratelimit-limit-tokens
+    std::string remaining_tokens = "unknown";    // x-ratelimit-remaining-tokens
+    std::string request_limit = "unknown";       // x-ratelimit-limit-requests
+    std::string remaining_requests = "unknown";  // x-ratelimit-remaining-requests
+};
+
+// A non-2xx upstream answer as Elasticsearch reports it (OpenAiResponseHandler.checkForFailureStatusCode,
+// BaseResponseHandler.buildError): `<what> for request from inference entity id [id] status [s]` and
+// `. Error message: [...]` when the body has an OpenAI error, <what> being by status: 500 and other 5xx
+// `Received a server error status code`, 503 `Received a server busy error status code`, 429 `Received a
+// rate limit status code. Token limit [..], remaining tokens [..]. Request limit [..], remaining requests
+// [..]`, 413 (or a 400 saying `Please reduce your prompt; or completion length.`) `Received a content too
+// large status code`, 401 `Received an authentication error status code`, 3xx `Unhandled redirection`, 422
+// `Received an input validation error response`, 400 `Received a bad request status code`, 404 `Resource
+// not found at [url]`, else `Received an unsuccessful status code`. The answer's status is the upstream's
+// below 500 and 400 from 500 up (toRestStatus).
 error upstream_failure(
-    std::string_view inference_id, std::string_view url, unsigned status, std::string_view body
+    std::string_view inference_id,
+    std::string_view url,
+    unsigned status,
+    std::string_view body,
+    const rate_limit_headers& limits = {}
 );
 
 // 200 bodies. `completion` → `{"completion":[{"result":"..."}]}`.

@@ -89,6 +89,7 @@ public:
         if (!is_2xx(head.status)) {
             status_ = head.status;
             retry_ = retry_advice(head.headers);
+            error_headers_ = head.headers;
             phase_ = phase::erroring;
             co_return true;
         }
@@ -180,7 +181,7 @@ public:
             co_return std::nullopt;
         }
         if (phase_ == phase::erroring) {
-            co_return relay_failure{upstream_error(status_, body_), status_, body_, retry_};
+            co_return relay_failure{upstream_error(status_, body_), status_, body_, retry_, error_headers_};
         }
         if (!r && phase_ != phase::relaying) {
             co_return relay_failure{r.error(), 0, {}};  // nothing was sent to the client yet
@@ -297,6 +298,7 @@ private:
     phase phase_ = phase::waiting;
     unsigned status_ = 0;
     upstream::header_list retry_;
+    upstream::header_list error_headers_;
     std::string body_;
     std::size_t drained_ = 0;
     bool overflow_ = false;

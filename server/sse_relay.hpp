@@ -98,6 +98,7 @@ struct relay_failure {
     // The upstream's back-off advice on that answer (`retry-after`, `retry-after-ms`), for the caller to
     // pass on; see retry_advice.
     upstream::header_list upstream_retry{};
+    upstream::header_list upstream_headers{};  // all the headers of that answer
 };
 
 // The `retry-after` / `retry-after-ms` headers of an upstream answer: clients (the OpenAI SDKs) wait as

@@ -61,7 +61,9 @@ awaitable<registry::result<std::size_t>> validate_endpoint(
         co_return res.error();
     }
     if (res->status < 200 || res->status > 299) {
-        co_return inference::upstream_failure(d.inference_id, url, res->status, res->body);
+        co_return inference::upstream_failure(
+            d.inference_id, url, res->status, res->body, es::rate_limits_of(res->headers)
+        );
     }
     if (d.task == inference::task_type::text_embedding) {
         auto vectors = inference::embeddings_of(d.inference_id, res->body);

@@ -127,7 +127,10 @@ awaitable<http_response> handle_inference_infer(request_context& ctx) {
         co_return es::fail(ctx, res.error());
     }
     if (res->status < 200 || res->status > 299) {
-        co_return es::fail(ctx, inference::upstream_failure(id, url, res->status, res->body));
+        co_return es::fail(
+            ctx,
+            inference::upstream_failure(id, url, res->status, res->body, es::rate_limits_of(res->headers))
+        );
     }
     permit.set_succeeded();
     if (permit.counts_tokens()) {
@@ -294,7 +297,14 @@ awaitable<http_response> handle_inference_stream(request_context& ctx) {
     if (failed) {
         if (failed->upstream_status != 0) {
             co_return es::sse_fail(
-                ctx, inference::upstream_failure(id, url, failed->upstream_status, failed->upstream_body)
+                ctx,
+                inference::upstream_failure(
+                    id,
+                    url,
+                    failed->upstream_status,
+                    failed->upstream_body,
+                    es::rate_limits_of(failed->upstream_headers)
+                )
             );
         }
         co_return es::sse_fail(ctx, failed->error);

@@ -209,4 +209,18 @@ boost::asio::awaitable<registry::result<upstream::response>> send_call(
     co_return res;
 }
 
+registry::inference::rate_limit_headers rate_limits_of(const upstream::header_list& headers) {
+    registry::inference::rate_limit_headers out;
+    const auto take = [&](std::string_view name, std::string& into) {
+        if (const auto v = upstream::find_header(headers, name); !v.empty()) {
+            into = std::string(v);
+        }
+    };
+    take("x-ratelimit-limit-tokens", out.token_limit);
+    take("x-ratelimit-remaining-tokens", out.remaining_tokens);
+    take("x-ratelimit-limit-requests", out.request_limit);
+    take("x-ratelimit-remaining-requests", out.remaining_requests);
+    return out;
+}
+
 }  // namespace modelrelay::server::handlers::es

@@ -53,6 +53,9 @@ registry::result<std::chrono::milliseconds> timeout_param(
 // "1.5m", "1ms").
 std::string time_value_text(std::chrono::milliseconds duration);
 
+// The x-ratelimit-* headers of an upstream answer, as upstream_failure quotes them on a 429.
+registry::inference::rate_limit_headers rate_limits_of(const upstream::header_list& headers);
+
 // One buffered upstream exchange for an endpoint: the trusted-endpoint regex on the URL, then the SSRF guard
 // on every address. The call's headers (the api_key) are wiped when it returns. A non-2xx status is a result;
 // an expired `timeout` is Elasticsearch's 408 status_exception `Request timed out after [<t>]`.

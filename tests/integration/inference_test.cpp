@@ -660,7 +660,11 @@ TEST_F(inference, inference_errors_use_elasticsearch_envelopes) {
     upstream_.enqueue(fake_reply::server_error(503));
     auto five = es("POST", "/_inference/comp", R"({"input":"x"})");
     EXPECT_EQ(five.status, 400) << five.body;
-    EXPECT_NE(five.body.find("Received a server error status code"), std::string::npos) << five.body;
+    EXPECT_NE(five.body.find("Received a server busy error status code"), std::string::npos) << five.body;
+    upstream_.enqueue(fake_reply::server_error(500));
+    auto plain = es("POST", "/_inference/comp", R"({"input":"x"})");
+    EXPECT_EQ(plain.status, 400) << plain.body;
+    EXPECT_NE(plain.body.find("Received a server error status code"), std::string::npos) << plain.body;
     // Errors carry the product header too (harmless; the es-js check only looks at 2xx).
     EXPECT_EQ(five.header("x-elastic-product"), "Elasticsearch");
     // `timeout` running out is Elasticsearch's own 408.
@@ -722,11 +726,20 @@ TEST_F(inference, stream_errors_are_sse_events) {
     );
     EXPECT_EQ(upstream_.request_count(), calls);
     // The upstream refusing before the first chunk is an error event with Elasticsearch's status.
-    upstream_.enqueue(fake_reply::json(429, R"({"error":{"message":"slow down"}})"));
+    upstream_.enqueue(fake_reply::json(429, R"({"error":{"message":"slow down"}})")
+                          .with_header("x-ratelimit-limit-tokens", "40000")
+                          .with_header("x-ratelimit-remaining-requests", "0"));
     auto limited = c().post("/_inference/completion/comp/_stream", R"({"input":"x"})");
     EXPECT_EQ(limited.status, 429);
     EXPECT_NE(limited.body.find("event: error\ndata: "), std::string::npos);
-    EXPECT_NE(limited.body.find("Received a rate limit status code"), std::string::npos);
+    EXPECT_NE(
+        limited.body.find(
+            "Received a rate limit status code. Token limit [40000], remaining tokens [unknown]. Request "
+            "limit "
+            "[unknown], remaining requests [0] for request from inference entity id [comp] status [429]"
+        ),
+        std::string::npos
+    ) << limited.body;
 }
 
 TEST_F(inference, upstream_failing_mid_stream_ends_with_an_error_event) {

@@ -138,6 +138,46 @@ TEST(inference_call, upstream_failures_map_like_elasticsearch) {
         "Resource not found at [http://h/x] for request from inference entity id [ep] status [404]"
     );
     EXPECT_EQ(upstream_failure("ep", "u", 429, "").status, 429);
+    // OpenAiResponseHandler's other cases.
+    EXPECT_EQ(
+        upstream_failure("ep", "u", 429, "").reason,
+        "Received a rate limit status code. Token limit [unknown], remaining tokens [unknown]. Request limit "
+        "[unknown], remaining requests [unknown] for request from inference entity id [ep] status [429]"
+    );
+    rate_limit_headers limits;
+    limits.token_limit = "40000";
+    limits.remaining_requests = "2";
+    EXPECT_EQ(
+        upstream_failure("ep", "u", 429, "", limits).reason,
+        "Received a rate limit status code. Token limit [40000], remaining tokens [unknown]. Request limit "
+        "[unknown], remaining requests [2] for request from inference entity id [ep] status [429]"
+    );
+    EXPECT_EQ(
+        upstream_failure("ep", "u", 503, "").reason,
+        "Received a server busy error status code for request from inference entity id [ep] status [503]"
+    );
+    EXPECT_EQ(upstream_failure("ep", "u", 503, "").status, 400);
+    EXPECT_EQ(
+        upstream_failure("ep", "u", 413, "").reason,
+        "Received a content too large status code for request from inference entity id [ep] status [413]"
+    );
+    const auto too_long = upstream_failure(
+        "ep", "u", 400, R"({"error":{"message":"Please reduce your prompt; or completion length."}})"
+    );
+    EXPECT_EQ(too_long.status, 400);
+    EXPECT_TRUE(too_long.reason.starts_with("Received a content too large status code for request"))
+        << too_long.reason;
+    EXPECT_EQ(
+        upstream_failure("ep", "u", 422, "").reason,
+        "Received an input validation error response for request from inference entity id [ep] status [422]"
+    );
+    const auto moved = upstream_failure("ep", "u", 302, "");
+    EXPECT_EQ(moved.status, 302);
+    EXPECT_EQ(moved.reason, "Unhandled redirection for request from inference entity id [ep] status [302]");
+    EXPECT_EQ(
+        upstream_failure("ep", "u", 418, "").reason,
+        "Received an unsuccessful status code for request from inference entity id [ep] status [418]"
+    );
 }
 
 TEST(inference_call, response_shaping) {
