@@ -84,6 +84,15 @@ protected:
     http_result chat(std::string_view body, const headers& h = {}) {
         return c().request("POST", "/v1/chat/completions", body, h);
     }
+    // A streamed chat call to chat-model with no messages.
+    sse_client empty_chat_stream() {
+        return sse_client(
+            server_->port(),
+            "POST",
+            "/v1/chat/completions",
+            R"({"model":"chat-model","messages":[],"stream":true})"
+        );
+    }
     // The error body must be exactly {"error":{"message","type","param","code"}}.
     void expect_error(
         const http_result& r,
@@ -467,12 +476,7 @@ TEST_F(openai_api, an_upstream_that_cannot_stream_is_converted_to_chunks) {
         200,
         R"({"id":"c9","object":"chat.completion","created":9,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"whole answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}})"
     ));
-    sse_client s(
-        server_->port(),
-        "POST",
-        "/v1/chat/completions",
-        R"({"model":"chat-model","messages":[],"stream":true})"
-    );
+    sse_client s = empty_chat_stream();
     auto events = s.read_all();
     ASSERT_EQ(events.size(), 2U) << s.body();
     auto chunk = json::parse(events[0].data).as_object();
@@ -485,26 +489,21 @@ TEST_F(openai_api, an_upstream_that_cannot_stream_is_converted_to_chunks) {
 // A 2xx answer the relay cannot read is the non-stream path's 502, as an error event: a JSON answer that
 // does not parse, and a body without a single event (an HTML page), are not completions.
 TEST_F(openai_api, an_unreadable_answer_to_a_stream_is_an_error_event) {
-    const std::string stream_body = R"({"model":"chat-model","messages":[],"stream":true})";
-    up_.enqueue(fake_reply::json(200, R"({"id": "x", "choices": [)"));
-    sse_client s(server_->port(), "POST", "/v1/chat/completions", stream_body);
-    auto events = s.read_all();
-    ASSERT_EQ(events.size(), 1U) << s.body();
-    auto err = json::parse(events[0].data).as_object();
-    ASSERT_TRUE(err.contains("error")) << events[0].data;
-    EXPECT_EQ(err.at("error").at("type").as_string(), "server_error");
-    EXPECT_TRUE(err.at("error").at("message").as_string().starts_with("Invalid JSON format: "))
-        << events[0].data;
-
-    up_.enqueue(fake_reply::text(200, "<html><body>maintenance</body></html>", "text/html"));
-    sse_client h(server_->port(), "POST", "/v1/chat/completions", stream_body);
-    auto html = h.read_all();
-    ASSERT_EQ(html.size(), 1U) << h.body();
-    auto herr = json::parse(html[0].data).as_object();
-    ASSERT_TRUE(herr.contains("error")) << html[0].data;
-    EXPECT_EQ(herr.at("error").at("type").as_string(), "server_error");
-    EXPECT_EQ(
-        herr.at("error").at("message").as_string(), "Remote service answer is not a server-sent event stream"
+    // The one event the client gets: a server_error whose message starts with `message`.
+    const auto expect_one_error_event = [&](fake_reply reply, std::string_view message) {
+        up_.enqueue(std::move(reply));
+        sse_client s = empty_chat_stream();
+        auto events = s.read_all();
+        ASSERT_EQ(events.size(), 1U) << s.body();
+        auto err = json::parse(events[0].data).as_object();
+        ASSERT_TRUE(err.contains("error")) << events[0].data;
+        EXPECT_EQ(err.at("error").at("type").as_string(), "server_error");
+        EXPECT_TRUE(err.at("error").at("message").as_string().starts_with(message)) << events[0].data;
+    };
+    expect_one_error_event(fake_reply::json(200, R"({"id": "x", "choices": [)"), "Invalid JSON format: ");
+    expect_one_error_event(
+        fake_reply::text(200, "<html><body>maintenance</body></html>", "text/html"),
+        "Remote service answer is not a server-sent event stream"
     );
     // An upstream redirect is not followed and reaches the client as the gateway's failure.
     up_.enqueue(fake_reply::json(302, R"({"error":{"message":"moved"}})").with_header("Location", "http://x/")
@@ -517,12 +516,7 @@ TEST_F(openai_api, an_unreadable_answer_to_a_stream_is_an_error_event) {
 TEST_F(openai_api, failures_mid_stream_are_openai_error_events) {
     up_.enqueue(fake_reply::openai_stream({"a", "b", "c", "d"}, 20ms)
                     .with_fault(fake_reply::fault::reset_mid_response));
-    sse_client s(
-        server_->port(),
-        "POST",
-        "/v1/chat/completions",
-        R"({"model":"chat-model","messages":[],"stream":true})"
-    );
+    sse_client s = empty_chat_stream();
     auto events = s.read_all();
     EXPECT_TRUE(s.complete());
     ASSERT_FALSE(events.empty());
@@ -536,12 +530,7 @@ TEST_F(openai_api, failures_mid_stream_are_openai_error_events) {
         {R"(data: {"error":{"message":"overloaded","type":"server_error","param":null,"code":"busy"}})"
          "\n\n"}
     ));
-    sse_client s2(
-        server_->port(),
-        "POST",
-        "/v1/chat/completions",
-        R"({"model":"chat-model","messages":[],"stream":true})"
-    );
+    sse_client s2 = empty_chat_stream();
     auto e2 = s2.read_all();
     ASSERT_EQ(e2.size(), 1U);
     EXPECT_EQ(
