@@ -13,6 +13,8 @@
 
 #include <boost/json/string.hpp>
 
+#include "registry/ascii.hpp"
+
 namespace modelrelay::registry {
 
 namespace json = boost::json;
@@ -286,6 +288,50 @@ result<long long> parse_byte_size_value(const setting_def& def, std::string_view
 }
 
 }  // namespace
+
+result<void> check_time_value(std::string_view value, std::string_view setting) {
+    // TimeValue.parseTimeValue: lower-cased and String.trim()med, then the unit by suffix, in this order.
+    const auto trim = [](std::string_view s) {
+        while (!s.empty() && static_cast<unsigned char>(s.front()) <= ' ') {
+            s.remove_prefix(1);
+        }
+        while (!s.empty() && static_cast<unsigned char>(s.back()) <= ' ') {
+            s.remove_suffix(1);
+        }
+        return s;
+    };
+    const std::string lowered = ascii_lower_copy(value);
+    const std::string_view norm = trim(lowered);
+    const std::string whole = "failed to parse setting [" + std::string(setting) + "] with value [" +
+                              std::string(value) + "] as a time value";
+    for (std::string_view suffix : {"nanos", "micros", "ms", "s", "m", "h", "d"}) {
+        if (!norm.ends_with(suffix)) {
+            continue;
+        }
+        const std::string_view number = trim(norm.substr(0, norm.size() - suffix.size()));
+        if (auto n = parse_java_integer(number, LLONG_MIN, LLONG_MAX)) {
+            if (*n < -1) {
+                return illegal_argument(whole + ": negative durations are not supported");
+            }
+            return {};
+        }
+        if (parse_java_double(number)) {
+            return illegal_argument(
+                "failed to parse [" + std::string(value) + "], fractional time values are not supported"
+            );
+        }
+        return illegal_argument("failed to parse [" + std::string(value) + "]");
+    }
+    // `-0*1` is -1 and `0+` is zero, unit-less.
+    const auto all_zeros = [](std::string_view s) {
+        return !s.empty() && s.find_first_not_of('0') == std::string_view::npos;
+    };
+    if (all_zeros(norm) || (norm.size() >= 2 && norm.front() == '-' && norm.back() == '1' &&
+                            (norm.size() == 2 || all_zeros(norm.substr(1, norm.size() - 2))))) {
+        return {};
+    }
+    return illegal_argument(whole + ": unit is missing or unrecognized");
+}
 
 result<bool> parse_bool_value(std::string_view s) {
     if (s == "true") {

@@ -41,6 +41,13 @@ std::optional<std::string> json_scalar_text(const boost::json::value& v);
 // [true] or [false] are allowed.`
 result<bool> parse_bool_value(std::string_view s);
 
+// OpenSearch's TimeValue.parseTimeValue(value, default, setting) as a check (RestRequest.paramAsTime): a
+// whole number with a unit (`nanos`, `micros`, `ms`, `s`, `m`, `h`, `d`, any letter case), `-1` or `0`.
+// Errors (errc::illegal_argument): `failed to parse setting [<setting>] with value [<value>] as a time value:
+// unit is missing or unrecognized` / `...: negative durations are not supported`, `failed to parse
+// [<value>], fractional time values are not supported`, `failed to parse [<value>]`.
+result<void> check_time_value(std::string_view value, std::string_view setting);
+
 // Checks a value against its row exactly as Setting.get() would, with the OpenSearch error text
 // (errc::illegal_argument).
 result<void> validate_value(const setting_def& def, const setting_value& v);

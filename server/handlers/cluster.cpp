@@ -1,5 +1,10 @@
 // File: cluster.cpp
 // GET /, GET /_cluster/health and _cluster/settings: the OpenSearch surface tools probe before anything else.
+#include <initializer_list>
+#include <optional>
+#include <string_view>
+
+#include "registry/setting_value.hpp"
 #include "schemas/validate.hpp"
 #include "server/app.hpp"
 #include "server/handlers/handlers.hpp"
@@ -91,10 +96,37 @@ awaitable<http_response> handle_cluster_health(request_context& ctx) {
     );
 }
 
+namespace {
+
+// RestRequest.paramAsTime of each of `names` that the request gives (its value is not used: one node
+// answers at once).
+std::optional<registry::error> check_time_params(
+    const request_context& ctx, std::initializer_list<std::string_view> names
+) {
+    for (std::string_view name : names) {
+        if (const auto v = ctx.query_param(name)) {
+            if (auto r = registry::check_time_value(*v, name); !r) {
+                return r.error();
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 awaitable<http_response> handle_cluster_settings_get(request_context& ctx) {
+    // RestClusterGetSettingsAction's order: include_defaults, local, the timeouts; flat_settings when the
+    // answer is written.
     const auto defaults = ctx.query_bool("include_defaults");
     if (!defaults) {
         co_return fail(ctx, defaults.error());
+    }
+    if (const auto local = ctx.query_bool("local"); !local) {
+        co_return fail(ctx, local.error());
+    }
+    if (auto bad = check_time_params(ctx, {"cluster_manager_timeout", "master_timeout"})) {
+        co_return fail(ctx, *bad);
     }
     const auto flat = ctx.query_bool("flat_settings");
     if (!flat) {
@@ -108,6 +140,9 @@ awaitable<http_response> handle_cluster_settings_put(request_context& ctx) {
     const auto flat = ctx.query_bool("flat_settings");
     if (!flat) {
         co_return fail(ctx, flat.error());
+    }
+    if (auto bad = check_time_params(ctx, {"timeout", "cluster_manager_timeout", "master_timeout"})) {
+        co_return fail(ctx, *bad);
     }
     auto body = parse_body(ctx);
     if (!body) {

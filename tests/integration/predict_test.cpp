@@ -1176,7 +1176,25 @@ TEST_F(predict, names_and_boolean_flags_are_validated_before_anything_is_stored)
     expect_error(c().post("/_plugins/_ml/models/_register?deploy=no", R"({"name":"x"})"), 400, bad_flag);
     expect_error(c().get("/_cluster/settings?flat_settings=no"), 400, bad_flag);
     expect_error(c().get("/_cluster/settings?include_defaults=no"), 400, bad_flag);
+    expect_error(c().get("/_cluster/settings?local=no"), 400, bad_flag);
+    // The timeouts are TimeValues (RestRequest.paramAsTime), though one node never waits.
+    expect_error(
+        c().get("/_cluster/settings?cluster_manager_timeout=abc"),
+        400,
+        "failed to parse setting [cluster_manager_timeout] with value [abc] as a time value: unit is missing "
+        "or "
+        "unrecognized"
+    );
+    expect_error(
+        c().put(
+            "/_cluster/settings?timeout=-5s", R"({"persistent":{"plugins.ml_commons.stream_enabled":true}})"
+        ),
+        400,
+        "failed to parse setting [timeout] with value [-5s] as a time value: negative durations are not "
+        "supported"
+    );
     EXPECT_EQ(everything(), before);
+    EXPECT_EQ(c().get("/_cluster/settings?local=true&cluster_manager_timeout=30s").status, 200);
 
     // A blank name on a group update is ignored, as ml-commons applies only a non-blank one.
     ASSERT_EQ(c().put("/_plugins/_ml/model_groups/" + group_id, R"({"name":"  "})").status, 200);

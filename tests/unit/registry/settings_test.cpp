@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "registry/setting_value.hpp"
 #include "registry/url_shape.hpp"
 
 namespace modelrelay::registry {
@@ -51,6 +52,49 @@ constexpr std::string_view ml = "plugins.ml_commons.";
 
 // ---------------------------------------------------------------------------------------------------------
 // Defaults and the table
+
+// RestRequest.paramAsTime's TimeValue.parseTimeValue, as _cluster/settings reads its timeouts.
+TEST(time_value, accepts_what_opensearch_accepts_with_its_error_texts) {
+    for (std::string_view ok :
+         {"30s",
+          "500ms",
+          "2m",
+          "1h",
+          "7d",
+          "10nanos",
+          "3micros",
+          " 5S ",
+          "-1",
+          "0",
+          "000",
+          "-01",
+          "-1s",
+          "0ms",
+          "+5s"}) {
+        EXPECT_TRUE(check_time_value(ok, "timeout")) << ok;
+    }
+    const auto reason = [](std::string_view v) {
+        auto r = check_time_value(v, "timeout");
+        EXPECT_FALSE(r) << v;
+        return r ? std::string() : r.error().reason;
+    };
+    EXPECT_EQ(
+        reason("abc"),
+        "failed to parse setting [timeout] with value [abc] as a time value: unit is missing or unrecognized"
+    );
+    EXPECT_EQ(
+        reason("30"),
+        "failed to parse setting [timeout] with value [30] as a time value: unit is missing or unrecognized"
+    );
+    EXPECT_EQ(
+        reason("-5s"),
+        "failed to parse setting [timeout] with value [-5s] as a time value: negative durations are not "
+        "supported"
+    );
+    EXPECT_EQ(reason("1.5s"), "failed to parse [1.5s], fractional time values are not supported");
+    EXPECT_EQ(reason("abcs"), "failed to parse [abcs]");
+    EXPECT_EQ(check_time_value("x", "timeout").error().code, errc::illegal_argument);
+}
 
 TEST(settings_table, is_sorted_unique_and_defaults_validate) {
     const auto table = setting_table();
