@@ -54,12 +54,18 @@ struct loopback {
     }
 };
 
-TEST(disconnect_watch, the_clients_end_drops_the_watched_call_once) {
+// A watch on the session's end of a loopback connection; tests start it with w.watch(&count_call, &calls).
+// (The tear-down test makes a connection of its own: its io_context must end inside the test.)
+class disconnect_watch : public ::testing::Test {
+protected:
     loopback lo;
-    beast::tcp_stream stream(std::move(lo.server));
+    beast::tcp_stream stream{std::move(lo.server)};
     beast::flat_buffer buffer;
-    watch w(stream, buffer);
+    watch w{stream, buffer};
     int calls = 0;
+};
+
+TEST_F(disconnect_watch, the_clients_end_drops_the_watched_call_once) {
     w.watch(&count_call, &calls);
     EXPECT_TRUE(w.reading());
     lo.client.close();
@@ -74,12 +80,7 @@ TEST(disconnect_watch, the_clients_end_drops_the_watched_call_once) {
     EXPECT_EQ(calls, 1);
 }
 
-TEST(disconnect_watch, a_pipelined_request_is_kept_and_drops_nothing) {
-    loopback lo;
-    beast::tcp_stream stream(std::move(lo.server));
-    beast::flat_buffer buffer;
-    watch w(stream, buffer);
-    int calls = 0;
+TEST_F(disconnect_watch, a_pipelined_request_is_kept_and_drops_nothing) {
     w.watch(&count_call, &calls);
     const std::string next = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
     net::write(lo.client, net::buffer(next));
@@ -94,14 +95,9 @@ TEST(disconnect_watch, a_pipelined_request_is_kept_and_drops_nothing) {
     EXPECT_FALSE(w.reading());
 }
 
-TEST(disconnect_watch, nothing_is_read_while_the_buffer_holds_the_next_request) {
-    loopback lo;
-    beast::tcp_stream stream(std::move(lo.server));
-    beast::flat_buffer buffer;
+TEST_F(disconnect_watch, nothing_is_read_while_the_buffer_holds_the_next_request) {
     const std::string next = "GET";
     buffer.commit(net::buffer_copy(buffer.prepare(next.size()), net::buffer(next)));
-    watch w(stream, buffer);
-    int calls = 0;
     w.watch(&count_call, &calls);
     EXPECT_FALSE(w.reading());
 }
@@ -112,12 +108,7 @@ net::awaitable<void> adopt_into(
     out = co_await w.adopt();
 }
 
-TEST(disconnect_watch, the_request_loop_takes_over_the_outstanding_read) {
-    loopback lo;
-    beast::tcp_stream stream(std::move(lo.server));
-    beast::flat_buffer buffer;
-    watch w(stream, buffer);
-    int calls = 0;
+TEST_F(disconnect_watch, the_request_loop_takes_over_the_outstanding_read) {
     w.watch(&count_call, &calls);
     w.unwatch();  // the answer came; the read stays outstanding
     ASSERT_TRUE(w.reading());
@@ -133,12 +124,7 @@ TEST(disconnect_watch, the_request_loop_takes_over_the_outstanding_read) {
     EXPECT_EQ(calls, 0);
 }
 
-TEST(disconnect_watch, finish_ends_the_outstanding_read) {
-    loopback lo;
-    beast::tcp_stream stream(std::move(lo.server));
-    beast::flat_buffer buffer;
-    watch w(stream, buffer);
-    int calls = 0;
+TEST_F(disconnect_watch, finish_ends_the_outstanding_read) {
     w.watch(&count_call, &calls);
     w.unwatch();
     std::optional<std::tuple<boost::system::error_code, std::size_t>> got;
@@ -166,7 +152,7 @@ net::awaitable<void> idle_session(tcp::socket s, bool* waiting, bool* freed) {
     co_await w.adopt();
 }
 
-TEST(disconnect_watch, tearing_down_the_io_context_frees_a_session_waiting_in_adopt) {
+TEST_F(disconnect_watch, tearing_down_the_io_context_frees_a_session_waiting_in_adopt) {
     bool waiting = false;
     bool freed = false;
     {
