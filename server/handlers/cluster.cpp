@@ -113,6 +113,26 @@ std::optional<registry::error> check_time_params(
     return std::nullopt;
 }
 
+// BaseRestHandler.parseDeprecatedMasterTimeoutParameter: the deprecated name may not come with the new one;
+// it runs after cluster_manager_timeout is read and before master_timeout's value is.
+std::optional<registry::error> check_cluster_manager_timeouts(const request_context& ctx, bool with_timeout) {
+    if (with_timeout) {
+        if (auto bad = check_time_params(ctx, {"timeout"})) {
+            return bad;
+        }
+    }
+    if (auto bad = check_time_params(ctx, {"cluster_manager_timeout"})) {
+        return bad;
+    }
+    if (ctx.query_param("master_timeout") && ctx.query_param("cluster_manager_timeout")) {
+        return registry::make_error(
+            registry::errc::parse_failed,
+            "Please only use one of the request parameters [master_timeout, cluster_manager_timeout]."
+        );
+    }
+    return check_time_params(ctx, {"master_timeout"});
+}
+
 }  // namespace
 
 awaitable<http_response> handle_cluster_settings_get(request_context& ctx) {
@@ -125,7 +145,7 @@ awaitable<http_response> handle_cluster_settings_get(request_context& ctx) {
     if (const auto local = ctx.query_bool("local"); !local) {
         co_return fail(ctx, local.error());
     }
-    if (auto bad = check_time_params(ctx, {"cluster_manager_timeout", "master_timeout"})) {
+    if (auto bad = check_cluster_manager_timeouts(ctx, false)) {
         co_return fail(ctx, *bad);
     }
     const auto flat = ctx.query_bool("flat_settings");
@@ -141,7 +161,7 @@ awaitable<http_response> handle_cluster_settings_put(request_context& ctx) {
     if (!flat) {
         co_return fail(ctx, flat.error());
     }
-    if (auto bad = check_time_params(ctx, {"timeout", "cluster_manager_timeout", "master_timeout"})) {
+    if (auto bad = check_cluster_manager_timeouts(ctx, true)) {
         co_return fail(ctx, *bad);
     }
     auto body = parse_body(ctx);

@@ -1193,7 +1193,22 @@ TEST_F(predict, names_and_boolean_flags_are_validated_before_anything_is_stored)
         "failed to parse setting [timeout] with value [-5s] as a time value: negative durations are not "
         "supported"
     );
+    // BaseRestHandler.parseDeprecatedMasterTimeoutParameter refuses the old name next to the new one.
+    const auto both = c().put(
+        "/_cluster/settings?master_timeout=3s&cluster_manager_timeout=1h",
+        R"({"persistent":{"plugins.ml_commons.stream_enabled":true}})"
+    );
+    expect_error(
+        both, 400, "Please only use one of the request parameters [master_timeout, cluster_manager_timeout]."
+    );
+    EXPECT_NE(both.body.find(R"("type":"parse_exception")"), std::string::npos) << both.body;
+    expect_error(
+        c().get("/_cluster/settings?cluster_manager_timeout=1h&master_timeout=3s"),
+        400,
+        "Please only use one of the request parameters [master_timeout, cluster_manager_timeout]."
+    );
     EXPECT_EQ(everything(), before);
+    EXPECT_EQ(c().get("/_cluster/settings?master_timeout=3s").status, 200);
     EXPECT_EQ(c().get("/_cluster/settings?local=true&cluster_manager_timeout=30s").status, 200);
 
     // A blank name on a group update is ignored, as ml-commons applies only a non-blank one.
