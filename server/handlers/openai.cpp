@@ -244,7 +244,8 @@ struct passthrough {
 // `may_pass_through` and the model's connector neither post-processes nor filters the answer, comes
 // back as it is if chat_completion would not change it. The raw answer's `usage` is charged to the key
 // (before a response_filter can drop it) and, when `raw_facts` is given, its usage and vector order are
-// read into it for the same reason (a built-in post-process function drops both).
+// read into it for the same reason (a built-in post-process function drops both). `raw_answer`, when
+// given, gets the upstream's answer as it came (its token counts, chat_completion).
 awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstream(
     request_context& ctx,
     const ready_model& ready,
@@ -253,7 +254,8 @@ awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstr
     key_permit& permit,
     json::storage_ptr sp = {},
     bool may_pass_through = false,
-    openai::raw_embedding_facts* raw_facts = nullptr
+    openai::raw_embedding_facts* raw_facts = nullptr,
+    std::string* raw_answer = nullptr
 ) {
     const auto& settings = *ready.snap->settings;
     auto& call = plan.calls[i];
@@ -325,7 +327,34 @@ awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstr
     if (!element) {
         co_return openai::from_broken_answer(element.error());
     }
+    if (raw_answer != nullptr) {
+        *raw_answer = std::move(res->body);
+    }
     co_return std::move(*element);
+}
+
+// A `stream:true` request whose upstream answered as a whole (it does not speak OpenAI's stream): the
+// same answer as the chunks a stream would have held, in one buffered response with the stream's head.
+http_response whole_answer_as_stream(
+    const json::object& completion,
+    const openai::reply_defaults& defaults,
+    bool include_usage,
+    bool text,
+    key_permit& permit
+) {
+    openai::chunk_relay relay(defaults, include_usage);
+    std::string chat;
+    relay.on_completion(json::serialize(completion), chat);
+    relay.on_finish(chat);
+    http_response res{http::status::ok, 11};
+    res.set(http::field::content_type, "text/event-stream");
+    res.set(http::field::cache_control, "no-cache");
+    res.set("X-Accel-Buffering", "no");
+    res.body() = text ? openai::text_completion_frames(chat) : std::move(chat);
+    res.prepare_payload();
+    permit.finish();
+    permit.add_headers(res);
+    return res;
 }
 
 // The first `response` tensor's dataAsMap (the upstream JSON after post-processing).
@@ -446,6 +475,7 @@ awaitable<http_response> serve_completion(request_context& ctx, dialect kind) {
         }
         input.parameters[key] = std::move(kv.value());
     }
+    const auto* llm_interface = registry::find_param(ready.connector->parameters, "_llm_interface");
     if (stream) {
         // As _predict/stream does: the planner then sets "stream":true in the upstream body (§3.2.5).
         input.parameters["stream"] = "true";
@@ -456,6 +486,23 @@ awaitable<http_response> serve_completion(request_context& ctx, dialect kind) {
     );
     if (!plan) {
         co_return openai_fail(ctx, plan.error());
+    }
+    // Only an OpenAI chat upstream is asked for OpenAI's stream. Any other (Ollama's native /api/chat,
+    // Bedrock, Cohere) gets exactly what its template renders, as without `stream`, and its whole answer
+    // is sent to the client as chunks: a forced "stream":true would get NDJSON, an event stream of another
+    // shape, or a refusal of the unknown member.
+    bool stream_upstream = stream;
+    if (stream && plan->calls.size() == 1 &&
+        !openai::speaks_openai_chat(plan->calls.front().url, llm_interface)) {
+        stream_upstream = false;
+        input.parameters.erase("stream");
+        input.parameters.erase("_llm_interface");
+        plan = registry::plan_predict(
+            *ready.connector, input, registry::predict_options{.opaque_request_values = true}
+        );
+        if (!plan) {
+            co_return openai_fail(ctx, plan.error());
+        }
     }
     if (plan->calls.size() != 1) {
         co_return openai_fail(
@@ -474,7 +521,7 @@ awaitable<http_response> serve_completion(request_context& ctx, dialect kind) {
             input.parameters,
             openai::chat_upstream{
                 .url = call.url,
-                .llm_interface = registry::find_param(ready.connector->parameters, "_llm_interface"),
+                .llm_interface = llm_interface,
                 .request_template = action.request_body->source(),
                 .connector_parameters = &ready.connector->parameters},
             text ? openai::chat_door::legacy_completions : openai::chat_door::chat
@@ -486,25 +533,39 @@ awaitable<http_response> serve_completion(request_context& ctx, dialect kind) {
         }
     }
 
-    if (!stream) {
+    if (!stream_upstream) {
         // The answer's tree goes into the request's arena too: it is printed and dropped with the frame.
         // ?pretty needs the tree anyway.
-        auto element = co_await call_upstream(ctx, ready, *plan, 0, permit, &arena, !ctx.pretty && !text);
+        std::string raw;
+        auto element = co_await call_upstream(
+            ctx, ready, *plan, 0, permit, &arena, !ctx.pretty && !text && !stream, nullptr, &raw
+        );
         if (auto* e = std::get_if<openai::api_error>(&element)) {
             co_return openai_fail(ctx, *e);
+        }
+        if (stream) {
+            co_return whole_answer_as_stream(
+                openai::chat_completion(
+                    response_value(std::move(std::get<json::object>(element))), defaults, raw
+                ),
+                defaults,
+                include_usage,
+                text,
+                permit
+            );
         }
         auto res = std::holds_alternative<passthrough>(element)
                        ? json_text_response(200, std::move(std::get<passthrough>(element).text), false)
                    : text ? openai_ok(
                                 ctx,
                                 openai::text_completion(
-                                    response_value(std::move(std::get<json::object>(element))), defaults
+                                    response_value(std::move(std::get<json::object>(element))), defaults, raw
                                 )
                             )
                           : openai_ok(
                                 ctx,
                                 openai::chat_completion(
-                                    response_value(std::move(std::get<json::object>(element))), defaults
+                                    response_value(std::move(std::get<json::object>(element))), defaults, raw
                                 )
                             );
         permit.finish();

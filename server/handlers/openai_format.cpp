@@ -271,7 +271,90 @@ json::object complete_usage(const json::value* usage, json::storage_ptr sp) {
     return out;
 }
 
-json::object chat_completion(json::value upstream, const reply_defaults& d) {
+std::optional<json::object> chat_usage_of(std::string_view answer) {
+    constexpr std::string_view keys[] = {
+        "\"usage\"", "\"prompt_eval_count\"", "\"eval_count\"", "\"billed_units\"", "\"usageMetadata\""};
+    if (std::none_of(std::begin(keys), std::end(keys), [&](std::string_view k) {
+            return answer.find(k) != std::string_view::npos;
+        })) {
+        return std::nullopt;
+    }
+    const auto v = parse_or_nullopt(answer);
+    const auto* obj = v ? v->if_object() : nullptr;
+    if (obj == nullptr) {
+        return std::nullopt;
+    }
+    const auto count = [](const json::object& o, std::string_view key) -> std::optional<std::int64_t> {
+        const auto* n = o.if_contains(key);
+        if (n == nullptr || !n->is_number()) {
+            return std::nullopt;
+        }
+        return int_member(o, key, 0);
+    };
+    const auto usage = [](std::optional<std::int64_t> p,
+                          std::optional<std::int64_t> c,
+                          std::optional<std::int64_t> t) -> std::optional<json::object> {
+        if (!p && !c && !t) {
+            return std::nullopt;
+        }
+        const auto prompt = p.value_or(0);
+        const auto completion = c.value_or(0);
+        return json::object{
+            {"prompt_tokens", prompt},
+            {"completion_tokens", completion},
+            {"total_tokens", t.value_or(prompt + completion)}};
+    };
+    const auto object_at = [](const json::object& o, std::string_view key) -> const json::object* {
+        const auto* m = o.if_contains(key);
+        return m != nullptr ? m->if_object() : nullptr;
+    };
+    if (const auto* u = object_at(*obj, "usage")) {
+        // OpenAI and its imitators; Anthropic (input_tokens / output_tokens); Bedrock Converse
+        // (inputTokens / outputTokens / totalTokens).
+        if (auto r = usage(
+                count(*u, "prompt_tokens"), count(*u, "completion_tokens"), count(*u, "total_tokens")
+            )) {
+            return r;
+        }
+        if (auto r = usage(count(*u, "input_tokens"), count(*u, "output_tokens"), std::nullopt)) {
+            return r;
+        }
+        if (auto r = usage(count(*u, "inputTokens"), count(*u, "outputTokens"), count(*u, "totalTokens"))) {
+            return r;
+        }
+    }
+    // Ollama's native /api/chat and /api/generate.
+    if (auto r = usage(count(*obj, "prompt_eval_count"), count(*obj, "eval_count"), std::nullopt)) {
+        return r;
+    }
+    // Cohere chat: meta.billed_units.
+    if (const auto* meta = object_at(*obj, "meta")) {
+        if (const auto* billed = object_at(*meta, "billed_units")) {
+            if (auto r =
+                    usage(count(*billed, "input_tokens"), count(*billed, "output_tokens"), std::nullopt)) {
+                return r;
+            }
+        }
+    }
+    // Gemini: usageMetadata.
+    if (const auto* meta = object_at(*obj, "usageMetadata")) {
+        return usage(
+            count(*meta, "promptTokenCount"),
+            count(*meta, "candidatesTokenCount"),
+            count(*meta, "totalTokenCount")
+        );
+    }
+    return std::nullopt;
+}
+
+json::object chat_completion(json::value upstream, const reply_defaults& d, std::string_view raw_answer) {
+    // Counts the shaped answer no longer has (a response_filter kept only the text) or never had in
+    // OpenAI's names come from the upstream's own answer.
+    const auto raw_usage = [&](json::storage_ptr sp) {
+        auto found = chat_usage_of(raw_answer);
+        return found ? json::object(std::move(*found), std::move(sp))
+                     : complete_usage(nullptr, std::move(sp));
+    };
     const json::object* obj = upstream.if_object();
     if (obj != nullptr) {
         if (const auto* choices = obj->if_contains("choices"); choices != nullptr && choices->is_array()) {
@@ -302,7 +385,9 @@ json::object chat_completion(json::value upstream, const reply_defaults& d) {
                     message.get_object()["role"] = "assistant";
                 }
             }
-            auto usage = complete_usage(out.if_contains("usage"), out.storage());
+            const auto* given = out.if_contains("usage");
+            auto usage = given != nullptr && given->is_object() ? complete_usage(given, out.storage())
+                                                                : raw_usage(out.storage());
             out["usage"] = std::move(usage);
             return out;
         }
@@ -327,7 +412,7 @@ json::object chat_completion(json::value upstream, const reply_defaults& d) {
         {"created", d.created},
         {"model", d.model},
         {"choices", json::array{std::move(choice)}},
-        {"usage", complete_usage(nullptr)}};
+        {"usage", raw_usage({})}};
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -505,8 +590,8 @@ json::array text_choices(const json::value* choices, std::string_view from) {
 
 }  // namespace
 
-json::object text_completion(json::value upstream, const reply_defaults& d) {
-    json::object chat = chat_completion(std::move(upstream), d);
+json::object text_completion(json::value upstream, const reply_defaults& d, std::string_view raw_answer) {
+    json::object chat = chat_completion(std::move(upstream), d, raw_answer);
     json::object out;
     out["id"] =
         chat["id"].is_string() ? json::value(legacy_completion_id(chat["id"].get_string())) : chat["id"];
@@ -686,7 +771,7 @@ relay_step chunk_relay::on_completion(std::string_view body, std::string& out) {
         )));
         return relay_step::stop;
     }
-    const json::object completion = chat_completion(std::move(parsed), d_);
+    const json::object completion = chat_completion(std::move(parsed), d_, body);
     json::array choices;
     for (const auto& c : completion.at("choices").get_array()) {
         const auto* choice = c.if_object();

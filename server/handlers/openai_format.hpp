@@ -73,7 +73,17 @@ boost::json::object complete_usage(const boost::json::value* usage, boost::json:
 // `choices[].message.role` and a complete `usage` filled in when missing; anything else becomes the
 // assistant message content: `{"response": "<text>"}` or `{"message":{"content": "<text>"}}` give the
 // text, other JSON is serialised.
-boost::json::object chat_completion(boost::json::value upstream, const reply_defaults& d);
+// `raw_answer`, the upstream's answer as it came, gives the token counts when the shaped value has no
+// `usage` (a response_filter kept only the text, or the upstream names them otherwise: chat_usage_of).
+boost::json::object chat_completion(
+    boost::json::value upstream, const reply_defaults& d, std::string_view raw_answer = {}
+);
+
+// The token counts of an upstream chat answer as OpenAI's complete `usage`: OpenAI's `usage`, Anthropic's
+// `usage.input_tokens` / `output_tokens`, Bedrock Converse's `usage.inputTokens` / `outputTokens` /
+// `totalTokens`, Ollama's native `prompt_eval_count` / `eval_count`, Cohere's `meta.billed_units`,
+// Gemini's `usageMetadata`; nullopt when the answer has none of them.
+std::optional<boost::json::object> chat_usage_of(std::string_view answer);
 
 // Turns the upstream's OpenAI chunk stream into the client's, one upstream event at a time.
 //  - `[DONE]` ends the answer; the closing frames are the usage chunk (when include_usage and the upstream
@@ -171,7 +181,9 @@ std::string legacy_completion_id(std::string_view chat_id);
 // `{"text","index","logprobs","finish_reason"}` and its id through legacy_completion_id. The text is the
 // choice's own `text` (an upstream that is itself a completions server), else its message's string
 // content, else "".
-boost::json::object text_completion(boost::json::value upstream, const reply_defaults& d);
+boost::json::object text_completion(
+    boost::json::value upstream, const reply_defaults& d, std::string_view raw_answer = {}
+);
 
 // chunk_relay's output (SSE frames of chat.completion.chunk) as the legacy stream: each chunk becomes a
 // `text_completion` chunk (id through legacy_completion_id) with `choices[].text` from `delta.content`

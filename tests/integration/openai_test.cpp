@@ -71,6 +71,32 @@ std::vector<float> decode_floats(std::string_view b64) {
     return out;
 }
 
+const std::string chat_answer =
+    R"({"id":"chatcmpl-r","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,)"
+    R"("message":{"role":"assistant","content":"routed"},"finish_reason":"stop"}],)"
+    R"("usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}})";
+
+// A chat connector for `url` (any path of the fake upstream) with `request_body` as the template.
+std::string connector_at(
+    const std::string& url,
+    std::string_view request_body,
+    json::object parameters = json::object{{"model", "gpt-upstream"}}
+) {
+    json::object action{
+        {"action_type", "predict"},
+        {"method", "POST"},
+        {"url", url},
+        {"headers", json::object{{"Authorization", "Bearer ${credential.openAI_key}"}}},
+        {"request_body", request_body}};
+    return json::serialize(json::object{
+        {"name", "chat connector"},
+        {"version", "1"},
+        {"protocol", "http"},
+        {"parameters", std::move(parameters)},
+        {"credential", json::object{{"openAI_key", test_api_key}}},
+        {"actions", json::array{std::move(action)}}});
+}
+
 class openai_api : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -171,7 +197,31 @@ TEST_F(openai_api, replies_always_carry_usage_and_non_openai_answers_become_mess
     EXPECT_TRUE(j.at("id").as_string().starts_with("chatcmpl-"));
     EXPECT_EQ(j.at("choices").at(0).at("message").at("content").as_string(), default_completion_text);
     EXPECT_EQ(j.at("choices").at(0).at("finish_reason").as_string(), "stop");
-    EXPECT_EQ(j.at("usage").at("prompt_tokens").as_int64(), 0);
+    // The filter kept only the text; the counts come from the upstream's answer (1 prompt word, 5 words).
+    EXPECT_EQ(j.at("usage"), json::parse(R"({"prompt_tokens":1,"completion_tokens":5,"total_tokens":6})"));
+
+    // Ollama's native answer names its counts otherwise.
+    up_.route(
+        "/api/chat",
+        fake_reply::json(
+            200,
+            R"({"model":"llama3","message":{"role":"assistant","content":"native"},"done":true,"prompt_eval_count":7,"eval_count":3})"
+        )
+    );
+    register_model(
+        c(),
+        connector_at(
+            up_.url("/api/chat"),
+            R"({ "model": "${parameters.model}", "messages": ${parameters.messages}, "stream": false })"
+        ),
+        "native"
+    );
+    auto n = chat(R"({"model":"native","messages":[]})");
+    ASSERT_EQ(n.status, 200) << n.body;
+    EXPECT_EQ(n.json().at("choices").at(0).at("message").at("content").as_string(), "native");
+    EXPECT_EQ(
+        n.json().at("usage"), json::parse(R"({"prompt_tokens":7,"completion_tokens":3,"total_tokens":10})")
+    );
 }
 
 // An answer that is already a complete chat.completion goes to the client byte for byte (the upstream's
@@ -486,6 +536,92 @@ TEST_F(openai_api, an_upstream_that_cannot_stream_is_converted_to_chunks) {
     EXPECT_EQ(events[1].data, "[DONE]");
 }
 
+// A stream asked of a model whose upstream does not speak OpenAI's chat API: the upstream gets exactly what
+// its template renders (no "stream":true it would answer with NDJSON or refuse), and its whole answer
+// reaches the client as the chunks of a stream, with its token counts.
+TEST_F(openai_api, a_stream_from_an_upstream_that_is_not_openai_chat_is_its_whole_answer_as_chunks) {
+    up_.route(
+        "/api/chat",
+        fake_reply::json(
+            200,
+            R"({"model":"llama3","message":{"role":"assistant","content":"Hello from ollama"},"done":true,"prompt_eval_count":5,"eval_count":3})"
+        )
+    );
+    register_model(
+        c(),
+        connector_at(
+            up_.url("/api/chat"),
+            R"({ "model": "${parameters.model}", "messages": ${parameters.messages}, "stream": false })"
+        ),
+        "native"
+    );
+    sse_client s(
+        server_->port(),
+        "POST",
+        "/v1/chat/completions",
+        R"({"model":"native","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}})"
+    );
+    auto events = s.read_all();
+    EXPECT_EQ(s.status(), 200);
+    EXPECT_EQ(s.header("content-type"), "text/event-stream");
+    ASSERT_EQ(events.size(), 3U) << s.body();
+    auto chunk = json::parse(events[0].data).as_object();
+    EXPECT_EQ(chunk.at("object").as_string(), "chat.completion.chunk");
+    EXPECT_EQ(chunk.at("model").as_string(), "native");
+    EXPECT_EQ(chunk.at("choices").at(0).at("delta").at("content").as_string(), "Hello from ollama");
+    EXPECT_EQ(chunk.at("choices").at(0).at("finish_reason").as_string(), "stop");
+    EXPECT_EQ(
+        json::parse(events[1].data).at("usage"),
+        json::parse(R"({"prompt_tokens":5,"completion_tokens":3,"total_tokens":8})")
+    );
+    EXPECT_EQ(events[2].data, "[DONE]");
+    EXPECT_EQ(up_.last_request()->path(), "/api/chat");
+    EXPECT_EQ(
+        json::parse(up_.last_request()->body),
+        json::parse(R"({"model":"gpt-upstream","messages":[{"role":"user","content":"hi"}],"stream":false})")
+    );
+
+    // A template without a stream member: none is added (Bedrock's Converse refuses unknown members).
+    up_.route(
+        "/model/m/converse",
+        fake_reply::json(
+            200,
+            R"({"output":{"message":{"role":"assistant","content":[{"text":"conversed"}]}},"usage":{"inputTokens":4,"outputTokens":2,"totalTokens":6}})"
+        )
+    );
+    register_model(
+        c(),
+        connector_at(
+            up_.url("/model/m/converse"),
+            R"({"messages": ${parameters.messages}})",
+            json::object{{"model", "m"}, {"response_filter", "$.output.message.content[0].text"}}
+        ),
+        "converse"
+    );
+    sse_client b(
+        server_->port(),
+        "POST",
+        "/v1/chat/completions",
+        R"({"model":"converse","messages":[],"stream":true,"stream_options":{"include_usage":true}})"
+    );
+    auto converse = b.read_all();
+    ASSERT_EQ(converse.size(), 3U) << b.body();
+    EXPECT_EQ(
+        json::parse(converse[0].data).at("choices").at(0).at("delta").at("content").as_string(), "conversed"
+    );
+    EXPECT_EQ(
+        json::parse(converse[1].data).at("usage"),
+        json::parse(R"({"prompt_tokens":4,"completion_tokens":2,"total_tokens":6})")
+    );
+    EXPECT_EQ(json::parse(up_.last_request()->body), json::parse(R"({"messages":[]})"));
+
+    // An OpenAI chat upstream still streams.
+    sse_client o = empty_chat_stream();
+    auto streamed = o.read_all();
+    EXPECT_GT(streamed.size(), 3U) << o.body();
+    EXPECT_EQ(json::parse(up_.last_request()->body).at("stream"), json::value(true));
+}
+
 // A 2xx answer the relay cannot read is the non-stream path's 502, as an error event: a JSON answer that
 // does not parse, and a body without a single event (an HTML page), are not completions.
 TEST_F(openai_api, an_unreadable_answer_to_a_stream_is_an_error_event) {
@@ -579,32 +715,6 @@ TEST_F(openai_api, members_the_template_leaves_out_reach_an_openai_chat_upstream
         json::parse(R"({"model":"gpt-upstream","messages":[{"role":"user","content":"hi"}],"stream":true,)"
                     R"("temperature":0.25,"max_tokens":50,"seed":7,"stream_options":{"include_usage":true}})")
     );
-}
-
-const std::string chat_answer =
-    R"({"id":"chatcmpl-r","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,)"
-    R"("message":{"role":"assistant","content":"routed"},"finish_reason":"stop"}],)"
-    R"("usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}})";
-
-// A chat connector for `url` (any path of the fake upstream) with `request_body` as the template.
-std::string connector_at(
-    const std::string& url,
-    std::string_view request_body,
-    json::object parameters = json::object{{"model", "gpt-upstream"}}
-) {
-    json::object action{
-        {"action_type", "predict"},
-        {"method", "POST"},
-        {"url", url},
-        {"headers", json::object{{"Authorization", "Bearer ${credential.openAI_key}"}}},
-        {"request_body", request_body}};
-    return json::serialize(json::object{
-        {"name", "chat connector"},
-        {"version", "1"},
-        {"protocol", "http"},
-        {"parameters", std::move(parameters)},
-        {"credential", json::object{{"openAI_key", test_api_key}}},
-        {"actions", json::array{std::move(action)}}});
 }
 
 // What the connector's template places or fixes stays the connector's; upstreams that do not speak

@@ -477,6 +477,58 @@ TEST(openai_format, legacy_members_without_a_chat_meaning_are_not_added) {
 
 // A built-in post-process function keeps only the vectors, so /v1/embeddings reads usage from the answer
 // the upstream wrote.
+TEST(openai_format, chat_usage_in_every_provider_s_names) {
+    const auto usage = [](std::string_view answer) {
+        auto u = chat_usage_of(answer);
+        return u ? json::value(*u) : json::value(nullptr);
+    };
+    const auto expect = [](std::string_view text) {
+        return json::parse(text);
+    };
+    EXPECT_EQ(
+        usage(R"({"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":3}})"),
+        expect(R"({"prompt_tokens":2,"completion_tokens":3,"total_tokens":5})")
+    );
+    EXPECT_EQ(
+        usage(R"({"content":[],"usage":{"input_tokens":4,"output_tokens":1}})"),
+        expect(R"({"prompt_tokens":4,"completion_tokens":1,"total_tokens":5})")
+    );
+    EXPECT_EQ(
+        usage(R"({"output":{},"usage":{"inputTokens":4,"outputTokens":2,"totalTokens":7}})"),
+        expect(R"({"prompt_tokens":4,"completion_tokens":2,"total_tokens":7})")
+    );
+    EXPECT_EQ(
+        usage(R"({"message":{"content":"x"},"prompt_eval_count":5,"eval_count":3})"),
+        expect(R"({"prompt_tokens":5,"completion_tokens":3,"total_tokens":8})")
+    );
+    EXPECT_EQ(
+        usage(R"({"text":"x","meta":{"billed_units":{"input_tokens":6,"output_tokens":2}}})"),
+        expect(R"({"prompt_tokens":6,"completion_tokens":2,"total_tokens":8})")
+    );
+    EXPECT_EQ(
+        usage(
+            R"({"candidates":[],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":4,"totalTokenCount":9}})"
+        ),
+        expect(R"({"prompt_tokens":3,"completion_tokens":4,"total_tokens":9})")
+    );
+    EXPECT_EQ(usage(R"({"choices":[]})"), json::value(nullptr));
+    EXPECT_EQ(usage(R"({"usage":"none"})"), json::value(nullptr));
+    EXPECT_EQ(usage("not json \"usage\""), json::value(nullptr));
+
+    // chat_completion takes them from the raw answer only when the shaped value has none.
+    const auto filtered =
+        chat_completion(json::value("text"), defaults, R"({"prompt_eval_count":5,"eval_count":3})");
+    EXPECT_EQ(filtered.at("usage"), expect(R"({"prompt_tokens":5,"completion_tokens":3,"total_tokens":8})"));
+    const auto own = chat_completion(
+        json::parse(R"({"choices":[],"usage":{"prompt_tokens":1}})"), defaults, R"({"prompt_eval_count":5})"
+    );
+    EXPECT_EQ(own.at("usage"), expect(R"({"prompt_tokens":1,"completion_tokens":0,"total_tokens":1})"));
+    EXPECT_EQ(
+        chat_completion(json::value("text"), defaults).at("usage"),
+        expect(R"({"prompt_tokens":0,"completion_tokens":0,"total_tokens":0})")
+    );
+}
+
 TEST(openai_format, embedding_usage_from_the_raw_answer) {
     auto u =
         embedding_usage_of(R"({"object":"list","data":[],"usage":{"prompt_tokens":3,"total_tokens":3}})");
