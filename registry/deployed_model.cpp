@@ -49,6 +49,24 @@ bool token_bucket::try_acquire(std::int64_t now_ns) {
     return false;
 }
 
+std::int64_t token_bucket::wait_ns(std::int64_t now_ns) {
+    std::lock_guard lock(mu_);
+    double tokens = tokens_;
+    if (last_ns_ >= 0 && now_ns > last_ns_) {
+        tokens = std::min(capacity_, tokens + static_cast<double>(now_ns - last_ns_) * rate_per_ns_);
+    }
+    if (tokens >= 1.0) {
+        return 0;
+    }
+    if (rate_per_ns_ <= 0.0) {
+        return std::numeric_limits<std::int64_t>::max();
+    }
+    const double wait = std::ceil((1.0 - tokens) / rate_per_ns_);
+    return wait >= static_cast<double>(std::numeric_limits<std::int64_t>::max())
+               ? std::numeric_limits<std::int64_t>::max()
+               : static_cast<std::int64_t>(wait);
+}
+
 std::int64_t time_unit_ns(std::string_view unit) {
     if (unit == "NANOSECONDS") {
         return 1;

@@ -30,6 +30,8 @@ public:
     token_bucket(double limit, std::int64_t unit_ns);
     // True when a request may pass now (and consumes a token).
     bool try_acquire(std::int64_t now_ns);
+    // After a refusal: nanoseconds until the next token (what a 429's Retry-After advises).
+    std::int64_t wait_ns(std::int64_t now_ns);
 
 private:
     std::mutex mu_;

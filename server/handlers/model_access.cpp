@@ -99,7 +99,7 @@ registry::result<ready_model> finish_ready(request_context& ctx, ready_model out
 }  // namespace
 
 std::optional<registry::error> charge_rate_limiters(
-    const registry::caller& who, const ready_model& ready, std::size_t calls
+    const registry::caller& who, const ready_model& ready, std::size_t calls, std::int64_t* wait_ns
 ) {
     auto& runtime = *ready.deployed->runtime;
     // The model controller's limiter of this user (by name; none without security, as without a user).
@@ -116,9 +116,15 @@ std::optional<registry::error> charge_rate_limiters(
     const auto now_ns = steady_ns();
     for (std::size_t i = 0; i < calls; ++i) {
         if (runtime.limiter && !runtime.limiter->try_acquire(now_ns)) {
+            if (wait_ns != nullptr) {
+                *wait_ns = runtime.limiter->wait_ns(now_ns);
+            }
             return registry::error{errc::too_many_requests, "Request is throttled at model level."};
         }
         if (user_limiter != nullptr && !user_limiter->try_acquire(now_ns)) {
+            if (wait_ns != nullptr) {
+                *wait_ns = user_limiter->wait_ns(now_ns);
+            }
             return registry::error{
                 errc::too_many_requests,
                 "Request is throttled at user level. If you think there's an issue, please contact your "

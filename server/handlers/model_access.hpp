@@ -65,8 +65,9 @@ std::optional<registry::result<ready_model>> prepare_model_now(
 // the guardrails; so handlers call this once planning succeeded and before anything is sent (a request
 // refused for its payload costs no token; a text_docs request split into n calls costs n, and when the
 // k-th is throttled the calls before it are not sent, where ml-commons has already sent them).
+// `wait_ns`, when given, gets the time until the refusing limiter has a token again (a 429's Retry-After).
 std::optional<registry::error> charge_rate_limiters(
-    const registry::caller& who, const ready_model& ready, std::size_t calls
+    const registry::caller& who, const ready_model& ready, std::size_t calls, std::int64_t* wait_ns = nullptr
 );
 
 }  // namespace modelrelay::server::handlers

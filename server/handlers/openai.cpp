@@ -67,6 +67,17 @@ http_response openai_fail(const request_context& ctx, const registry::error& e) 
     return openai_fail(ctx, openai::from_error(e));
 }
 
+// A model or user rate limiter's 429 with the time until its next token as `retry-after-ms` and
+// `retry-after` (whole seconds, rounded up), which the OpenAI SDKs wait for before they retry.
+openai::api_error throttled_error(const registry::error& e, std::int64_t wait_ns) {
+    auto out = openai::from_error(e);
+    const std::int64_t ms =
+        std::max<std::int64_t>(1, wait_ns / 1'000'000 + (wait_ns % 1'000'000 != 0 ? 1 : 0));
+    out.headers.emplace_back("retry-after-ms", std::to_string(ms));
+    out.headers.emplace_back("retry-after", std::to_string(ms / 1000 + (ms % 1000 != 0 ? 1 : 0)));
+    return out;
+}
+
 openai::api_error invalid_request(std::string message, std::optional<std::string> param = std::nullopt) {
     openai::api_error e;
     e.status = 400;
@@ -509,8 +520,9 @@ awaitable<http_response> serve_completion(request_context& ctx, dialect kind) {
             ctx, invalid_request("The model's connector makes more than one upstream call.")
         );
     }
-    if (auto throttled = charge_rate_limiters(*who, ready, 1)) {
-        co_return openai_fail(ctx, openai::from_error(*throttled));
+    std::int64_t wait_ns = 0;
+    if (auto throttled = charge_rate_limiters(*who, ready, 1, &wait_ns)) {
+        co_return openai_fail(ctx, throttled_error(*throttled, wait_ns));
     }
     // Members the template leaves out still reach an OpenAI chat upstream. A connector without a
     // request_body sends its `http_body` parameter as written, so there is no template to complete.
@@ -732,8 +744,9 @@ awaitable<http_response> handle_openai_embeddings(request_context& ctx) {
     if (!plan) {
         co_return openai_fail(ctx, plan.error());
     }
-    if (auto throttled = charge_rate_limiters(*who, ready, plan->calls.size())) {
-        co_return openai_fail(ctx, openai::from_error(*throttled));
+    std::int64_t wait_ns = 0;
+    if (auto throttled = charge_rate_limiters(*who, ready, plan->calls.size(), &wait_ns)) {
+        co_return openai_fail(ctx, throttled_error(*throttled, wait_ns));
     }
     // `dimensions` and `user` reach an OpenAI embeddings upstream even through a template that leaves
     // them out (the blueprints' `{"input": ..., "model": ...}`), as chat members do.

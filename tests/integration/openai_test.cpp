@@ -1252,13 +1252,15 @@ TEST_F(openai_api, every_error_has_the_openai_shape) {
         c(), chat_connector(up_), "slow", true, R"("rate_limiter": {"limit": "1", "unit": "MINUTES"})"
     );
     EXPECT_EQ(chat(R"({"model":"slow","messages":[]})").status, 200);
+    const auto throttled = chat(R"({"model":"slow","messages":[]})");
     expect_error(
-        chat(R"({"model":"slow","messages":[]})"),
-        429,
-        "rate_limit_error",
-        "Request is throttled at model level.",
-        "rate_limit_exceeded"
+        throttled, 429, "rate_limit_error", "Request is throttled at model level.", "rate_limit_exceeded"
     );
+    // The SDKs wait as told: the next token of a 1/minute bucket is about a minute away.
+    const auto wait_ms = std::stoll(throttled.header("retry-after-ms"));
+    EXPECT_GT(wait_ms, 50'000) << wait_ms;
+    EXPECT_LE(wait_ms, 60'000) << wait_ms;
+    EXPECT_EQ(throttled.header("retry-after"), std::to_string((wait_ms + 999) / 1000));
     register_model(c(), chat_connector(up_), "chat-model");
     expect_error(
         chat(R"({"model":"chat-model","messages":[]})"),
