@@ -159,6 +159,20 @@ bool is_self(
     return false;
 }
 
+// How Java prints an IPv6 address (Inet6Address.getHostAddress): eight groups of lower-case hex without
+// leading zeros and no `::`, which is the text ml-commons matches restricted_ip_patterns against.
+std::string java_host_address(const ip::address_v6& a) {
+    const auto bytes = a.to_bytes();
+    std::string out;
+    char group[8];
+    for (std::size_t i = 0; i < 16; i += 2) {
+        const unsigned v = (static_cast<unsigned>(bytes[i]) << 8) | bytes[i + 1];
+        const int n = std::snprintf(group, sizeof group, i == 0 ? "%x" : ":%x", v);
+        out.append(group, static_cast<std::size_t>(n));
+    }
+    return out;
+}
+
 }  // namespace
 
 address_kind classify(const ip::address& a) {
@@ -215,10 +229,15 @@ registry::result<void> check_address(
     unsigned short port,
     const guard_policy& policy
 ) {
-    // A pattern written for a.b.c.d also stops ::ffff:a.b.c.d, which reaches the same IPv4 host.
-    if (policy.is_restricted_ip &&
-        (policy.is_restricted_ip(a.to_string()) || policy.is_restricted_ip(unmapped(a).to_string()))) {
-        return registry::illegal_argument(std::string(restricted_ip_message) + std::string(host));
+    // A pattern written for a.b.c.d also stops ::ffff:a.b.c.d, which reaches the same IPv4 host; one
+    // written for an IPv6 address may use the short form (::1) or Java's, which ml-commons matches
+    // (0:0:0:0:0:0:0:1).
+    if (policy.is_restricted_ip) {
+        const ip::address target = unmapped(a);
+        if (policy.is_restricted_ip(a.to_string()) || policy.is_restricted_ip(target.to_string()) ||
+            (target.is_v6() && policy.is_restricted_ip(java_host_address(target.to_v6())))) {
+            return registry::illegal_argument(std::string(restricted_ip_message) + std::string(host));
+        }
     }
     if (is_self(a, port, policy)) {
         return registry::illegal_argument(std::string(private_ip_message) + std::string(host));

@@ -486,6 +486,20 @@ TEST(check_address, restricted_patterns_and_private_endpoint_allowlist) {
     }
     EXPECT_TRUE(check("internal", "::ffff:10.8.0.1", p));
 
+    // IPv6 patterns in ml-commons' form: Java prints every group, without leading zeros or `::`.
+    guard_policy six;
+    six.private_ip_enabled = true;
+    six.is_restricted_ip = [](std::string_view ip) {
+        return ip == "0:0:0:0:0:0:0:1" || ip == "fd00:0:0:0:0:0:ab:2" || ip == "fe80::5";
+    };
+    for (const char* a : {"::1", "0:0:0:0:0:0:0:1", "fd00::ab:2", "FD00:0000::00ab:0002", "fe80::5"}) {
+        auto m = check("v6", a, six);
+        ASSERT_FALSE(m) << a;
+        EXPECT_EQ(m.error().reason, "Remote inference host name has restricted ip address: v6");
+    }
+    EXPECT_TRUE(check("v6", "fd00::ab:3", six));
+    EXPECT_TRUE(check("v6", "2606:4700::1111", six));
+
     p.private_endpoint_trusted = [](std::string_view url) {
         return url.starts_with("https://ollama/");
     };
