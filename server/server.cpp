@@ -129,17 +129,31 @@ net::awaitable<void> accept_loop(
 // interval of 0 stops the job, as MLCommonsClusterManagerEventListener does (no TTL undeploy at all); the
 // setting is dynamic, so a stopped job looks at it again every second.
 net::awaitable<void> ttl_sweeper(app& a) {
+    // Looks at the setting every second: as ml-commons cancels and restarts its cron when
+    // sync_up_job_interval_in_seconds changes, a new interval counts from the moment it is seen, so
+    // lowering it takes effect at once instead of after the old interval ran out.
     net::steady_timer t(co_await net::this_coro::executor);
+    long long interval = a.registry->current()->settings->sync_up_job_interval_seconds();
+    auto last_run = std::chrono::steady_clock::now();
     while (!a.stopping.load()) {
-        const auto interval = a.registry->current()->settings->sync_up_job_interval_seconds();
-        t.expires_after(std::chrono::seconds(std::max<long long>(1, interval)));
+        t.expires_after(std::chrono::seconds(1));
         auto [ec] = co_await t.async_wait(use_nothrow);
         if (ec || a.stopping.load()) {
             co_return;
         }
-        if (interval <= 0 || a.registry->current()->settings->sync_up_job_interval_seconds() <= 0) {
+        const auto now = std::chrono::steady_clock::now();
+        if (const auto current = a.registry->current()->settings->sync_up_job_interval_seconds();
+            current != interval) {
+            interval = current;
+            last_run = now;
             continue;
         }
+        // Half a tick of slack: the ticks drift, and a 1 s interval must not become 2 s.
+        if (interval <= 0 ||
+            now - last_run + std::chrono::milliseconds(500) < std::chrono::seconds(interval)) {
+            continue;
+        }
+        last_run = now;
         auto& reg = *a.registry;
         auto op = [&reg] {
             return reg.undeploy_idle(reg.now_ms());

@@ -939,6 +939,18 @@ TEST_F(predict, idle_models_are_undeployed_after_their_ttl) {
     }
     EXPECT_EQ(state_of(zero), "UNDEPLOYED");
     EXPECT_EQ(state_of(never), "DEPLOYED");
+
+    // A new interval counts from when it is set, as ml-commons restarts its cron: lowering it from 600 s
+    // takes effect at once, not after the old interval has run out.
+    set_interval(600);
+    const auto later = deployed("ttl zero later", 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_EQ(state_of(later), "DEPLOYED");
+    set_interval(1);
+    for (int i = 0; i < 100 && state_of(later) != "UNDEPLOYED"; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(state_of(later), "UNDEPLOYED");
 }
 
 TEST_F(predict, models_groups_and_tasks_are_searchable) {
