@@ -134,11 +134,15 @@ result<void> service::load() {
     auto snap = std::make_shared<snapshot>();
     json::object persistent;
     if (auto s = store_->get_meta(settings_meta)) {
+        // Unreadable stored settings refuse the start, as a corrupt row does: starting without them would
+        // silently turn off what they turned on (access control, private addresses), and the next update
+        // would overwrite them for good.
         boost::system::error_code ec;
         auto v = parse_json(*s, ec);
-        if (!ec && v.is_object()) {
-            persistent = v.get_object();
+        if (ec || !v.is_object()) {
+            return error{errc::internal, "corrupt persistent cluster settings in the database"};
         }
+        persistent = std::move(v.get_object());
     }
     auto settings = cluster_settings::from_persistent(persistent, opts_.node_settings);
     if (!settings) {

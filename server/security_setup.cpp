@@ -53,6 +53,22 @@ bool write_private_file(const std::filesystem::path& path, const std::string& te
     return ok && std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
+// The first line of a previous start's admin.password ("" when there is none).
+std::string read_password_file(const std::filesystem::path& file) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        return {};
+    }
+    std::string text(256, '\0');
+    const auto n = ::read(fd, text.data(), text.size());
+    ::close(fd);
+    text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    if (const auto eol = text.find_first_of("\r\n"); eol != std::string::npos) {
+        text.resize(eol);
+    }
+    return text;
+}
+
 }  // namespace
 
 std::pair<bool, std::string> security_decision(const config& cfg) {
@@ -100,8 +116,22 @@ registry::result<std::unique_ptr<security>> open_security(const config& cfg) {
     if ((*identity)->current()->users.empty()) {
         std::string password;
         bool generated = false;
+        const auto password_file = cfg.data_dir / "admin.password";
+        std::string kept = read_password_file(password_file);
         if (const char* env = std::getenv("MODELRELAY_ADMIN_PASSWORD"); env != nullptr && *env != '\0') {
             password = env;
+        } else if (!kept.empty()) {
+            // A data directory that already had security on lost its users (security.db deleted or
+            // emptied): every user, role mapping and API key is gone. Said loudly; the admin comes back
+            // with the password the operator already has instead of a new one.
+            log::warn(
+                "the security database has no users but admin.password already exists; recreating the admin "
+                "user with that password. Every other user, role mapping and API key is gone: if security.db "
+                "was deleted or lost, stop now and restore it from a backup",
+                {{"database", (cfg.data_dir / "security.db").string()},
+                 {"password_file", password_file.string()}}
+            );
+            password = kept;
         } else {
             password = generate_password();
             generated = true;
@@ -114,6 +144,7 @@ registry::result<std::unique_ptr<security>> open_security(const config& cfg) {
         }
         auto made = (*identity)->bootstrap_admin(password);
         registry::secure_wipe(password);
+        registry::secure_wipe(kept);
         if (!made) {
             return made.error();
         }

@@ -560,6 +560,22 @@ TEST(security_first_start, generated_admin_password_is_written_0600_and_never_lo
     EXPECT_EQ(read_file(file).substr(0, pw.size()), pw);
     http_client c2(srv.port());
     EXPECT_EQ(c2.request("GET", "/", {}, basic("admin", pw)).status, 200u);
+
+    // security.db lost: the start says so loudly and the admin comes back with the password the operator
+    // already has, not a new one written over it.
+    srv.stop();
+    for (const char* f : {"security.db", "security.db-wal", "security.db-shm"}) {
+        std::filesystem::remove(tmp.path() / "data" / f);
+    }
+    srv.start();
+    EXPECT_NE(
+        srv.log().find("the security database has no users but admin.password already exists"),
+        std::string::npos
+    ) << srv.log();
+    EXPECT_EQ(read_file(file).substr(0, pw.size()), pw);
+    EXPECT_EQ(srv.log().find(pw), std::string::npos);
+    http_client c3(srv.port());
+    EXPECT_EQ(c3.request("GET", "/", {}, basic("admin", pw)).status, 200u);
 }
 
 TEST(security_first_start, loopback_auto_mode_is_off_and_says_why) {

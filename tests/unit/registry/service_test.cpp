@@ -8,6 +8,7 @@
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 namespace modelrelay::registry {
 namespace {
@@ -87,6 +88,31 @@ TEST_F(service_test, idle_models_are_undeployed_after_their_ttl_and_only_then) {
 }
 
 // TTLs near the long range are a very long time, not (after ttl * 60,000 overflowed) no time at all.
+// Starting without the stored settings would silently drop what they turn on (access control, private
+// addresses) and the next update would overwrite them: unreadable ones refuse the start.
+TEST_F(service_test, unreadable_stored_settings_refuse_the_start) {
+    svc_.reset();
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "modelrelay.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(
+            db,
+            "UPDATE meta SET value = '{broken' WHERE key = 'persistent_settings'",
+            nullptr,
+            nullptr,
+            nullptr
+        ),
+        SQLITE_OK
+    );
+    EXPECT_EQ(sqlite3_changes(db), 1);
+    sqlite3_close(db);
+    service_options opts;
+    opts.data_dir = dir_;
+    auto s = service::open(opts);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().reason, "corrupt persistent cluster settings in the database");
+}
+
 TEST_F(service_test, huge_ttls_do_not_expire) {
     const auto max = deployed_model(R"("deploy_setting":{"model_ttl_minutes":9223372036854775807},)");
     const auto big = deployed_model(R"("deploy_setting":{"model_ttl_minutes":4611686018427387904},)");
