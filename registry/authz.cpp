@@ -55,8 +55,8 @@ constexpr std::array<action_info, 38> actions{{
     {action::controller_get, "cluster:admin/opensearch/ml/controllers/get", true},
     {action::controller_update, "cluster:admin/opensearch/ml/controllers/update", true},
     {action::controller_delete, "cluster:admin/opensearch/ml/controllers/delete", true},
-    {action::profile, "cluster:admin/opensearch/ml/profile/nodes", true},
-    {action::stats, "cluster:admin/opensearch/ml/stats/nodes", true},
+    {action::profile, "cluster:admin/opensearch/ml/profile/nodes", false},
+    {action::stats, "cluster:admin/opensearch/ml/stats/nodes", false},
 }};
 static_assert(actions.size() == static_cast<std::size_t>(action::stats) + 1);
 

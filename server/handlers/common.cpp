@@ -57,6 +57,20 @@ registry::result<registry::caller> caller_of(const request_context& ctx) {
     return ctx.who;
 }
 
+std::optional<std::string> monitoring_tenant(const request_context& ctx, bool multi_tenancy) {
+    if (!multi_tenancy) {
+        return std::nullopt;
+    }
+    const auto* who = ctx.who.user.get();
+    if (who != nullptr && !registry::is_admin(*who)) {
+        return who->tenant;
+    }
+    if (const auto it = ctx.req.find("x-tenant-id"); it != ctx.req.end() && !it->value().empty()) {
+        return std::string(it->value());
+    }
+    return std::nullopt;
+}
+
 void audit_change(request_context& ctx, std::string_view action, std::string_view detail) {
     if (!ctx.app.sec || !ctx.app.sec->enabled() || !ctx.who.user) {
         return;

@@ -72,6 +72,11 @@ namespace modelrelay::server::handlers {
 http_response search_resources(request_context& ctx, registry::kind k, const registry::caller& who);
 // Who is calling: the principal and tenant the gate resolved before the handler (gate.cpp).
 registry::result<registry::caller> caller_of(const request_context& ctx);
+// Whose resources the monitoring routes (stats, profile) count under multi-tenancy. ml-commons reads no
+// tenant there (they answer for the whole cluster), so no x-tenant-id is required: a user bound to a
+// tenant sees that tenant's, security off or an admin the named tenant's (x-tenant-id) or, without
+// one, everything; nullopt means everything (also without multi-tenancy).
+std::optional<std::string> monitoring_tenant(const request_context& ctx, bool multi_tenancy);
 // The route-level authorization gate (action name, then tenant); fills ctx.who.tenant_id.
 registry::result<void> authorize_route(request_context& ctx, const route& r);
 // An error in the request's front-door envelope (OpenAI shape on /v1, OpenSearch/Elasticsearch otherwise).

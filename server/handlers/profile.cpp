@@ -128,12 +128,10 @@ awaitable<http_response> handle_profile(request_context& ctx) {
     if ((view != "node" && view != "model") || (!in->node_ids.empty() && !in->node_ids.contains(node))) {
         co_return ok(ctx, json::object{});
     }
-    // Under multi-tenancy a caller sees the deployments of its own tenant only.
-    const bool tenancy = snap->settings->multi_tenancy_enabled();
+    const auto tenant = monitoring_tenant(ctx, snap->settings->multi_tenancy_enabled());
     json::object models;
     snap->deployed.for_each([&](const std::string& id, const registry::deployed_model& d) {
-        if ((in->all_models || in->model_ids.contains(id)) &&
-            (!tenancy || d.tenant_id == ctx.who.tenant_id)) {
+        if ((in->all_models || in->model_ids.contains(id)) && (!tenant || d.tenant_id == *tenant)) {
             if (view == "node") {
                 models[id] = model_profile(d, node, true);
             } else {

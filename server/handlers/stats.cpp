@@ -5,7 +5,7 @@
 // `{node_id}` is a comma-separated list resolved as OpenSearch's DiscoveryNodes does for the one node
 // there is (its id or name, `*` patterns, `_local`, `_all`, `_cluster_manager`, `_master`); when nothing
 // names this node, "nodes" is left out, as ml-commons leaves out an empty node list. Under
-// multi-tenancy counts and model entries are the caller's tenant's.
+// multi-tenancy counts and model entries are those of monitoring_tenant (no x-tenant-id required).
 #include <algorithm>
 #include <array>
 #include <fstream>
@@ -94,11 +94,11 @@ awaitable<http_response> handle_stats(request_context& ctx) {
     };
 
     const auto snap = ctx.app.registry->current();
-    const bool tenancy = snap->settings->multi_tenancy_enabled();
+    const auto tenant = monitoring_tenant(ctx, snap->settings->multi_tenancy_enabled());
     const auto count = [&](registry::kind k) {
         std::int64_t n = 0;
         snap->of(k).for_each([&](const std::string&, const registry::resource& r) {
-            n += !tenancy || r.tenant_id == ctx.who.tenant_id ? 1 : 0;
+            n += !tenant || r.tenant_id == *tenant ? 1 : 0;
         });
         return n;
     };
@@ -133,7 +133,7 @@ awaitable<http_response> handle_stats(request_context& ctx) {
     json::object node;
     std::int64_t deployed = 0;
     snap->deployed.for_each([&](const std::string&, const registry::deployed_model& d) {
-        deployed += !tenancy || d.tenant_id == ctx.who.tenant_id ? 1 : 0;
+        deployed += !tenant || d.tenant_id == *tenant ? 1 : 0;
     });
     const auto& stats = ctx.app.stats;
     for (auto n : node_stats) {
@@ -165,7 +165,7 @@ awaitable<http_response> handle_stats(request_context& ctx) {
         json::object models;
         for (auto& kv : stats.models_json()) {
             const auto* m = snap->find(registry::kind::model, kv.key());
-            if (tenancy && (m == nullptr || m->tenant_id != ctx.who.tenant_id)) {
+            if (tenant && (m == nullptr || m->tenant_id != *tenant)) {
                 continue;
             }
             // MLModelStats prints `is_hidden` only for a hidden model, and then as true.

@@ -1598,6 +1598,20 @@ TEST(multi_tenancy, tenant_header_is_required_and_scopes_everything) {
         wrong.json().at("error").at("reason").as_string(), "You don't have permission to access this resource"
     );
     EXPECT_EQ(c.request("GET", "/_plugins/_ml/connectors/" + id, "", a).status, 200);
+
+    // Stats and profile read no tenant in ml-commons (security.md §3): no header needed, the whole
+    // cluster without one, the named tenant's with one.
+    auto stats = c.get("/_plugins/_ml/stats/ml_connector_count");
+    ASSERT_EQ(stats.status, 200) << stats.body;
+    EXPECT_EQ(stats.json().at("ml_connector_count"), 1);
+    EXPECT_EQ(
+        c.request("GET", "/_plugins/_ml/stats/ml_connector_count", "", b).json().at("ml_connector_count"), 0
+    );
+    EXPECT_EQ(
+        c.request("GET", "/_plugins/_ml/stats/ml_connector_count", "", a).json().at("ml_connector_count"), 1
+    );
+    EXPECT_EQ(c.get("/_plugins/_ml/profile").status, 200);
+    EXPECT_EQ(c.get("/_plugins/_ml/profile/models").status, 200);
 }
 
 // Connection management as HTTP/1.1 and 1.0 define it: an HTTP/1.1 answer kept alive carries no Connection
