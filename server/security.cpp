@@ -59,32 +59,24 @@ bool auth_throttle::record_failure(std::string_view key) {
         // Forget expired entries first; if still full, stop tracking new clients rather than grow without
         // bound.
         std::erase_if(entries_, [&](const auto& kv) {
-            return kv.second.blocked_until <= now && now - kv.second.window_start > limits_.time_window;
+            return kv.second.blocked_until <= now &&
+                   (kv.second.failures.empty() || now - kv.second.failures.back() > limits_.time_window);
         });
         if (entries_.size() >= limits_.max_tracked) {
             return false;
         }
     }
     auto& e = entries_[std::string(key)];
-    if (e.failures == 0 || now - e.window_start > limits_.time_window) {
-        e.failures = 0;
-        e.window_start = now;
+    while (!e.failures.empty() && now - e.failures.front() > limits_.time_window) {
+        e.failures.pop_front();
     }
-    e.failures += 1;
-    if (e.failures >= limits_.allowed_tries) {
+    e.failures.push_back(now);
+    if (static_cast<int>(e.failures.size()) >= limits_.allowed_tries) {
         e.blocked_until = now + limits_.block_expiry;
-        e.failures = 0;
+        e.failures.clear();
         return true;
     }
     return false;
-}
-
-void auth_throttle::record_success(std::string_view key) {
-    std::lock_guard lock(mutex_);
-    const auto it = entries_.find(std::string(key));
-    if (it != entries_.end() && it->second.blocked_until <= clock_()) {
-        entries_.erase(it);
-    }
 }
 
 // --- audit ------------------------------------------------------------------------------------------------
@@ -345,9 +337,11 @@ net::awaitable<auth_outcome> security::authenticate(request_context& ctx) {
         std::string password = decoded->substr(colon + 1);
         registry::secure_wipe(*decoded);
         if (user_throttle_.blocked(user)) {
+            // A blocked user name skips the authentication domain (BackendRegistry), which leaves the
+            // basic domain's challenge as the answer, unlike a blocked address.
             registry::secure_wipe(password);
             audit_.record("FAILED_LOGIN", nullptr, ip_full, "", "", "blocked user " + user);
-            co_return auth_outcome{.blocked = true};
+            co_return auth_outcome{.bad_user = user};
         }
         const std::string digest = sha256_hex(user, password);
         if (auto hit = cache_get(digest, state->generation)) {
@@ -371,8 +365,6 @@ net::awaitable<auth_outcome> security::authenticate(request_context& ctx) {
             audit_.record("FAILED_LOGIN", nullptr, ip_full, "", "", "user " + user);
             co_return auth_outcome{.bad_user = user};
         }
-        ip_throttle_.record_success(ip);
-        user_throttle_.record_success(user);
         auto who = std::make_shared<const principal>(registry::principal_for_user(*state, *u));
         cache_put(digest, who, state->generation);
         co_return auth_outcome{.who = std::move(who)};

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <list>
 #include <memory>
@@ -69,14 +70,15 @@ public:
     explicit auth_throttle(limits l, clock_fn clock = {});
 
     bool blocked(std::string_view key);
-    // Returns true when this failure blocked the key.
+    // Returns true when this failure blocked the key: `allowed_tries` failures within the last
+    // `time_window` (a sliding window, as the Security plugin's HeapBasedRateTracker keeps the times of the
+    // last failures). A success resets nothing: only a block does, so logging in with one account now and
+    // then does not buy an address more guesses at another.
     bool record_failure(std::string_view key);
-    void record_success(std::string_view key);
 
 private:
     struct entry {
-        int failures = 0;
-        std::chrono::steady_clock::time_point window_start{};
+        std::deque<std::chrono::steady_clock::time_point> failures;  // at most allowed_tries, oldest first
         std::chrono::steady_clock::time_point blocked_until{};
     };
     limits limits_;

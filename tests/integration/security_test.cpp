@@ -534,6 +534,32 @@ TEST_F(security_throttled, a_blocked_client_gets_authentication_finally_failed_e
         "unable to authenticate with provided credentials and anonymous access is not allowed for this "
         "request"
     ) << es.body;
+
+    // The user name is blocked too: from another address the right password gets the basic challenge,
+    // as a blocked name skips the authentication domain (security.md §2.6), not the address's text.
+    http_client other(srv_->port());
+    other.set_source_address("127.0.0.2");
+    auto named = other.request("GET", "/", {}, basic("admin", admin_password));
+    EXPECT_EQ(named.status, 401u);
+    EXPECT_EQ(named.body, "Unauthorized");
+    EXPECT_EQ(named.header("www-authenticate"), "Basic realm=\"OpenSearch Security\"");
+}
+
+// A success resets nothing (only a block does): the Security plugin's trackers count failures in a
+// sliding window, so one good login in between does not buy more guesses.
+TEST_F(security_throttled, a_success_does_not_reset_the_failure_count) {
+    http_client from(srv_->port());
+    from.set_source_address("127.0.0.3");
+    const auto wrong = [&] {
+        return from.request("GET", "/", {}, basic("nobody", "Wrong-Pass-123456"));
+    };
+    EXPECT_EQ(wrong().body, "Unauthorized");
+    EXPECT_EQ(wrong().body, "Unauthorized");
+    EXPECT_EQ(from.request("GET", "/", {}, basic("admin", admin_password)).status, 200u);
+    EXPECT_EQ(wrong().body, "Unauthorized");  // the third failure of this address blocks it
+    EXPECT_EQ(
+        from.request("GET", "/", {}, basic("admin", admin_password)).body, "Authentication finally failed"
+    );
 }
 
 TEST(security_first_start, generated_admin_password_is_written_0600_and_never_logged) {

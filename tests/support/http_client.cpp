@@ -101,6 +101,10 @@ void http_client::connect() {
     const tcp::endpoint ep(net::ip::make_address("127.0.0.1"), port_);
     if (!tls_) {
         impl_->socket.emplace(impl_->ioc);
+        if (!source_.empty()) {
+            impl_->socket->open(tcp::v4());
+            impl_->socket->bind(tcp::endpoint(net::ip::make_address(source_), 0));
+        }
         impl_->socket->connect(ep);
         return;
     }

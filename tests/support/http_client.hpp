@@ -45,6 +45,9 @@ public:
     void connect();
     // The negotiated protocol ("TLSv1.3"); "" when not connected or plain.
     std::string tls_version() const;
+    // Connects from this loopback address (e.g. "127.0.0.2") instead of the kernel's choice, so a test can be
+    // a second client address (plain HTTP only). Takes effect at the next connection.
+    void set_source_address(std::string address) { source_ = std::move(address); }
     // Connections opened so far (1 while keep-alive holds).
     std::size_t connects() const { return connects_; }
 
@@ -67,6 +70,7 @@ private:
     std::unique_ptr<impl> impl_;
     std::uint16_t port_;
     std::optional<tls_client_options> tls_;
+    std::string source_;
     std::size_t connects_ = 0;
 };
 

@@ -59,11 +59,14 @@ TEST(auth_throttle, blocks_after_allowed_tries_and_expires) {
     now += std::chrono::seconds(61);
     EXPECT_FALSE(t.record_failure("slow"));
     EXPECT_FALSE(t.blocked("slow"));
-    // A success clears the count.
-    t.record_failure("s");
-    t.record_failure("s");
-    t.record_success("s");
-    EXPECT_FALSE(t.record_failure("s"));
+    // The window slides: the three failures within any 60 s block, wherever the first one fell.
+    EXPECT_FALSE(t.record_failure("w"));  // t
+    now += std::chrono::seconds(40);
+    EXPECT_FALSE(t.record_failure("w"));  // t+40
+    now += std::chrono::seconds(30);
+    EXPECT_FALSE(t.record_failure("w"));  // t+70: the first has left the window
+    now += std::chrono::seconds(20);
+    EXPECT_TRUE(t.record_failure("w"));  // t+90: t+40, t+70, t+90
 }
 
 TEST(unauthorized, opensearch_text_with_basic_challenge) {
