@@ -478,6 +478,9 @@ role_table::role_table() {
     read.emplace_back("cluster:monitor/xpack/inference/get");
     roles_["ml_read_access"] = read;
     roles_["ml_readonly_access"] = std::move(read);
+    // Grants nothing by itself: plugins.security.restapi.roles_enabled names it as a role that may use the
+    // Security REST API (security_api.cpp), so it must exist to be mapped.
+    roles_["security_rest_api_access"] = {};
 }
 
 void role_table::put(std::string name, std::vector<std::string> cluster_permissions) {

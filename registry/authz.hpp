@@ -136,7 +136,9 @@ bool permission_matches(std::string_view pattern, std::string_view action_name);
 
 class role_table {
 public:
-    role_table();  // the built-in roles only: all_access, ml_full_access, ml_read_access, ml_readonly_access
+    // The built-in roles only: all_access, ml_full_access, ml_read_access, ml_readonly_access,
+    // security_rest_api_access.
+    role_table();
     // Adds or replaces a custom role (security.md §2.3 roles API).
     void put(std::string name, std::vector<std::string> cluster_permissions);
     const std::vector<std::string>* find(std::string_view name) const;

@@ -395,6 +395,14 @@ result<internal_user> user_from_body(
             }
             u.attributes.emplace(std::string(kv.key()), std::string(kv.value().get_string()));
         }
+        // The tenant attribute names a tenant (R11): tenants key stored data and its encryption context,
+        // so `|`, `,` and spaces stay out of them.
+        if (const auto it = u.attributes.find("tenant");
+            it != u.attributes.end() && !it->second.empty() && !valid_entity_name(it->second)) {
+            return security_validation(
+                "Invalid tenant '" + it->second + "': names must match ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
+            );
+        }
     }
     for (const auto& r : u.backend_roles) {
         if (r.empty()) {
@@ -792,11 +800,25 @@ principal principal_for_token(const api_token& t) {
 
 std::vector<role_definition> builtin_role_definitions() {
     std::vector<role_definition> out;
-    for (std::string_view name : {"all_access", "ml_full_access", "ml_read_access", "ml_readonly_access"}) {
+    for (std::string_view name :
+         {"all_access",
+          "ml_full_access",
+          "ml_read_access",
+          "ml_readonly_access",
+          "security_rest_api_access"}) {
         role_definition r;
         r.name = std::string(name);
         if (const auto* perms = builtin_roles().find(name)) {
             r.cluster_permissions = *perms;
+        }
+        if (name == "ml_full_access") {
+            // roles.yml: index `*` → indices_monitor (nothing here reads indices; shown as the plugin shows
+            // it).
+            r.index_permissions.push_back(json::object{
+                {"index_patterns", json::array{"*"}},
+                {"fls", json::array{}},
+                {"masked_fields", json::array{}},
+                {"allowed_actions", json::array{"indices_monitor"}}});
         }
         r.reserved = true;
         r.static_ = true;
@@ -896,6 +918,11 @@ result<api_key_request> parse_api_key_request(const json::value& body) {
     req.name = std::string(name->get_string());
     if (req.name.size() > 256) {
         return es_validation("api key name may not be more than 256 characters long");
+    }
+    if (!valid_entity_name(req.name)) {
+        return es_validation(
+            "Invalid name '" + req.name + "': names must match ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
+        );
     }
     if (const auto* e = b.if_contains("expiration"); e != nullptr && !e->is_null()) {
         if (!e->is_string()) {

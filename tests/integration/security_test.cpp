@@ -365,6 +365,26 @@ TEST_F(security_on, custom_roles_grant_cluster_permissions) {
         200u
     );
     EXPECT_EQ(srv_->as("dave", alice_pw, "GET", "/_plugins/_ml/tasks/x").status, 403u);
+
+    // security_rest_api_access is built in (roles_enabled names it): mapped, it opens the Security REST API.
+    EXPECT_EQ(srv_->as("dave", alice_pw, "GET", "/_plugins/_security/api/internalusers").status, 403u);
+    EXPECT_EQ(
+        srv_->admin(
+                "PUT",
+                "/_plugins/_security/api/rolesmapping/security_rest_api_access",
+                R"({"users":["dave"]})"
+        )
+            .status,
+        201u
+    );
+    EXPECT_EQ(srv_->as("dave", alice_pw, "GET", "/_plugins/_security/api/internalusers").status, 200u);
+    // ml_full_access as roles.yml defines it: its index permission too.
+    auto full = srv_->admin("GET", "/_plugins/_security/api/roles/ml_full_access");
+    ASSERT_EQ(full.status, 200u) << full.body;
+    const auto index = full.json().at("ml_full_access").at("index_permissions");
+    ASSERT_EQ(index.as_array().size(), 1u) << full.body;
+    EXPECT_EQ(index.at(0).at("index_patterns"), json::parse(R"(["*"])"));
+    EXPECT_EQ(index.at(0).at("allowed_actions"), json::parse(R"(["indices_monitor"])"));
 }
 
 TEST_F(security_on, api_keys_authenticate_until_invalidated_or_expired) {
@@ -378,6 +398,19 @@ TEST_F(security_on, api_keys_authenticate_until_invalidated_or_expired) {
     const std::string encoded(k.at("encoded").as_string());
     EXPECT_EQ(k.at("name"), "ci");
     EXPECT_FALSE(k.contains("expiration"));
+    // Names follow R11, and so does a tenant given as a user attribute; nothing is stored.
+    const auto bad_key = srv_->as("erin", alice_pw, "POST", "/_security/api_key", R"({"name":"bad|name"})");
+    EXPECT_EQ(bad_key.status, 400u) << bad_key.body;
+    EXPECT_NE(bad_key.body.find("Invalid name 'bad|name': names must match"), std::string::npos)
+        << bad_key.body;
+    const auto bad_tenant = srv_->admin(
+        "PUT",
+        "/_plugins/_security/api/internalusers/utn",
+        R"({"password":"correct-horse-battery-42","attributes":{"tenant":"a|b c,d"}})"
+    );
+    EXPECT_EQ(bad_tenant.status, 400u) << bad_tenant.body;
+    EXPECT_NE(bad_tenant.body.find("Invalid tenant 'a|b c,d'"), std::string::npos) << bad_tenant.body;
+    EXPECT_EQ(srv_->admin("GET", "/_plugins/_security/api/internalusers/utn").status, 404u);
     EXPECT_EQ(registry::base64_decode(encoded).value_or(""), id + ":" + secret);
 
     auto es = with(api_key_header(encoded), "GET", "/_security/_authenticate");
