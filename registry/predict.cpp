@@ -36,7 +36,12 @@ enum class pre_kind {
     bedrock_embedding,  // BedrockEmbeddingPreProcessFunction: inputText = first doc
     cohere_rerank,      // CohereRerankPreProcessFunction: query, documents, top_n
     bedrock_rerank,     // BedrockRerankPreProcessFunction: queries, sources, numberOfResults
-    unsupported,        // known to ml-commons, needs image/video/audio input modelrelay does not parse
+    // The multimodal ones pass docs through as they are (an image is a base64 text doc):
+    text_and_image,  // MultiModalConnectorPreProcessFunction: inputText = doc 0, inputImage = doc 1
+    cohere_image,    // CohereMultiModalEmbeddingPreProcessFunction: images = doc 0
+    nova_image,      // ImageEmbeddingPreProcessFunction: inputImage = doc 0
+    nova_video,      // VideoEmbeddingPreProcessFunction: inputVideo = doc 0
+    nova_audio,      // AudioEmbeddingPreProcessFunction: inputAudio = doc 0
 };
 
 struct builtin_pre_process {
@@ -55,11 +60,11 @@ constexpr std::array<builtin_pre_process, 13> builtin_pre_process_functions{{
     {"connector.pre_process.cohere.rerank", pre_kind::cohere_rerank},
     {"connector.pre_process.default.rerank", pre_kind::cohere_rerank},
     {"connector.pre_process.bedrock.rerank", pre_kind::bedrock_rerank},
-    {"connector.pre_process.cohere.multimodal_embedding", pre_kind::unsupported},
-    {"connector.pre_process.bedrock.multimodal_embedding", pre_kind::unsupported},
-    {"connector.pre_process.bedrock.nova.image_embedding", pre_kind::unsupported},
-    {"connector.pre_process.bedrock.nova.video_embedding", pre_kind::unsupported},
-    {"connector.pre_process.bedrock.nova.audio_embedding", pre_kind::unsupported},
+    {"connector.pre_process.cohere.multimodal_embedding", pre_kind::cohere_image},
+    {"connector.pre_process.bedrock.multimodal_embedding", pre_kind::text_and_image},
+    {"connector.pre_process.bedrock.nova.image_embedding", pre_kind::nova_image},
+    {"connector.pre_process.bedrock.nova.video_embedding", pre_kind::nova_video},
+    {"connector.pre_process.bedrock.nova.audio_embedding", pre_kind::nova_audio},
 }};
 
 constexpr std::string_view default_embedding_name = "connector.pre_process.default.embedding";
@@ -172,8 +177,56 @@ result<param_map> run_builtin_pre_process(
             }
             break;
         }
-        case pre_kind::unsupported:
-            return painless_not_supported("pre_process_function", f.name);
+        case pre_kind::text_and_image:
+        case pre_kind::cohere_image:
+        case pre_kind::nova_image:
+        case pre_kind::nova_video:
+        case pre_kind::nova_audio: {
+            if (r.kind != predict_input_kind::text_docs) {
+                return illegal_argument("This pre_process_function can only support TextDocsInputDataSet");
+            }
+            // Each function's own validate(): the text-and-image ones refuse a lone null doc too.
+            const bool lone_null = docs.size() == 1 && !docs[0];
+            if (f.kind == pre_kind::text_and_image && (docs.empty() || lone_null)) {
+                return illegal_argument("No input text or image provided");
+            }
+            if (f.kind == pre_kind::cohere_image && (docs.empty() || lone_null)) {
+                return illegal_argument("No image provided");
+            }
+            if (docs.empty()) {
+                return illegal_argument(
+                    f.kind == pre_kind::nova_image   ? "No input image provided"
+                    : f.kind == pre_kind::nova_video ? "No input video provided"
+                                                     : "No input audio provided"
+                );
+            }
+            // A null doc leaves its parameter unset (Java's substitutor then leaves the placeholder, which
+            // is the missing-parameter error).
+            const auto put = [&](std::string_view name, std::size_t i) {
+                if (i < docs.size() && docs[i]) {
+                    out.emplace(std::string(name), *docs[i]);
+                }
+            };
+            switch (f.kind) {
+                case pre_kind::text_and_image:
+                    put("inputText", 0);
+                    put("inputImage", 1);
+                    break;
+                case pre_kind::cohere_image:
+                    put("images", 0);
+                    break;
+                case pre_kind::nova_image:
+                    put("inputImage", 0);
+                    break;
+                case pre_kind::nova_video:
+                    put("inputVideo", 0);
+                    break;
+                default:
+                    put("inputAudio", 0);
+                    break;
+            }
+            break;
+        }
     }
     return escape_request_parameters(out);
 }

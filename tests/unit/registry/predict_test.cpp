@@ -763,6 +763,57 @@ TEST(predict, bedrock_embedding_makes_one_call_per_doc) {
     );
 }
 
+// The multimodal built-ins take the docs as they are (an image is a base64 text doc), all in one call.
+TEST(predict, multimodal_pre_process_functions_place_the_docs) {
+    const auto titan = connector({
+        {"request_body",
+         R"({ "inputText": "${parameters.inputText}", "inputImage": "${parameters.inputImage}" })"},
+        {"pre_process_function", "connector.pre_process.bedrock.multimodal_embedding"},
+        {"post_process_function", "connector.post_process.bedrock.embedding"},
+    });
+    auto p = plan(titan, R"({"text_docs":["a \"cat\"","iVBORw0KGgo="]})", "text_embedding");
+    ASSERT_EQ(p.calls.size(), 1u);
+    EXPECT_EQ(p.calls[0].body, R"({ "inputText": "a \"cat\"", "inputImage": "iVBORw0KGgo=" })");
+    EXPECT_EQ(
+        plan_error(titan, R"({"text_docs":[null]})", "text_embedding").reason,
+        "No input text or image provided"
+    );
+    // Text alone: no inputImage, so a template that needs one is the missing-placeholder error.
+    const auto text_only = connector({
+        {"request_body", R"({ "inputText": "${parameters.inputText}" })"},
+        {"pre_process_function", "connector.pre_process.bedrock.multimodal_embedding"},
+    });
+    EXPECT_EQ(
+        plan(text_only, R"({"text_docs":["only text"]})", "text_embedding").calls[0].body,
+        R"({ "inputText": "only text" })"
+    );
+
+    const auto cohere = connector({
+        {"request_body", R"({ "images": ["${parameters.images}"], "input_type": "image" })"},
+        {"pre_process_function", "connector.pre_process.cohere.multimodal_embedding"},
+    });
+    EXPECT_EQ(
+        plan(cohere, R"({"text_docs":["data:image/png;base64,AAAA"]})", "text_embedding").calls[0].body,
+        // escapeRemoteInferenceInputData escapes `/` as escapeJson does.
+        R"({ "images": ["data:image\/png;base64,AAAA"], "input_type": "image" })"
+    );
+    EXPECT_EQ(plan_error(cohere, R"({"text_docs":[null]})", "text_embedding").reason, "No image provided");
+
+    for (const auto& [function, name] : std::vector<std::pair<std::string, std::string>>{
+             {"connector.pre_process.bedrock.nova.image_embedding", "inputImage"},
+             {"connector.pre_process.bedrock.nova.video_embedding", "inputVideo"},
+             {"connector.pre_process.bedrock.nova.audio_embedding", "inputAudio"},
+         }) {
+        const auto nova = connector({
+            {"request_body", "{ \"bytes\": \"${parameters." + name + "}\" }"},
+            {"pre_process_function", function},
+        });
+        auto n = plan(nova, R"({"text_docs":["QUJD"]})", "text_embedding");
+        ASSERT_EQ(n.calls.size(), 1u) << function;
+        EXPECT_EQ(n.calls[0].body, R"({ "bytes": "QUJD" })") << function;
+    }
+}
+
 TEST(predict, cohere_embedding_and_data_type_from_filter) {
     const auto c = connector({
         {"request_body", R"({ "texts": ${parameters.texts}, "embedding_types": ["int8"] })"},
