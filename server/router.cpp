@@ -108,8 +108,10 @@ float similarity(std::string_view a, std::string_view b) {
     return longest == 0 ? 1.0F : 1.0F - static_cast<float>(prev[b.size()]) / static_cast<float>(longest);
 }
 
-constexpr std::array<std::string_view, 6> global_params{
-    "pretty", "human", "error_trace", "filter_path", "source", "source_content_type"};
+// What every route consumes: the REST channel's (format, pretty, human, filter_path), RestController's
+// error_trace, and the body's stand-ins.
+constexpr std::array<std::string_view, 7> global_params{
+    "pretty", "human", "error_trace", "filter_path", "format", "source", "source_content_type"};
 
 std::vector<std::string_view> split_csv(std::string_view s) {
     std::vector<std::string_view> out;
@@ -148,12 +150,27 @@ std::optional<std::string> unrecognized_params(const request_context& ctx, std::
         }
         first = false;
         msg += "[" + p + "]";
+        // BaseRestHandler suggests from every consumed parameter: the route's, its path parameters and the
+        // channel's.
         std::vector<std::pair<float, std::string_view>> candidates;
-        for (auto c : accepted_list) {
+        const auto consider = [&](std::string_view c) {
             const float d = similarity(p, c);
-            if (d > 0.7F) {
+            if (d > 0.7F && std::none_of(candidates.begin(), candidates.end(), [&](const auto& x) {
+                    return x.second == c;
+                })) {
                 candidates.emplace_back(d, c);
             }
+        };
+        for (auto c : accepted_list) {
+            consider(c);
+        }
+        for (const auto& [name, value] : ctx.route_params) {
+            if (!name.empty()) {
+                consider(name);
+            }
+        }
+        for (auto c : {"pretty", "human", "error_trace", "filter_path", "format"}) {
+            consider(c);
         }
         std::stable_sort(candidates.begin(), candidates.end(), [](auto& a, auto& b) {
             return a.first > b.first;

@@ -102,15 +102,17 @@ net::awaitable<http_response> handle_request(
             co_return simple_error_response(refused->status, refused->text, ctx.pretty);
         }
     }
-    // RestController.tryAllHandlers reads error_trace as a boolean before it looks for a handler.
-    if (auto trace = ctx.query_param("error_trace");
-        trace && !trace->empty() && *trace != "true" && *trace != "false") {
-        co_return error_response(
-            registry::illegal_argument(
-                "Failed to parse value [" + std::string(*trace) + "] as only [true] or [false] are allowed."
-            ),
-            ctx.pretty
-        );
+    // The REST channel reads pretty and human as booleans (AbstractRestChannel) and RestController reads
+    // error_trace, all before a handler is looked for; a bad one is the request's 400.
+    for (const std::string_view name : {"pretty", "human", "error_trace"}) {
+        if (auto v = ctx.query_param(name); v && !v->empty() && *v != "true" && *v != "false") {
+            co_return error_response(
+                registry::illegal_argument(
+                    "Failed to parse value [" + std::string(*v) + "] as only [true] or [false] are allowed."
+                ),
+                false
+            );
+        }
     }
     auto m = a.routes->match(ctx);
     if (!m.matched) {

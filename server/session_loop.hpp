@@ -356,6 +356,10 @@ net::awaitable<session_end> serve_watched(
         if (!streamed) {
             res.version(req.version());
             set_keep_alive(res, keep);
+            // OpenSearch's and Elasticsearch's channels echo the caller's request id on every answer.
+            if (const auto opaque = req.find("X-Opaque-Id"); opaque != req.end()) {
+                res.set("X-Opaque-Id", opaque->value());
+            }
             if (req.method() == http::verb::head) {
                 res.body().clear();
             }

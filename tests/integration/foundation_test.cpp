@@ -185,6 +185,37 @@ TEST_F(foundation, routing_errors_have_opensearch_shapes) {
         "illegal_argument_exception",
         "Failed to parse value [abc] as only [true] or [false] are allowed."
     );
+    // So are pretty and human, by the REST channel (AbstractRestChannel); format is accepted everywhere.
+    for (const char* bad : {"/_cluster/settings?pretty=abc", "/_cluster/settings?human=abc"}) {
+        expect_error(
+            c().get(bad),
+            400,
+            "illegal_argument_exception",
+            "Failed to parse value [abc] as only [true] or [false] are allowed."
+        );
+    }
+    EXPECT_EQ(c().get("/_cluster/settings?format=json&pretty=false&human").status, 200);
+    // Suggestions come from every consumed parameter: the channel's and the path's too.
+    expect_error(
+        c().get("/_cluster/settings?prety=true"),
+        400,
+        "illegal_argument_exception",
+        "request [/_cluster/settings] contains unrecognized parameter: [prety] -> did you mean [pretty]?"
+    );
+    expect_error(
+        c().get("/_plugins/_ml/connectors/abc?connector_i=1"),
+        400,
+        "illegal_argument_exception",
+        "request [/_plugins/_ml/connectors/abc] contains unrecognized parameter: [connector_i] -> did you "
+        "mean "
+        "[connector_id]?"
+    );
+    // The caller's X-Opaque-Id comes back on the answer, errors included.
+    const auto opaque =
+        c().request("GET", "/_plugins/_ml/connectors/missing", "", {{"X-Opaque-Id", "trace-42"}});
+    EXPECT_EQ(opaque.status, 404);
+    EXPECT_EQ(opaque.header("x-opaque-id"), "trace-42");
+    EXPECT_EQ(c().get("/").header("x-opaque-id"), "");
     // handleBadRequest prints java.net.URI's decoded path, or a fixed text for a target URI refuses.
     EXPECT_EQ(
         c().get("/_plugins/_ml/no%20such").body,
