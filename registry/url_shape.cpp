@@ -66,7 +66,7 @@ result<void> check_url_shape(std::string_view url, std::string_view* origin) {
         if (auto numeric = check_numeric_name(written); !numeric) {
             return numeric;
         }
-        return illegal_argument(std::string(invalid_uri_text) + std::string(url));
+        return illegal_argument(std::string(invalid_uri_text));
     }
     if (origin != nullptr) {
         const auto o = u->encoded_origin();

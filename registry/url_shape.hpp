@@ -10,7 +10,8 @@
 
 namespace modelrelay::registry {
 
-// ml-commons' text for an endpoint it cannot turn into a URI; the URL follows it.
+// ml-commons' text for an endpoint it cannot turn into a URI, exactly: nothing follows the colon
+// (ConnectorUtils.buildSdkRequest puts the URISyntaxException in the cause, not the message).
 inline constexpr std::string_view invalid_uri_text =
     "Encountered error when trying to create uri from endpoint in ml connector. "
     "Please update the endpoint in connection configuration: ";
@@ -23,7 +24,7 @@ inline constexpr std::string_view invalid_uri_text =
 //   `Remote inference host name has private ip address: <host>` (R18's text) for IPv4 spellings other
 //   than dotted decimal that name a private or blocked address (`127.1`, `2130706433`, `0x7f.1`),
 //   whatever `private_ip_enabled` says: one spelling per allowed address (R19, R20).
-//   `Encountered error when trying to create uri ...: <url>` when Boost.URL 1.81 ends an IPv4 host early
+//   `Encountered error when trying to create uri ...: ` when Boost.URL 1.81 ends an IPv4 host early
 //   and moves the rest of the authority into the path (`http://127.0.0.1.nip.io/x`), as every connect
 //   would (server/upstream/url.cpp); with the host as written checked first (`127.0.0.1.` is numeric).
 // On success `origin` (when given) is the URL's own `scheme://authority` prefix. A URL Boost.URL cannot

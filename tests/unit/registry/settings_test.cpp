@@ -747,7 +747,7 @@ TEST(settings_endpoints, host_patterns_cannot_be_satisfied_after_the_host) {
     for (const char* url : {"http://10.0.0.1.nip.io/v1", "http://127.0.0.1x:8080/v1"}) {
         auto r = open.check_trusted_endpoint(url);
         ASSERT_FALSE(r) << url;
-        EXPECT_EQ(r.error().reason, std::string(invalid_uri_text) + url);
+        EXPECT_EQ(r.error().reason, std::string(invalid_uri_text));
     }
     // Names that merely contain digits are names.
     for (const char* host : {"1a.example", "llm-2", "10-0-0-1.nip.io", "0x7f.example", "localhost."}) {
