@@ -680,6 +680,34 @@ TEST_F(inference, inference_errors_use_elasticsearch_envelopes) {
     EXPECT_EQ(es("GET", "/_inference/_all").json().at("endpoints").as_array().size(), 3U);
 }
 
+// plugins.ml_commons.remote_inference.enabled=false stops this door's outbound calls too: inference,
+// streams and the validation call of a PUT, with ml-commons' text; nothing reaches the upstream.
+TEST_F(inference, remote_inference_disabled_stops_every_call) {
+    put_ok("/_inference/completion/comp", completion_body());
+    ASSERT_EQ(
+        c().put(
+               "/_cluster/settings", R"({"persistent":{"plugins.ml_commons.remote_inference.enabled":false}})"
+        )
+            .status,
+        200
+    );
+    upstream_.clear_requests();
+    const std::string text =
+        "Remote Inference is currently disabled. To enable it, update the setting "
+        "\"plugins.ml_commons.remote_inference_enabled\" to true.";
+    expect_es_error(
+        es("POST", "/_inference/completion/comp", R"({"input":"x"})"), 400, "status_exception", text
+    );
+    auto stream = c().post("/_inference/completion/comp/_stream", R"({"input":"x"})");
+    EXPECT_EQ(stream.status, 400);
+    EXPECT_NE(stream.body.find("Remote Inference is currently disabled"), std::string::npos) << stream.body;
+    expect_es_error(
+        es("PUT", "/_inference/completion/other", completion_body()), 400, "status_exception", text
+    );
+    EXPECT_EQ(es("GET", "/_inference/other").status, 404);
+    EXPECT_FALSE(upstream_.last_request());
+}
+
 TEST_F(inference, stream_errors_are_sse_events) {
     put_ok("/_inference/completion/comp", completion_body());
     put_ok("/_inference/text_embedding/emb", embedding_body());
