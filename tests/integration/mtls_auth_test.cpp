@@ -154,6 +154,64 @@ TEST_F(mtls_auth, the_admin_dn_certificate_is_the_super_admin) {
             .status,
         200u
     );
+
+    // What the super-admin registers is hidden (TransportRegisterModelAction.setIsHidden(isSuperAdmin)):
+    // only the super-admin reads it; an admin is refused and does not find it by search.
+    ASSERT_EQ(
+        call(
+            &kirk_cert(),
+            "PUT",
+            "/_cluster/settings",
+            {},
+            R"({"persistent":{"plugins.ml_commons.trusted_connector_endpoints_regex":[".*"]}})"
+        )
+            .status,
+        200u
+    );
+    auto connector = call(
+        &kirk_cert(),
+        "POST",
+        "/_plugins/_ml/connectors/_create",
+        {},
+        R"({"name":"c","version":"1","protocol":"http","credential":{"k":"v"},"actions":[{"action_type":"predict","method":"POST","url":"http://127.0.0.1:9/v1/chat/completions","request_body":"{}"}]})"
+    );
+    ASSERT_EQ(connector.status, 200u) << connector.body;
+    auto model = call(
+        &kirk_cert(),
+        "POST",
+        "/_plugins/_ml/models/_register",
+        {},
+        R"({"name":"hidden one","function_name":"remote","connector_id":")" +
+            std::string(connector.json().at("connector_id").as_string()) + R"("})"
+    );
+    ASSERT_EQ(model.status, 200u) << model.body;
+    const std::string id(model.json().at("model_id").as_string());
+    // (The PUT above left `admin` without its backend role, so another all_access user reads.)
+    ASSERT_EQ(
+        call(
+            &kirk_cert(),
+            "PUT",
+            "/_plugins/_security/api/internalusers/boss",
+            {},
+            R"({"password":"Boss-Strong-Pass-77!","opendistro_security_roles":["all_access"]})"
+        )
+            .status,
+        201u
+    );
+    auto own = call(&kirk_cert(), "GET", "/_plugins/_ml/models/" + id);
+    ASSERT_EQ(own.status, 200u) << own.body;
+    EXPECT_EQ(own.json().at("is_hidden"), true);
+    auto other = call(nullptr, "GET", "/_plugins/_ml/models/" + id, basic("boss", "Boss-Strong-Pass-77!"));
+    EXPECT_EQ(other.status, 403u) << other.body;
+    auto found = call(
+        nullptr,
+        "POST",
+        "/_plugins/_ml/models/_search",
+        basic("boss", "Boss-Strong-Pass-77!"),
+        R"({"query":{"match_all":{}}})"
+    );
+    ASSERT_EQ(found.status, 200u) << found.body;
+    EXPECT_EQ(found.body.find(id), std::string::npos) << found.body;
 }
 
 TEST_F(mtls_auth, stock_curl_with_cert_and_key) {
