@@ -103,6 +103,15 @@ awaitable<http_response> handle_inference_infer(request_context& ctx) {
     if (task == inference::task_type::completion && request->input.size() > 1) {
         co_return es::fail(ctx, inference::single_input_only());
     }
+    // OpenAiService.doInfer: ServiceUtils.validateInputTypeIsUnspecifiedOrInternal.
+    if (request->input_type && !request->input_type->starts_with("internal")) {
+        co_return es::fail(
+            ctx,
+            {errc::validation,
+             "Validation Failed: 1: Invalid input_type [" + *request->input_type +
+                 "]. The input_type option is not supported by this service;"}
+        );
+    }
     if (auto checked = inference::request_task_settings(request->task_settings); !checked) {
         co_return es::fail(ctx, checked.error());
     } else {

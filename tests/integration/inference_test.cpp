@@ -436,6 +436,17 @@ TEST_F(inference, text_embedding_learns_dimensions_and_returns_vectors) {
         )
     );
 
+    // The openai service takes no input_type (OpenAiService: validateInputTypeIsUnspecifiedOrInternal).
+    upstream_.clear_requests();
+    expect_es_error(
+        es("POST", "/_inference/text_embedding/openai-embeddings", R"({"input":"a","input_type":"ingest"})"),
+        400,
+        "validation_exception",
+        "Validation Failed: 1: Invalid input_type [ingest]. The input_type option is not supported by this "
+        "service;"
+    );
+    EXPECT_FALSE(upstream_.last_request());
+
     auto r = es("POST", "/_inference/text_embedding/openai-embeddings", R"({"input":["a","b"]})");
     ASSERT_EQ(r.status, 200) << r.body;
     auto vectors = r.json().at("text_embedding").as_array();
