@@ -309,6 +309,9 @@ awaitable<std::variant<json::object, openai::api_error, passthrough>> call_upstr
     if (permit.counts_tokens()) {
         if (auto used = registry::usage_total_tokens_of(res->body)) {
             permit.add_usage(*used);
+        } else if (auto other = openai::chat_usage_of(res->body)) {
+            // Counted in another provider's names (Ollama's native API, Bedrock, Cohere, Gemini).
+            permit.add_usage(other->at("total_tokens").to_number<std::int64_t>());
         }
     }
     if (raw_facts != nullptr) {

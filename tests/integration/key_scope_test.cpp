@@ -398,6 +398,33 @@ TEST_F(key_scope, budget_is_charged_from_usage_including_streams_and_survives_a_
     static_assert(tokens_per_chat * 2 == 12);
 }
 
+// An upstream that counts in its own names (Ollama's native prompt_eval_count / eval_count) is charged too.
+TEST_F(key_scope, budget_is_charged_from_a_native_upstream_s_counts) {
+    up_.route(
+        "/api/chat",
+        fake_reply::json(
+            200,
+            R"({"model":"llama3","message":{"role":"assistant","content":"native"},"done":true,"prompt_eval_count":4,"eval_count":4})"
+        )
+    );
+    const std::string native =
+        R"({"name":"native","version":"1","protocol":"http","parameters":{"model":"llama3"},)"
+        R"("credential":{"k":"unused-key-value"},"actions":[{"action_type":"predict","method":"POST",)"
+        R"("url":")" +
+        up_.url("/api/chat") +
+        R"(","request_body":"{ \"model\": \"${parameters.model}\", \"messages\": ${parameters.messages}, \"stream\": false }"}]})";
+    relay().register_model(native, "n1");
+    const auto k = key(R"({"models":["*"],"token_budget":8})");
+    up_.clear_requests();
+    auto first = chat(k, "n1");
+    ASSERT_EQ(first.status, 200) << first.body;
+    EXPECT_EQ(first.json().at("usage").at("total_tokens"), 8);
+    auto second = chat(k, "n1");
+    EXPECT_EQ(second.status, 429) << second.body;
+    EXPECT_EQ(second.json().at("error").at("code").as_string(), "insufficient_quota");
+    EXPECT_EQ(up_.request_count(), 1U);
+}
+
 TEST_F(key_scope, budget_for_the_embeddings_and_inference_doors) {
     const std::string e1 = relay().register_model(embedding_connector(up_), "e1");
     relay().put_completion_endpoint(up_, "ep1");
