@@ -24,7 +24,8 @@ json::object owner_snapshot(const principal& who) {
         {"backend_roles", std::move(backend_roles)},
         {"roles", std::move(roles)},
         {"custom_attribute_names", json::array{}},
-        {"user_requested_tenant", nullptr},
+        {"user_requested_tenant",
+         who.requested_tenant ? json::value(*who.requested_tenant) : json::value(nullptr)},
         // User.toXContent of OpenSearch 3.x: the Dashboards tenant's access, WRITE when no tenant is asked
         // for.
         {"user_requested_tenant_access", "WRITE"},

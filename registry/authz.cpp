@@ -230,7 +230,8 @@ error missing_privilege(const principal& who, std::string_view name) {
         return {
             missing_privilege_code,
             "no permissions for [" + std::string(name) + "] and User [name=" + who.name +
-                ", backend_roles=[" + join(who.backend_roles, ", ") + "], requestedTenant=null]"};
+                ", backend_roles=[" + join(who.backend_roles, ", ") +
+                "], requestedTenant=" + who.requested_tenant.value_or("null") + "]"};
     }
     std::string subject = who.api_key_id.empty()
                               ? "user [" + who.name + "] with effective roles [" + join(who.roles, ",") + "]"

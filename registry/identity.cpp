@@ -261,7 +261,7 @@ std::string user_to_string(const principal& p) {
     for (std::size_t i = 0; i < p.backend_roles.size(); ++i) {
         out += (i == 0 ? "" : ", ") + p.backend_roles[i];
     }
-    out += "], requestedTenant=null]";
+    out += "], requestedTenant=" + p.requested_tenant.value_or("null") + "]";
     return out;
 }
 

@@ -3,6 +3,7 @@
 // means security is off.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,10 @@ struct principal {
     std::string tenant;                      // R12: exactly one under multi-tenancy, "" otherwise
     bool super_admin = false;                // admin_dn certificate: bypasses privileges and ACLs
     std::string api_key_id;                  // set when authenticated by an ES API key (ES 403 wording)
+    // The Dashboards tenant of this request (header `securitytenant` / `security_tenant`, as
+    // BackendRegistry.resolveTenantFrom reads it): shown in texts and owner snapshots, never used for access
+    // (ml-commons' tenant is x-tenant-id).
+    std::optional<std::string> requested_tenant;
 };
 
 }  // namespace modelrelay::registry

@@ -95,6 +95,17 @@ net::awaitable<http_response> handle_request(
             );
         }
         ctx.who.user = std::move(outcome.who);
+        // The Dashboards tenant the request asks for (BackendRegistry.resolveTenantFrom); a copy, as the
+        // authenticated principal is cached and shared.
+        auto tenant = req.find("securitytenant");
+        if (tenant == req.end()) {
+            tenant = req.find("security_tenant");
+        }
+        if (tenant != req.end()) {
+            auto asked = std::make_shared<registry::principal>(*ctx.who.user);
+            asked->requested_tenant = std::string(tenant->value());
+            ctx.who.user = std::move(asked);
+        }
     }
     // Inflated only for callers who passed authentication: a small body may inflate to the body limit.
     if (!req.body().empty() && req.count(http::field::content_encoding) != 0) {

@@ -273,6 +273,42 @@ TEST_F(security_on, route_gate_checks_the_action_name_before_any_work) {
         "cluster:admin/opensearch/ml/connectors/search",
         alice
     );
+    // The Dashboards tenant header shows as the user's requestedTenant (BackendRegistry.resolveTenantFrom),
+    // in the 403 text and in authinfo; it grants nothing.
+    auto with_tenant = with(
+        [] {
+            auto h = basic("alice", alice_pw);
+            h.emplace_back("securitytenant", "global_tenant");
+            return h;
+        }(),
+        "POST",
+        "/_plugins/_ml/connectors/_search",
+        R"({"query":{"match_all":{}}})"
+    );
+    expect_forbidden_privilege(
+        with_tenant,
+        "cluster:admin/opensearch/ml/connectors/search",
+        "User [name=alice, backend_roles=[analyst], requestedTenant=global_tenant]"
+    );
+    auto info = with(
+        [] {
+            auto h = basic("alice", alice_pw);
+            h.emplace_back("security_tenant", "__user__");
+            return h;
+        }(),
+        "GET",
+        "/_plugins/_security/authinfo"
+    );
+    ASSERT_EQ(info.status, 200u) << info.body;
+    EXPECT_EQ(info.json().at("user_requested_tenant"), "__user__");
+    EXPECT_EQ(
+        info.json().at("user").as_string(),
+        "User [name=alice, backend_roles=[analyst], requestedTenant=__user__]"
+    );
+    EXPECT_EQ(
+        srv_->as("alice", alice_pw, "GET", "/_plugins/_security/authinfo").json().at("user_requested_tenant"),
+        nullptr
+    );
     // The gate runs before body parsing: a malformed body still answers the 403.
     expect_forbidden_privilege(
         srv_->as("alice", alice_pw, "POST", "/_plugins/_ml/connectors/_create", "{not json"),
