@@ -350,16 +350,16 @@ net::awaitable<auth_outcome> security::authenticate(request_context& ctx) {
         }
         const auto* u = state->find_user(user);
         // Unknown users still pay one bcrypt so timing does not tell which names exist.
-        std::string hash = u != nullptr && !u->hidden
-                               ? u->hash
-                               : "$2y$12$VcCDgh2NDk07JGN0rjGbM.Ad41qVR/YFJcgHp0UGns5JDymv..TOG";
+        // A hidden user is hidden from the REST API only; it logs in like any other.
+        std::string hash =
+            u != nullptr ? u->hash : "$2y$12$VcCDgh2NDk07JGN0rjGbM.Ad41qVR/YFJcgHp0UGns5JDymv..TOG";
         auto verify = [pw = std::move(password), h = std::move(hash)]() mutable {
             const bool ok = registry::verify_password(pw, h);
             registry::secure_wipe(pw);
             return ok;
         };
         const bool ok = co_await on_pool(hash_pool_, std::move(verify));
-        if (!ok || u == nullptr || u->hidden) {
+        if (!ok || u == nullptr) {
             ip_throttle_.record_failure(ip);
             user_throttle_.record_failure(user);
             audit_.record("FAILED_LOGIN", nullptr, ip_full, "", "", "user " + user);

@@ -198,6 +198,18 @@ TEST_F(mtls_auth, the_admin_dn_certificate_is_the_super_admin) {
             .status,
         201u
     );
+    // A hidden user (only the super-admin may make one) is hidden from the API, not from logging in.
+    auto hid = call(
+        &kirk_cert(),
+        "PATCH",
+        "/_plugins/_security/api/internalusers",
+        {},
+        R"([{"op":"add","path":"/hid","value":{"password":"Hidden-Strong-Pass-88!","hidden":true}}])"
+    );
+    ASSERT_EQ(hid.status, 200u) << hid.body;
+    auto hid_info =
+        call(nullptr, "GET", "/_plugins/_security/authinfo", basic("hid", "Hidden-Strong-Pass-88!"));
+    EXPECT_EQ(hid_info.status, 200u) << hid_info.body;
     auto own = call(&kirk_cert(), "GET", "/_plugins/_ml/models/" + id);
     ASSERT_EQ(own.status, 200u) << own.body;
     EXPECT_EQ(own.json().at("is_hidden"), true);
