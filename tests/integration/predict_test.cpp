@@ -795,10 +795,12 @@ TEST_F(predict, rate_limits_are_charged_per_upstream_call_after_the_payload_is_c
     for (int i = 0; i < 2; ++i) {
         upstream_->enqueue(fake_reply::json(200, R"({"embedding":[0.5],"inputTextTokenCount":1})"));
     }
-    const auto two = embed(R"({"text_docs":["a","b"]})");
+    // A number doc is its text (TextDocsInputDataSet reads docs with parser.text()).
+    const auto two = embed(R"({"text_docs":["a",2]})");
     ASSERT_EQ(two.status, 200) << two.body;
     EXPECT_EQ(two.json().at("inference_results").as_array().size(), 2U);
     EXPECT_EQ(upstream_->request_count(), 2U);
+    EXPECT_EQ(upstream_->requests().at(1).body, R"({ "inputText": "2" })");
     // One token left for two calls: refused, and neither call is sent.
     expect_error(embed(R"({"text_docs":["c","d"]})"), 429, "Request is throttled at model level.");
     expect_error(embed(R"({"text_docs":["e"]})"), 429, "Request is throttled at model level.");

@@ -420,7 +420,12 @@ TEST(schemas_predict, bodies) {
         "[parameters] expected object or string or number or boolean or null but got array"
     );
     EXPECT_EQ(check(id, R"({"text_docs": "a"})"), "[text_docs] expected array but got string");
-    EXPECT_EQ(check(id, R"({"text_docs": [1]})"), "[text_docs/0] expected string or null but got number");
+    // parser.text() reads a number or boolean doc as its text; an object or array is refused.
+    EXPECT_EQ(check(id, R"({"text_docs": [1, true, 2.5]})"), "");
+    EXPECT_EQ(
+        check(id, R"({"text_docs": [{}]})"),
+        "[text_docs/0] expected string or number or boolean or null but got object"
+    );
 }
 
 TEST(schemas_validate, concurrent_use) {
