@@ -308,6 +308,7 @@ dispatch_result router::match(request_context& ctx) const {
     }
     dispatch_result out;
     if (best != nullptr && best_score == best_path_score) {
+        out.handler_found = true;
         std::size_t n = 0;
         for (std::size_t i = 0; i < segs.size() && n < ctx.route_params.size(); ++i) {
             if (is_param(best->segments[i])) {

@@ -83,6 +83,9 @@ struct request_context {
 struct dispatch_result {
     const route* matched = nullptr;  // null when the response below is final
     std::optional<http_response> early;
+    // A route has the path and method, though `early` refuses its parameters: checks OpenSearch makes
+    // once a handler is found, before the handler reads its parameters (the 406), come first.
+    bool handler_found = false;
 };
 
 class router {

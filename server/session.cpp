@@ -64,28 +64,6 @@ net::awaitable<http_response> handle_request(
     ctx.raw_path = req.target().substr(0, req.target().find('?'));
     ctx.pretty = ctx.query_flag("pretty");
     ctx.stream = stream;
-    if (!req.body().empty()) {
-        // The first Content-Type, as req[field] finds it, by a scan: the few fields of a request are
-        // cheaper to walk than Beast's case-insensitive set is to search.
-        std::string_view ct;
-        bool has_ct = false;
-        for (const auto& f : req) {
-            if (f.name() == http::field::content_type) {
-                ct = f.value();
-                has_ct = true;
-                break;
-            }
-        }
-        // A body with no Content-Type at all is read as JSON (OpenSearch answers 406 `Content-Type header
-        // is missing`): scripts that forget the header are common and the body's meaning is not in doubt.
-        // An empty header is OpenSearch's 406, except on `/v1`.
-        const bool strict = has_ct && door_of(ctx.path) != front_door::openai;
-        if (!acceptable_content_type(ct) || (ct.empty() && strict)) {
-            co_return simple_error_response(
-                406, "Content-Type header [" + std::string(ct) + "] is not supported", ctx.pretty
-            );
-        }
-    }
     // Authentication comes before routing, as in OpenSearch: without credentials even a wrong path is a 401.
     if (a.sec && a.sec->enabled()) {
         auto outcome = co_await a.sec->authenticate(ctx);
@@ -125,7 +103,35 @@ net::awaitable<http_response> handle_request(
             );
         }
     }
+    // RestController refuses a body of a type it cannot read with a 406 once a handler has the path and
+    // method (a wrong path or method is answered first), before the handler reads its parameters.
+    std::optional<http_response> refused_type;
+    if (!req.body().empty()) {
+        // The first Content-Type, as req[field] finds it, by a scan: the few fields of a request are
+        // cheaper to walk than Beast's case-insensitive set is to search.
+        std::string_view ct;
+        bool has_ct = false;
+        for (const auto& f : req) {
+            if (f.name() == http::field::content_type) {
+                ct = f.value();
+                has_ct = true;
+                break;
+            }
+        }
+        // A body with no Content-Type at all is read as JSON (OpenSearch answers 406 `Content-Type header
+        // is missing`): scripts that forget the header are common and the body's meaning is not in doubt.
+        // An empty header is OpenSearch's 406, except on `/v1`.
+        const bool strict = has_ct && door_of(ctx.path) != front_door::openai;
+        if (!acceptable_content_type(ct) || (ct.empty() && strict)) {
+            refused_type = simple_error_response(
+                406, "Content-Type header [" + std::string(ct) + "] is not supported", ctx.pretty
+            );
+        }
+    }
     auto m = a.routes->match(ctx);
+    if (m.handler_found && refused_type) {
+        co_return std::move(*refused_type);
+    }
     if (!m.matched) {
         co_return std::move(*m.early);
     }

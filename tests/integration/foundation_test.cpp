@@ -378,6 +378,12 @@ TEST_F(foundation, content_type_is_checked_without_regard_to_case) {
     auto empty = c().request("PUT", "/_cluster/settings", seed_step1, {{"Content-Type", ""}});
     EXPECT_EQ(empty.status, 406);
     EXPECT_EQ(empty.body, R"({"error":"Content-Type header [] is not supported","status":406})");
+    // The 406 comes once a handler has the path and method (RestController.dispatchRequest): a wrong path
+    // or method is answered first, an unknown parameter after it.
+    const std::vector<std::pair<std::string, std::string>> plain{{"Content-Type", "text/plain"}};
+    EXPECT_EQ(c().request("POST", "/_plugins/_ml/nope", "x", plain).status, 400);
+    EXPECT_EQ(c().request("GET", "/_plugins/_ml/models/x/_predict", "x", plain).status, 405);
+    EXPECT_EQ(c().request("PUT", "/_cluster/settings?bogus=1", seed_step1, plain).status, 406);
     EXPECT_EQ(state(), before);
     for (const char* ct :
          {"application/json",
