@@ -232,14 +232,16 @@ http_response security::unauthorized(
             break;
         }
         case front_door::openai:
+            // A blocked address is told so (the Security plugin's text): "Incorrect API key" would send
+            // the owner of a good key off to rotate it.
             res.set(http::field::content_type, "application/json");
             res.body() = json::serialize(json::object{
                 {"error",
                  json::object{
-                     {"message", "Incorrect API key provided."},
+                     {"message", blocked ? "Authentication finally failed" : "Incorrect API key provided."},
                      {"type", "invalid_request_error"},
                      {"param", nullptr},
-                     {"code", "invalid_api_key"}}}});
+                     {"code", blocked ? json::value(nullptr) : json::value("invalid_api_key")}}}});
             break;
     }
     res.prepare_payload();

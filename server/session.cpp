@@ -106,7 +106,9 @@ net::awaitable<http_response> handle_request(
     // RestController refuses a body of a type it cannot read with a 406 once a handler has the path and
     // method (a wrong path or method is answered first), before the handler reads its parameters.
     std::optional<http_response> refused_type;
-    if (!req.body().empty()) {
+    // `/v1` reads every body as JSON whatever its type, as OpenAI-compatible servers (Ollama, vLLM) do:
+    // `curl -d` sends a form type, and a JSON parse error is then the OpenAI-shaped answer.
+    if (!req.body().empty() && door_of(ctx.path) != front_door::openai) {
         // The first Content-Type, as req[field] finds it, by a scan: the few fields of a request are
         // cheaper to walk than Beast's case-insensitive set is to search.
         std::string_view ct;
@@ -120,9 +122,8 @@ net::awaitable<http_response> handle_request(
         }
         // A body with no Content-Type at all is read as JSON (OpenSearch answers 406 `Content-Type header
         // is missing`): scripts that forget the header are common and the body's meaning is not in doubt.
-        // An empty header is OpenSearch's 406, except on `/v1`.
-        const bool strict = has_ct && door_of(ctx.path) != front_door::openai;
-        if (!acceptable_content_type(ct) || (ct.empty() && strict)) {
+        // An empty header is OpenSearch's 406.
+        if (!acceptable_content_type(ct) || (ct.empty() && has_ct)) {
             refused_type = simple_error_response(
                 406, "Content-Type header [" + std::string(ct) + "] is not supported", ctx.pretty
             );

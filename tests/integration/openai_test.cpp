@@ -1117,6 +1117,30 @@ TEST_F(openai_api, unknown_query_parameters_are_ignored) {
 
 // Seed 004: a base URL without `/v1`, or with it twice, is "a frequent cause of 404s". The SDKs map the
 // status to NotFoundError; OpenSearch paths keep OpenSearch's own routing errors.
+// Any Content-Type: `curl -d` sends a form type, and OpenAI-compatible servers read the body as JSON.
+TEST_F(openai_api, bodies_are_json_whatever_their_content_type) {
+    for (const char* type : {"application/x-www-form-urlencoded", "text/plain", ""}) {
+        auto r = c().request(
+            "POST",
+            "/v1/chat/completions",
+            R"({"model":"chat-model","messages":[]})",
+            {{"Content-Type", type}}
+        );
+        EXPECT_EQ(r.status, 200) << type << ": " << r.body;
+    }
+    expect_error(
+        c().request(
+            "POST",
+            "/v1/chat/completions",
+            "model=chat-model",
+            {{"Content-Type", "application/x-www-form-urlencoded"}}
+        ),
+        400,
+        "invalid_request_error",
+        "We could not parse the JSON body of your request."
+    );
+}
+
 TEST_F(openai_api, wrong_base_urls_get_openai_404s) {
     const std::string body = R"({"model":"chat-model","messages":[{"role":"user","content":"hi"}]})";
     const auto calls_before = up_.request_count();

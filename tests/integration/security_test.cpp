@@ -595,6 +595,15 @@ TEST_F(security_throttled, a_blocked_client_gets_authentication_finally_failed_e
     auto blocked = srv_->admin("GET", "/");
     EXPECT_EQ(blocked.status, 401u);
     EXPECT_EQ(blocked.body, "Authentication finally failed");
+    // /v1 says the address is blocked, not that a (good) key is wrong.
+    auto v1 = srv_->admin("GET", "/v1/models");
+    EXPECT_EQ(v1.status, 401u);
+    EXPECT_EQ(
+        json::parse(v1.body),
+        json::parse(
+            R"({"error":{"message":"Authentication finally failed","type":"invalid_request_error","param":null,"code":null}})"
+        )
+    ) << v1.body;
     // The Elasticsearch door says the credentials failed, not that none were sent.
     auto es = srv_->admin("GET", "/_inference");
     EXPECT_EQ(es.status, 401u);
