@@ -1331,7 +1331,10 @@ result<void> parser::parse_fetch_source(const json::value& v) {
             if (std::find(opposite.begin(), opposite.end(), p.get_string()) != opposite.end()) {
                 return error(errc::exception, std::string(ambiguous_source));
             }
-            (inc ? src.includes : src.excludes) = {std::string_view(p.get_string())};
+            // Spelled out: gcc 12 at -O3 miscompiles `(c ? a : b) = {view}` into a garbage view here.
+            const std::string_view text = p.get_string();
+            auto& target = inc ? src.includes : src.excludes;
+            target.assign(1, text);
         } else {
             return parsing(cat({"Unknown key for a ", token_name(p), " in [", key, "]."}));
         }

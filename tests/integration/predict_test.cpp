@@ -966,6 +966,14 @@ TEST_F(predict, models_groups_and_tasks_are_searchable) {
     EXPECT_EQ(t.json().at("hits").at("total").at("value").to_number<int>(), 2);  // register + deploy
     auto g = c().post("/_plugins/_ml/model_groups/_search", R"({"query":{"match_all":{}}})");
     EXPECT_EQ(g.json().at("hits").at("total").at("value").to_number<int>(), 1);
+    // `_source` excludes as one string, on every search (it once crashed the server).
+    for (const char* kind : {"connectors", "model_groups", "models", "tasks"}) {
+        auto r = c().post(
+            std::string("/_plugins/_ml/") + kind + "/_search", R"({"_source":{"excludes":"description"}})"
+        );
+        ASSERT_EQ(r.status, 200) << kind << ": " << r.body;
+        EXPECT_EQ(r.body.find("\"description\""), std::string::npos) << kind << ": " << r.body;
+    }
 }
 
 TEST_F(predict, bad_model_inputs_change_nothing) {

@@ -668,6 +668,17 @@ TEST_F(search_fixture, source_filtering) {
         ),
         R"({"name":"OpenAI Chat Connector","version":"1","protocol":"http","access":"public","created_time":1700000000000})"
     );
+    // A single string for excludes or includes (FetchSourceContext.fromXContent: `new String[]{text}`);
+    // gcc 12 at -O3 once turned the excludes one into a garbage view, and the search crashed.
+    EXPECT_EQ(
+        source_of("{" + q + R"(,"_source":{"includes":["name","version"],"excludes":"version.x"}})"),
+        R"({"name":"OpenAI Chat Connector","version":"1"})"
+    );
+    EXPECT_EQ(
+        source_of("{" + q + R"(,"_source":{"includes":["name","ver*"],"excludes":"version"}})"),
+        R"({"name":"OpenAI Chat Connector"})"
+    );
+    EXPECT_EQ(source_of("{" + q + R"(,"_source":{"exclude":"parameters","include":"param*"}})"), R"({})");
 }
 
 TEST_F(search_fixture, always_excluded_fields_stay_excluded) {
