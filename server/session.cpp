@@ -168,7 +168,7 @@ net::awaitable<http_response> handle_request(
 net::awaitable<void> run_session(app& a, tcp::socket socket) {
     const thread_connection counted;  // runs on its worker thread until the end (io_loop.hpp)
     beast::tcp_stream stream(std::move(socket));
-    beast::flat_buffer buffer;
+    beast::flat_buffer buffer(detail::request_buffer_limit(a.cfg));
     peer_info peer;
     peer.remote_address = detail::remote_address_of(stream.socket());
     co_await detail::serve_requests(a, stream, buffer, peer);

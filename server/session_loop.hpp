@@ -68,6 +68,14 @@ inline std::string remote_address_of(const net::ip::tcp::socket& s) {
 // After an early answer (413, plain HTTP on the TLS port): closing with unread bytes would reset the
 // connection and the client might never see the answer. Half-close, then discard what is in flight for a
 // short, bounded while. Works on the TCP layer: the connection is finished, nothing needs decrypting.
+// What a connection's read buffer may hold: the parser keeps body bytes as they come, so only a request
+// head, a chunk-size line (with its extensions) or a trailer section has to fit whole. Without a bound, a
+// chunk extension or trailer section that never ends (Beast counts neither against the header limit)
+// grows the buffer until the process runs out of memory; with it the request ends in a 400.
+inline std::size_t request_buffer_limit(const config& cfg) {
+    return cfg.max_header_bytes + 64 * 1024;
+}
+
 inline net::awaitable<void> drain_and_drop(beast::tcp_stream& tcp, beast::flat_buffer& buffer) {
     beast::error_code ignored;
     tcp.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
@@ -327,10 +335,32 @@ net::awaitable<session_end> serve_watched(
             co_return session_end::abrupt;
         }
         if (ec) {
-            auto res = simple_error_response(400, "Bad request: " + ec.message(), false);
+            // The head has its own limit (header_limit); a full buffer is a chunk line or trailer section.
+            auto res = simple_error_response(
+                400,
+                ec == http::error::buffer_overflow
+                    ? "Bad request: chunk size line or trailer section too large"
+                    : "Bad request: " + ec.message(),
+                false
+            );
             res.keep_alive(false);
             const auto wec = co_await write_response(stream, res, scratch, &deadline, a.cfg.read_timeout);
+            if (!wec && ec == http::error::buffer_overflow) {
+                // The client is still sending: as after a 413, let it read the answer before the close.
+                co_await drain_and_drop(tcp, buffer);
+                co_return session_end::abrupt;
+            }
             co_return wec ? session_end::abrupt : session_end::polite;
+        }
+        // RFC 9112 §6.3: a request whose Transfer-Encoding does not end in chunked has no length a server
+        // can trust. Beast would read it as bodiless and take its body for the next request (smuggling
+        // behind a proxy that reads it otherwise), so it is refused and the connection closed.
+        if (!parser.chunked() && !parser.content_length() &&
+            parser.get().count(http::field::transfer_encoding) != 0) {
+            auto res = simple_error_response(400, "Bad request: unsupported transfer encoding", false);
+            res.keep_alive(false);
+            co_await write_response(stream, res, scratch, &deadline, a.cfg.read_timeout);
+            co_return session_end::abrupt;
         }
         const auto started = std::chrono::steady_clock::now();
         http_request& req = parser.get();
@@ -349,7 +379,9 @@ net::awaitable<session_end> serve_watched(
             log_request(req, upstream::caller_gone_status, static_cast<long long>(gone_after), peer);
             co_return session_end::abrupt;
         }
+        // An HTTP/1.0 request framed as chunked: the connection closes after it (RFC 9112 §6.1).
         const bool keep = req.keep_alive() && (!streamed || rs.ended_cleanly()) &&
+                          !(req.version() < 11 && parser.chunked()) &&
                           !a.stopping.load(std::memory_order_relaxed);
         unsigned status = res.result_int();
         bool write_ok = true;

@@ -117,7 +117,7 @@ net::awaitable<void> run_tls_session(app& a, tcp::socket socket, std::shared_ptr
         );
     }
 
-    beast::flat_buffer buffer;
+    beast::flat_buffer buffer(detail::request_buffer_limit(a.cfg));
     const auto end = co_await detail::serve_requests(a, stream, buffer, peer);
     if (end == detail::session_end::polite) {
         // Best effort: a peer that neither answers close_notify nor closes costs at most the bound.

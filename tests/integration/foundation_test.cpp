@@ -753,6 +753,51 @@ std::string get_request(std::string_view target) {
     return "GET " + std::string(target) + " HTTP/1.1\r\nHost: x\r\n\r\n";
 }
 
+// Chunk extensions and trailer sections count against a bound (Beast counts neither against the header
+// limit): one that never ends is a 400, not a buffer that grows until the process runs out of memory.
+TEST_F(foundation, endless_chunk_extensions_and_trailers_are_refused) {
+    const std::string head =
+        "POST /_plugins/_ml/connectors/_search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n";
+    {
+        raw_socket s(server_->port());
+        s.send(head + "2\r\n{}\r\n0\r\n");
+        for (int i = 0; i < 200; ++i) {
+            s.send("X-T: " + std::string(1000, 'a') + "\r\n");
+        }
+        auto r = s.read();
+        EXPECT_EQ(r.result_int(), 400U);
+        EXPECT_EQ(
+            r.body(), R"({"error":"Bad request: chunk size line or trailer section too large","status":400})"
+        );
+    }
+    {
+        raw_socket s(server_->port());
+        s.send(head + "2;" + std::string(200 * 1000, 'e'));
+        auto r = s.read();
+        EXPECT_EQ(r.result_int(), 400U);
+    }
+    // A Transfer-Encoding that does not end in chunked: 400 and the connection closes, so its body is
+    // never read as the next request (RFC 9112 §6.3).
+    for (const char* te : {"chunked, gzip", "gzip", "identity"}) {
+        raw_socket s(server_->port());
+        s.send(
+            std::string("POST /_plugins/_ml/connectors/_search HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                        "application/json\r\nTransfer-Encoding: ") +
+            te + "\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+        );
+        auto r = s.read();
+        EXPECT_EQ(r.result_int(), 400U) << te;
+        EXPECT_EQ(r.body(), R"({"error":"Bad request: unsupported transfer encoding","status":400})") << te;
+        EXPECT_THROW(s.read(), std::exception) << te;  // closed: no answer for the smuggled request
+    }
+    EXPECT_EQ(server_->log().find("/smuggled"), std::string::npos);
+    // Ordinary trailers and extensions still work.
+    raw_socket ok(server_->port());
+    ok.send(head + "2;ext=1\r\n{}\r\n0\r\nX-Trailer: yes\r\n\r\n");
+    EXPECT_EQ(ok.read().result_int(), 200U);
+}
+
 TEST_F(foundation, pipelined_requests_are_answered_in_order) {
     raw_socket s(server_->port());
     const std::string put =
