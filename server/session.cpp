@@ -88,6 +88,12 @@ net::awaitable<http_response> handle_request(
     // Inflated only for callers who passed authentication: a small body may inflate to the body limit.
     if (!req.body().empty() && req.count(http::field::content_encoding) != 0) {
         if (auto refused = decode_request_body(req, a.cfg.max_body_bytes)) {
+            // An inflated body over the limit gets the limit's 413, in the same envelope as a plain one.
+            if (refused->status == 413) {
+                co_return error_response(
+                    registry::error(registry::errc::payload_too_large, refused->text), ctx.pretty
+                );
+            }
             co_return simple_error_response(refused->status, refused->text, ctx.pretty);
         }
     }

@@ -211,6 +211,9 @@ TEST_F(inference, compressed_request_bodies_are_inflated) {
     auto big = gz("PUT", "/_inference/completion/other", bomb);
     EXPECT_EQ(big.status, 413);
     EXPECT_NE(big.body.find("Request body is too large"), std::string::npos) << big.body;
+    // In the same envelope as the plain body's 413.
+    EXPECT_EQ(big.json().at("error").at("type"), "status_exception") << big.body;
+    EXPECT_EQ(big.json().at("status"), 413) << big.body;
     EXPECT_EQ(es("GET", "/_inference/_all").body, stored);
     EXPECT_EQ(c().post("/_plugins/_ml/connectors/_search", R"({"query":{"match_all":{}}})").body, connectors);
 }
