@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "registry/json_text.hpp"
+#include "registry/utf8.hpp"
 
 namespace modelrelay::server::log {
 
@@ -222,6 +223,10 @@ const std::string& format_line(level lv, std::string_view message, std::initiali
             line += ':';
             if (f.is_number) {
                 line += std::to_string(f.number);
+            } else if (thread_local std::string fixed; registry::utf8::sanitize(f.text, fixed)) {
+                // A JSON line must be UTF-8 (a raw 0xFF in a request path would make it unreadable to log
+                // shippers): invalid bytes become U+FFFD, as in the answers.
+                registry::append_json_string(line, fixed);
             } else {
                 registry::append_json_string(line, f.text);
             }

@@ -798,6 +798,29 @@ TEST_F(foundation, endless_chunk_extensions_and_trailers_are_refused) {
     EXPECT_EQ(ok.read().result_int(), 200U);
 }
 
+// A JSON log line stays UTF-8 whatever bytes the request path holds (log shippers drop invalid lines).
+TEST(json_log, invalid_utf8_in_a_path_becomes_replacement_characters) {
+    temp_dir tmp;
+    server_process server(tmp.path() / "data", {}, {"--log-format", "json"});
+    server.start();
+    raw_socket s(server.port());
+    s.send("GET /x\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(s.read().result_int(), 400U);
+    server.stop();
+    std::istringstream in(server.log());
+    std::string line;
+    bool seen = false;
+    while (std::getline(in, line)) {
+        boost::system::error_code ec;
+        const auto v = boost::json::parse(line, ec);
+        ASSERT_FALSE(ec) << line;
+        if (const auto* p = v.as_object().if_contains("path")) {
+            seen = seen || p->as_string() == "/x\xef\xbf\xbd\xef\xbf\xbd";
+        }
+    }
+    EXPECT_TRUE(seen) << server.log();
+}
+
 TEST_F(foundation, pipelined_requests_are_answered_in_order) {
     raw_socket s(server_->port());
     const std::string put =
