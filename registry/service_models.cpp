@@ -1049,11 +1049,10 @@ result<json::object> service::register_model(const json::object& body, bool depl
     if (auto r = copy_model_fields(body, doc); !r) {
         return r.error();
     }
-    // TransportRegisterModelAction.setIsHidden(isSuperAdmin): what the super-admin registers only the
-    // super-admin sees (decide() and search_visible honour it).
-    if (who.user && who.user->super_admin) {
-        doc["is_hidden"] = true;
-    }
+    // TransportRegisterModelAction.setIsHidden(isSuperAdmin), stored either way (a search for
+    // `is_hidden:false` finds every ordinary model, as in ml-commons): what the super-admin registers only
+    // the super-admin sees (decide() and search_visible honour it).
+    doc["is_hidden"] = who.user && who.user->super_admin;
     doc["model_state"] = "REGISTERED";
     doc["created_time"] = now;
     doc["last_updated_time"] = now;

@@ -966,6 +966,11 @@ TEST_F(predict, models_groups_and_tasks_are_searchable) {
     EXPECT_EQ(t.json().at("hits").at("total").at("value").to_number<int>(), 2);  // register + deploy
     auto g = c().post("/_plugins/_ml/model_groups/_search", R"({"query":{"match_all":{}}})");
     EXPECT_EQ(g.json().at("hits").at("total").at("value").to_number<int>(), 1);
+    // Every model is stored with is_hidden (false unless the super-admin registered it), as ml-commons
+    // stores it, so it can be searched for.
+    auto visible = c().post("/_plugins/_ml/models/_search", R"({"query":{"term":{"is_hidden":false}}})");
+    ASSERT_EQ(visible.status, 200) << visible.body;
+    EXPECT_EQ(visible.json().at("hits").at("total").at("value").to_number<int>(), 1) << visible.body;
     // `_source` excludes as one string, on every search (it once crashed the server).
     for (const char* kind : {"connectors", "model_groups", "models", "tasks"}) {
         auto r = c().post(
