@@ -114,6 +114,26 @@ http_response search_resources(request_context& ctx, registry::kind k, const reg
     if (!request) {
         return fail(ctx, request.error());
     }
+    // RestActionUtils.getSourceContext rebuilds the fetch context as FetchSourceContext(true, includes,
+    // excludes): `_source:false` still returns the source.
+    request->source.fetch = true;
+    const auto snap = ctx.app.registry->current();
+    if (snap->of(k).size() == 0) {
+        // Nothing of this kind was ever stored: ml-commons' system index does not exist, and
+        // wrapListenerToHandleSearchIndexNotFound answers an empty SearchResponse (no shards, max_score 0).
+        return ok(
+            ctx,
+            json::object{
+                {"took", 0},
+                {"timed_out", false},
+                {"_shards", json::object{{"total", 0}, {"successful", 0}, {"skipped", 0}, {"failed", 0}}},
+                {"hits",
+                 json::object{
+                     {"total", json::object{{"value", 0}, {"relation", "eq"}}},
+                     {"max_score", 0.0},
+                     {"hits", json::array{}}}}}
+        );
+    }
     if (k == registry::kind::model && request->query == registry::no_query) {
         // MLSearchHandler sends the hidden-model check as the only (filter) clause when the caller gave no
         // query: every hit scores 0.0.
@@ -127,7 +147,6 @@ http_response search_resources(request_context& ctx, registry::kind k, const reg
     }
     // Tenancy and ACL pick the candidates before the DSL runs, so hits.total counts only what the caller
     // may see (security.md §1.2 search filter, R13).
-    const auto snap = ctx.app.registry->current();
     const auto access = ctx.app.registry->access_options(*snap, who);
     const auto docs = registry::search_candidates(*snap, k, who, access);
     registry::search_options opts;

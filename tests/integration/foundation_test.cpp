@@ -753,6 +753,24 @@ std::string get_request(std::string_view target) {
     return "GET " + std::string(target) + " HTTP/1.1\r\nHost: x\r\n\r\n";
 }
 
+// A search of a kind nothing was ever stored for is ml-commons' answer for a missing system index; and
+// `_source:false` still returns the source (RestActionUtils.getSourceContext).
+TEST_F(foundation, searches_of_a_missing_index_and_source_false) {
+    auto empty = c().post("/_plugins/_ml/tasks/_search", R"({"query":{"match_all":{}}})");
+    ASSERT_EQ(empty.status, 200) << empty.body;
+    EXPECT_EQ(
+        empty.body,
+        R"({"took":0,"timed_out":false,"_shards":{"total":0,"successful":0,"skipped":0,"failed":0},)"
+        R"("hits":{"total":{"value":0,"relation":"eq"},"max_score":0.0,"hits":[]}})"
+    );
+    ASSERT_EQ(c().put("/_cluster/settings", seed_step1).status, 200);
+    ASSERT_EQ(c().post("/_plugins/_ml/connectors/_create", seed_step3).status, 200);
+    auto hit = c().post("/_plugins/_ml/connectors/_search", R"({"_source":false})");
+    ASSERT_EQ(hit.status, 200) << hit.body;
+    EXPECT_EQ(hit.json().at("_shards").at("total"), 1);
+    EXPECT_TRUE(hit.json().at("hits").at("hits").at(0).as_object().contains("_source")) << hit.body;
+}
+
 // Chunk extensions and trailer sections count against a bound (Beast counts neither against the header
 // limit): one that never ends is a 400, not a buffer that grows until the process runs out of memory.
 TEST_F(foundation, endless_chunk_extensions_and_trailers_are_refused) {
