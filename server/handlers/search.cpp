@@ -118,7 +118,7 @@ http_response search_resources(request_context& ctx, registry::kind k, const reg
     // excludes): `_source:false` still returns the source.
     request->source.fetch = true;
     const auto snap = ctx.app.registry->current();
-    if (snap->of(k).size() == 0) {
+    if (!snap->index_created[static_cast<std::size_t>(k)]) {
         // Nothing of this kind was ever stored: ml-commons' system index does not exist, and
         // wrapListenerToHandleSearchIndexNotFound answers an empty SearchResponse (no shards, max_score 0).
         return ok(
