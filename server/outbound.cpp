@@ -45,6 +45,10 @@ upstream::client_options options_of(const json::object& cc, long long max_json_s
         }
     }
     o.max_response_bytes = max_json_size < 0 ? 0 : static_cast<std::size_t>(max_json_size);
+    // The whole-call bound (a modelrelay extension against an upstream that trickles forever) never cuts
+    // a call the connector's own timeouts allow: a slow local model given read_timeout 900 gets its 900 s.
+    o.total_timeout =
+        std::max<std::chrono::milliseconds>(o.total_timeout, o.connect_timeout + 2 * o.read_timeout);
     return o;
 }
 

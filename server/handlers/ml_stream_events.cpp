@@ -332,10 +332,20 @@ relay_step on_openai_event_tree(std::string_view data, std::string& out) {
 
 relay_step on_openai_completion(std::string_view body, std::string& out) {
     boost::system::error_code ec;
-    const json::value v = registry::parse_json(body, ec);
-    const json::object* choice = !ec && v.is_object() ? first_choice(v.get_object()) : nullptr;
+    std::size_t used = 0;
+    const json::value v = registry::parse_json(body, ec, {}, {}, &used);
+    if (ec) {
+        out += error_chunk("Invalid JSON format: " + ec.message() + " at character " + std::to_string(used));
+        return relay_step::stop;
+    }
+    const json::object* choice = v.is_object() ? first_choice(v.get_object()) : nullptr;
     const json::value* message = choice != nullptr ? choice->if_contains("message") : nullptr;
-    if (message != nullptr && message->is_object()) {
+    if (message == nullptr || !message->is_object()) {
+        // Not a chat.completion (an error object, another provider's shape): nothing to relay.
+        out += error_chunk("Remote service answer is not a server-sent event stream");
+        return relay_step::stop;
+    }
+    {
         const auto& m = message->get_object();
         if (const auto* content = m.if_contains("content");
             content != nullptr && content->is_string() && !content->get_string().empty()) {

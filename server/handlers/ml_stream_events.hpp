@@ -27,7 +27,9 @@ relay_step on_openai_event(std::string_view data, std::string& out);
 // The same from the event's tree: the reference on_openai_event must agree with, and its path for the
 // shapes the scan below leaves to it.
 relay_step on_openai_event_tree(std::string_view data, std::string& out);
-// An upstream that answered one JSON chat.completion instead of a stream: its message as one chunk.
+// An upstream that answered one JSON chat.completion instead of a stream: its message as one chunk. JSON
+// that does not parse (`Invalid JSON format: ...`) or is no chat.completion (`Remote service answer is not
+// a server-sent event stream`) is an error frame and relay_step::stop.
 relay_step on_openai_completion(std::string_view body, std::string& out);
 
 // What on_openai_event needs from an event, read in one pass without building a tree (the tree was most of

@@ -136,8 +136,16 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
         co_return refuse(*g);
     }
     auto req = to_request(call);
-    const auto options =
-        options_of(connector, ready->snap->settings->max_json_size(), ready->deployed->model_id);
+    auto options = options_of(connector, ready->snap->settings->max_json_size(), ready->deployed->model_id);
+    // ml-commons does not retry a stream (spec §2.3): one upstream call, whatever client_config says.
+    options.max_retry_times = 0;
+    // As ConnectorUtils.buildOKHttpStreamingRequest asks for the stream.
+    if (upstream::find_header(req.headers, "accept").empty()) {
+        req.headers.emplace_back("Accept", "text/event-stream");
+    }
+    if (upstream::find_header(req.headers, "cache-control").empty()) {
+        req.headers.emplace_back("Cache-Control", "no-cache");
+    }
 
     // A key charged by tokens needs the stream's usage (the ml chunks never show it).
     if (permit.counts_tokens()) {
@@ -161,13 +169,18 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
         failed_in_stream = true;
         return error_chunk(e.reason);
     };
-    hooks.on_json_body = [&permit](std::string_view b, std::string& out) {
+    // A 2xx JSON answer instead of a stream: a chat.completion is relayed as its chunks (docs/api.md);
+    // anything else is an error frame (ml-commons' EventSource refuses the content type), never an
+    // empty stream that looks successful.
+    hooks.on_json_body = [&permit, &failed_in_stream](std::string_view b, std::string& out) {
         if (permit.counts_tokens()) {
             if (auto used = registry::usage_total_tokens_of(b)) {
                 permit.set_usage(*used);
             }
         }
-        return on_openai_completion(b, out);
+        const relay_step step = on_openai_completion(b, out);
+        failed_in_stream = failed_in_stream || step == relay_step::stop;
+        return step;
     };
     // The key's parallel slot is free, and a failure counted, before the client sees the end: a client
     // may ask again, or read the stats, at once.

@@ -481,6 +481,39 @@ TEST_F(stream, an_upstream_that_cannot_stream_gives_its_answer_as_one_chunk) {
     EXPECT_EQ(events[1].data, ml_chunk("", true));
 }
 
+// Any other 2xx JSON answer is an error frame, never an empty stream that looks successful.
+TEST_F(stream, a_json_answer_that_is_no_completion_is_an_error_frame) {
+    const auto id = ready_model();
+    for (const auto& [body, error] : std::vector<std::pair<std::string, std::string>>{
+             {R"({"broken)", "Invalid JSON format: "},
+             {R"({"error":{"message":"quota"}})", "Remote service answer is not a server-sent event stream"},
+             {R"([1,2])", "Remote service answer is not a server-sent event stream"}}) {
+        up_.enqueue(fake_reply::json(200, body));
+        auto s = open(id);
+        ASSERT_EQ(s->status(), 200U);
+        auto events = s->read_all();
+        ASSERT_EQ(events.size(), 1U) << s->body();
+        EXPECT_NE(events[0].data.find(R"({"error": ")" + error), std::string::npos) << events[0].data;
+    }
+}
+
+// No retry on a stream (ml-commons.md §2.3): one upstream call whatever client_config says; the call asks
+// for an event stream as ConnectorUtils.buildOKHttpStreamingRequest does.
+TEST_F(stream, a_stream_is_never_retried) {
+    open_cluster_settings(c());
+    auto connector = json::parse(chat_connector(up_)).as_object();
+    connector["client_config"] = json::object{{"max_retry_times", 3}, {"retry_backoff_millis", 10}};
+    const auto id = register_model(c(), json::serialize(connector), "retrying");
+    up_.clear_requests();
+    up_.enqueue(fake_reply::json(503, R"({"error":"busy"})"));
+    auto r = c().post(path(id), stream_body);
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_EQ(up_.request_count(), 1U);
+    ASSERT_TRUE(up_.last_request());
+    EXPECT_EQ(up_.last_request()->header("accept"), "text/event-stream");
+    EXPECT_EQ(up_.last_request()->header("cache-control"), "no-cache");
+}
+
 TEST_F(stream, upstream_errors_before_the_stream_are_plain_error_responses) {
     const auto id = ready_model();
     up_.enqueue(fake_reply::json(401, R"({"error":{"message":"bad key","type":"invalid_request_error"}})"));
