@@ -333,6 +333,9 @@ awaitable<std::optional<relay_failure>> relay_sse(
     }
     const auto guard = guard_of(ctx.app, settings, ctx.who.tenant_id);
     req.caller = ctx.caller;
+    // A stream may generate for as long as it keeps sending: read_timeout bounds the silence between
+    // bytes, and nothing bounds the whole (a week stands for "never").
+    options.total_timeout = std::chrono::hours(24 * 7);
     auto run =
         std::make_unique<relay_run>(ctx, std::move(hooks), std::move(opts), options.max_response_bytes);
     relay_run* self = run.get();
