@@ -107,6 +107,19 @@ protected:
         chat_id_ = register_model(c(), chat_connector(up_), "chat-model");
     }
     http_client& c() { return *client_; }
+    // A model named "native" on Ollama's native /api/chat, whose template asks for no stream, answering
+    // `answer`.
+    void native_model(std::string_view answer) {
+        up_.route("/api/chat", fake_reply::json(200, std::string(answer)));
+        register_model(
+            c(),
+            connector_at(
+                up_.url("/api/chat"),
+                R"({ "model": "${parameters.model}", "messages": ${parameters.messages}, "stream": false })"
+            ),
+            "native"
+        );
+    }
     http_result chat(std::string_view body, const headers& h = {}) {
         return c().request("POST", "/v1/chat/completions", body, h);
     }
@@ -201,20 +214,8 @@ TEST_F(openai_api, replies_always_carry_usage_and_non_openai_answers_become_mess
     EXPECT_EQ(j.at("usage"), json::parse(R"({"prompt_tokens":1,"completion_tokens":5,"total_tokens":6})"));
 
     // Ollama's native answer names its counts otherwise.
-    up_.route(
-        "/api/chat",
-        fake_reply::json(
-            200,
-            R"({"model":"llama3","message":{"role":"assistant","content":"native"},"done":true,"prompt_eval_count":7,"eval_count":3})"
-        )
-    );
-    register_model(
-        c(),
-        connector_at(
-            up_.url("/api/chat"),
-            R"({ "model": "${parameters.model}", "messages": ${parameters.messages}, "stream": false })"
-        ),
-        "native"
+    native_model(
+        R"({"model":"llama3","message":{"role":"assistant","content":"native"},"done":true,"prompt_eval_count":7,"eval_count":3})"
     );
     auto n = chat(R"({"model":"native","messages":[]})");
     ASSERT_EQ(n.status, 200) << n.body;
@@ -540,20 +541,8 @@ TEST_F(openai_api, an_upstream_that_cannot_stream_is_converted_to_chunks) {
 // its template renders (no "stream":true it would answer with NDJSON or refuse), and its whole answer
 // reaches the client as the chunks of a stream, with its token counts.
 TEST_F(openai_api, a_stream_from_an_upstream_that_is_not_openai_chat_is_its_whole_answer_as_chunks) {
-    up_.route(
-        "/api/chat",
-        fake_reply::json(
-            200,
-            R"({"model":"llama3","message":{"role":"assistant","content":"Hello from ollama"},"done":true,"prompt_eval_count":5,"eval_count":3})"
-        )
-    );
-    register_model(
-        c(),
-        connector_at(
-            up_.url("/api/chat"),
-            R"({ "model": "${parameters.model}", "messages": ${parameters.messages}, "stream": false })"
-        ),
-        "native"
+    native_model(
+        R"({"model":"llama3","message":{"role":"assistant","content":"Hello from ollama"},"done":true,"prompt_eval_count":5,"eval_count":3})"
     );
     sse_client s(
         server_->port(),
@@ -760,20 +749,8 @@ TEST_F(openai_api, the_connector_template_keeps_control_of_the_members_it_places
     );
 
     // Ollama's native API (no `_llm_interface`): nothing is added.
-    up_.route(
-        "/api/chat",
-        fake_reply::json(
-            200,
-            R"({"model":"llama3","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"native"},"done":true})"
-        )
-    );
-    register_model(
-        c(),
-        connector_at(
-            up_.url("/api/chat"),
-            R"({ "model": "${parameters.model}", "messages": ${parameters.messages}, "stream": false })"
-        ),
-        "native"
+    native_model(
+        R"({"model":"llama3","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"native"},"done":true})"
     );
     auto native = chat(R"({"model":"native")" + sampling);
     ASSERT_EQ(native.status, 200) << native.body;

@@ -930,16 +930,20 @@ TEST_F(predict, idle_models_are_undeployed_after_their_ttl) {
         EXPECT_EQ(r.status, 200) << r.body;
         return std::string(r.json().at("model_id").as_string());
     };
+    // Polls up to 10 s for the model to be undeployed.
+    const auto undeployed_soon = [&](const std::string& id) {
+        for (int i = 0; i < 100 && state_of(id) != "UNDEPLOYED"; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return state_of(id) == "UNDEPLOYED";
+    };
     const auto zero = deployed("ttl zero", 0);
     const auto never = deployed("ttl never", -1);
     std::this_thread::sleep_for(std::chrono::milliseconds(2500));
     EXPECT_EQ(state_of(zero), "DEPLOYED");
     // MLModelCacheHelper.getExpiredModels: only a negative TTL never expires; 0 expires at the next run.
     set_interval(1);
-    for (int i = 0; i < 100 && state_of(zero) != "UNDEPLOYED"; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    EXPECT_EQ(state_of(zero), "UNDEPLOYED");
+    EXPECT_TRUE(undeployed_soon(zero));
     EXPECT_EQ(state_of(never), "DEPLOYED");
 
     // A new interval counts from when it is set, as ml-commons restarts its cron: lowering it from 600 s
@@ -949,10 +953,7 @@ TEST_F(predict, idle_models_are_undeployed_after_their_ttl) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     EXPECT_EQ(state_of(later), "DEPLOYED");
     set_interval(1);
-    for (int i = 0; i < 100 && state_of(later) != "UNDEPLOYED"; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    EXPECT_EQ(state_of(later), "UNDEPLOYED");
+    EXPECT_TRUE(undeployed_soon(later));
 }
 
 TEST_F(predict, models_groups_and_tasks_are_searchable) {
