@@ -260,16 +260,19 @@ openai_event_scan scan_openai_event(std::string_view data) {
     return out;
 }
 
-relay_step on_openai_event(std::string_view data, std::string& out) {
+relay_step on_openai_event(std::string_view data, std::string& out, tool_call_accumulator* calls) {
     if (data == "[DONE]") {
         return relay_step::done;
+    }
+    if (calls != nullptr && calls->in_progress) {
+        return on_openai_event_tree(data, out, calls);  // the finishing chunk needs the tree
     }
     const auto scan = scan_openai_event(data);
     switch (scan.outcome) {
         case openai_event_scan::verdict::skip:
             return relay_step::more;  // ml-commons skips malformed chunks
         case openai_event_scan::verdict::needs_tree:
-            return on_openai_event_tree(data, out);
+            return on_openai_event_tree(data, out, calls);
         case openai_event_scan::verdict::read:
             break;
     }
@@ -282,7 +285,50 @@ relay_step on_openai_event(std::string_view data, std::string& out) {
     return relay_step::more;
 }
 
-relay_step on_openai_event_tree(std::string_view data, std::string& out) {
+namespace {
+
+void accumulate_tool_calls(const json::array& deltas, tool_call_accumulator& acc) {
+    acc.in_progress = true;
+    for (const auto& d : deltas) {
+        const auto* call = d.if_object();
+        if (call == nullptr) {
+            continue;
+        }
+        if (const auto* id = call->if_contains("id"); id != nullptr && id->is_string()) {
+            acc.id = std::string(id->get_string());
+        }
+        const auto* fn = call->if_contains("function");
+        if (fn == nullptr || !fn->is_object()) {
+            continue;
+        }
+        if (const auto* name = fn->get_object().if_contains("name"); name != nullptr && name->is_string()) {
+            acc.name = std::string(name->get_string());
+        }
+        if (const auto* args = fn->get_object().if_contains("arguments");
+            args != nullptr && args->is_string()) {
+            acc.arguments += args->get_string();
+        }
+    }
+}
+
+// completeToolCall: the joined call as a content chunk, then as the response tensor; the state resets.
+void complete_tool_call(tool_call_accumulator& acc, std::string& out) {
+    json::object function{{"name", acc.name}, {"arguments", acc.arguments.empty() ? "{}" : acc.arguments}};
+    json::object call{{"id", acc.id}, {"type", "function"}, {"function", std::move(function)}};
+    json::object message{{"tool_calls", json::array{std::move(call)}}};
+    json::object choice{{"message", std::move(message)}, {"finish_reason", "tool_calls"}};
+    const json::value response = json::object{{"choices", json::array{std::move(choice)}}};
+    const std::string text = registry::to_gson_json(response, true, false, registry::key_order::insertion);
+    out += stream_chunk(text, false);
+    out += R"(data: {"inference_results":[{"output":[{"name":"response","dataAsMap":)";
+    out += text;
+    out += "}]}]}\n\n";
+    acc = tool_call_accumulator{};
+}
+
+}  // namespace
+
+relay_step on_openai_event_tree(std::string_view data, std::string& out, tool_call_accumulator* calls) {
     if (data == "[DONE]") {
         return relay_step::done;
     }
@@ -314,18 +360,25 @@ relay_step on_openai_event_tree(std::string_view data, std::string& out) {
         fr != nullptr && fr->is_string() && fr->get_string() == "stop") {
         return relay_step::done;
     }
-    const auto* delta = choice->if_contains("delta");
-    if (delta == nullptr || !delta->is_object()) {
-        return relay_step::more;
+    if (const auto* delta = choice->if_contains("delta"); delta != nullptr && delta->is_object()) {
+        if (const auto* content = delta->get_object().if_contains("content");
+            content != nullptr && content->is_string() && !content->get_string().empty()) {
+            out += stream_chunk(content->get_string(), false);
+        }
+        if (const auto* deltas = delta->get_object().if_contains("tool_calls");
+            deltas != nullptr && deltas->is_array()) {
+            if (calls != nullptr) {
+                accumulate_tool_calls(deltas->get_array(), *calls);
+            }
+            out += stream_chunk(
+                registry::to_gson_json(*deltas, true, false, registry::key_order::insertion), false
+            );
+        }
     }
-    if (const auto* content = delta->get_object().if_contains("content");
-        content != nullptr && content->is_string() && !content->get_string().empty()) {
-        out += stream_chunk(content->get_string(), false);
-    }
-    if (const auto* calls = delta->get_object().if_contains("tool_calls");
-        calls != nullptr && calls->is_array()) {
-        out +=
-            stream_chunk(registry::to_gson_json(*calls, true, false, registry::key_order::insertion), false);
+    if (const auto* fr = choice->if_contains("finish_reason"); calls != nullptr && calls->in_progress &&
+                                                               fr != nullptr && fr->is_string() &&
+                                                               fr->get_string() == "tool_calls") {
+        complete_tool_call(*calls, out);
     }
     return relay_step::more;
 }

@@ -20,13 +20,27 @@ std::string stream_chunk(std::string_view content, bool is_last);
 // RestMLPredictionStreamAction's error chunk (the space after the colon is theirs).
 std::string error_chunk(std::string_view message);
 
+// A stream's tool call as HttpStreamingHandler accumulates it from the deltas: the last id and name seen
+// and the arguments joined (one call, as ml-commons keeps one).
+struct tool_call_accumulator {
+    std::string id;
+    std::string name;
+    std::string arguments;
+    bool in_progress = false;
+};
+
 // One upstream OpenAI chat event (its `data`) → ml-commons chunks appended to `out`. Malformed events are
 // skipped (as ml-commons does); an event with a non-null `error` member becomes an error chunk and stops
-// the relay.
-relay_step on_openai_event(std::string_view data, std::string& out);
+// the relay. With `calls`, tool-call deltas are also accumulated, and at `finish_reason:"tool_calls"` the
+// whole call follows as HttpStreamingHandler.completeToolCall sends it: a chunk whose content is
+// `{"choices":[{"message":{"tool_calls":[{"id","type":"function","function":{"name","arguments"}}]},
+// "finish_reason":"tool_calls"}]}`, then the same object as the response tensor's dataAsMap.
+relay_step on_openai_event(std::string_view data, std::string& out, tool_call_accumulator* calls = nullptr);
 // The same from the event's tree: the reference on_openai_event must agree with, and its path for the
 // shapes the scan below leaves to it.
-relay_step on_openai_event_tree(std::string_view data, std::string& out);
+relay_step on_openai_event_tree(
+    std::string_view data, std::string& out, tool_call_accumulator* calls = nullptr
+);
 // An upstream that answered one JSON chat.completion instead of a stream: its message as one chunk. JSON
 // that does not parse (`Invalid JSON format: ...`) or is no chat.completion (`Remote service answer is not
 // a server-sent event stream`) is an error frame and relay_step::stop.

@@ -152,16 +152,18 @@ awaitable<http_response> handle_model_predict_stream(request_context& ctx) {
         add_stream_usage_option(req.body);
     }
     sse_relay_hooks hooks;
-    hooks.on_event = [&permit, &failed_in_stream](const upstream::sse_event& ev, std::string& out) {
-        if (permit.counts_tokens()) {
-            if (auto used = registry::usage_total_tokens_of(ev.data)) {
-                permit.set_usage(*used);
+    tool_call_accumulator tool_call;
+    hooks.on_event =
+        [&permit, &failed_in_stream, &tool_call](const upstream::sse_event& ev, std::string& out) {
+            if (permit.counts_tokens()) {
+                if (auto used = registry::usage_total_tokens_of(ev.data)) {
+                    permit.set_usage(*used);
+                }
             }
-        }
-        const relay_step step = on_openai_event(ev.data, out);
-        failed_in_stream = failed_in_stream || step == relay_step::stop;  // the upstream's error event
-        return step;
-    };
+            const relay_step step = on_openai_event(ev.data, out, &tool_call);
+            failed_in_stream = failed_in_stream || step == relay_step::stop;  // the upstream's error event
+            return step;
+        };
     hooks.on_finish = [](std::string& out) {
         out += stream_chunk("", true);
     };

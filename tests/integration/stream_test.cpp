@@ -481,6 +481,38 @@ TEST_F(stream, an_upstream_that_cannot_stream_gives_its_answer_as_one_chunk) {
     EXPECT_EQ(events[1].data, ml_chunk("", true));
 }
 
+// Tool-call deltas are relayed as their JSON, and at finish_reason "tool_calls" the joined call follows,
+// as HttpStreamingHandler.completeToolCall sends it; the stream still ends with is_last.
+TEST_F(stream, a_streamed_tool_call_is_also_sent_whole) {
+    const auto id = ready_model();
+    const auto event = [](const std::string& delta, const std::string& finish) {
+        return "data: "
+               "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":" +
+               delta + ",\"finish_reason\":" + finish + "}]}\n\n";
+    };
+    up_.enqueue(fake_reply::sse(
+        {event(
+             R"({"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_w","arguments":""}}]})",
+             "null"
+         ),
+         event(R"({"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":\"Paris\"}"}}]})", "null"),
+         event("{}", R"("tool_calls")"),
+         "data: [DONE]\n\n"}
+    ));
+    auto s = open(id);
+    ASSERT_EQ(s->status(), 200U);
+    auto events = s->read_all();
+    ASSERT_EQ(events.size(), 5U) << s->body();
+    const std::string whole =
+        R"({"choices":[{"message":{"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_w","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}]})";
+    EXPECT_EQ(events[2].data, ml_chunk(whole, false));
+    EXPECT_EQ(
+        json::parse(events[3].data),
+        json::parse(R"({"inference_results":[{"output":[{"name":"response","dataAsMap":)" + whole + "}]}]}")
+    );
+    EXPECT_EQ(events[4].data, ml_chunk("", true));
+}
+
 // Any other 2xx JSON answer is an error frame, never an empty stream that looks successful.
 TEST_F(stream, a_json_answer_that_is_no_completion_is_an_error_frame) {
     const auto id = ready_model();

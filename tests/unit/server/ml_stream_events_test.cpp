@@ -96,6 +96,39 @@ TEST(ml_stream_events, errors_tool_calls_and_repeated_keys_are_left_to_the_tree)
     EXPECT_EQ(o.out, "prefix|data: {\"error\": \"Error from remote service: boom\"}\n\n");
 }
 
+// HttpStreamingHandler accumulates the tool-call deltas and, at finish_reason "tool_calls", sends the
+// whole call: as a content chunk, then as the response tensor.
+TEST(ml_stream_events, tool_call_deltas_are_joined_at_their_finish) {
+    modelrelay::server::handlers::tool_call_accumulator calls;
+    std::string out;
+    EXPECT_EQ(
+        on_openai_event(chunk(R"({"role":"assistant","content":null})"), out, &calls), relay_step::more
+    );
+    EXPECT_EQ(out, "");
+    for (const char* delta :
+         {R"({"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_w","arguments":""}}]})",
+          R"({"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]})",
+          R"({"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]})"}) {
+        EXPECT_EQ(on_openai_event(chunk(delta), out, &calls), relay_step::more);
+    }
+    EXPECT_TRUE(calls.in_progress);
+    EXPECT_EQ(calls.arguments, R"({"city":"Paris"})");
+    out.clear();
+    EXPECT_EQ(on_openai_event(chunk("{}", R"("tool_calls")"), out, &calls), relay_step::more);
+    const std::string whole =
+        R"({"choices":[{"message":{"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_w","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}]})";
+    EXPECT_EQ(
+        out,
+        modelrelay::server::handlers::stream_chunk(whole, false) +
+            R"(data: {"inference_results":[{"output":[{"name":"response","dataAsMap":)" + whole + "}]}]}\n\n"
+    );
+    EXPECT_FALSE(calls.in_progress);
+    // Without an accumulator (and for a stop), nothing changes.
+    std::string plain;
+    EXPECT_EQ(on_openai_event(chunk("{}", R"("tool_calls")"), plain), relay_step::more);
+    EXPECT_EQ(plain, "");
+}
+
 TEST(ml_stream_events, what_is_not_a_json_object_is_skipped) {
     for (const std::string bad :
          {"", "not json", "[1,2]", "\"s\"", "12", "null", "{\"choices\":[", "{} x", "{},"}) {
