@@ -32,11 +32,6 @@ std::size_t idx(kind k) {
     return static_cast<std::size_t>(k);
 }
 
-const error remote_disabled{
-    errc::bad_request,
-    "Remote Inference is currently disabled. To enable it, update the setting "
-    "\"plugins.ml_commons.remote_inference_enabled\" to true."};
-
 error connector_not_found(std::string_view id) {
     return not_found("Failed to find connector with the provided connector id: " + std::string(id));
 }
@@ -338,8 +333,8 @@ result<json::object> service::put_settings(const json::value& body, bool flat) {
 result<json::object> service::create_connector(const json::object& body, const caller& who) {
     auto cur = current();
     const auto& settings = *cur->settings;
-    if (!settings.remote_inference_enabled()) {
-        return remote_disabled;
+    if (auto off = settings.remote_inference_refusal()) {
+        return *off;
     }
     const auto opts = access_options(*cur, who);
     const principal* user = who.user.get();
@@ -415,8 +410,8 @@ result<json::object> service::update_connector(
 ) {
     auto cur = current();
     const auto& settings = *cur->settings;
-    if (!settings.remote_inference_enabled()) {
-        return remote_disabled;
+    if (auto off = settings.remote_inference_refusal()) {
+        return *off;
     }
     const auto opts = access_options(*cur, who);
     const resource* existing = cur->find(kind::connector, id);

@@ -42,11 +42,6 @@ std::string state_of(const resource& m) {
     return string_field(m.doc(), "model_state").value_or("");
 }
 
-const error remote_disabled{
-    errc::bad_request,
-    "Remote Inference is currently disabled. To enable it, update the setting "
-    "\"plugins.ml_commons.remote_inference_enabled\" to true."};
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------------
@@ -656,8 +651,8 @@ result<json::object> service::deploy_model(
     if (auto a = authorize(who, action::model_deploy, model_acl(*cur, *m), opts); !a) {
         return a.error();
     }
-    if (!cur->settings->remote_inference_enabled()) {
-        return remote_disabled;
+    if (auto off = cur->settings->remote_inference_refusal()) {
+        return *off;
     }
     const bool to_all_nodes = node_ids == nullptr || node_ids->empty();
     if (!to_all_nodes && std::find(node_ids->begin(), node_ids->end(), node_id_) == node_ids->end()) {
@@ -895,8 +890,8 @@ result<json::object> service::register_model(const json::object& body, bool depl
         }
         return illegal_argument("model format is null");
     }
-    if (!settings.remote_inference_enabled()) {
-        return remote_disabled;
+    if (auto off = settings.remote_inference_refusal()) {
+        return *off;
     }
     // MLRegisterModelRequest.validate(); HashMap order of the labels (buckets 8, 13).
     if (auto v = validate_text_fields(

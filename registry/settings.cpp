@@ -527,6 +527,16 @@ std::vector<std::string> cluster_settings::get_list(std::string_view key) const 
 bool cluster_settings::remote_inference_enabled() const noexcept {
     return state_->remote_inference_enabled;
 }
+
+std::optional<error> cluster_settings::remote_inference_refusal() const {
+    if (remote_inference_enabled()) {
+        return std::nullopt;
+    }
+    return error{
+        errc::bad_request,
+        "Remote Inference is currently disabled. To enable it, update the setting "
+        "\"plugins.ml_commons.remote_inference_enabled\" to true."};
+}
 bool cluster_settings::private_ip_enabled_for(std::string_view tenant) const {
     if (!private_ip_enabled() || !multi_tenancy_enabled()) {
         return private_ip_enabled();

@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -96,6 +97,9 @@ public:
 
     // Cached values of the keys modelrelay acts on.
     bool remote_inference_enabled() const noexcept;
+    // nullopt while remote inference is enabled; otherwise every door's refusal of an outbound model call:
+    // 400 status_exception with ml-commons' text (MLExceptionUtils, its wrong key name included).
+    std::optional<error> remote_inference_refusal() const;
     bool private_ip_enabled() const noexcept;
     // R19 under multi-tenancy: private_ip_enabled, and the tenant is in connector.private_ip_enabled_tenants
     // when that list is set (an admin-set per-tenant grant).

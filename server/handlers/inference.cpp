@@ -115,7 +115,7 @@ awaitable<http_response> handle_inference_put(request_context& ctx) {
             ctx, {errc::already_exists, "Inference endpoint [" + draft->inference_id + "] already exists"}
         );
     }
-    if (auto off = es::remote_inference_refused(*snap->settings)) {
+    if (auto off = snap->settings->remote_inference_refusal()) {
         co_return es::fail(ctx, *off);  // said plainly, not as a failed validation call
     }
     auto size = co_await validate_endpoint(ctx, *snap->settings, *draft, *draft->api_key, *timeout);

@@ -239,7 +239,7 @@ awaitable<http_response> handle_inference_stream(request_context& ctx) {
     auto call = unified ? inference::plan_chat(doc, *key, *chat_request, true)
                         : inference::plan_completion(doc, *key, request->input, request->task_settings, true);
     registry::secure_wipe(*key);
-    if (auto off = es::remote_inference_refused(*snap->settings)) {
+    if (auto off = snap->settings->remote_inference_refusal()) {
         co_return es::sse_fail(ctx, *off);
     }
     const std::string url = call.url;

@@ -176,23 +176,15 @@ std::string time_value_text(std::chrono::milliseconds duration) {
     return std::to_string(ms) + "ms";
 }
 
-std::optional<registry::error> remote_inference_refused(const registry::cluster_settings& settings) {
-    if (settings.remote_inference_enabled()) {
-        return std::nullopt;
-    }
-    return registry::error{
-        registry::errc::bad_request,
-        "Remote Inference is currently disabled. To enable it, update the setting "
-        "\"plugins.ml_commons.remote_inference_enabled\" to true."};
-}
-
 boost::asio::awaitable<registry::result<upstream::response>> send_call(
     request_context& ctx,
     const registry::cluster_settings& settings,
     registry::inference::upstream_call call,
     std::chrono::milliseconds timeout
 ) {
-    if (auto off = remote_inference_refused(settings)) {
+    // plugins.ml_commons.remote_inference.enabled=false stops this door's calls too (Elasticsearch has no
+    // such switch; an operator who turns it off expects no LLM traffic).
+    if (auto off = settings.remote_inference_refusal()) {
         co_return *off;
     }
     // Every outbound call is checked against the trusted list with its fully rendered URL, as predict does.

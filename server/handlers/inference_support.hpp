@@ -56,12 +56,8 @@ std::string time_value_text(std::chrono::milliseconds duration);
 // The x-ratelimit-* headers of an upstream answer, as upstream_failure quotes them on a 429.
 registry::inference::rate_limit_headers rate_limits_of(const upstream::header_list& headers);
 
-// plugins.ml_commons.remote_inference.enabled=false stops every outbound model call, this door's too
-// (Elasticsearch has no such switch; an operator who turns it off expects no LLM traffic): ml-commons'
-// 400 text, wrong key included.
-std::optional<registry::error> remote_inference_refused(const registry::cluster_settings& settings);
-
-// One buffered upstream exchange for an endpoint: the trusted-endpoint regex on the URL, then the SSRF guard
+// One buffered upstream exchange for an endpoint: the remote-inference switch (cluster_settings::
+// remote_inference_refusal), the trusted-endpoint regex on the URL, then the SSRF guard
 // on every address. The call's headers (the api_key) are wiped when it returns. A non-2xx status is a result;
 // an expired `timeout` is Elasticsearch's 408 status_exception `Request timed out after [<t>]`.
 boost::asio::awaitable<registry::result<upstream::response>> send_call(

@@ -76,11 +76,8 @@ std::optional<registry::error> check_model(
             return bad;
         }
     }
-    if (!out.snap->settings->remote_inference_enabled()) {
-        return registry::error{
-            errc::bad_request,
-            "Remote Inference is currently disabled. To enable it, update the setting "
-            "\"plugins.ml_commons.remote_inference_enabled\" to true."};
+    if (auto off = out.snap->settings->remote_inference_refusal()) {
+        return off;
     }
     return std::nullopt;
 }
